@@ -1,0 +1,6 @@
+from django.urls import path
+
+from voxloop.channels.webform import views
+
+app_name = "webform"
+urlpatterns = [path("", views.feedback_form, name="form")]

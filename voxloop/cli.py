@@ -1,0 +1,29 @@
+"""The `voxloop` command.
+
+`voxloop analyze` runs the analysis pipeline alone (no database, no Django); every other
+sub-command is a Django management command (`voxloop import`, `voxloop serve`, `voxloop migrate`...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+STANDALONE = {"analyze"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in STANDALONE:
+        from voxloop_nlp.cli import main as nlp_main
+
+        return nlp_main(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxloop.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["voxloop", *argv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
+from voxloop.feedback.models import Customer, Feedback
+from voxloop.feedback.normalize import RowError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_same_external_id_twice_is_stored_once():
+    item = prepare_feedback({"text": "快递太慢了", "external_id": "T-1", "received_at": "2025-03-05 10:00"},
+                            channel="review", source="taobao")
+    first = ingest_feedback([item])
+    again = ingest_feedback([item, item])
+    assert len(first.created) == 1
+    assert again.created == []
+    assert again.duplicates == [0, 1]
+    assert Feedback.objects.count() == 1
+
+
+def test_record_without_external_id_is_deduplicated_by_content():
+    data = {"text": "Great service", "received_at": "2025-03-05T10:00:00+08:00", "email": "A@Example.com"}
+    ingest_feedback([prepare_feedback(data, channel="email", source="inbox")])
+    result = ingest_feedback([prepare_feedback(data, channel="email", source="inbox")])
+    assert result.duplicates == [0]
+    assert Feedback.objects.get().contact_email == "a@example.com"
+
+
+def test_feedback_is_matched_to_customer_by_phone():
+    customer = Customer.objects.create(name="张三", phone="13800138000")
+    item = prepare_feedback({"text": "质量不错", "phone": "+86 138-0013-8000"}, channel="hotline")
+    result = ingest_feedback([item])
+    assert Feedback.objects.get(pk=result.created[0]).customer == customer
+
+
+def test_naive_time_is_read_in_the_source_time_zone():
+    item = prepare_feedback({"text": "x", "received_at": "2025年3月5日 14:02"}, channel="chat",
+                            default_tz="Asia/Shanghai")
+    assert item.received_at.astimezone(UTC) == datetime(2025, 3, 5, 6, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "field"),
+    [
+        ({"text": "   "}, "empty_text", "text"),
+        ({"text": "x" * 100_001}, "text_too_long", "text"),
+        ({"text": "ok", "received_at": "not a date"}, "invalid_date", "received_at"),
+        ({"text": "ok", "rating": "very good"}, "invalid_rating", "rating"),
+        ({"text": "ok", "email": "no-at-sign"}, "invalid_email", "email"),
+        ({"text": "ok", "channel": "pigeon"}, "invalid_channel", "channel"),
+    ],
+)
+def test_bad_values_are_rejected_with_code_and_field(data, code, field):
+    with pytest.raises(RowError) as excinfo:
+        prepare_feedback(data, channel="api")
+    assert excinfo.value.code == code
+    assert excinfo.value.field == field
+
+
+def test_control_characters_are_removed_and_emoji_kept():
+    item = prepare_feedback({"text": "好评\x00\x07👍<script>"}, channel="api")
+    assert item.text == "好评👍<script>"

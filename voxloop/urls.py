@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from voxloop.api.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="feedback:inbox", permanent=False)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("voxloop.accounts.urls")),
+    path("feedback/", include("voxloop.feedback.urls")),
+    path("imports/", include("voxloop.channels.fileimport.urls")),
+    path("email/", include("voxloop.channels.email.urls")),
+    path("f/", include("voxloop.channels.webform.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("voxloop.core.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
