@@ -174,7 +174,7 @@ LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = envstr("TIME_ZONE", "Asia/Shanghai")
-LOCALE_PATHS = [BASE_DIR / "voxloop" / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # project-level strings (templates/); apps keep their own
 
 # --- Static and media: front-end libraries come from npm at setup, served by whitenoise.
 STATIC_URL = "/static/"

@@ -82,7 +82,11 @@ class Customer(TimeStampedModel):
 class Product(TimeStampedModel):
     code = models.CharField(_("code"), max_length=100, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
     category = models.CharField(_("category"), max_length=100, blank=True)
+
+    def display_name(self, language: str = "") -> str:
+        return self.name_en if language.startswith("en") and self.name_en else self.name
 
     class Meta:
         ordering = ["name"]
