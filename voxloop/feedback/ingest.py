@@ -90,8 +90,9 @@ def prepare_feedback(
     tz = default_tz or settings.TIME_ZONE
     chan = str(data.get("channel") or channel or "").strip().lower()
     if chan not in Channel.values:
-        raise RowError("invalid_channel", f"Unknown channel '{chan}'. Use one of: {', '.join(Channel.values)}.",
-                       "channel")
+        raise RowError(
+            "invalid_channel", f"Unknown channel '{chan}'. Use one of: {', '.join(Channel.values)}.", "channel"
+        )
     text = clean_text(data.get("text"), max_chars=settings.FEEDBACK_TEXT_MAX_CHARS)
     title = clean_text(data.get("title"), max_chars=500, field="title", required=False)
     received_raw = data.get("received_at")

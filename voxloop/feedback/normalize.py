@@ -31,9 +31,7 @@ def clean_text(value: object, *, max_chars: int, field: str = "text", required: 
     if required and not text:
         raise RowError("empty_text", "The feedback text is empty.", field)
     if len(text) > max_chars:
-        raise RowError(
-            "text_too_long", f"The text has {len(text):,} characters; the limit is {max_chars:,}.", field
-        )
+        raise RowError("text_too_long", f"The text has {len(text):,} characters; the limit is {max_chars:,}.", field)
     return text
 
 

@@ -10,8 +10,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_same_external_id_twice_is_stored_once():
-    item = prepare_feedback({"text": "快递太慢了", "external_id": "T-1", "received_at": "2025-03-05 10:00"},
-                            channel="review", source="taobao")
+    item = prepare_feedback(
+        {"text": "快递太慢了", "external_id": "T-1", "received_at": "2025-03-05 10:00"},
+        channel="review",
+        source="taobao",
+    )
     first = ingest_feedback([item])
     again = ingest_feedback([item, item])
     assert len(first.created) == 1
@@ -36,8 +39,9 @@ def test_feedback_is_matched_to_customer_by_phone():
 
 
 def test_naive_time_is_read_in_the_source_time_zone():
-    item = prepare_feedback({"text": "x", "received_at": "2025年3月5日 14:02"}, channel="chat",
-                            default_tz="Asia/Shanghai")
+    item = prepare_feedback(
+        {"text": "x", "received_at": "2025年3月5日 14:02"}, channel="chat", default_tz="Asia/Shanghai"
+    )
     assert item.received_at.astimezone(UTC) == datetime(2025, 3, 5, 6, 2, tzinfo=UTC)
 
 
