@@ -229,11 +229,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "voxloop.channels.email.tasks.poll_all_mailboxes_task",
         "schedule": float(envint("IMAP_POLL_SECONDS", 120)),
     },
+    "analyze-pending-feedback": {
+        "task": "voxloop.analysis.tasks.analyze_pending_task",
+        "schedule": float(envint("ANALYZE_PENDING_SECONDS", 60)),
+    },
     "resume-stalled-imports": {
         "task": "voxloop.channels.fileimport.tasks.resume_stalled_imports_task",
         "schedule": float(envint("IMPORT_RESUME_SECONDS", 300)),
     },
 }
+
+# --- Analysis: every stored item is analysed by a Celery task right after its commit.
+ANALYZE_ON_INGEST = envbool("ANALYZE_ON_INGEST", True)
 
 # --- Product limits
 API_BATCH_LIMIT = envint("API_BATCH_LIMIT", 1000)

@@ -11,6 +11,8 @@ from voxloop.settings import CACHES as _CACHES  # noqa: E402,F401
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tests that need analysis on ingest turn it on (settings fixture); the rest stay fast.
+ANALYZE_ON_INGEST = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("imports/", include("voxloop.channels.fileimport.urls")),
     path("email/", include("voxloop.channels.email.urls")),
     path("f/", include("voxloop.channels.webform.urls")),
+    path("analysis/", include("voxloop.analysis.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("voxloop.core.urls")),

@@ -1,8 +1,16 @@
-"""Hands newly stored feedback to the analysis pipeline (filled in by the analysis bridge)."""
+"""Hands newly stored feedback to the analysis pipeline, in batches, after the storing commit."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from voxloop.analysis.services import ANALYSIS_CHUNK
+
 
 def queue_analysis(feedback_ids: list[int]) -> None:
-    """Queue analysis for these feedback ids. Until the bridge lands, items stay 'pending'."""
-    return None
+    if not getattr(settings, "ANALYZE_ON_INGEST", True):
+        return
+    from voxloop.analysis.tasks import analyze_feedback_task
+
+    for start in range(0, len(feedback_ids), ANALYSIS_CHUNK):
+        analyze_feedback_task.delay(feedback_ids[start : start + ANALYSIS_CHUNK])

@@ -1,10 +1,176 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import secrets
+from pathlib import Path
 
-from voxloop.feedback.models import ImportBatch
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from voxloop.accounts.models import Role
+from voxloop.channels.fileimport import services
+from voxloop.channels.fileimport.mapping import PRESETS, REQUIRED_FIELDS, TARGET_FIELDS
+from voxloop.channels.fileimport.readers import FileFormatError
+from voxloop.channels.fileimport.tasks import run_import_task
+from voxloop.feedback.models import Channel, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
+
+IMPORTING_ROLES = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.ANALYST}
+ENCODINGS = [("", "auto"), ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 BOM"), ("gb18030", "GBK / GB18030"),
+             ("utf-16", "UTF-16"), ("big5hkscs", "Big5")]  # fmt: skip
+
+
+def _require_importer(request: HttpRequest) -> None:
+    if not (request.user.is_superuser or request.user.role in IMPORTING_ROLES):
+        raise PermissionDenied
+
+
+def _upload_dir(token: str) -> Path:
+    if not token.isalnum():
+        raise Http404
+    return Path(settings.MEDIA_ROOT) / "uploads" / token
 
 
 @login_required
 def batch_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "fileimport/batch_list.html", {"batches": ImportBatch.objects.all()[:100]})
+    batches = ImportBatch.objects.select_related("created_by")[:200]
+    return render(request, "fileimport/batch_list.html", {"batches": batches, "active_nav": "imports"})
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    _require_importer(request)
+    context = {
+        "active_nav": "imports",
+        "kinds": ImportKind.choices,
+        "channels": Channel.choices,
+        "presets": [(code, p.label) for code, p in PRESETS.items()],
+        "saved_mappings": ColumnMapping.objects.all(),
+        "encodings": ENCODINGS,
+        "max_mb": settings.IMPORT_MAX_UPLOAD_MB,
+    }
+    if request.method != "POST":
+        return render(request, "fileimport/upload.html", context)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        context["error"] = _("Choose a file to import.")
+        return render(request, "fileimport/upload.html", context, status=400)
+    if uploaded.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+        context["error"] = _("The file is larger than %(mb)s MB.") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
+        return render(request, "fileimport/upload.html", context, status=400)
+    token = secrets.token_hex(16)
+    path = services.copy_upload_to_temp(uploaded, _upload_dir(token))
+    kind = request.POST.get("kind") or ImportKind.FEEDBACK
+    preset = request.POST.get("preset", "")
+    mapping_name = request.POST.get("mapping_name", "")
+    try:
+        preview = services.preview_file(path, kind=kind, encoding=request.POST.get("encoding", ""), preset=preset)
+    except FileFormatError as exc:
+        services.remove_temp(path)
+        context["error"] = exc.message
+        return render(request, "fileimport/upload.html", context, status=400)
+    suggested = preview.suggested
+    saved = ColumnMapping.objects.filter(name=mapping_name).first() if mapping_name else None
+    if saved:
+        suggested = {k: v for k, v in saved.columns.items() if v in preview.headers}
+    channel = (
+        request.POST.get("channel")
+        or (saved.channel if saved else "")
+        or (PRESETS[preset].channel if preset in PRESETS else "")
+    )
+    source = (
+        request.POST.get("source")
+        or (saved.source if saved else "")
+        or (PRESETS[preset].source if preset in PRESETS else "")
+    )
+    fields = [(f, f in REQUIRED_FIELDS[kind], suggested.get(f, "")) for f in TARGET_FIELDS[kind]]
+    context.update({
+        "token": token, "file_name": path.name, "preview": preview, "fields": fields, "kind": kind,
+        "channel": channel, "source": source, "encoding": preview.encoding,
+    })  # fmt: skip
+    return render(request, "fileimport/mapping.html", context)
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    _require_importer(request)
+    if request.method != "POST":
+        return redirect("fileimport:upload")
+    token = request.POST.get("token", "")
+    directory = _upload_dir(token)
+    files = list(directory.glob("*")) if directory.exists() else []
+    if not files:
+        messages.error(request, _("The uploaded file has expired; upload it again."))
+        return redirect("fileimport:upload")
+    path = files[0]
+    kind = request.POST.get("kind") or ImportKind.FEEDBACK
+    mapping = {f: request.POST[f"map_{f}"] for f in TARGET_FIELDS[kind] if request.POST.get(f"map_{f}")}
+    try:
+        batch = services.create_batch(
+            path,
+            kind=kind,
+            channel=request.POST.get("channel", ""),
+            source=request.POST.get("source", ""),
+            mapping=mapping,
+            encoding=request.POST.get("encoding", ""),
+            timezone_name=request.POST.get("timezone", ""),
+            created_by=request.user,
+        )
+    except services.ImportError_ as exc:
+        messages.error(request, exc.message)
+        return redirect("fileimport:upload")
+    finally:
+        services.remove_temp(path)
+    if request.POST.get("save_as"):
+        services.save_mapping(request.POST["save_as"][:100], kind=batch.kind, columns=batch.mapping,
+                              channel=batch.channel, source=batch.source, created_by=request.user)  # fmt: skip
+    run_import_task.delay(batch.pk)
+    return redirect("fileimport:batch", pk=batch.pk)
+
+
+def _batch_context(batch: ImportBatch) -> dict:
+    return {
+        "batch": batch,
+        "running": batch.status in ("pending", "running"),
+        "quarantined": batch.quarantined_rows.all()[:200],
+        "active_nav": "imports",
+    }
+
+
+@login_required
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+    template = "fileimport/_progress.html" if request.htmx else "fileimport/batch_detail.html"
+    return render(request, template, _batch_context(batch))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The rejected rows with their original columns plus the reason, to fix and import again."""
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    rows = QuarantinedRow.objects.filter(batch=batch).order_by("row_number")
+    columns: list[str] = []
+    for raw in rows.values_list("raw", flat=True)[:1000]:
+        for key in raw:
+            if key not in columns:
+                columns.append(key)
+    writer = csv.writer(_Echo())
+
+    def generate():
+        yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
+        yield writer.writerow([*columns, "voxloop_row", "voxloop_reason", "voxloop_raw_line"])
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [row.raw.get(c, "") for c in columns] + [row.row_number, row.reason, "" if row.raw else row.raw_text]
+            )
+
+    response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-rows-batch-{batch.pk}.csv"'
+    return response

@@ -1,0 +1,111 @@
+"""Analysis results stored beside each feedback item, the editable taxonomy, and human corrections."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from voxloop.core.models import TimeStampedModel
+
+
+class Topic(TimeStampedModel):
+    """A taxonomy topic. Top-level codes are stable (`quality`, `logistics`...); children are `parent.child`."""
+
+    code = models.CharField(_("code"), max_length=100, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    name_zh = models.CharField(_("Chinese name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    phrases_zh = models.JSONField(_("Chinese phrases"), default=list, blank=True)
+    phrases_en = models.JSONField(_("English phrases"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+    def display_name(self, language: str = "") -> str:
+        return self.name_en if language.startswith("en") else self.name_zh
+
+
+class FeedbackAnalysis(models.Model):
+    """What the pipeline said about one feedback item, exactly as it said it (corrections live apart)."""
+
+    feedback = models.OneToOneField("feedback.Feedback", on_delete=models.CASCADE, related_name="analysis")
+    language = models.CharField(max_length=10, blank=True)
+    normalized_text = models.TextField(blank=True)
+    sentiment = models.CharField(max_length=10, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True)
+    emotions = models.JSONField(default=list, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    needs = models.JSONField(default=list, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    urgency = models.CharField(max_length=10, blank=True)
+    urgency_reasons = models.JSONField(default=list, blank=True)
+    masked_text = models.TextField(blank=True)
+    model_version = models.CharField(max_length=40, db_index=True)
+    analysed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("analysis")
+        verbose_name_plural = _("analyses")
+
+    def __str__(self) -> str:
+        return f"{self.feedback_id}: {self.sentiment} {self.model_version}"
+
+
+class FeedbackTopic(models.Model):
+    """One topic of one item, as a row, so inbox filters and dashboards can index it."""
+
+    class Origin(models.TextChoices):
+        MODEL = "model", _("Model")
+        CORRECTION = "correction", _("Correction")
+
+    feedback = models.ForeignKey("feedback.Feedback", on_delete=models.CASCADE, related_name="topic_links")
+    code = models.CharField(max_length=100)
+    top_code = models.CharField(max_length=50)  # the top-level code, for roll-ups
+    confidence = models.FloatField(default=1.0)
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.MODEL)
+
+    class Meta:
+        verbose_name = _("feedback topic")
+        verbose_name_plural = _("feedback topics")
+        constraints = [models.UniqueConstraint(fields=["feedback", "code"], name="feedback_topic_unique")]
+        indexes = [
+            models.Index(fields=["code", "feedback"], name="feedback_topic_code"),
+            models.Index(fields=["top_code", "feedback"], name="feedback_topic_top"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feedback_id}: {self.code}"
+
+
+class CorrectionField(models.TextChoices):
+    SENTIMENT = "sentiment", _("Sentiment")
+    KIND = "kind", _("Kind")
+    URGENCY = "urgency", _("Urgency")
+    TOPICS = "topics", _("Topics")
+
+
+class Correction(TimeStampedModel):
+    """A person's correction of one analysed field; kept for good and used by `voxloop retrain`."""
+
+    feedback = models.ForeignKey("feedback.Feedback", on_delete=models.CASCADE, related_name="corrections")
+    field = models.CharField(_("field"), max_length=20, choices=CorrectionField.choices)
+    old_value = models.JSONField(_("model's value"), null=True, blank=True)
+    new_value = models.JSONField(_("corrected value"))
+    model_version = models.CharField(max_length=40, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+        indexes = [models.Index(fields=["feedback", "field", "-created_at"], name="correction_latest")]

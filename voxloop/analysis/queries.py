@@ -1,0 +1,31 @@
+"""Read models for the analysis panel on a feedback page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language
+
+from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic, Topic
+from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
+
+
+def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
+    language = get_language() or ""
+    analysis = FeedbackAnalysis.objects.filter(feedback=feedback).first()
+    topic_codes = list(FeedbackTopic.objects.filter(feedback=feedback).values_list("code", "confidence", "origin"))
+    names = {t.code: t.display_name(language) for t in Topic.objects.all()}
+    return {
+        "feedback": feedback,
+        "analysis": analysis,
+        "topics": [
+            {"code": code, "name": names.get(code, code), "confidence": confidence, "corrected": origin == "correction"}
+            for code, confidence, origin in topic_codes
+        ],
+        "all_topics": [(code, name) for code, name in sorted(names.items())],
+        "sentiments": Sentiment.choices,
+        "kinds": Kind.choices,
+        "urgencies": Urgency.choices,
+        "corrections": Correction.objects.filter(feedback=feedback).select_related("user")[:20],
+        "corrected_fields": set(Correction.objects.filter(feedback=feedback).values_list("field", flat=True)),
+    }

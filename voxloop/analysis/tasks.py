@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from voxloop.analysis import services
+
+
+@shared_task(acks_late=True)
+def analyze_feedback_task(feedback_ids: list[int]) -> int:
+    return services.analyze_feedback(feedback_ids)
+
+
+@shared_task
+def analyze_pending_task() -> int:
+    """Catch-up: items left 'pending' by a crash or a lost message are analysed here."""
+    done = 0
+    while ids := services.pending_feedback_ids():
+        done += services.analyze_feedback(ids)
+    return done
