@@ -27,3 +27,6 @@ if _pg:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(_pg)}
+
+STATIC_ROOT = os.path.join(os.environ["VOXLOOP_DATA_DIR"], "static")
+os.makedirs(STATIC_ROOT, exist_ok=True)

@@ -161,12 +161,17 @@ def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, Customer | 
     by_id = {c.external_id: c for c in Customer.objects.filter(external_id__in=ids)} if ids else {}
     by_phone = {c.phone: c for c in Customer.objects.filter(phone__in=phones)} if phones else {}
     by_email = {c.email: c for c in Customer.objects.filter(email__in=emails)} if emails else {}
+    handles = {i.handles["handle"] for i in inputs if i.handles.get("handle")}
+    by_handle = (
+        {c.handles.get("handle"): c for c in Customer.objects.filter(handles__handle__in=handles)} if handles else {}
+    )
     resolved: dict[int, Customer | None] = {}
     for pos, item in enumerate(inputs):
         customer = (
             (by_id.get(item.customer_id) if item.customer_id else None)
             or (by_phone.get(item.phone) if item.phone else None)
             or (by_email.get(item.email) if item.email else None)
+            or (by_handle.get(item.handles.get("handle")) if item.handles else None)
         )
         if customer is None and (item.customer_id or item.phone or item.email or item.handles):
             customer = Customer.objects.create(
@@ -182,6 +187,8 @@ def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, Customer | 
                 by_phone[item.phone] = customer
             if item.email:
                 by_email[item.email] = customer
+            if item.handles.get("handle"):
+                by_handle[item.handles["handle"]] = customer
         resolved[pos] = customer
     return resolved
 

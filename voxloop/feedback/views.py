@@ -1,33 +1,102 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
-from voxloop.feedback.models import Customer, Feedback
+from voxloop.accounts.models import Role
+from voxloop.analysis.queries import panel_context
+from voxloop.feedback import queries
+from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
+from voxloop.feedback.normalize import RowError
+from voxloop.feedback.services import STAFF_CHANNELS, record_staff_feedback
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    items = Feedback.objects.select_related("customer", "product")[:50]
-    return render(request, "feedback/inbox.html", {"items": items})
+    filters = queries.InboxFilters.from_params(request.GET)
+    items, cursor = queries.inbox_page(filters, request.GET.get("before", ""))
+    params = request.GET.copy()
+    params.pop("before", None)
+    context = {
+        "items": items,
+        "filters": filters,
+        "next_cursor": cursor,
+        "query_string": params.urlencode(),
+        "channels": Channel.choices,
+        "sentiments": Sentiment.choices,
+        "kinds": Kind.choices,
+        "urgencies": Urgency.choices,
+        "active_nav": "feedback",
+    }
+    template = "feedback/_inbox_rows.html" if request.htmx and request.GET.get("before") else "feedback/inbox.html"
+    return render(request, template, context)
 
 
 @login_required
 def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Feedback, pk=pk)
-    return render(request, "feedback/detail.html", {"item": item})
+    item = get_object_or_404(
+        Feedback.objects.select_related("customer", "product", "order", "batch", "created_by"), pk=pk
+    )
+    context = {
+        "item": item,
+        "history": queries.customer_history(item),
+        "thread": queries.thread(item),
+        "active_nav": "feedback",
+        **panel_context(item, request.user),
+    }
+    return render(request, "feedback/detail.html", context)
 
 
 @login_required
 def staff_entry(request: HttpRequest) -> HttpResponse:
-    return render(request, "feedback/staff_entry.html", {})
+    if not (request.user.is_superuser or request.user.role in {Role.ADMIN, Role.MANAGER, Role.AGENT}):
+        raise PermissionDenied
+    channels = [(c, label) for c, label in Channel.choices if c in STAFF_CHANNELS]
+    context = {"channels": channels, "data": {}, "active_nav": "staff_entry", "products": Product.objects.all()[:500]}
+    if request.method == "POST":
+        fields = [
+            "channel",
+            "text",
+            "rating",
+            "customer_name",
+            "phone",
+            "email",
+            "customer_id",
+            "product_name",
+            "order_ref",
+        ]
+        data = {f: request.POST.get(f, "").strip() for f in fields}
+        if data["channel"] not in STAFF_CHANNELS:
+            data["channel"] = Channel.STAFF
+        try:
+            item = record_staff_feedback(data, user=request.user)
+        except RowError as exc:
+            context.update({"data": data, "error": exc.message, "error_field": exc.field})
+            return render(request, "feedback/staff_entry.html", context, status=400)
+        messages.success(request, _("Feedback #%(id)s recorded.") % {"id": item.pk})
+        return redirect("feedback:detail", pk=item.pk)
+    return render(request, "feedback/staff_entry.html", context)
 
 
 @login_required
 def customers(request: HttpRequest) -> HttpResponse:
-    return render(request, "feedback/customers.html", {"customers": Customer.objects.all()[:50]})
+    q = request.GET.get("q", "").strip()[:100]
+    return render(
+        request,
+        "feedback/customers.html",
+        {"customers": queries.search_customers(q), "q": q, "active_nav": "customers"},
+    )
 
 
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
-    return render(request, "feedback/customer.html", {"customer": customer})
+    context = {
+        "customer": customer,
+        "orders": customer.orders.select_related("product").order_by("-ordered_at")[:100],
+        "feedback_items": customer.feedback_items.select_related("product").order_by("-received_at")[:200],
+        "active_nav": "customers",
+    }
+    return render(request, "feedback/customer.html", context)

@@ -21,9 +21,9 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
-def mask_contact(value: str, user: Any) -> str:
+def mask_contact(value: Any, user: Any) -> Any:
     """Personal data shown only to roles that may see it (agents, managers, admins)."""
-    if not value or getattr(user, "may_see_personal_data", False):
+    if not isinstance(value, str) or not value or getattr(user, "may_see_personal_data", False):
         return value
     if "@" in value:
         name, _, domain = value.partition("@")

@@ -66,3 +66,12 @@ def test_bad_values_are_rejected_with_code_and_field(data, code, field):
 def test_control_characters_are_removed_and_emoji_kept():
     item = prepare_feedback({"text": "好评\x00\x07👍<script>"}, channel="api")
     assert item.text == "好评👍<script>"
+
+
+def test_same_social_handle_is_one_customer():
+    first = prepare_feedback({"text": "一", "handle": "@小明"}, channel="social")
+    second = prepare_feedback({"text": "二", "handle": "@小明"}, channel="social")
+    ingest_feedback([first])
+    ingest_feedback([second])
+    assert Customer.objects.count() == 1
+    assert Customer.objects.get().feedback_items.count() == 2

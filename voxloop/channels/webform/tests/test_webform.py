@@ -1,0 +1,55 @@
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from voxloop.feedback.models import Feedback
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits():
+    cache.clear()
+
+
+def test_anyone_can_send_feedback_without_logging_in(client):
+    response = client.post(reverse("webform:form"), {"text": "网站结账很卡", "rating": "2", "phone": "13800000001",
+                                                    "submission_id": "abc123"})  # fmt: skip
+    assert response.status_code == 200
+    item = Feedback.objects.get()
+    assert (item.channel, item.text, item.rating, item.customer.phone) == ("webform", "网站结账很卡", 2, "13800000001")
+
+
+def test_double_submit_stores_one_item(client):
+    for _ in range(2):
+        client.post(reverse("webform:form"), {"text": "重复提交", "submission_id": "same-id"})
+    assert Feedback.objects.count() == 1
+
+
+def test_honeypot_submission_is_not_stored(client):
+    response = client.post(
+        reverse("webform:form"), {"text": "cheap pills", "website": "http://spam", "submission_id": "x"}
+    )
+    assert response.status_code == 200
+    assert Feedback.objects.count() == 0
+
+
+def test_empty_feedback_gets_a_clear_message_and_keeps_input(client):
+    response = client.post(reverse("webform:form"), {"text": " ", "customer_name": "小王", "submission_id": "y"},
+                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert response.status_code == 400
+    assert "Please write your feedback" in response.content.decode()
+    assert "小王" in response.content.decode()
+
+
+def test_rate_limit_refuses_a_flood(client, settings):
+    settings.WEBFORM_RATE = "3/m"
+    codes = [client.post(reverse("webform:form"), {"text": f"第{i}条", "submission_id": f"s{i}"}).status_code
+             for i in range(5)]  # fmt: skip
+    assert codes == [200, 200, 200, 429, 429]
+    assert Feedback.objects.count() == 3
+
+
+def test_embed_page_may_be_framed_but_the_normal_page_may_not(client):
+    assert "X-Frame-Options" not in client.get(reverse("webform:embed")).headers
+    assert client.get(reverse("webform:form")).headers["X-Frame-Options"] == "SAMEORIGIN"

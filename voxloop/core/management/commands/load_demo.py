@@ -1,0 +1,29 @@
+"""`voxloop load_demo`: realistic demo data (idempotent: a second run adds nothing and reprints the logins)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from voxloop.core.demo.generator import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load demo teams, users, customers with orders, and feedback over the last days."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--items", type=int, default=5000)
+        parser.add_argument("--days", type=int, default=180)
+        parser.add_argument("--seed", type=int, default=42)
+
+    def handle(self, *args, **options):
+        with tqdm(total=options["items"], unit="items", desc="demo feedback", disable=options["verbosity"] == 0) as bar:
+            result = load_demo(items=options["items"], days=options["days"], seed=options["seed"], progress=bar.update)
+        self.stdout.write(
+            f"Demo data: {result.customers:,} customers, {result.orders:,} orders, "
+            f"{result.feedback_created:,} feedback items added ({result.feedback_existing:,} were already there)."
+        )
+        self.stdout.write(
+            f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
+        )
+        for username, _password, role in result.users:
+            self.stdout.write(f"  {username:<10} {role}")

@@ -1,0 +1,72 @@
+"""`voxloop serve`: the production web server, plus (embedded default) a Celery worker with beat.
+
+With the embedded broker (`CELERY_BROKER_URL=filesystem://`, the default) nothing else needs to be
+installed or started: imports, analysis and mailbox polling run in the worker started here. With a
+Redis/RabbitMQ broker only the web server runs; start workers with `voxloop worker`.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+def celery_worker_args(*, beat: bool, concurrency: int) -> list[str]:
+    args = [sys.executable, "-m", "celery", "-A", "voxloop", "worker", "--loglevel", "INFO",
+            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]  # fmt: skip
+    if beat:
+        args += ["--beat", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
+    return args
+
+
+class Command(BaseCommand):
+    help = "Serve VoxLoop (gunicorn) and, with the embedded broker, run background tasks too."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("VOXLOOP_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("VOXLOOP_PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
+
+    def handle(self, *args, **options):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "voxloop.settings")}
+        web = [sys.executable, "-m", "gunicorn", "voxloop.wsgi:application", "--bind",
+               f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
+               "--access-logfile", "-", "--timeout", "120", "--graceful-timeout", "10"]  # fmt: skip
+        children = [subprocess.Popen(web, env=env)]
+        if settings.EMBEDDED_BROKER and not options["no_worker"]:
+            children.append(subprocess.Popen(celery_worker_args(beat=True, concurrency=1), env=env))
+            self.stdout.write("Background tasks: embedded worker and scheduler started (no broker to install).")
+        elif not settings.EMBEDDED_BROKER:
+            self.stdout.write("Background tasks: run `voxloop worker --beat` next to this server (broker configured).")
+        self.stdout.write(f"VoxLoop is serving at http://{options['host']}:{options['port']}/ (Ctrl-C to stop)")
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 15
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        failed = [c.args[2] for c in children if c.returncode not in (0, -signal.SIGTERM, None) and not stopping]
+        if failed:
+            raise SystemExit(f"stopped because a child process exited: {failed}")

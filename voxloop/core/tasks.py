@@ -1,0 +1,9 @@
+from celery import shared_task
+from django.core.cache import cache
+
+
+@shared_task
+def ping_task(token: str) -> str:
+    """Proves the worker is alive (used by health checks and tests)."""
+    cache.set(f"voxloop:ping:{token}", "pong", 300)
+    return token

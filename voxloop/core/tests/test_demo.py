@@ -1,0 +1,33 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from voxloop.accounts.models import User
+from voxloop.feedback.models import Channel, Customer, Feedback, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_is_varied_realistic_and_idempotent(capsys):
+    call_command("load_demo", "--items", "400", verbosity=0)
+    out = capsys.readouterr().out
+    assert "admin" in out and "voxloop-demo" in out
+    items = Feedback.objects.all()
+    assert items.count() == 400
+    assert set(items.values_list("channel", flat=True)) == set(Channel.values)
+    texts = list(items.values_list("text", flat=True))
+    assert len(set(texts)) > 300  # varied, not a handful of repeated sentences
+    assert sum(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts) > 300  # mostly Chinese
+    assert any(t.isascii() for t in texts)  # some English
+    assert any(ch in "".join(texts) for ch in "購買運費這還")  # some Traditional Chinese
+    oldest = items.order_by("received_at").first().received_at
+    assert timezone.now() - oldest > timedelta(days=150)
+    assert Customer.objects.count() >= 1000 and Order.objects.count() >= 1000
+    assert items.filter(customer__isnull=False, order__isnull=False).exists()
+    assert User.objects.filter(username__in=["admin", "manager", "agent", "analyst"]).count() == 4
+    customers = Customer.objects.count()
+    call_command("load_demo", "--items", "400", verbosity=0)
+    assert Feedback.objects.count() == 400
+    assert Customer.objects.count() == customers

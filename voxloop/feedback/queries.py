@@ -1,0 +1,134 @@
+"""Read models for the inbox, the feedback page and the customer pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from voxloop.feedback.models import Customer, Feedback
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class InboxFilters:
+    channel: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    customer: str = ""
+    product: str = ""
+    rating: str = ""
+    sentiment: str = ""
+    kind: str = ""
+    urgency: str = ""
+    topic: str = ""
+    q: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Any) -> InboxFilters:
+        return cls(
+            **{name: (params.get(name) or "").strip()[:200] for name in cls.__dataclass_fields__ if name != "errors"}
+        )
+
+    def active(self) -> bool:
+        return any(getattr(self, n) for n in self.__dataclass_fields__ if n != "errors")
+
+
+def _day_start(value: str) -> datetime | None:
+    day = parse_date(value) if value else None
+    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+
+
+def filter_feedback(filters: InboxFilters) -> QuerySet[Feedback]:
+    items = Feedback.objects.all()
+    if filters.channel:
+        items = items.filter(channel=filters.channel)
+    start = _day_start(filters.date_from)
+    if filters.date_from and start is None:
+        filters.errors.append("date_from")
+    if start:
+        items = items.filter(received_at__gte=start)
+    end = _day_start(filters.date_to)
+    if filters.date_to and end is None:
+        filters.errors.append("date_to")
+    if end:
+        items = items.filter(received_at__lt=end + timezone.timedelta(days=1))
+    if filters.customer:
+        if filters.customer.isdigit():
+            items = items.filter(customer_id=int(filters.customer))
+        else:
+            items = items.filter(
+                Q(customer__name__icontains=filters.customer)
+                | Q(contact_name__icontains=filters.customer)
+                | Q(customer__external_id=filters.customer)
+            )
+    if filters.product:
+        items = items.filter(Q(product__code=filters.product) | Q(product__name__icontains=filters.product))
+    if filters.rating:
+        if filters.rating == "none":
+            items = items.filter(rating__isnull=True)
+        elif filters.rating == "low":
+            items = items.filter(rating__isnull=False, rating__lte=2, rating_scale=5) | items.filter(
+                rating__isnull=False, rating__lte=6, rating_scale=10
+            )
+        elif filters.rating.isdigit():
+            items = items.filter(rating=int(filters.rating))
+    for name in ("sentiment", "kind", "urgency"):
+        if getattr(filters, name):
+            items = items.filter(**{name: getattr(filters, name)})
+    if filters.topic:
+        items = items.filter(topic_links__code__startswith=filters.topic).distinct()
+    for term in filters.q.split()[:5]:
+        # Substring match works for Chinese without segmentation ("物流" finds "物流太慢").
+        items = items.filter(Q(text__icontains=term) | Q(title__icontains=term))
+    return items
+
+
+def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback], str]:
+    """One page, newest first, with a keyset cursor for the next page (no COUNT over the whole table)."""
+    items = filter_feedback(filters).select_related("customer", "product")
+    if before and "_" in before:
+        stamp, _, pk = before.partition("_")
+        try:
+            moment = datetime.fromisoformat(stamp)
+            items = items.filter(Q(received_at__lt=moment) | Q(received_at=moment, pk__lt=int(pk)))
+        except ValueError:
+            pass
+    page = list(items.order_by("-received_at", "-id")[: PAGE_SIZE + 1])
+    cursor = ""
+    if len(page) > PAGE_SIZE:
+        page = page[:PAGE_SIZE]
+        last = page[-1]
+        cursor = f"{last.received_at.isoformat()}_{last.pk}"
+    return page, cursor
+
+
+def customer_history(feedback: Feedback, limit: int = 20) -> list[Feedback]:
+    if not feedback.customer_id:
+        return []
+    return list(
+        Feedback.objects.filter(customer_id=feedback.customer_id)
+        .exclude(pk=feedback.pk)
+        .order_by("-received_at")[:limit]
+    )
+
+
+def thread(feedback: Feedback) -> list[Feedback]:
+    if not feedback.thread_key:
+        return []
+    return list(Feedback.objects.filter(thread_key=feedback.thread_key).order_by("received_at", "id")[:100])
+
+
+def search_customers(q: str, limit: int = 50) -> QuerySet[Customer]:
+    customers = Customer.objects.all()
+    if q:
+        customers = customers.filter(
+            Q(name__icontains=q) | Q(external_id=q) | Q(email__icontains=q.lower()) | Q(phone__contains=q)
+        )
+    return customers.order_by("-updated_at")[:limit]
