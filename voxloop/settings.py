@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "voxloop.channels.email",
     "voxloop.channels.webform",
     "voxloop.analysis",
+    "voxloop.cases",
     "voxloop.api",
 ]
 
@@ -210,6 +211,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     if EMBEDDED_BROKER
@@ -253,4 +255,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Cases: the SLA sweep flips due warnings, breaches and escalations (idempotent, safe to run twice).
+CELERY_BEAT_SCHEDULE["sla-sweep"] = {
+    "task": "voxloop.cases.tasks.sla_sweep_task",
+    "schedule": float(envint("SLA_SWEEP_SECONDS", 60)),
 }

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from voxloop.feedback.bulk import insert_feedback
 from voxloop.feedback.models import Channel, Customer, Feedback, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
@@ -27,6 +28,8 @@ from voxloop.feedback.normalize import (
     parse_datetime,
     parse_rating,
 )
+
+CHANNELS = frozenset(Channel.values)
 
 # The fields a channel may give us; anything else is kept in raw_payload.
 FEEDBACK_FIELDS = (
@@ -89,7 +92,7 @@ def prepare_feedback(
     content (re-imports do not duplicate), "random" makes a fresh one (web form, staff entry)."""
     tz = default_tz or settings.TIME_ZONE
     chan = str(data.get("channel") or channel or "").strip().lower()
-    if chan not in Channel.values:
+    if chan not in CHANNELS:
         raise RowError(
             "invalid_channel", f"Unknown channel '{chan}'. Use one of: {', '.join(Channel.values)}.", "channel"
         )
@@ -166,21 +169,27 @@ def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, Customer | 
         {c.handles.get("handle"): c for c in Customer.objects.filter(handles__handle__in=handles)} if handles else {}
     )
     resolved: dict[int, Customer | None] = {}
-    for pos, item in enumerate(inputs):
-        customer = (
+    pending: dict[tuple[str, str, str, str], Customer] = {}  # new customers, created together below
+
+    def lookup(item: FeedbackInput) -> Customer | None:
+        return (
             (by_id.get(item.customer_id) if item.customer_id else None)
             or (by_phone.get(item.phone) if item.phone else None)
             or (by_email.get(item.email) if item.email else None)
             or (by_handle.get(item.handles.get("handle")) if item.handles else None)
         )
+
+    for pos, item in enumerate(inputs):
+        customer = lookup(item)
         if customer is None and (item.customer_id or item.phone or item.email or item.handles):
-            customer = Customer.objects.create(
+            customer = Customer(
                 external_id=item.customer_id,
                 name=item.customer_name,
                 phone=item.phone,
                 email=item.email,
                 handles=item.handles,
             )
+            pending[(item.customer_id, item.phone, item.email, item.handles.get("handle", ""))] = customer
             if item.customer_id:
                 by_id[item.customer_id] = customer
             if item.phone:
@@ -190,6 +199,8 @@ def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, Customer | 
             if item.handles.get("handle"):
                 by_handle[item.handles["handle"]] = customer
         resolved[pos] = customer
+    if pending:
+        Customer.objects.bulk_create(list(pending.values()), batch_size=500)
     return resolved
 
 
@@ -246,32 +257,40 @@ def ingest_feedback(
         for n, item in enumerate(fresh):
             customer = customers.get(n)
             order = orders.get(item.order_ref)
+            product = products.get(item.product or item.product_name)
             rows.append(
-                Feedback(
-                    channel=item.channel,
-                    source=item.source,
-                    external_id=item.external_id,
-                    customer=customer,
-                    contact_name=item.customer_name,
-                    contact_email=item.email,
-                    contact_phone=item.phone,
-                    received_at=item.received_at,
-                    title=item.title,
-                    text=item.text,
-                    rating=item.rating,
-                    rating_scale=item.rating_scale,
-                    product=products.get(item.product or item.product_name),
-                    order_ref=item.order_ref,
-                    order=order,
-                    raw_payload=item.raw_payload,
-                    attachments=item.attachments,
-                    batch=batch,
-                    thread_key=item.thread_key,
-                    created_by_id=item.created_by_id or created_by_id,
-                )
+                {
+                    "channel": item.channel,
+                    "source": item.source,
+                    "external_id": item.external_id,
+                    "customer_id": customer.pk if customer else None,
+                    "contact_name": item.customer_name,
+                    "contact_email": item.email,
+                    "contact_phone": item.phone,
+                    "received_at": item.received_at,
+                    "title": item.title,
+                    "text": item.text,
+                    "rating": item.rating,
+                    "rating_scale": item.rating_scale,
+                    "product_id": product.pk if product else None,
+                    "order_ref": item.order_ref,
+                    "order_id": order.pk if order else None,
+                    "raw_payload": item.raw_payload,
+                    "attachments": item.attachments,
+                    "batch_id": batch.pk if batch else None,
+                    "thread_key": item.thread_key,
+                    "created_by_id": item.created_by_id or created_by_id,
+                }
             )
-        created = Feedback.objects.bulk_create(rows, batch_size=500)
-        result.created = [row.pk for row in created]
+        inserted = insert_feedback(rows)
+        # A row another process stored between our duplicate check and the insert counts as a duplicate.
+        for pos, row in zip(fresh_positions, rows, strict=True):
+            pk = inserted.get((row["source"], row["external_id"]))
+            if pk is None:
+                result.duplicates.append(pos)
+            else:
+                result.created.append(pk)
+        result.duplicates.sort()
         if result.created:
             ids = list(result.created)
             transaction.on_commit(lambda: _after_ingest(ids))
