@@ -82,9 +82,11 @@ def _latest_corrections(feedback_ids: Sequence[int]) -> dict[tuple[int, str], An
 def analyze_feedback(feedback_ids: Iterable[int]) -> int:
     """Analyse these items and store the results; returns how many were analysed. Safe to repeat."""
     import voxloop_nlp
+    from voxloop.analysis.model_switch import ensure_active_model
 
     ids = list(feedback_ids)
     done = 0
+    ensure_active_model()
     taxonomy = current_taxonomy()
     for start in range(0, len(ids), ANALYSIS_CHUNK):
         chunk = ids[start : start + ANALYSIS_CHUNK]
@@ -213,9 +215,9 @@ def training_corrections(field: str = CorrectionField.SENTIMENT) -> list[tuple[s
     """(text, corrected value) for every item's latest correction of `field`, for `voxloop retrain`."""
     latest: dict[int, Any] = {}
     for fid, value in (
-        Correction.objects.filter(field=field).order_by("feedback_id", "-created_at", "-id").values_list(
-            "feedback_id", "new_value"
-        )
+        Correction.objects.filter(field=field)
+        .order_by("feedback_id", "-created_at", "-id")
+        .values_list("feedback_id", "new_value")
     ):
         latest.setdefault(fid, value)
     texts = dict(Feedback.objects.filter(pk__in=latest).values_list("pk", "text"))
@@ -224,7 +226,7 @@ def training_corrections(field: str = CorrectionField.SENTIMENT) -> list[tuple[s
 
 def pending_feedback_ids(limit: int = 5000) -> list[int]:
     return list(
-        Feedback.objects.filter(analysis_status=AnalysisStatus.PENDING).order_by("id").values_list("id", flat=True)[
-            :limit
-        ]
+        Feedback.objects.filter(analysis_status=AnalysisStatus.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )

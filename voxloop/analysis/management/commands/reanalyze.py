@@ -17,11 +17,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        import voxloop_nlp
+        from voxloop.analysis.model_switch import ensure_active_model
 
+        version = ensure_active_model()
         items = Feedback.objects.all()
         if not options["all"]:
-            items = items.exclude(model_version=voxloop_nlp.MODEL_VERSION)
+            items = items.exclude(model_version=version)
         ids = list(items.order_by("id").values_list("id", flat=True))
         # Marking them pending first means a crash part-way leaves them to the catch-up task.
         for start in range(0, len(ids), 5000):
@@ -37,4 +38,4 @@ class Command(BaseCommand):
                 chunk = ids[start : start + services.ANALYSIS_CHUNK]
                 services.analyze_feedback(chunk)
                 bar.update(len(chunk))
-        self.stdout.write(f"Re-analysed {len(ids):,} items with model {voxloop_nlp.MODEL_VERSION}.")
+        self.stdout.write(f"Re-analysed {len(ids):,} items with model {version}.")

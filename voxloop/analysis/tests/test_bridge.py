@@ -1,0 +1,81 @@
+"""Stored feedback is analysed after it arrives; people's corrections win and are kept for retraining."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic, Topic
+from voxloop.analysis.services import analyze_feedback, correct_feedback, training_corrections
+from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
+from voxloop.feedback.models import Feedback
+
+pytestmark = pytest.mark.django_db
+
+
+def store(*texts):
+    items = [prepare_feedback({"text": t}, channel="review", source="t") for t in texts]
+    return ingest_feedback(items).created
+
+
+def test_default_taxonomy_is_stored_with_stable_top_level_codes():
+    codes = set(Topic.objects.filter(parent__isnull=True).values_list("code", flat=True))
+    assert {"quality", "attitude", "speed", "logistics", "price", "refund", "repair", "communication",
+            "account", "usability", "environment"} <= codes  # fmt: skip
+
+
+def test_items_are_analysed_right_after_they_are_stored(settings, django_capture_on_commit_callbacks):
+    settings.ANALYZE_ON_INGEST = True
+    with django_capture_on_commit_callbacks(execute=True):
+        (pk,) = store("快递太慢了，包装也破了，非常失望")
+    item = Feedback.objects.get(pk=pk)
+    assert item.analysis_status == "done"
+    assert item.sentiment == "negative"
+    assert item.model_version
+    assert FeedbackTopic.objects.filter(feedback=item, top_code="logistics").exists()
+    assert FeedbackAnalysis.objects.get(feedback=item).emotions
+
+
+def test_a_correction_survives_reanalysis_and_feeds_retraining(agent):
+    (pk,) = store("还行吧，一般般")
+    analyze_feedback([pk])
+    item = Feedback.objects.get(pk=pk)
+    correct_feedback(item, "sentiment", "negative", user=agent)
+    correct_feedback(item, "topics", ["quality"], user=agent)
+    call_command("reanalyze", "--all", verbosity=0)
+    item.refresh_from_db()
+    assert item.sentiment == "negative"
+    assert list(FeedbackTopic.objects.filter(feedback=item).values_list("code", flat=True)) == ["quality"]
+    assert training_corrections("sentiment") == [("还行吧，一般般", "negative")]
+    assert Correction.objects.filter(feedback=item, user=agent).count() == 2
+
+
+def test_invalid_corrections_are_refused(agent):
+    (pk,) = store("好")
+    item = Feedback.objects.get(pk=pk)
+    with pytest.raises(ValueError, match="not a valid"):
+        correct_feedback(item, "sentiment", "furious", user=agent)
+    with pytest.raises(ValueError, match="Unknown topic"):
+        correct_feedback(item, "topics", ["no.such.topic"], user=agent)
+
+
+def test_one_click_correction_endpoint(agent_client):
+    (pk,) = store("送货很快")
+    response = agent_client.post(reverse("analysis:correct", args=[pk]), {"field": "kind", "value": "praise"})
+    assert response.status_code == 200
+    assert Feedback.objects.get(pk=pk).kind == "praise"
+    assert agent_client.post(reverse("analysis:correct", args=[pk]), {"field": "kind", "value": "x"}).status_code == 400
+
+
+def test_viewer_may_not_correct(client, django_user_model):
+    viewer = django_user_model.objects.create_user("v", password="pw-for-tests", role="viewer")
+    (pk,) = store("好")
+    client.force_login(viewer)
+    assert client.post(reverse("analysis:correct", args=[pk]), {"field": "kind", "value": "praise"}).status_code == 403
+
+
+def test_pending_items_are_caught_up():
+    from voxloop.analysis.tasks import analyze_pending_task
+
+    store("第一条", "第二条")
+    assert analyze_pending_task() == 2
+    assert not Feedback.objects.filter(analysis_status="pending").exists()

@@ -1,0 +1,58 @@
+"""`voxloop retrain` keeps the current model unless the new one is at least as good."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from voxloop.analysis.model_switch import active_model_dir, ensure_active_model, pointer, switch_to
+from voxloop.analysis.services import correct_feedback
+from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
+from voxloop.feedback.models import Feedback
+
+pytestmark = pytest.mark.django_db
+DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _restore_model():
+    from voxloop_nlp import models_store
+
+    yield
+    models_store.activate(models_store.PACKAGE_MODEL_DIR)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATASETS.exists(), reason="needs ../shared/datasets")
+def test_retrain_uses_corrections_and_switches_only_when_not_worse(agent, capsys):
+    from voxloop_nlp import models_store
+
+    item = ingest_feedback([prepare_feedback({"text": "一般吧，说不上好"}, channel="review")]).created[0]
+    correct_feedback(Feedback.objects.get(pk=item), "sentiment", "negative", user=agent)
+    call_command("retrain", "--data-dir", str(DATASETS), "--limit-per-dataset", "60", "--dry-run")
+    out = capsys.readouterr().out
+    assert "1 sentiment" in out
+    assert active_model_dir() is None  # a dry run never switches
+    call_command("retrain", "--data-dir", str(DATASETS), "--limit-per-dataset", "60")
+    out = capsys.readouterr().out
+    if "WORSE" in out:
+        assert "Kept the current model" in out
+        assert active_model_dir() is None
+    else:
+        assert "Switched to" in out
+        assert active_model_dir() is not None
+        assert models_store.active().directory.resolve() == active_model_dir().resolve()
+
+
+def test_switching_is_picked_up_by_other_processes(tmp_path, settings):
+    import shutil
+
+    from voxloop_nlp import models_store
+
+    copy = tmp_path / "copy"
+    shutil.copytree(models_store.PACKAGE_MODEL_DIR, copy)
+    switch_to(copy)
+    assert pointer().read_text() == str(copy.resolve())
+    models_store.activate(models_store.PACKAGE_MODEL_DIR)  # another process still on the old model...
+    ensure_active_model()  # ...moves to the switched one before its next batch
+    assert models_store.active().directory.resolve() == copy.resolve()
