@@ -92,7 +92,7 @@ def filter_feedback(filters: InboxFilters) -> QuerySet[Feedback]:
 
 def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback], str]:
     """One page, newest first, with a keyset cursor for the next page (no COUNT over the whole table)."""
-    items = filter_feedback(filters).select_related("customer", "product")
+    items = filter_feedback(filters).select_related("customer", "product").prefetch_related("topic_links")
     if before and "_" in before:
         stamp, _, pk = before.partition("_")
         try:
@@ -132,3 +132,21 @@ def search_customers(q: str, limit: int = 50) -> QuerySet[Customer]:
             Q(name__icontains=q) | Q(external_id=q) | Q(email__icontains=q.lower()) | Q(phone__contains=q)
         )
     return customers.order_by("-updated_at")[:limit]
+
+
+def top_level_topics() -> list[tuple[str, str]]:
+    from django.utils.translation import get_language
+
+    from voxloop.analysis.models import Topic
+
+    language = get_language() or ""
+    return [(t.code, t.display_name(language)) for t in Topic.objects.filter(parent__isnull=True, is_active=True)]
+
+
+def topic_names() -> dict[str, str]:
+    from django.utils.translation import get_language
+
+    from voxloop.analysis.models import Topic
+
+    language = get_language() or ""
+    return {t.code: t.display_name(language) for t in Topic.objects.all()}

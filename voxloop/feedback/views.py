@@ -28,6 +28,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "sentiments": Sentiment.choices,
         "kinds": Kind.choices,
         "urgencies": Urgency.choices,
+        "topics": queries.top_level_topics(),
+        "topic_names": queries.topic_names(),
         "active_nav": "feedback",
     }
     template = "feedback/_inbox_rows.html" if request.htmx and request.GET.get("before") else "feedback/inbox.html"
