@@ -1,0 +1,312 @@
+"""Cases (工单): SLA policies on business calendars, the case with its precomputed clocks, and its timeline."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from voxloop.cases.calendar import BusinessCalendar as PureCalendar
+from voxloop.cases.calendar import CalendarError, HolidayRow
+from voxloop.core.models import TimeStampedModel
+
+
+class Severity(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    IMPORTANT = "important", _("Important")
+    URGENT = "urgent", _("Urgent")
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+# Statuses in which somebody still owes the customer something.
+ACTIVE_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_CUSTOMER, CaseStatus.REOPENED)
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    PUBLIC_REPLY = "public_reply", _("Public reply")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    SEVERITY_CHANGED = "severity_changed", _("Severity changed")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACH = "sla_breach", _("SLA breach")
+    ESCALATED = "escalated", _("Escalated")
+    MERGED = "merged", _("Merged")
+    RESOLVED = "resolved", _("Resolved")
+    REOPENED = "reopened", _("Reopened")
+    FEEDBACK_LINKED = "feedback_linked", _("Feedback linked")
+
+
+class Clock(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+def default_working_hours() -> dict:
+    day = [["09:00", "12:00"], ["13:00", "18:00"]]
+    return {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}
+
+
+class BusinessCalendar(TimeStampedModel):
+    """Working hours, time zone and holidays that SLA clocks count in."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    # {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], ..., "makeup": [...] for 调休 days (optional)}
+    working_hours = models.JSONField(_("working hours"), default=default_working_hours)
+    is_default = models.BooleanField(_("default calendar"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_calendar"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            PureCalendar.from_spec(self.time_zone, self.working_hours or {})
+        except CalendarError as exc:
+            raise ValidationError({"working_hours": exc.message}) from None
+
+    def to_calendar(self) -> PureCalendar:
+        rows = [HolidayRow(h.date, h.kind, h.name) for h in self.holidays.all()]
+        return PureCalendar.from_spec(self.time_zone, self.working_hours or {}, rows)
+
+
+class Holiday(models.Model):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday")
+        WORKDAY = "workday", _("Make-up working day")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.HOLIDAY)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        verbose_name = _("holiday or make-up day")
+        verbose_name_plural = _("holidays and make-up days")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_calendar_date_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class SLAPolicy(TimeStampedModel):
+    """Targets in business minutes for one severity, optionally only for a team and/or a customer segment.
+    The most specific active policy wins: team+segment, then team, then segment, then neither."""
+
+    name = models.CharField(_("name"), max_length=100)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("team"))
+    customer_segment = models.CharField(_("customer segment"), max_length=40, blank=True)
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, verbose_name=_("calendar"))
+    first_response_minutes = models.PositiveIntegerField(_("first response target (business minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution target (business minutes)"))
+    warn_share = models.FloatField(_("warn at share of target"), default=0.8)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["severity", "name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(warn_share__gt=0, warn_share__lt=1), name="sla_policy_warn_share_between_0_and_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first_response_minutes__gt=0, resolution_minutes__gt=0),
+                name="sla_policy_targets_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def first_response_target(self) -> timedelta:
+        return timedelta(minutes=self.first_response_minutes)
+
+    @property
+    def resolution_target(self) -> timedelta:
+        return timedelta(minutes=self.resolution_minutes)
+
+
+class EscalationLevel(TimeStampedModel):
+    """One step of the escalation chain (team lead -> manager -> named executive by default): level N is
+    reached ``after_breach_minutes`` business minutes after a case's first breach, or earlier on demand."""
+
+    class Target(models.TextChoices):
+        TEAM_LEAD = "team_lead", _("Team lead")
+        DEPARTMENT_MANAGER = "department_manager", _("Department manager")
+        NAMED_USER = "named_user", _("Named person")
+
+    level = models.PositiveSmallIntegerField(_("level"), unique=True)
+    target = models.CharField(_("escalate to"), max_length=20, choices=Target.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("named person")
+    )
+    after_breach_minutes = models.PositiveIntegerField(_("business minutes after the breach"), default=0)
+
+    class Meta:
+        ordering = ["level"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(level__gte=1), name="escalation_level_from_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.get_target_display()}"
+
+    def clean(self) -> None:
+        if self.target == self.Target.NAMED_USER and not self.user_id:
+            raise ValidationError({"user": _("Name the person this level escalates to.")})
+
+
+def new_tracking_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Case(TimeStampedModel):
+    """A work order (工单). Due times are precomputed so the sweep and the inbox read indexed columns;
+    ``sla_next_check_at`` is the earliest instant at which the sweep has something to do (NULL: nothing)."""
+
+    number = models.CharField(_("number"), max_length=20, blank=True, db_index=True)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    feedback_items = models.ManyToManyField(
+        "feedback.Feedback", through="CaseFeedback", related_name="cases", verbose_name=_("feedback")
+    )
+    customer = models.ForeignKey(
+        "feedback.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.NORMAL)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT)
+    # Clocks
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    first_response_warned = models.BooleanField(default=False)
+    first_response_breached = models.BooleanField(_("first response breached"), default=False)
+    resolution_warned = models.BooleanField(default=False)
+    resolution_breached = models.BooleanField(_("resolution breached"), default=False)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    paused_business_seconds = models.BigIntegerField(_("paused business time (s)"), default=0)
+    reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    # Outcome
+    root_cause = models.CharField(_("root cause"), max_length=100, blank=True)  # a taxonomy topic code
+    resolution = models.TextField(_("resolution"), blank=True)
+    tracking_token = models.CharField(max_length=64, unique=True, default=new_tracking_token, editable=False)
+    repeat_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats", verbose_name=_("repeat of")
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_cases"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            # The sweep's only query: rows with something due. Partial, so idle rows cost nothing.
+            models.Index(
+                fields=["sla_next_check_at"],
+                condition=models.Q(sla_next_check_at__isnull=False),
+                name="case_sla_next_check",
+            ),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            models.Index(fields=["team", "status"], name="case_team_status"),
+            models.Index(fields=["customer", "-created_at"], name="case_customer_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_since is not None
+
+
+class CaseFeedback(models.Model):
+    """Links feedback items to the case that answers them (a case can gather several)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="feedback_links")
+    feedback = models.ForeignKey("feedback.Feedback", on_delete=models.CASCADE, related_name="case_links")
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["linked_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "feedback"], name="case_feedback_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} <- {self.feedback_id}"
+
+
+class CaseEvent(models.Model):
+    """Append-only timeline. ``processed`` is the notification outbox flag (healthchecks' Flip pattern)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), db_index=True)
+    processed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
+            models.Index(fields=["id"], condition=models.Q(processed=False), name="caseevent_unprocessed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The timeline is evidence: rows are written once; only the outbox flag changes, via update().
+        if not self._state.adding:
+            raise ValueError("case events are append-only")
+        super().save(*args, **kwargs)
