@@ -224,12 +224,14 @@ class Feedback(TimeStampedModel):
     """One piece of customer feedback, whatever channel it came from. Never edited in place: the text
     and raw payload stay as received; analysis and corrections sit beside them."""
 
-    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, db_index=True)
+    # Few single-column indexes on purpose: every index slows bulk imports; the composite ones below cover them.
+    created_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     # (source, external_id) makes ingestion idempotent: a retried request or re-imported file never duplicates.
     source = models.CharField(_("source"), max_length=100)
     external_id = models.CharField(_("external ID"), max_length=200)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items", db_index=False
     )
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     contact_email = models.CharField(_("contact email"), max_length=254, blank=True)
@@ -240,7 +242,7 @@ class Feedback(TimeStampedModel):
     rating = models.DecimalField(_("rating"), max_digits=5, decimal_places=2, null=True, blank=True)
     rating_scale = models.PositiveSmallIntegerField(_("rating scale"), null=True, blank=True)  # e.g. 5 or 10
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items", db_index=False
     )
     order_ref = models.CharField(_("order reference"), max_length=100, blank=True, db_index=True)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items")
@@ -251,7 +253,12 @@ class Feedback(TimeStampedModel):
     )
     thread_key = models.CharField(_("conversation"), max_length=200, blank=True, db_index=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="entered_feedback"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="entered_feedback",
+        db_index=False,
     )
     # Analysis results, copied here so the inbox can filter and sort without joins.
     language = models.CharField(_("language"), max_length=10, blank=True)
@@ -259,9 +266,7 @@ class Feedback(TimeStampedModel):
     sentiment_score = models.FloatField(_("sentiment score"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, blank=True)
     urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, blank=True)
-    analysis_status = models.CharField(
-        max_length=10, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING, db_index=True
-    )
+    analysis_status = models.CharField(max_length=10, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING)
     model_version = models.CharField(max_length=40, blank=True)
 
     class Meta:
@@ -276,6 +281,10 @@ class Feedback(TimeStampedModel):
             models.Index(fields=["product", "-received_at"], name="feedback_product_recent"),
             models.Index(fields=["sentiment", "-received_at"], name="feedback_sentiment_recent"),
             models.Index(fields=["rating", "-received_at"], name="feedback_rating_recent"),
+            # Only the few items still waiting for analysis, for the catch-up task.
+            models.Index(
+                fields=["id"], name="feedback_analysis_pending", condition=models.Q(analysis_status="pending")
+            ),
         ]
 
     def __str__(self) -> str:
