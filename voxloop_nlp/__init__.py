@@ -1,0 +1,72 @@
+"""VoxLoop's analysis engine: pure Python, offline, batch-first; never imports Django.
+
+>>> import voxloop_nlp
+>>> voxloop_nlp.analyze("快递三天还没到，客服也不回复，非常失望").to_dict()["sentiment"]["label"]
+'negative'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from voxloop_nlp.doc import Analysis, FeedbackDoc
+
+if TYPE_CHECKING:
+    from voxloop_nlp.taxonomy import Taxonomy
+
+__all__ = ["DEFAULT_PIPELINE", "Analysis", "FeedbackDoc", "analyze", "analyze_batch", "load_models", "MODEL_VERSION"]
+
+DEFAULT_PIPELINE = (
+    "normalize", "language", "segment", "sentiment", "emotions", "topics",
+    "needs", "kind", "urgency", "keywords", "pii",
+)  # fmt: skip
+MAX_TEXT_CHARS = 20_000  # longer input is analysed on its first 20k characters (the original is kept by callers)
+
+_pipeline = None
+
+
+def _get_pipeline():
+    global _pipeline
+    if _pipeline is None:
+        from voxloop_nlp.registry import Pipeline
+
+        _pipeline = Pipeline(DEFAULT_PIPELINE)
+    return _pipeline
+
+
+def load_models(path: str | os.PathLike[str]) -> str:
+    """Switch this process to the models in `path`; returns the new model version."""
+    from voxloop_nlp import models_store
+
+    return models_store.activate(path).version
+
+
+def __getattr__(name: str) -> Any:
+    # MODEL_VERSION follows the active models (VOXLOOP_MODEL_DIR / load_models), loaded lazily.
+    if name == "MODEL_VERSION":
+        from voxloop_nlp import models_store
+
+        return models_store.active().version
+    raise AttributeError(name)
+
+
+def analyze_batch(texts: Sequence[str], *, taxonomy: Taxonomy | None = None) -> list[Analysis]:
+    from voxloop_nlp import models_store
+
+    version = models_store.active().version
+    docs = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"analyze_batch expects strings, got {type(text).__name__}.")
+        doc = FeedbackDoc(text=text[:MAX_TEXT_CHARS])
+        if taxonomy is not None:
+            doc.extras["taxonomy"] = taxonomy
+        docs.append(doc)
+    docs = _get_pipeline().run_batch(docs)
+    return [Analysis.from_doc(d, version) for d in docs]
+
+
+def analyze(text: str, *, taxonomy: Taxonomy | None = None) -> Analysis:
+    return analyze_batch([text], taxonomy=taxonomy)[0]

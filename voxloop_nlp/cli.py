@@ -1,0 +1,153 @@
+"""`voxloop analyze INPUT.jsonl OUTPUT.jsonl` — the stable command-line contract of issue 3.
+
+Each input line is `{"id": ..., "text": ...}`; each output line is the analysis (see `Analysis.to_dict`)
+with the `id`. `-` means stdin/stdout. Streams in chunks (bounded memory whatever the input size), keeps
+input order, and spreads chunks over `--workers N` processes. A bad line is reported on stderr with its
+line number and skipped; the rest goes on; the exit status is 1 if any line was skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator
+from typing import IO, Any
+
+CHUNK = 256
+
+
+def _parse(lines: list[tuple[int, str]], err: IO[str]) -> tuple[list[Any], list[str], int]:
+    ids, texts, bad = [], [], 0
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err.write(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}); skipped\n")
+            bad += 1
+            continue
+        if not isinstance(obj, dict):
+            err.write(f'line {lineno}: expected a JSON object with "id" and "text"; skipped\n')
+            bad += 1
+            continue
+        text = obj.get("text")
+        if not isinstance(text, str):
+            kind = type(text).__name__
+            what = "missing" if text is None else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, not a string"
+            err.write(f'line {lineno}: "text" is {what}; skipped\n')
+            bad += 1
+            continue
+        ids.append(obj.get("id"))
+        texts.append(text)
+    return ids, texts, bad
+
+
+def _analyze_chunk(payload: tuple[list[Any], list[str]]) -> list[str]:
+    import voxloop_nlp
+
+    ids, texts = payload
+    out = []
+    for id_, analysis in zip(ids, voxloop_nlp.analyze_batch(texts), strict=True):
+        row = {"id": id_, **analysis.to_dict()}
+        out.append(json.dumps(row, ensure_ascii=False))
+    return out
+
+
+def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, str]]]:
+    buf: list[tuple[int, str]] = []
+    for lineno, line in enumerate(stream, start=1):
+        buf.append((lineno, line))
+        if len(buf) >= CHUNK:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def run(input_path: str, output_path: str, *, workers: int = 1, err: IO[str] | None = None) -> int:
+    err = err or sys.stderr
+    src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8-sig", errors="replace")  # noqa: SIM115
+    dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")  # noqa: SIM115
+    bar = None
+    if err.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" items", file=err, dynamic_ncols=True)
+    bad = done = 0
+    try:
+        if workers <= 1:
+            for chunk in _chunks(src):
+                ids, texts, nbad = _parse(chunk, err)
+                bad += nbad
+                for line in _analyze_chunk((ids, texts)):
+                    dst.write(line + "\n")
+                done += len(ids)
+                if bar is not None:
+                    bar.update(len(ids))
+        else:
+            import multiprocessing as mp
+
+            # A bounded window of chunks in flight keeps memory flat on a 1 GB input.
+            with mp.get_context("fork").Pool(workers) as pool:
+                pending: deque = deque()
+                for chunk in _chunks(src):
+                    ids, texts, nbad = _parse(chunk, err)
+                    bad += nbad
+                    pending.append(pool.apply_async(_analyze_chunk, ((ids, texts),)))
+                    while len(pending) >= 2 * workers:
+                        done += _drain(pending.popleft(), dst, bar)
+                while pending:
+                    done += _drain(pending.popleft(), dst, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        if dst is not sys.stdout:
+            dst.close()
+        else:
+            dst.flush()
+        if src is not sys.stdin:
+            src.close()
+    if bad:
+        err.write(f"{bad} line(s) skipped, {done} analysed.\n")
+    return 1 if bad else 0
+
+
+def _drain(result, dst: IO[str], bar) -> int:
+    lines = result.get()
+    for line in lines:
+        dst.write(line + "\n")
+    if bar is not None:
+        bar.update(len(lines))
+    return len(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="voxloop analyze", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["analyze"])
+    parser.add_argument("input", help='JSON Lines input, one {"id", "text"} object per line; - for stdin')
+    parser.add_argument("output", help="JSON Lines output; - for stdout")
+    parser.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
+    parser.add_argument("--model-dir", default=None, help="use the models in this folder (default: the shipped ones)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.input != "-" and not os.path.isfile(args.input):
+        print(f"voxloop analyze: input file not found: {args.input}", file=sys.stderr)
+        return 2
+    if args.model_dir:
+        import voxloop_nlp
+
+        try:
+            voxloop_nlp.load_models(args.model_dir)
+        except FileNotFoundError as exc:
+            print(f"voxloop analyze: {exc}", file=sys.stderr)
+            return 2
+    return run(args.input, args.output, workers=args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,75 @@
+"""Where model artifacts live and which one is active.
+
+The committed artifacts are in `voxloop_nlp/models/`. `VOXLOOP_MODEL_DIR` (or `load_models(path)`)
+points the pipeline at another directory, e.g. one written by `voxloop retrain`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from voxloop_nlp.sentiment_model import SentimentModel
+
+PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+@dataclass
+class ModelSet:
+    directory: Path
+    sentiment: SentimentModel
+    topic_classifier: object | None  # training.topic_classifier.TopicClassifier, when trained
+
+    @property
+    def version(self) -> str:
+        return self.sentiment.version
+
+
+_lock = threading.Lock()
+_active: ModelSet | None = None
+
+
+def default_dir() -> Path:
+    env = os.environ.get("VOXLOOP_MODEL_DIR")
+    return Path(env) if env else PACKAGE_MODEL_DIR
+
+
+def load_dir(path: str | os.PathLike[str]) -> ModelSet:
+    from voxloop_nlp.topic_classifier import TopicClassifier
+
+    directory = Path(path)
+    if not (directory / "sentiment.json").exists():
+        raise FileNotFoundError(f"No VoxLoop model in {directory} (sentiment.json is missing).")
+    topics = TopicClassifier.load(directory) if (directory / "topics.json").exists() else None
+    return ModelSet(directory, SentimentModel.load(directory), topics)
+
+
+def active() -> ModelSet:
+    global _active
+    if _active is None:
+        with _lock:
+            if _active is None:
+                _active = load_dir(default_dir())
+    return _active
+
+
+def activate(path: str | os.PathLike[str]) -> ModelSet:
+    global _active
+    models = load_dir(path)
+    with _lock:
+        _active = models
+    return models
+
+
+def next_version() -> str:
+    return "vx-sent-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def write_metrics(directory: Path, version: str, metrics: dict) -> None:
+    (directory / "metrics.json").write_text(
+        json.dumps({"version": version, "test": metrics}, ensure_ascii=False, indent=2) + "\n", "utf-8"
+    )

@@ -1,0 +1,38 @@
+from voxloop_nlp.components.emotions import detect_emotions
+
+
+def names(text):
+    return {e["name"]: e for e in detect_emotions(text.lower())}
+
+
+def test_negated_emotion_is_not_reported():
+    assert "disappointment" not in names("这次真的不失望")
+    assert "disappointment" not in names("I was not disappointed at all")
+
+
+def test_degree_changes_intensity():
+    strong = names("非常失望")["disappointment"]["intensity"]
+    weak = names("有点失望")["disappointment"]["intensity"]
+    plain = names("失望")["disappointment"]["intensity"]
+    assert strong > plain > weak
+
+
+def test_evidence_words_are_returned():
+    found = names("客服态度让我很生气，谢谢你们的道歉但我很失望")
+    assert found["anger"]["evidence"] == ["生气"]
+    assert found["gratitude"]["evidence"] == ["谢谢"]
+    assert "失望" in found["disappointment"]["evidence"]
+
+
+def test_all_core_emotions_are_detectable():
+    samples = {
+        "anger": "气死我了",
+        "disappointment": "太失望了",
+        "anxiety": "急用，很着急",
+        "sadness": "好伤心",
+        "joy": "非常开心",
+        "gratitude": "Thank you so much",
+        "surprise": "居然这么快就到了",
+    }
+    for name, text in samples.items():
+        assert name in names(text), text

@@ -1,0 +1,32 @@
+from voxloop_nlp.components.pii import mask_pii
+
+
+def test_mobile_landline_and_email():
+    out = mask_pii("电话13812345678或010-88886666，邮箱 zhang.san@example.com")
+    assert out == "电话[PHONE]或[PHONE]，邮箱 [EMAIL]"
+
+
+def test_mobile_with_country_code_and_spaces():
+    assert mask_pii("call +86 138 1234 5678") == "call [PHONE]"
+
+
+def test_valid_id_card_is_masked_invalid_is_kept():
+    assert mask_pii("身份证11010519491231002X") == "身份证[ID]"
+    assert mask_pii("订单号110105194912310021") == "订单号110105194912310021"
+
+
+def test_bank_card_needs_luhn():
+    assert mask_pii("卡号 6222 0212 3456 7890 128") == "卡号 [CARD]"
+    assert mask_pii("卡号6222021234567890128,谢谢") == "卡号[CARD],谢谢"
+    assert mask_pii("card 4111 1111 1111 1111") == "card [CARD]"
+    assert mask_pii("order 1234567890123456") == "order 1234567890123456"
+
+
+def test_addresses():
+    assert mask_pii("寄到北京市朝阳区建国路88号3号楼2单元501室吧") == "寄到[ADDRESS]吧"
+    assert mask_pii("Ship to 221 Baker Street please") == "Ship to [ADDRESS] please"
+
+
+def test_text_without_pii_is_unchanged():
+    text = "快递三天还没到，单号 SF1234567"
+    assert mask_pii(text) == text

@@ -1,0 +1,40 @@
+import pytest
+
+import voxloop_nlp
+
+GOLDEN = [
+    ("质量很好，物流也快，非常满意", "positive"),
+    ("客服态度很差，等了三天都没人回复，太失望了", "negative"),
+    ("手机用了两天就坏了，要求退货", "negative"),
+    ("房间干净，服务热情，下次还会再来", "positive"),
+    ("這款耳機音質很棒，推薦購買", "positive"),
+    ("The food was delicious and the staff were friendly", "positive"),
+    ("Terrible service, the order arrived broken and nobody answered", "negative"),
+    ("Works great, very happy with this phone", "positive"),
+    ("不好用，浪费钱", "negative"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GOLDEN)
+def test_golden_sentiment(text, expected):
+    assert voxloop_nlp.analyze(text).sentiment_label == expected
+
+
+def test_scores_are_in_range_and_ordered():
+    pos, neg = voxloop_nlp.analyze_batch(["非常满意，强烈推荐", "非常失望，垃圾产品"])
+    assert -1 <= neg.sentiment_score < 0 < pos.sentiment_score <= 1
+
+
+def test_plain_question_is_neutral():
+    assert voxloop_nlp.analyze("请问什么时候发货？").sentiment_label == "neutral"
+    assert voxloop_nlp.analyze("How do I change my delivery address?").sentiment_label == "neutral"
+
+
+def test_negation_flips():
+    assert voxloop_nlp.analyze("不满意").sentiment_label == "negative"
+    assert voxloop_nlp.analyze("满意").sentiment_label == "positive"
+
+
+def test_empty_text_is_neutral():
+    assert voxloop_nlp.analyze("").sentiment_label == "neutral"
+    assert voxloop_nlp.analyze("   ").sentiment_score == 0.0
