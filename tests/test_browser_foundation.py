@@ -70,7 +70,9 @@ def test_public_form_on_a_phone_in_chinese(browser, live_server):
 
 def test_import_a_gbk_csv_through_the_ui(login_page, agent, live_server, tmp_path):
     path = tmp_path / "淘宝评价.csv"
-    path.write_bytes("评价ID,评价内容,评价时间,评分\nT1,包装很好,2025-03-05 10:00,5\nT2,,2025-03-05 11:00,1\n".encode("gbk"))
+    path.write_bytes(
+        "评价ID,评价内容,评价时间,评分\nT1,包装很好,2025-03-05 10:00,5\nT2,,2025-03-05 11:00,1\n".encode("gbk")
+    )
     page = login_page(agent)
     page.goto(f"{live_server.url}/imports/new/")
     page.set_input_files("input[name=file]", str(path))
@@ -91,6 +93,6 @@ def test_import_a_gbk_csv_through_the_ui(login_page, agent, live_server, tmp_pat
 
 def test_language_switch_to_english(login_page, agent, live_server):
     page = login_page(agent)
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     assert "Feedback inbox" in page.locator("h1").inner_text()

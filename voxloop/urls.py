@@ -15,6 +15,7 @@ urlpatterns = [
     path("f/", include("voxloop.channels.webform.urls")),
     path("analysis/", include("voxloop.analysis.urls")),
     path("api/", api.urls),
+    path("settings/api-tokens/", include("voxloop.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("voxloop.core.urls")),
 ]

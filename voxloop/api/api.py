@@ -1,5 +1,54 @@
 """The REST API (django-ninja). OpenAPI docs at /api/docs. Routers live in voxloop/api/<domain>.py."""
 
-from ninja import NinjaAPI
+from __future__ import annotations
 
-api = NinjaAPI(title="VoxLoop API", version="1", urls_namespace="api")
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from voxloop.api import customers, feedback
+
+api = NinjaAPI(
+    title="VoxLoop API",
+    version="1",
+    urls_namespace="api",
+    description=(
+        "Send feedback, customers and orders to VoxLoop. Authenticate with `Authorization: Bearer <token>`; "
+        "tokens are created by an administrator (admin site or `voxloop create_api_token`) with scopes."
+    ),
+)
+
+
+def _location(loc: list | tuple) -> str:
+    # ["body", "payload", "items", 3, "rating"] -> "items[3].rating": the field as the client named it.
+    parts = [p for p in loc if p not in ("body", "payload", "query", "filters", "path")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """422 with pydantic's details plus one readable line per problem, naming the field."""
+    errors = []
+    for error in exc.errors:
+        field = _location(error.get("loc", ()))
+        errors.append({**error, "field": field, "message": f"{field or 'body'}: {error.get('msg', '')}"})
+    for error in errors:  # values can be anything the client sent; keep the response JSON-safe
+        error.pop("ctx", None)
+        error.pop("url", None)
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(RequestDataTooBig)
+def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    message = f"The request body is larger than {limit_mb} MB (MAX_REQUEST_MB). Send fewer or smaller items."
+    return api.create_response(request, {"detail": message, "code": "request_too_large"}, status=413)
+
+
+api.add_router("", feedback.router)
+api.add_router("", customers.router)

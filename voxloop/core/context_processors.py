@@ -16,4 +16,6 @@ def navigation(request: HttpRequest) -> dict:
     ]
     if user.is_staff or getattr(user, "role", "") in {"admin", "manager"}:
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
+    if user.is_superuser or getattr(user, "role", "") == "admin":
+        items.append((_("API tokens"), reverse("api_tokens:list"), "api_tokens"))
     return {"nav_items": items}

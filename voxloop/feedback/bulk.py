@@ -17,7 +17,6 @@ from django.db import connection
 from django.utils import timezone
 
 # Table and column names below come from the model, never from input: the S608 warnings are false alarms.
-
 from voxloop.feedback.models import Feedback
 
 # Columns we write; the rest take their database defaults through the values below.
@@ -40,11 +39,25 @@ def _adapt(column: str, value: Any, vendor: str) -> Any:
     if value is None:
         return None
     if column in JSON_COLUMNS:
-        return json.dumps(value, ensure_ascii=False)
+        # PostgreSQL's jsonb and text types cannot hold NUL; the rest of the payload is kept as received.
+        dumped = json.dumps(value, ensure_ascii=False)
+        return json.dumps(_strip_nul(value), ensure_ascii=False) if "\\u0000" in dumped else dumped
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "")
     if column in TIME_COLUMNS and vendor == "sqlite":
         return str(timezone.make_naive(value, UTC) if timezone.is_aware(value) else value)
     if isinstance(value, Decimal) and vendor == "sqlite":
         return str(value)
+    return value
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
     return value
 
 

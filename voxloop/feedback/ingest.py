@@ -111,6 +111,10 @@ def prepare_feedback(
         rating_scale = int(scale) if scale not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise RowError("invalid_rating_scale", f"'{scale}' is not a rating scale.", "rating_scale") from exc
+    if rating_scale is not None and not 1 <= rating_scale <= 1000:
+        raise RowError(
+            "invalid_rating_scale", f"The rating scale {rating_scale} is out of range (1-1000).", "rating_scale"
+        )
     if rating is not None and rating_scale is None:
         rating_scale = 5 if rating <= 5 else 10 if rating <= 10 else 100
     if rating is not None and rating_scale is not None and rating > rating_scale:

@@ -104,11 +104,13 @@ def prepare_order(
         quantity = int(str(data.get("quantity") or 1).strip())
     except ValueError as exc:
         raise RowError("invalid_quantity", f"'{data.get('quantity')}' is not a quantity.", "quantity") from exc
+    if not 0 <= quantity <= 1_000_000:
+        raise RowError("invalid_quantity", f"The quantity {quantity} is out of range.", "quantity")
     item = OrderInput(
         order_id=order_id,
         ordered_at=ordered_at,
         amount=amount.quantize(Decimal("0.01")),
-        quantity=max(quantity, 0),
+        quantity=quantity,
         customer_id=_text(data, "customer_id", 100),
         email=clean_email(data.get("email")),
         phone=clean_phone(data.get("phone")),

@@ -166,12 +166,12 @@ def save_mapping(name: str, *, kind: str, columns: dict[str, str], channel: str 
 
 
 def _quarantine(batch: ImportBatch, row: SourceRow, code: str, reason: str, field: str = "") -> QuarantinedRow:
-    raw = {str(k): ("" if v is None else str(v)) for k, v in row.values.items()}
+    raw = {str(k).replace("\x00", ""): ("" if v is None else str(v).replace("\x00", "")) for k, v in row.values.items()}
     return QuarantinedRow(
         batch=batch,
         row_number=row.number,
         raw=raw,
-        raw_text=row.raw_text[:RAW_TEXT_LIMIT],
+        raw_text=row.raw_text[:RAW_TEXT_LIMIT].replace("\x00", ""),
         reason_code=code,
         reason=reason,
         field=field,

@@ -75,3 +75,17 @@ def test_same_social_handle_is_one_customer():
     ingest_feedback([second])
     assert Customer.objects.count() == 1
     assert Customer.objects.get().feedback_items.count() == 2
+
+
+def test_nul_characters_never_reach_the_database():
+    item = prepare_feedback({"text": "ok", "customer_name": "a\x00b"}, channel="api", raw_payload={"x": "a\x00b"})
+    result = ingest_feedback([item])
+    stored = Feedback.objects.get(pk=result.created[0])
+    assert stored.raw_payload == {"x": "ab"}
+    assert stored.contact_name == "ab"
+
+
+def test_out_of_range_rating_scale_is_rejected():
+    with pytest.raises(RowError) as excinfo:
+        prepare_feedback({"text": "ok", "rating": "3", "rating_scale": "70000"}, channel="api")
+    assert excinfo.value.field == "rating_scale"

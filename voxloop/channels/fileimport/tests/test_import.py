@@ -304,3 +304,10 @@ def test_resume_from_checkpoint_skips_committed_rows(tmp_path, monkeypatch):
     assert batch.status == BatchStatus.COMPLETED
     assert (batch.accepted_count, batch.duplicate_count, batch.rejected_count) == (5000, 0, 0)
     assert Feedback.objects.count() == 5000
+
+
+def test_control_and_nul_characters_in_a_file_are_handled(tmp_path):
+    path = write(tmp_path, "nul.csv", "内容,备注\n好\x00评\x07,x\x00y\n,\x00\n")
+    batch = run(path, source="nul")
+    assert (batch.accepted_count, batch.rejected_count) == (1, 1)
+    assert Feedback.objects.get().text == "好评"

@@ -1,0 +1,27 @@
+"""Bearer-token authentication with scopes: `Authorization: Bearer vxl_...`."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from voxloop.api.models import ApiToken
+from voxloop.api.services import authenticate_token
+
+
+class TokenAuth(HttpBearer):
+    """Accepts an active token that carries `scope`; a valid token without it gets 403, not 401."""
+
+    def __init__(self, scope: str):
+        super().__init__()
+        self.scope = scope
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = authenticate_token(token)
+        if api_token is None:
+            return None
+        if not api_token.has_scope(self.scope):
+            raise HttpError(403, _("This token lacks the scope “%(scope)s”.") % {"scope": self.scope})
+        return api_token

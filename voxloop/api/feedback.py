@@ -1,0 +1,178 @@
+"""Feedback endpoints: create one, create a batch, list with filters, read one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import BaseModel, Field
+
+from voxloop.api import services
+from voxloop.api.auth import TokenAuth
+from voxloop.api.models import Scope
+from voxloop.api.schemas import (
+    ErrorOut,
+    FeedbackBatchIn,
+    FeedbackBatchOut,
+    FeedbackCreatedOut,
+    FeedbackDetailOut,
+    FeedbackIn,
+    FeedbackPageOut,
+)
+from voxloop.feedback.models import Feedback
+
+router = Router(tags=["feedback"])
+
+FEEDBACK_FIELDS = (
+    "id", "channel", "source", "external_id", "received_at", "title", "text", "rating", "rating_scale",
+    "customer_id", "customer__external_id", "contact_name", "contact_email", "contact_phone", "product__code",
+    "order_ref", "thread_key", "attachments", "batch_id", "language", "sentiment", "sentiment_score", "kind",
+    "urgency", "analysis_status", "created_at",
+)  # fmt: skip
+
+
+def without_nul(value: Any) -> Any:
+    """NUL characters removed from every string: PostgreSQL can store them neither in text nor in jsonb."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def split_items(request: HttpRequest, items: list[BaseModel], *, single: bool = False) -> tuple[list[dict], list[dict]]:
+    """Validated values for the write path, and each item exactly as it was sent for its raw payload."""
+    data = [item.model_dump(exclude_none=True) for item in items]
+    # The body already parsed as JSON with these items (ninja validated it); re-reading it keeps the
+    # client's own values and spelling, not our normalised ones.
+    body = json.loads(request.body)
+    raw = [body] if single else body["items"]
+    if b"\\u0000" in request.body:  # rare: only then walk the items
+        data, raw = without_nul(data), without_nul(raw)
+    return data, raw
+
+
+@router.post(
+    "/feedback",
+    auth=TokenAuth(Scope.FEEDBACK_WRITE),
+    response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 422: ErrorOut},
+    summary="Create one feedback item",
+)
+def create_feedback(request: HttpRequest, payload: FeedbackIn):
+    """201 when stored, 200 with the existing id when (source, external_id) was already stored,
+    422 naming the field when the item cannot be accepted."""
+    data, raw = split_items(request, [payload], single=True)
+    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth, record_batch=False).items[0]
+    if outcome.status == "rejected":
+        return Status(422, {"detail": outcome.message, "code": outcome.code, "field": outcome.field})
+    return Status(201 if outcome.status == "created" else 200, {"id": outcome.id, "status": outcome.status})
+
+
+@router.post(
+    "/feedback/batch",
+    auth=TokenAuth(Scope.FEEDBACK_WRITE),
+    response={200: FeedbackBatchOut},
+    summary="Create up to 1,000 feedback items",
+)
+def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
+    """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
+    `rejected` (with code, field and message). A retried batch creates nothing new."""
+    data, raw = split_items(request, payload.items)
+    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth)
+    return {
+        "batch_id": outcome.batch_id,
+        "created": outcome.count("created"),
+        "duplicates": outcome.count("duplicate"),
+        "rejected": outcome.count("rejected"),
+        "items": [item.__dict__ for item in outcome.items],
+    }
+
+
+class FeedbackFilters(Schema):
+    channel: str | None = None
+    source: str | None = None
+    since: datetime | None = Field(None, description="received_at ≥ since (ISO 8601)")
+    until: datetime | None = Field(None, description="received_at < until (ISO 8601)")
+    customer: str | None = Field(None, description="The customer's id in your system (or VoxLoop's, as #123).")
+    product: str | None = Field(None, description="Product code.")
+    external_id: str | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+def _encode_cursor(received_at: datetime, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{pk}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
+        return datetime.fromisoformat(stamp), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise HttpError(400, _("The cursor is not valid; use next_cursor from the previous page.")) from exc
+
+
+@router.get(
+    "/feedback",
+    auth=TokenAuth(Scope.FEEDBACK_READ),
+    response={200: FeedbackPageOut, 400: ErrorOut},
+    summary="List feedback, newest first",
+)
+def list_feedback(request: HttpRequest, filters: Query[FeedbackFilters]):
+    qs = Feedback.objects.all()
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.since:
+        qs = qs.filter(received_at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(received_at__lt=filters.until)
+    if filters.customer:
+        if filters.customer.startswith("#") and filters.customer[1:].isdigit():
+            qs = qs.filter(customer_id=int(filters.customer[1:]))
+        else:
+            qs = qs.filter(customer__external_id=filters.customer)
+    if filters.product:
+        qs = qs.filter(product__code=filters.product)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.cursor:
+        stamp, pk = _decode_cursor(filters.cursor)
+        # Keyset pagination on the (received_at, id) order: stable while new items arrive.
+        qs = qs.filter(Q(received_at__lt=stamp) | Q(received_at=stamp, id__lt=pk))
+    rows = list(qs.order_by("-received_at", "-id").values(*FEEDBACK_FIELDS)[: filters.limit + 1])
+    more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    items = [_row(r) for r in rows]
+    next_cursor = _encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _row(row: dict) -> dict:
+    row["customer"] = row.pop("customer_id")
+    row["customer_external_id"] = row.pop("customer__external_id") or None
+    row["product"] = row.pop("product__code")
+    return row
+
+
+@router.get(
+    "/feedback/{feedback_id}",
+    auth=TokenAuth(Scope.FEEDBACK_READ),
+    response={200: FeedbackDetailOut, 404: ErrorOut},
+    summary="Read one feedback item, with its raw payload",
+)
+def get_feedback(request: HttpRequest, feedback_id: int):
+    row = get_object_or_404(Feedback.objects.values(*FEEDBACK_FIELDS, "raw_payload"), pk=feedback_id)
+    return _row(row)

@@ -1,0 +1,44 @@
+"""API tokens: stored as a SHA-256 hash; the plain token is shown once, when it is created."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from voxloop.core.models import TimeStampedModel
+
+
+class Scope(models.TextChoices):
+    FEEDBACK_WRITE = "feedback:write", _("Create feedback")
+    FEEDBACK_READ = "feedback:read", _("Read feedback")
+    CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
+    ORDERS_WRITE = "orders:write", _("Create and update orders")
+
+
+class ApiToken(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=100)
+    # The first characters of the token, kept in clear so people can tell their tokens apart.
+    prefix = models.CharField(_("prefix"), max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_tokens"
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

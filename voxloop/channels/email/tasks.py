@@ -1,0 +1,23 @@
+"""Celery tasks for email: thin, id-based and safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from voxloop.channels.email import services
+
+
+@shared_task(acks_late=True)
+def poll_mailbox_task(mailbox_id: int) -> int:
+    """Poll one mailbox; returns how many messages were stored (0 if another poll holds the mailbox)."""
+    batch = services.poll_mailbox(mailbox_id)
+    return batch.accepted_count if batch else 0
+
+
+@shared_task
+def poll_all_mailboxes_task() -> int:
+    """Beat entry point: one poll task per enabled mailbox."""
+    ids = services.poll_all_mailboxes()
+    for mailbox_id in ids:
+        poll_mailbox_task.delay(mailbox_id)
+    return len(ids)
