@@ -5,9 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
+
+
+EMOTION_NAMES = {
+    "anger": _("anger"),
+    "disappointment": _("disappointment"),
+    "anxiety": _("anxiety"),
+    "sadness": _("sadness"),
+    "joy": _("joy"),
+    "gratitude": _("gratitude"),
+    "surprise": _("surprise"),
+    "disgust": _("disgust"),
+    "fear": _("fear"),
+}
 
 
 def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
@@ -18,6 +32,7 @@ def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
     return {
         "feedback": feedback,
         "analysis": analysis,
+        "emotion_names": EMOTION_NAMES,
         "topics": [
             {"code": code, "name": names.get(code, code), "confidence": confidence, "corrected": origin == "correction"}
             for code, confidence, origin in topic_codes

@@ -198,9 +198,11 @@ def generate_feedback(
             item["order_ref"] = order["order_id"]
         if channel == Channel.EMAIL:
             item["title"] = text[:18] + ("…" if len(text) > 18 else "")
-            item["thread_key"] = f"demo-thread-{i // 2}"
-            if customer and customer["email"]:
-                item["email"] = customer["email"]
+            if customer:
+                # A customer's emails about one topic form a conversation, as replies would.
+                item["thread_key"] = f"demo-thread-{customer['customer_id']}-{topic}"
+                if customer["email"]:
+                    item["email"] = customer["email"]
         if channel == Channel.SOCIAL:
             item["handle"] = f"@用户{rng.randrange(10**6)}"
         items.append(item)
