@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "voxloop.channels.webform",
     "voxloop.analysis",
     "voxloop.cases",
+    "voxloop.automation",
     "voxloop.api",
 ]
 
@@ -243,6 +244,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Analysis: every stored item is analysed by a Celery task right after its commit.
 ANALYZE_ON_INGEST = envbool("ANALYZE_ON_INGEST", True)
+# Analysed feedback then goes through the automation rules (cases, routing, assignment).
+AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
 
 # --- Product limits
 API_BATCH_LIMIT = envint("API_BATCH_LIMIT", 1000)

@@ -48,6 +48,8 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     REOPENED = "reopened", _("Reopened")
     FEEDBACK_LINKED = "feedback_linked", _("Feedback linked")
+    ACKNOWLEDGED = "acknowledged", _("Customer acknowledged")
+    NOTIFICATION = "notification", _("Notification")
 
 
 class Clock(models.TextChoices):

@@ -79,3 +79,14 @@ def test_pending_items_are_caught_up():
     store("第一条", "第二条")
     assert analyze_pending_task() == 2
     assert not Feedback.objects.filter(analysis_status="pending").exists()
+
+
+def test_an_urgent_complaint_becomes_a_case_after_analysis(settings, django_capture_on_commit_callbacks):
+    from voxloop.cases.models import Case
+
+    settings.ANALYZE_ON_INGEST = True
+    with django_capture_on_commit_callbacks(execute=True):
+        (pk,) = store("热水器漏电，家里老人被电了一下，再不处理我就投诉到12315")
+    case = Case.objects.get(feedback_items__pk=pk)
+    assert case.severity == "urgent"
+    assert case.resolution_due_at is not None

@@ -1,0 +1,1 @@
+"""Automation rules: conditions on analysed feedback -> cases, teams, tags, notifications (issue 4)."""

@@ -1,0 +1,131 @@
+"""Routing and assignment: routing rules pick the team; inside the team the case goes to the available agent
+who speaks the customer's language, preferring agents skilled in the case's topics, with the lightest load
+(open cases weighted by severity). Nobody eligible: the case stays in the team's unassigned queue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db.models import Count
+
+from voxloop.accounts.models import Team, User
+from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
+from voxloop.cases.rules import (
+    Facts,
+    Predicate,
+    RuleValidationError,
+    _primary_language,
+    _topic_matches,
+    compile_conditions,
+)
+from voxloop.cases.services import CaseError, assign_case
+
+logger = logging.getLogger(__name__)
+
+# An urgent case weighs as much as four normal ones when comparing agents' loads.
+SEVERITY_WEIGHT = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 4}
+
+
+def compiled_routing_rules() -> list[tuple[int, Predicate]]:
+    """Enabled routing rules as (team id, predicate), in order. A rule saved with broken JSON (bypassing the
+    admin's validation) is logged and skipped rather than stopping all routing."""
+    from voxloop.automation.models import RoutingRule
+
+    compiled = []
+    for rule in RoutingRule.objects.filter(enabled=True).order_by("order", "id"):
+        try:
+            compiled.append((rule.team_id, compile_conditions(rule.conditions)))
+        except RuleValidationError as exc:
+            logger.error("routing rule %s (%s) skipped: %s", rule.pk, rule.name, exc)
+    return compiled
+
+
+def pick_team(facts: Facts, rules: list[tuple[int, Predicate]] | None = None) -> Team | None:
+    for team_id, predicate in compiled_routing_rules() if rules is None else rules:
+        if predicate(facts):
+            return Team.objects.filter(pk=team_id).first()
+    return None
+
+
+def agent_loads(agent_ids: Iterable[int]) -> dict[int, int]:
+    """Open cases per agent, weighted by severity."""
+    loads: dict[int, int] = {}
+    rows = (
+        Case.objects.filter(assignee_id__in=list(agent_ids), status__in=ACTIVE_STATUSES)
+        .values("assignee_id", "severity")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        loads[row["assignee_id"]] = loads.get(row["assignee_id"], 0) + row["n"] * SEVERITY_WEIGHT.get(
+            row["severity"], 1
+        )
+    return loads
+
+
+def _speaks(agent: User, language: str) -> bool:
+    spoken = agent.languages_spoken or []
+    if not language or not spoken:
+        return True  # unknown language, or an agent who listed none: no restriction
+    return _primary_language(language) in {_primary_language(str(code)) for code in spoken}
+
+
+def _skilled(agent: User, topics: Iterable[str]) -> bool:
+    skills = [str(s).strip().lower() for s in agent.skills or [] if str(s).strip()]
+    return any(_topic_matches(code, skill) for code in topics for skill in skills)
+
+
+def pick_agent(
+    team: Team | None, *, language: str = "", topics: Iterable[str] = (), context: RoutingContext | None = None
+) -> User | None:
+    """The agent a new case of this team should go to, or None (unassigned queue)."""
+    if team is None:
+        return None
+    context = context or RoutingContext()
+    topics = list(topics)
+    candidates = [agent for agent in context.members(team) if _speaks(agent, language)]
+    if not candidates:
+        return None
+    skilled = [agent for agent in candidates if _skilled(agent, topics)]
+    pool = skilled or candidates
+    loads = context.loads(team)
+    return min(pool, key=lambda agent: (loads.get(agent.pk, 0), agent.pk))
+
+
+class RoutingContext:
+    """Members and loads of teams, read once per batch and kept current as the batch assigns cases, so routing
+    a batch costs no query per case. Cases other workers assign meanwhile are seen by the next batch."""
+
+    def __init__(self) -> None:
+        self._members: dict[int, list[User]] = {}
+        self._loads: dict[int, dict[int, int]] = {}
+
+    def members(self, team: Team) -> list[User]:
+        if team.pk not in self._members:
+            self._members[team.pk] = list(team.members.filter(is_active=True, is_away=False).order_by("pk"))
+        return self._members[team.pk]
+
+    def loads(self, team: Team) -> dict[int, int]:
+        if team.pk not in self._loads:
+            self._loads[team.pk] = agent_loads(agent.pk for agent in self.members(team))
+        return self._loads[team.pk]
+
+    def assigned(self, team: Team, agent: User, severity: str) -> None:
+        loads = self.loads(team)
+        loads[agent.pk] = loads.get(agent.pk, 0) + SEVERITY_WEIGHT.get(severity, 1)
+
+
+def assign_by_routing(case: Case, facts: Facts, context: RoutingContext | None = None) -> Case | None:
+    """Assign a freshly opened case inside its team through ``assign_case``; returns the updated case, or None
+    when nobody is eligible (the case waits in the queue)."""
+    context = context or RoutingContext()
+    agent = pick_agent(case.team, language=facts.language, topics=facts.topics, context=context)
+    if agent is None or case.team is None:
+        return None
+    try:
+        assigned = assign_case(case, agent)
+    except CaseError as exc:  # e.g. the agent left the team a moment ago: leave it in the queue
+        logger.warning("case %s not assigned to %s: %s", case.pk, agent.pk, exc.message)
+        return None
+    context.assigned(case.team, agent, case.severity)
+    return assigned
