@@ -17,8 +17,8 @@ from benchmarks._common import (
     fresh_pg_database,
     median,
     migrate,
-    pg_available,
     percentile,
+    pg_available,
     run_child,
     temp_dir,
 )

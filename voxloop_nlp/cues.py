@@ -105,7 +105,9 @@ def trie_pattern(words: Iterable[str]) -> str:
         alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
         if not alts:
             return ""
-        body = alts[0] if len(alts) == 1 and len(alts[0]) == len(re.escape(alts[0][:1])) else "(?:" + "|".join(alts) + ")"
+        body = (
+            alts[0] if len(alts) == 1 and len(alts[0]) == len(re.escape(alts[0][:1])) else "(?:" + "|".join(alts) + ")"
+        )
         return f"(?:{body})?" if end else body
 
     return build(trie)

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
 
-
 EMOTION_NAMES = {
     "anger": _("anger"),
     "disappointment": _("disappointment"),

@@ -26,7 +26,7 @@ def score_docs(docs: Sequence[FeedbackDoc]) -> None:
     if not docs:
         return
     model = models_store.active().sentiment
-    X = sentiment_model.featurize([d.lower for d in docs], [d.tokens for d in docs])
+    X = sentiment_model.featurize([d.lower for d in docs], [d.tokens for d in docs], [d.normalized for d in docs])
     for doc, score in zip(docs, model.scores(X), strict=True):
         score = float(score)
         if not doc.tokens:

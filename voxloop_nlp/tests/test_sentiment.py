@@ -12,6 +12,8 @@ GOLDEN = [
     ("Terrible service, the order arrived broken and nobody answered", "negative"),
     ("Works great, very happy with this phone", "positive"),
     ("不好用，浪费钱", "negative"),
+    ("The food was not good at all", "negative"),
+    ("I can't recommend it enough, absolutely love it", "positive"),
 ]
 
 

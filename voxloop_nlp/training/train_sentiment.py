@@ -28,12 +28,14 @@ DATASET_WEIGHT = {"uci_amazon": 4.0, "uci_yelp": 4.0, "semeval14_restaurant": 3.
 
 
 def prepare(texts: Sequence[str]):
-    lowers, tokens = [], []
+    norms, lowers, tokens = [], [], []
     for text in texts:
-        low = normalize_text(text).lower()
+        norm = normalize_text(text)
+        low = norm.lower()
+        norms.append(norm)
         lowers.append(low)
         tokens.append(tokenize(low))
-    return sentiment_model.featurize(lowers, tokens)
+    return sentiment_model.featurize(lowers, tokens, norms)
 
 
 def _calib_part(text: str) -> bool:
