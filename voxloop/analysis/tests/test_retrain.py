@@ -16,9 +16,12 @@ DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 @pytest.fixture(autouse=True)
 def _restore_model():
+    """Each test starts and ends on the shipped model, with no switch recorded."""
     from voxloop_nlp import models_store
 
+    pointer().unlink(missing_ok=True)
     yield
+    pointer().unlink(missing_ok=True)
     models_store.activate(models_store.PACKAGE_MODEL_DIR)
 
 
