@@ -24,20 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import ensure_pg_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/vx_bench_cases"
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    with psycopg.connect(
-        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], password=cfg["PASSWORD"] or None,
-        dbname="postgres", autocommit=True,
-    ) as conn:  # fmt: skip
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
 
 
 def main() -> None:
@@ -52,7 +41,7 @@ def main() -> None:
         args.due, args.idle_runs = 1_000, 10
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    ensure_database(url)
+    ensure_pg_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxloop.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -128,7 +117,7 @@ def main() -> None:
         assert again.flipped == 0, again
     idle_ms = statistics.median(idle)
     print(f"sweep with nothing due over {args.cases:,} open cases: median {idle_ms:.2f} ms ({args.idle_runs} runs)")
-    print("rules_items_per_s and inbox_p95_ms: not measured yet (automation rules and the agent inbox come later)")
+    print("rules_items_per_s: see benchmarks/rules.py; inbox_p95_ms: not measured yet (the agent case inbox comes later)")
     print(f"RESULT sla_sweep_s={sweep_s:.3f} sla_sweep_idle_ms={idle_ms:.2f} cases={args.cases} due={args.due}")
 
 
