@@ -45,7 +45,9 @@ CHUNK_ROWS = 2000
 RAW_TEXT_LIMIT = 100_000  # what we keep of one rejected row's original text
 
 
-class ImportError_(ValueError):  # noqa: N801 - avoid shadowing the builtin ImportError
+class ImportRefused(ValueError):
+    """The file cannot be imported at all (format, header, required columns); nothing was stored."""
+
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
@@ -95,43 +97,43 @@ def create_batch(
     created_by: Any = None,
 ) -> ImportBatch:
     """Keep a copy of the file and check it can be imported (format, header, required columns).
-    Raises ImportError_ with a specific message before anything is stored when it cannot."""
+    Raises ImportRefused with a specific message before anything is stored when it cannot."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
-        raise ImportError_("empty_file", "The file is empty.")
+        raise ImportRefused("empty_file", "The file is empty.")
     try:
         preview = preview_file(path, kind=kind, file_format=file_format, encoding=encoding, preset=preset)
     except FileFormatError as exc:
-        raise ImportError_(exc.code, exc.message) from exc
+        raise ImportRefused(exc.code, exc.message) from exc
     options: dict[str, Any] = {"timezone": timezone_name or settings.TIME_ZONE}
     if mapping_name:
         saved = ColumnMapping.objects.filter(name=mapping_name).first()
         if saved is None:
-            raise ImportError_("unknown_mapping", f"There is no saved mapping named '{mapping_name}'.")
+            raise ImportRefused("unknown_mapping", f"There is no saved mapping named '{mapping_name}'.")
         mapping = mapping or saved.columns
         channel = channel or saved.channel
         source = source or saved.source
         options.update(saved.options)
     if preset:
         if preset not in PRESETS:
-            raise ImportError_("unknown_preset", f"Unknown preset '{preset}'. Use one of: {', '.join(PRESETS)}.")
+            raise ImportRefused("unknown_preset", f"Unknown preset '{preset}'. Use one of: {', '.join(PRESETS)}.")
         channel = channel or PRESETS[preset].channel
         source = source or PRESETS[preset].source
     mapping = dict(mapping) if mapping else dict(preview.suggested)
     unknown_columns = [h for h in mapping.values() if h not in preview.headers]
     if unknown_columns:
-        raise ImportError_(
+        raise ImportRefused(
             "unknown_column", f"The mapping names columns the file does not have: {', '.join(unknown_columns)}."
         )
     missing = missing_required(mapping, kind)
     if missing:
-        raise ImportError_(
+        raise ImportRefused(
             "missing_columns",
             f"No column for required field(s): {', '.join(missing)}. "
             f"Columns in the file: {', '.join(preview.headers)}.",
         )
     if kind == ImportKind.FEEDBACK and not channel and "channel" not in mapping:
-        raise ImportError_("missing_channel", "Say which channel this feedback came from (e.g. --channel review).")
+        raise ImportRefused("missing_channel", "Say which channel this feedback came from (e.g. --channel review).")
     options["unmapped_columns"] = [h for h in preview.headers if h not in mapping.values()]
     name = original_name or path.name
     batch = ImportBatch(

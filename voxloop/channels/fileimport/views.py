@@ -118,7 +118,7 @@ def start(request: HttpRequest) -> HttpResponse:
             timezone_name=request.POST.get("timezone", ""),
             created_by=request.user,
         )
-    except services.ImportError_ as exc:
+    except services.ImportRefused as exc:
         messages.error(request, exc.message)
         return redirect("fileimport:upload")
     finally:

@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 file_format=options["file_format"],
                 timezone_name=options["timezone"],
             )
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             raise CommandError(exc.message) from exc
         if options["save_mapping"]:
             services.save_mapping(options["save_mapping"], kind=batch.kind, columns=batch.mapping,
