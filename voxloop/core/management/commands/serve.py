@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
-def celery_worker_args(*, beat: bool, concurrency: int) -> list[str]:
-    args = [sys.executable, "-m", "celery", "-A", "voxloop", "worker", "--loglevel", "INFO",
+def celery_worker_args(*, beat: bool, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    args = [sys.executable, "-m", "celery", "-A", "voxloop", "worker", "--loglevel", loglevel,
             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]  # fmt: skip
     if beat:
         args += ["--beat", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
@@ -39,7 +39,9 @@ class Command(BaseCommand):
                "--access-logfile", "-", "--timeout", "120", "--graceful-timeout", "10"]  # fmt: skip
         children = [subprocess.Popen(web, env=env)]
         if settings.EMBEDDED_BROKER and not options["no_worker"]:
-            children.append(subprocess.Popen(celery_worker_args(beat=True, concurrency=1), env=env))
+            # Warnings only: the web server's access log is what a person running `serve` watches.
+            worker = celery_worker_args(beat=True, concurrency=1, loglevel="WARNING")
+            children.append(subprocess.Popen(worker, env=env))
             self.stdout.write("Background tasks: embedded worker and scheduler started (no broker to install).")
         elif not settings.EMBEDDED_BROKER:
             self.stdout.write("Background tasks: run `voxloop worker --beat` next to this server (broker configured).")
