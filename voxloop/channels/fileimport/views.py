@@ -64,6 +64,10 @@ def upload(request: HttpRequest) -> HttpResponse:
     path = services.copy_upload_to_temp(uploaded, _upload_dir(token))
     kind = request.POST.get("kind") or ImportKind.FEEDBACK
     preset = request.POST.get("preset", "")
+    if kind not in ImportKind.values or (preset and preset not in PRESETS):
+        services.remove_temp(path)
+        context["error"] = _("Unknown kind of import or preset.")
+        return render(request, "fileimport/upload.html", context, status=400)
     mapping_name = request.POST.get("mapping_name", "")
     try:
         preview = services.preview_file(path, kind=kind, encoding=request.POST.get("encoding", ""), preset=preset)
@@ -106,6 +110,9 @@ def start(request: HttpRequest) -> HttpResponse:
         return redirect("fileimport:upload")
     path = files[0]
     kind = request.POST.get("kind") or ImportKind.FEEDBACK
+    if kind not in ImportKind.values:
+        messages.error(request, _("Unknown kind of import or preset."))
+        return redirect("fileimport:upload")
     mapping = {f: request.POST[f"map_{f}"] for f in TARGET_FIELDS[kind] if request.POST.get(f"map_{f}")}
     try:
         batch = services.create_batch(
