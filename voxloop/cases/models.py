@@ -50,6 +50,11 @@ class EventKind(models.TextChoices):
     FEEDBACK_LINKED = "feedback_linked", _("Feedback linked")
     ACKNOWLEDGED = "acknowledged", _("Customer acknowledged")
     NOTIFICATION = "notification", _("Notification")
+    CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
+    COMPENSATION = "compensation", _("Compensation")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    REPEAT = "repeat", _("Repeat complaint")
+    CLOSED = "closed", _("Closed")
 
 
 class Clock(models.TextChoices):
@@ -228,10 +233,16 @@ class Case(TimeStampedModel):
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
     paused_business_seconds = models.BigIntegerField(_("paused business time (s)"), default=0)
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    # When a resolved case closes by itself if nothing happens (the follow-up window); NULL: not scheduled.
+    auto_close_at = models.DateTimeField(_("closes automatically at"), null=True, blank=True)
     # Outcome
     root_cause = models.CharField(_("root cause"), max_length=100, blank=True)  # a taxonomy topic code
     resolution = models.TextField(_("resolution"), blank=True)
     tracking_token = models.CharField(max_length=64, unique=True, default=new_tracking_token, editable=False)
+    # NULL: the tracking link works; set when the case closes (the link then lives a configurable while longer).
+    tracking_expires_at = models.DateTimeField(_("tracking link expires"), null=True, blank=True)
+    # The language the customer is answered in (zh-hans, en); blank: the customer's, else the site default.
+    language = models.CharField(_("language"), max_length=10, blank=True)
     repeat_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats", verbose_name=_("repeat of")
     )
@@ -256,6 +267,9 @@ class Case(TimeStampedModel):
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["team", "status"], name="case_team_status"),
             models.Index(fields=["customer", "-created_at"], name="case_customer_recent"),
+            models.Index(
+                fields=["auto_close_at"], condition=models.Q(auto_close_at__isnull=False), name="case_auto_close"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,3 +326,147 @@ class CaseEvent(models.Model):
         if not self._state.adding:
             raise ValueError("case events are append-only")
         super().save(*args, **kwargs)
+
+
+class CompensationKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    VOUCHER = "voucher", _("Voucher or coupon")
+    GIFT = "gift", _("Gift")
+    SERVICE = "service", _("Free service")
+    OTHER = "other", _("Other")
+
+
+class CompensationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CompensationLimit(TimeStampedModel):
+    """How much compensation a role may approve on its own; above it, the request waits for a higher role.
+    ``max_amount`` NULL means no limit."""
+
+    role = models.CharField(_("role"), max_length=20, unique=True)
+    max_amount = models.DecimalField(_("approval limit"), max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+
+    class Meta:
+        ordering = ["max_amount"]
+        verbose_name = _("compensation limit")
+        verbose_name_plural = _("compensation limits")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_amount__isnull=True) | models.Q(max_amount__gte=0),
+                name="compensation_limit_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.max_amount if self.max_amount is not None else '∞'} {self.currency}"
+
+
+class Compensation(TimeStampedModel):
+    """A goodwill payment or gesture offered on a case, approved within the proposer's authority or by a
+    higher role."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="compensations")
+    kind = models.CharField(_("kind"), max_length=20, choices=CompensationKind.choices, default=CompensationKind.REFUND)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=CompensationStatus.choices, default=CompensationStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("requested by")
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        indexes = [
+            models.Index(fields=["status"], condition=models.Q(status="pending"), name="compensation_pending"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="compensation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.amount} {self.currency} {self.status}"
+
+
+class CannedReply(TimeStampedModel):
+    """A macro: reply text with variables such as {customer_name} and {tracking_url}, per language."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        verbose_name=_("team"),
+        help_text=_("Empty: available to every team."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FollowUpStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    DUE = "due", _("Due")
+    SENT = "sent", _("Sent")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class FollowUp(TimeStampedModel):
+    """The check with the customer after resolution: a survey invitation or, without surveys, a task for the
+    agent. Skipped (with the reason) when the customer opted out or was contacted recently."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follow_ups")
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=FollowUpStatus.choices, default=FollowUpStatus.SCHEDULED
+    )
+    method = models.CharField(_("method"), max_length=20, blank=True)  # "task", "survey", ...
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    skip_reason = models.CharField(_("reason skipped"), max_length=200, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, blank=True)  # satisfied / dissatisfied / no answer
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [
+            models.Index(fields=["due_at"], condition=models.Q(status="scheduled"), name="followup_scheduled_due"),
+            models.Index(fields=["assignee", "status"], name="followup_assignee_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.status} {self.due_at:%Y-%m-%d}"
