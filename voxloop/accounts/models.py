@@ -68,3 +68,33 @@ class User(AbstractUser):
     @property
     def may_manage(self) -> bool:
         return self.is_superuser or self.role in {Role.ADMIN, Role.MANAGER}
+
+
+class AuditAction(models.TextChoices):
+    VIEW_PERSONAL_DATA = "view_personal_data", _("Viewed personal data")
+    EXPORT_PERSONAL_DATA = "export_personal_data", _("Exported personal data")
+
+
+class AuditLog(models.Model):
+    """Who saw or exported whose personal data, and when (PIPL/GDPR accountability). Rows are never changed."""
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="audit_entries", verbose_name=_("user")
+    )
+    username = models.CharField(_("user name"), max_length=150)  # kept when the user is deleted
+    action = models.CharField(_("action"), max_length=30, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=50)
+    object_id = models.CharField(_("object"), max_length=64)
+    customer_id = models.BigIntegerField(_("customer"), null=True, blank=True, db_index=True)
+    path = models.CharField(_("page"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["user", "-at"], name="auditlog_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_type}:{self.object_id}"

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Role
 from voxloop.analysis.queries import panel_context
 from voxloop.feedback import queries
@@ -41,6 +42,8 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Feedback.objects.select_related("customer", "product", "order", "batch", "created_by"), pk=pk
     )
+    if item.customer_id or item.contact_name or item.contact_email or item.contact_phone:
+        record_access(request.user, item, customer_id=item.customer_id, request=request)
     context = {
         "item": item,
         "history": queries.customer_history(item),
@@ -95,6 +98,7 @@ def customers(request: HttpRequest) -> HttpResponse:
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
+    record_access(request.user, customer, customer_id=customer.pk, request=request)
     context = {
         "customer": customer,
         "orders": customer.orders.select_related("product").order_by("-ordered_at")[:100],

@@ -10,7 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from voxloop.accounts.models import Role
+from voxloop.accounts.audit import record_access
+from voxloop.accounts.models import AuditAction, Role
 from voxloop.channels.fileimport import services
 from voxloop.channels.fileimport.mapping import PRESETS, REQUIRED_FIELDS, TARGET_FIELDS
 from voxloop.channels.fileimport.readers import FileFormatError
@@ -161,7 +162,10 @@ class _Echo:
 @login_required
 def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The rejected rows with their original columns plus the reason, to fix and import again."""
+    _require_importer(request)
     batch = get_object_or_404(ImportBatch, pk=pk)
+    # The original rows carry whatever contact details the file had: an export of personal data.
+    record_access(request.user, batch, customer_id=None, action=AuditAction.EXPORT_PERSONAL_DATA, request=request)
     rows = QuarantinedRow.objects.filter(batch=batch).order_by("row_number")
     columns: list[str] = []
     for raw in rows.values_list("raw", flat=True)[:1000]:
