@@ -14,6 +14,7 @@ urlpatterns = [
     path("email/", include("voxloop.channels.email.urls")),
     path("f/", include("voxloop.channels.webform.urls")),
     path("analysis/", include("voxloop.analysis.urls")),
+    path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),
     path("settings/api-tokens/", include("voxloop.api.urls")),
     path("admin/", admin.site.urls),

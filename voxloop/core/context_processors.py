@@ -18,5 +18,6 @@ def navigation(request: HttpRequest) -> dict:
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
     if user.is_superuser or getattr(user, "role", "") == "admin":
         items.append((_("API tokens"), reverse("api_tokens:list"), "api_tokens"))
+        items.append((_("Rules"), reverse("automation:list"), "rules"))
         items.append((_("Audit log"), reverse("audit_log"), "audit_log"))
     return {"nav_items": items}
