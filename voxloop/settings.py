@@ -249,6 +249,8 @@ AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
 
 # --- Product limits
 API_BATCH_LIMIT = envint("API_BATCH_LIMIT", 1000)
+# Requests per minute one API token may send (0: no limit); a runaway client cannot starve the others.
+API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 3000)
 FEEDBACK_TEXT_MAX_CHARS = envint("FEEDBACK_TEXT_MAX_CHARS", 100_000)
 WEBFORM_RATE = envstr("WEBFORM_RATE", "10/m")
 

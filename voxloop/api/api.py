@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from voxloop.api import customers, feedback
+from voxloop.api.ratelimit import RateLimited
 
 api = NinjaAPI(
     title="VoxLoop API",
@@ -28,6 +30,17 @@ def _location(loc: list | tuple) -> str:
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    message = _("This token sent more than %(limit)s requests in a minute; retry after %(seconds)s seconds.") % {
+        "limit": exc.limit,
+        "seconds": exc.retry_after,
+    }
+    response = api.create_response(request, {"detail": message, "retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

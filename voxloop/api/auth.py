@@ -8,6 +8,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from voxloop.api.models import ApiToken
+from voxloop.api.ratelimit import check_token_rate
 from voxloop.api.services import authenticate_token
 
 
@@ -24,4 +25,5 @@ class TokenAuth(HttpBearer):
             return None
         if not api_token.has_scope(self.scope):
             raise HttpError(403, _("This token lacks the scope “%(scope)s”.") % {"scope": self.scope})
+        check_token_rate(api_token.pk)
         return api_token

@@ -291,3 +291,20 @@ def test_tokens_page_in_browser(login_page, admin_user, live_server):
     assert token.startswith("vxl_")
     assert page.locator("#tokens").inner_text().count("crm sync") == 1
     assert ApiToken.objects.get().scopes == ["customers:write"]
+
+
+def test_a_token_over_its_rate_limit_gets_429_with_retry_after(client, token, settings):
+    import time_machine
+
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    other = create_api_token("crm", ["feedback:read"])[1]
+    with time_machine.travel("2026-11-24 10:00:10 +0000", tick=False):
+        for _ in range(3):
+            assert get(client, "/api/feedback", token).status_code == 200
+        limited = get(client, "/api/feedback", token)
+        assert limited.status_code == 429
+        assert limited["Retry-After"] == "50"
+        assert "more than 3 requests in a minute" in limited.json()["detail"]
+        assert get(client, "/api/feedback", other).status_code == 200  # each token has its own budget
+    with time_machine.travel("2026-11-24 10:01:00 +0000", tick=False):
+        assert get(client, "/api/feedback", token).status_code == 200  # a new minute

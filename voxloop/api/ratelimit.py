@@ -1,0 +1,34 @@
+"""Per-token request limits: a fixed one-minute window counted in the shared cache (Redis in production,
+the database cache in the embedded default), so every web process sees the same count."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+class RateLimited(Exception):
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(f"more than {limit} requests a minute")
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+def check_token_rate(token_id: int, *, limit: int | None = None, now: float | None = None) -> None:
+    """Count one request for the token; raise RateLimited once it is over ``limit`` in the current minute."""
+    limit = settings.API_RATE_LIMIT_PER_MINUTE if limit is None else limit
+    if limit <= 0:
+        return
+    now = time.time() if now is None else now
+    key = f"voxloop:api-rate:{token_id}:{int(now // 60)}"
+    if cache.add(key, 1, timeout=120):
+        return
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr: a new window
+        cache.add(key, 1, timeout=120)
+        return
+    if count > limit:
+        raise RateLimited(limit, retry_after=max(1, 60 - int(now % 60)))
