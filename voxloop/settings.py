@@ -240,6 +240,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "voxloop.channels.fileimport.tasks.resume_stalled_imports_task",
         "schedule": float(envint("IMPORT_RESUME_SECONDS", 300)),
     },
+    "resume-stalled-mail-imports": {
+        "task": "voxloop.channels.email.tasks.resume_stalled_mail_imports_task",
+        "schedule": float(envint("IMPORT_RESUME_SECONDS", 300)),
+    },
 }
 
 # --- Analysis: every stored item is analysed by a Celery task right after its commit.

@@ -270,15 +270,16 @@ def detect_mail_format(path: Path) -> str:
     return "mbox" if head == b"From " else "eml"
 
 
-def import_mail_file(
+def create_mail_batch(
     path: Path | str,
     *,
     created_by: Any = None,
     source: str = "",
     file_name: str = "",
-    progress: Progress | None = None,
+    keep_file: str = "",
 ) -> ImportBatch:
-    """Import one .eml or .mbox file; the batch holds the counts and the unreadable messages."""
+    """Check an .eml or .mbox file and create its batch (PENDING); ``run_mail_batch`` then imports it.
+    ``keep_file`` (a path under MEDIA_ROOT) is recorded so a background worker can read the file."""
     path = Path(path)
     if not path.is_file():
         raise MailImportError("missing_file", f"No such file: {path}")
@@ -288,29 +289,41 @@ def import_mail_file(
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
-    source = (source or f"email:{name}")[:100]
-    batch = ImportBatch.objects.create(
+    if file_format == "mbox":
+        box = mailbox_lib.mbox(str(path), create=False)
+        total = len(box)
+        box.close()
+    else:
+        total = 1
+    return ImportBatch.objects.create(
         kind=ImportKind.FEEDBACK,
         origin="email",
-        source=source,
+        source=(source or f"email:{name}")[:100],
         channel=Channel.EMAIL,
+        file=keep_file,
         file_name=name[:255],
         file_size=path.stat().st_size,
         file_sha256=digest.hexdigest(),
         file_format=file_format,
-        status=BatchStatus.RUNNING,
-        started_at=timezone.now(),
+        total_rows=total,
+        status=BatchStatus.PENDING,
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
-    if file_format == "mbox":
-        box = mailbox_lib.mbox(str(path), create=False)
-        batch.total_rows = len(box)
-        box.close()
-    else:
-        batch.total_rows = 1
-    batch.save(update_fields=["total_rows"])
+
+
+def run_mail_batch(batch: ImportBatch, path: Path | str, *, progress: Progress | None = None) -> ImportBatch:
+    """Import the messages of a batch's file. Each chunk commits with ``rows_processed``, so a run after a
+    crash starts where the last one stopped (and deduplication covers the chunk in flight)."""
+    if batch.status == BatchStatus.COMPLETED:
+        return batch
+    path = Path(path)
+    batch.status = BatchStatus.RUNNING
+    batch.started_at = batch.started_at or timezone.now()
+    batch.save(update_fields=["status", "started_at", "updated_at"])
+    done = batch.rows_processed
+    messages = ((n, raw, extra) for n, raw, extra in _iter_file_messages(path, batch.file_format) if n > done)
     try:
-        ingest_messages(batch, _iter_file_messages(path, file_format), source=source, progress=progress)
+        ingest_messages(batch, messages, source=batch.source, progress=progress)
     except Exception as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=BatchStatus.FAILED, error_message=str(exc)[:2000], finished_at=timezone.now()
@@ -320,6 +333,44 @@ def import_mail_file(
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "finished_at", "updated_at"])
     return batch
+
+
+def run_stored_mail_batch(batch_id: int) -> ImportBatch | None:
+    """Import an uploaded file kept under MEDIA_ROOT (the background task); the file is removed when done."""
+    batch = ImportBatch.objects.filter(pk=batch_id, origin="email").first()
+    if batch is None or batch.status == BatchStatus.COMPLETED or not batch.file:
+        return batch
+    path = Path(batch.file.path)
+    if not path.is_file():
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_message="The uploaded file is gone.", finished_at=timezone.now()
+        )
+        return batch
+    run_mail_batch(batch, path)
+    path.unlink(missing_ok=True)
+    return batch
+
+
+def stalled_mail_batches(minutes: int = 10) -> list[int]:
+    """Uploaded mail files whose import stopped (worker killed) or never started: to be queued again."""
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    stored = ImportBatch.objects.filter(origin="email").exclude(file="")
+    running = stored.filter(status=BatchStatus.RUNNING, heartbeat_at__lt=cutoff)
+    waiting = stored.filter(status=BatchStatus.PENDING, created_at__lt=cutoff)
+    return sorted(set(running.values_list("pk", flat=True)) | set(waiting.values_list("pk", flat=True)))
+
+
+def import_mail_file(
+    path: Path | str,
+    *,
+    created_by: Any = None,
+    source: str = "",
+    file_name: str = "",
+    progress: Progress | None = None,
+) -> ImportBatch:
+    """Import one .eml or .mbox file now; the batch holds the counts and the unreadable messages."""
+    batch = create_mail_batch(path, created_by=created_by, source=source, file_name=file_name)
+    return run_mail_batch(batch, path, progress=progress)
 
 
 # --- IMAP

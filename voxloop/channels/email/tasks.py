@@ -21,3 +21,19 @@ def poll_all_mailboxes_task() -> int:
     for mailbox_id in ids:
         poll_mailbox_task.delay(mailbox_id)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def import_mail_file_task(batch_id: int) -> int:
+    """Import an uploaded .eml/.mbox file in the background; a re-run resumes after the last committed chunk."""
+    batch = services.run_stored_mail_batch(batch_id)
+    return batch.accepted_count if batch else 0
+
+
+@shared_task
+def resume_stalled_mail_imports_task() -> int:
+    """Beat entry point: queue uploaded mail files whose import a dead worker left unfinished."""
+    ids = services.stalled_mail_batches()
+    for batch_id in ids:
+        import_mail_file_task.delay(batch_id)
+    return len(ids)

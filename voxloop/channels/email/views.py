@@ -70,27 +70,24 @@ def upload(request: HttpRequest) -> HttpResponse:
             messages.error(request, error)
         return redirect("email:mailboxes")
     upload = form.cleaned_data["file"]
-    folder = Path(settings.MEDIA_ROOT) / "uploads"
+    # Kept under MEDIA_ROOT until the background import has read it: a big .mbox must not hold the request.
+    folder = Path(settings.MEDIA_ROOT) / "imports" / "email"
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=Path(upload.name).suffix.lower(), delete=False) as fh:
         for block in upload.chunks():
             fh.write(block)
         path = Path(fh.name)
     try:
-        batch = services.import_mail_file(path, created_by=request.user, file_name=Path(upload.name).name)
+        batch = services.create_mail_batch(
+            path,
+            created_by=request.user,
+            file_name=Path(upload.name).name,
+            keep_file=str(path.relative_to(settings.MEDIA_ROOT)),
+        )
     except services.MailImportError as exc:
+        path.unlink(missing_ok=True)
         messages.error(request, exc.message)
         return redirect("email:mailboxes")
-    finally:
-        path.unlink(missing_ok=True)
-    messages.success(
-        request,
-        _("%(name)s: %(accepted)d stored, %(duplicates)d duplicates skipped, %(rejected)d rejected.")
-        % {
-            "name": batch.file_name,
-            "accepted": batch.accepted_count,
-            "duplicates": batch.duplicate_count,
-            "rejected": batch.rejected_count,
-        },
-    )
+    tasks.import_mail_file_task.delay(batch.pk)
+    messages.success(request, _("%(name)s is being imported.") % {"name": batch.file_name})
     return redirect("fileimport:batch", pk=batch.pk)

@@ -325,3 +325,39 @@ def test_any_message_is_stored_or_quarantined(tmp_path, subject, sender, date, b
     batch = services.import_mail_file(write(tmp_path, "junk.eml", raw))
     assert batch.status == "completed"
     assert batch.accepted_count + batch.duplicate_count + batch.rejected_count == 1
+
+
+def test_an_uploaded_mbox_is_imported_in_the_background_and_resumes_after_a_crash(client, manager, tmp_path, settings):
+    from voxloop.channels.email import services as mail_services
+    from voxloop.feedback.models import BatchStatus
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    client.force_login(manager)
+    upload_path = write(tmp_path, "export.mbox", m.mbox(m.gbk_complaint(), m.reply_with_quote()))
+    real_run = mail_services.ingest_messages
+    calls = []
+
+    def crash_after_first_chunk(batch, messages, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # the worker "dies" after committing the first message
+            first = [next(iter(messages))]
+            real_run(batch, first, **kwargs)
+            raise RuntimeError("worker killed")
+        return real_run(batch, messages, **kwargs)
+
+    mail_services.ingest_messages = crash_after_first_chunk
+    try:
+        with upload_path.open("rb") as fh, pytest.raises(RuntimeError):
+            client.post("/email/upload/", {"file": fh})
+        batch = ImportBatch.objects.get()
+        assert (batch.status, batch.rows_processed, batch.total_rows) == (BatchStatus.FAILED, 1, 2)
+        kept = tmp_path / "media" / batch.file.name
+        assert kept.is_file()  # the upload survives the crash
+        ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+        mail_services.run_stored_mail_batch(batch.pk)
+    finally:
+        mail_services.ingest_messages = real_run
+    batch.refresh_from_db()
+    assert (batch.status, batch.accepted_count, batch.duplicate_count) == (BatchStatus.COMPLETED, 2, 0)
+    assert Feedback.objects.count() == 2
+    assert not kept.exists()  # removed once imported
