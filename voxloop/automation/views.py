@@ -99,7 +99,7 @@ def _edit(request: HttpRequest, model: Any, form_class: Any, pk: int | None, tem
         "days": queries.PREVIEW_DAYS,
         "active_nav": "rules",
     }
-    return render(request, "automation/rule_edit.html", context, status=400 if form.errors else 200)
+    return render(request, "automation/rule_edit.html", context)
 
 
 def _save(model: Any, rule: Any, data: dict, conditions: Any, actions: Any, request: HttpRequest) -> Any:

@@ -1,0 +1,157 @@
+"""SLA settings for administrators: policies, business calendars with holidays, and the escalation chain."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from voxloop.automation.sla_forms import (
+    WEEKDAY_LABELS,
+    CalendarForm,
+    EscalationLevelForm,
+    HolidayUploadForm,
+    SLAPolicyForm,
+    hours_text,
+)
+from voxloop.automation.views import _require_admin
+from voxloop.cases.calendar import WEEKDAYS, CalendarError
+from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
+from voxloop.cases.services import import_holidays
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    calendars = list(BusinessCalendar.objects.all())
+    for calendar in calendars:
+        calendar.hours_rows = [(WEEKDAY_LABELS[d], hours_text(calendar.working_hours.get(d, []))) for d in WEEKDAYS]
+    context = {
+        "policies": SLAPolicy.objects.select_related("team", "calendar"),
+        "calendars": calendars,
+        "levels": EscalationLevel.objects.select_related("user"),
+        "active_nav": "rules",
+    }
+    return render(request, "automation/sla.html", context)
+
+
+@login_required
+def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_admin(request)
+    policy = get_object_or_404(SLAPolicy, pk=pk) if pk else None
+    form = SLAPolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("SLA policy saved. It applies to cases opened from now on."))
+        return redirect("automation:sla")
+    title = policy.name if policy else _("New SLA policy")
+    return render(request, "automation/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+
+
+@login_required
+def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_admin(request)
+    calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk else None
+    form = CalendarForm(request.POST or None, instance=calendar)
+    upload = HolidayUploadForm()
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            calendar = form.save()
+            if form.cleaned_data["make_default"] and not calendar.is_default:
+                BusinessCalendar.objects.exclude(pk=calendar.pk).update(is_default=False)
+                BusinessCalendar.objects.filter(pk=calendar.pk).update(is_default=True)
+        messages.success(request, _("Calendar saved."))
+        return redirect("automation:calendar_edit", pk=calendar.pk)
+    context = {
+        "form": form,
+        "calendar": calendar,
+        "upload": upload,
+        "holidays": _holidays(calendar),
+        "active_nav": "rules",
+    }
+    return render(request, "automation/calendar.html", context)
+
+
+def _holidays(calendar: BusinessCalendar | None) -> list:
+    if calendar is None:
+        return []
+    return list(calendar.holidays.filter(date__year__gte=timezone.localdate().year - 1).order_by("date"))
+
+
+@require_POST
+@login_required
+def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_admin(request)
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    upload = HolidayUploadForm(request.POST, request.FILES)
+    errors: list[str] = []
+    if upload.is_valid():
+        try:
+            count = import_holidays(
+                calendar,
+                upload.content(),
+                upload.cleaned_data["fmt"],
+                replace_years=upload.cleaned_data["replace_years"],
+            )
+        except forms.ValidationError as exc:
+            errors = list(exc.messages)
+        except CalendarError as exc:
+            # All or nothing: a list with one bad line changes nothing; every bad line is named.
+            errors = [
+                str(_("line %(line)s: %(error)s") % {"line": n, "error": e}) for n, e in getattr(exc, "errors", [])
+            ]
+            errors = errors or [exc.message]
+        else:
+            messages.success(
+                request, _("%(count)s days loaded into %(calendar)s.") % {"count": count, "calendar": calendar}
+            )
+            return redirect("automation:calendar_edit", pk=calendar.pk)
+    context = {
+        "form": CalendarForm(instance=calendar),
+        "calendar": calendar,
+        "upload": upload,
+        "upload_errors": errors,
+        "holidays": _holidays(calendar),
+        "active_nav": "rules",
+    }
+    # 200, like any form shown again with its errors (a 4xx page would be reported as a failed load).
+    return render(request, "automation/calendar.html", context)
+
+
+@login_required
+def level_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_admin(request)
+    level = get_object_or_404(EscalationLevel, pk=pk) if pk else None
+    form = EscalationLevelForm(request.POST or None, instance=level)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Escalation level saved."))
+        return redirect("automation:sla")
+    title = str(level) if level else _("New escalation level")
+    return render(request, "automation/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+
+
+@require_POST
+@login_required
+def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    _require_admin(request)
+    model = {"policy": SLAPolicy, "level": EscalationLevel, "calendar": BusinessCalendar}.get(kind)
+    if model is None:
+        return redirect("automation:sla")
+    obj = get_object_or_404(model, pk=pk)
+    try:
+        obj.delete()
+    except ProtectedError:
+        messages.error(
+            request, _("%(name)s is used by cases or policies; deactivate it instead of deleting it.") % {"name": obj}
+        )
+    else:
+        messages.success(request, _("%(name)s deleted.") % {"name": obj})
+    return redirect("automation:sla")
