@@ -301,9 +301,10 @@ def test_a_token_over_its_rate_limit_gets_429_with_retry_after(client, token, se
     with time_machine.travel("2026-11-24 10:00:10 +0000", tick=False):
         for _ in range(3):
             assert get(client, "/api/feedback", token).status_code == 200
-        limited = get(client, "/api/feedback", token)
+        limited = client.get("/api/feedback", headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
         assert limited.status_code == 429
         assert limited["Retry-After"] == "50"
+        assert limited.json()["retry_after"] == 50
         assert "more than 3 requests in a minute" in limited.json()["detail"]
         assert get(client, "/api/feedback", other).status_code == 200  # each token has its own budget
     with time_machine.travel("2026-11-24 10:01:00 +0000", tick=False):

@@ -281,7 +281,11 @@ def test_model_validation_refuses_invalid_rules_with_clear_messages(db):
 
 
 def test_default_rules_are_valid(default_rules):
-    assert len(default_rules) == 3
+    import importlib
+
+    shipped = importlib.import_module("voxloop.automation.migrations.0002_default_rules").DEFAULT_RULES
+    # Other apps ship rules of their own (surveys: detractors open recovery cases); all must be valid.
+    assert {r["name"] for r in shipped} <= {r.name for r in default_rules}
     for item in default_rules:
         item.full_clean()
         assert item.validation_warnings() == []
