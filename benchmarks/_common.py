@@ -45,6 +45,7 @@ def child_env(data_dir: str, database_url: str = "") -> dict[str, str]:
 
 def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "voxloop.cli", "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "voxloop.cli", "createcachetable"], env=env, check=True, cwd=ROOT)
 
 
 def run_child(script: str, args: list[str], env: dict[str, str]) -> dict:

@@ -1,5 +1,10 @@
 """Import speed: a generated N-row CSV through `voxloop import`'s code path into SQLite and PostgreSQL,
-with peak memory of the importing process (bounded memory = streaming, not loading the file)."""
+with peak memory of the importing process (bounded memory = streaming, not loading the file).
+
+Run alone to measure one database while working on the import path:
+
+    python benchmarks/_import.py [--quick] [--rows N] [--only pg|sqlite]
+"""
 
 from __future__ import annotations
 
@@ -47,15 +52,17 @@ def child(csv_path: str) -> None:
                       "peak_mb": peak_mb}))  # fmt: skip
 
 
-def run(quick: bool) -> dict[str, float]:
-    rows = 50_000 if quick else 1_000_000
+def run(quick: bool, *, rows: int | None = None, only: str = "") -> dict[str, float]:
+    rows = rows or (50_000 if quick else 1_000_000)
     work = Path(temp_dir("vx-bench-import-"))
     csv_path = work / "feedback.csv"
     make_csv(csv_path, rows)
     print(f"import: {rows:,}-row CSV, {csv_path.stat().st_size / 1e6:.0f} MB")
     results: dict[str, float] = {}
-    targets = [("sqlite", "")]
-    if pg_available():
+    targets = [] if only == "pg" else [("sqlite", "")]
+    if only == "sqlite":
+        pass
+    elif pg_available():
         targets.append(("pg", fresh_pg_database("voxloop_bench_import")))
     else:
         print("import: PostgreSQL not reachable, skipped")
@@ -73,8 +80,20 @@ def run(quick: bool) -> dict[str, float]:
     return results
 
 
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="File import speed (one section of benchmarks/ingest.py).")
+    parser.add_argument("--quick", action="store_true", help="50,000 rows instead of 1,000,000")
+    parser.add_argument("--rows", type=int, default=0, help="number of rows (overrides --quick)")
+    parser.add_argument("--only", choices=["pg", "sqlite"], default="", help="measure one database only")
+    args = parser.parse_args()
+    results = run(args.quick, rows=args.rows or None, only=args.only)
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in results.items()))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2])
     else:
-        print(run("--quick" in sys.argv))
+        main()

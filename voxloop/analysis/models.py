@@ -109,3 +109,49 @@ class Correction(TimeStampedModel):
         verbose_name = _("correction")
         verbose_name_plural = _("corrections")
         indexes = [models.Index(fields=["feedback", "field", "-created_at"], name="correction_latest")]
+
+
+class AnalysisJob(TimeStampedModel):
+    """A `retrain` or `reanalyze` run started from the web page: its progress, result and error.
+
+    The Celery task updates the row as it goes; the page polls it. Rows are kept as a history."""
+
+    class Kind(models.TextChoices):
+        RETRAIN = "retrain", _("Retrain")
+        REANALYZE = "reanalyze", _("Re-analyse")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    step = models.CharField(_("step"), max_length=20, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("analysis job")
+        verbose_name_plural = _("analysis jobs")
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return None
+        return min(100, round(100 * self.done / self.total))

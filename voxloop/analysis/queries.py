@@ -1,4 +1,4 @@
-"""Read models for the analysis panel on a feedback page."""
+"""Read models for the analysis panel on a feedback page and for the models page (retrain/reanalyze jobs)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic, Topic
+from voxloop.analysis.models import AnalysisJob, Correction, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
+
+NAV_LABEL = _("Analysis models")  # the main menu entry (core's navigation), in this app's catalog
 
 EMOTION_NAMES = {
     "anger": _("anger"),
@@ -42,4 +44,47 @@ def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
         "urgencies": Urgency.choices,
         "corrections": Correction.objects.filter(feedback=feedback).select_related("user")[:20],
         "corrected_fields": set(Correction.objects.filter(feedback=feedback).values_list("field", flat=True)),
+    }
+
+
+STEP_NAMES = {
+    "load": _("Loading training data"),
+    "train": _("Training the new model"),
+    "evaluate_old": _("Scoring the current model on held-out data"),
+    "evaluate_new": _("Scoring the new model on held-out data"),
+    "save": _("Saving the new model"),
+    "done": _("Finished"),
+    "reanalyze": _("Re-analysing stored feedback"),
+}
+
+
+def models_page_context() -> dict[str, Any]:
+    """The model in use, its test figures, what retraining would use, and the recent jobs."""
+    from voxloop.analysis import jobs
+    from voxloop.analysis.model_switch import ensure_active_model
+    from voxloop_nlp import models_store
+
+    version = ensure_active_model()
+    meta = models_store.active().sentiment.meta
+    metrics = meta.get("test_metrics") or {}
+    return {
+        "version": version,
+        "metrics": [
+            {"name": name, "n": m.get("n"), "accuracy": m.get("accuracy"), "f1_3": m.get("macro_f1_3class")}
+            for name, m in sorted(metrics.items())
+        ],
+        "sentiment_corrections": Correction.objects.filter(field="sentiment").values("feedback_id").distinct().count(),
+        "stale_items": Feedback.objects.exclude(model_version=version).count(),
+        "active_job": jobs.active_job(),
+        "jobs": AnalysisJob.objects.select_related("created_by")[:15],
+        "max_limit": jobs.MAX_LIMIT_PER_DATASET,
+        "active_nav": "models",
+    }
+
+
+def job_context(job: AnalysisJob) -> dict[str, Any]:
+    return {
+        "job": job,
+        "step_name": STEP_NAMES.get(job.step, job.step),
+        "active_nav": "models",
     }

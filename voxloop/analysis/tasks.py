@@ -15,3 +15,11 @@ def analyze_pending_task() -> int:
     while ids := services.pending_feedback_ids():
         done += services.analyze_feedback(ids)
     return done
+
+
+@shared_task
+def run_job_task(job_id: int) -> None:
+    """A retrain or reanalyze started from the web page (see jobs.py); progress goes to its row."""
+    from voxloop.analysis import jobs
+
+    jobs.run_job(job_id)

@@ -9,15 +9,17 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
-from voxloop.api import customers, feedback
+from voxloop.api import cases, customers, feedback
 from voxloop.api.ratelimit import RateLimited
+from voxloop.metrics import api as metrics_api
 
 api = NinjaAPI(
     title="VoxLoop API",
     version="1",
     urls_namespace="api",
     description=(
-        "Send feedback, customers and orders to VoxLoop. Authenticate with `Authorization: Bearer <token>`; "
+        "Send feedback, customers and orders to VoxLoop, and work on cases. "
+        "Authenticate with `Authorization: Bearer <token>`; "
         "tokens are created by an administrator (admin site or `voxloop create_api_token`) with scopes."
     ),
 )
@@ -65,3 +67,5 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
 
 api.add_router("", feedback.router)
 api.add_router("", customers.router)
+api.add_router("", metrics_api.router)
+api.add_router("", cases.router)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.core.models import TimeStampedModel
+from voxloop.metrics.labels import METRICS_READ_SCOPE_LABEL
 
 
 class Scope(models.TextChoices):
@@ -14,6 +15,9 @@ class Scope(models.TextChoices):
     FEEDBACK_READ = "feedback:read", _("Read feedback")
     CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
     ORDERS_WRITE = "orders:write", _("Create and update orders")
+    CASES_READ = "cases:read", _("Read cases and their timelines")
+    CASES_WRITE = "cases:write", _("Create, update and comment on cases")
+    METRICS_READ = "metrics:read", METRICS_READ_SCOPE_LABEL
 
 
 class ApiToken(TimeStampedModel):

@@ -3,10 +3,14 @@ the database cache in the embedded default), so every web process sees the same 
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
@@ -23,12 +27,16 @@ def check_token_rate(token_id: int, *, limit: int | None = None, now: float | No
         return
     now = time.time() if now is None else now
     key = f"voxloop:api-rate:{token_id}:{int(now // 60)}"
-    if cache.add(key, 1, timeout=120):
-        return
     try:
+        if cache.add(key, 1, timeout=120):
+            return
         count = cache.incr(key)
     except ValueError:  # the key expired between add and incr: a new window
         cache.add(key, 1, timeout=120)
+        return
+    except DatabaseError:
+        # No cache table (createcachetable not run): serving the request matters more than counting it.
+        logger.warning("API rate limit not counted: the cache is unavailable (run `voxloop createcachetable`)")
         return
     if count > limit:
         raise RateLimited(limit, retry_after=max(1, 60 - int(now % 60)))

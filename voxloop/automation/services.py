@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from voxloop.accounts.models import Team
 from voxloop.automation.models import AutomationRule, FeedbackTag, RuleFiring
+from voxloop.cases.followup import resolved_case_on_topic
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
+from voxloop.cases.queries import newest_case_on_topics
 from voxloop.cases.routing import RoutingContext, assign_by_routing, compiled_routing_rules
 from voxloop.cases.rules import (
     SEVERITY_RANK,
@@ -30,7 +32,7 @@ from voxloop.cases.rules import (
     facts_queryset,
     validate_actions,
 )
-from voxloop.cases.services import CaseError, change_severity, open_case
+from voxloop.cases.services import CaseError, change_severity, open_case, reopen_case
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 logger = logging.getLogger(__name__)
@@ -252,6 +254,11 @@ def _case_for(
     if not plan.severity:
         return None, Outcome.NO_CASE
     target = _open_case_to_join(facts) if plan.merge_open else None
+    if target is None and plan.merge_open:
+        # A new complaint on the topic of a resolved (not closed) case: the resolution did not hold; reopen it.
+        target = resolved_case_on_topic(facts.customer_id, facts.top_topics)
+        if target is not None:
+            target = reopen_case(target, None, reason="new_complaint", now=now)
     if target is not None:
         _link_feedback(target, facts.feedback_id, now)
         _raise_severity(target, plan.severity, now)
@@ -289,15 +296,7 @@ def _open_case_to_join(facts: Facts) -> Case | None:
         .order_by("-created_at", "-id")
         .values_list("pk", flat=True)[:100]
     )
-    if not open_ids:
-        return None
-    on_topic = set(
-        CaseFeedback.objects.filter(case_id__in=open_ids, feedback__topic_links__top_code__in=tops).values_list(
-            "case_id", flat=True
-        )
-    )
-    newest = next((pk for pk in open_ids if pk in on_topic), None)
-    return Case.objects.get(pk=newest) if newest else None
+    return newest_case_on_topics(open_ids, tops)
 
 
 def _link_feedback(case: Case, feedback_id: int, now: datetime) -> None:

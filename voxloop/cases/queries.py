@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Case as DjCase
+from django.db.models import DateTimeField, F, Q, QuerySet, When
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from voxloop.accounts.models import Role, Team, User
-from voxloop.cases.models import Case
+from voxloop.cases.models import (
+    ACTIVE_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Clock,
+    CompensationStatus,
+    EventKind,
+    Severity,
+)
 
 
 def visible_team_ids(user: User) -> list[int] | None:
@@ -39,3 +57,519 @@ def may_work_on(user: User, case: Case) -> bool:
     if user.role in {Role.ANALYST, Role.VIEWER} and not user.is_superuser:
         return False
     return visible_cases(user).filter(pk=case.pk).exists()
+
+
+# --- agent inbox and case page (read models) ----------------------------------------------------------
+
+# The main menu's entry (its msgid lives in the cases catalog, next to the pages it opens).
+NAV_LABEL = gettext_lazy("Cases")
+INBOX_PAGE_SIZE = 30
+TABS = ("mine", "team", "unassigned", "breaching", "waiting", "all")
+TAB_LABELS = {
+    "mine": gettext_lazy("Mine"),
+    "team": gettext_lazy("My team's"),
+    "unassigned": gettext_lazy("Unassigned"),
+    "breaching": gettext_lazy("Breaching soon"),
+    "waiting": gettext_lazy("Waiting on customer"),
+    "all": gettext_lazy("All visible"),
+}
+
+
+def breaching_soon_hours() -> float:
+    return float(getattr(settings, "CASES_BREACHING_SOON_HOURS", 4))
+
+
+@dataclass
+class CaseInboxFilters:
+    tab: str = "mine"
+    status: str = ""
+    severity: str = ""
+    team: int | None = None
+    assignee: str = ""  # a user id, or "none" for unassigned
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> CaseInboxFilters:
+        """Read the query string; a value that makes no sense is reported, not silently dropped."""
+        f = cls()
+        tab = params.get("tab", "") or "mine"
+        if tab in TABS:
+            f.tab = tab
+        else:
+            f.errors.append(gettext("Unknown tab %(value)s; showing your cases.") % {"value": tab[:30]})
+        status = params.get("status", "")
+        if status and status not in CaseStatus.values:
+            f.errors.append(gettext("Unknown status %(value)s was ignored.") % {"value": status[:30]})
+        else:
+            f.status = status
+        severity = params.get("severity", "")
+        if severity and severity not in Severity.values:
+            f.errors.append(gettext("Unknown severity %(value)s was ignored.") % {"value": severity[:30]})
+        else:
+            f.severity = severity
+        team = params.get("team", "")
+        if team:
+            if team.isdigit():
+                f.team = int(team)
+            else:
+                f.errors.append(gettext("Team %(value)s is not a team number and was ignored.") % {"value": team[:30]})
+        assignee = params.get("assignee", "")
+        if assignee:
+            if assignee == "none" or assignee.isdigit():
+                f.assignee = assignee
+            else:
+                f.errors.append(
+                    gettext("Assignee %(value)s is not a user number and was ignored.") % {"value": assignee[:30]}
+                )
+        return f
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.severity or self.team or self.assignee)
+
+    def query_string(self, **override: str) -> str:
+        params = {"tab": self.tab, "status": self.status, "severity": self.severity}
+        params["team"] = str(self.team) if self.team else ""
+        params["assignee"] = self.assignee
+        params.update(override)
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def _next_due_expression() -> DjCase:
+    """The next due time: the first-response due while no public reply was sent (and earlier), else resolution."""
+    return DjCase(
+        When(
+            first_responded_at__isnull=True,
+            first_response_due_at__isnull=False,
+            first_response_due_at__lt=F("resolution_due_at"),
+            then=F("first_response_due_at"),
+        ),
+        default=F("resolution_due_at"),
+        output_field=DateTimeField(),
+    )
+
+
+def inbox_queryset(user: User, filters: CaseInboxFilters, now: datetime) -> QuerySet[Case]:
+    tab = filters.tab
+    team_ids = list(user.teams.values_list("pk", flat=True)) if tab == "team" else []
+    # "Mine" and a member's "my team's" lie inside visible_cases by definition; starting from the plain table
+    # keeps their query a single index range instead of visible_cases' OR.
+    if tab == "mine" and user.is_active:
+        cases = Case.objects.filter(assignee=user)
+    elif tab == "team" and team_ids and user.is_active:
+        cases = Case.objects.filter(team_id__in=team_ids)
+    else:
+        cases = visible_cases(user)
+    if tab != "all":
+        cases = cases.filter(status__in=ACTIVE_STATUSES)
+    if tab == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    elif tab == "waiting":
+        cases = cases.filter(status=CaseStatus.PENDING_CUSTOMER)
+    elif tab == "breaching":
+        horizon = now + timedelta(hours=breaching_soon_hours())
+        cases = cases.filter(paused_since__isnull=True).filter(
+            Q(first_responded_at__isnull=True, first_response_due_at__lte=horizon)
+            | Q(resolution_due_at__lte=horizon)
+            | Q(first_responded_at__isnull=True, first_response_warned=True)
+            | Q(resolution_warned=True)
+        )
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.severity:
+        cases = cases.filter(severity=filters.severity)
+    if filters.team:
+        cases = cases.filter(team_id=filters.team)
+    if filters.assignee == "none":
+        cases = cases.filter(assignee__isnull=True)
+    elif filters.assignee:
+        cases = cases.filter(assignee_id=int(filters.assignee))
+    return cases
+
+
+def _encode_cursor(value: datetime | None, pk: int) -> str:
+    return f"{value.isoformat() if value else 'null'}_{pk}"
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, int] | None:
+    stamp, sep, pk = cursor.rpartition("_")
+    if not sep or not pk.isdigit():
+        return None
+    if stamp == "null":
+        return None, int(pk)
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else None), int(pk)
+
+
+def inbox_page(
+    user: User, filters: CaseInboxFilters, cursor: str = "", now: datetime | None = None
+) -> tuple[list[Case], str]:
+    """One page of the inbox with a keyset cursor (no OFFSET, no COUNT). Work tabs are ordered by the next due
+    time (most urgent first); "all visible" newest first."""
+    now = now or timezone.now()
+    cases = inbox_queryset(user, filters, now)
+    decoded = _decode_cursor(cursor) if cursor else None
+    # Two steps: order and cut the narrow case rows first, then load the page with its customer, team and
+    # assignee; joining before the sort would make the database join every matching case.
+    if filters.tab == "all":
+        if decoded and decoded[0] is not None:
+            moment, pk = decoded
+            cases = cases.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
+        keys = list(cases.order_by("-created_at", "-id").values_list("pk", "created_at")[: INBOX_PAGE_SIZE + 1])
+    else:
+        cases = cases.annotate(next_due=_next_due_expression())
+        if decoded:
+            moment, pk = decoded
+            if moment is None:
+                cases = cases.filter(next_due__isnull=True, pk__gt=pk)
+            else:
+                cases = cases.filter(Q(next_due__gt=moment) | Q(next_due=moment, pk__gt=pk) | Q(next_due__isnull=True))
+        keys = list(
+            cases.order_by(F("next_due").asc(nulls_last=True), "id").values_list("pk", "next_due")[
+                : INBOX_PAGE_SIZE + 1
+            ]
+        )
+    next_cursor = ""
+    if len(keys) > INBOX_PAGE_SIZE:
+        keys = keys[:INBOX_PAGE_SIZE]
+        next_cursor = _encode_cursor(keys[-1][1], keys[-1][0])
+    by_pk = Case.objects.select_related("customer", "team", "assignee").in_bulk([pk for pk, _ in keys])
+    page = [by_pk[pk] for pk, _ in keys if pk in by_pk]
+    for case in page:
+        case.clock = next_clock(case, now)
+    return page, next_cursor
+
+
+@dataclass
+class ClockView:
+    """What a countdown shows: the due instant, whether it is past, paused or stopped, and server-side text."""
+
+    label: str
+    due_at: datetime | None
+    text: str
+    overdue: bool = False
+    paused: bool = False
+    stopped: bool = False  # met or no longer running
+    breached: bool = False
+    warned: bool = False
+
+    @property
+    def due_iso(self) -> str:
+        return self.due_at.isoformat() if self.due_at else ""
+
+
+def format_duration(seconds: float) -> str:
+    minutes = max(int(abs(seconds)) // 60, 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return gettext("%(d)sd %(h)sh") % {"d": days, "h": hours}
+    if hours:
+        return gettext("%(h)sh %(m)sm") % {"h": hours, "m": mins}
+    return gettext("%(m)sm") % {"m": mins}
+
+
+def countdown_text(due: datetime, now: datetime) -> tuple[str, bool]:
+    seconds = (due - now).total_seconds()
+    if seconds < 0:
+        return gettext("overdue by %(t)s") % {"t": format_duration(seconds)}, True
+    return gettext("%(t)s left") % {"t": format_duration(seconds)}, False
+
+
+def _clock(case: Case, clock: str, now: datetime) -> ClockView:
+    label = str(Clock(clock).label)
+    due = getattr(case, f"{clock}_due_at")
+    breached = getattr(case, f"{clock}_breached")
+    warned = getattr(case, f"{clock}_warned")
+    if due is None:
+        return ClockView(label, None, gettext("no target"), stopped=True)
+    if clock == Clock.FIRST_RESPONSE and case.first_responded_at is not None:
+        met = case.first_responded_at <= due
+        text = gettext("answered %(when)s") % {
+            "when": timezone.localtime(case.first_responded_at).strftime("%Y-%m-%d %H:%M")
+        }
+        return ClockView(label, due, text, stopped=True, breached=breached or not met, warned=warned)
+    if case.status not in ACTIVE_STATUSES:
+        return ClockView(label, due, gettext("stopped"), stopped=True, breached=breached, warned=warned)
+    if case.paused_since is not None:
+        return ClockView(
+            label, due, gettext("paused (waiting on customer)"), paused=True, breached=breached, warned=warned
+        )
+    text, overdue = countdown_text(due, now)
+    return ClockView(label, due, text, overdue=overdue, breached=breached, warned=warned)
+
+
+def case_clocks(case: Case, now: datetime | None = None) -> list[ClockView]:
+    now = now or timezone.now()
+    return [_clock(case, Clock.FIRST_RESPONSE, now), _clock(case, Clock.RESOLUTION, now)]
+
+
+def next_clock(case: Case, now: datetime) -> ClockView:
+    """The clock an inbox row shows: first response while it runs, else resolution."""
+    first = _clock(case, Clock.FIRST_RESPONSE, now)
+    if not first.stopped and (
+        case.resolution_due_at is None or (first.due_at and first.due_at <= case.resolution_due_at)
+    ):
+        return first
+    return _clock(case, Clock.RESOLUTION, now)
+
+
+# --- timeline ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    event: CaseEvent
+    summary: str
+    text: str = ""  # reply/note text, shown as a block
+    public: bool = False
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    return {u.pk: (u.get_full_name() or u.username) for u in User.objects.filter(pk__in=ids)}
+
+
+def _status_label(value: object) -> str:
+    try:
+        return str(CaseStatus(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _severity_label(value: object) -> str:
+    try:
+        return str(Severity(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _clock_label(value: object) -> str:
+    try:
+        return str(Clock(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _when(value: object) -> str:
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment.tzinfo else str(value)
+
+
+def describe_event(
+    event: CaseEvent,
+    names: Mapping[int, str],
+    cases: Mapping[int, str],
+    mask: Callable[[str], str] = lambda value: value,
+) -> TimelineEntry:
+    """A readable sentence for every kind of event (in the current language); unknown kinds fall back to the
+    kind's name and the raw payload, so nothing on the timeline is hidden."""
+    p = event.payload or {}
+    kind = event.kind
+
+    def who(key: str) -> str:
+        uid = p.get(key)
+        return names.get(uid, gettext("nobody")) if uid else gettext("nobody")
+
+    def case_ref(cid: object) -> str:
+        return cases.get(cid, f"#{cid}") if isinstance(cid, int) else str(cid)
+
+    if kind == EventKind.CREATED:
+        summary = gettext("Case opened with severity %(severity)s.") % {"severity": _severity_label(p.get("severity"))}
+    elif kind in (EventKind.PUBLIC_REPLY, EventKind.INTERNAL_NOTE):
+        public = kind == EventKind.PUBLIC_REPLY
+        summary = gettext("Public reply to the customer") if public else gettext("Internal note")
+        return TimelineEntry(event, summary, str(p.get("text", "")), public)
+    elif kind == EventKind.STATUS_CHANGED:
+        summary = gettext("Status changed from %(old)s to %(new)s.") % {
+            "old": _status_label(p.get("from")),
+            "new": _status_label(p.get("to")),
+        }
+    elif kind == EventKind.ASSIGNED:
+        if p.get("to_team_id"):
+            team_names = dict(
+                Team.objects.filter(pk__in=[p.get("from_team_id"), p["to_team_id"]]).values_list("pk", "name")
+            )
+            summary = gettext("Moved from team %(old)s to team %(new)s.") % {
+                "old": team_names.get(p.get("from_team_id"), "—"),
+                "new": team_names.get(p["to_team_id"], "—"),
+            }
+        elif p.get("taken"):
+            summary = gettext("%(user)s took the case.") % {"user": who("to_user_id")}
+        elif p.get("from_user_id"):
+            summary = gettext("Reassigned from %(old)s to %(new)s.") % {
+                "old": who("from_user_id"),
+                "new": who("to_user_id"),
+            }
+        else:
+            summary = gettext("Assigned to %(user)s.") % {"user": who("to_user_id")}
+    elif kind == EventKind.SEVERITY_CHANGED:
+        summary = gettext("Severity changed from %(old)s to %(new)s; resolution now due %(due)s.") % {
+            "old": _severity_label(p.get("from")),
+            "new": _severity_label(p.get("to")),
+            "due": _when(p.get("resolution_due_at")),
+        }
+    elif kind == EventKind.SLA_WARNING:
+        summary = gettext("SLA warning: %(clock)s is due %(due)s.") % {
+            "clock": _clock_label(p.get("clock")),
+            "due": _when(p.get("due_at")),
+        }
+    elif kind == EventKind.SLA_BREACH:
+        summary = gettext("SLA breached: %(clock)s was due %(due)s.") % {
+            "clock": _clock_label(p.get("clock")),
+            "due": _when(p.get("due_at")),
+        }
+    elif kind == EventKind.ESCALATED:
+        if p.get("reason") == "on_demand":
+            summary = gettext("Escalated on demand to level %(level)s (%(user)s).") % {
+                "level": p.get("level"),
+                "user": who("to_user_id"),
+            }
+        else:
+            summary = gettext("Escalated to level %(level)s (%(user)s) after an SLA breach.") % {
+                "level": p.get("level"),
+                "user": who("to_user_id"),
+            }
+        return TimelineEntry(event, summary, str(p.get("note", "")))
+    elif kind == EventKind.MERGED:
+        if p.get("into_case_id"):
+            summary = gettext("Merged into case %(case)s.") % {"case": case_ref(p.get("into_case_id"))}
+        else:
+            summary = gettext("Cases %(cases)s were merged into this one.") % {
+                "cases": ", ".join(case_ref(c) for c in p.get("from_case_ids", []))
+            }
+    elif kind == EventKind.RESOLVED:
+        summary = gettext("Resolved. Root cause: %(cause)s.") % {"cause": p.get("root_cause", "")}
+        return TimelineEntry(event, summary, str(p.get("resolution", "")))
+    elif kind == EventKind.REOPENED:
+        summary = gettext("Reopened; resolution now due %(due)s.") % {"due": _when(p.get("resolution_due_at"))}
+        return TimelineEntry(event, summary, str(p.get("reason", "")))
+    elif kind == EventKind.FEEDBACK_LINKED:
+        ids = p.get("feedback_ids") or ([p["feedback_id"]] if p.get("feedback_id") else [])
+        summary = gettext("Feedback %(ids)s linked.") % {"ids": ", ".join(f"#{i}" for i in ids)}
+    elif kind == EventKind.ACKNOWLEDGED:
+        summary = gettext("The customer was told the case is being handled.")
+    elif kind == EventKind.NOTIFICATION:
+        to = mask(str(p.get("to") or "")) or gettext("the recipient")
+        if p.get("delivery") == "failed":
+            summary = gettext("A message to %(to)s could not be delivered.") % {"to": to}
+            return TimelineEntry(event, summary, str(p.get("reason") or ""))
+        if p.get("delivery") == "not_sent":
+            summary = gettext("A message to %(to)s was not sent.") % {"to": to}
+            return TimelineEntry(event, summary, str(p.get("reason") or ""))
+        if p.get("rule"):
+            summary = gettext("Rule “%(rule)s” asks for attention.") % {"rule": p.get("rule")}
+            return TimelineEntry(event, summary, str(p.get("message") or ""))
+        summary = gettext("Notification.")
+    elif kind == EventKind.CUSTOMER_MESSAGE:
+        summary = gettext("Message from the customer")
+        return TimelineEntry(event, summary, str(p.get("text", "")), True)
+    elif kind == EventKind.COMPENSATION:
+        action = p.get("action")
+        values = {
+            "amount": p.get("amount"),
+            "currency": p.get("currency", ""),
+            "status": _compensation_status(p.get("status")),
+        }
+        if action == "proposed":
+            summary = gettext("Compensation of %(amount)s %(currency)s proposed: %(status)s.") % values
+        elif action == "approved":
+            summary = gettext("Compensation of %(amount)s %(currency)s approved.") % values
+        elif action == "rejected":
+            summary = gettext("Compensation of %(amount)s %(currency)s rejected.") % values
+        else:
+            summary = gettext("Compensation of %(amount)s %(currency)s: %(status)s.") % values
+        return TimelineEntry(event, summary, str(p.get("note", "")))
+    elif kind == EventKind.FOLLOW_UP:
+        action = p.get("action")
+        if action == "scheduled":
+            summary = gettext("Follow-up scheduled for %(due)s.") % {"due": _when(p.get("due_at"))}
+        elif action == "skipped":
+            summary = gettext("Follow-up skipped.")
+        elif action == "due":
+            summary = gettext("Follow-up is due: a task for %(user)s.") % {"user": who("to_user_id")}
+        elif action == "sent":
+            summary = gettext("Follow-up sent to the customer.")
+        elif action == "outcome":
+            outcomes = {"satisfied": gettext("satisfied"), "dissatisfied": gettext("dissatisfied")}
+            outcome = str(p.get("outcome") or "—")
+            summary = gettext("Follow-up answer: %(outcome)s.") % {"outcome": outcomes.get(outcome, outcome)}
+        else:
+            summary = gettext("Follow-up: %(what)s.") % {"what": action or p.get("status") or "—"}
+        return TimelineEntry(event, summary, str(p.get("reason") or p.get("note") or ""))
+    elif kind == EventKind.REPEAT:
+        summary = gettext("Repeat complaint: the customer had case %(case)s on the same topic.") % {
+            "case": p.get("repeat_of_number") or case_ref(p.get("repeat_of_case_id"))
+        }
+    elif kind == EventKind.CLOSED:
+        summary = gettext("Closed.")
+    else:
+        summary = str(event.get_kind_display())
+    return TimelineEntry(event, summary)
+
+
+def _compensation_status(value: object) -> str:
+    try:
+        return str(CompensationStatus(value).label)
+    except ValueError:
+        return str(value or "")
+
+
+def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
+    """The case's events as readable entries; contact details in them are masked for viewers who may not see
+    personal data."""
+    from voxloop.core.templatetags.voxloop import mask_contact
+
+    def mask(value: str) -> str:
+        return mask_contact(value, viewer) if viewer is not None else value
+
+    events = list(case.events.select_related("actor").order_by("created_at", "id"))
+    user_ids: set[int] = set()
+    case_ids: set[int] = set()
+    for e in events:
+        p = e.payload or {}
+        for key in ("to_user_id", "from_user_id", "by_user_id"):
+            if isinstance(p.get(key), int):
+                user_ids.add(p[key])
+        for key in ("into_case_id", "repeat_of_case_id"):
+            if isinstance(p.get(key), int):
+                case_ids.add(p[key])
+        case_ids.update(c for c in p.get("from_case_ids", []) if isinstance(c, int))
+    names = _user_names(user_ids)
+    numbers = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "number"))
+    return [describe_event(e, names, numbers, mask) for e in events]
+
+
+def follow_ups_due(user: User, limit: int = 20) -> list:
+    """Follow-up tasks waiting for this agent (made due by the follow-up sweep), oldest first."""
+    from voxloop.cases.models import FollowUp, FollowUpStatus
+
+    return list(
+        FollowUp.objects.filter(assignee=user, status=FollowUpStatus.DUE)
+        .select_related("case")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -> Case | None:
+    """The first of ``candidate_ids`` (newest first) holding feedback on one of these top-level topics.
+    Used to join an open case, reopen a resolved one and flag repeats: the caller picks the candidates on
+    the customer index, this looks up the topics for those few cases only."""
+    from voxloop.cases.models import CaseFeedback
+
+    if not candidate_ids:
+        return None
+    on_topic = set(
+        CaseFeedback.objects.filter(
+            case_id__in=candidate_ids, feedback__topic_links__top_code__in=list(top_topics)
+        ).values_list("case_id", flat=True)
+    )
+    newest = next((pk for pk in candidate_ids if pk in on_topic), None)
+    return Case.objects.get(pk=newest) if newest else None

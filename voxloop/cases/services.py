@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
+from voxloop.cases import followup, repeat
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.models import (
@@ -314,7 +315,9 @@ def open_case(
         schedule_next_check(case)
         case.save()
         case.number = f"C{case.pk:07d}"
-        Case.objects.filter(pk=case.pk).update(number=case.number)
+        # Opened "as of" now: the clocks start then, and so must the case (imports and replays pass past times).
+        case.created_at = now
+        Case.objects.filter(pk=case.pk).update(number=case.number, created_at=now)
         CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for i in ids])
         _record(
             case,
@@ -328,6 +331,7 @@ def open_case(
             first_response_due_at=case.first_response_due_at,
             resolution_due_at=case.resolution_due_at,
         )
+        repeat.flag_repeat(case, now)  # same customer, same topic, within REPEAT_WINDOW_DAYS: linked and counted
     return case
 
 
@@ -347,6 +351,33 @@ def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, 
             case.status = CaseStatus.OPEN
         case.save(update_fields=["assignee", "status", "updated_at"])
         _record(case, EventKind.ASSIGNED, actor, now, from_user_id=previous, to_user_id=assignee.pk)
+    return case
+
+
+def change_team(case: Case | int, team: Team, actor: User | None = None, *, now: datetime | None = None) -> Case:
+    """Move a case to another team (a manager's decision). An assignee who is not in the new team lets go,
+    so the case waits in that team's queue. Due times stay as promised to the customer."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _require_active(case)
+        if case.team_id == team.pk:
+            return case
+        previous_team, previous_user = case.team_id, case.assignee_id
+        case.team = team
+        if case.assignee_id and not team.members.filter(pk=case.assignee_id).exists():
+            case.assignee = None
+        case.save(update_fields=["team", "assignee", "updated_at"])
+        _record(
+            case,
+            EventKind.ASSIGNED,
+            actor,
+            now,
+            from_team_id=previous_team,
+            to_team_id=team.pk,
+            from_user_id=previous_user,
+            to_user_id=case.assignee_id,
+        )
     return case
 
 
@@ -459,6 +490,9 @@ def set_status(case: Case | int, status: str, actor: User | None = None, *, now:
             payload["paused_business_seconds"] = int(paused.total_seconds())
         if status == CaseStatus.CLOSED:
             case.closed_at = now
+            case.auto_close_at = None
+            # The customer's tracking link keeps working a while after the close, then answers "not found".
+            case.tracking_expires_at = now + timedelta(days=followup.config().tracking_link_days)
         case.status = status
         schedule_next_check(case)
         case.save()
@@ -498,6 +532,7 @@ def resolve_case(
             resolution=resolution,
             resolution_breached=case.resolution_breached,
         )
+        followup.on_resolved(case, now)  # the follow-up (or why it is skipped) and the automatic close
     return case
 
 
@@ -520,6 +555,8 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
         case.closed_at = None
         case.escalation_level = 0
         case.next_escalation_at = None
+        case.auto_close_at = None
+        case.tracking_expires_at = None
         _start_clock(case, Clock.RESOLUTION, cache.for_case(case), now)
         schedule_next_check(case)
         case.save()
@@ -532,6 +569,7 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
             reason=reason,
             resolution_due_at=case.resolution_due_at,
         )
+        followup.on_reopened(case, now)  # follow-ups of the old resolution no longer apply
     return case
 
 

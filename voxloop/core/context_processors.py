@@ -2,6 +2,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.analysis.queries import NAV_LABEL as ANALYSIS_MODELS_NAV_LABEL
+from voxloop.cases.queries import NAV_LABEL as CASES_NAV_LABEL
+from voxloop.metrics.queries import METRICS_ROLES
+from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
+from voxloop.surveys.queries import BUILDER_ROLES as SURVEY_ROLES
+from voxloop.surveys.queries import NAV_LABEL as SURVEYS_NAV_LABEL
+from voxloop.webhooks.queries import NAV_LABEL as WEBHOOKS_NAV_LABEL
+
 
 def navigation(request: HttpRequest) -> dict:
     """The main menu, shown to signed-in staff."""
@@ -13,11 +21,19 @@ def navigation(request: HttpRequest) -> dict:
         (_("Customers"), reverse("feedback:customers"), "customers"),
         (_("Add feedback"), reverse("feedback:staff_entry"), "staff_entry"),
         (_("Imports"), reverse("fileimport:list"), "imports"),
+        (CASES_NAV_LABEL, reverse("cases:inbox"), "cases"),
     ]
+    if user.is_superuser or getattr(user, "role", "") in SURVEY_ROLES:
+        items.append((SURVEYS_NAV_LABEL, reverse("surveys:list"), "surveys"))
+    if user.is_superuser or getattr(user, "role", "") in METRICS_ROLES:
+        items.append((METRICS_NAV_LABEL, reverse("metrics:panel"), "metrics"))
     if user.is_staff or getattr(user, "role", "") in {"admin", "manager"}:
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
     if user.is_superuser or getattr(user, "role", "") == "admin":
         items.append((_("API tokens"), reverse("api_tokens:list"), "api_tokens"))
+        items.append((WEBHOOKS_NAV_LABEL, reverse("webhooks:list"), "webhooks"))
         items.append((_("Rules"), reverse("automation:list"), "rules"))
         items.append((_("Audit log"), reverse("audit_log"), "audit_log"))
+    if user.is_superuser or getattr(user, "role", "") in {"admin", "analyst"}:
+        items.append((ANALYSIS_MODELS_NAV_LABEL, reverse("analysis:models"), "models"))
     return {"nav_items": items}

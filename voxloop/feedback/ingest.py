@@ -10,16 +10,15 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from voxloop.feedback.bulk import insert_feedback
-from voxloop.feedback.models import Channel, Customer, Feedback, ImportBatch, Order, Product
+from voxloop.feedback.bulk import JsonText, customer_ids_by, existing_feedback, insert_customers, insert_feedback
+from voxloop.feedback.models import Channel, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
     clean_email,
@@ -30,6 +29,7 @@ from voxloop.feedback.normalize import (
 )
 
 CHANNELS = frozenset(Channel.values)
+_ONE_DAY = timedelta(days=1)
 
 # The fields a channel may give us; anything else is kept in raw_payload.
 FEEDBACK_FIELDS = (
@@ -61,6 +61,8 @@ class FeedbackInput:
     thread_key: str = ""
     raw_payload: dict[str, Any] = field(default_factory=dict)
     created_by_id: int | None = None
+    # raw_payload serialised ahead of time by bulk callers (see fileimport's read-ahead), or None.
+    raw_payload_json: JsonText | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -85,25 +87,31 @@ def prepare_feedback(
     now: datetime | None = None,
     raw_payload: Mapping[str, Any] | None = None,
     generate_external_id: str = "content",
+    text_max_chars: int | None = None,
 ) -> FeedbackInput:
     """Validate one incoming record. Raises RowError naming the field on the first problem.
 
     generate_external_id: what to do when the record has none — "content" derives one from its
-    content (re-imports do not duplicate), "random" makes a fresh one (web form, staff entry)."""
+    content (re-imports do not duplicate), "random" makes a fresh one (web form, staff entry).
+    text_max_chars: FEEDBACK_TEXT_MAX_CHARS, read once per chunk by bulk callers (settings are slow to read
+    row by row)."""
     tz = default_tz or settings.TIME_ZONE
     chan = str(data.get("channel") or channel or "").strip().lower()
     if chan not in CHANNELS:
         raise RowError(
             "invalid_channel", f"Unknown channel '{chan}'. Use one of: {', '.join(Channel.values)}.", "channel"
         )
-    text = clean_text(data.get("text"), max_chars=settings.FEEDBACK_TEXT_MAX_CHARS)
-    title = clean_text(data.get("title"), max_chars=500, field="title", required=False)
+    text = clean_text(data.get("text"), max_chars=text_max_chars or settings.FEEDBACK_TEXT_MAX_CHARS)
+    title = data.get("title")
+    title = "" if title in (None, "") else clean_text(title, max_chars=500, field="title", required=False)
+    # datetime.now(UTC) is timezone.now() under USE_TZ (always on here) without a settings read per row.
+    current = now or datetime.now(UTC)
     received_raw = data.get("received_at")
     if received_raw in (None, ""):
-        received_at = now or timezone.now()
+        received_at = current
     else:
         received_at = parse_datetime(received_raw, default_tz=tz)
-    if received_at > (now or timezone.now()) + timezone.timedelta(days=1):
+    if received_at > current + _ONE_DAY:
         raise RowError("date_in_future", f"The date {received_at.isoformat()} is in the future.", "received_at")
     rating = parse_rating(data.get("rating"))
     scale = data.get("rating_scale")
@@ -160,51 +168,42 @@ def prepare_feedback(
     )
 
 
-def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, Customer | None]:
-    """Find each input's customer by customer id, then phone, then email; create the missing ones."""
-    ids = {i.customer_id for i in inputs if i.customer_id}
-    phones = {i.phone for i in inputs if i.phone}
-    emails = {i.email for i in inputs if i.email}
-    by_id = {c.external_id: c for c in Customer.objects.filter(external_id__in=ids)} if ids else {}
-    by_phone = {c.phone: c for c in Customer.objects.filter(phone__in=phones)} if phones else {}
-    by_email = {c.email: c for c in Customer.objects.filter(email__in=emails)} if emails else {}
-    handles = {i.handles["handle"] for i in inputs if i.handles.get("handle")}
-    by_handle = (
-        {c.handles.get("handle"): c for c in Customer.objects.filter(handles__handle__in=handles)} if handles else {}
-    )
-    resolved: dict[int, Customer | None] = {}
-    pending: dict[tuple[str, str, str, str], Customer] = {}  # new customers, created together below
-
-    def lookup(item: FeedbackInput) -> Customer | None:
-        return (
+def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, int | None]:
+    """Find each input's customer id by customer id, then phone, then email, then handle; create the missing
+    ones. One lookup per kind of key for the whole chunk (set-based), one bulk insert for the new ones."""
+    by_id = customer_ids_by("external_id", {i.customer_id for i in inputs if i.customer_id})
+    by_phone = customer_ids_by("phone", {i.phone for i in inputs if i.phone})
+    by_email = customer_ids_by("email", {i.email for i in inputs if i.email})
+    by_handle = customer_ids_by("handle", {i.handles["handle"] for i in inputs if i.handles.get("handle")})
+    # New customers, created together below: -1 - n stands for the n-th new one until it has an id.
+    new_rows: list[dict[str, Any]] = []
+    resolved: dict[int, int | None] = {}
+    for pos, item in enumerate(inputs):
+        handle = item.handles.get("handle", "") if item.handles else ""
+        customer = (
             (by_id.get(item.customer_id) if item.customer_id else None)
             or (by_phone.get(item.phone) if item.phone else None)
             or (by_email.get(item.email) if item.email else None)
-            or (by_handle.get(item.handles.get("handle")) if item.handles else None)
+            or (by_handle.get(handle) if handle else None)
         )
-
-    for pos, item in enumerate(inputs):
-        customer = lookup(item)
-        if customer is None and (item.customer_id or item.phone or item.email or item.handles):
-            customer = Customer(
-                external_id=item.customer_id,
-                name=item.customer_name,
-                phone=item.phone,
-                email=item.email,
-                handles=item.handles,
-            )
-            pending[(item.customer_id, item.phone, item.email, item.handles.get("handle", ""))] = customer
+        if customer is None and (item.customer_id or item.phone or item.email or handle):
+            customer = -1 - len(new_rows)
+            new_rows.append({"external_id": item.customer_id, "name": item.customer_name, "phone": item.phone,
+                             "email": item.email, "handles": item.handles})  # fmt: skip
             if item.customer_id:
                 by_id[item.customer_id] = customer
             if item.phone:
                 by_phone[item.phone] = customer
             if item.email:
                 by_email[item.email] = customer
-            if item.handles.get("handle"):
-                by_handle[item.handles["handle"]] = customer
+            if handle:
+                by_handle[handle] = customer
         resolved[pos] = customer
-    if pending:
-        Customer.objects.bulk_create(list(pending.values()), batch_size=500)
+    if new_rows:
+        new_ids = insert_customers(new_rows)
+        for pos, customer in resolved.items():
+            if customer is not None and customer < 0:
+                resolved[pos] = new_ids[-1 - customer]
     return resolved
 
 
@@ -233,14 +232,7 @@ def ingest_feedback(
         return result
     keys = [(i.source, i.external_id) for i in inputs]
     with transaction.atomic():
-        existing: dict[tuple[str, str], int] = {}
-        for source in {k[0] for k in keys}:
-            wanted = [k[1] for k in keys if k[0] == source]
-            for start in range(0, len(wanted), 500):
-                for pk, ext in Feedback.objects.filter(
-                    source=source, external_id__in=wanted[start : start + 500]
-                ).values_list("pk", "external_id"):
-                    existing[(source, ext)] = pk
+        existing = existing_feedback(keys)
         fresh_positions: list[int] = []
         seen: set[tuple[str, str]] = set()
         for pos, key in enumerate(keys):
@@ -259,7 +251,6 @@ def ingest_feedback(
         }
         rows = []
         for n, item in enumerate(fresh):
-            customer = customers.get(n)
             order = orders.get(item.order_ref)
             product = products.get(item.product or item.product_name)
             rows.append(
@@ -267,7 +258,7 @@ def ingest_feedback(
                     "channel": item.channel,
                     "source": item.source,
                     "external_id": item.external_id,
-                    "customer_id": customer.pk if customer else None,
+                    "customer_id": customers.get(n),
                     "contact_name": item.customer_name,
                     "contact_email": item.email,
                     "contact_phone": item.phone,
@@ -279,7 +270,7 @@ def ingest_feedback(
                     "product_id": product.pk if product else None,
                     "order_ref": item.order_ref,
                     "order_id": order.pk if order else None,
-                    "raw_payload": item.raw_payload,
+                    "raw_payload": item.raw_payload if item.raw_payload_json is None else item.raw_payload_json,
                     "attachments": item.attachments,
                     "batch_id": batch.pk if batch else None,
                     "thread_key": item.thread_key,

@@ -49,15 +49,17 @@ class AnalysisStatus(models.TextChoices):
 
 
 class Customer(TimeStampedModel):
-    external_id = models.CharField(_("customer ID"), max_length=100, blank=True, db_index=True)
+    # Plain indexes (Meta.indexes), not db_index: on PostgreSQL db_index also builds a second, LIKE-prefix
+    # index on every CharField, which no query here uses and every customer insert would pay for.
+    external_id = models.CharField(_("customer ID"), max_length=100, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
     # Digits only (with a leading + for international numbers), so matching ignores formatting.
-    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
     handles = models.JSONField(_("other contacts"), default=dict, blank=True)  # {"wechat": "...", "weibo": "..."}
     language = models.CharField(_("language"), max_length=10, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
-    segment = models.CharField(_("segment"), max_length=40, blank=True, db_index=True)
+    segment = models.CharField(_("segment"), max_length=40, blank=True)
     lifetime_value = models.DecimalField(_("lifetime value"), max_digits=14, decimal_places=2, default=0)
     order_count = models.PositiveIntegerField(_("orders"), default=0)
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
@@ -73,6 +75,12 @@ class Customer(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["external_id"], condition=~models.Q(external_id=""), name="customer_external_id_unique"
             )
+        ]
+        indexes = [
+            models.Index(fields=["external_id"], name="customer_external_id"),
+            models.Index(fields=["email"], name="customer_email"),
+            models.Index(fields=["phone"], name="customer_phone"),
+            models.Index(fields=["segment"], name="customer_segment"),
         ]
 
     def __str__(self) -> str:
@@ -224,7 +232,11 @@ class Feedback(TimeStampedModel):
     """One piece of customer feedback, whatever channel it came from. Never edited in place: the text
     and raw payload stay as received; analysis and corrections sit beside them."""
 
-    # Few single-column indexes on purpose: every index slows bulk imports; the composite ones below cover them.
+    # Few indexes on purpose: every index slows bulk imports (each imported row updates every index, at a
+    # random place for the time-ordered ones). The composite ones below cover the inbox; the partial ones
+    # leave out the rows an import brings by the million with no value (no customer, no order, no thread,
+    # not analysed yet), so those rows cost nothing there. No db_index on CharFields: on PostgreSQL it adds
+    # a LIKE-prefix index that no query uses.
     created_at = models.DateTimeField(auto_now_add=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     # (source, external_id) makes ingestion idempotent: a retried request or re-imported file never duplicates.
@@ -244,14 +256,16 @@ class Feedback(TimeStampedModel):
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items", db_index=False
     )
-    order_ref = models.CharField(_("order reference"), max_length=100, blank=True, db_index=True)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items")
+    order_ref = models.CharField(_("order reference"), max_length=100, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items", db_index=False
+    )
     raw_payload = models.JSONField(_("payload as received"), default=dict, blank=True)
     attachments = models.JSONField(_("attachments"), default=list, blank=True)  # [{name, url, content_type, size}]
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
     )
-    thread_key = models.CharField(_("conversation"), max_length=200, blank=True, db_index=True)
+    thread_key = models.CharField(_("conversation"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -277,10 +291,22 @@ class Feedback(TimeStampedModel):
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="feedback_recent"),
             models.Index(fields=["channel", "-received_at"], name="feedback_channel_recent"),
-            models.Index(fields=["customer", "-received_at"], name="feedback_customer_recent"),
+            models.Index(
+                fields=["customer", "-received_at"],
+                name="feedback_customer_recent",
+                condition=models.Q(customer__isnull=False),
+            ),
+            # Whole (not partial) where "no product" / "no rating" are filters of their own.
             models.Index(fields=["product", "-received_at"], name="feedback_product_recent"),
-            models.Index(fields=["sentiment", "-received_at"], name="feedback_sentiment_recent"),
+            models.Index(
+                fields=["sentiment", "-received_at"],
+                name="feedback_sentiment_recent",
+                condition=~models.Q(sentiment=""),
+            ),
             models.Index(fields=["rating", "-received_at"], name="feedback_rating_recent"),
+            models.Index(fields=["order_ref"], name="feedback_order_ref", condition=~models.Q(order_ref="")),
+            models.Index(fields=["order"], name="feedback_linked_order", condition=models.Q(order__isnull=False)),
+            models.Index(fields=["thread_key"], name="feedback_thread", condition=~models.Q(thread_key="")),
             # Only the few items still waiting for analysis, for the catch-up task.
             models.Index(
                 fields=["id"], name="feedback_analysis_pending", condition=models.Q(analysis_status="pending")

@@ -26,8 +26,9 @@ def score_docs(docs: Sequence[FeedbackDoc]) -> None:
     if not docs:
         return
     model = models_store.active().sentiment
-    X = sentiment_model.featurize([d.lower for d in docs], [d.tokens for d in docs], [d.normalized for d in docs])
-    for doc, score in zip(docs, model.scores(X), strict=True):
+    norms = [d.normalized for d in docs]
+    X = sentiment_model.featurize([d.lower for d in docs], [d.tokens for d in docs], norms)
+    for doc, score in zip(docs, model.scores(X, norms), strict=True):
         score = float(score)
         if not doc.tokens:
             score = 0.0

@@ -40,3 +40,25 @@ def test_negation_flips():
 def test_empty_text_is_neutral():
     assert voxloop_nlp.analyze("").sentiment_label == "neutral"
     assert voxloop_nlp.analyze("   ").sentiment_score == 0.0
+
+
+def test_chinese_text_never_pays_for_the_sentence_encoder(monkeypatch):
+    from voxloop_nlp import sentiment_model
+
+    def refuse(texts):
+        raise AssertionError(f"embedded {texts}")
+
+    monkeypatch.setattr(sentiment_model, "embed", refuse)
+    assert voxloop_nlp.analyze("质量很好，物流也快，非常满意").sentiment_label == "positive"
+
+
+def test_english_text_goes_through_the_english_head(monkeypatch):
+    from voxloop_nlp import models_store, sentiment_model
+
+    assert models_store.active().sentiment.en_head is not None  # the shipped model has one
+    seen: list[list[str]] = []
+    real = sentiment_model.embed
+    monkeypatch.setattr(sentiment_model, "embed", lambda texts: seen.append(list(texts)) or real(texts))
+    results = voxloop_nlp.analyze_batch(["质量很好", "The waiter was rude and the soup was cold"])
+    assert seen == [["The waiter was rude and the soup was cold"]]
+    assert results[1].sentiment_label == "negative"

@@ -5,7 +5,7 @@ import pytest
 import voxloop_nlp
 from voxloop_nlp import models_store
 from voxloop_nlp.topic_classifier import TopicClassifier
-from voxloop_nlp.training import TOLERANCE, RetrainError, retrain
+from voxloop_nlp.training import RETRAIN_STEPS, TOLERANCE, RetrainError, retrain
 from voxloop_nlp.training.data import data_dir, split_of
 
 needs_data = pytest.mark.skipif(
@@ -24,7 +24,17 @@ def restore_models():
 def test_retrain_writes_a_model_and_compares_it(tmp_path, restore_models):
     corrections = [("这个快递员把包裹扔在门口就走了", "negative"), ("客服解答很耐心", "positive")] * 3
     corrections += [(f"订单{i}什么时候发货", "neutral") for i in range(10)]
-    report = retrain(corrections, out_dir=tmp_path / "m", limit_per_dataset=40, version="vx-test-1")
+    steps: list[tuple[str, int, int]] = []
+    report = retrain(
+        corrections,
+        out_dir=tmp_path / "m",
+        limit_per_dataset=40,
+        version="vx-test-1",
+        progress=lambda *args: steps.append(args),
+    )
+    # Progress reports every step in order, then completion: what the CLI bar and the web page show.
+    assert [s for s, _, _ in steps] == [*RETRAIN_STEPS, "done"]
+    assert [d for _, d, _ in steps] == list(range(len(RETRAIN_STEPS) + 1))
     assert report.new_version == "vx-test-1"
     assert report.old_version == voxloop_nlp.MODEL_VERSION
     assert set(report.new_metrics) >= {"online_shopping", "uci_yelp"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,12 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative")
 CORRECTION_DATASET = "corrections"
 # The new model may be this much less accurate overall (noise) and still count as "not worse".
 TOLERANCE = 0.002
+
+
+# Steps `retrain` reports through its `progress` callback, in order (a CLI bar or a web page shows them).
+RETRAIN_STEPS = ("load", "train", "evaluate_old", "evaluate_new", "save")
+
+ProgressFn = Callable[[str, int, int], None]
 
 
 class RetrainError(ValueError):
@@ -61,12 +67,14 @@ def retrain(
     taxonomy=None,
     limit_per_dataset: int | None = None,
     version: str | None = None,
+    progress: ProgressFn | None = None,
 ) -> RetrainReport:
     """Train a new model on the datasets' train splits plus `corrections` ((text, label) pairs) and
     compare it with the current one on the same held-out split (test splits + held-out corrections).
 
     Writes the new model to `out_dir`; switching to it (`load_models(out_dir)` / VOXLOOP_MODEL_DIR) is
-    the caller's decision, normally only when `report.not_worse`.
+    the caller's decision, normally only when `report.not_worse`. `progress(step, done, total)` is called
+    as each of `RETRAIN_STEPS` starts (done = steps finished so far) and once more at the end.
     """
     from voxloop_nlp import models_store
     from voxloop_nlp.taxonomy import default_taxonomy
@@ -77,6 +85,13 @@ def retrain(
     if bad:
         i, lab = bad[0]
         raise RetrainError(f"Correction #{i} has label '{lab}'; expected one of {', '.join(SENTIMENT_LABELS)}.")
+    total = len(RETRAIN_STEPS)
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name, RETRAIN_STEPS.index(name) if name in RETRAIN_STEPS else total, total)
+
+    step("load")
     root = _resolve_data_dir(data_dir)
     examples = load_all(root, extra_corpus=True)
     if limit_per_dataset:
@@ -88,14 +103,18 @@ def retrain(
     old = models_store.load_dir(base_dir) if base_dir else models_store.active()
     new_version = version or models_store.next_version()
     weighted = train + corr_train * 2  # people's corrections are in-domain: count them twice
+    step("train")
     new_model = train_sentiment.fit(weighted, version=new_version)
+    step("evaluate_old")
     old_metrics = train_sentiment.evaluate(old.sentiment, test + corr_test)
+    step("evaluate_new")
     new_metrics = train_sentiment.evaluate(new_model, test + corr_test)
     old_acc, new_acc = _overall(old_metrics), _overall(new_metrics)
     not_worse = new_acc >= old_acc - TOLERANCE
     if CORRECTION_DATASET in new_metrics and CORRECTION_DATASET in old_metrics:
         new_c, old_c = new_metrics[CORRECTION_DATASET], old_metrics[CORRECTION_DATASET]
         not_worse = not_worse and new_c["accuracy"] >= old_c["accuracy"]
+    step("save")
     out = Path(out_dir)
     new_model.meta["test_metrics"] = new_metrics
     new_model.meta["corrections"] = len(corr_train)
@@ -110,6 +129,7 @@ def retrain(
     elif (old.directory / "topics.json").exists() and old.directory.resolve() != out.resolve():
         for name in ("topics.json", "topics.npz"):
             shutil.copy2(old.directory / name, out / name)
+    step("done")
     return RetrainReport(
         old_version=old.version,
         new_version=new_version,

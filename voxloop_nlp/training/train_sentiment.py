@@ -22,12 +22,25 @@ from voxloop_nlp.components.segment import tokenize
 from voxloop_nlp.training.data import Example, dedup_key, load_all, split
 
 DEFAULT_C = 8.0
+EN_HEAD_C = 4.0  # English head's logistic regressions (chosen on the held-out tenth, see MODEL_CARD.md)
+NEUTRAL_HEAD_C = 0.5
+ALPHAS = [round(0.1 * i, 1) for i in range(31)]  # weights of the English head tried on held-out data
+# |n-gram logit| below which English text is embedded; the smallest that loses no held-out accuracy wins.
+# Only "always" for now: a trial (vx-sent-20261124-210658) chose 1.0 with no held-out accuracy lost, but the
+# neutral band tuned after it widened from 0.24 to 0.56 and short clear opinions ("满意") became neutral.
+# Try [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, inf] again once the band rule is sturdier (see MODEL_CARD.md).
+GATES = [float("inf")]
 # Small sets (English, restaurant) would drown in 50k shopping reviews; weigh them up.
 THREE_CLASS = {"corrections"}
 DATASET_WEIGHT = {"uci_amazon": 4.0, "uci_yelp": 4.0, "semeval14_restaurant": 3.0, "asap": 3.0}
 
 
 def prepare(texts: Sequence[str]):
+    return prepare_with_norms(texts)[0]
+
+
+def prepare_with_norms(texts: Sequence[str]):
+    """(feature rows, normalised texts): what `SentimentModel.scores(X, norms)` takes."""
     norms, lowers, tokens = [], [], []
     for text in texts:
         norm = normalize_text(text)
@@ -35,7 +48,13 @@ def prepare(texts: Sequence[str]):
         norms.append(norm)
         lowers.append(low)
         tokens.append(tokenize(low))
-    return sentiment_model.featurize(lowers, tokens, norms)
+    return sentiment_model.featurize(lowers, tokens, norms), norms
+
+
+def score_texts(model: sentiment_model.SentimentModel, texts: Sequence[str]) -> np.ndarray:
+    """The model's calibrated scores, English head included: what the pipeline would say."""
+    X, norms = prepare_with_norms(texts)
+    return model.scores(X, norms)
 
 
 def _calib_part(text: str) -> bool:
@@ -69,40 +88,106 @@ def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
     return float(np.mean(f1s))
 
 
+def _pick_band(scores: np.ndarray, gold: list[str]) -> tuple[float, float]:
+    best = (-1.0, 0.0)
+    for t in np.arange(0.0, 0.9, 0.02):
+        pred = ["positive" if s >= t else "negative" if s <= -t else "neutral" for s in scores]
+        f1 = _macro_f1(gold, pred, ["positive", "neutral", "negative"])
+        # Prefer the narrower band on ties: a wide band hides real opinions as "neutral".
+        if f1 > best[0] + 1e-9:
+            best = (f1, float(t))
+    return best
+
+
+def _fit_dense_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, balanced: bool = False):
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
+    clf.fit(X, y, sample_weight=w)
+    return clf
+
+
 def fit(
     train: Sequence[Example], *, version: str, C: float = DEFAULT_C, refit: bool = True, log=None
 ) -> sentiment_model.SentimentModel:
-    """Fit on polar training examples; Platt-calibrate and tune the neutral band on held-out ones."""
+    """Fit on polar training examples; Platt-calibrate and tune the neutral band on held-out ones.
+
+    English examples also train the English head (see `sentiment_model.EnglishHead`): its weight `alpha`
+    and the neutral threshold are chosen on the held-out tenth, never on a test split."""
     log = log or (lambda *a: None)
     polar = [e for e in train if e.label != "neutral"]
     neutral = [e for e in train if e.label == "neutral"]
     t0 = time.perf_counter()
-    X = prepare([e.text for e in polar])
+    X, norms = prepare_with_norms([e.text for e in polar])
     y = np.array([1 if e.label == "positive" else 0 for e in polar])
     w = np.array([DATASET_WEIGHT.get(e.dataset, 1.0) for e in polar])
     log(f"features: {X.shape} in {time.perf_counter() - t0:.1f}s")
     calib = np.array([_calib_part(e.text) for e in polar])
     clf = _fit_lr(X[~calib], y[~calib], w[~calib], C)
-    raw = X[calib] @ clf.coef_[0] + clf.intercept_[0]
-    a, b = _platt(raw, y[calib])
-    log(f"held-out accuracy {np.mean((raw > 0) == y[calib]):.4f}; platt a={a:.3f} b={b:.3f}")
+    raw = X @ clf.coef_[0] + clf.intercept_[0]
+    log(f"held-out accuracy (n-grams) {np.mean((raw[calib] > 0) == y[calib]):.4f}")
+
+    # English head, polarity part: sentence embeddings of English polar examples.
+    en = np.array([sentiment_model.uses_english_head(t) for t in norms])
+    head = None
+    E = np.zeros((0, sentiment_model.EMBED_DIM))
+    if len(set(y[en & ~calib])) == 2 and (en & calib).sum() >= 20 and (en & ~calib).sum() >= 50:
+        t1 = time.perf_counter()
+        E = sentiment_model.embed([t for t, keep in zip(norms, en, strict=True) if keep])
+        en_rows = np.where(en)[0]
+        fit_rows = ~calib[en_rows]
+        pol = _fit_dense_lr(E[fit_rows], y[en_rows][fit_rows], w[en_rows][fit_rows], EN_HEAD_C)
+        use_raw = pol.decision_function(E)
+        base, cal_y = raw[en_rows][~fit_rows], y[en_rows][~fit_rows]
+        alphas = [(float(np.mean(((base + a * use_raw[~fit_rows]) > 0) == cal_y)), -a) for a in ALPHAS]
+        alpha = -max(alphas)[1]
+        use_cal = use_raw[~fit_rows]
+        gate = next(
+            g
+            for g in GATES
+            if np.mean(((base + np.where(np.abs(base) < g, alpha * use_cal, 0.0)) > 0) == cal_y) >= max(alphas)[0]
+        )
+        head = sentiment_model.EnglishHead(
+            w_pol=pol.coef_[0].copy(), b_pol=float(pol.intercept_[0]), alpha=alpha, gate=gate
+        )
+        en_gated = np.abs(raw[en_rows]) < gate
+        raw[en_rows] += np.where(en_gated, alpha * use_raw, 0.0)
+        log(
+            f"English head: {len(en_rows)} sentences embedded in {time.perf_counter() - t1:.1f}s; alpha {alpha:.1f}; "
+            f"gate |logit| < {gate} ({en_gated.mean():.0%} of English training sentences); "
+            f"held-out English accuracy {np.mean((base > 0) == cal_y):.4f} -> {max(alphas)[0]:.4f}"
+        )
+    a, b = _platt(raw[calib], y[calib])
+    log(f"held-out accuracy {np.mean((raw[calib] > 0) == y[calib]):.4f}; platt a={a:.3f} b={b:.3f}")
+
+    def calibrated(r: np.ndarray) -> np.ndarray:
+        return 2 / (1 + np.exp(-(a * r + b))) - 1
+
     band = 0.0
     if neutral:
-        Xn = prepare([e.text for e in neutral])
+        Xn, norms_n = prepare_with_norms([e.text for e in neutral])
         raw_n = Xn @ clf.coef_[0] + clf.intercept_[0]
-        scores = 2 / (1 + np.exp(-(a * np.concatenate([raw, raw_n]) + b))) - 1
+        en_n = np.array([sentiment_model.uses_english_head(t) for t in norms_n])
+        En = np.zeros((0, sentiment_model.EMBED_DIM))
+        gated_n = np.zeros(0, dtype=bool)
+        if head is not None and en_n.any():
+            En = sentiment_model.embed([t for t, keep in zip(norms_n, en_n, strict=True) if keep])
+            gated_n = np.abs(raw_n[en_n]) < head.gate
+            raw_n[en_n] += np.where(gated_n, head.polarity(En), 0.0)
+        scores_n = calibrated(raw_n)
         gold = ["positive" if v else "negative" for v in y[calib]] + ["neutral"] * len(neutral)
-        best = (-1.0, 0.0)
-        for t in np.arange(0.0, 0.9, 0.02):
-            pred = ["positive" if s >= t else "negative" if s <= -t else "neutral" for s in scores]
-            f1 = _macro_f1(gold, pred, ["positive", "neutral", "negative"])
-            # Prefer the narrower band on ties: a wide band hides real opinions as "neutral".
-            if f1 > best[0] + 1e-9:
-                best = (f1, float(t))
-        band = best[1]
-        log(f"neutral band {band:.2f} (3-class macro-F1 on calibration {best[0]:.3f})")
+        f1, band = _pick_band(np.concatenate([calibrated(raw[calib]), scores_n]), gold)
+        log(f"neutral band {band:.2f} (3-class macro-F1 on calibration {f1:.3f})")
+        if head is not None and En.shape[0]:
+            _fit_neutral_head(head, E, calibrated(raw[en]), y[en], calib[en], En, scores_n[en_n],
+                              [_calib_part(e.text) for e, keep in zip(neutral, en_n, strict=True) if keep],
+                              band, log, np.concatenate([en_gated, gated_n]))  # fmt: skip
     if refit:
         clf = _fit_lr(X, y, w, C)
+        if head is not None:
+            en_rows = np.where(en)[0]
+            pol = _fit_dense_lr(E, y[en_rows], w[en_rows], EN_HEAD_C)
+            head.w_pol, head.b_pol = pol.coef_[0].copy(), float(pol.intercept_[0])
     counts = Counter(e.dataset for e in train)
     return sentiment_model.SentimentModel(
         coef=clf.coef_[0].astype(np.float64),
@@ -112,7 +197,43 @@ def fit(
         neutral_band=band,
         version=version,
         meta={"C": C, "train_counts": dict(sorted(counts.items()))},
+        en_head=head,
     )
+
+
+def _fit_neutral_head(head, E_pol, s_pol, y_pol, calib_pol, E_neu, s_neu, calib_neu, band, log, gated) -> None:
+    """Neutral vs polar on English sentence embeddings plus |score|; the threshold maximises 3-class
+    macro-F1 on the held-out English sentences (with the band and the gate applied, as at inference).
+    Needs enough neutrals."""
+    calib_neu = np.array(calib_neu, dtype=bool)
+    gated_cal = np.concatenate([gated[: len(s_pol)][calib_pol], gated[len(s_pol) :][calib_neu]])
+    if (~calib_neu).sum() < 20 or calib_neu.sum() < 5:
+        log("English neutral head: too few neutral sentences, skipped")
+        return
+    feats_pol = np.hstack([E_pol, np.abs(s_pol)[:, None]])
+    feats_neu = np.hstack([E_neu, np.abs(s_neu)[:, None]])
+    Xf = np.vstack([feats_pol[~calib_pol], feats_neu[~calib_neu]])
+    yf = np.array([0] * int((~calib_pol).sum()) + [1] * int((~calib_neu).sum()))
+    clf = _fit_dense_lr(Xf, yf, None, NEUTRAL_HEAD_C, balanced=True)
+    Xc = np.vstack([feats_pol[calib_pol], feats_neu[calib_neu]])
+    sc = np.concatenate([s_pol[calib_pol], s_neu[calib_neu]])
+    gold = ["positive" if v else "negative" for v in y_pol[calib_pol]] + ["neutral"] * int(calib_neu.sum())
+    p = clf.predict_proba(Xc)[:, 1]
+
+    def f1_at(t: float) -> float:
+        pred = [
+            "neutral" if (g and pn >= t) or abs(s) < band else ("positive" if s >= 0 else "negative")
+            for pn, s, g in zip(p, sc, gated_cal, strict=True)
+        ]
+        return _macro_f1(gold, pred, ["positive", "neutral", "negative"])
+
+    base = f1_at(1.1)
+    best = max((f1_at(float(t)), -float(t)) for t in np.arange(0.3, 0.96, 0.05))
+    if best[0] <= base:
+        log(f"English neutral head: no gain on held-out sentences ({base:.3f}), skipped")
+        return
+    head.w_neu, head.b_neu, head.neutral_threshold = clf.coef_[0].copy(), float(clf.intercept_[0]), -best[1]
+    log(f"English neutral head: threshold {-best[1]:.2f}; held-out 3-class macro-F1 {base:.3f} -> {best[0]:.3f}")
 
 
 def evaluate(model: sentiment_model.SentimentModel, test: Sequence[Example]) -> dict[str, dict[str, float]]:
@@ -122,7 +243,7 @@ def evaluate(model: sentiment_model.SentimentModel, test: Sequence[Example]) -> 
         by_ds[e.dataset].append(e)
     out = {}
     for ds, items in sorted(by_ds.items()):
-        scores = model.scores(prepare([e.text for e in items]))
+        scores = score_texts(model, [e.text for e in items])
         gold = [e.label for e in items]
         polar = [i for i, g in enumerate(gold) if g != "neutral"]
         if ds in THREE_CLASS or not polar:

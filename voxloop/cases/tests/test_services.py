@@ -180,7 +180,7 @@ def test_reopen_starts_a_fresh_resolution_clock(make_feedback, agent):
     assert case.reopen_count == 1
     assert case.resolved_at is None
     assert case.resolution_due_at == sh(2026, 11, 26, 14, 0)
-    assert kinds(case)[-2:] == ["resolved", "reopened"]
+    assert kinds(case)[-3:] == ["resolved", "follow_up", "reopened"]  # resolving schedules the follow-up
 
 
 def test_assign_and_take(make_feedback, staffed_team, team_agents, agent):

@@ -72,7 +72,7 @@ def test_breach_is_not_reported_for_a_case_resolved_in_time(make_feedback, agent
 
     resolve_case(case, agent, root_cause="logistics", resolution="已补发", now=sh(2026, 11, 23, 9, 40))
     sweep_sla(now=sh(2026, 11, 30, 9, 0))
-    assert timeline(case) == [("public_reply", None), ("resolved", None)]
+    assert timeline(case) == [("public_reply", None), ("resolved", None), ("follow_up", None)]  # no SLA events
 
 
 def test_killed_sweep_skips_nothing_and_flips_nothing_twice(make_feedback, monkeypatch):

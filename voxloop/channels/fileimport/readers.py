@@ -207,7 +207,7 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                 return
             number += 1
             raw_text = delimiter.join(fields)
-            if not any(f.strip() for f in fields):
+            if not (fields and fields[0].strip()) and not any(f.strip() for f in fields):
                 number -= 1  # blank lines are not rows
                 continue
             if _SURROGATE.search(raw_text):

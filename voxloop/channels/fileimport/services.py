@@ -8,15 +8,18 @@ re-run continues after the last committed row and (source, external_id) keeps an
 from __future__ import annotations
 
 import hashlib
+import queue
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -36,12 +39,16 @@ from voxloop.channels.fileimport.readers import (
     iter_rows,
     read_headers,
 )
+from voxloop.feedback.bulk import json_text
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 2000  # rows per committed chunk (and checkpoint) on SQLite
+# PostgreSQL: each chunk costs a few round trips and a commit whatever its size; 10,000 rows amortise them
+# (measured: 2,000 -> 10,000 rows per chunk) while a chunk's rows still take only a few tens of MB.
+CHUNK_ROWS_BY_VENDOR = {"postgresql": 10_000}
 RAW_TEXT_LIMIT = 100_000  # what we keep of one rejected row's original text
 
 
@@ -180,50 +187,132 @@ def _quarantine(batch: ImportBatch, row: SourceRow, code: str, reason: str, fiel
     )
 
 
+_JSON_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
+
+
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in values.items():
-        out[str(key)] = value if isinstance(value, str | int | float | bool | type(None) | list | dict) else str(value)
+        # Exact types: a set lookup is several times cheaper than isinstance over a union, per cell.
+        out[key if key.__class__ is str else str(key)] = (
+            value
+            if value.__class__ in _JSON_TYPES or isinstance(value, str | int | float | list | dict)
+            else str(value)
+        )
     return out
 
 
-def _process_chunk(batch: ImportBatch, rows: list[SourceRow]) -> tuple[int, int, int]:
-    """Validate and store one chunk; returns (accepted, duplicates, rejected)."""
+@dataclass
+class PreparedChunk:
+    """One chunk of rows read and validated, not yet stored."""
+
+    rows: list[SourceRow]
+    items: list[Any]  # FeedbackInput / CustomerInput / OrderInput, in file order
+    quarantined: list[QuarantinedRow]
+
+
+def _prepare_chunk(batch: ImportBatch, rows: list[SourceRow], text_max_chars: int | None = None) -> PreparedChunk:
+    """Validate one chunk in Python only (no database): it may run in the read-ahead thread."""
     quarantined: list[QuarantinedRow] = []
     prepared: list[Any] = []
     tz = batch.options.get("timezone") or settings.TIME_ZONE
+    text_max_chars = text_max_chars or settings.FEEDBACK_TEXT_MAX_CHARS
+    kind, mapping, channel, source = batch.kind, batch.mapping, batch.channel, batch.source
     for row in rows:
         if row.error_code:
             quarantined.append(_quarantine(batch, row, row.error_code, row.error))
             continue
-        data = apply_mapping(row.values, batch.mapping)
+        data = apply_mapping(row.values, mapping)
         raw_payload = _jsonable(row.values)
         try:
-            if batch.kind == ImportKind.FEEDBACK:
-                prepared.append(
-                    prepare_feedback(data, channel=batch.channel, source=batch.source, default_tz=tz,
-                                     raw_payload=raw_payload)
-                )  # fmt: skip
-            elif batch.kind == ImportKind.CUSTOMERS:
+            if kind == ImportKind.FEEDBACK:
+                item = prepare_feedback(data, channel=channel, source=source, default_tz=tz, raw_payload=raw_payload,
+                                        text_max_chars=text_max_chars)  # fmt: skip
+                item.raw_payload_json = json_text(item.raw_payload)  # here, not on the writer's critical path
+                prepared.append(item)
+            elif kind == ImportKind.CUSTOMERS:
                 prepared.append(prepare_customer(data, raw_payload=raw_payload))
             else:
                 prepared.append(prepare_order(data, default_tz=tz, raw_payload=raw_payload))
         except RowError as exc:
-            column = batch.mapping.get(exc.field, exc.field)
+            column = mapping.get(exc.field, exc.field)
             quarantined.append(_quarantine(batch, row, exc.code, f"Row {row.number}, column '{column}': {exc.message}",
                                            column))  # fmt: skip
+    return PreparedChunk(rows, prepared, quarantined)
+
+
+def _store_chunk(batch: ImportBatch, chunk: PreparedChunk) -> tuple[int, int, int]:
+    """Store one validated chunk; returns (accepted, duplicates, rejected)."""
     accepted = duplicates = 0
     if batch.kind == ImportKind.FEEDBACK:
-        result = ingest_feedback(prepared, batch=batch, created_by_id=batch.created_by_id)
+        result = ingest_feedback(chunk.items, batch=batch, created_by_id=batch.created_by_id)
         accepted, duplicates = len(result.created), len(result.duplicates)
     elif batch.kind == ImportKind.CUSTOMERS:
-        upserted = upsert_customers(prepared, batch=batch)
+        upserted = upsert_customers(chunk.items, batch=batch)
         accepted = upserted.created + upserted.updated
     else:
-        upserted = upsert_orders(prepared, batch=batch)
+        upserted = upsert_orders(chunk.items, batch=batch)
         accepted = upserted.created + upserted.updated
-    QuarantinedRow.objects.bulk_create(quarantined, ignore_conflicts=True)
-    return accepted, duplicates, len(quarantined)
+    QuarantinedRow.objects.bulk_create(chunk.quarantined, ignore_conflicts=True)
+    return accepted, duplicates, len(chunk.quarantined)
+
+
+_END = object()
+
+
+def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> Iterator[PreparedChunk]:
+    """Chunks of `size` rows, read and validated in a background thread one chunk ahead of the caller.
+
+    Reading and validating is pure Python; storing mostly waits on the database (which releases the GIL),
+    so the two overlap and use both cores: the next chunk is ready when the previous commit returns.
+    Nothing here touches the database, so the checkpoint guarantee is unchanged: only the caller stores and
+    commits, chunk by chunk, in file order. An error in the thread is raised in the caller. Close the
+    generator (contextlib.closing) to stop the thread when the caller stops early."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    text_max_chars = settings.FEEDBACK_TEXT_MAX_CHARS
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            rows: list[SourceRow] = []
+            for row in source:
+                rows.append(row)
+                if len(rows) >= size:
+                    if not put(_prepare_chunk(batch, rows, text_max_chars)):
+                        return
+                    rows = []
+            if rows and not put(_prepare_chunk(batch, rows, text_max_chars)):
+                return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            put(exc)
+
+    thread = threading.Thread(target=work, name=f"import-{batch.pk}-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def chunk_rows() -> int:
+    return CHUNK_ROWS_BY_VENDOR.get(connection.vendor, CHUNK_ROWS)
 
 
 def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None = None) -> ImportBatch:
@@ -238,17 +327,12 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
     batch.refresh_from_db()
     path = Path(batch.file.path)
     try:
-        rows: list[SourceRow] = []
         source = iter_rows(path, batch.file_format, encoding=batch.encoding, start_after=batch.rows_processed)
-        for row in source:
-            rows.append(row)
-            if len(rows) >= CHUNK_ROWS:
-                _commit_chunk(batch, rows)
-                rows = []
+        with closing(_read_ahead(batch, source, chunk_rows())) as chunks:
+            for chunk in chunks:
+                _commit_chunk(batch, chunk)
                 if progress:
                     progress(batch)
-        if rows:
-            _commit_chunk(batch, rows)
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=BatchStatus.COMPLETED, finished_at=timezone.now(), total_rows=F("rows_processed")
         )
@@ -265,10 +349,18 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
     return batch
 
 
-def _commit_chunk(batch: ImportBatch, rows: list[SourceRow]) -> None:
+def _commit_chunk(batch: ImportBatch, chunk: PreparedChunk) -> None:
     with transaction.atomic():
-        accepted, duplicates, rejected = _process_chunk(batch, rows)
-        last = rows[-1].number
+        if connection.vendor == "postgresql":
+            # Don't wait for this commit's WAL flush. Safe for the resume guarantee: the rows and their
+            # checkpoint (rows_processed) are one transaction, and PostgreSQL never applies a transaction
+            # partly, so a server crash can at worst forget the last few commits *as a whole* - rows and
+            # checkpoint together - and a resume re-imports exactly those rows. A killed importer (the usual
+            # crash) loses nothing: the server already has every commit. Only this transaction is affected.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        accepted, duplicates, rejected = _store_chunk(batch, chunk)
+        last = chunk.rows[-1].number
         ImportBatch.objects.filter(pk=batch.pk).update(
             rows_processed=last,
             accepted_count=F("accepted_count") + accepted,

@@ -5,7 +5,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from voxloop.accounts.models import User
+from voxloop.cases.models import Case, CaseEvent, CaseStatus
 from voxloop.feedback.models import Channel, Customer, Feedback, Order
+from voxloop.surveys.models import Response
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +16,7 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     call_command("load_demo", "--items", "400", verbosity=0)
     out = capsys.readouterr().out
     assert "admin" in out and "voxloop-demo" in out
-    items = Feedback.objects.all()
+    items = Feedback.objects.filter(source__startswith="demo:")
     assert items.count() == 400
     assert set(items.values_list("channel", flat=True)) == set(Channel.values)
     texts = list(items.values_list("text", flat=True))
@@ -27,7 +29,15 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     assert Customer.objects.count() >= 1000 and Order.objects.count() >= 1000
     assert items.filter(customer__isnull=False, order__isnull=False).exists()
     assert User.objects.filter(username__in=["admin", "manager", "agent", "analyst"]).count() == 4
-    customers = Customer.objects.count()
+    # The loop has history: cases worked to every state, clocks breached, surveys answered, comments as feedback.
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert {CaseStatus.CLOSED, CaseStatus.NEW} <= statuses
+    assert Case.objects.filter(first_responded_at__isnull=False).count() > 50
+    assert Case.objects.filter(first_response_breached=True).exists()
+    assert Case.objects.order_by("created_at").first().created_at < timezone.now() - timedelta(days=100)
+    assert Response.objects.filter(csat__isnull=False).count() > 20 and Response.objects.filter(nps__isnull=False).exists()
+    assert Feedback.objects.filter(channel="survey").exists()
+    assert not CaseEvent.objects.filter(processed=False).exists()  # history sends no email at start
+    counts = (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count())
     call_command("load_demo", "--items", "400", verbosity=0)
-    assert Feedback.objects.count() == 400
-    assert Customer.objects.count() == customers
+    assert (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count()) == counts

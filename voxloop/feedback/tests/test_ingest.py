@@ -89,3 +89,50 @@ def test_out_of_range_rating_scale_is_rejected():
     with pytest.raises(RowError) as excinfo:
         prepare_feedback({"text": "ok", "rating": "3", "rating_scale": "70000"}, channel="api")
     assert excinfo.value.field == "rating_scale"
+
+
+def test_customers_are_matched_and_created_once_within_one_batch():
+    known = Customer.objects.create(name="李四", email="lisi@example.com")
+    items = [
+        prepare_feedback({"text": "一", "customer_id": "C-9", "phone": "13900000001", "customer_name": "王五"},
+                         channel="hotline"),
+        prepare_feedback({"text": "二", "phone": "139 0000 0001"}, channel="hotline"),  # the new customer, by phone
+        prepare_feedback({"text": "三", "email": "LiSi@example.com"}, channel="email"),  # a stored one, by email
+        prepare_feedback({"text": "四"}, channel="webform"),  # anonymous
+    ]  # fmt: skip
+    result = ingest_feedback(items)
+    stored = {f.text: f for f in Feedback.objects.filter(pk__in=result.created).select_related("customer")}
+    new = Customer.objects.get(external_id="C-9")
+    assert (new.name, new.phone) == ("王五", "13900000001")
+    assert stored["一"].customer == stored["二"].customer == new
+    assert stored["三"].customer == known
+    assert stored["四"].customer is None
+    assert Customer.objects.count() == 2
+
+
+def test_rows_stored_meanwhile_by_another_writer_count_as_duplicates(monkeypatch):
+    """Between the duplicate check and the insert another import may store the same key: the row is then
+    a duplicate, the others are still stored, and nothing fails."""
+    from voxloop.feedback import ingest
+
+    first = prepare_feedback({"text": "先到", "external_id": "X-1"}, channel="api", source="race")
+    ingest_feedback([first])
+    monkeypatch.setattr(ingest, "existing_feedback", lambda keys: {})  # the check misses the stored row
+    again = prepare_feedback({"text": "先到", "external_id": "X-1"}, channel="api", source="race")
+    other = prepare_feedback({"text": "后到", "external_id": "X-2"}, channel="api", source="race")
+    result = ingest_feedback([again, other])
+    assert result.duplicates == [0]
+    assert len(result.created) == 1
+    assert sorted(Feedback.objects.values_list("external_id", flat=True)) == ["X-1", "X-2"]
+    assert Feedback.objects.get(external_id="X-2").pk == result.created[0]
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_stored_as_sent():
+    text = "第一行\t制表\\反斜杠\r\n第二行 \\N"
+    item = prepare_feedback({"text": text, "title": "a\\tb", "customer_name": "x\ty"}, channel="api",
+                            raw_payload={"内容": text, "n": 1})  # fmt: skip
+    result = ingest_feedback([item])
+    stored = Feedback.objects.get(pk=result.created[0])
+    assert stored.text == "第一行\t制表\\反斜杠\n第二行 \\N"
+    assert (stored.title, stored.contact_name) == ("a\\tb", "x\ty")
+    assert stored.raw_payload == {"内容": text, "n": 1}

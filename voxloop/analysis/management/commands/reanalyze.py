@@ -3,8 +3,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from voxloop.analysis import services
-from voxloop.feedback.models import AnalysisStatus, Feedback
+from voxloop.analysis import jobs
 
 
 class Command(BaseCommand):
@@ -17,25 +16,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from voxloop.analysis.model_switch import ensure_active_model
-
-        version = ensure_active_model()
-        items = Feedback.objects.all()
-        if not options["all"]:
-            items = items.exclude(model_version=version)
-        ids = list(items.order_by("id").values_list("id", flat=True))
-        # Marking them pending first means a crash part-way leaves them to the catch-up task.
-        for start in range(0, len(ids), 5000):
-            Feedback.objects.filter(pk__in=ids[start : start + 5000]).update(analysis_status=AnalysisStatus.PENDING)
         if options["background"]:
             from voxloop.analysis.dispatch import queue_analysis
 
+            ids, _version = jobs.reanalyze_ids(all_items=options["all"])
+            jobs.mark_pending(ids)
             queue_analysis(ids)
             self.stdout.write(f"Queued {len(ids):,} items for re-analysis.")
             return
-        with tqdm(total=len(ids), unit="items", desc="reanalyze", disable=not ids) as bar:
-            for start in range(0, len(ids), services.ANALYSIS_CHUNK):
-                chunk = ids[start : start + services.ANALYSIS_CHUNK]
-                services.analyze_feedback(chunk)
-                bar.update(len(chunk))
-        self.stdout.write(f"Re-analysed {len(ids):,} items with model {version}.")
+        with tqdm(unit="items", desc="reanalyze") as bar:
+
+            def progress(step: str, done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            result = jobs.run_reanalyze(all_items=options["all"], progress=progress)
+        self.stdout.write(f"Re-analysed {result['count']:,} items with model {result['version']}.")

@@ -1,11 +1,18 @@
 """`voxloop retrain`: retrain the sentiment (and topic) model with people's corrections, switch only if not worse."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
-from voxloop.analysis import services
-from voxloop.analysis.model_switch import models_dir, switch_to
+from voxloop.analysis import jobs, services
+
+STEP_NAMES = {
+    "load": "loading data",
+    "train": "training",
+    "evaluate_old": "scoring the current model",
+    "evaluate_new": "scoring the new model",
+    "save": "saving",
+    "done": "done",
+}
 
 
 class Command(BaseCommand):
@@ -18,37 +25,34 @@ class Command(BaseCommand):
         parser.add_argument("--reanalyze", action="store_true", help="after a switch, re-analyse stored feedback")
 
     def handle(self, *args, **options):
-        from voxloop.analysis.model_switch import ensure_active_model
-        from voxloop_nlp import models_store
-        from voxloop_nlp.training import RetrainError, retrain
+        from voxloop_nlp.training import RETRAIN_STEPS, RetrainError
 
-        ensure_active_model()
-        corrections = services.training_corrections("sentiment")
-        topic_examples = [(text, codes) for text, codes in services.training_corrections("topics") if codes]
-        version = models_store.next_version()
-        out = Path(models_dir()) / version
-        self.stdout.write(
-            f"Retraining with {len(corrections)} sentiment and {len(topic_examples)} topic corrections -> {out}"
-        )
-        try:
-            report = retrain(
-                corrections,
-                data_dir=options["data_dir"] or None,
-                out_dir=out,
-                base_dir=models_store.active().directory,
-                topic_examples=topic_examples,
-                taxonomy=services.current_taxonomy(),
-                limit_per_dataset=options["limit_per_dataset"],
-                version=version,
-            )
-        except RetrainError as exc:
-            raise CommandError(str(exc)) from exc
+        n_sentiment = len(services.training_corrections("sentiment"))
+        n_topics = len([1 for _, codes in services.training_corrections("topics") if codes])
+        self.stdout.write(f"Retraining with {n_sentiment} sentiment and {n_topics} topic corrections")
+        # The bar goes to stderr (stdout carries the report that scripts read).
+        with tqdm(total=len(RETRAIN_STEPS), unit="step", desc="retrain") as bar:
+
+            def progress(step: str, done: int, total: int) -> None:
+                bar.set_postfix_str(STEP_NAMES.get(step, step))
+                bar.update(done - bar.n)
+
+            try:
+                outcome = jobs.run_retrain(
+                    dry_run=options["dry_run"],
+                    data_dir=options["data_dir"] or None,
+                    limit_per_dataset=options["limit_per_dataset"],
+                    progress=progress,
+                )
+            except RetrainError as exc:
+                raise CommandError(str(exc)) from exc
+        report = outcome.report
+        self.stdout.write(f"New model written to {report.out_dir}")
         self.stdout.write(report.summary())
         for name, metrics in sorted(report.new_metrics.items()):
             old = report.old_metrics.get(name, {})
             self.stdout.write(f"  {name}: {old.get('accuracy', 0):.4f} -> {metrics.get('accuracy', 0):.4f}")
-        if report.not_worse and not options["dry_run"]:
-            switch_to(out)
+        if outcome.switched:
             self.stdout.write(f"Switched to {report.new_version}.")
             if options["reanalyze"]:
                 from django.core.management import call_command
@@ -56,3 +60,5 @@ class Command(BaseCommand):
                 call_command("reanalyze", "--background")
         elif not report.not_worse:
             self.stdout.write("Kept the current model: the new one was worse on the held-out split.")
+        else:
+            self.stdout.write("Dry run: the current model stays in use.")

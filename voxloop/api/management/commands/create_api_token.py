@@ -15,11 +15,22 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="what the token is for, e.g. 'shop integration'")
         parser.add_argument("--scopes", required=True, help=f"comma-separated scopes: {', '.join(Scope.values)}")
         parser.add_argument("--quiet", action="store_true", help="print only the token (for scripts)")
+        parser.add_argument(
+            "--user", default="", help="user name the token acts for (needed for cases:read/cases:write)"
+        )
 
     def handle(self, *args, **options):
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        user_id = None
+        if options["user"]:
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(username=options["user"], is_active=True).first()
+            if user is None:
+                raise CommandError(f"There is no active user named {options['user']!r}.")
+            user_id = user.pk
         try:
-            token, raw = create_api_token(options["name"], scopes)
+            token, raw = create_api_token(options["name"], scopes, created_by_id=user_id)
         except TokenError as exc:
             raise CommandError(exc.message) from exc
         if options["quiet"]:

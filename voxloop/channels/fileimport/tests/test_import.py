@@ -277,6 +277,7 @@ def test_a_killed_import_resumes_without_losing_or_duplicating(tmp_path):
 
 
 def test_resume_from_checkpoint_skips_committed_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_ROWS_BY_VENDOR", {})  # 2,000-row chunks on every database
     rows = "".join(f"R{i},第{i}条反馈,2025-03-05,4,\n" for i in range(1, 5001))
     path = write(tmp_path, "big.csv", HEADER + rows)
     batch = services.create_batch(path, channel="review", source="shop")
@@ -309,3 +310,14 @@ def test_control_and_nul_characters_in_a_file_are_handled(tmp_path):
     batch = run(path, source="nul")
     assert (batch.accepted_count, batch.rejected_count) == (1, 1)
     assert Feedback.objects.get().text == "好评"
+
+
+def test_a_read_error_stops_the_import_with_its_message(tmp_path):
+    """Rows are read ahead in a background thread: a file that fails there still fails the batch clearly."""
+    path = write(tmp_path, "ok.csv", HEADER + "R1,好评,2025-03-05,5,\n")
+    batch = services.create_batch(path, channel="review", source="shop")
+    ImportBatch.objects.filter(pk=batch.pk).update(encoding="no-such-encoding")
+    batch = services.run_batch(batch.pk)
+    assert batch.status == BatchStatus.FAILED
+    assert batch.error_message == "Unknown encoding 'no-such-encoding'."
+    assert Feedback.objects.count() == 0

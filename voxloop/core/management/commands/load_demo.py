@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from voxloop.core.demo.generator import load_demo
+from voxloop.core.demo.loop import simulate_loop
 
 
 class Command(BaseCommand):
@@ -22,6 +23,14 @@ class Command(BaseCommand):
             f"Demo data: {result.customers:,} customers, {result.orders:,} orders, "
             f"{result.feedback_created:,} feedback items added ({result.feedback_existing:,} were already there)."
         )
+        quiet = options["verbosity"] == 0
+        with tqdm(total=result.feedback_created, unit="items", desc="demo cases", disable=quiet) as bar:
+            loop = simulate_loop(seed=options["seed"], progress=bar.update)
+        if loop.analysed:
+            self.stdout.write(
+                f"Demo loop: {loop.analysed:,} items analysed, {loop.cases:,} cases worked "
+                f"({loop.resolved:,} resolved), {loop.responses:,} survey answers."
+            )
         self.stdout.write(
             f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
         )

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from voxloop.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/do/<slug:action>/", views.case_action, name="action"),
+    path("macros/", views.macro_list, name="macros"),
+    path("macros/new/", views.macro_edit, name="macro_new"),
+    path("macros/<int:pk>/", views.macro_edit, name="macro_edit"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<int:pk>/decide/", views.decide, name="decide"),
+]

@@ -1,0 +1,383 @@
+"""Staff pages for cases: the agent inbox, the case page with its actions, canned replies and approvals.
+Views only translate between HTTP and the services; every change goes through services/compensation/macros."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from voxloop.accounts.audit import record_access
+from voxloop.accounts.models import Team, User
+from voxloop.cases import compensation, linking, macros, queries, services
+from voxloop.cases.forms import (
+    AssignForm,
+    CompensationForm,
+    DecisionForm,
+    EscalateForm,
+    LinkFeedbackForm,
+    MacroForm,
+    MergeForm,
+    NoteForm,
+    ReopenForm,
+    ReplyForm,
+    ResolveForm,
+    SeverityForm,
+    StatusForm,
+    TeamForm,
+    root_cause_choices,
+)
+from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseFeedback, CaseStatus, Compensation, Severity
+from voxloop.cases.services import CaseError, CaseErrorCode
+
+
+def _visible_case(request: HttpRequest, pk: int) -> Case:
+    """The case if this user may see it; otherwise 404, so other teams' case numbers leak nothing."""
+    return get_object_or_404(
+        queries.visible_cases(request.user).select_related(
+            "customer", "team", "assignee", "sla_policy", "merged_into", "repeat_of"
+        ),
+        pk=pk,
+    )
+
+
+# --- inbox -----------------------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    filters = queries.CaseInboxFilters.from_params(request.GET)
+    now = timezone.now()
+    rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    team_ids = queries.visible_team_ids(request.user)
+    teams = Team.objects.order_by("name") if team_ids is None else Team.objects.filter(pk__in=team_ids)
+    assignees = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
+    if team_ids is not None:
+        assignees = assignees.filter(teams__in=team_ids).distinct()
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "next_cursor": cursor,
+        "query_string": filters.query_string(),
+        "tabs": [(key, queries.TAB_LABELS[key], filters.query_string(tab=key)) for key in queries.TABS],
+        "statuses": CaseStatus.choices,
+        "severities": Severity.choices,
+        "teams": teams,
+        "assignees": assignees.order_by("username")[:300],
+        "soon_hours": queries.breaching_soon_hours(),
+        "follow_ups": queries.follow_ups_due(request.user),
+        "active_nav": "cases",
+    }
+    template = "cases/_inbox_rows.html" if request.htmx and request.GET.get("after") else "cases/inbox.html"
+    return render(request, template, context)
+
+
+# --- case page -------------------------------------------------------------------------------------------
+
+
+def _forms_for(case: Case, data: dict[str, forms.Form] | None = None) -> dict[str, forms.Form]:
+    built: dict[str, forms.Form] = {
+        "reply": ReplyForm(prefix="reply"),
+        "note": NoteForm(prefix="note"),
+        "assign": AssignForm(prefix="assign", case=case, initial={"assignee": case.assignee_id}),
+        "team": TeamForm(prefix="team", initial={"team": case.team_id}),
+        "status": StatusForm(prefix="status", case=case),
+        "severity": SeverityForm(prefix="severity", initial={"severity": case.severity}),
+        "escalate": EscalateForm(prefix="escalate"),
+        "merge": MergeForm(prefix="merge"),
+        "link": LinkFeedbackForm(prefix="link"),
+        "resolve": ResolveForm(prefix="resolve"),
+        "reopen": ReopenForm(prefix="reopen"),
+        "compensation": CompensationForm(prefix="compensation"),
+    }
+    built.update(data or {})
+    return built
+
+
+def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form] | None = None) -> dict[str, Any]:
+    user = request.user
+    now = timezone.now()
+    can_work = queries.may_work_on(user, case)
+    comps = list(case.compensations.select_related("requested_by", "decided_by").order_by("-created_at", "-id"))
+    for comp in comps:
+        comp.user_may_approve = compensation.may_approve(user, comp)
+        comp.user_may_reject = compensation.may_reject(user, comp)
+    customer = case.customer
+    other_cases = []
+    if customer is not None:
+        other_cases = list(
+            queries.visible_cases(user).filter(customer=customer).exclude(pk=case.pk).order_by("-created_at")[:10]
+        )
+    is_member = not case.team_id or user.teams.filter(pk=case.team_id).exists()
+    return {
+        "case": case,
+        "now": now,
+        "root_cause_name": dict(root_cause_choices()).get(case.root_cause, case.root_cause) if case.root_cause else "",
+        "clocks": queries.case_clocks(case, now),
+        "feedback_links": CaseFeedback.objects.filter(case=case).select_related("feedback").order_by("linked_at"),
+        "timeline": queries.timeline(case, user),
+        "customer": customer,
+        "other_cases": other_cases,
+        "compensations": comps,
+        "can_work": can_work,
+        "can_manage": can_work and user.may_manage,
+        "can_take": can_work and case.assignee_id is None and case.status in ACTIVE_STATUSES and is_member,
+        "is_active": case.status in ACTIVE_STATUSES and not case.merged_into_id,
+        "can_reopen": can_work and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not case.merged_into_id,
+        "macros": macros.rendered_macros(case, user) if can_work else [],
+        "forms": _forms_for(case, bound),
+        "limit": compensation.limit_for(user),
+        "active_nav": "cases",
+    }
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _visible_case(request, pk)
+    if case.customer_id:
+        # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
+        record_access(request.user, case, customer_id=case.customer_id, request=request)
+    return render(request, "cases/detail.html", _case_context(request, case))
+
+
+# Each action: (form class, needs the case to build the form, only managers, what it does -> success message).
+Handler = Callable[[HttpRequest, Case, dict[str, Any]], tuple[str, Case | None]]
+
+
+def _reply(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.add_reply(case, request.user, data["text"], public=True)
+    return _("Reply sent to the customer."), None
+
+
+def _note(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.add_reply(case, request.user, data["text"], public=False)
+    return _("Internal note added."), None
+
+
+def _take(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.take_case(case, request.user)
+    return _("You took case %(number)s.") % {"number": case.number}, None
+
+
+def _assign(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    user = data["assignee"]
+    services.assign_case(case, user, request.user)
+    return _("Case assigned to %(user)s.") % {"user": user.get_full_name() or user.username}, None
+
+
+def _team(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.change_team(case, data["team"], request.user)
+    return _("Case moved to team %(team)s.") % {"team": data["team"]}, None
+
+
+def _status(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.set_status(case, data["status"], request.user)
+    return _("Status changed to %(status)s.") % {"status": CaseStatus(data["status"]).label}, None
+
+
+def _severity(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.change_severity(case, data["severity"], request.user)
+    return _("Severity changed to %(severity)s.") % {"severity": Severity(data["severity"]).label}, None
+
+
+def _escalate(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    escalated = services.escalate_case(case, request.user, reason=data["reason"])
+    return _("Case escalated to level %(level)s.") % {"level": escalated.escalation_level}, None
+
+
+def _merge(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    number = data["number"]
+    target = queries.visible_cases(request.user).filter(number=number).first()
+    if target is None and number.isdigit():
+        target = queries.visible_cases(request.user).filter(pk=int(number)).first()
+    if target is None:
+        raise CaseError(
+            CaseErrorCode.MERGE_INVALID, _("There is no case %(number)s that you can see.") % {"number": number}
+        )
+    services.merge_cases(target, [case], request.user)
+    return _("Case %(case)s was merged into %(target)s.") % {"case": case.number, "target": target.number}, target
+
+
+def _link(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    linking.link_feedback(case, data["feedback_id"], request.user)
+    return _("Feedback #%(id)s linked.") % {"id": data["feedback_id"]}, None
+
+
+def _resolve(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.resolve_case(case, request.user, root_cause=data["root_cause"], resolution=data["resolution"])
+    return _("Case resolved."), None
+
+
+def _reopen(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    services.reopen_case(case, request.user, reason=data.get("reason", ""))
+    return _("Case reopened."), None
+
+
+def _compensate(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+    comp = compensation.propose_compensation(
+        case, request.user, amount=data["amount"], kind=data["kind"], reason=data["reason"]
+    )
+    if comp.status == "approved":
+        return _("Compensation of %(amount)s %(currency)s approved.") % {
+            "amount": comp.amount,
+            "currency": comp.currency,
+        }, None
+    return _("%(amount)s %(currency)s is above your limit; the request waits for a manager's approval.") % {
+        "amount": comp.amount,
+        "currency": comp.currency,
+    }, None
+
+
+ACTIONS: dict[str, tuple[type[forms.Form], bool, bool, Handler]] = {
+    "reply": (ReplyForm, False, False, _reply),
+    "note": (NoteForm, False, False, _note),
+    "take": (forms.Form, False, False, _take),
+    "assign": (AssignForm, True, True, _assign),
+    "team": (TeamForm, False, True, _team),
+    "status": (StatusForm, True, False, _status),
+    "severity": (SeverityForm, False, False, _severity),
+    "escalate": (EscalateForm, False, False, _escalate),
+    "merge": (MergeForm, False, False, _merge),
+    "link": (LinkFeedbackForm, False, False, _link),
+    "resolve": (ResolveForm, False, False, _resolve),
+    "reopen": (ReopenForm, False, False, _reopen),
+    "compensation": (CompensationForm, False, False, _compensate),
+}
+
+# Conflicts (somebody else was quicker) are 409, everything else the user can fix is 400.
+CONFLICT_CODES = {CaseErrorCode.ALREADY_TAKEN, compensation.CompensationErrorCode.ALREADY_DECIDED}
+
+
+@login_required
+@require_POST
+def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404
+    case = _visible_case(request, pk)
+    if not queries.may_work_on(request.user, case):
+        raise PermissionDenied
+    form_class, needs_case, managers_only, handler = ACTIONS[action]
+    if managers_only and not request.user.may_manage:
+        raise PermissionDenied
+    kwargs: dict[str, Any] = {"case": case} if needs_case else {}
+    form = form_class(request.POST, prefix=None if form_class is forms.Form else action, **kwargs)
+    error, status = "", 400
+    if form.is_valid():
+        try:
+            message, goto = handler(request, case, form.cleaned_data)
+        except (CaseError, compensation.CompensationError) as exc:
+            error = exc.message
+            status = 409 if exc.code in CONFLICT_CODES else 400
+        else:
+            messages.success(request, message)
+            return redirect("cases:detail", pk=(goto or case).pk)
+    else:
+        error = _("Please correct the errors below.")
+    case = _visible_case(request, pk)  # fresh state: the failed action may have raced another change
+    context = _case_context(request, case, {action: form})
+    context.update({"action_error": error, "failed_action": action})
+    return render(request, "cases/detail.html", context, status=status)
+
+
+# --- canned replies ----------------------------------------------------------------------------------------
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not request.user.may_manage:
+        raise PermissionDenied
+
+
+@login_required
+def macro_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    items = CannedReply.objects.select_related("team").order_by("title")
+    return render(
+        request,
+        "cases/macros.html",
+        {"macros": items, "variables": macros.VARIABLES, "active_nav": "cases"},
+    )
+
+
+@login_required
+def macro_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_manager(request)
+    macro = get_object_or_404(CannedReply, pk=pk) if pk else None
+    form = MacroForm(request.POST or None, instance=macro)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = macros.save_macro(
+                    macro,
+                    title=data["title"],
+                    body=data["body"],
+                    language=data.get("language") or "",
+                    team=data.get("team"),
+                    is_active=data.get("is_active", False),
+                    actor=request.user,
+                )
+            except macros.MacroError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Canned reply “%(title)s” saved.") % {"title": saved.title})
+                return redirect("cases:macros")
+        status = 400
+    context = {"form": form, "macro": macro, "variables": macros.VARIABLES, "active_nav": "cases"}
+    return render(request, "cases/macro_form.html", context, status=status)
+
+
+# --- compensation approvals --------------------------------------------------------------------------------
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    pending = list(compensation.pending_for(request.user, queries.visible_cases(request.user)))
+    for comp in pending:
+        comp.user_may_approve = compensation.may_approve(request.user, comp)
+        comp.user_may_reject = compensation.may_reject(request.user, comp)
+    context = {
+        "pending": pending,
+        "limit": compensation.limit_for(request.user),
+        "form": DecisionForm(),
+        "active_nav": "cases",
+    }
+    return render(request, "cases/approvals.html", context)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    comp = get_object_or_404(
+        Compensation.objects.filter(case__in=queries.visible_cases(request.user)).select_related("case"), pk=pk
+    )
+    form = DecisionForm(request.POST)
+    back = request.POST.get("next") == "case"
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+    else:
+        try:
+            compensation.decide_compensation(
+                comp, request.user, approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"]
+            )
+        except compensation.CompensationError as exc:
+            messages.error(request, exc.message)
+        else:
+            if form.cleaned_data["decision"] == "approve":
+                messages.success(request, _("Compensation approved."))
+            else:
+                messages.success(request, _("Compensation rejected."))
+    if back:
+        return redirect("cases:detail", pk=comp.case_id)
+    return redirect("cases:approvals")

@@ -1,0 +1,176 @@
+"""The KPI panel (/metrics/), its exports and the drill-down lists. Thin: parsing and rendering only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from voxloop.metrics import exports, queries
+from voxloop.metrics.models import Dimension, Source
+from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
+
+METRICS_ROLES = queries.METRICS_ROLES
+PAGE_SIZE = 50
+
+
+def _require_metrics(request: HttpRequest) -> None:
+    user = request.user
+    if not (user.is_superuser or getattr(user, "role", "") in METRICS_ROLES):
+        raise PermissionDenied
+
+
+def _base_params(request: HttpRequest) -> dict[str, str]:
+    keep = ("period", "start", "end", "cut", "value")
+    return {k: request.GET[k] for k in keep if request.GET.get(k)}
+
+
+def _drill_url(kind: str, params: dict[str, str], kpi: str, **extra: str) -> str:
+    return reverse(f"metrics:drill_{kind}") + "?" + urlencode({**params, "kpi": kpi, **extra})
+
+
+def _error_page(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "metrics/error.html", {"message": message, "active_nav": "metrics"}, status=400)
+
+
+@login_required
+def panel(request: HttpRequest) -> HttpResponse:
+    _require_metrics(request)
+    today = local_day(timezone.now())
+    language = get_language() or ""
+    try:
+        period, cut = queries.parse_panel_params(request.GET, today)
+        by = request.GET.get("by") or "topic"
+        queries.Cut(by).validate()
+        if not by:
+            raise queries.PeriodError(_("Choose a dimension to break down by."))
+        result = queries.kpi_panel(period, cut)
+        rows = queries.breakdown(period, by, language)
+    except queries.PeriodError as exc:
+        return _error_page(request, str(exc))
+    params = _base_params(request)
+    cards = []
+    for card in result.cards:
+        cards.append({
+            "card": card,
+            "drill": _drill_url(card.definition.drill, params, card.definition.key),
+            "previous_drill": _drill_url(card.definition.drill, {**params, "period": "custom",
+                                         "start": period.previous.start.isoformat(),
+                                         "end": period.previous.end.isoformat()}, card.definition.key),
+            "table": list(zip(result.days, card.series, card.series_n, strict=True)),
+        })  # fmt: skip
+    chart_data = {
+        "days": [d.isoformat() for d in result.days],
+        "series": {c.definition.key: {"label": str(c.definition.label), "unit": c.definition.unit,
+                                      "values": c.series, "n": c.series_n} for c in result.cards},
+    }  # fmt: skip
+    cut_values = queries.value_labels(cut.dimension, [cut.value], language) if cut.dimension else {}
+    breakdown_rows = [
+        {
+            "row": row,
+            "cut_url": reverse("metrics:panel") + "?" + urlencode({**params, "cut": by, "value": row.value}),
+            "cells": [(v.value, queries.KPI_BY_KEY[k].unit, v.n) for k, v in row.kpis.items()],
+        }
+        for row in rows
+    ]
+    context: dict[str, Any] = {
+        "active_nav": "metrics",
+        "panel": result,
+        "period": period,
+        "cards": cards,
+        "chart_data": chart_data,
+        "params": params,
+        "period_choice": request.GET.get("period") or "30",
+        "dimensions": [(d, label) for d, label in Dimension.choices if d],
+        "cut_label": cut_values.get(cut.value, cut.value),
+        "by": by,
+        "breakdown": breakdown_rows,
+        "breakdown_keys": list(rows[0].kpis) if rows else [],
+        "kpi_labels": {k.key: k.label for k in queries.KPIS},
+        "unavailable": [Source(s).label for s in result.unavailable_sources],
+        "export_query": urlencode({**params, "by": by}),
+        "responses_drill": _drill_url("responses", params, "csat"),
+        "drill_feedback_sources": SOURCE_DIMENSIONS[Source.FEEDBACK],
+    }
+    return render(request, "metrics/panel.html", context)
+
+
+@login_required
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """/metrics/export.csv|xlsx?table=kpis|daily|breakdown|csat_dimensions|repurchase&<the panel's filters>"""
+    _require_metrics(request)
+    if fmt not in {"csv", "xlsx"}:
+        return HttpResponse(_("Export as csv or xlsx, not %(fmt)s.") % {"fmt": fmt}, status=400,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
+    today = local_day(timezone.now())
+    table = request.GET.get("table") or "kpis"
+    try:
+        period, cut = queries.parse_panel_params(request.GET, today)
+        result = queries.kpi_panel(period, cut)
+        header, rows = exports.table_for(table, result, dimension=request.GET.get("by") or "topic",
+                                         key=request.GET.get("kpi") or None, language=get_language() or "")  # fmt: skip
+    except (queries.PeriodError, exports.ExportError) as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    name = f"voxloop-{table}-{period.start}-{period.end}"
+    if fmt == "xlsx":
+        body = exports.to_xlsx(header, rows, table)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = exports.to_csv(header, rows)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _drill(request: HttpRequest, kind: str) -> HttpResponse:
+    _require_metrics(request)
+    today = local_day(timezone.now())
+    kpi = request.GET.get("kpi", "")
+    try:
+        period, cut = queries.parse_panel_params(request.GET, today)
+        rows = {"cases": queries.drill_cases, "responses": queries.drill_responses,
+                "feedback": queries.drill_feedback}[kind](period, cut, kpi)  # fmt: skip
+    except queries.PeriodError as exc:
+        return _error_page(request, str(exc))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    definition = queries.KPI_BY_KEY.get(kpi)
+    params = _base_params(request)
+    context = {
+        "active_nav": "metrics",
+        "kind": kind,
+        "page": page,
+        "period": period,
+        "cut": cut,
+        "cut_label": queries.value_labels(cut.dimension, [cut.value], get_language() or "").get(cut.value, cut.value)
+        if cut.dimension
+        else "",
+        "definition": definition,
+        "back": reverse("metrics:panel") + "?" + urlencode(params),
+        "page_query": urlencode({**params, "kpi": kpi}),
+    }
+    return render(request, f"metrics/drill_{kind}.html", context)
+
+
+@login_required
+def drill_cases(request: HttpRequest) -> HttpResponse:
+    return _drill(request, "cases")
+
+
+@login_required
+def drill_responses(request: HttpRequest) -> HttpResponse:
+    return _drill(request, "responses")
+
+
+@login_required
+def drill_feedback(request: HttpRequest) -> HttpResponse:
+    return _drill(request, "feedback")

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotifyConfig(AppConfig):
+    name = "voxloop.notify"
+    label = "notify"
+    verbose_name = _("Notifications")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.checks import register
+
+        from voxloop.cases import followup
+        from voxloop.cases.outbox import register_event_handler
+        from voxloop.notify.services import handle_case_event
+
+        # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
+        register_event_handler(handle_case_event)
+        # Bad follow-up / auto-close settings stop start-up with a clear message instead of failing on resolve.
+        register(followup.check_settings)

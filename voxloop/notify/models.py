@@ -1,0 +1,77 @@
+"""Outgoing messages: what VoxLoop means to tell a customer or a colleague, stored before anything is sent.
+
+A row is written in the same transaction as the case event that caused it (never any network I/O there);
+a Celery task sends it after commit and retries temporary failures with backoff. The row is the record of what
+was said, to whom, and what became of it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from voxloop.core.models import TimeStampedModel
+
+
+class MessageKind(models.TextChoices):
+    CUSTOMER_ACKNOWLEDGED = "customer_ack", _("Acknowledgement to the customer")
+    CUSTOMER_REPLY = "customer_reply", _("Reply to the customer")
+    CUSTOMER_RESOLVED = "customer_resolved", _("Resolution notice to the customer")
+    STAFF_SLA_WARNING = "staff_sla_warning", _("SLA warning")
+    STAFF_SLA_BREACH = "staff_sla_breach", _("SLA breach")
+    STAFF_ESCALATION = "staff_escalation", _("Escalation")
+    STAFF_COMPENSATION = "staff_compensation", _("Compensation waiting for approval")
+    STAFF_FOLLOW_UP = "staff_follow_up", _("Follow-up due")
+    STAFF_CUSTOMER_MESSAGE = "staff_customer_message", _("The customer added information")
+    STAFF_RULE = "staff_rule", _("Automation rule notification")
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    NOT_SENT = "not_sent", _("Not sent")
+
+
+class NotSentReason(models.TextChoices):
+    NO_ADDRESS = "no_address", _("no email address")
+    OPTED_OUT = "opted_out", _("the customer opted out and did not write to us")
+
+
+class OutgoingMessage(TimeStampedModel):
+    kind = models.CharField(_("kind"), max_length=30, choices=MessageKind.choices)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing_messages"
+    )
+    event = models.ForeignKey("cases.CaseEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # "customer", or "user:<id>": with event, makes handling an event twice write nothing twice.
+    recipient = models.CharField(_("recipient"), max_length=40)
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    to_email = models.CharField(_("to"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=10)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient"], condition=models.Q(event__isnull=False), name="outgoing_once_per_event"
+            ),
+        ]
+        indexes = [
+            # The sender's only query: pending rows whose time has come.
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="outgoing_pending_due"),
+            models.Index(fields=["case", "created_at"], name="outgoing_case_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} -> {self.to_email or self.recipient} ({self.status})"

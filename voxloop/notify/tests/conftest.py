@@ -1,0 +1,9 @@
+"""Notification tests reuse the case fixtures (feedback through the ingest path, a staffed team)."""
+
+from voxloop.cases.tests.conftest import (  # noqa: F401 - fixtures
+    english_messages,
+    make_feedback,
+    sla_defaults,
+    staffed_team,
+    team_agents,
+)

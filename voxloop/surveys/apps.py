@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SurveysConfig(AppConfig):
+    name = "voxloop.surveys"
+    label = "surveys"
+    verbose_name = _("Surveys")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the follow-up sender with the cases app when its hook exists (see services).
+        from voxloop.surveys import services
+
+        services.register_followup_sender()

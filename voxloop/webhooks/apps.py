@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhooksConfig(AppConfig):
+    name = "voxloop.webhooks"
+    label = "webhooks"
+    verbose_name = _("Webhooks")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.checks import register
+
+        from voxloop.cases.outbox import register_event_handler
+        from voxloop.webhooks.services import check_settings, handle_case_event
+
+        # Every case event is offered to the webhooks: the handler only stores deliveries (inside the outbox
+        # transaction); a Celery task sends them after commit.
+        register_event_handler(handle_case_event)
+        register(check_settings)
