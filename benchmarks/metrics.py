@@ -1,7 +1,7 @@
 """Metrics benchmark on PostgreSQL: the full KPI panel over 1,000,000 feedback items, 200,000 cases and
 300,000 survey responses, read from the daily roll-ups.
 
-    .venv/bin/python benchmarks/metrics.py --quick     # 1/20 of the rows, sub-minute
+    .venv/bin/python benchmarks/metrics.py --quick     # 1/50 of the rows over 200 days, sub-minute
     .venv/bin/python benchmarks/metrics.py             # the full size
 
 Uses its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/vx_bench_metrics, with
@@ -167,7 +167,7 @@ def setup(args: argparse.Namespace) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1/20 of the rows (50,000 / 10,000 / 15,000)")
+    parser.add_argument("--quick", action="store_true", help="1/50 of the rows (20,000 / 4,000 / 6,000), 200 days")
     parser.add_argument("--feedback", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--responses", type=int, default=300_000)
@@ -175,7 +175,10 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the rows and roll-ups of the previous run")
     args = parser.parse_args()
     if args.quick:
-        args.feedback, args.cases, args.responses, args.runs = 50_000, 10_000, 15_000, 10
+        # Sub-minute: fewer rows, and 200 days of history (still more than the 180-day panel) to roll up.
+        global SPAN_DAYS
+        SPAN_DAYS = 200
+        args.feedback, args.cases, args.responses, args.runs = 20_000, 4_000, 6_000, 8
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL + ("_quick" if args.quick else ""))
     ensure_pg_database(url)

@@ -122,7 +122,16 @@ def main() -> None:
 
     ids = [f.pk for f in items]
     t0 = time.perf_counter()
+    if os.environ.get("RULES_PROFILE"):
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     result = apply_rules(ids)
+    if os.environ.get("RULES_PROFILE"):
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     elapsed = time.perf_counter() - t0
     assert not result.errors and not result.rule_errors, (result.errors, result.rule_errors)
     per_s = args.items / elapsed

@@ -10,7 +10,8 @@ from voxloop.analysis.services import correct_feedback
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Feedback
 
-pytestmark = pytest.mark.django_db
+# Both modules move the one model pointer under DATA_DIR: run them on the same xdist worker, never side by side.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("model_pointer")]
 DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.test.utils import override_settings
@@ -25,6 +26,7 @@ from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseStatus, F
 from voxloop.cases.services import CaseError
 from voxloop.feedback.models import AnalysisStatus, Customer, Feedback
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPLIES_ZH = [
     "您好，非常抱歉给您带来不便，我们已经在核实处理，今天内给您答复。",
     "您好，已为您登记，售后同事会尽快联系您安排处理。",
@@ -82,6 +84,16 @@ def _apply_rules_on_arrival(ids: list[int], progress: Callable[[int], None] | No
             progress(len(chunk))
 
 
+def _next_working_time(instant: datetime) -> datetime:
+    """Agents work 09:00-18:00 Shanghai time on weekdays: what arrives at night is answered the next morning."""
+    local = instant.astimezone(SHANGHAI)
+    while local.weekday() >= 5 or local.hour >= 18:
+        local = (local + timedelta(days=1)).replace(hour=9, minute=0)
+    if local.hour < 9:
+        local = local.replace(hour=9, minute=0)
+    return local
+
+
 def _team_members(case: Case, agents: list[User]) -> list[User]:
     if case.team_id:
         members = [u for u in agents if case.team_id in u.team_ids]
@@ -99,7 +111,7 @@ def _work_case(case: Case, rng: random.Random, agents: list[User], now: datetime
     members = _team_members(case, agents)
     agent = case.assignee if case.assignee_id else rng.choice(members)
     # Most answers come within the hour; some wait a working day and breach the first-response target.
-    t = opened + timedelta(minutes=rng.choice([8, 15, 25, 40, 55, 90, 200, 600, 1500]))
+    t = _next_working_time(opened) + timedelta(minutes=rng.choice([8, 15, 25, 40, 55, 90, 200, 600, 1500]))
     if t >= now:
         return case.status
     if not case.assignee_id:
@@ -299,7 +311,7 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
         )
     )
     if not pending:
-            return result
+        return result
     result.analysed = _analyse(pending)
     _apply_rules_on_arrival(pending, progress)
     agents = list(User.objects.filter(role__in=[Role.AGENT, Role.MANAGER], is_active=True).prefetch_related("teams"))
