@@ -8,7 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from voxloop.accounts.models import AuditAction, AuditLog
 
@@ -50,3 +52,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "active_nav": "audit_log",
     }
     return render(request, "accounts/audit_log.html", context)
+
+
+@require_POST
+@login_required
+def toggle_away(request: HttpRequest) -> HttpResponse:
+    """An agent marks themselves away (holiday, training): routing then gives new cases to colleagues."""
+    user = request.user
+    user.is_away = not user.is_away
+    user.save(update_fields=["is_away"])
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return redirect(back)

@@ -56,7 +56,11 @@ def test_downloading_rejected_rows_is_an_export_even_for_an_analyst(client, anal
     response = client.get(reverse("fileimport:rejected_csv", args=[batch.pk]))
     assert "13900139000" in b"".join(response.streaming_content).decode()
     entry = AuditLog.objects.get()
-    assert (entry.username, entry.action, entry.object_type) == ("anna-analyst", "export_personal_data", "feedback.importbatch")
+    assert (entry.username, entry.action, entry.object_type) == (
+        "anna-analyst",
+        "export_personal_data",
+        "feedback.importbatch",
+    )
 
 
 def test_audit_page_is_for_admins_and_filters_by_user(client, admin_user, agent, manager):
@@ -70,3 +74,19 @@ def test_audit_page_is_for_admins_and_filters_by_user(client, admin_user, agent,
     assert page.count("feedback.customer #") == 1
     assert "<td>adam-agent</td>" in page
     assert client.get(reverse("audit_log"), {"since": "not-a-date", "customer": "x"}).status_code == 200
+
+
+def test_an_agent_marks_themselves_away_and_routing_skips_them(client, agent, team):
+    from voxloop.cases.routing import pick_agent
+
+    client.force_login(agent)
+    page = client.get(reverse("feedback:inbox")).content.decode()
+    assert 'id="away-toggle"' in page
+    response = client.post(reverse("toggle_away"), HTTP_REFERER="/feedback/")
+    assert response.status_code == 302 and response.url == "/feedback/"
+    agent.refresh_from_db()
+    assert agent.is_away
+    assert pick_agent(team, language="zh", topics=[]) is None  # the only member is away
+    client.post(reverse("toggle_away"), HTTP_REFERER="https://evil.example/")
+    agent.refresh_from_db()
+    assert not agent.is_away
