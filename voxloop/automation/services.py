@@ -32,7 +32,7 @@ from voxloop.cases.rules import (
     facts_queryset,
     validate_actions,
 )
-from voxloop.cases.services import CaseError, change_severity, open_case, reopen_case
+from voxloop.cases.services import CalendarCache, CaseError, change_severity, open_case, reopen_case
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class _Routing:
     rules: list[tuple[int, Predicate]]
     context: RoutingContext
     teams: dict[int | str, Team | None] = field(default_factory=dict)
+    calendars: CalendarCache = field(default_factory=CalendarCache)  # one build per calendar per run
 
     def team_for(self, facts: Facts, named: int | str | None) -> Team | None:
         """The team a rule's set_team names, else the first routing rule's."""
@@ -264,7 +265,13 @@ def _case_for(
         _raise_severity(target, plan.severity, now)
         result.cases_linked.append(target.pk)
         return target, Outcome.LINKED
-    case = open_case([facts.feedback_id], plan.severity, team=routing.team_for(facts, plan.team), now=now)
+    case = open_case(
+        [facts.feedback_id],
+        plan.severity,
+        team=routing.team_for(facts, plan.team),
+        now=now,
+        calendars=routing.calendars,
+    )
     result.cases_opened.append(case.pk)
     assigned = assign_by_routing(case, facts, routing.context)
     if assigned is None:

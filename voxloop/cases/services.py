@@ -260,8 +260,10 @@ def open_case(
     *,
     title: str = "",
     now: datetime | None = None,
+    calendars: CalendarCache | None = None,
 ) -> Case:
-    """Open a case for one or more feedback items; its SLA clocks start now."""
+    """Open a case for one or more feedback items; its SLA clocks start now. Callers opening many cases
+    (the rules) pass one ``calendars`` cache so each business calendar is built once."""
     now = _now(now)
     ids = list(dict.fromkeys(int(i) for i in feedback_ids))
     if not ids:
@@ -308,7 +310,7 @@ def open_case(
             sla_policy=policy,
             created_by=actor,
         )
-        cache = CalendarCache()
+        cache = calendars or CalendarCache()
         cal = cache.get(policy.calendar_id)
         _start_clock(case, Clock.FIRST_RESPONSE, cal, now)
         _start_clock(case, Clock.RESOLUTION, cal, now)
