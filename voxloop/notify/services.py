@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from voxloop.accounts.models import Role, User
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
+from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
 
@@ -372,19 +373,13 @@ def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Ite
     (attempts+1, next attempt pushed past a lease), so two workers never send one message at the same time."""
     now = now or timezone.now()
     run = SendRun()
-    due = OutgoingMessage.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
-    if ids is not None:
-        due = due.filter(pk__in=list(ids))
-    batch = list(due.order_by("next_attempt_at", "id").values_list("pk", "attempts")[:limit])
+    batch = due_rows(OutgoingMessage, MessageStatus.PENDING, now, limit=limit, ids=ids)
     if not batch:
         return run
     connection = get_connection(fail_silently=False)
     try:
         for pk, attempts in batch:
-            claimed = OutgoingMessage.objects.filter(
-                pk=pk, status=MessageStatus.PENDING, attempts=attempts, next_attempt_at__lte=now
-            ).update(attempts=attempts + 1, next_attempt_at=now + CLAIM_LEASE, updated_at=now)
-            if not claimed:
+            if not claim_row(OutgoingMessage, pk, attempts, now, pending=MessageStatus.PENDING, lease=CLAIM_LEASE):
                 run.skipped += 1
                 continue
             _send_one(OutgoingMessage.objects.select_related("case").get(pk=pk), connection, now, run)

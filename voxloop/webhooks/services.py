@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent, EventKind
+from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from voxloop_nlp.components.pii import mask_pii
 
@@ -344,10 +345,8 @@ class DeliveryRun:
 
 def _claim(pk: int, attempts: int, now: datetime) -> bool:
     """Take one delivery for this worker: only the update that still sees the same attempt count wins."""
-    return bool(
-        WebhookDelivery.objects.filter(
-            pk=pk, status=DeliveryStatus.PENDING, attempts=attempts, next_attempt_at__lte=now
-        ).update(attempts=attempts + 1, next_attempt_at=now + claim_lease(), last_attempt_at=now, updated_at=now)
+    return claim_row(
+        WebhookDelivery, pk, attempts, now, pending=DeliveryStatus.PENDING, lease=claim_lease(), last_attempt_at=now
     )
 
 
@@ -355,10 +354,7 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100, ids: Iterable[
     """Post waiting deliveries whose time has come, oldest first."""
     now = now or timezone.now()
     run = DeliveryRun()
-    due = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-    if ids is not None:
-        due = due.filter(pk__in=list(ids))
-    batch = list(due.order_by("next_attempt_at", "id").values_list("pk", "attempts")[:limit])
+    batch = due_rows(WebhookDelivery, DeliveryStatus.PENDING, now, limit=limit, ids=ids)
     if not batch:
         return run
     with requests.Session() as session:
