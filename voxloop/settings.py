@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "voxloop.webhooks",
     "voxloop.surveys",
     "voxloop.metrics",
+    "voxloop.dashboards",
+    "voxloop.alerts",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +326,19 @@ REPEAT_ALERT_THRESHOLD = float(envstr("REPEAT_ALERT_THRESHOLD", "0.15"))
 CELERY_BEAT_SCHEDULE["metrics-refresh"] = {
     "task": "voxloop.metrics.tasks.refresh_rollups_task",
     "schedule": float(envint("METRICS_REFRESH_SECONDS", 60)),
+}
+
+# --- Early warning: anomaly detection over the daily roll-ups (voxloop.alerts); hourly, after the roll-ups refresh.
+ALERTS_DETECT_SECONDS = envint("ALERTS_DETECT_SECONDS", 3600)
+ALERTS_CLOSE_AFTER_DAYS = envint("ALERTS_CLOSE_AFTER_DAYS", 3)
+CELERY_BEAT_SCHEDULE["alerts-detect"] = {
+    "task": "voxloop.alerts.tasks.detect_alerts_task",
+    "schedule": float(ALERTS_DETECT_SECONDS),
+}
+# --- Customer segments (voxloop.dashboards.segmentation): every customer placed again once a day.
+CELERY_BEAT_SCHEDULE["customer-segments"] = {
+    "task": "voxloop.dashboards.tasks.assign_segments_task",
+    "schedule": 24 * 60 * 60.0,
 }
 
 # --- Webhooks: case events posted to administrators' endpoints after commit, retried with backoff + jitter.

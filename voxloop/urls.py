@@ -19,6 +19,8 @@ urlpatterns = [
     path("analysis/", include("voxloop.analysis.urls")),
     path("cases/", include("voxloop.cases.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
+    path("insights/alerts/", include("voxloop.alerts.urls")),
+    path("insights/", include("voxloop.dashboards.urls")),
     path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),
     path("settings/api-tokens/", include("voxloop.api.urls")),

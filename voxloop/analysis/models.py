@@ -155,3 +155,81 @@ class AnalysisJob(TimeStampedModel):
         if not self.total:
             return None
         return min(100, round(100 * self.done / self.total))
+
+
+class EmergingRun(TimeStampedModel):
+    """One search for emerging topics: the feedback the taxonomy covers poorly in a recent window, clustered
+    in a background job (voxloop.analysis.emerging). The task updates the row as it goes; the page polls it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    days = models.PositiveIntegerField(_("window in days"), default=90)
+    threshold = models.FloatField(_("confidence threshold"), default=0.6)
+    max_items = models.PositiveIntegerField(_("at most this many items"), default=50_000)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    recent_since = models.DateTimeField(null=True, blank=True)  # growth compares items from here on with before
+    step = models.CharField(_("step"), max_length=20, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(_("items clustered"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("emerging-topics run")
+        verbose_name_plural = _("emerging-topics runs")
+
+    def __str__(self) -> str:
+        return f"emerging #{self.pk} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return None
+        return min(100, round(100 * self.done / self.total))
+
+
+class EmergingCluster(models.Model):
+    """One cluster of a run: what cluster_texts reported, plus its members, so the page can list them and an
+    admin can turn it into a taxonomy topic."""
+
+    run = models.ForeignKey(EmergingRun, on_delete=models.CASCADE, related_name="clusters")
+    label = models.PositiveIntegerField()  # 0 = the largest
+    size = models.PositiveIntegerField()
+    keywords = models.JSONField(default=list)
+    examples = models.JSONField(default=list)  # [{"id": feedback id, "text": masked text}], closest to the centre first
+    member_ids = models.JSONField(default=list)  # feedback ids, newest first
+    recent_count = models.PositiveIntegerField(null=True, blank=True)
+    earlier_count = models.PositiveIntegerField(null=True, blank=True)
+    recent_share = models.FloatField(null=True, blank=True)
+    earlier_share = models.FloatField(null=True, blank=True)
+    growth = models.FloatField(null=True, blank=True)  # recent share / earlier share; None: nothing earlier
+    adopted_topic = models.ForeignKey(
+        Topic, null=True, blank=True, on_delete=models.SET_NULL, related_name="adopted_from_clusters"
+    )
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["run", "label"]
+        verbose_name = _("emerging cluster")
+        verbose_name_plural = _("emerging clusters")
+        constraints = [models.UniqueConstraint(fields=["run", "label"], name="emerging_cluster_unique")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} cluster {self.label} ({self.size})"

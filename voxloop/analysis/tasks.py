@@ -23,3 +23,11 @@ def run_job_task(job_id: int) -> None:
     from voxloop.analysis import jobs
 
     jobs.run_job(job_id)
+
+
+@shared_task
+def find_emerging_topics_task(run_id: int) -> None:
+    """An emerging-topics run started from the insights page (see emerging.py); progress goes to its row."""
+    from voxloop.analysis import emerging
+
+    emerging.execute_run(run_id)

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.analysis.queries import NAV_LABEL as ANALYSIS_MODELS_NAV_LABEL
 from voxloop.cases.queries import NAV_LABEL as CASES_NAV_LABEL
+from voxloop.dashboards.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
+from voxloop.dashboards.pages import insight_navigation
 from voxloop.metrics.queries import METRICS_ROLES
 from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
 from voxloop.surveys.queries import BUILDER_ROLES as SURVEY_ROLES
@@ -27,6 +29,9 @@ def navigation(request: HttpRequest) -> dict:
         items.append((SURVEYS_NAV_LABEL, reverse("surveys:list"), "surveys"))
     if user.is_superuser or getattr(user, "role", "") in METRICS_ROLES:
         items.append((METRICS_NAV_LABEL, reverse("metrics:panel"), "metrics"))
+        insight_pages = insight_navigation()
+        if insight_pages:
+            items.append((INSIGHTS_NAV_LABEL, insight_pages[0]["url"], "insights"))
     if user.is_staff or getattr(user, "role", "") in {"admin", "manager"}:
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
     if user.is_superuser or getattr(user, "role", "") == "admin":

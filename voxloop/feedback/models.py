@@ -42,6 +42,25 @@ class Urgency(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
+class CustomerSegment(models.TextChoices):
+    """Where a customer stands by complaint history and value (set by the segmentation task; see
+    voxloop.insights.segments). Stored as text on Customer.segment, so imports may also carry their own."""
+
+    LOYAL_ADVOCATE = "loyal_advocate", _("Loyal advocate")
+    GROWTH_POTENTIAL = "growth_potential", _("Growth potential")
+    HIGH_RISK_RECOVERY = "high_risk_recovery", _("High-risk recovery")
+    AT_RISK = "at_risk", _("At risk")
+    OTHERS = "others", _("Others")
+
+
+class AnalysedLanguage(models.TextChoices):
+    ZH = "zh", _("Simplified Chinese")
+    ZH_HANT = "zh-Hant", _("Traditional Chinese")
+    EN = "en", _("English")
+    MIXED = "mixed", _("Mixed")
+    OTHER = "other", _("Other")
+
+
 class AnalysisStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for analysis")
     DONE = "done", _("Analysed")

@@ -22,6 +22,9 @@ class InboxFilters:
     date_to: str = ""
     customer: str = ""
     product: str = ""
+    product_id: str = ""
+    segment: str = ""
+    language: str = ""
     rating: str = ""
     sentiment: str = ""
     kind: str = ""
@@ -70,6 +73,15 @@ def filter_feedback(filters: InboxFilters) -> QuerySet[Feedback]:
             )
     if filters.product:
         items = items.filter(Q(product__code=filters.product) | Q(product__name__icontains=filters.product))
+    if filters.product_id:
+        if filters.product_id.isdigit():
+            items = items.filter(product_id=int(filters.product_id))
+        else:
+            filters.errors.append("product_id")
+    if filters.segment:
+        items = items.filter(customer__segment=filters.segment)
+    if filters.language:
+        items = items.filter(language=filters.language)
     if filters.rating:
         if filters.rating == "none":
             items = items.filter(rating__isnull=True)

@@ -23,6 +23,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "items": items,
         "filters": filters,
+        # Set by drill-downs from the insight pages; kept when the filter form is submitted again.
+        "hidden_filters": [(n, getattr(filters, n)) for n in ("product_id", "segment", "language") if getattr(filters, n)],
         "next_cursor": cursor,
         "query_string": params.urlencode(),
         "channels": Channel.choices,

@@ -99,7 +99,7 @@ def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     writer.writerow(header)
     for row in rows:
         # A cell starting with = + - @ would run as a formula in a spreadsheet: prefix text cells with '.
-        writer.writerow([("'" + v) if isinstance(v, str) and v[:1] in "=+-@" else ("" if v is None else v)
+        writer.writerow([("'" + v) if isinstance(v, str) and v[:1] and v[:1] in "=+-@" else ("" if v is None else v)
                          for v in row])  # fmt: skip
     # BOM: Excel opens UTF-8 CSV with Chinese text correctly only with it.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -110,7 +110,7 @@ def to_xlsx(header: list[str], rows: list[list[Any]], title: str) -> bytes:
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append([("'" + v) if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+        sheet.append([("'" + v) if isinstance(v, str) and v[:1] and v[:1] in "=+-@" else v for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

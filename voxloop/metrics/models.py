@@ -27,12 +27,15 @@ class Dimension(models.TextChoices):
     AGENT = "agent", _("Agent")
     TOPIC = "topic", _("Topic")
     SEGMENT = "segment", _("Customer segment")
+    LANGUAGE = "language", _("Language")
 
 
 class MetricDaily(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     day = models.DateField()  # the local date in settings.TIME_ZONE
-    dimension = models.CharField(max_length=10, choices=Dimension.choices, blank=True)
+    # Also the feedback source's multi-valued term dimensions "emotion_word" and "need" (no "" row; not
+    # choices, so the KPI panel's cut and breakdown menus leave them out: see metrics.services).
+    dimension = models.CharField(max_length=20, choices=Dimension.choices, blank=True)
     value = models.CharField(max_length=100, blank=True)  # a pk, a code, or "" (none / the total)
     n = models.IntegerField(default=0)
     sums = models.JSONField(default=dict)  # {"resolved": 12, "csat_sum": 41, ...}
@@ -45,6 +48,11 @@ class MetricDaily(models.Model):
         verbose_name_plural = _("daily roll-ups")
         constraints = [
             models.UniqueConstraint(fields=["source", "dimension", "value", "day"], name="metricdaily_unique"),
+        ]
+        indexes = [
+            # Covers "top values of a dimension over a period by SUM(n)" (emotion words, needs): an index-only
+            # scan instead of reading every row with its JSON (SQLite: 920 -> 126 ms over 200k need rows).
+            models.Index(fields=["source", "dimension", "value", "day", "n"], name="metricdaily_value_n"),
         ]
 
     def __str__(self) -> str:

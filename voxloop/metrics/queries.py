@@ -394,6 +394,11 @@ def value_labels(dimension: str, values: Iterable[str], language: str = "") -> d
         from voxloop.accounts.models import User
 
         labels = {str(u.pk): u.get_full_name() or u.username for u in User.objects.filter(pk__in=_ints(values))}
+    elif dimension in {"segment", "language"}:
+        from voxloop.feedback.models import AnalysedLanguage, CustomerSegment
+
+        choices = dict((CustomerSegment if dimension == "segment" else AnalysedLanguage).choices)
+        labels = {v: str(choices.get(v, v)) for v in values}
     elif dimension == "topic":
         from voxloop.analysis.models import Topic
 
@@ -513,14 +518,14 @@ def parse_panel_params(params: Any, today: date) -> tuple[Period, Cut]:
     if choice not in PERIOD_CHOICES:
         raise PeriodError(_("Unknown period %(period)r; use 7, 30, 90 or custom.") % {"period": choice})
     if choice == "custom":
-        period = make_period(_parse_date(params, "start"), _parse_date(params, "end"), today)
+        period = make_period(parse_date_param(params, "start"), parse_date_param(params, "end"), today)
     else:
         period = make_period(None, None, today, last_days=int(choice))
     cut = Cut((params.get("cut") or "").strip(), (params.get("value") or "").strip()).validate()
     return period, cut
 
 
-def _parse_date(params: Any, name: str) -> date | None:
+def parse_date_param(params: Any, name: str) -> date | None:
     text = (params.get(name) or "").strip()
     if not text:
         raise PeriodError(_("A custom period needs %(name)s (YYYY-MM-DD).") % {"name": name})
@@ -566,14 +571,17 @@ def _local_range(period: Period) -> tuple[Any, Any]:
     return day_bounds(period.start)[0], day_bounds(period.end)[1]
 
 
-def drill_cases(period: Period, cut: Cut, kpi: str = "") -> Any:
-    """The cases counted in a case KPI for this period and cut (merged duplicates left out, as in the roll-ups)."""
+def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -> Any:
+    """The cases counted in a case KPI for this period and cut (merged duplicates left out, as in the roll-ups).
+    ``root_cause``: only the resolved cases with that root-cause code (what the roll-ups' ``rc:<code>`` count)."""
     from voxloop.analysis.models import FeedbackTopic
     from voxloop.cases.models import Case
 
     start, end = _local_range(period)
     cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True)
     cases = cases.filter(_case_population(kpi))
+    if root_cause:
+        cases = cases.filter(root_cause=root_cause, resolved_at__isnull=False)
     d, v = cut.dimension, cut.value
     if d in {"channel", "product"}:
         column = "channel" if d == "channel" else "product_id"

@@ -35,6 +35,7 @@ from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEvent, CaseFeedback, EventKind
 from voxloop.feedback.models import Feedback, Order
+from voxloop.insights import terms
 from voxloop.metrics import formulas
 from voxloop.metrics.models import Dimension, DirtyDay, MetricDaily, Source, Watermark
 from voxloop.surveys.models import Answer, Response
@@ -49,10 +50,16 @@ REBUILD_CHUNK_DAYS = 31
 CATCH_UP_ID_MARGIN = 1000
 
 SOURCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    Source.CASES: ("channel", "product", "team", "agent", "topic", "segment"),
-    Source.RESPONSES: ("channel", "product", "team", "agent", "topic", "segment"),
-    Source.FEEDBACK: ("channel", "product", "topic", "segment"),
+    Source.CASES: ("channel", "product", "team", "agent", "topic", "segment", "language"),
+    Source.RESPONSES: ("channel", "product", "team", "agent", "topic", "segment", "language"),
+    Source.FEEDBACK: ("channel", "product", "topic", "segment", "language"),
 }
+# The feedback source's multi-valued term dimensions: an item counts once under each evidence word of its
+# emotions and each of its needs (voxloop.insights.terms.need_key), and items with none count nowhere, so
+# these dimensions have no "" row. They are not Dimension choices: the KPI panel's cut menus leave them out.
+EMOTION_WORD, NEED, SUBTOPIC = "emotion_word", "need", "subtopic"
+# Multi-valued dimensions of the feedback source with no "" row (an item without any counts in none of them).
+TERM_DIMENSIONS = (EMOTION_WORD, NEED, SUBTOPIC)
 
 # The repurchase bands of item 6: CSAT >= 4 vs below, and the three NPS groups.
 REPURCHASE_BANDS = ("csat_high", "csat_low", "promoter", "passive", "detractor")
@@ -143,10 +150,11 @@ def _id(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str]], dict[int, set[str]]]:
-    """Channel and product of each case's first feedback item, and the top-level topics of all its items."""
+def _case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str, str]], dict[int, set[str]]]:
+    """Channel, product and language of each case's first feedback item, and the top-level topics of all
+    its items."""
     case_ids = list(case_ids)
-    origins: dict[int, tuple[str, str]] = {}
+    origins: dict[int, tuple[str, str, str]] = {}
     topics: dict[int, set[str]] = defaultdict(set)
     if not case_ids:
         return origins, topics
@@ -156,10 +164,10 @@ def _case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str]], 
         .annotate(first=Min("id"))
         .values_list("first", flat=True)
     )
-    for case_id, channel, product_id in CaseFeedback.objects.filter(id__in=Subquery(first_links)).values_list(
-        "case_id", "feedback__channel", "feedback__product_id"
+    for case_id, channel, product_id, language in CaseFeedback.objects.filter(id__in=Subquery(first_links)).values_list(
+        "case_id", "feedback__channel", "feedback__product_id", "feedback__language"
     ):
-        origins[case_id] = (channel or "", _id(product_id))
+        origins[case_id] = (channel or "", _id(product_id), language or "")
     for case_id, top_code in (
         FeedbackTopic.objects.filter(feedback__case_links__case_id__in=case_ids)
         .values_list("feedback__case_links__case_id", "top_code")
@@ -208,7 +216,7 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
             "id", "created_at", "first_responded_at", "resolved_at", "status", "reopen_count", "team_id",
             "assignee_id", "customer__segment", "sla_policy_id", "sla_policy__calendar_id",
             "first_response_breached", "resolution_breached", "paused_business_seconds", "repeat_of_id",
-        "customer_id",
+            "customer_id", "root_cause",
         )
     )  # fmt: skip
     if not cases:
@@ -226,11 +234,11 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
             pauses[case_id].append((created_at, int(payload["paused_business_seconds"])))
     for case in cases:
         case_id = case["id"]
-        channel, product = origins.get(case_id, ("", ""))
+        channel, product, language = origins.get(case_id, ("", "", ""))
         cells = accs.for_instant(case["created_at"]).cells_for({
             "channel": [channel], "product": [product], "team": [_id(case["team_id"])],
             "agent": [_id(case["assignee_id"])], "topic": sorted(topics.get(case_id, ())),
-            "segment": [case["customer__segment"] or ""],
+            "segment": [case["customer__segment"] or ""], "language": [language],
         })  # fmt: skip
         created, responded, resolved = case["created_at"], case["first_responded_at"], case["resolved_at"]
         calendar = calendars.get(case["sla_policy__calendar_id"])
@@ -261,6 +269,8 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
                     cell.add("frt_business_sum", frt_business)
             if resolved is not None:
                 cell.add("resolved")
+                if case["root_cause"]:  # the root-cause Pareto: resolved cases by cause, day = day opened
+                    cell.add(f"rc:{case['root_cause']}")
                 cell.observe("resolution_wall", (resolved - created).total_seconds())
                 if res_business is not None:
                     cell.observe("resolution_business", res_business)
@@ -301,12 +311,19 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
     responses = list(
         Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end).values(
             "id", "submitted_at", "nps", "csat", "ces", "agent_id", "team_id", "product_id", "customer_id",
-            "customer__segment", "case_id",
+            "customer__segment", "case_id", "language", "feedback_id", "feedback__language",
         )
     )  # fmt: skip
     if not responses:
         return accs
     origins, topics = _case_origins({r["case_id"] for r in responses if r["case_id"]})
+    # A response is about the topics of its case and the topics the customer wrote about in its comment: the
+    # drivers page compares the scores of responses that mention a topic with those that do not.
+    comment_topics: dict[int, set[str]] = defaultdict(set)
+    for feedback_id, top_code in FeedbackTopic.objects.filter(
+        feedback_id__in=[r["feedback_id"] for r in responses if r["feedback_id"]]
+    ).values_list("feedback_id", "top_code"):
+        comment_topics[feedback_id].add(top_code)
     dimensions: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for response_id, dimension, number in (
         Answer.objects.filter(response_id__in=[r["id"] for r in responses], number__isnull=False, question__kind="csat")
@@ -321,11 +338,15 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
     ).values_list("customer_id", "ordered_at"):
         orders[customer_id].append(ordered_at)
     for response in responses:
-        channel, _product = origins.get(response["case_id"], ("", "")) if response["case_id"] else ("", "")
+        channel, _product, case_language = origins.get(response["case_id"], ("", "", ""))
+        # The language the customer wrote in: the analysed comment's, else the case's first item's, else
+        # the survey's (in the analysed-language codes, so one language filter fits every source).
+        language = response["feedback__language"] or case_language or analysed_language_of(response["language"])
         cells = accs.for_instant(response["submitted_at"]).cells_for({
             "channel": [channel], "product": [_id(response["product_id"])], "team": [_id(response["team_id"])],
-            "agent": [_id(response["agent_id"])], "topic": sorted(topics.get(response["case_id"], ())),
-            "segment": [response["customer__segment"] or ""],
+            "agent": [_id(response["agent_id"])],
+            "topic": sorted(topics.get(response["case_id"], set()) | comment_topics.get(response["feedback_id"], set())),
+            "segment": [response["customer__segment"] or ""], "language": [language],
         })  # fmt: skip
         nps_score, csat_score, ces_score = response["nps"], response["csat"], response["ces"]
         bands: list[str] = []
@@ -368,34 +389,91 @@ def compute_feedback_day(day: date) -> DayAccumulator:
 
 
 def compute_feedback(first: date, last: date) -> RangeAccumulator:
-    """Feedback received on ``day``: volume, negative share and complaints, by channel, product, topic and
-    segment (repeat complaints are counted on cases, where the repeat flag lives: see compute_cases_day)."""
+    """Feedback received on each day, by channel, product, topic, segment and language, and by the
+    multi-valued dimensions (emotion evidence words, need keys, sub-topic codes). Every cell's sums:
+
+    negative / positive / neutral (sentiment), complaints (kind), sent_sum / sent_n (sentiment score),
+    emo:<emotion> (items with that emotion; in an emotion_word cell: items where the word was evidence of it),
+    tc:<top code> / sc:<parent.child> (complaints mentioning that topic / sub-topic), tn:<top code> (negative
+    items mentioning that topic). Repeat complaints are counted on cases, where the repeat flag lives."""
     start, end = range_bounds(first, last)
     accs = RangeAccumulator(Source.FEEDBACK, first, last)
+    # One range query; the analysis JSON comes through the one-to-one join (no per-item queries).
     items = list(
         Feedback.objects.filter(received_at__gte=start, received_at__lt=end).values_list(
-            "id", "channel", "product_id", "customer__segment", "sentiment", "kind", "received_at"
+            "id", "channel", "product_id", "customer__segment", "sentiment", "sentiment_score", "kind",
+            "language", "received_at", "analysis__emotions", "analysis__needs",
         )
-    )
+    )  # fmt: skip
     if not items:
         return accs
     topics: dict[int, set[str]] = defaultdict(set)
-    for feedback_id, top_code in FeedbackTopic.objects.filter(
+    subtopics: dict[int, set[str]] = defaultdict(set)
+    for feedback_id, code, top_code in FeedbackTopic.objects.filter(
         feedback__received_at__gte=start, feedback__received_at__lt=end
-    ).values_list("feedback_id", "top_code"):
+    ).values_list("feedback_id", "code", "top_code"):
         topics[feedback_id].add(top_code)
-    for feedback_id, channel, product_id, segment, sentiment, kind, received_at in items:
-        cells = accs.for_instant(received_at).cells_for({
-            "channel": [channel], "product": [_id(product_id)], "topic": sorted(topics.get(feedback_id, ())),
-            "segment": [segment or ""],
+        if "." in code:
+            subtopics[feedback_id].add(code)
+    for (feedback_id, channel, product_id, segment, sentiment, score, kind, language, received_at, emotions,
+         needs) in items:  # fmt: skip
+        acc = accs.for_instant(received_at)
+        item_topics = sorted(topics.get(feedback_id, ()))
+        cells = acc.cells_for({
+            "channel": [channel], "product": [_id(product_id)], "topic": item_topics,
+            "segment": [segment or ""], "language": [language or ""],
         })  # fmt: skip
-        for cell in cells:
+        words = terms.emotion_words(emotions)
+        word_cells = [(acc.cells[(EMOTION_WORD, word)], names) for word, names in words.items()]
+        need_cells = [acc.cells[(NEED, key)] for key in terms.need_keys(needs)]
+        item_subtopics = sorted(subtopics.get(feedback_id, ()))
+        need_cells += [acc.cells[(SUBTOPIC, code[:100])] for code in item_subtopics]
+        sums = _feedback_sums(sentiment, score, kind, item_topics, item_subtopics)
+        names = terms.emotion_names(emotions)
+        for cell in [*cells, *need_cells]:
             cell.n += 1
-            if sentiment == "negative":
-                cell.add("negative")
-            if kind == COMPLAINT_KIND:
-                cell.add("complaints")
+            for key, amount in sums:
+                cell.add(key, amount)
+            for name in names:
+                cell.add(f"emo:{name}")
+        for cell, word_names in word_cells:
+            cell.n += 1
+            for key, amount in sums:
+                cell.add(key, amount)
+            for name in sorted(word_names):
+                cell.add(f"emo:{name}")
     return accs
+
+
+def _feedback_sums(
+    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str]
+) -> list[tuple[str, float]]:
+    """The sums one feedback item adds to every cell it counts in (see compute_feedback)."""
+    sums: list[tuple[str, float]] = []
+    if sentiment in ("negative", "positive", "neutral"):
+        sums.append((sentiment, 1))
+    if score is not None:
+        sums += [("sent_sum", score), ("sent_n", 1)]
+    if kind == COMPLAINT_KIND:
+        sums.append(("complaints", 1))
+        sums += [(f"tc:{code}", 1) for code in top_codes]
+        sums += [(f"sc:{code}", 1) for code in sub_codes]
+    if sentiment == "negative":
+        sums += [(f"tn:{code}", 1) for code in top_codes]
+    return sums
+
+
+# Survey languages (Django codes) in the analysed-language codes of Feedback.language.
+_SURVEY_LANGUAGES = {"zh-hans": "zh", "zh-cn": "zh", "zh": "zh", "zh-hant": "zh-Hant", "zh-tw": "zh-Hant",
+                     "zh-hk": "zh-Hant", "en": "en"}  # fmt: skip
+
+
+def analysed_language_of(code: str) -> str:
+    """A survey's language code as an analysed-language code ("zh-hans" -> "zh", "en-us" -> "en")."""
+    code = (code or "").strip().lower()
+    if not code:
+        return ""
+    return _SURVEY_LANGUAGES.get(code) or _SURVEY_LANGUAGES.get(code.split("-")[0], "other")
 
 
 def compute_range(source: str, first: date, last: date, calendars: CalendarLookup | None = None) -> RangeAccumulator:

@@ -30,7 +30,7 @@ def _require_metrics(request: HttpRequest) -> None:
 
 
 def _base_params(request: HttpRequest) -> dict[str, str]:
-    keep = ("period", "start", "end", "cut", "value")
+    keep = ("period", "start", "end", "cut", "value", "root_cause")
     return {k: request.GET[k] for k in keep if request.GET.get(k)}
 
 
@@ -138,8 +138,10 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
     kpi = request.GET.get("kpi", "")
     try:
         period, cut = queries.parse_panel_params(request.GET, today)
-        rows = {"cases": queries.drill_cases, "responses": queries.drill_responses,
-                "feedback": queries.drill_feedback}[kind](period, cut, kpi)  # fmt: skip
+        if kind == "cases":
+            rows = queries.drill_cases(period, cut, kpi, root_cause=request.GET.get("root_cause", "").strip())
+        else:
+            rows = {"responses": queries.drill_responses, "feedback": queries.drill_feedback}[kind](period, cut, kpi)
     except queries.PeriodError as exc:
         return _error_page(request, str(exc))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -155,6 +157,7 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
         if cut.dimension
         else "",
         "definition": definition,
+        "root_cause": params.get("root_cause", "") if kind == "cases" else "",
         "back": reverse("metrics:panel") + "?" + urlencode(params),
         "page_query": urlencode({**params, "kpi": kpi}),
     }

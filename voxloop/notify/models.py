@@ -25,6 +25,7 @@ class MessageKind(models.TextChoices):
     STAFF_FOLLOW_UP = "staff_follow_up", _("Follow-up due")
     STAFF_CUSTOMER_MESSAGE = "staff_customer_message", _("The customer added information")
     STAFF_RULE = "staff_rule", _("Automation rule notification")
+    STAFF_ALERT = "staff_alert", _("Early-warning alert")
 
 
 class MessageStatus(models.TextChoices):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.cases.models import EventKind
+from voxloop.webhooks.services import event_choices
 
 
 class EndpointForm(forms.Form):
@@ -15,7 +15,7 @@ class EndpointForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     event_kinds = forms.MultipleChoiceField(
         label=_("Events"),
-        choices=EventKind.choices,
+        choices=event_choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=_("None ticked: every event."),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from voxloop.cases.models import EventKind
 from voxloop.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from voxloop.webhooks.services import OTHER_EVENTS
 
 RECENT_LIMIT = 50
 # The main menu's entry (its msgid lives in the webhooks catalog, next to the page it opens).
@@ -14,6 +15,8 @@ NAV_LABEL = gettext_lazy("Webhooks")
 
 
 def event_label(kind: str) -> str:
+    if kind in OTHER_EVENTS:
+        return str(OTHER_EVENTS[kind])
     return str(EventKind(kind).label) if kind in EventKind.values else kind
 
 

@@ -48,6 +48,15 @@ PERSONAL_KEYS = frozenset({"to", "email", "phone", "contact_email", "contact_pho
 ERROR_SNIPPET_BYTES = 500
 
 
+# Events that are not case events, declared here so endpoints can choose them: kind -> label. Other apps emit them
+# with ``emit_event`` (an early-warning alert raised, or risen in severity: voxloop.alerts).
+OTHER_EVENTS: dict[str, Any] = {"alert.raised": _("Early-warning alert raised")}
+
+
+def event_choices() -> list[tuple[str, Any]]:
+    return [*EventKind.choices, *OTHER_EVENTS.items()]
+
+
 class WebhookErrorCode(StrEnum):
     BAD_URL = "bad_url"
     UNKNOWN_EVENT = "unknown_event"
@@ -157,7 +166,7 @@ def validate_url(url: str) -> str:
 
 def validate_kinds(kinds: Iterable[str]) -> list[str]:
     kinds = sorted(set(kinds))
-    unknown = [k for k in kinds if k not in EventKind.values]
+    unknown = [k for k in kinds if k not in EventKind.values and k not in OTHER_EVENTS]
     if unknown:
         raise WebhookError(
             WebhookErrorCode.UNKNOWN_EVENT,
@@ -301,6 +310,32 @@ def handle_case_event(event: CaseEvent) -> None:
     ]
     WebhookDelivery.objects.bulk_create(rows)
     transaction.on_commit(_kick_sender)
+
+
+def emit_event(kind: str, data: dict[str, Any]) -> int:
+    """Queue one delivery of a non-case event (one of OTHER_EVENTS) per active endpoint that wants it; posted after
+    commit like case events. The body is ``{"kind", "created_at", **data}``. Returns the deliveries queued; the
+    caller makes sure it emits an occurrence once (e.g. in the transaction that records it was announced)."""
+    if kind not in OTHER_EVENTS:
+        raise WebhookError(WebhookErrorCode.UNKNOWN_EVENT, _("Unknown event kind(s): %(kinds)s.") % {"kinds": kind})
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(kind)]
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    body = {"kind": kind, "created_at": _iso(now), **data}
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_kind=kind,
+                body=encode(body if endpoint.include_personal_data else scrub_personal_data(body)),
+                next_attempt_at=now,
+            )
+            for endpoint in endpoints
+        ]
+    )
+    transaction.on_commit(_kick_sender)
+    return len(endpoints)
 
 
 def _kick_sender() -> None:

@@ -145,7 +145,8 @@ def generate_feedback(
     incidents = [
         (38, 44, "logistics"),
         (18, 21, "quality"),
-    ]  # (days ago from, to, topic): a courier strike, a bad batch
+        (3, 5, "price"),
+    ]  # (days ago from, to, topic): a courier strike, a bad batch, a price rise customers are reacting to now
     traditional = _to_traditional()
     orders_by_customer: dict[str, list[dict]] = {}
     for order in orders:

@@ -345,8 +345,18 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
     FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED, due_at__lt=now).update(
         status=FollowUpStatus.SKIPPED, skip_reason="demo history"
     )
-    # The KPI panel reads daily roll-ups: build them for the whole history at once.
+    # Segments first: the roll-ups cut by the customers' segments as they stand when a day is computed.
+    from voxloop.dashboards.segmentation import assign_segments
+
+    assign_segments(now)
+    # The KPI panel and the insight pages read daily roll-ups: build them for the whole history at once.
     from voxloop.metrics.services import rebuild
 
     rebuild()
+    # Early warning over the history (older alerts stored closed, nobody emailed), and one emerging-topics run.
+    from voxloop.alerts.services import detect
+    from voxloop.analysis.emerging import find_emerging_topics
+
+    detect(backfill=True)
+    find_emerging_topics(days=180)
     return result

@@ -81,3 +81,50 @@ def test_topics_given_as_one_string_are_refused():
 def test_unknown_scale_is_refused():
     with pytest.raises(ValueError, match="csat"):
         driver_impacts([(5, {"a"})], scale="csat")
+
+
+# --- from additive sums (what the roll-ups hold) -------------------------------------------------------------
+
+
+def _sums(scores: list[float]):
+    from voxloop.insights.drivers import ScoreSums
+
+    return ScoreSums(len(scores), float(sum(scores)), float(sum(s * s for s in scores)))
+
+
+def test_nps_drivers_from_group_counts_equal_those_from_the_responses():
+    from voxloop.insights.drivers import ScoreSums, driver_impacts_from_sums
+
+    responses = [(10, {"delivery"}), (3, {"delivery", "price"}), (6, {"delivery"}), (9, set()), (10, set()),
+                 (8, {"price"}), (2, set()), (9, {"price"})]  # fmt: skip
+    # delivery: 1 promoter, 0 passives, 2 detractors; price: 1, 1, 1; everyone: 4, 1, 3
+    by_topic = {"delivery": ScoreSums.from_nps_groups(1, 0, 2), "price": ScoreSums.from_nps_groups(1, 1, 1)}
+    from_sums = driver_impacts_from_sums(ScoreSums.from_nps_groups(4, 1, 3), by_topic, min_group=2)
+    from_rows = driver_impacts(responses, scale=Scale.NPS, min_group=2)
+    assert [d.topic for d in from_sums] == ["delivery", "price"]
+    for a, b in zip(from_sums, from_rows, strict=True):
+        assert a.mentions == b.mentions and a.share == pytest.approx(b.share)
+        assert a.mean_with == pytest.approx(b.mean_with) and a.mean_without == pytest.approx(b.mean_without)
+        assert a.impact == pytest.approx(b.impact)
+        assert a.ci_low == pytest.approx(b.ci_low) and a.ci_high == pytest.approx(b.ci_high)
+    assert from_sums[0].impact == pytest.approx((-100 / 3 - 40) * 3 / 8)
+
+
+def test_csat_drivers_from_sums_match_the_hand_calculation():
+    from voxloop.insights.drivers import driver_impacts_from_sums
+
+    (speed,) = driver_impacts_from_sums(_sums([1, 2, 3, 4, 5, 5, 4]), {"speed": _sums([1, 2, 3])}, min_group=3)
+    assert speed.mean_with == pytest.approx(2.0) and speed.mean_without == pytest.approx(4.5)
+    assert speed.impact == pytest.approx(-2.5 * 3 / 7)
+    assert speed.ci_high < 0 and speed.enough_data
+
+
+def test_drivers_from_sums_reject_impossible_groups_and_skip_empty_ones():
+    from voxloop.insights.drivers import ScoreSums, driver_impacts_from_sums
+
+    with pytest.raises(ValueError, match="more respondents"):
+        driver_impacts_from_sums(_sums([5, 4]), {"x": _sums([5, 4, 3])})
+    with pytest.raises(ValueError, match="no responses"):
+        driver_impacts_from_sums(ScoreSums(0, 0, 0), {})
+    everyone = driver_impacts_from_sums(_sums([5, 4]), {"all": _sums([5, 4]), "none": ScoreSums(0, 0, 0)})
+    assert [d.topic for d in everyone] == ["all"] and everyone[0].difference is None

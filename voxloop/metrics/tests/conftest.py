@@ -10,8 +10,9 @@ import pytest
 from django.utils import translation
 
 from voxloop.accounts.models import Role, Team, User
+from voxloop.analysis.models import FeedbackAnalysis, FeedbackTopic
 from voxloop.cases.models import BusinessCalendar, Case, CaseEvent, EventKind, Holiday, Severity, SLAPolicy
-from voxloop.feedback.models import Customer, Order
+from voxloop.feedback.models import Customer, Feedback, Order
 from voxloop.surveys.models import Answer, Question, Response, Survey
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -104,3 +105,24 @@ def make_customer(name: str, segment: str = "") -> Customer:
 
 def make_order(customer: Customer, when: datetime) -> Order:
     return Order.objects.create(external_id=f"O{next(_counter)}", customer=customer, ordered_at=when)
+
+
+def make_feedback(received: datetime, *, channel: str = "email", sentiment: str = "", score: float | None = None,
+                  kind: str = "", language: str = "zh", product=None, customer: Customer | None = None,
+                  topics: tuple[str, ...] = (), emotions: list[dict] | None = None, needs: list[str] | None = None,
+                  text: str = "") -> Feedback:  # fmt: skip
+    """A feedback item as the analysis leaves it: the denormalised fields on the item, the JSON on its
+    analysis, and one FeedbackTopic row per topic code ("parent.child" codes also count for their parent)."""
+    n = next(_counter)
+    item = Feedback.objects.create(
+        channel=channel, source="test", external_id=f"F{n}", received_at=received, text=text or f"item {n}",
+        sentiment=sentiment, sentiment_score=score, kind=kind, language=language, product=product,
+        customer=customer, analysis_status="done",
+    )  # fmt: skip
+    FeedbackAnalysis.objects.create(
+        feedback=item, language=language, sentiment=sentiment, sentiment_score=score, kind=kind,
+        emotions=emotions or [], needs=needs or [], topics=list(topics), model_version="test", analysed_at=received,
+    )  # fmt: skip
+    for code in topics:
+        FeedbackTopic.objects.create(feedback=item, code=code, top_code=code.split(".")[0])
+    return item

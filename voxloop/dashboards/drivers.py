@@ -1,0 +1,194 @@
+"""Drivers (insight page 5): which topics move NPS and CSAT most.
+
+For each topic: the score of the responses whose topics include it against the score of those that do not,
+and the impact = that difference x the share of responses mentioning it (voxloop.insights.drivers). Read from
+the responses roll-ups: the topic rows give each topic's group (NPS group counts; CSAT n, sum and sum of
+squares) and the total row gives everyone, so "without the topic" is total minus the topic's group: exact
+for means, NPS and their variances. Two queries, whatever the number of responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from voxloop.dashboards.filters import InsightFilters
+from voxloop.dashboards.pages import Chart, InsightPage, Table
+from voxloop.dashboards.root_causes import DOWN as GOOD
+from voxloop.dashboards.root_causes import FLAT, SumsKey
+from voxloop.dashboards.root_causes import UP as BAD
+from voxloop.insights.drivers import Driver, ScoreSums, driver_impacts_from_sums
+from voxloop.metrics.models import Dimension, MetricDaily, Source
+from voxloop.metrics.queries import Period, Totals, value_labels
+
+METRICS = ("nps", "csat")
+MIN_GROUP = 5  # fewer responses on either side: shown, but marked "too few to tell"
+
+
+def score_sums(totals: Totals, metric: str) -> ScoreSums:
+    if metric == "nps":
+        return ScoreSums.from_nps_groups(totals.get("promoters"), totals.get("passives"), totals.get("detractors"))
+    return ScoreSums(totals.get("csat_n"), totals.sums.get("csat_sum", 0.0), totals.sums.get("csat_sq", 0.0))
+
+
+SCORE_KEYS = {"nps": ("promoters", "passives", "detractors"), "csat": ("csat_n", "csat_sum", "csat_sq")}
+
+
+def sums_by_value(dimension: str, period: Period, metric: str) -> dict[str, Totals]:
+    """The responses roll-ups of one dimension summed per value over the period in the database: just the
+    three counters the score needs, so a two-year page adds up a few thousand rows in one query."""
+    keys = SCORE_KEYS[metric]
+    rows = (
+        MetricDaily.objects.filter(source=Source.RESPONSES, dimension=dimension, day__gte=period.start,
+                                   day__lte=period.end)
+        .values("value")
+        .annotate(**{f"s{i}": Sum(SumsKey(key)) for i, key in enumerate(keys)})
+        .order_by()
+    )  # fmt: skip
+    out: dict[str, Totals] = {}
+    for row in rows:
+        totals = out[row["value"]] = Totals()
+        for i, key in enumerate(keys):
+            totals.sums[key] = float(row[f"s{i}"] or 0)
+    return out
+
+
+@dataclass
+class Drivers:
+    metric: str
+    overall: ScoreSums
+    drivers: list[Driver] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    available: bool = True  # False under a cut: the roll-ups keep topics and other cuts apart
+    skipped: list[str] = field(default_factory=list)  # topics whose roll-ups disagree with the total
+
+
+def topic_drivers(filters: InsightFilters, metric: str, language: str) -> Drivers:
+    """Drivers of NPS or CSAT over the page's period. Under a cut there is nothing exact to show: a topic's
+    row within one product is not kept, so the page explains that instead of guessing."""
+    metric = metric if metric in METRICS else "nps"
+    if filters.cut.dimension:
+        return Drivers(metric, ScoreSums(0, 0.0, 0.0), available=False)
+    period = filters.period
+    overall = score_sums(sums_by_value("", period, metric).get("", Totals()), metric)
+    result = Drivers(metric, overall)
+    if overall.n <= 0:
+        return result
+    groups = {code: score_sums(cell, metric) for code, cell in sums_by_value("topic", period, metric).items() if code}
+    # A topic cannot have more respondents than everyone; if the roll-ups say so (days being recomputed while
+    # the page reads them), that topic is left out rather than failing the page.
+    result.skipped = sorted(code for code, group in groups.items() if group.n > overall.n)
+    groups = {code: group for code, group in groups.items() if group.n <= overall.n}
+    result.drivers = driver_impacts_from_sums(overall, groups, min_group=MIN_GROUP)
+    result.labels = value_labels("topic", [str(d.topic) for d in result.drivers], language)
+    return result
+
+
+def responses_url(period: Period, topic: str, metric: str) -> str:
+    """The metrics drill list of the responses mentioning ``topic`` in the period (with that score)."""
+    params = {"period": "custom", "start": period.start.isoformat(), "end": period.end.isoformat(),
+              "cut": "topic", "value": topic, "kpi": metric}  # fmt: skip
+    return reverse("metrics:drill_responses") + "?" + urlencode(params)
+
+
+def significant(driver: Driver) -> bool:
+    """The 95% interval of the difference leaves out zero, and both groups are big enough."""
+    return bool(
+        driver.enough_data
+        and driver.ci_low is not None
+        and driver.ci_high is not None
+        and (driver.ci_low > 0 or driver.ci_high < 0)
+    )
+
+
+def _r(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPage:
+    result = topic_drivers(filters, metric, language)
+    metric = result.metric
+    nps = metric == "nps"
+    digits = 1 if nps else 2
+    unit = _("NPS points") if nps else _("CSAT points (1–5)")
+    metric_name = _("NPS") if nps else _("CSAT")
+    charts: list[Chart] = []
+    scored = [d for d in result.drivers if d.impact is not None]
+    if result.available:
+        urls = {str(d.topic): responses_url(filters.period, str(d.topic), metric) for d in result.drivers}
+        biggest = max((abs(d.impact or 0) for d in scored), default=0) or 1
+
+        def point(d: Driver) -> dict[str, Any]:
+            colour = FLAT if not significant(d) else (GOOD if (d.difference or 0) > 0 else BAD)
+            return {"name": result.labels.get(str(d.topic), str(d.topic)),
+                    "value": [round(d.share * 100, 1), _r(d.difference, digits), _r(d.impact, digits)],
+                    "url": urls[str(d.topic)], "symbolSize": round(10 + 30 * abs(d.impact or 0) / biggest, 1),
+                    "itemStyle": {"color": colour}}  # fmt: skip
+
+        option: dict[str, Any] = {
+            "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
+            "grid": {"left": 60, "right": 30, "bottom": 50, "top": 30},
+            "xAxis": {"type": "value", "name": _("Responses mentioning it (%)"), "nameLocation": "middle",
+                      "nameGap": 30, "axisLabel": {"formatter": "{value}%"}},
+            "yAxis": {"type": "value", "name": _("Difference (%(unit)s)") % {"unit": unit}},
+            "series": [{"type": "scatter", "name": metric_name, "data": [point(d) for d in scored],
+                        "label": {"show": True, "position": "right", "formatter": "{b}"},
+                        "markLine": {"silent": True, "symbol": "none", "lineStyle": {"color": "#888"},
+                                     "data": [{"yAxis": 0}]}}],
+        }  # fmt: skip
+        header = [_("Topic"), _("Code"), _("Responses mentioning it"), _("Share (%)"),
+                  _("%(metric)s with the topic") % {"metric": metric_name},
+                  _("%(metric)s without it") % {"metric": metric_name}, _("Difference"), _("95% CI low"),
+                  _("95% CI high"), _("Impact (difference x share)"), _("Significant")]  # fmt: skip
+
+        def verdict(d: Driver) -> str:
+            if not d.enough_data:
+                return _("too few to tell")
+            return _("yes") if significant(d) else _("no")
+
+        rows = [[result.labels.get(str(d.topic), str(d.topic)), str(d.topic), d.mentions, round(d.share * 100, 1),
+                 _r(d.mean_with, digits), _r(d.mean_without, digits), _r(d.difference, digits),
+                 _r(d.ci_low, digits), _r(d.ci_high, digits), _r(d.impact, digits), verdict(d)]
+                for d in result.drivers]  # fmt: skip
+        note = _(
+            "%(n)s responses with %(metric)s. Each point is a topic: across, how often responses mention it; up "
+            "or down, how much higher or lower %(metric)s is when they do; the larger the point, the larger its "
+            "impact (difference x share), i.e. about how far the overall score would move without the topic's "
+            "effect. Coloured points differ significantly (95%% Welch interval leaves out zero). Click a point "
+            "for its responses."
+        ) % {"n": result.overall.n, "metric": metric_name}
+        charts.append(Chart("drivers", _("What moves %(metric)s") % {"metric": metric_name}, option,
+                            Table(header, rows, [urls[str(d.topic)] for d in result.drivers]), note=note,
+                            height=420))  # fmt: skip
+    return InsightPage(
+        key="drivers",
+        title=str(_("Drivers")),
+        intro=_(
+            "Which topics move NPS and CSAT most: for each topic, the score of the responses that mention it "
+            "minus the score of those that do not, weighted by how many mention it."
+        ),  # fmt: skip
+        charts=charts,
+        template="dashboards/drivers.html",
+        context={
+            "metric": metric,
+            "metric_choices": [("nps", _("NPS")), ("csat", _("CSAT"))],
+            "extra_params": [("metric", metric)],
+            "query": urlencode({**filters.params(), "metric": metric}),
+            "base_query": urlencode(filters.params()),
+            "unavailable": None
+            if result.available
+            else _(
+                "Drivers are computed over all responses of the period: the daily roll-ups keep topics and the "
+                "other filters apart, so a topic's responses within one %(cut)s are not known. Clear the filter "
+                "to see the drivers."
+            )
+            % {
+                "cut": str(dict(Dimension.choices).get(filters.cut.dimension, filters.cut.dimension)).lower()
+            },  # fmt: skip
+        },
+    )
