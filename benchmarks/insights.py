@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/insights.py            # full: 11 topics x 50 products x 10 channels, 50,000 texts;
                                                        # dashboards on 1,000,000 items (PostgreSQL and SQLite)
-    .venv/bin/python benchmarks/insights.py --quick    # 11 x 10 x 5 series, 2,000 texts; 20,000 items over 730 days
+    .venv/bin/python benchmarks/insights.py --quick    # 11 x 10 x 5 series, 2,000 texts; 20,000 items over 365 days
 
 Anomaly detection: daily counts per topic x product x channel for 8 warm-up weeks + 365 days, built with
 per-channel weekday patterns, per-series trends, over-dispersed noise, shared daily shocks and holiday dips
@@ -363,6 +363,7 @@ def dashboards_benchmark(database: str, args: argparse.Namespace) -> dict | None
         cmd.append("--reuse")
     if args.quick:
         cmd.append("--quick")
+        env["BENCH_SPAN_DAYS"] = "365"
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     last = ""

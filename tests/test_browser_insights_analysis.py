@@ -145,3 +145,29 @@ def test_admin_fixes_a_bad_topic_in_the_journey_editor(login_page, admin_user, s
     from voxloop.dashboards.models import Touchpoint
 
     assert Touchpoint.objects.get(code="delivery").topic_codes == ["logistics", "logistics.damage"]
+
+
+def test_under_a_channel_filter_drivers_and_journey_drill_to_that_channel(login_page, analyst, data, live_server):
+    """One more response about logistics whose case came in through the app (NPS 0), and one negative logistics
+    item from the app: with the email filter, neither is behind a point or a bar."""
+    moment = timezone.now() - timedelta(days=2)
+    case = make_case(moment)
+    Case.objects.filter(pk=case.pk).update(number="DRV-APP")
+    CaseFeedback.objects.create(case=case, feedback=make_feedback(moment, channel="app", topics=("logistics",)))
+    make_response(Survey.objects.get(name="NPS"), moment, nps=0, case=case)
+    make_feedback(moment, channel="app", sentiment="negative", score=-0.9, topics=("logistics",), text="APP物流太慢")
+    services.rebuild()
+    page = login_page(analyst)
+    page.goto(f"{live_server.url}/insights/drivers/?channel=email")
+    _charts_drawn(page, ["drivers"])
+    assert page.locator("[data-unavailable]").count() == 0
+    _click_item(page, "drivers", 0, 0)
+    assert "/insights/drivers/responses/" in page.url and "channel=email" in page.url and "about=logistics" in page.url
+    listing = page.locator("#drill-rows").inner_text()
+    assert listing.count("DRV-L") == 3 and "DRV-APP" not in listing and "DRV-O" not in listing
+    page.goto(f"{live_server.url}/insights/journey/?channel=email&touchpoint=delivery")
+    _charts_drawn(page, ["journey", "pain_points"])
+    _click_item(page, "pain_points", 0, 0)
+    assert "/feedback/" in page.url and "channel=email" in page.url and "topic=logistics" in page.url
+    rows = page.locator("#inbox-rows").inner_text()
+    assert rows.count("快递太慢了") == 6 and "APP物流太慢" not in rows

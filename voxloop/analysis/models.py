@@ -111,55 +111,9 @@ class Correction(TimeStampedModel):
         indexes = [models.Index(fields=["feedback", "field", "-created_at"], name="correction_latest")]
 
 
-class AnalysisJob(TimeStampedModel):
-    """A `retrain` or `reanalyze` run started from the web page: its progress, result and error.
-
-    The Celery task updates the row as it goes; the page polls it. Rows are kept as a history."""
-
-    class Kind(models.TextChoices):
-        RETRAIN = "retrain", _("Retrain")
-        REANALYZE = "reanalyze", _("Re-analyse")
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    options = models.JSONField(_("options"), default=dict, blank=True)
-    step = models.CharField(_("step"), max_length=20, blank=True)
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("analysis job")
-        verbose_name_plural = _("analysis jobs")
-
-    def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} {self.status}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
-
-    @property
-    def percent(self) -> int | None:
-        if not self.total:
-            return None
-        return min(100, round(100 * self.done / self.total))
-
-
-class EmergingRun(TimeStampedModel):
-    """One search for emerging topics: the feedback the taxonomy covers poorly in a recent window, clustered
-    in a background job (voxloop.analysis.emerging). The task updates the row as it goes; the page polls it."""
+class BackgroundRun(TimeStampedModel):
+    """A long job started from a page (retrain, re-analysis, emerging topics): the Celery task updates its
+    progress as it goes and the page polls it. Rows are kept as a history."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -168,28 +122,17 @@ class EmergingRun(TimeStampedModel):
         FAILED = "failed", _("Failed")
 
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    days = models.PositiveIntegerField(_("window in days"), default=90)
-    threshold = models.FloatField(_("confidence threshold"), default=0.6)
-    max_items = models.PositiveIntegerField(_("at most this many items"), default=50_000)
-    window_start = models.DateTimeField(null=True, blank=True)
-    window_end = models.DateTimeField(null=True, blank=True)
-    recent_since = models.DateTimeField(null=True, blank=True)  # growth compares items from here on with before
     step = models.CharField(_("step"), max_length=20, blank=True)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
-    item_count = models.PositiveIntegerField(_("items clustered"), default=0)
     error = models.TextField(_("error"), blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
-        verbose_name = _("emerging-topics run")
-        verbose_name_plural = _("emerging-topics runs")
-
-    def __str__(self) -> str:
-        return f"emerging #{self.pk} {self.status}"
 
     @property
     def is_active(self) -> bool:
@@ -200,6 +143,47 @@ class EmergingRun(TimeStampedModel):
         if not self.total:
             return None
         return min(100, round(100 * self.done / self.total))
+
+
+class AnalysisJob(BackgroundRun):
+    """A `retrain` or `reanalyze` run started from the web page: its progress, result and error."""
+
+    class Kind(models.TextChoices):
+        RETRAIN = "retrain", _("Retrain")
+        REANALYZE = "reanalyze", _("Re-analyse")
+
+    Status = BackgroundRun.Status
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+
+    class Meta(BackgroundRun.Meta):
+        verbose_name = _("analysis job")
+        verbose_name_plural = _("analysis jobs")
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.status}"
+
+
+class EmergingRun(BackgroundRun):
+    """One search for emerging topics: the feedback the taxonomy covers poorly in a recent window, clustered
+    in a background job (voxloop.analysis.emerging)."""
+
+    Status = BackgroundRun.Status
+    days = models.PositiveIntegerField(_("window in days"), default=90)
+    threshold = models.FloatField(_("confidence threshold"), default=0.6)
+    max_items = models.PositiveIntegerField(_("at most this many items"), default=50_000)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    recent_since = models.DateTimeField(null=True, blank=True)  # growth compares items from here on with before
+    item_count = models.PositiveIntegerField(_("items clustered"), default=0)
+
+    class Meta(BackgroundRun.Meta):
+        verbose_name = _("emerging-topics run")
+        verbose_name_plural = _("emerging-topics runs")
+
+    def __str__(self) -> str:
+        return f"emerging #{self.pk} {self.status}"
 
 
 class EmergingCluster(models.Model):

@@ -5,6 +5,10 @@ and the impact = that difference x the share of responses mentioning it (voxloop
 the responses roll-ups: the topic rows give each topic's group (NPS group counts; CSAT n, sum and sum of
 squares) and the total row gives everyone, so "without the topic" is total minus the topic's group: exact
 for means, NPS and their variances. Two queries, whatever the number of responses.
+
+Under a filter (channel, product, team, topic, segment, language) the same figures come from that cut's rows:
+every responses cell carries its responses' per-topic sums (``t:<top code>:promoters`` ... ``:csat_sq``), so
+a product's drivers are exact too. Two queries again: which topics the period has, then the cut's rows.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from voxloop.dashboards.root_causes import DOWN as GOOD
 from voxloop.dashboards.root_causes import FLAT, SumsKey
 from voxloop.dashboards.root_causes import UP as BAD
 from voxloop.insights.drivers import Driver, ScoreSums, driver_impacts_from_sums
-from voxloop.metrics.models import Dimension, MetricDaily, Source
-from voxloop.metrics.queries import Period, Totals, value_labels
+from voxloop.metrics.models import MetricDaily, Source
+from voxloop.metrics.queries import Cut, Period, Totals, drill_responses, response_mentions, value_labels
 
 METRICS = ("nps", "csat")
 MIN_GROUP = 5  # fewer responses on either side: shown, but marked "too few to tell"
@@ -58,28 +62,67 @@ def sums_by_value(dimension: str, period: Period, metric: str) -> dict[str, Tota
     return out
 
 
+def topics_in(period: Period) -> list[str]:
+    """The topic codes responses of the period mention (the responses roll-ups' topic rows)."""
+    values = (
+        MetricDaily.objects.filter(source=Source.RESPONSES, dimension="topic", day__gte=period.start,
+                                   day__lte=period.end)
+        .exclude(value="")
+        .values_list("value", flat=True)
+        .distinct()
+        .order_by()
+    )  # fmt: skip
+    return sorted(set(values))
+
+
+def topic_key(code: str, key: str) -> str:
+    """The per-topic sum inside every responses cell (``t:<top code>:<key>``)."""
+    return f"t:{code}:{key}"
+
+
+def cut_sums(cut: Cut, period: Period, metric: str, codes: list[str]) -> tuple[Totals, dict[str, Totals]]:
+    """One cut's responses over the period and, within it, each topic's group: one aggregate over that cut's
+    rows (one a day), the per-topic sums read out of the JSON in SQL."""
+    keys = SCORE_KEYS[metric]
+    wanted = [("", key) for key in keys] + [(code, key) for code in codes for key in keys]
+    sums = MetricDaily.objects.filter(
+        source=Source.RESPONSES, dimension=cut.dimension, value=cut.value, day__gte=period.start,
+        day__lte=period.end,
+    ).aggregate(**{f"s{i}": Sum(SumsKey(topic_key(code, key) if code else key))
+                   for i, (code, key) in enumerate(wanted)})  # fmt: skip
+    overall, groups = Totals(), {code: Totals() for code in codes}
+    for i, (code, key) in enumerate(wanted):
+        (groups[code] if code else overall).sums[key] = float(sums[f"s{i}"] or 0)
+    return overall, groups
+
+
 @dataclass
 class Drivers:
     metric: str
     overall: ScoreSums
     drivers: list[Driver] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    available: bool = True  # False under a cut: the roll-ups keep topics and other cuts apart
+    available: bool = True  # kept for the page template; every cut is answered now
     skipped: list[str] = field(default_factory=list)  # topics whose roll-ups disagree with the total
 
 
 def topic_drivers(filters: InsightFilters, metric: str, language: str) -> Drivers:
-    """Drivers of NPS or CSAT over the page's period. Under a cut there is nothing exact to show: a topic's
-    row within one product is not kept, so the page explains that instead of guessing."""
+    """Drivers of NPS or CSAT over the page's period, within the filter's cut when one is set (from the
+    per-topic sums of that cut's rows; without a cut from the topic rows, as they always were)."""
     metric = metric if metric in METRICS else "nps"
-    if filters.cut.dimension:
-        return Drivers(metric, ScoreSums(0, 0.0, 0.0), available=False)
-    period = filters.period
-    overall = score_sums(sums_by_value("", period, metric).get("", Totals()), metric)
+    period, cut = filters.period, filters.cut
+    if cut.dimension:
+        codes = topics_in(period)
+        totals, cells = cut_sums(cut, period, metric, codes)
+        overall = score_sums(totals, metric)
+        groups = {code: score_sums(cell, metric) for code, cell in cells.items()}
+    else:
+        overall = score_sums(sums_by_value("", period, metric).get("", Totals()), metric)
+        groups = {code: score_sums(cell, metric) for code, cell in sums_by_value("topic", period, metric).items()
+                  if code}  # fmt: skip
     result = Drivers(metric, overall)
     if overall.n <= 0:
         return result
-    groups = {code: score_sums(cell, metric) for code, cell in sums_by_value("topic", period, metric).items() if code}
     # A topic cannot have more respondents than everyone; if the roll-ups say so (days being recomputed while
     # the page reads them), that topic is left out rather than failing the page.
     result.skipped = sorted(code for code, group in groups.items() if group.n > overall.n)
@@ -94,6 +137,21 @@ def responses_url(period: Period, topic: str, metric: str) -> str:
     params = {"period": "custom", "start": period.start.isoformat(), "end": period.end.isoformat(),
               "cut": "topic", "value": topic, "kpi": metric}  # fmt: skip
     return reverse("metrics:drill_responses") + "?" + urlencode(params)
+
+
+def drill_url(filters: InsightFilters, topic: str, metric: str) -> str:
+    """Where a point leads: without a filter the metrics drill list of the topic's responses; with one, this
+    page's own list of the responses in that cut that mention the topic (the metrics list takes one cut)."""
+    if not filters.cut.dimension:
+        return responses_url(filters.period, topic, metric)
+    params = {**filters.params(), "about": topic, "metric": metric}
+    return reverse("dashboards:drivers_responses") + "?" + urlencode(params)
+
+
+def responses_behind(filters: InsightFilters, topic: str, metric: str) -> Any:
+    """The responses behind one point under a filter: submitted in the period, in the cut, with the score,
+    mentioning the topic; exactly those the cut's ``t:<topic>:...`` sums count."""
+    return drill_responses(filters.period, filters.cut, metric).filter(response_mentions(topic))
 
 
 def significant(driver: Driver) -> bool:
@@ -120,7 +178,7 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
     charts: list[Chart] = []
     scored = [d for d in result.drivers if d.impact is not None]
     if result.available:
-        urls = {str(d.topic): responses_url(filters.period, str(d.topic), metric) for d in result.drivers}
+        urls = {str(d.topic): drill_url(filters, str(d.topic), metric) for d in result.drivers}
         biggest = max((abs(d.impact or 0) for d in scored), default=0) or 1
 
         def point(d: Driver) -> dict[str, Any]:
@@ -162,6 +220,13 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
             "effect. Coloured points differ significantly (95%% Welch interval leaves out zero). Click a point "
             "for its responses."
         ) % {"n": result.overall.n, "metric": metric_name}
+        if filters.cut.dimension:
+            note += " " + _("Within the filter: both groups are the filter's responses, with and without the topic.")
+            if result.overall.n and not result.drivers:
+                note += " " + _(
+                    "No topic is recorded for these responses. Days computed before topics were kept per filter "
+                    "have none until the roll-ups are rebuilt (voxloop rebuild_rollups)."
+                )
         charts.append(Chart("drivers", _("What moves %(metric)s") % {"metric": metric_name}, option,
                             Table(header, rows, [urls[str(d.topic)] for d in result.drivers]), note=note,
                             height=420))  # fmt: skip
@@ -180,15 +245,5 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
             "extra_params": [("metric", metric)],
             "query": urlencode({**filters.params(), "metric": metric}),
             "base_query": urlencode(filters.params()),
-            "unavailable": None
-            if result.available
-            else _(
-                "Drivers are computed over all responses of the period: the daily roll-ups keep topics and the "
-                "other filters apart, so a topic's responses within one %(cut)s are not known. Clear the filter "
-                "to see the drivers."
-            )
-            % {
-                "cut": str(dict(Dimension.choices).get(filters.cut.dimension, filters.cut.dimension)).lower()
-            },  # fmt: skip
         },
     )

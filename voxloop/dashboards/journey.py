@@ -6,6 +6,12 @@ two topics of one touchpoint counts once per topic, as it does in every topic br
 roll-ups keep volume and sentiment per top-level topic; a sub-topic is measured from "subtopic" rows when the
 roll-ups have them, and otherwise by its complaints alone (``sc:<code>``), its volume and sentiment unknown.
 One grouped query over the topic rows, one over the total rows when a touchpoint covers a sub-topic.
+
+Under a filter (channel, product, topic, segment, language) the figures come from that cut's rows instead:
+every feedback cell carries per-topic sums (``tv`` / ``tn`` / ``ts`` / ``tsn`` / ``tc:<top code>``) and
+per-sub-topic sums (``sv`` / ``sneg`` / ``ss`` / ``ssn`` / ``sc:<parent.child>``), so one aggregate over
+the cut's rows (one a day) gives the same figures within the filter. Feedback has no team: a team filter
+leaves the map empty and says so.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from voxloop.dashboards.filters import InsightFilters
 from voxloop.dashboards.models import Touchpoint
 from voxloop.dashboards.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.dashboards.root_causes import BAR, BAR_VITAL, SumsKey, topic_labels
-from voxloop.metrics.models import Dimension, MetricDaily, Source
-from voxloop.metrics.queries import Period
+from voxloop.metrics.models import MetricDaily, Source
+from voxloop.metrics.queries import Cut, Period
 
 TOPIC_SUMS = ("negative", "sent_sum", "sent_n", "complaints")
 SUBTOPIC_DIMENSION = "subtopic"
@@ -95,6 +101,34 @@ def topic_figures(period: Period, codes: Iterable[str]) -> dict[str, Figures]:
     return figures
 
 
+# The per-topic sums inside every feedback cell: (mentions, negative, sentiment sum, sentiment count,
+# complaints) for a top-level code and for a sub-topic code.
+TOP_KEYS = ("tv", "tn", "ts", "tsn", "tc")
+SUB_KEYS = ("sv", "sneg", "ss", "ssn", "sc")
+
+
+def cut_topic_figures(cut: Cut, period: Period, codes: Iterable[str]) -> dict[str, Figures]:
+    """Figures of each code within one cut over the period, from the per-topic sums of the cut's rows. A code
+    with complaints or negatives but no mentions was counted by roll-ups older than the per-topic sums: its
+    volume and sentiment are unknown (n None) until ``voxloop rebuild_rollups`` restates those days."""
+    codes = sorted(set(codes))
+    wanted = [(code, key) for code in codes for key in (SUB_KEYS if "." in code else TOP_KEYS)]
+    sums = MetricDaily.objects.filter(
+        source=Source.FEEDBACK, dimension=cut.dimension, value=cut.value, day__gte=period.start,
+        day__lte=period.end,
+    ).aggregate(**{f"s{i}": Sum(SumsKey(f"{key}:{code}")) for i, (code, key) in enumerate(wanted)})  # fmt: skip
+    values = {(code, key): float(sums[f"s{i}"] or 0) for i, (code, key) in enumerate(wanted)}
+    figures: dict[str, Figures] = {}
+    for code in codes:
+        n, negative, sent_sum, sent_n, complaints = (values[(code, k)] for k in (SUB_KEYS if "." in code else TOP_KEYS))
+        if n == 0 and (negative or complaints):
+            figures[code] = Figures(complaints=int(complaints))
+        else:
+            figures[code] = Figures(n=int(n), negative=int(negative), sent_sum=sent_sum, sent_n=int(sent_n),
+                                    complaints=int(complaints))  # fmt: skip
+    return figures
+
+
 @dataclass
 class TouchpointRow:
     touchpoint: Touchpoint
@@ -117,17 +151,23 @@ class Journey:
     rows: list[TouchpointRow]
     pain_points: list[PainPoint]
     labels: dict[str, str]
-    available: bool = True
+    available: bool = True  # False with a team filter: feedback has no team
 
 
 def journey(filters: InsightFilters, language: str, touchpoints: list[Touchpoint] | None = None) -> Journey:
     """Figures per active touchpoint in journey order and the pain points (topics within touchpoints) ranked
     by negative volume, then negative share, then complaints."""
     touchpoints = touchpoints if touchpoints is not None else list(Touchpoint.objects.filter(is_active=True))
-    if filters.cut.dimension:
+    cut = filters.cut
+    if cut.dimension == "team":
         return Journey([], [], {}, available=False)
     codes = sorted({c for t in touchpoints for c in t.topic_codes})
-    per_code = topic_figures(filters.period, codes) if codes else {}
+    if not codes:
+        per_code = {}
+    elif cut.dimension:
+        per_code = cut_topic_figures(cut, filters.period, codes)
+    else:
+        per_code = topic_figures(filters.period, codes)
     labels = topic_labels(codes, language)
     rows, pains = [], []
     for touchpoint in touchpoints:
@@ -186,13 +226,9 @@ def build_page(filters: InsightFilters, language: str, focus: str = "", may_edit
             "unavailable": None
             if result.available
             else _(
-                "The journey map is computed over all feedback of the period: the daily roll-ups keep topics and "
-                "the other filters apart, so a topic's items within one %(cut)s are not known. Clear the filter to "
-                "see the journey."
-            )
-            % {
-                "cut": str(dict(Dimension.choices).get(filters.cut.dimension, filters.cut.dimension)).lower()
-            },  # fmt: skip
+                "Feedback is not assigned to teams, so the journey map cannot be narrowed to a team. Clear the "
+                "filter or pick another one (channel, product, topic, segment, language)."
+            ),  # fmt: skip
         },
     )
 
@@ -228,9 +264,16 @@ def _journey_chart(filters: InsightFilters, result: Journey, base: str) -> Chart
             for r in result.rows]  # fmt: skip
     note = _("Bars: topic mentions and negative mentions per touchpoint, in journey order; line: average "
              "sentiment score. Click a touchpoint for its pain points.")  # fmt: skip
+    if filters.cut.dimension:
+        note += " " + _("Within the filter: only the filter's feedback is counted.")
     if any(f.n is None for r in result.rows for _c, f in r.topics):
-        note += " " + _("Sub-topics are counted by their complaints only (volume and sentiment are kept per "
-                        "top-level topic); a touchpoint made only of sub-topics has no volume.")  # fmt: skip
+        if filters.cut.dimension:
+            note += " " + _("Some topics are counted by their complaints only: the roll-ups of some days predate "
+                            "per-topic volume and sentiment within a filter (voxloop rebuild_rollups restates "
+                            "them).")  # fmt: skip
+        else:
+            note += " " + _("Sub-topics are counted by their complaints only (volume and sentiment are kept per "
+                            "top-level topic); a touchpoint made only of sub-topics has no volume.")  # fmt: skip
     return Chart("journey", _("The customer journey"), option, Table(header, rows, urls), note=note, height=380)
 
 

@@ -226,8 +226,17 @@ class InboxLinks:
         base = feedback_url(filters)
         self.path, _sep, query = base.partition("?")
         self.query = dict(parse_qsl(query))
+        # The cut's parameters, encoded once: a 2-year chart asks for thousands of links.
+        self.fixed = {k: v for k, v in self.query.items() if k not in ("date_from", "date_to")}
+        self.fixed_encoded = urlencode(self.fixed)
 
     def __call__(self, start: date, end: date, **params: Any) -> str:
+        if not self.fixed.keys() & params.keys():  # the common case: nothing of the cut replaced or dropped
+            extra = urlencode({k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items()
+                               if v is not None})  # fmt: skip
+            query = "&".join(q for q in (f"date_from={start.isoformat()}&date_to={end.isoformat()}",
+                                         self.fixed_encoded, extra) if q)  # fmt: skip
+            return self.path + "?" + query
         query = dict(self.query, date_from=start.isoformat(), date_to=end.isoformat())
         for name, value in params.items():
             if value is None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("trends/", trends.trends_page, name="trends"),
     path("root-causes/", root_causes.root_causes_page, name="root_causes"),
     path("drivers/", drivers.drivers_page, name="drivers"),
+    path("drivers/responses/", drivers.drivers_responses, name="drivers_responses"),
     path("emerging/", emerging.emerging, name="emerging"),
     path("emerging/runs/<int:pk>/", emerging.emerging_run, name="emerging_run"),
     path("emerging/clusters/<int:pk>/", emerging.emerging_cluster, name="emerging_cluster"),

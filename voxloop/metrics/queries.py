@@ -10,9 +10,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, FloatField, OuterRef, Q, Subquery, Sum
+from django.db.models import Case as CaseWhen
+from django.db.models import CharField, Count, Exists, FloatField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf, Trim
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.metrics import formulas
@@ -598,6 +599,9 @@ def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -
     elif d == "topic":
         on_topic = FeedbackTopic.objects.filter(feedback__case_links__case_id=OuterRef("pk"))
         cases = cases.filter(Exists(on_topic.filter(top_code=v))) if v else cases.exclude(Exists(on_topic))
+    elif d == "language":  # the language of the case's first item, as the roll-ups decide it
+        cases = cases.annotate(origin=_first_feedback("language"))
+        cases = cases.filter(origin=v) if v else cases.filter(Q(origin__isnull=True) | Q(origin=""))
     return cases.select_related("team", "assignee").order_by("-created_at", "-id")
 
 
@@ -626,9 +630,52 @@ def drill_responses(period: Period, cut: Cut, kpi: str = "") -> Any:
         responses = (responses.filter(customer__segment=v) if v
                      else responses.filter(Q(customer__isnull=True) | Q(customer__segment="")))  # fmt: skip
     elif d == "topic":
-        on_topic = FeedbackTopic.objects.filter(feedback__case_links__case_id=OuterRef("case_id"))
-        responses = responses.filter(Exists(on_topic.filter(top_code=v))) if v else responses.exclude(Exists(on_topic))
+        # as the roll-ups count it: a topic of the case's items or of the response's own analysed comment
+        if v:
+            responses = responses.filter(response_mentions(v))
+        else:
+            of_case = FeedbackTopic.objects.filter(feedback__case_links__case_id=OuterRef("case_id"))
+            responses = responses.exclude(Exists(of_case)).exclude(
+                Exists(FeedbackTopic.objects.filter(feedback_id=OuterRef("feedback_id")))
+            )
+    elif d == "language":
+        responses = responses_in_language(responses, v)
     return responses.select_related("agent", "team", "survey", "case").order_by("-submitted_at", "-id")
+
+
+def response_mentions(topic: str) -> Q:
+    """Responses about ``topic`` as the roll-ups count them: a topic of their case's items or of their own
+    analysed comment."""
+    from voxloop.analysis.models import FeedbackTopic
+
+    of_case = FeedbackTopic.objects.filter(feedback__case_links__case_id=OuterRef("case_id"), top_code=topic)
+    of_comment = FeedbackTopic.objects.filter(feedback_id=OuterRef("feedback_id"), top_code=topic)
+    return Q(Exists(of_case)) | Q(Exists(of_comment))
+
+
+_HANT = ("zh-hant", "zh-tw", "zh-hk")
+
+
+def responses_in_language(responses: Any, language: str) -> Any:
+    """The responses whose language is ``language`` as the roll-ups decide it: the analysed comment's, else
+    the case's first item's, else the survey's mapped to analysed codes (services.analysed_language_of)."""
+    from voxloop.cases.models import CaseFeedback
+
+    origin = CaseFeedback.objects.filter(case_id=OuterRef("case_id")).order_by("id").values("feedback__language")[:1]
+    survey = Lower(Trim("language"))
+    mapped = CaseWhen(
+        When(survey_language="", then=Value("")),
+        When(survey_language__in=_HANT, then=Value("zh-Hant")),
+        When(Q(survey_language="zh") | Q(survey_language__startswith="zh-"), then=Value("zh")),
+        When(Q(survey_language="en") | Q(survey_language__startswith="en-"), then=Value("en")),
+        default=Value("other"),
+        output_field=CharField(),
+    )
+    chosen = Coalesce(NullIf("feedback__language", Value("")), NullIf(Subquery(origin), Value("")), mapped,
+                      output_field=CharField())  # fmt: skip
+    return (
+        responses.annotate(survey_language=survey).annotate(decided_language=chosen).filter(decided_language=language)
+    )
 
 
 def drill_feedback(period: Period, cut: Cut, kpi: str = "") -> Any:
@@ -649,6 +696,8 @@ def drill_feedback(period: Period, cut: Cut, kpi: str = "") -> Any:
     elif d == "topic":
         on_topic = FeedbackTopic.objects.filter(feedback_id=OuterRef("pk"))
         items = items.filter(Exists(on_topic.filter(top_code=v))) if v else items.exclude(Exists(on_topic))
+    elif d == "language":
+        items = items.filter(language=v)
     elif d in {"team", "agent"}:
         raise PeriodError(_("Feedback cannot be cut by %(cut)s.") % {"cut": d})
     return items.select_related("analysis").order_by("-received_at", "-id")

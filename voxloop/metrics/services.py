@@ -305,7 +305,8 @@ def compute_responses_day(day: date) -> DayAccumulator:
 
 def compute_responses(first: date, last: date) -> RangeAccumulator:
     """Survey responses submitted on ``day``: NPS groups, CSAT and CES sums, CSAT sub-dimensions, and
-    whether the customer ordered again within six months (the repurchase bands)."""
+    whether the customer ordered again within six months (the repurchase bands). Every cell also carries, per
+    topic of the response, t:<top code>:promoters / passives / detractors / csat_n / csat_sum / csat_sq."""
     start, end = range_bounds(first, last)
     accs = RangeAccumulator(Source.RESPONSES, first, last)
     responses = list(
@@ -342,10 +343,12 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
         # The language the customer wrote in: the analysed comment's, else the case's first item's, else
         # the survey's (in the analysed-language codes, so one language filter fits every source).
         language = response["feedback__language"] or case_language or analysed_language_of(response["language"])
+        response_topics = sorted(
+            topics.get(response["case_id"], set()) | comment_topics.get(response["feedback_id"], set())
+        )
         cells = accs.for_instant(response["submitted_at"]).cells_for({
             "channel": [channel], "product": [_id(response["product_id"])], "team": [_id(response["team_id"])],
-            "agent": [_id(response["agent_id"])],
-            "topic": sorted(topics.get(response["case_id"], set()) | comment_topics.get(response["feedback_id"], set())),
+            "agent": [_id(response["agent_id"])], "topic": response_topics,
             "segment": [response["customer__segment"] or ""], "language": [language],
         })  # fmt: skip
         nps_score, csat_score, ces_score = response["nps"], response["csat"], response["ces"]
@@ -358,8 +361,19 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
         if response["customer_id"] and bands:
             submitted = response["submitted_at"]
             repurchased = any(submitted < t <= submitted + REPURCHASE_WINDOW for t in orders[response["customer_id"]])
+        # Per-topic score sums in every cell, so the drivers page is exact within any one cut (a product's
+        # responses about delivery), not only over all responses.
+        topic_sums: list[tuple[str, float]] = []
+        for code in response_topics:
+            if nps_score is not None:
+                topic_sums.append((f"t:{code}:{formulas.nps_group(nps_score)}s", 1))
+            if csat_score is not None:
+                topic_sums += [(f"t:{code}:csat_n", 1), (f"t:{code}:csat_sum", csat_score),
+                               (f"t:{code}:csat_sq", csat_score * csat_score)]  # fmt: skip
         for cell in cells:
             cell.n += 1
+            for key, amount in topic_sums:
+                cell.add(key, amount)
             if nps_score is not None:
                 cell.add(formulas.nps_group(nps_score) + "s")
             if csat_score is not None:
@@ -395,7 +409,9 @@ def compute_feedback(first: date, last: date) -> RangeAccumulator:
     negative / positive / neutral (sentiment), complaints (kind), sent_sum / sent_n (sentiment score),
     emo:<emotion> (items with that emotion; in an emotion_word cell: items where the word was evidence of it),
     tc:<top code> / sc:<parent.child> (complaints mentioning that topic / sub-topic), tn:<top code> (negative
-    items mentioning that topic). Repeat complaints are counted on cases, where the repeat flag lives."""
+    items mentioning that topic), tv / ts / tsn:<top code> (items mentioning that topic; their sentiment score
+    sum and count), sv / sneg / ss / ssn:<parent.child> (the same per sub-topic, with its negatives). Repeat
+    complaints are counted on cases, where the repeat flag lives."""
     start, end = range_bounds(first, last)
     accs = RangeAccumulator(Source.FEEDBACK, first, last)
     # One range query; the analysis JSON comes through the one-to-one join (no per-item queries).
@@ -428,26 +444,33 @@ def compute_feedback(first: date, last: date) -> RangeAccumulator:
         need_cells = [acc.cells[(NEED, key)] for key in terms.need_keys(needs)]
         item_subtopics = sorted(subtopics.get(feedback_id, ()))
         need_cells += [acc.cells[(SUBTOPIC, code[:100])] for code in item_subtopics]
-        sums = _feedback_sums(sentiment, score, kind, item_topics, item_subtopics)
+        base = _feedback_sums(sentiment, score, kind)
+        sums = base + _topic_sums(sentiment, score, kind, item_topics, item_subtopics)
         names = terms.emotion_names(emotions)
-        for cell in [*cells, *need_cells]:
+        for cell in cells:
             cell.n += 1
             for key, amount in sums:
                 cell.add(key, amount)
             for name in names:
                 cell.add(f"emo:{name}")
+        # Term rows (needs, sub-topics, emotion words) are many per day and read by value: they carry the plain
+        # figures only, not the per-topic breakdown every cut row has (which would triple their size).
+        for cell in need_cells:
+            cell.n += 1
+            for key, amount in base:
+                cell.add(key, amount)
+            for name in names:
+                cell.add(f"emo:{name}")
         for cell, word_names in word_cells:
             cell.n += 1
-            for key, amount in sums:
+            for key, amount in base:
                 cell.add(key, amount)
             for name in sorted(word_names):
                 cell.add(f"emo:{name}")
     return accs
 
 
-def _feedback_sums(
-    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str]
-) -> list[tuple[str, float]]:
+def _feedback_sums(sentiment: str, score: float | None, kind: str) -> list[tuple[str, float]]:
     """The sums one feedback item adds to every cell it counts in (see compute_feedback)."""
     sums: list[tuple[str, float]] = []
     if sentiment in ("negative", "positive", "neutral"):
@@ -456,10 +479,31 @@ def _feedback_sums(
         sums += [("sent_sum", score), ("sent_n", 1)]
     if kind == COMPLAINT_KIND:
         sums.append(("complaints", 1))
+    return sums
+
+
+def _topic_sums(
+    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str]
+) -> list[tuple[str, float]]:
+    """The per-topic sums one feedback item adds to the total and cut cells (not to term rows)."""
+    sums: list[tuple[str, float]] = []
+    if kind == COMPLAINT_KIND:
         sums += [(f"tc:{code}", 1) for code in top_codes]
         sums += [(f"sc:{code}", 1) for code in sub_codes]
     if sentiment == "negative":
         sums += [(f"tn:{code}", 1) for code in top_codes]
+    # Volume and sentiment per topic and sub-topic inside every cell: the journey map within one product,
+    # channel, ... reads them from that cut's rows (the topic rows hold them only over all feedback).
+    for code in top_codes:
+        sums.append((f"tv:{code}", 1))
+        if score is not None:
+            sums += [(f"ts:{code}", score), (f"tsn:{code}", 1)]
+    for code in sub_codes:
+        sums.append((f"sv:{code}", 1))
+        if sentiment == "negative":
+            sums.append((f"sneg:{code}", 1))
+        if score is not None:
+            sums += [(f"ss:{code}", score), (f"ssn:{code}", 1)]
     return sums
 
 

@@ -95,14 +95,87 @@ def test_page_table_and_scatter_points(client, analyst, hand_made_rollups):
     assert lines[1].endswith("too few to tell")  # three respondents: below the minimum group size
 
 
-def test_csat_switch_and_a_cut_explains_why_there_are_no_drivers(client, analyst, hand_made_rollups):
+def test_csat_switch_and_a_filter_keeps_the_chart(client, analyst, hand_made_rollups):
     client.force_login(analyst)
     csat = client.get("/insights/drivers/", {**PARAMS, "metric": "csat"})
     assert csat.context["metric"] == "csat" and b"What moves CSAT" in csat.content
     assert b'name="metric" value="csat"' in csat.content  # the filter form keeps the switch
     cut = client.get("/insights/drivers/", {**PARAMS, "channel": "email"})
-    assert cut.status_code == 200 and b"Clear the filter" in cut.content
-    assert cut.context["chart_options"] == {}
+    assert cut.status_code == 200 and b"Clear the filter" not in cut.content
+    # the hand-made roll-ups have no email rows: no responses within the filter, so no points
+    assert cut.context["chart_options"]["drivers"]["series"][0]["data"] == []
+
+
+@pytest.fixture
+def two_products(csat_survey):  # noqa: F811
+    """Product A (cases in Chinese): NPS 2 and 3 about logistics (CSAT 1, 2), 10, 9, 10 about nothing (CSAT 5,
+    4, 5). Product B (cases in English): 10 and 9 about logistics, 4 and 2 about nothing. Every response
+    answers a case; the case's item carries the topic."""
+    from voxloop.feedback.models import Product
+
+    Topic.objects.update_or_create(code="logistics", defaults={"name_zh": "物流配送", "name_en": "Logistics"})
+    a = Product.objects.create(code="A", name="A")
+    b = Product.objects.create(code="B", name="B")
+    moment = datetime(2026, 3, 4, 12, tzinfo=SH)
+    about: dict[str, list[int]] = {"A": [], "B": []}
+    answers = [(a, "zh", 2, 1, True), (a, "zh", 3, 2, True), (a, "zh", 10, 5, False), (a, "zh", 9, 4, False),
+               (a, "zh", 10, 5, False), (b, "en", 10, None, True), (b, "en", 9, None, True),
+               (b, "en", 4, None, False), (b, "en", 2, None, False)]  # fmt: skip
+    for product, language, nps, csat, on_topic in answers:
+        case = make_case(moment)
+        item = make_feedback(moment, product=product, language=language, topics=("logistics",) if on_topic else ())
+        CaseFeedback.objects.create(case=case, feedback=item)
+        response = make_response(csat_survey, moment, nps=nps, csat=csat, case=case)
+        response.product = product
+        response.save(update_fields=["product"])
+        if on_topic:
+            about[product.code].append(response.pk)
+    services.rebuild(since=date(2026, 3, 1), until=date(2026, 3, 10))
+    return a, b, about
+
+
+def test_a_product_filter_gives_that_products_drivers(two_products):
+    a, b, _about = two_products
+    logistics = next(d for d in topic_drivers(parse_filters(PARAMS, TODAY), "nps", "en").drivers)
+    # all: 2, 3, 10, 9 -> NPS 0; without: 10, 9, 10, 4, 2 -> 20
+    assert logistics.mentions == 4 and logistics.difference == pytest.approx(-20)
+    in_a = topic_drivers(parse_filters({**PARAMS, "product": str(a.pk)}, TODAY), "nps", "en")
+    assert in_a.overall.n == 5
+    [driver] = in_a.drivers
+    # A: with 2, 3 -> -100; without 10, 9, 10 -> +100; impact -200 x 2/5
+    assert driver.topic == "logistics" and driver.mentions == 2 and driver.share == pytest.approx(0.4)
+    assert driver.mean_with == pytest.approx(-100) and driver.mean_without == pytest.approx(100)
+    assert driver.impact == pytest.approx(-80)
+    in_b = topic_drivers(parse_filters({**PARAMS, "product": str(b.pk)}, TODAY), "nps", "en")
+    # B: with 10, 9 -> +100; without 4, 2 -> -100; impact +200 x 2/4
+    assert in_b.overall.n == 4 and in_b.drivers[0].impact == pytest.approx(100)
+    csat_a = topic_drivers(parse_filters({**PARAMS, "product": str(a.pk)}, TODAY), "csat", "en").drivers[0]
+    # CSAT within A: 1, 2 -> 1.5; 5, 4, 5 -> 4.667; the interval from the exact sums of squares
+    assert csat_a.mean_with == pytest.approx(1.5) and csat_a.mean_without == pytest.approx(14 / 3)
+    assert csat_a.ci_low < csat_a.difference < csat_a.ci_high
+    # no CSAT answers in B
+    assert topic_drivers(parse_filters({**PARAMS, "product": str(b.pk)}, TODAY), "csat", "en").overall.n == 0
+    # the language the customers wrote in: B's cases are in English, so the English drivers are B's
+    in_en = topic_drivers(parse_filters({**PARAMS, "language": "en"}, TODAY), "nps", "en")
+    assert in_en.overall.n == 4 and in_en.drivers[0].impact == pytest.approx(100)
+
+
+def test_under_a_filter_a_point_drills_to_that_filters_responses_about_the_topic(client, analyst, two_products):
+    a, _b, about = two_products
+    client.force_login(analyst)
+    page = client.get("/insights/drivers/", {**PARAMS, "product": str(a.pk)})
+    assert b"Clear the filter" not in page.content
+    [point] = page.context["chart_options"]["drivers"]["series"][0]["data"]
+    assert point["value"][:3] == [40.0, -200.0, -80.0]
+    assert f"product={a.pk}" in point["url"] and "about=logistics" in point["url"]
+    listed = client.get(point["url"])
+    assert listed.status_code == 200
+    assert sorted(r.pk for r in listed.context["page"]) == sorted(about["A"])
+    english = client.get("/insights/drivers/", {**PARAMS, "language": "en"})
+    [point] = english.context["chart_options"]["drivers"]["series"][0]["data"]
+    assert sorted(r.pk for r in client.get(point["url"]).context["page"]) == sorted(about["B"])
+    export = client.get("/insights/drivers/", {**PARAMS, "product": str(a.pk), "export": "csv", "chart": "drivers"})
+    assert export.content.decode("utf-8-sig").splitlines()[1].startswith("Logistics,logistics,2,40.0,-100.0,100.0,")
 
 
 def test_a_point_drills_to_the_responses_mentioning_the_topic(client, analyst, csat_survey):  # noqa: F811

@@ -133,3 +133,24 @@ def test_feedback_drill_link_filters_the_inbox_to_the_items_behind_a_number():
     assert [f.pk for f in found] == [hit.pk]
     by_segment = filter_feedback(InboxFilters.from_params({"segment": "high_risk_recovery", "language": "zh"}))
     assert sorted(f.external_id for f in by_segment) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("query", "params"),
+    [
+        ("period=30", {"topic": "logistics", "sentiment": "negative"}),
+        ("period=30&channel=email", {"topic": "price"}),
+        ("period=30&channel=email", {"channel": "chat"}),  # replaces the cut's own parameter
+        ("period=30&topic=price", {"topic": None, "sentiment": "negative"}),  # drops it
+        ("period=30&segment=at_risk", {"q": "物流 太慢"}),
+    ],
+)
+def test_the_fast_link_builder_means_the_same_as_feedback_url(query, params):
+    from voxloop.dashboards.trends import InboxLinks
+
+    filters = parse_filters(q(query), TODAY)
+    start, end = date(2026, 6, 1), date(2026, 6, 7)
+    fast = InboxLinks(filters)(start, end, **params)
+    slow = feedback_url(filters, start=start, end=end, **params)
+    assert urlsplit(fast).path == urlsplit(slow).path
+    assert parse_qs(urlsplit(fast).query) == parse_qs(urlsplit(slow).query)

@@ -101,10 +101,87 @@ def test_page_chart_drills_to_pain_points_then_to_the_feedback(client, analyst, 
     assert items.count() == 3 and all(f.sentiment == "negative" for f in items)
 
 
-def test_a_cut_explains_that_the_journey_needs_all_feedback(client, analyst, feedback):
+def _figures(result) -> dict:
+    return {(r.touchpoint.code, code): (f.n, f.negative, round(f.sent_sum, 9), f.sent_n, f.complaints)
+            for r in result.rows for code, f in r.topics}  # fmt: skip
+
+
+def test_a_filter_covering_every_item_gives_the_same_journey(client, analyst, feedback):
+    """Every item of the fixture came by email: the email filter's per-topic sums give exactly the figures of
+    the topic and sub-topic rows."""
+    everything = journey(parse_filters(PARAMS, TODAY), "en")
+    by_email = journey(parse_filters({**PARAMS, "channel": "email"}, TODAY), "en")
+    assert _figures(by_email) == _figures(everything)
+    assert [(p.touchpoint.code, p.code) for p in by_email.pain_points] == [
+        (p.touchpoint.code, p.code) for p in everything.pain_points
+    ]
     client.force_login(analyst)
     response = client.get("/insights/journey/", {**PARAMS, "channel": "email"})
-    assert response.status_code == 200 and b"Clear the filter" in response.content
+    assert response.status_code == 200 and b"Clear the filter" not in response.content
+    assert response.context["chart_options"]["journey"]["series"][0]["data"][3]["value"] == 4
+    assert journey(parse_filters({**PARAMS, "channel": "app"}, TODAY), "en").rows[3].figures.n == 0
+
+
+@pytest.fixture
+def two_products(db):
+    """Product A: 2 negative logistics complaints (-0.5 each), 1 negative price.billing complaint (-0.6).
+    Product B: logistics 1 positive (0.5) and 1 neutral without a score; quality 1 positive (0.8)."""
+    from voxloop.feedback.models import Product
+
+    a = Product.objects.create(code="A", name="A")
+    b = Product.objects.create(code="B", name="B")
+    moment = datetime(2026, 3, 3, 12, tzinfo=SH)
+    for _ in range(2):
+        make_feedback(moment, product=a, sentiment="negative", score=-0.5, kind="complaint", topics=("logistics",))
+    make_feedback(moment, product=a, sentiment="negative", score=-0.6, kind="complaint", topics=("price.billing",))
+    make_feedback(moment, product=b, sentiment="positive", score=0.5, topics=("logistics",))
+    make_feedback(moment, product=b, sentiment="neutral", topics=("logistics",))
+    make_feedback(moment, product=b, sentiment="positive", score=0.8, topics=("quality",))
+    services.rebuild(since=date(2026, 2, 1), until=date(2026, 3, 10))
+    return a, b
+
+
+def test_a_product_filter_gives_that_products_journey(two_products):
+    a, b = two_products
+    in_a = {r.touchpoint.code: r.figures for r in journey(parse_filters({**PARAMS, "product": str(a.pk)}, TODAY),
+                                                             "en").rows}  # fmt: skip
+    assert (in_a["delivery"].n, in_a["delivery"].negative, in_a["delivery"].complaints) == (2, 2, 2)
+    assert in_a["delivery"].sentiment == pytest.approx(-0.5)
+    # renewal = the sub-topic price.billing, from the sub-topic sums of A's rows; purchase = price counts it too
+    assert (in_a["renewal"].n, in_a["renewal"].negative, in_a["renewal"].complaints) == (1, 1, 1)
+    assert in_a["renewal"].sentiment == pytest.approx(-0.6) and in_a["purchase"].n == 1
+    assert in_a["use"].n == 0 and in_a["use"].sentiment is None
+    in_b = {r.touchpoint.code: r.figures for r in journey(parse_filters({**PARAMS, "product": str(b.pk)}, TODAY),
+                                                             "en").rows}  # fmt: skip
+    # B's logistics: two mentions, one scored (0.5); nothing negative
+    assert (in_b["delivery"].n, in_b["delivery"].negative, in_b["delivery"].sent_n) == (2, 0, 1)
+    assert in_b["delivery"].sentiment == pytest.approx(0.5) and in_b["delivery"].negative_share == 0
+    assert in_b["use"].n == 1 and in_b["use"].sentiment == pytest.approx(0.8)
+    assert in_b["renewal"].n == 0 and in_b["purchase"].n == 0
+
+
+def test_under_a_product_filter_pain_points_drill_to_that_products_feedback(client, analyst, two_products):
+    a, _b = two_products
+    make_feedback(datetime(2026, 3, 4, 12, tzinfo=SH), sentiment="negative", score=-0.9, topics=("logistics",))
+    services.rebuild(since=date(2026, 3, 4), until=date(2026, 3, 4))  # a negative logistics item of no product
+    client.force_login(analyst)
+    response = client.get("/insights/journey/", {**PARAMS, "product": str(a.pk), "touchpoint": "delivery"})
+    assert response.status_code == 200 and b"Clear the filter" not in response.content
+    pain = response.context["chart_options"]["pain_points"]
+    [bar] = pain["series"][0]["data"]
+    assert bar["value"] == 2 and f"product_id={a.pk}" in bar["url"]
+    items = filter_feedback(InboxFilters.from_params(dict(parse_qsl(bar["url"].split("?", 1)[1]))))
+    assert items.count() == 2 and {f.product_id for f in items} == {a.pk}
+
+
+def test_a_team_filter_says_feedback_has_no_team(client, analyst, feedback):
+    from voxloop.accounts.models import Team
+
+    team = Team.objects.create(name="Hotline")
+    client.force_login(analyst)
+    response = client.get("/insights/journey/", {**PARAMS, "team": str(team.pk)})
+    assert response.status_code == 200 and b"not assigned to teams" in response.content
+    assert response.context["chart_options"] == {}
 
 
 def _formset_data(touchpoints: list[Touchpoint], **changes: dict) -> dict:

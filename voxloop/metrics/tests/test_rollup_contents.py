@@ -78,7 +78,7 @@ def test_feedback_topic_and_language_dimensions(monday_feedback):
     assert zh.n == 2 and zh.sums["negative"] == 1 and zh.sums["emo:joy"] == 1
     assert cell(Source.FEEDBACK, "language", "en").sums == {
         "negative": 1, "sent_sum": -0.4, "sent_n": 1, "complaints": 1, "tc:logistics": 1, "tn:logistics": 1,
-        "emo:anger": 1,
+        "emo:anger": 1, "tv:logistics": 1, "ts:logistics": -0.4, "tsn:logistics": 1,
     }  # fmt: skip
     assert cell(Source.FEEDBACK, "language", "").n == 1
 
@@ -90,7 +90,9 @@ def test_emotion_words_count_items_per_word_with_the_emotions_it_was_evidence_of
     disappointed = cell(Source.FEEDBACK, services.EMOTION_WORD, "失望")
     # F1 was also angry, but "失望" was evidence of disappointment only.
     assert disappointed.sums["emo:disappointment"] == 1 and "emo:anger" not in disappointed.sums
-    assert disappointed.sums["negative"] == 1 and disappointed.sums["tc:logistics"] == 1
+    assert disappointed.sums["negative"] == 1 and disappointed.sums["complaints"] == 1
+    # term rows carry the plain figures, not the per-topic breakdown of the cut rows (it would triple them)
+    assert not [k for k in disappointed.sums if k.startswith(("tc:", "tn:", "tv:", "ts:", "sc:", "sv:"))]
     assert cell(Source.FEEDBACK, services.EMOTION_WORD, "开心").sums["positive"] == 1
     # Tuesday's 气死 is Tuesday's.
     assert cell(Source.FEEDBACK, services.EMOTION_WORD, "气死", day=MONDAY.replace(day=24)).n == 1
@@ -178,8 +180,107 @@ def test_a_response_counts_in_the_topics_of_its_comment_and_of_its_case(csat_sur
     follow_up.save(update_fields=["feedback"])
     make_response(csat_survey, sh(23, 12), nps=9)  # no case, no comment: no topic
     services.rebuild([Source.RESPONSES])
-    assert cell(Source.RESPONSES, "topic", "price").sums == {"detractors": 1}
-    assert cell(Source.RESPONSES, "topic", "quality").sums == {"detractors": 1}
-    assert cell(Source.RESPONSES, "topic", "logistics").sums == {"promoters": 1}
-    assert cell(Source.RESPONSES, "topic", "attitude").sums == {"promoters": 1}
+    about_price = {"detractors": 1, "t:price:detractors": 1, "t:quality:detractors": 1}
+    assert cell(Source.RESPONSES, "topic", "price").sums == about_price
+    assert cell(Source.RESPONSES, "topic", "quality").sums == about_price
+    about_logistics = {"promoters": 1, "t:attitude:promoters": 1, "t:logistics:promoters": 1}
+    assert cell(Source.RESPONSES, "topic", "logistics").sums == about_logistics
+    assert cell(Source.RESPONSES, "topic", "attitude").sums == about_logistics
     assert cell(Source.RESPONSES, "topic", "").sums == {"promoters": 1}
+
+
+def test_every_feedback_cell_carries_volume_and_sentiment_per_topic_and_sub_topic(monday_feedback):
+    """The journey map within one filter reads these from the filter's rows. Plus F6 (Monday, app, neutral,
+    no score, logistics.delay): counted in the volumes, not in the sentiment counts."""
+    make_feedback(sh(23, 14), channel="app", sentiment="neutral", topics=("logistics.delay",))
+    services.rebuild([Source.FEEDBACK])
+    total = cell(Source.FEEDBACK).sums
+    # logistics: F1 (-0.8, via logistics.delay), F2 (-0.4), F6 (no score)
+    assert total["tv:logistics"] == 3 and total["tsn:logistics"] == 2
+    assert total["ts:logistics"] == pytest.approx(-1.2)
+    # quality: F1 (-0.8) and F3 (0.9, via quality.material)
+    assert total["tv:quality"] == 2 and total["ts:quality"] == pytest.approx(0.1) and total["tsn:quality"] == 2
+    # sub-topics: logistics.delay F1 (negative, -0.8) and F6; quality.material F3 (positive, 0.9)
+    assert (total["sv:logistics.delay"], total["sneg:logistics.delay"], total["ssn:logistics.delay"]) == (2, 1, 1)
+    assert total["ss:logistics.delay"] == pytest.approx(-0.8)
+    assert total["sv:quality.material"] == 1 and "sneg:quality.material" not in total
+    assert total["ss:quality.material"] == pytest.approx(0.9) and total["ssn:quality.material"] == 1
+    # Within a channel only that channel's items: app = F2 and F6; email = F1, F3 (and F4, no topic).
+    app = cell(Source.FEEDBACK, "channel", "app").sums
+    assert app["tv:logistics"] == 2 and app["ts:logistics"] == pytest.approx(-0.4) and app["tsn:logistics"] == 1
+    assert "tv:quality" not in app and app["sv:logistics.delay"] == 1 and "ssn:logistics.delay" not in app
+    email = cell(Source.FEEDBACK, "channel", "email").sums
+    assert email["tv:logistics"] == 1 and email["ts:logistics"] == pytest.approx(-0.8)
+    assert email["tv:quality"] == 2 and email["sv:quality.material"] == 1
+    # The old keys are unchanged: complaints and negatives per topic, the topic rows' own counts.
+    assert (
+        total["tc:logistics"] == 2 and total["tn:logistics"] == 2 and cell(Source.FEEDBACK, "topic", "logistics").n == 3
+    )
+    # Over all feedback the per-topic sums agree with the topic and sub-topic rows.
+    quality_row = cell(Source.FEEDBACK, "topic", "quality")
+    assert quality_row.n == total["tv:quality"] and quality_row.sums["sent_sum"] == pytest.approx(total["ts:quality"])
+    delay_row = cell(Source.FEEDBACK, services.SUBTOPIC, "logistics.delay")
+    assert delay_row.n == total["sv:logistics.delay"] and delay_row.sums["negative"] == total["sneg:logistics.delay"]
+
+
+def test_every_responses_cell_carries_score_sums_per_topic(csat_survey, policy):
+    """The drivers page within one filter reads these from the filter's rows. R1 NPS 2, CSAT 1, comment about
+    price and quality.defect, product A; R2 NPS 10, CSAT 5, case about logistics, comment about attitude,
+    product B; R3 NPS 8, CSAT 4, case about logistics, product B; R4 NPS 9, no topic, product A."""
+    from voxloop.feedback.models import Product
+
+    product_a = Product.objects.create(code="A", name="A")
+    product_b = Product.objects.create(code="B", name="B")
+    case = make_case(sh(23, 9), policy=policy)
+    CaseFeedback.objects.create(case=case, feedback=make_feedback(sh(23, 8), topics=("logistics",)))
+    r1 = make_response(csat_survey, sh(23, 10), nps=2, csat=1)
+    r1.feedback = make_feedback(sh(23, 10), topics=("price", "quality.defect"))
+    r2 = make_response(csat_survey, sh(23, 11), nps=10, csat=5, case=case)
+    r2.feedback = make_feedback(sh(23, 11), topics=("attitude",))
+    r3 = make_response(csat_survey, sh(23, 12), nps=8, csat=4, case=case)
+    r4 = make_response(csat_survey, sh(23, 13), nps=9)
+    for response, product in ((r1, product_a), (r2, product_b), (r3, product_b), (r4, product_a)):
+        response.product = product
+        response.save(update_fields=["feedback", "product"])
+    services.rebuild([Source.RESPONSES])
+    total = cell(Source.RESPONSES).sums
+    assert (total["t:logistics:promoters"], total["t:logistics:passives"]) == (1, 1)
+    assert "t:logistics:detractors" not in total
+    assert (total["t:logistics:csat_n"], total["t:logistics:csat_sum"], total["t:logistics:csat_sq"]) == (2, 9, 41)
+    assert (total["t:price:detractors"], total["t:price:csat_n"], total["t:price:csat_sum"]) == (1, 1, 1)
+    assert total["t:quality:csat_sq"] == 1 and total["t:attitude:promoters"] == 1 and total["t:attitude:csat_sq"] == 25
+    b = cell(Source.RESPONSES, "product", str(product_b.pk)).sums
+    assert b["t:logistics:csat_sum"] == 9 and b["t:logistics:promoters"] == 1 and b["t:logistics:passives"] == 1
+    assert not any(k.startswith(("t:price:", "t:quality:")) for k in b)
+    a = cell(Source.RESPONSES, "product", str(product_a.pk)).sums
+    assert a["t:price:detractors"] == 1 and a["promoters"] == 1 and not any(k.startswith("t:logistics:") for k in a)
+
+
+def test_drill_lists_hold_exactly_what_the_roll_up_counts_by_language_and_comment_topic(csat_survey, policy):
+    """The number under a language or topic cut and the list behind it agree, for feedback, cases and responses."""
+    from voxloop.metrics.queries import Cut, Period, drill_cases, drill_feedback, drill_responses
+
+    case_en = make_case(sh(23, 9), policy=policy)
+    CaseFeedback.objects.create(case=case_en, feedback=make_feedback(sh(23, 8), language="en", topics=("logistics",)))
+    case_zh = make_case(sh(23, 9, 30), policy=policy)
+    CaseFeedback.objects.create(case=case_zh, feedback=make_feedback(sh(23, 8, 30), language="zh"))
+    about_price = make_response(csat_survey, sh(23, 10), nps=3)
+    about_price.feedback = make_feedback(sh(23, 10), language="zh-Hant", topics=("price",))
+    about_price.save(update_fields=["feedback"])
+    make_response(csat_survey, sh(23, 11), nps=9, case=case_en)
+    services.rebuild()
+    period = Period(MONDAY, MONDAY)
+
+    def same(source, dimension, value, rows):
+        assert cell(source, dimension, value).n == len(rows), (source, dimension, value)
+
+    same(Source.FEEDBACK, "language", "en", list(drill_feedback(period, Cut("language", "en"))))
+    same(Source.FEEDBACK, "language", "zh-Hant", list(drill_feedback(period, Cut("language", "zh-Hant"))))
+    same(Source.CASES, "language", "en", list(drill_cases(period, Cut("language", "en"))))
+    same(Source.CASES, "language", "zh", list(drill_cases(period, Cut("language", "zh"))))
+    price = list(drill_responses(period, Cut("topic", "price")))
+    assert price == [about_price]  # a response with no case is about what its comment speaks of
+    same(Source.RESPONSES, "topic", "price", price)
+    same(Source.RESPONSES, "topic", "logistics", list(drill_responses(period, Cut("topic", "logistics"))))
+    same(Source.RESPONSES, "language", "zh-Hant", list(drill_responses(period, Cut("language", "zh-Hant"))))
+    same(Source.RESPONSES, "language", "en", list(drill_responses(period, Cut("language", "en"))))
