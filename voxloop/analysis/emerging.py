@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from voxloop.analysis.models import EmergingCluster, EmergingRun, FeedbackTopic, Topic
+from voxloop.analysis.services import customer_words
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,13 @@ def uncovered_feedback(
         Feedback.objects.filter(received_at__gte=since, received_at__lt=until, analysis_status=AnalysisStatus.DONE)
         .filter(~Exists(covered))
         .order_by("-received_at", "-id")
-        .values_list("id", "received_at", "title", "text", "analysis__masked_text")[:limit]
+        .values_list("id", "received_at", "channel", "title", "text", "analysis__masked_text")[:limit]
     )
     ids, texts, received = [], [], []
-    for pk, received_at, title, text, masked in rows.iterator(chunk_size=LOAD_CHUNK):
-        # the masked text keeps phone numbers and e-mails out of keywords and examples
-        body = masked or text
+    for pk, received_at, channel, title, text, masked in rows.iterator(chunk_size=LOAD_CHUNK):
+        # the masked text (of what the analysis read) keeps phone numbers and e-mails out of keywords and examples
         ids.append(pk)
-        texts.append(f"{title}\n{body}" if title and title not in body else body)
+        texts.append(masked or customer_words(channel, title, text))
         received.append(received_at)
     return Uncovered(ids, texts, received)
 

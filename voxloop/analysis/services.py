@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysis, FeedbackTopic, Topic
-from voxloop.feedback.models import AnalysisStatus, Feedback, Kind, Sentiment, Urgency
+from voxloop.feedback.models import AnalysisStatus, Channel, Feedback, Kind, Sentiment, Urgency
 
 ANALYSIS_CHUNK = 500
 
@@ -79,6 +79,15 @@ def _latest_corrections(feedback_ids: Sequence[int]) -> dict[tuple[int, str], An
     return latest
 
 
+def customer_words(channel: str, title: str, text: str) -> str:
+    """What the analysis reads: the title (an email subject, a review's headline) and the text. A survey
+    comment's title is our own label ("NPS 推荐意愿 · NPS 4 · #detractor"), not the customer's words: analysing
+    it would put "detractor" into keywords, topics and emerging-topic clusters."""
+    if title and channel != Channel.SURVEY and title not in text:
+        return f"{title}\n{text}"
+    return text
+
+
 def analyze_feedback(feedback_ids: Iterable[int]) -> int:
     """Analyse these items and store the results; returns how many were analysed. Safe to repeat."""
     import voxloop_nlp
@@ -90,10 +99,10 @@ def analyze_feedback(feedback_ids: Iterable[int]) -> int:
     taxonomy = current_taxonomy()
     for start in range(0, len(ids), ANALYSIS_CHUNK):
         chunk = ids[start : start + ANALYSIS_CHUNK]
-        items = list(Feedback.objects.filter(pk__in=chunk).only("id", "title", "text"))
+        items = list(Feedback.objects.filter(pk__in=chunk).only("id", "channel", "title", "text"))
         if not items:
             continue
-        texts = [f"{f.title}\n{f.text}" if f.title else f.text for f in items]
+        texts = [customer_words(f.channel, f.title, f.text) for f in items]
         try:
             results = voxloop_nlp.analyze_batch(texts, taxonomy=taxonomy)
         except Exception:

@@ -90,3 +90,20 @@ def test_an_urgent_complaint_becomes_a_case_after_analysis(settings, django_capt
     case = Case.objects.get(feedback_items__pk=pk)
     assert case.severity == "urgent"
     assert case.resolution_due_at is not None
+
+
+def test_an_email_subject_is_analysed_but_a_survey_comments_label_is_not():
+    """A survey comment's title is the product's own label, not the customer's words."""
+    from django.utils import timezone
+
+    def item(channel: str, title: str, text: str) -> int:
+        return Feedback.objects.create(channel=channel, title=title, text=text, received_at=timezone.now(),
+                                       source="t", external_id=f"{channel}-1").pk  # fmt: skip
+
+    survey = item("survey", "NPS 推荐意愿 / Net Promoter Score · NPS 2 · #detractor", "谢谢")
+    email = item("email", "Refund request: charged twice", "谢谢")
+    analyze_feedback([survey, email])
+    survey_analysis = FeedbackAnalysis.objects.get(feedback_id=survey)
+    assert "detractor" not in survey_analysis.normalized_text.lower()
+    assert "detractor" not in " ".join(survey_analysis.keywords).lower()
+    assert "charged twice" in FeedbackAnalysis.objects.get(feedback_id=email).normalized_text.lower()
