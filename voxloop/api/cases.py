@@ -9,8 +9,6 @@ error code and message.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 from typing import Any
@@ -37,6 +35,7 @@ from voxloop.api.case_schemas import (
     SeverityValue,
     StatusValue,
 )
+from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.models import ApiToken, Scope
 from voxloop.api.schemas import ErrorOut
 from voxloop.cases import queries, services
@@ -178,18 +177,6 @@ class CaseFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-def _encode_cursor(updated_at: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{updated_at.isoformat()}|{pk}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        return datetime.fromisoformat(stamp), int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise HttpError(400, _("The cursor is not valid; use next_cursor from the previous page.")) from exc
-
-
 def _find_user(ref: str | int) -> User | None:
     text = str(ref).strip()
     if text.isdigit():
@@ -232,7 +219,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     if filters.updated_since:
         qs = qs.filter(updated_at__gte=filters.updated_since)
     if filters.cursor:
-        stamp, pk = _decode_cursor(filters.cursor)
+        stamp, pk = decode_cursor(filters.cursor)
         # Keyset pagination on (updated_at, id): no page skips or repeats a case while others are being added.
         qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
     rows = list(qs.order_by("-updated_at", "-id")[: filters.limit + 1])
@@ -240,7 +227,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     rows = rows[: filters.limit]
     return {
         "items": [_case_row(c, user) for c in rows],
-        "next_cursor": _encode_cursor(rows[-1].updated_at, rows[-1].pk) if more else None,
+        "next_cursor": encode_cursor(rows[-1].updated_at, rows[-1].pk) if more else None,
     }
 
 

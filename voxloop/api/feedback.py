@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime
 from typing import Any
@@ -11,13 +9,12 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from ninja.errors import HttpError
 from pydantic import BaseModel, Field
 
 from voxloop.api import services
 from voxloop.api.auth import TokenAuth
+from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.models import Scope
 from voxloop.api.schemas import (
     ErrorOut,
@@ -111,18 +108,6 @@ class FeedbackFilters(Schema):
     limit: int = Field(50, ge=1, le=500)
 
 
-def _encode_cursor(received_at: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{pk}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        return datetime.fromisoformat(stamp), int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise HttpError(400, _("The cursor is not valid; use next_cursor from the previous page.")) from exc
-
-
 @router.get(
     "/feedback",
     auth=TokenAuth(Scope.FEEDBACK_READ),
@@ -149,14 +134,14 @@ def list_feedback(request: HttpRequest, filters: Query[FeedbackFilters]):
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
     if filters.cursor:
-        stamp, pk = _decode_cursor(filters.cursor)
+        stamp, pk = decode_cursor(filters.cursor)
         # Keyset pagination on the (received_at, id) order: stable while new items arrive.
         qs = qs.filter(Q(received_at__lt=stamp) | Q(received_at=stamp, id__lt=pk))
     rows = list(qs.order_by("-received_at", "-id").values(*FEEDBACK_FIELDS)[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     items = [_row(r) for r in rows]
-    next_cursor = _encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
+    next_cursor = encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
     return {"items": items, "next_cursor": next_cursor}
 
 
