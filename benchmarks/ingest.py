@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SECTIONS = ["benchmarks._import", "benchmarks._api", "benchmarks._inbox"]
-KEYS = ["import_sqlite_rows_per_s", "import_pg_rows_per_s", "import_peak_mb", "api_items_per_s", "inbox_p50_ms",
+KEYS = ["import_sqlite_rows_per_s", "import_pg_rows_per_s", "import_pg_tuned_rows_per_s", "import_peak_mb",
+        "api_items_per_s", "inbox_p50_ms",
         "inbox_p95_ms"]  # fmt: skip
 
 

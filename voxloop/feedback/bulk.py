@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
 from django.db import connection, transaction
 from django.db.models import Field
@@ -52,15 +53,22 @@ def json_text(value: Any) -> JsonText:
     return JsonText(_dump_json(value))
 
 
-# One encoder for all rows: json.dumps(..., ensure_ascii=False) builds a new encoder on every call, which
-# cost as much as the encoding itself. Output is identical.
+# The standard library's encoder for what orjson refuses (integers beyond 64 bits, exotic types).
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def _encode_json(value: Any) -> str:
+    # orjson: ~8x faster than json on a row's payload, which every imported row pays for.
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return _JSON_ENCODER.encode(value)
 
 
 def _dump_json(value: Any) -> str:
     # PostgreSQL's jsonb and text types cannot hold NUL; the rest of the payload is kept as received.
-    dumped = _JSON_ENCODER.encode(value)
-    return _JSON_ENCODER.encode(_strip_nul(value)) if "\\u0000" in dumped else dumped
+    dumped = _encode_json(value)
+    return _encode_json(_strip_nul(value)) if "\\u0000" in dumped else dumped
 
 
 def _adapt(column: str, value: Any, vendor: str) -> Any:
@@ -121,15 +129,44 @@ def copy_field(value: Any) -> str:
     return _COPY_FORMAT[value.__class__](value)
 
 
+# The columns whose values come from the incoming record alone (no lookup): a bulk caller may format them
+# ahead of time, off the writer's critical path (`copy_fragment`, stored in a row as FRAGMENT).
+FRAGMENT_COLUMNS = (
+    "channel", "source", "external_id", "contact_name", "contact_email", "contact_phone", "received_at", "title",
+    "text", "rating", "rating_scale", "order_ref", "raw_payload", "attachments", "thread_key",
+)  # fmt: skip
+FRAGMENT = "_copy_fragment"
+
+
+def _copy_value(value: Any, is_json: bool) -> str:
+    if value is None:
+        return "\\N"
+    if is_json:
+        return _copy_text(value if value.__class__ is JsonText else _dump_json(value))
+    return _COPY_FORMAT[value.__class__](value)
+
+
+def copy_fragment(values: dict[str, Any]) -> str:
+    """FRAGMENT_COLUMNS of a row in COPY text format, tab-separated; absent ones take their defaults."""
+    return "\t".join(
+        _copy_value(values.get(column, _DEFAULTS.get(column)), column in JSON_COLUMNS) for column in FRAGMENT_COLUMNS
+    )
+
+
 def _pg_line_builder(
     columns: list[str], given: set[str], now: datetime
 ) -> tuple[list[str], Callable[[dict[str, Any]], str]]:
     """The COPY column order and a function turning a row dict into a COPY line (without the id), with the
     per-column decisions taken once per call. Columns no row gives (`given` are those some row does) are the
-    same on every line: they go last, formatted once."""
+    same on every line: they go last, formatted once. Rows that all carry a FRAGMENT have it appended as is."""
+    fragments = FRAGMENT in given
+    if fragments:
+        given = given - set(FRAGMENT_COLUMNS) - {FRAGMENT}
     plan: list[tuple[str, Any, str, bool]] = []
     tail = ""
     for column in columns:
+        if fragments and column in FRAGMENT_COLUMNS:
+            continue
         default = now if column in ("created_at", "updated_at") else _DEFAULTS.get(column)
         is_json = column in JSON_COLUMNS
         formatted = copy_field(_dump_json(default) if is_json and default is not None else default)
@@ -137,21 +174,18 @@ def _pg_line_builder(
             plan.append((column, default, formatted, is_json))
         else:
             tail += "\t" + formatted
-    order = [p[0] for p in plan] + [c for c in columns if c not in given]
-    fmt = _COPY_FORMAT
+    order = [p[0] for p in plan]
+    if fragments:
+        order += FRAGMENT_COLUMNS
+    order += [c for c in columns if c not in given and c not in order]
 
     def build(row: dict[str, Any]) -> str:
         out = []
         for column, default, formatted, is_json in plan:
             value = row.get(column, default)
-            if value is default:
-                out.append(formatted)
-            elif value is None:
-                out.append("\\N")
-            elif is_json:
-                out.append(_copy_text(value if value.__class__ is JsonText else _dump_json(value)))
-            else:
-                out.append(fmt[value.__class__](value))
+            out.append(formatted if value is default else _copy_value(value, is_json))
+        if fragments:
+            out.append(row[FRAGMENT])
         return "\t".join(out) + tail
 
     return order, build
@@ -175,7 +209,10 @@ def _raw_cursor() -> Any:
 
 def _take_ids(cursor: Any, table: str, count: int) -> list[int]:
     """Reserve `count` ids from the table's id sequence (identity column) in one round trip."""
-    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+    # The sequence's name is looked up once, not once per id (that doubled the cost of this query).
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    (sequence,) = cursor.fetchone()
+    cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
     return [row[0] for row in cursor.fetchall()]
 
 
@@ -312,7 +349,11 @@ def insert_feedback(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int
 
 def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: datetime) -> dict:
     table = Feedback._meta.db_table
-    order, build = _pg_line_builder(columns, set().union(*rows), now)  # the keys of every row
+    given = set().union(*rows)  # the keys of any row
+    if FRAGMENT in given and not all(FRAGMENT in row for row in rows):
+        rows = [{k: v for k, v in row.items() if k != FRAGMENT} for row in rows]  # all or none
+        given.discard(FRAGMENT)
+    order, build = _pg_line_builder(columns, given, now)
     column_sql = ", ".join(connection.ops.quote_name(c) for c in order)
     lines = [build(row) for row in rows]
     keys = [(row["source"], row["external_id"]) for row in rows]
@@ -363,3 +404,43 @@ _DEFAULTS: dict[str, Any] = {
     "language": "", "sentiment": "", "kind": "", "urgency": "", "analysis_status": "pending", "model_version": "",
     "search_text": "", "raw_payload": {}, "attachments": [],
 }  # fmt: skip
+
+
+class PlannerStatistics:
+    """Keeps PostgreSQL's row estimates of the tables a long import grows in step with their real size.
+
+    Without it the planner still believes the table holds what it held before the import (autovacuum's
+    analyze runs late, or not at all where it is off) and looks a chunk's 10,000 keys up by reading every
+    row of the source instead of probing the (source, external_id) index: measured 0.6 s per chunk at
+    1,000,000 rows, against 0.05 s. Only the columns the import looks rows up by are analysed (0.2 s at a
+    million rows, against 0.8 s for all of them), each time the first table has doubled: a handful of
+    runs per import. Autovacuum still analyses the rest as usual."""
+
+    MIN_ROWS = 20_000
+
+    def __init__(self, tables: Sequence[tuple[type, Sequence[str]]]):
+        self.targets = [
+            (model._meta.db_table, [model._meta.get_field(f).column for f in fields]) for model, fields in tables
+        ]
+        self.added = 0
+        self.known: float | None = None
+
+    def added_rows(self, count: int) -> None:
+        if connection.vendor != "postgresql":
+            return
+        self.added += count
+        if self.known is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.targets[0][0]]
+                )
+                row = cursor.fetchone()
+                self.known = float(row[0]) if row else 0.0
+        if self.added < max(self.MIN_ROWS, self.known):
+            return
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for table, columns in self.targets:
+                cursor.execute(f"ANALYZE {quote(table)} ({', '.join(quote(c) for c in columns)})")
+        self.known += self.added
+        self.added = 0

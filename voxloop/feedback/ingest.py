@@ -17,7 +17,16 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from voxloop.feedback.bulk import JsonText, customer_ids_by, existing_feedback, insert_customers, insert_feedback
+from voxloop.feedback.bulk import (
+    FRAGMENT,
+    JsonText,
+    copy_fragment,
+    customer_ids_by,
+    existing_feedback,
+    insert_customers,
+    insert_feedback,
+    json_text,
+)
 from voxloop.feedback.models import Channel, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
@@ -30,6 +39,15 @@ from voxloop.feedback.normalize import (
 
 CHANNELS = frozenset(Channel.values)
 _ONE_DAY = timedelta(days=1)
+
+
+def _optional(data: Mapping[str, Any], key: str, limit: int) -> str:
+    """A trimmed optional string field; "" when absent. Most of a row's fields are absent: no str() for those."""
+    value = data.get(key)
+    if not value:
+        return ""
+    return (value if value.__class__ is str else str(value)).strip()[:limit]
+
 
 # The fields a channel may give us; anything else is kept in raw_payload.
 FEEDBACK_FIELDS = (
@@ -61,8 +79,9 @@ class FeedbackInput:
     thread_key: str = ""
     raw_payload: dict[str, Any] = field(default_factory=dict)
     created_by_id: int | None = None
-    # raw_payload serialised ahead of time by bulk callers (see fileimport's read-ahead), or None.
+    # Storage formats computed ahead of time by bulk callers (see `preformat`), or None.
     raw_payload_json: JsonText | None = field(default=None, repr=False, compare=False)
+    copy_fragment: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -129,8 +148,8 @@ def prepare_feedback(
         raise RowError("invalid_rating", f"The rating {rating} is above its scale {rating_scale}.", "rating")
     email = clean_email(data.get("email"))
     phone = clean_phone(data.get("phone"))
-    handle = str(data.get("handle") or "").strip()[:200]
-    customer_id = str(data.get("customer_id") or "").strip()[:100]
+    handle = _optional(data, "handle", 200)
+    customer_id = _optional(data, "customer_id", 100)
     src = str(data.get("source") or source or chan).strip()[:100]
     external_id = str(data.get("external_id") or "").strip()
     if len(external_id) > 200:
@@ -142,9 +161,10 @@ def prepare_feedback(
             contact = customer_id or email or phone or handle
             external_id = content_external_id(chan, received_at, text, contact)
     attachments = data.get("attachments") or []
-    if not isinstance(attachments, list):
-        attachments = [attachments]
-    attachments = [a if isinstance(a, dict) else {"url": str(a)} for a in attachments]
+    if attachments:
+        if not isinstance(attachments, list):
+            attachments = [attachments]
+        attachments = [a if isinstance(a, dict) else {"url": str(a)} for a in attachments]
     return FeedbackInput(
         text=text,
         title=title,
@@ -155,17 +175,46 @@ def prepare_feedback(
         rating=rating,
         rating_scale=rating_scale,
         customer_id=customer_id,
-        customer_name=str(data.get("customer_name") or "").strip()[:200],
+        customer_name=_optional(data, "customer_name", 200),
         email=email,
         phone=phone,
         handles={"handle": handle} if handle else {},
-        product=str(data.get("product") or "").strip()[:100],
-        product_name=str(data.get("product_name") or "").strip()[:200],
-        order_ref=str(data.get("order_ref") or "").strip()[:100],
+        product=_optional(data, "product", 100),
+        product_name=_optional(data, "product_name", 200),
+        order_ref=_optional(data, "order_ref", 100),
         attachments=attachments,
-        thread_key=str(data.get("thread_key") or "").strip()[:200],
+        thread_key=_optional(data, "thread_key", 200),
         raw_payload=dict(raw_payload if raw_payload is not None else data),
     )
+
+
+def _input_values(item: FeedbackInput) -> dict[str, Any]:
+    """The stored columns that come from the record alone (bulk.FRAGMENT_COLUMNS)."""
+    return {
+        "channel": item.channel,
+        "source": item.source,
+        "external_id": item.external_id,
+        "contact_name": item.customer_name,
+        "contact_email": item.email,
+        "contact_phone": item.phone,
+        "received_at": item.received_at,
+        "title": item.title,
+        "text": item.text,
+        "rating": item.rating,
+        "rating_scale": item.rating_scale,
+        "order_ref": item.order_ref,
+        "raw_payload": item.raw_payload if item.raw_payload_json is None else item.raw_payload_json,
+        "attachments": item.attachments,
+        "thread_key": item.thread_key,
+    }
+
+
+def preformat(item: FeedbackInput, vendor: str) -> None:
+    """Do the storage formatting `ingest_feedback` would do, ahead of time: a bulk caller runs this in a
+    thread of its own (fileimport's read-ahead) so that the writer, which waits on the database, has less to do."""
+    item.raw_payload_json = json_text(item.raw_payload)
+    if vendor == "postgresql":
+        item.copy_fragment = copy_fragment(_input_values(item))
 
 
 def _resolve_customers(inputs: Sequence[FeedbackInput]) -> dict[int, int | None]:
@@ -253,30 +302,15 @@ def ingest_feedback(
         for n, item in enumerate(fresh):
             order = orders.get(item.order_ref)
             product = products.get(item.product or item.product_name)
-            rows.append(
-                {
-                    "channel": item.channel,
-                    "source": item.source,
-                    "external_id": item.external_id,
-                    "customer_id": customers.get(n),
-                    "contact_name": item.customer_name,
-                    "contact_email": item.email,
-                    "contact_phone": item.phone,
-                    "received_at": item.received_at,
-                    "title": item.title,
-                    "text": item.text,
-                    "rating": item.rating,
-                    "rating_scale": item.rating_scale,
-                    "product_id": product.pk if product else None,
-                    "order_ref": item.order_ref,
-                    "order_id": order.pk if order else None,
-                    "raw_payload": item.raw_payload if item.raw_payload_json is None else item.raw_payload_json,
-                    "attachments": item.attachments,
-                    "batch_id": batch.pk if batch else None,
-                    "thread_key": item.thread_key,
-                    "created_by_id": item.created_by_id or created_by_id,
-                }
-            )
+            row = _input_values(item)
+            row["customer_id"] = customers.get(n)
+            row["product_id"] = product.pk if product else None
+            row["order_id"] = order.pk if order else None
+            row["batch_id"] = batch.pk if batch else None
+            row["created_by_id"] = item.created_by_id or created_by_id
+            if item.copy_fragment is not None:
+                row[FRAGMENT] = item.copy_fragment
+            rows.append(row)
         inserted = insert_feedback(rows)
         # A row another process stored between our duplicate check and the insert counts as a duplicate.
         for pos, row in zip(fresh_positions, rows, strict=True):

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.models import Customer, Feedback
 
 PAGE_SIZE = 50
@@ -49,6 +50,11 @@ def _day_start(value: str) -> datetime | None:
 
 
 def filter_feedback(filters: InboxFilters) -> QuerySet[Feedback]:
+    return search_text(_filter_fields(filters), filters.q)
+
+
+def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
+    """Every filter but the text search."""
     items = Feedback.objects.all()
     if filters.channel:
         items = items.filter(channel=filters.channel)
@@ -95,16 +101,29 @@ def filter_feedback(filters: InboxFilters) -> QuerySet[Feedback]:
         if getattr(filters, name):
             items = items.filter(**{name: getattr(filters, name)})
     if filters.topic:
-        items = items.filter(topic_links__code__startswith=filters.topic).distinct()
-    for term in filters.q.split()[:5]:
+        # EXISTS rather than a join: no DISTINCT, so the result can also serve as a subquery of ids.
+        items = items.filter(
+            Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"), code__startswith=filters.topic))
+        )
+    return items
+
+
+def search_text(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback]:
+    for term in q.split()[:5]:
         # Substring match works for Chinese without segmentation ("物流" finds "物流太慢").
         items = items.filter(Q(text__icontains=term) | Q(title__icontains=term))
     return items
 
 
+# A text search first looks among the newest rows that pass the other filters. A common term fills the page
+# there at once; without the window, PostgreSQL, which cannot estimate how many rows a substring matches,
+# often read and sorted the whole table instead (0.12 s at 100,000 rows, ten times that at a million).
+SEARCH_WINDOW = 20_000
+
+
 def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback], str]:
     """One page, newest first, with a keyset cursor for the next page (no COUNT over the whole table)."""
-    items = filter_feedback(filters).select_related("customer", "product").prefetch_related("topic_links")
+    items = _filter_fields(filters)
     if before and "_" in before:
         stamp, _, pk = before.partition("_")
         try:
@@ -112,13 +131,32 @@ def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback],
             items = items.filter(Q(received_at__lt=moment) | Q(received_at=moment, pk__lt=int(pk)))
         except ValueError:
             pass
-    page = list(items.order_by("-received_at", "-id")[: PAGE_SIZE + 1])
+    page: list[Feedback] | None = None
+    if filters.q.split():
+        # The window is bounded by time (the received_at of its oldest row), which the planner estimates well.
+        # Its newest matches are the newest overall when they fill the page: every row outside is older.
+        oldest = list(
+            items.order_by("-received_at", "-id").values_list("received_at", flat=True)[
+                SEARCH_WINDOW - 1 : SEARCH_WINDOW
+            ]
+        )
+        if oldest:
+            page = _first_page(search_text(items.filter(received_at__gte=oldest[0]), filters.q))
+            if len(page) <= PAGE_SIZE:
+                page = None  # too few matches in the window: search everything
+    if page is None:
+        page = _first_page(search_text(items, filters.q))
     cursor = ""
     if len(page) > PAGE_SIZE:
         page = page[:PAGE_SIZE]
         last = page[-1]
         cursor = f"{last.received_at.isoformat()}_{last.pk}"
     return page, cursor
+
+
+def _first_page(items: QuerySet[Feedback]) -> list[Feedback]:
+    items = items.select_related("customer", "product").prefetch_related("topic_links")
+    return list(items.order_by("-received_at", "-id")[: PAGE_SIZE + 1])
 
 
 def customer_history(feedback: Feedback, limit: int = 20) -> list[Feedback]:

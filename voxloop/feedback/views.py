@@ -24,7 +24,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "items": items,
         "filters": filters,
         # Set by drill-downs from the insight pages; kept when the filter form is submitted again.
-        "hidden_filters": [(n, getattr(filters, n)) for n in ("product_id", "segment", "language") if getattr(filters, n)],
+        "hidden_filters": [
+            (n, getattr(filters, n)) for n in ("product_id", "segment", "language") if getattr(filters, n)
+        ],
         "next_cursor": cursor,
         "query_string": params.urlencode(),
         "channels": Channel.choices,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -39,9 +40,18 @@ from voxloop.channels.fileimport.readers import (
     iter_rows,
     read_headers,
 )
-from voxloop.feedback.bulk import json_text
-from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
-from voxloop.feedback.models import BatchStatus, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
+from voxloop.feedback.bulk import PlannerStatistics
+from voxloop.feedback.ingest import ingest_feedback, preformat, prepare_feedback
+from voxloop.feedback.models import (
+    BatchStatus,
+    ColumnMapping,
+    Customer,
+    Feedback,
+    ImportBatch,
+    ImportKind,
+    Order,
+    QuarantinedRow,
+)
 from voxloop.feedback.normalize import RowError
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
 
@@ -211,13 +221,17 @@ class PreparedChunk:
     quarantined: list[QuarantinedRow]
 
 
-def _prepare_chunk(batch: ImportBatch, rows: list[SourceRow], text_max_chars: int | None = None) -> PreparedChunk:
-    """Validate one chunk in Python only (no database): it may run in the read-ahead thread."""
+def _prepare_chunk(
+    batch: ImportBatch, rows: list[SourceRow], text_max_chars: int | None = None, vendor: str = ""
+) -> PreparedChunk:
+    """Validate one chunk in Python only (no database): it may run in the read-ahead thread. `vendor` (the
+    database's) says how to preformat rows for storage."""
     quarantined: list[QuarantinedRow] = []
     prepared: list[Any] = []
     tz = batch.options.get("timezone") or settings.TIME_ZONE
     text_max_chars = text_max_chars or settings.FEEDBACK_TEXT_MAX_CHARS
     kind, mapping, channel, source = batch.kind, batch.mapping, batch.channel, batch.source
+    vendor = vendor or connection.vendor
     for row in rows:
         if row.error_code:
             quarantined.append(_quarantine(batch, row, row.error_code, row.error))
@@ -228,7 +242,7 @@ def _prepare_chunk(batch: ImportBatch, rows: list[SourceRow], text_max_chars: in
             if kind == ImportKind.FEEDBACK:
                 item = prepare_feedback(data, channel=channel, source=source, default_tz=tz, raw_payload=raw_payload,
                                         text_max_chars=text_max_chars)  # fmt: skip
-                item.raw_payload_json = json_text(item.raw_payload)  # here, not on the writer's critical path
+                preformat(item, vendor)  # here, not on the writer's critical path
                 prepared.append(item)
             elif kind == ImportKind.CUSTOMERS:
                 prepared.append(prepare_customer(data, raw_payload=raw_payload))
@@ -258,6 +272,10 @@ def _store_chunk(batch: ImportBatch, chunk: PreparedChunk) -> tuple[int, int, in
 
 
 _END = object()
+# The writer waits on the database a few times per chunk and each time needs the GIL back from the read-ahead
+# thread, which may keep it for a whole switch interval (5 ms by default). At 1 ms a 200,000-row import into
+# PostgreSQL took 22.1 s instead of 31.5 s on two cores. Set while an import runs, then put back.
+READ_AHEAD_SWITCH_INTERVAL = 0.001
 
 
 def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> Iterator[PreparedChunk]:
@@ -271,6 +289,7 @@ def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> I
     handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
     text_max_chars = settings.FEEDBACK_TEXT_MAX_CHARS
+    vendor = connection.vendor
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -287,16 +306,18 @@ def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> I
             for row in source:
                 rows.append(row)
                 if len(rows) >= size:
-                    if not put(_prepare_chunk(batch, rows, text_max_chars)):
+                    if not put(_prepare_chunk(batch, rows, text_max_chars, vendor)):
                         return
                     rows = []
-            if rows and not put(_prepare_chunk(batch, rows, text_max_chars)):
+            if rows and not put(_prepare_chunk(batch, rows, text_max_chars, vendor)):
                 return
             put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
             put(exc)
 
     thread = threading.Thread(target=work, name=f"import-{batch.pk}-read-ahead", daemon=True)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, READ_AHEAD_SWITCH_INTERVAL))
     thread.start()
     try:
         while True:
@@ -309,6 +330,7 @@ def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> I
     finally:
         stop.set()
         thread.join()
+        sys.setswitchinterval(switch_interval)
 
 
 def chunk_rows() -> int:
@@ -328,9 +350,16 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
     path = Path(batch.file.path)
     try:
         source = iter_rows(path, batch.file_format, encoding=batch.encoding, start_after=batch.rows_processed)
+        customers = (Customer, ["external_id", "phone", "email"])
+        statistics = PlannerStatistics(
+            [(Feedback, ["source", "external_id"]), customers]
+            if batch.kind == ImportKind.FEEDBACK
+            else [customers, (Order, ["external_id"])]
+        )
         with closing(_read_ahead(batch, source, chunk_rows())) as chunks:
             for chunk in chunks:
                 _commit_chunk(batch, chunk)
+                statistics.added_rows(len(chunk.items))
                 if progress:
                     progress(batch)
         ImportBatch.objects.filter(pk=batch.pk).update(

@@ -99,3 +99,27 @@ def test_staff_entry_with_empty_text_explains_the_problem(agent_client):
     assert response.status_code == 400
     assert Feedback.objects.count() == 0
     assert "empty" in response.content.decode() or "空" in response.content.decode()
+
+
+def test_search_gives_the_newest_matches_whether_or_not_they_are_among_the_newest_rows(monkeypatch):
+    """A search looks in a window of the newest rows first; the pages must be exactly those of a search
+    over everything, for a common term (found in the window) and a rare one (found only beyond it)."""
+    from voxloop.feedback import queries
+
+    monkeypatch.setattr(queries, "SEARCH_WINDOW", 4)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    texts = ["价格太贵", "物流差", "质量好", "物流一般", "物流快", "包装好", "物流慢"]  # oldest first
+    for minute, text in enumerate(texts):
+        add(text, received_at=f"2025-03-05 10:{minute:02d}")
+
+    def pages(q):
+        seen, before = [], ""
+        while True:
+            page, before = queries.inbox_page(queries.InboxFilters(q=q), before)
+            seen.append([item.text for item in page])
+            if not before:
+                return seen
+
+    assert pages("物流") == [["物流慢", "物流快"], ["物流一般", "物流差"]]
+    assert pages("价格") == [["价格太贵"]]
+    assert pages("质量 好") == [["质量好"]]
