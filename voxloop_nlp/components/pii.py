@@ -58,8 +58,17 @@ def _zh_address(m: re.Match[str]) -> str:
     return "[ADDRESS]"
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def mask_pii(text: str) -> str:
-    text = EMAIL.sub("[EMAIL]", text)
+    # Most feedback holds no "@", no ASCII digit and no "号": skip the patterns that need one (each
+    # substitution only removes such characters, so a check on the original text is exact).
+    if "@" in text:
+        text = EMAIL.sub("[EMAIL]", text)
+    digits = _ASCII_DIGIT.search(text) is not None
+    if not digits:
+        return ZH_ADDRESS.sub(_zh_address, text) if "号" in text else text
     text = ID_CARD.sub(lambda m: "[ID]" if _id_valid(m.group(0)) else m.group(0), text)
 
     def card(m: re.Match[str]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from voxloop_nlp import lexicon, models_store, sentiment_model
+from voxloop_nlp import lexicon, models_store
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 
@@ -27,7 +27,7 @@ def score_docs(docs: Sequence[FeedbackDoc]) -> None:
         return
     model = models_store.active().sentiment
     norms = [d.normalized for d in docs]
-    X = sentiment_model.featurize([d.lower for d in docs], [d.tokens for d in docs], norms)
+    X = model.featurize([d.lower for d in docs], [d.tokens for d in docs], norms)
     for doc, score in zip(docs, model.scores(X, norms), strict=True):
         score = float(score)
         if not doc.tokens:

@@ -52,13 +52,27 @@ def test_chinese_text_never_pays_for_the_sentence_encoder(monkeypatch):
     assert voxloop_nlp.analyze("质量很好，物流也快，非常满意").sentiment_label == "positive"
 
 
-def test_english_text_goes_through_the_english_head(monkeypatch):
+def test_english_text_the_ngrams_are_unsure_about_goes_through_the_english_head(monkeypatch):
+    """The sentence encoder is the dearest step: only English text whose n-gram logit is inside the
+    model's gate is embedded; Chinese text and confident English text never are."""
     from voxloop_nlp import models_store, sentiment_model
+    from voxloop_nlp.training.train_sentiment import prepare
 
-    assert models_store.active().sentiment.en_head is not None  # the shipped model has one
+    model = models_store.active().sentiment
+    assert model.en_head is not None  # the shipped model has one
+    english = [
+        "The waiter was rude and the soup was cold",
+        "Absolutely wonderful, I love it, best purchase ever",
+        "It was okay I guess, not sure I would order it again",
+        "The phone arrived on Tuesday",
+    ]
+    raw = model.raw(prepare(english, model.feature_set))
+    unsure = [t for t, r in zip(english, raw, strict=True) if abs(r) < model.en_head.gate]
+    assert 0 < len(unsure) < len(english)  # the gate splits these: some are embedded, some are not
     seen: list[list[str]] = []
     real = sentiment_model.embed
     monkeypatch.setattr(sentiment_model, "embed", lambda texts: seen.append(list(texts)) or real(texts))
-    results = voxloop_nlp.analyze_batch(["质量很好", "The waiter was rude and the soup was cold"])
-    assert seen == [["The waiter was rude and the soup was cold"]]
+    results = voxloop_nlp.analyze_batch(["质量很好", *english])
+    assert seen == [unsure]
     assert results[1].sentiment_label == "negative"
+    assert results[2].sentiment_label == "positive"

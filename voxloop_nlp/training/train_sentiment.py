@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import sys
 import time
 from collections import Counter, defaultdict
@@ -21,25 +22,29 @@ from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
 from voxloop_nlp.training.data import Example, dedup_key, load_all, split
 
-DEFAULT_C = 8.0
+DEFAULT_C = 4.0
+NB_SCALE = True  # NB log-count-ratio feature scaling (see `_fit_lr`)
+DENSE_FEATURES = sentiment_model.LEXICON_FEATURES + sentiment_model.VADER_FEATURES
 EN_HEAD_C = 4.0  # English head's logistic regressions (chosen on the held-out tenth, see MODEL_CARD.md)
 NEUTRAL_HEAD_C = 0.5
 ALPHAS = [round(0.1 * i, 1) for i in range(31)]  # weights of the English head tried on held-out data
-# |n-gram logit| below which English text is embedded; the smallest that loses no held-out accuracy wins.
-# Only "always" for now: a trial (vx-sent-20261124-210658) chose 1.0 with no held-out accuracy lost, but the
-# neutral band tuned after it widened from 0.24 to 0.56 and short clear opinions ("满意") became neutral.
-# Try [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, inf] again once the band rule is sturdier (see MODEL_CARD.md).
-GATES = [float("inf")]
+# |n-gram logit| below which English text is embedded (the rest skips the sentence encoder, the dearest
+# step of the pipeline); picked last, on held-out English sentences, by `_pick_gate`.
+GATES = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, math.inf]
+# 3-class macro-F1 the gate may cost on held-out English sentences (≈40 neutral ones: a few sentences);
+# polarity accuracy it may not cost at all.
+GATE_F1_TOLERANCE = 0.05
+MAX_POLAR_IN_BAND = 0.05  # the neutral band may turn at most this share of held-out polar items neutral
 # Small sets (English, restaurant) would drown in 50k shopping reviews; weigh them up.
 THREE_CLASS = {"corrections"}
 DATASET_WEIGHT = {"uci_amazon": 4.0, "uci_yelp": 4.0, "semeval14_restaurant": 3.0, "asap": 3.0}
 
 
-def prepare(texts: Sequence[str]):
-    return prepare_with_norms(texts)[0]
+def prepare(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET):
+    return prepare_with_norms(texts, feature_set)[0]
 
 
-def prepare_with_norms(texts: Sequence[str]):
+def prepare_with_norms(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET):
     """(feature rows, normalised texts): what `SentimentModel.scores(X, norms)` takes."""
     norms, lowers, tokens = [], [], []
     for text in texts:
@@ -48,12 +53,12 @@ def prepare_with_norms(texts: Sequence[str]):
         norms.append(norm)
         lowers.append(low)
         tokens.append(tokenize(low))
-    return sentiment_model.featurize(lowers, tokens, norms), norms
+    return sentiment_model.featurize(lowers, tokens, norms, feature_set=feature_set), norms
 
 
 def score_texts(model: sentiment_model.SentimentModel, texts: Sequence[str]) -> np.ndarray:
     """The model's calibrated scores, English head included: what the pipeline would say."""
-    X, norms = prepare_with_norms(texts)
+    X, norms = prepare_with_norms(texts, model.feature_set)
     return model.scores(X, norms)
 
 
@@ -62,11 +67,28 @@ def _calib_part(text: str) -> bool:
     return digest[0] % 10 == 0
 
 
+def _nb_ratio(X, y: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
+    """Log-count ratio of each n-gram feature, log((p/|p|) / (q/|q|)) with p, q its smoothed presence
+    counts in positive and negative rows (NB-SVM, Wang & Manning 2012); 1 for the dense features."""
+    present = X.copy()
+    present.data[:] = 1.0
+    p = smoothing + np.asarray(present[y == 1].sum(axis=0)).ravel()
+    q = smoothing + np.asarray(present[y == 0].sum(axis=0)).ravel()
+    r = np.log((p / p.sum()) / (q / q.sum()))
+    r[-DENSE_FEATURES:] = 1.0
+    return r
+
+
 def _fit_lr(X, y, w, C: float):
+    """Logistic regression on NB-scaled features (X·diag(r)), with r folded into the coefficients so
+    that inference is the same dot product as before: (X·diag(r))·c = X·(r∘c)."""
+    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
+    r = _nb_ratio(X, np.asarray(y)) if NB_SCALE else np.ones(X.shape[1])
     clf = LogisticRegression(C=C, solver="liblinear", max_iter=200)
-    clf.fit(X, y, sample_weight=w)
+    clf.fit((X @ sparse.diags(r)).tocsr(), y, sample_weight=w)
+    clf.coef_[0] *= r
     return clf
 
 
@@ -88,15 +110,66 @@ def _macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
     return float(np.mean(f1s))
 
 
-def _pick_band(scores: np.ndarray, gold: list[str]) -> tuple[float, float]:
+def _pick_band(scores: np.ndarray, gold: list[str], groups: np.ndarray | None = None) -> tuple[float, float]:
+    """The neutral band maximising 3-class macro-F1, among bands that leave at least
+    1 - MAX_POLAR_IN_BAND of the polar items of every group (Chinese, English) outside.
+
+    Neutral sentences are few (≈400, nearly all English) against thousands of polar ones, so plain
+    macro-F1 rewards a wide band that catches a few more neutrals while turning clear opinions neutral
+    (a trial widened it from 0.24 to 0.56 and "满意" became neutral); the cap on polar items swallowed
+    keeps the band where the model is actually unsure, whatever the neutral sentences look like."""
+    gold_arr = np.array(gold)
+    polar = gold_arr != "neutral"
+    groups = np.zeros(len(gold), dtype=int) if groups is None else np.asarray(groups).astype(int)
     best = (-1.0, 0.0)
     for t in np.arange(0.0, 0.9, 0.02):
+        inside = np.abs(scores) < t
+        if any(inside[polar & (groups == g)].mean() > MAX_POLAR_IN_BAND for g in set(groups[polar])):
+            break  # wider bands swallow even more
         pred = ["positive" if s >= t else "negative" if s <= -t else "neutral" for s in scores]
         f1 = _macro_f1(gold, pred, ["positive", "neutral", "negative"])
         # Prefer the narrower band on ties: a wide band hides real opinions as "neutral".
         if f1 > best[0] + 1e-9:
             best = (f1, float(t))
     return best
+
+
+def _gated_predictions(head, calibrated, band, E, ngram, gate) -> tuple[np.ndarray, list[str]]:
+    """(scores, 3-class labels) of English sentences as the pipeline gives them with this gate."""
+    gated = np.abs(ngram) < gate
+    scores = calibrated(ngram + np.where(gated, head.polarity(E), 0.0))
+    neutral = gated & (head.p_neutral(E, scores) >= head.neutral_threshold)
+    labels = [
+        "neutral" if n or abs(s) < band else "positive" if s >= 0 else "negative"
+        for s, n in zip(scores, neutral, strict=True)
+    ]
+    return scores, labels
+
+
+def _pick_gate(head, calibrated, band, log, *, E, ngram, gold) -> float:
+    """The smallest gate (embed only English text whose |n-gram logit| is below it) that keeps the
+    held-out English polarity accuracy of the always-embedding model and loses at most
+    GATE_F1_TOLERANCE of its 3-class macro-F1. Chosen after the band and the neutral head, so the
+    gate cannot move them: it only decides which items skip the embedding."""
+    polar = np.array([g != "neutral" for g in gold])
+    y = np.array([g == "positive" for g in gold])
+    has_neutral = not polar.all()
+
+    def figures(gate):
+        scores, labels = _gated_predictions(head, calibrated, band, E, ngram, gate)
+        acc = float(np.mean((scores[polar] >= 0) == y[polar]))
+        f1 = _macro_f1(gold, labels, ["positive", "neutral", "negative"]) if has_neutral else 0.0
+        return acc, f1, float(np.mean(np.abs(ngram) < gate))
+
+    acc_all, f1_all, _ = figures(math.inf)
+    for gate in GATES:
+        acc, f1, share = figures(gate)
+        log(f"  gate {gate}: held-out English accuracy {acc:.4f}, 3-class macro-F1 {f1:.3f}, embedded {share:.0%}")
+        if acc >= acc_all and f1 >= f1_all - GATE_F1_TOLERANCE:
+            log(f"gate |logit| < {gate}: embeds {share:.0%} of held-out English sentences "
+                f"(accuracy {acc_all:.4f} -> {acc:.4f}, 3-class macro-F1 {f1_all:.3f} -> {f1:.3f})")  # fmt: skip
+            return gate
+    return math.inf
 
 
 def _fit_dense_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, balanced: bool = False):
@@ -141,22 +214,15 @@ def fit(
         base, cal_y = raw[en_rows][~fit_rows], y[en_rows][~fit_rows]
         alphas = [(float(np.mean(((base + a * use_raw[~fit_rows]) > 0) == cal_y)), -a) for a in ALPHAS]
         alpha = -max(alphas)[1]
-        use_cal = use_raw[~fit_rows]
-        gate = next(
-            g
-            for g in GATES
-            if np.mean(((base + np.where(np.abs(base) < g, alpha * use_cal, 0.0)) > 0) == cal_y) >= max(alphas)[0]
-        )
-        head = sentiment_model.EnglishHead(
-            w_pol=pol.coef_[0].copy(), b_pol=float(pol.intercept_[0]), alpha=alpha, gate=gate
-        )
-        en_gated = np.abs(raw[en_rows]) < gate
-        raw[en_rows] += np.where(en_gated, alpha * use_raw, 0.0)
+        head = sentiment_model.EnglishHead(w_pol=pol.coef_[0].copy(), b_pol=float(pol.intercept_[0]), alpha=alpha)
+        ngram_en = raw[en_rows].copy()  # what the gate looks at
+        raw[en_rows] += alpha * use_raw  # the full model: every English sentence embedded
         log(
             f"English head: {len(en_rows)} sentences embedded in {time.perf_counter() - t1:.1f}s; alpha {alpha:.1f}; "
-            f"gate |logit| < {gate} ({en_gated.mean():.0%} of English training sentences); "
             f"held-out English accuracy {np.mean((base > 0) == cal_y):.4f} -> {max(alphas)[0]:.4f}"
         )
+    # Calibration, band and neutral head are fitted on the full model's scores (every English sentence
+    # embedded); the gate comes last and may only approximate that model (see `_pick_gate`).
     a, b = _platt(raw[calib], y[calib])
     log(f"held-out accuracy {np.mean((raw[calib] > 0) == y[calib]):.4f}; platt a={a:.3f} b={b:.3f}")
 
@@ -169,19 +235,29 @@ def fit(
         raw_n = Xn @ clf.coef_[0] + clf.intercept_[0]
         en_n = np.array([sentiment_model.uses_english_head(t) for t in norms_n])
         En = np.zeros((0, sentiment_model.EMBED_DIM))
-        gated_n = np.zeros(0, dtype=bool)
+        ngram_n = raw_n[en_n].copy()
         if head is not None and en_n.any():
             En = sentiment_model.embed([t for t, keep in zip(norms_n, en_n, strict=True) if keep])
-            gated_n = np.abs(raw_n[en_n]) < head.gate
-            raw_n[en_n] += np.where(gated_n, head.polarity(En), 0.0)
+            raw_n[en_n] += head.polarity(En)
         scores_n = calibrated(raw_n)
         gold = ["positive" if v else "negative" for v in y[calib]] + ["neutral"] * len(neutral)
-        f1, band = _pick_band(np.concatenate([calibrated(raw[calib]), scores_n]), gold)
+        groups = np.concatenate([en[calib], en_n])
+        f1, band = _pick_band(np.concatenate([calibrated(raw[calib]), scores_n]), gold, groups)
         log(f"neutral band {band:.2f} (3-class macro-F1 on calibration {f1:.3f})")
         if head is not None and En.shape[0]:
-            _fit_neutral_head(head, E, calibrated(raw[en]), y[en], calib[en], En, scores_n[en_n],
-                              [_calib_part(e.text) for e, keep in zip(neutral, en_n, strict=True) if keep],
-                              band, log, np.concatenate([en_gated, gated_n]))  # fmt: skip
+            calib_n = np.array([_calib_part(e.text) for e, keep in zip(neutral, en_n, strict=True) if keep], dtype=bool)
+            _fit_neutral_head(head, E, calibrated(raw[en]), y[en], calib[en], En, scores_n[en_n], calib_n, band, log)
+            head.gate = _pick_gate(
+                head, calibrated, band, log,
+                E=np.vstack([E[calib[en]], En[calib_n]]),
+                ngram=np.concatenate([ngram_en[calib[en]], ngram_n[calib_n]]),
+                gold=["positive" if v else "negative" for v in y[en][calib[en]]] + ["neutral"] * int(calib_n.sum()),
+            )  # fmt: skip
+    elif head is not None:
+        head.gate = _pick_gate(
+            head, calibrated, band, log, E=E[calib[en]], ngram=ngram_en[calib[en]],
+            gold=["positive" if v else "negative" for v in y[en][calib[en]]],
+        )  # fmt: skip
     if refit:
         clf = _fit_lr(X, y, w, C)
         if head is not None:
@@ -196,17 +272,16 @@ def fit(
         platt_b=b,
         neutral_band=band,
         version=version,
-        meta={"C": C, "train_counts": dict(sorted(counts.items()))},
+        meta={"C": C, "train_counts": dict(sorted(counts.items())), "feature_set": sentiment_model.FEATURE_SET},
         en_head=head,
     )
 
 
-def _fit_neutral_head(head, E_pol, s_pol, y_pol, calib_pol, E_neu, s_neu, calib_neu, band, log, gated) -> None:
+def _fit_neutral_head(head, E_pol, s_pol, y_pol, calib_pol, E_neu, s_neu, calib_neu, band, log) -> None:
     """Neutral vs polar on English sentence embeddings plus |score|; the threshold maximises 3-class
-    macro-F1 on the held-out English sentences (with the band and the gate applied, as at inference).
-    Needs enough neutrals."""
+    macro-F1 on the held-out English sentences (with the band applied, every sentence embedded: the gate
+    is chosen afterwards). Needs enough neutrals."""
     calib_neu = np.array(calib_neu, dtype=bool)
-    gated_cal = np.concatenate([gated[: len(s_pol)][calib_pol], gated[len(s_pol) :][calib_neu]])
     if (~calib_neu).sum() < 20 or calib_neu.sum() < 5:
         log("English neutral head: too few neutral sentences, skipped")
         return
@@ -222,8 +297,8 @@ def _fit_neutral_head(head, E_pol, s_pol, y_pol, calib_pol, E_neu, s_neu, calib_
 
     def f1_at(t: float) -> float:
         pred = [
-            "neutral" if (g and pn >= t) or abs(s) < band else ("positive" if s >= 0 else "negative")
-            for pn, s, g in zip(p, sc, gated_cal, strict=True)
+            "neutral" if pn >= t or abs(s) < band else ("positive" if s >= 0 else "negative")
+            for pn, s in zip(p, sc, strict=True)
         ]
         return _macro_f1(gold, pred, ["positive", "neutral", "negative"])
 
