@@ -14,6 +14,7 @@ trip and one plan per chunk instead of one per 500 keys, and no client-side quot
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -130,12 +131,24 @@ def copy_field(value: Any) -> str:
 
 
 # The columns whose values come from the incoming record alone (no lookup): a bulk caller may format them
-# ahead of time, off the writer's critical path (`copy_fragment`, stored in a row as FRAGMENT).
-FRAGMENT_COLUMNS = (
-    "channel", "source", "external_id", "contact_name", "contact_email", "contact_phone", "received_at", "title",
-    "text", "rating", "rating_scale", "order_ref", "raw_payload", "attachments", "thread_key",
+# ahead of time, off the writer's critical path (`copy_fragment`, stored in a row as FRAGMENT). The string
+# columns come first: on a usual row none of them needs escaping, and they are then one join.
+FRAGMENT_TEXT_COLUMNS = (
+    "channel", "source", "external_id", "contact_name", "contact_email", "contact_phone", "title", "text",
+    "order_ref", "thread_key", "raw_payload", "attachments",
 )  # fmt: skip
+FRAGMENT_COLUMNS = (*FRAGMENT_TEXT_COLUMNS, "received_at", "rating", "rating_scale")
 FRAGMENT = "_copy_fragment"
+_NEEDS_ESCAPE = re.compile(r"[\\\n\r\x00]")
+
+
+def copy_fragment(texts: Sequence[str], received_at: datetime, rating: Decimal | None, rating_scale: int | None) -> str:
+    """FRAGMENT_COLUMNS of a row in COPY text format, tab-separated. `texts` are the FRAGMENT_TEXT_COLUMNS' values
+    in that order, the JSON ones already serialised (`json_text`)."""
+    joined = "\t".join(texts)
+    if joined.count("\t") != len(texts) - 1 or _NEEDS_ESCAPE.search(joined):
+        joined = "\t".join(map(_copy_text, texts))
+    return f"{joined}\t{_copy_datetime(received_at)}\t{copy_field(rating)}\t{copy_field(rating_scale)}"
 
 
 def _copy_value(value: Any, is_json: bool) -> str:
@@ -144,13 +157,6 @@ def _copy_value(value: Any, is_json: bool) -> str:
     if is_json:
         return _copy_text(value if value.__class__ is JsonText else _dump_json(value))
     return _COPY_FORMAT[value.__class__](value)
-
-
-def copy_fragment(values: dict[str, Any]) -> str:
-    """FRAGMENT_COLUMNS of a row in COPY text format, tab-separated; absent ones take their defaults."""
-    return "\t".join(
-        _copy_value(values.get(column, _DEFAULTS.get(column)), column in JSON_COLUMNS) for column in FRAGMENT_COLUMNS
-    )
 
 
 def _pg_line_builder(
@@ -317,15 +323,21 @@ def _field_default(field: Field, now: datetime) -> Any:
     return field.get_default()
 
 
-def insert_feedback(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """Insert rows (dicts keyed by column) and return {(source, external_id): id} of those inserted."""
+class DuplicateFeedback(Exception):
+    """A row's (source, external_id) is stored already (insert_feedback with on_duplicate="raise")."""
+
+
+def insert_feedback(rows: Sequence[dict[str, Any]], *, on_duplicate: str = "skip") -> dict[tuple[str, str], int]:
+    """Insert rows (dicts keyed by column) and return {(source, external_id): id} of those inserted.
+    A row whose key is stored already is skipped; with on_duplicate="raise" (PostgreSQL only) nothing is
+    inserted and DuplicateFeedback is raised instead."""
     if not rows:
         return {}
     columns = _columns()
     vendor = connection.vendor
     now: datetime = timezone.now()
     if vendor == "postgresql":
-        return _insert_postgresql(rows, columns, now)
+        return _insert_postgresql(rows, columns, now, on_duplicate)
     values = [
         tuple(_adapt(c, row.get(c, now if c in ("created_at", "updated_at") else _DEFAULTS.get(c)), vendor)
               for c in columns)
@@ -347,16 +359,18 @@ def insert_feedback(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int
         return {key: pk for key, pk in _ids_for(cursor, table, keys).items() if pk > floor}
 
 
-def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: datetime) -> dict:
+def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: datetime, on_duplicate: str) -> dict:
     table = Feedback._meta.db_table
     given = set().union(*rows)  # the keys of any row
     if FRAGMENT in given and not all(FRAGMENT in row for row in rows):
-        rows = [{k: v for k, v in row.items() if k != FRAGMENT} for row in rows]  # all or none
-        given.discard(FRAGMENT)
+        # A fragment replaces its row's other FRAGMENT_COLUMNS, which such a row need not carry.
+        raise ValueError("COPY fragments are given for all rows or none (see ingest._store_fresh).")
     order, build = _pg_line_builder(columns, given, now)
     column_sql = ", ".join(connection.ops.quote_name(c) for c in order)
     lines = [build(row) for row in rows]
     keys = [(row["source"], row["external_id"]) for row in rows]
+    if len(set(keys)) != len(keys) and on_duplicate == "raise":
+        raise DuplicateFeedback("The rows repeat a key.")
     if len(set(keys)) == len(keys):
         try:
             # The savepoint keeps the surrounding transaction usable if COPY hits a duplicate key.
@@ -365,8 +379,10 @@ def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: 
                 with cursor.copy(f"COPY {table} (id, {column_sql}) FROM STDIN") as copy:
                     copy.write("".join(f"{pk}\t{line}\n" for pk, line in zip(ids, lines, strict=True)))
             return dict(zip(keys, ids, strict=True))
-        except psycopg.errors.UniqueViolation:
-            pass  # another writer stored some of these keys meanwhile: let ON CONFLICT sort them out
+        except psycopg.errors.UniqueViolation as exc:
+            if on_duplicate == "raise":
+                raise DuplicateFeedback(str(exc)) from exc
+            # another writer stored some of these keys meanwhile: let ON CONFLICT sort them out
     with _raw_cursor() as cursor:
         # Without constraints (the id comes from the real table's sequence on INSERT).
         cursor.execute("DROP TABLE IF EXISTS feedback_staging")

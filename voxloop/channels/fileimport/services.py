@@ -7,13 +7,14 @@ re-run continues after the last committed row and (source, external_id) keeps an
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import queue
 import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from voxloop.channels.fileimport import preparer
 from voxloop.channels.fileimport.mapping import (
     PRESETS,
     apply_mapping,
@@ -187,7 +189,7 @@ def save_mapping(name: str, *, kind: str, columns: dict[str, str], channel: str 
 def _quarantine(batch: ImportBatch, row: SourceRow, code: str, reason: str, field: str = "") -> QuarantinedRow:
     raw = {str(k).replace("\x00", ""): ("" if v is None else str(v).replace("\x00", "")) for k, v in row.values.items()}
     return QuarantinedRow(
-        batch=batch,
+        batch_id=batch.pk,  # the id, not the object: a chunk may travel from the reader process as a pickle
         row_number=row.number,
         raw=raw,
         raw_text=row.raw_text[:RAW_TEXT_LIMIT].replace("\x00", ""),
@@ -216,12 +218,12 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 class PreparedChunk:
     """One chunk of rows read and validated, not yet stored."""
 
-    rows: list[SourceRow]
+    last_row: int  # the number of its last row: the checkpoint once it is stored
     items: list[Any]  # FeedbackInput / CustomerInput / OrderInput, in file order
     quarantined: list[QuarantinedRow]
 
 
-def _prepare_chunk(
+def prepare_chunk(
     batch: ImportBatch, rows: list[SourceRow], text_max_chars: int | None = None, vendor: str = ""
 ) -> PreparedChunk:
     """Validate one chunk in Python only (no database): it may run in the read-ahead thread. `vendor` (the
@@ -252,14 +254,16 @@ def _prepare_chunk(
             column = mapping.get(exc.field, exc.field)
             quarantined.append(_quarantine(batch, row, exc.code, f"Row {row.number}, column '{column}': {exc.message}",
                                            column))  # fmt: skip
-    return PreparedChunk(rows, prepared, quarantined)
+    return PreparedChunk(rows[-1].number, prepared, quarantined)
 
 
 def _store_chunk(batch: ImportBatch, chunk: PreparedChunk) -> tuple[int, int, int]:
     """Store one validated chunk; returns (accepted, duplicates, rejected)."""
     accepted = duplicates = 0
     if batch.kind == ImportKind.FEEDBACK:
-        result = ingest_feedback(chunk.items, batch=batch, created_by_id=batch.created_by_id)
+        # Until a duplicate turns up, a file brings new feedback: no need to look each key up first.
+        result = ingest_feedback(chunk.items, batch=batch, created_by_id=batch.created_by_id,
+                                 expect_new=batch.duplicate_count == 0)  # fmt: skip
         accepted, duplicates = len(result.created), len(result.duplicates)
     elif batch.kind == ImportKind.CUSTOMERS:
         upserted = upsert_customers(chunk.items, batch=batch)
@@ -306,10 +310,10 @@ def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> I
             for row in source:
                 rows.append(row)
                 if len(rows) >= size:
-                    if not put(_prepare_chunk(batch, rows, text_max_chars, vendor)):
+                    if not put(prepare_chunk(batch, rows, text_max_chars, vendor)):
                         return
                     rows = []
-            if rows and not put(_prepare_chunk(batch, rows, text_max_chars, vendor)):
+            if rows and not put(prepare_chunk(batch, rows, text_max_chars, vendor)):
                 return
             put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
@@ -333,8 +337,45 @@ def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> I
         sys.setswitchinterval(switch_interval)
 
 
+# Collections during an import: one per 100,000 new objects instead of per 700 (a chunk makes hundreds of
+# thousands of short-lived ones that are never in a cycle).
+IMPORT_GC_THRESHOLD = (100_000, 50, 1000)
+
+
+@contextmanager
+def garbage_collector_eased() -> Iterator[None]:
+    """Keep the garbage collector from walking the same objects over and over during an import. The objects
+    that existed before it (Django's own, the analysis models'...) are frozen: each full collection walked
+    all of them again, several times per chunk, which was about a third of the writer's Python time.
+    Collections also run less often (both together: the writer's Python went from 17-20 to 9 µs per row).
+    Everything is handed back to the collector afterwards; nothing is lost, only not looked at meanwhile."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*IMPORT_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def chunk_rows() -> int:
     return CHUNK_ROWS_BY_VENDOR.get(connection.vendor, CHUNK_ROWS)
+
+
+def _prepared_chunks(batch: ImportBatch) -> Iterator[PreparedChunk]:
+    """The batch's remaining rows, read and validated ahead of the writer: in a process of its own for a large
+    import into PostgreSQL (preparer.py), in a thread otherwise. Both give the same chunks."""
+    size = chunk_rows()
+    remaining = (batch.total_rows or 0) - batch.rows_processed
+    if connection.vendor in preparer.VENDORS and remaining >= preparer.MIN_ROWS:
+        return preparer.prepared_chunks(
+            preparer.params_for(batch, size, settings.FEEDBACK_TEXT_MAX_CHARS, connection.vendor)
+        )
+    source = iter_rows(
+        Path(batch.file.path), batch.file_format, encoding=batch.encoding, start_after=batch.rows_processed
+    )
+    return _read_ahead(batch, source, size)
 
 
 def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None = None) -> ImportBatch:
@@ -347,16 +388,14 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
         status=BatchStatus.RUNNING, started_at=batch.started_at or now, heartbeat_at=now, error_message=""
     )
     batch.refresh_from_db()
-    path = Path(batch.file.path)
     try:
-        source = iter_rows(path, batch.file_format, encoding=batch.encoding, start_after=batch.rows_processed)
         customers = (Customer, ["external_id", "phone", "email"])
         statistics = PlannerStatistics(
             [(Feedback, ["source", "external_id"]), customers]
             if batch.kind == ImportKind.FEEDBACK
             else [customers, (Order, ["external_id"])]
         )
-        with closing(_read_ahead(batch, source, chunk_rows())) as chunks:
+        with garbage_collector_eased(), closing(_prepared_chunks(batch)) as chunks:
             for chunk in chunks:
                 _commit_chunk(batch, chunk)
                 statistics.added_rows(len(chunk.items))
@@ -389,9 +428,8 @@ def _commit_chunk(batch: ImportBatch, chunk: PreparedChunk) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         accepted, duplicates, rejected = _store_chunk(batch, chunk)
-        last = chunk.rows[-1].number
         ImportBatch.objects.filter(pk=batch.pk).update(
-            rows_processed=last,
+            rows_processed=chunk.last_row,
             accepted_count=F("accepted_count") + accepted,
             duplicate_count=F("duplicate_count") + duplicates,
             rejected_count=F("rejected_count") + rejected,

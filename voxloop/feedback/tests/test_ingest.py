@@ -138,10 +138,13 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_as_sent():
     assert stored.raw_payload == {"内容": text, "n": 1}
 
 
-@pytest.mark.parametrize("preformatted", ["all", "some"])
+@pytest.mark.parametrize("preformatted", ["all", "some", "sent from another process"])
 def test_preformatted_records_are_stored_exactly_as_the_others(preformatted):
-    """File imports format rows for storage ahead of time (`preformat`, in their read-ahead thread); what is
-    stored must not differ by a character from the same records sent through the API."""
+    """File imports format rows for storage ahead of time (`preformat`, in their read-ahead thread or reader
+    process, which sends them pickled); what is stored must not differ by a character from the same records
+    sent through the API."""
+    import pickle
+
     from django.db import connection
 
     from voxloop.feedback.ingest import preformat
@@ -158,8 +161,10 @@ def test_preformatted_records_are_stored_exactly_as_the_others(preformatted):
 
     plain = ingest_feedback(records("plain"))
     fast = records("fast")
-    for item in fast if preformatted == "all" else fast[:1]:
+    for item in fast if preformatted != "some" else fast[:1]:
         preformat(item, connection.vendor)
+    if preformatted == "sent from another process":
+        fast = pickle.loads(pickle.dumps(fast))  # noqa: S301 - our own bytes
     pre = ingest_feedback(fast)
     fields = ["channel", "external_id", "contact_name", "contact_email", "contact_phone", "received_at", "title",
               "text", "rating", "rating_scale", "order_ref", "raw_payload", "attachments", "thread_key"]  # fmt: skip
@@ -168,3 +173,28 @@ def test_preformatted_records_are_stored_exactly_as_the_others(preformatted):
         stored_b = Feedback.objects.filter(pk=b).values(*fields).get()
         assert stored_a == stored_b
     assert Feedback.objects.get(source="fast", external_id="A").customer.phone == "13800138000"
+
+
+def test_items_expected_to_be_new_that_are_stored_already_are_still_duplicates():
+    """A file import expects new rows and skips the lookup (expect_new); a stored one among them must still be
+    reported as a duplicate, and the attempt must leave nothing behind (no customer created twice)."""
+    first = prepare_feedback({"text": "旧的", "external_id": "E-1", "phone": "13800000001"}, channel="api",
+                             source="expect")  # fmt: skip
+    stored = ingest_feedback([first])
+    again = prepare_feedback({"text": "旧的", "external_id": "E-1", "phone": "13800000001"}, channel="api",
+                             source="expect")  # fmt: skip
+    new = prepare_feedback({"text": "新的", "external_id": "E-2", "phone": "13800000002"}, channel="api",
+                           source="expect")  # fmt: skip
+    result = ingest_feedback([again, new], expect_new=True)
+    assert result.duplicates == [0]
+    assert result.existing_ids == {0: stored.created[0]}
+    assert len(result.created) == 1
+    assert Feedback.objects.filter(source="expect").count() == 2
+    assert sorted(Customer.objects.values_list("phone", flat=True)) == ["13800000001", "13800000002"]
+    fresh = [prepare_feedback({"text": f"第{n}条", "external_id": f"N-{n}"}, channel="api", source="expect")
+             for n in range(3)]  # fmt: skip
+    result = ingest_feedback(fresh, expect_new=True)
+    assert result.duplicates == []
+    assert list(Feedback.objects.filter(pk__in=result.created).order_by("pk").values_list("external_id", flat=True)) == [
+        "N-0", "N-1", "N-2"
+    ]  # fmt: skip

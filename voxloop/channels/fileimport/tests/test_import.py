@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
-from voxloop.channels.fileimport import services
+from voxloop.channels.fileimport import preparer, services
 from voxloop.feedback.models import BatchStatus, Customer, Feedback, ImportBatch, Order, QuarantinedRow
 
 pytestmark = pytest.mark.django_db
@@ -277,13 +277,27 @@ def test_a_killed_import_resumes_without_losing_or_duplicating(tmp_path):
     assert (stored, distinct, status, accepted) == (n, n, "completed", n)
 
 
-def test_resume_from_checkpoint_skips_committed_rows(tmp_path, monkeypatch):
+# A large import's reader process (preparer.py) killed after its first chunk: the real one, cut off there.
+READER_KILLED_AFTER_ONE_CHUNK = (
+    "import pickle, subprocess, sys, django; django.setup(); "
+    "child = subprocess.Popen([sys.executable, '-m', 'voxloop.channels.fileimport.preparer'], "
+    "stdin=sys.stdin, stdout=subprocess.PIPE); "
+    "sys.stdout.buffer.write(pickle.dumps(pickle.load(child.stdout))); sys.stdout.flush(); "
+    "child.kill(); sys.exit(9)"
+)
+
+
+@pytest.mark.parametrize("crash", ["writer", "reader process"])
+def test_resume_from_checkpoint_skips_committed_rows(tmp_path, monkeypatch, request, crash):
+    """Whichever side dies after the first chunk, the batch fails with that chunk stored and the rerun
+    stores the rest, none twice."""
     monkeypatch.setattr(services, "CHUNK_ROWS_BY_VENDOR", {})  # 2,000-row chunks on every database
     rows = "".join(f"R{i},第{i}条反馈,2025-03-05,4,\n" for i in range(1, 5001))
     path = write(tmp_path, "big.csv", HEADER + rows)
     batch = services.create_batch(path, channel="review", source="shop")
     calls = {"n": 0}
     original = services._commit_chunk
+    real_reader = preparer.COMMAND
 
     def crash_after_first_chunk(b, chunk):
         calls["n"] += 1
@@ -291,14 +305,19 @@ def test_resume_from_checkpoint_skips_committed_rows(tmp_path, monkeypatch):
             raise RuntimeError("worker killed")
         return original(b, chunk)
 
-    monkeypatch.setattr(services, "_commit_chunk", crash_after_first_chunk)
-    with pytest.raises(RuntimeError):
+    if crash == "writer":
+        monkeypatch.setattr(services, "_commit_chunk", crash_after_first_chunk)
+    else:
+        request.getfixturevalue("in_process")
+        monkeypatch.setattr(preparer, "COMMAND", [sys.executable, "-c", READER_KILLED_AFTER_ONE_CHUNK])
+    with pytest.raises(RuntimeError, match="worker killed" if crash == "writer" else "stopped unexpectedly"):
         services.run_batch(batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED
     assert batch.rows_processed == services.CHUNK_ROWS
     assert Feedback.objects.count() == services.CHUNK_ROWS
     monkeypatch.setattr(services, "_commit_chunk", original)
+    monkeypatch.setattr(preparer, "COMMAND", real_reader)
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
     batch = services.run_batch(batch.pk)
     assert batch.status == BatchStatus.COMPLETED
@@ -313,8 +332,12 @@ def test_control_and_nul_characters_in_a_file_are_handled(tmp_path):
     assert Feedback.objects.get().text == "好评"
 
 
-def test_a_read_error_stops_the_import_with_its_message(tmp_path):
-    """Rows are read ahead in a background thread: a file that fails there still fails the batch clearly."""
+@pytest.mark.parametrize("reader", ["thread", "process"])
+def test_a_read_error_stops_the_import_with_its_message(tmp_path, request, reader):
+    """Rows are read ahead in a background thread, or a separate process for large imports (preparer.py): a
+    file that fails there still fails the batch clearly."""
+    if reader == "process":
+        request.getfixturevalue("in_process")
     path = write(tmp_path, "ok.csv", HEADER + "R1,好评,2025-03-05,5,\n")
     batch = services.create_batch(path, channel="review", source="shop")
     ImportBatch.objects.filter(pk=batch.pk).update(encoding="no-such-encoding")
