@@ -365,10 +365,12 @@ def chunk_rows() -> int:
 
 def _prepared_chunks(batch: ImportBatch) -> Iterator[PreparedChunk]:
     """The batch's remaining rows, read and validated ahead of the writer: in a process of its own for a large
-    import into PostgreSQL (preparer.py), in a thread otherwise. Both give the same chunks."""
+    feedback import into PostgreSQL (preparer.py), in a thread otherwise. Both give the same chunks. Customers
+    and orders keep the thread: their inputs are not preformatted, so they would cross over whole."""
     size = chunk_rows()
     remaining = (batch.total_rows or 0) - batch.rows_processed
-    if connection.vendor in preparer.VENDORS and remaining >= preparer.MIN_ROWS:
+    large = remaining >= preparer.MIN_ROWS
+    if batch.kind == ImportKind.FEEDBACK and connection.vendor in preparer.VENDORS and large:
         return preparer.prepared_chunks(
             preparer.params_for(batch, size, settings.FEEDBACK_TEXT_MAX_CHARS, connection.vendor)
         )

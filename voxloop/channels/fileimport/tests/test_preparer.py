@@ -74,3 +74,8 @@ def test_only_large_postgresql_imports_use_a_reader_process(tmp_path, monkeypatc
     monkeypatch.setattr(preparer, "MIN_ROWS", 5)
     _import(path, "large")
     assert len(started) == (1 if connection.vendor == "postgresql" else 0)
+    customers = tmp_path / "customers.csv"
+    customers.write_text("客户ID,姓名,手机号\n" + "".join(f"C{i},客户{i},1380000{i:04d}\n" for i in range(10)))
+    batch = services.run_batch(services.create_batch(customers, kind="customers").pk)
+    assert batch.accepted_count == 10
+    assert len(started) == (1 if connection.vendor == "postgresql" else 0)  # customers: the thread
