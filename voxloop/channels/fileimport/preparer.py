@@ -102,8 +102,12 @@ def _send(out: BinaryIO, kind: str, payload: Any) -> None:
 def main() -> None:
     """The child: read the parameters from stdin, send the chunks to stdout."""
     params = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by our parent process
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # anything printed by accident must not corrupt the pickles
+    # The pickles get a private copy of the pipe; file descriptor 1 and sys.stdout now lead to stderr, so
+    # nothing printed by accident (by us, a library or C code) can corrupt them.
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     try:
         import django
 
