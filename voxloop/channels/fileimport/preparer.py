@@ -91,7 +91,8 @@ def _rebuild_error(payload: dict[str, Any]) -> Exception:
 
     if payload["type"] == "FileFormatError":
         return FileFormatError(payload["code"], payload["message"])
-    return PreparerFailed(f"{payload['type']}: {payload['message']}\n{payload['traceback']}")
+    # The batch page shows this message: the child's traceback went to its stderr (the worker's log), not here.
+    return PreparerFailed(f"The import's reader process failed: {payload['type']}: {payload['message']}")
 
 
 def _send(out: BinaryIO, kind: str, payload: Any) -> None:
@@ -137,8 +138,9 @@ def main() -> None:
     except BrokenPipeError:
         return  # the parent stopped listening (it finished early, failed or was killed)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        traceback.print_exc()  # to stderr, the worker's log
         _send(out, _ERROR, {"type": type(exc).__name__, "code": getattr(exc, "code", ""),
-                            "message": getattr(exc, "message", str(exc)), "traceback": traceback.format_exc()})  # fmt: skip
+                            "message": getattr(exc, "message", str(exc))})  # fmt: skip
 
 
 if __name__ == "__main__":

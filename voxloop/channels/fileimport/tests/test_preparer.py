@@ -79,3 +79,20 @@ def test_only_large_postgresql_imports_use_a_reader_process(tmp_path, monkeypatc
     batch = services.run_batch(services.create_batch(customers, kind="customers").pk)
     assert batch.accepted_count == 10
     assert len(started) == (1 if connection.vendor == "postgresql" else 0)  # customers: the thread
+
+
+def test_an_unexpected_error_in_the_reader_process_is_named_on_the_batch_without_a_traceback(
+    tmp_path, in_process, capfd
+):
+    path = tmp_path / "gone.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    batch = services.create_batch(path, channel="review", source="gone")
+    Path(batch.file.path).unlink()  # the stored copy disappears before the import runs
+    with pytest.raises(preparer.PreparerFailed):
+        services.run_batch(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    assert batch.error_message.startswith("PreparerFailed: The import's reader process failed: FileNotFoundError:")
+    assert "Traceback" not in batch.error_message
+    assert "Traceback" in capfd.readouterr().err  # the worker's log keeps it
+    assert Feedback.objects.count() == 0
