@@ -13,8 +13,10 @@ from dataclasses import dataclass
 _ZH = re.compile(r"[\u4e00-\u9fff]")
 ZH_NEGATORS = (
     "不是很",
+    "不是",
     "不太",
     "不怎么",
+    "不算",
     "一点也不",
     "一点都不",
     "并不",
@@ -33,6 +35,7 @@ ZH_DEGREE = {
     "特别": 1.8,
     "十分": 1.8,
     "极其": 2.0,
+    "无比": 1.9,
     "超级": 1.8,
     "太": 1.6,
     "真的": 1.5,
@@ -76,6 +79,8 @@ EN_DEGREE = {
     "fairly": 0.7,
     "rather": 0.8,
 }
+# Words that end in a negator's character but negate nothing: "特别失望" is very disappointed.
+_ZH_NOT_NEGATION = ("特别", "无比", "分别", "区别", "差别", "个别", "级别", "类别", "识别", "告别")
 _EN_WORD = re.compile(r"[a-z']+")
 _ZH_DEGREE_LONGEST_FIRST = sorted(ZH_DEGREE.items(), key=lambda kv: -len(kv[0]))
 _ZH_CLAUSE = re.compile(r"[,.!?;，。！？；\n]")
@@ -155,7 +160,7 @@ def _context(lower: str, start: int, *, zh: bool) -> tuple[bool, float]:
         negated = False
         degree = 1.0
         # Look at what directly precedes: "不失望" / "非常失望" / "不是很失望" / "有点不满意".
-        for neg in ZH_NEGATORS:
+        for neg in () if before.endswith(_ZH_NOT_NEGATION) else ZH_NEGATORS:
             if before.endswith(neg):
                 negated = True
                 before = before[: -len(neg)]

@@ -45,3 +45,40 @@ _NEGATIVE = (
 ).split()
 
 POLARITY: dict[str, float] = {**dict.fromkeys(_POSITIVE, 1.0), **dict.fromkeys(_NEGATIVE, -1.0)}
+
+# Negative judgements whose negation is mild praise (litotes: "不差", "not bad", "no complaints"). Only
+# judgements: negating an event cue ("没退款", "no refund yet") is still a complaint, so 退款/refund are not here.
+LITOTES = frozenset(
+    "差 坏 烂 糟糕 太差 很差 慢 贵 太贵 脏 乱 吵 难吃 难用 难看 失望 不满 不满意 一般 麻烦 问题 毛病 挑剔 敷衍 "
+    "bad terrible awful horrible poor worst disappointed disappointing slow rude dirty expensive overpriced "
+    "noisy problem problems issue issues complaint complaints mediocre bland".split()
+)
+
+# Words that contain a cue but are no judgement ("差不多" is "about the same", "不差钱" is "rich").
+NOT_CUES = frozenset("差不多 不差钱 差价 差点 出差 时差 相差 差距 差别".split())
+
+# "Could be better": a mild complaint, though its one cue word is positive.
+ROOM_FOR_IMPROVEMENT = frozenset(
+    [
+        "有待提高",
+        "有待改进",
+        "有待加强",
+        "有待改善",
+        "还需改进",
+        "还需要改进",
+        "需要改进",
+        "还需提高",
+        "还可以更好",
+        "还能更好",
+        "差强人意",
+        "could be better",
+        "could have been better",
+        "can be better",
+        "could be improved",
+        "can be improved",
+        "needs improvement",
+        "need improvement",
+        "needs work",
+        "room for improvement",
+    ]
+)

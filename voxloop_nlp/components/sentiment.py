@@ -1,25 +1,14 @@
-"""Sentiment: our trained model (see sentiment_model.py), label with a neutral band, score in [-1, 1].
-
-A bare question with no opinion cue ("怎么退款?") is neutral whatever n-grams say: questions are a
-frequent neutral case in customer service that review-trained models see rarely.
+"""Sentiment: our trained model (see sentiment_model.py), label with a neutral band, score in [-1, 1];
+then `sentiment_rules` (plain questions are neutral; "not bad" and "could be better" get the lexicon's sign).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from voxloop_nlp import lexicon, models_store
+from voxloop_nlp import models_store, sentiment_rules
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
-
-_QUESTION_END = ("?", "吗", "呢", "么")
-
-
-def _is_plain_question(doc: FeedbackDoc) -> bool:
-    text = doc.lower.rstrip(" 。.!~")
-    if not text.endswith(_QUESTION_END):
-        return False
-    return not any(lexicon.POLARITY.get(t) for t in doc.tokens)
 
 
 def score_docs(docs: Sequence[FeedbackDoc]) -> None:
@@ -29,11 +18,7 @@ def score_docs(docs: Sequence[FeedbackDoc]) -> None:
     norms = [d.normalized for d in docs]
     X = model.featurize([d.lower for d in docs], [d.tokens for d in docs], norms)
     for doc, score in zip(docs, model.scores(X, norms), strict=True):
-        score = float(score)
-        if not doc.tokens:
-            score = 0.0
-        elif _is_plain_question(doc):
-            score = max(-model.neutral_band * 0.9, min(model.neutral_band * 0.9, score * 0.3))
+        score = sentiment_rules.adjust(doc.lower, doc.tokens, float(score), model.neutral_band)
         doc.sentiment_score = round(score, 4)
         doc.sentiment_label = model.label(score)
 

@@ -10,6 +10,13 @@ def test_negated_emotion_is_not_reported():
     assert "disappointment" not in names("I was not disappointed at all")
 
 
+def test_degree_words_ending_like_a_negator_do_not_negate():
+    # "特别" ends in "别" (don't) and "无比" starts with "无" (none): both only intensify.
+    assert names("特别失望")["disappointment"]["intensity"] > names("失望")["disappointment"]["intensity"]
+    assert "disappointment" in names("无比失望")
+    assert "joy" not in names("不是特别满意")
+
+
 def test_degree_changes_intensity():
     strong = names("非常失望")["disappointment"]["intensity"]
     weak = names("有点失望")["disappointment"]["intensity"]

@@ -37,6 +37,49 @@ def test_negation_flips():
     assert voxloop_nlp.analyze("满意").sentiment_label == "positive"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not bad",
+        "not too bad",
+        "The food was not bad",
+        "no complaints",
+        "不差",
+        "服务态度不差",
+        "一点也不差",
+        "速度不慢",
+    ],
+)
+def test_a_negated_complaint_word_is_mild_praise(text):
+    # The model alone scores these strongly negative: the n-grams of "bad"/"差" outweigh the negator.
+    result = voxloop_nlp.analyze(text)
+    assert result.sentiment_label == "positive"
+    assert result.sentiment_score < voxloop_nlp.analyze("很好").sentiment_score
+
+
+@pytest.mark.parametrize("text", ["could be better", "Room for improvement", "还有待改进"])
+def test_could_be_better_is_a_complaint(text):
+    assert voxloop_nlp.analyze(text).sentiment_label == "negative"
+
+
+@pytest.mark.parametrize("text", ["还没退款", "no refund yet"])
+def test_a_negated_event_is_not_praise(text):
+    assert voxloop_nlp.analyze(text).sentiment_label != "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not bad, but the delivery was slow and the box was broken",
+        "房间不差，但是服务特别差",
+        "服务特别差",
+        "差不多就行",
+    ],
+)
+def test_mixed_or_unnegated_short_text_is_not_turned_into_praise(text):
+    assert voxloop_nlp.analyze(text).sentiment_label != "positive"
+
+
 def test_empty_text_is_neutral():
     assert voxloop_nlp.analyze("").sentiment_label == "neutral"
     assert voxloop_nlp.analyze("   ").sentiment_score == 0.0

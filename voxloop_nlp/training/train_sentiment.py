@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxloop_nlp import sentiment_model
+from voxloop_nlp import sentiment_model, sentiment_rules
 from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
 from voxloop_nlp.training.data import Example, dedup_key, load_all, split
@@ -46,6 +46,12 @@ def prepare(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET
 
 def prepare_with_norms(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET):
     """(feature rows, normalised texts): what `SentimentModel.scores(X, norms)` takes."""
+    norms, lowers, tokens = _normalized(texts)
+    return sentiment_model.featurize(lowers, tokens, norms, feature_set=feature_set), norms
+
+
+def _normalized(texts: Sequence[str]) -> tuple[list[str], list[str], list[list[str]]]:
+    """(normalised, lower-cased, tokens) of each text, as the pipeline makes them."""
     norms, lowers, tokens = [], [], []
     for text in texts:
         norm = normalize_text(text)
@@ -53,13 +59,20 @@ def prepare_with_norms(texts: Sequence[str], feature_set: int = sentiment_model.
         norms.append(norm)
         lowers.append(low)
         tokens.append(tokenize(low))
-    return sentiment_model.featurize(lowers, tokens, norms, feature_set=feature_set), norms
+    return norms, lowers, tokens
 
 
 def score_texts(model: sentiment_model.SentimentModel, texts: Sequence[str]) -> np.ndarray:
-    """The model's calibrated scores, English head included: what the pipeline would say."""
-    X, norms = prepare_with_norms(texts, model.feature_set)
-    return model.scores(X, norms)
+    """The scores the pipeline gives: the model's (English head included), then `sentiment_rules`."""
+    norms, lowers, tokens = _normalized(texts)
+    X = sentiment_model.featurize(lowers, tokens, norms, feature_set=model.feature_set)
+    scores = model.scores(X, norms)
+    return np.array(
+        [
+            sentiment_rules.adjust(low, toks, float(s), model.neutral_band)
+            for low, toks, s in zip(lowers, tokens, scores, strict=True)
+        ]
+    )
 
 
 def _calib_part(text: str) -> bool:

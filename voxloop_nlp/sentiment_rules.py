@@ -1,0 +1,68 @@
+"""Corrections applied to the model's calibrated score where the model is known to be wrong and the text
+leaves no doubt. Shared by the pipeline and by evaluation, so benchmarks measure what users see.
+
+- A bare question with no opinion cue ("怎么退款?") is neutral whatever n-grams say: questions are a
+  frequent neutral case in customer service that review-trained models see rarely.
+- A short phrase whose only opinion is negated or an idiom ("not bad", "不差", "no complaints", "could be
+  better", "有待提高"): the character n-grams of "bad"/"差" outvote the negator, and no training set has
+  enough such phrases to teach otherwise. The score becomes a mild one of the lexicon's sign, and only
+  when the model disagrees with that sign.
+"""
+
+from __future__ import annotations
+
+from voxloop_nlp import lexicon
+from voxloop_nlp.cues import CueMatcher
+
+QUESTION_END = ("?", "吗", "呢", "么")
+SHORT_PHRASE_WORDS = 6  # beyond this, words the lexicon does not know may carry the opinion
+MILD_SCORE = 0.5  # "not bad" is praise, but faint praise
+
+_CUES = CueMatcher(set(lexicon.POLARITY) | lexicon.LITOTES | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES)
+
+
+def is_plain_question(lower: str, tokens: list[str]) -> bool:
+    text = lower.rstrip(" 。.!~")
+    if not text.endswith(QUESTION_END):
+        return False
+    return not any(lexicon.POLARITY.get(t) for t in tokens)
+
+
+def short_phrase_polarity(lower: str, tokens: list[str]) -> int:
+    """+1 or -1 when a short text's cues all agree and one of them is a negated cue or a "could be better"
+    idiom; 0 otherwise (also when a negated cue is an event, e.g. "还没退款": still a complaint)."""
+    if sum(1 for t in tokens if any(ch.isalnum() for ch in t)) > SHORT_PHRASE_WORDS:
+        return 0
+    signs = set()
+    decisive = False
+    for hit in _CUES.find(lower):
+        if hit.cue in lexicon.NOT_CUES:
+            continue
+        if hit.cue in lexicon.ROOM_FOR_IMPROVEMENT:
+            signs.add(-1)
+            decisive = True
+            continue
+        polarity = lexicon.POLARITY.get(hit.cue, -1.0 if hit.cue in lexicon.LITOTES else 0.0)
+        if not hit.negated:
+            signs.add(1 if polarity > 0 else -1)
+        elif polarity > 0:
+            signs.add(-1)
+            decisive = True
+        elif hit.cue in lexicon.LITOTES:
+            signs.add(1)
+            decisive = True
+        else:
+            return 0
+    return signs.pop() if decisive and len(signs) == 1 else 0
+
+
+def adjust(lower: str, tokens: list[str], score: float, band: float) -> float:
+    """The score users see, from the model's calibrated `score` (`band`: the model's neutral band)."""
+    if not tokens:
+        return 0.0
+    if is_plain_question(lower, tokens):
+        return max(-band * 0.9, min(band * 0.9, score * 0.3))
+    sign = short_phrase_polarity(lower, tokens)
+    if sign and sign * score < band:
+        return sign * MILD_SCORE
+    return score
