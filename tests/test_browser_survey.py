@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from voxloop.feedback.models import Customer
 from voxloop.surveys import services
@@ -33,34 +34,34 @@ def test_a_customer_answers_a_survey_on_a_phone_in_chinese(page, live_server, cs
     url = f"{live_server.url}/s/{csat_invitation.token}/"
     page.goto(url)
     assert page.locator("h1").inner_text() == "您对这次售后服务满意吗？"
-    assert page.get_by_text("非常不满意").first.is_visible()
+    expect(page.get_by_text("非常不满意").first).to_be_visible()
     # Everything fits the phone's width: no sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     why = page.locator("#q3")
-    assert why.is_hidden()  # "why?" waits for a low score
+    expect(why).to_be_hidden()  # "why?" waits for a low score
     page.locator("#q1 label.score", has_text="4").click()
-    assert why.is_hidden()
+    expect(why).to_be_hidden()
     page.locator("#q1 label.score", has_text="1").click()
-    assert why.is_visible()
+    expect(why).to_be_visible()
     # The score buttons are big enough to tap.
     assert page.locator("#q1 label.score").first.bounding_box()["height"] >= 44
     page.locator("#q2 label.score", has_text="2").click()
     page.get_by_role("button", name="提交").click()
     # The "why?" was required after a low score: the page says so and records nothing.
-    assert page.get_by_text("请回答这个问题。").is_visible()
+    expect(page.get_by_text("请回答这个问题。")).to_be_visible()
     assert Response.objects.count() == 0
     page.locator("#q3 textarea").fill("上门维修等了五天，电话也没人接")
     page.get_by_role("button", name="提交").click()
-    assert page.get_by_text("感谢您的评价，我们会继续改进！").is_visible()
+    expect(page.get_by_text("感谢您的评价，我们会继续改进！")).to_be_visible()
     response = Response.objects.get()
     assert (response.csat, response.language, response.comment) == (1, "zh-hans", "上门维修等了五天，电话也没人接")
     assert {a.dimension: a.number for a in response.answers.exclude(number=None)} == {"overall": 1, "speed": 2}
     # Within the edit window the customer can change the answer; it stays one response.
     page.get_by_text("修改我的回答").click()
     page.locator("#q1 label.score", has_text="3").click()
-    assert why.is_hidden()
+    expect(why).to_be_hidden()
     page.get_by_role("button", name="保存修改").click()
-    assert page.get_by_text("感谢您的评价").is_visible()
+    expect(page.get_by_text("感谢您的评价")).to_be_visible()
     assert list(Response.objects.values_list("csat", "comment")) == [(3, "")]
 
 
@@ -75,7 +76,7 @@ def test_a_manager_adds_a_why_question_in_the_builder(login_page, manager, live_
     page.fill("#id_show_if_question", "1")
     page.fill("#id_show_if_lte", "6")
     page.get_by_role("button", name="添加问题").click()
-    assert page.get_by_text("问题已添加。").is_visible()
-    assert page.get_by_text("我们哪里做得不够好？").is_visible()
+    expect(page.get_by_text("问题已添加。")).to_be_visible()
+    expect(page.get_by_text("我们哪里做得不够好？")).to_be_visible()
     why = survey.questions.get(order=2)
     assert (why.kind, why.show_if) == ("text", {"question": 1, "lte": 6})

@@ -4,6 +4,7 @@ information, switch to English; no sideways scrolling and no console errors (CSP
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from voxloop.accounts.models import Role, User
 from voxloop.cases.models import CaseEvent, EventKind, Severity
@@ -39,7 +40,7 @@ def test_customer_follows_and_adds_to_a_case_on_a_phone(phone, live_server, make
     assert "您好，维修师傅明天上午上门。" in page.locator("ul.conversation").inner_text()
     assert "客服 伟" in page.locator("ul.conversation").inner_text()
     assert "王" not in page.locator("main").inner_text()
-    assert page.locator(".expected").is_visible()
+    expect(page.locator(".expected")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "tracking-phone.png"), full_page=True)

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from voxloop.api.services import create_api_token
 from voxloop.metrics import services
@@ -144,7 +145,7 @@ def test_panel_in_a_browser_draws_charts_and_opens_a_table(login_page, analyst, 
     page.goto(f"{live_server.url}/metrics/?period=7")
     page.wait_for_selector("#kpi-nps .chart svg")  # ECharts drew the daily line
     page.click("#kpi-nps summary")  # the table is one click away
-    assert page.locator("#kpi-nps table").is_visible()
+    expect(page.locator("#kpi-nps table")).to_be_visible()
     page.click("#kpi-resolution_rate a.drill")
     page.wait_for_selector("#drill-rows")
     assert page.locator("#drill-rows tbody tr").count() == 3
