@@ -159,7 +159,9 @@ def generate_feedback(
         kind = rng.choices(["complaint", "praise", "suggestion", "question", "urgent"], [40, 33, 12, 10, 5])[0]
         if channel == Channel.SURVEY:
             kind = rng.choice(["complaint", "praise", "praise", "suggestion"])
-        received = _timestamp(rng, now, days, incidents, topic)
+        # Its own generator: how many draws the weekday sampling takes depends on the clock, and the items after
+        # this one must not (a second run would give them other channels, so new ids: not idempotent).
+        received = _timestamp(random.Random(rng.random()), now, days, incidents, topic)
         if i % 9 == 0:  # incident days get extra complaints on their topic
             start, end, topic = rng.choice(incidents)
             received = now - timedelta(days=rng.randrange(start - 3, end - 2), hours=rng.randrange(10))

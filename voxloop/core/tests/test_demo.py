@@ -1,3 +1,4 @@
+import random
 from datetime import timedelta
 
 import pytest
@@ -41,3 +42,21 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     counts = (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count())
     call_command("load_demo", "--items", "400", verbosity=0)
     assert (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count()) == counts
+
+
+def test_demo_items_are_the_same_whenever_the_demo_is_loaded(monkeypatch):
+    """A second `load_demo` must find the same items (ids and channels), even across midnight: otherwise it
+    adds new ones instead of recognising the old."""
+    from datetime import UTC, datetime
+
+    from voxloop.core.demo import generator
+
+    def items_at(moment: datetime) -> list[tuple[str, str]]:
+        monkeypatch.setattr(generator.timezone, "now", lambda: moment)
+        rng = random.Random(42)
+        customers = [generator._person(rng, i) for i in range(1, 51)]
+        return [(f["external_id"], f["channel"]) for f in generator.generate_feedback(rng, 300, 180, customers, [])]
+
+    before_midnight = items_at(datetime(2026, 11, 24, 23, 58, tzinfo=UTC))
+    assert items_at(datetime(2026, 11, 25, 0, 3, tzinfo=UTC)) == before_midnight
+    assert items_at(datetime(2026, 11, 28, 15, 0, tzinfo=UTC)) == before_midnight
