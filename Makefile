@@ -32,7 +32,7 @@ lint:
 
 # Translations: .po and compiled .mo files are committed, so setup needs no gettext.
 messages:
-	for app in voxloop/*/; do [ -d $$app/locale ] && (cd $$app && ../../$(BIN)/voxloop makemessages -l zh_Hans -l en -v 0); done; true
+	for app in voxloop/*/ voxloop/channels/*/; do [ -d $$app/locale ] && (cd $$app && $(CURDIR)/$(BIN)/voxloop makemessages -l zh_Hans -l en -v 0); done; true
 	$(BIN)/voxloop compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 bench-quick: setup

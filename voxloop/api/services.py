@@ -144,6 +144,7 @@ def submit_feedback(
                         raw=dict(data),
                         reason_code=exc.code,
                         reason=exc.message,
+                        reason_i18n=exc.stored,
                         field=exc.field,
                     )
                     for index, data, exc in rejected

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 
 from voxloop.feedback.bulk import (
     FRAGMENT,
@@ -154,7 +155,11 @@ def prepare_feedback(
     chan = str(data.get("channel") or channel or "").strip().lower()
     if chan not in CHANNELS:
         raise RowError(
-            "invalid_channel", f"Unknown channel '{chan}'. Use one of: {', '.join(Channel.values)}.", "channel"
+            "invalid_channel",
+            gettext_noop("Unknown channel '%(value)s'. Use one of: %(choices)s."),
+            "channel",
+            value=chan,
+            choices=", ".join(Channel.values),
         )
     text = clean_text(data.get("text"), max_chars=text_max_chars or settings.FEEDBACK_TEXT_MAX_CHARS)
     title = data.get("title")
@@ -167,21 +172,37 @@ def prepare_feedback(
     else:
         received_at = parse_datetime(received_raw, default_tz=tz)
     if received_at > current + _ONE_DAY:
-        raise RowError("date_in_future", f"The date {received_at.isoformat()} is in the future.", "received_at")
+        raise RowError(
+            "date_in_future",
+            gettext_noop("The date %(date)s is in the future."),
+            "received_at",
+            date=received_at.isoformat(),
+        )
     rating = parse_rating(data.get("rating"))
     scale = data.get("rating_scale")
     try:
         rating_scale = int(scale) if scale not in (None, "") else None
     except (TypeError, ValueError) as exc:
-        raise RowError("invalid_rating_scale", f"'{scale}' is not a rating scale.", "rating_scale") from exc
+        raise RowError(
+            "invalid_rating_scale", gettext_noop("'%(value)s' is not a rating scale."), "rating_scale", value=scale
+        ) from exc
     if rating_scale is not None and not 1 <= rating_scale <= 1000:
         raise RowError(
-            "invalid_rating_scale", f"The rating scale {rating_scale} is out of range (1-1000).", "rating_scale"
+            "invalid_rating_scale",
+            gettext_noop("The rating scale %(value)s is out of range (1-1000)."),
+            "rating_scale",
+            value=rating_scale,
         )
     if rating is not None and rating_scale is None:
         rating_scale = 5 if rating <= 5 else 10 if rating <= 10 else 100
     if rating is not None and rating_scale is not None and rating > rating_scale:
-        raise RowError("invalid_rating", f"The rating {rating} is above its scale {rating_scale}.", "rating")
+        raise RowError(
+            "invalid_rating",
+            gettext_noop("The rating %(value)s is above its scale %(scale)s."),
+            "rating",
+            value=str(rating),
+            scale=rating_scale,
+        )
     email = clean_email(data.get("email"))
     phone = clean_phone(data.get("phone"))
     handle = _optional(data, "handle", 200)
@@ -189,7 +210,9 @@ def prepare_feedback(
     src = str(data.get("source") or source or chan).strip()[:100]
     external_id = str(data.get("external_id") or "").strip()
     if len(external_id) > 200:
-        raise RowError("invalid_external_id", "The external id is longer than 200 characters.", "external_id")
+        raise RowError(
+            "invalid_external_id", gettext_noop("The external id is longer than 200 characters."), "external_id"
+        )
     if not external_id:
         if generate_external_id == "random":
             external_id = f"uuid:{uuid.uuid4()}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.core.messages import render
 from voxloop.core.models import TimeStampedModel
 
 
@@ -161,7 +163,8 @@ class ImportBatch(TimeStampedModel):
     accepted_count = models.BigIntegerField(_("accepted"), default=0)
     duplicate_count = models.BigIntegerField(_("duplicates skipped"), default=0)
     rejected_count = models.BigIntegerField(_("rejected"), default=0)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # English, as logged and given to the API
+    error_i18n = models.JSONField(default=dict, blank=True)  # the same, to show in the reader's language
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -181,6 +184,10 @@ class ImportBatch(TimeStampedModel):
             return 100 if self.status == BatchStatus.COMPLETED else None
         return min(100, int(self.rows_processed * 100 / self.total_rows))
 
+    @property
+    def error_display(self) -> str:
+        return render(self.error_i18n, self.error_message)
+
 
 class QuarantinedRow(TimeStampedModel):
     """A row we could not accept, kept exactly as received with the reason, to be fixed and re-imported."""
@@ -195,7 +202,8 @@ class QuarantinedRow(TimeStampedModel):
     raw = models.JSONField(_("row as received"), default=dict, blank=True)
     raw_text = models.TextField(_("raw text"), blank=True)
     reason_code = models.CharField(_("reason code"), max_length=40)
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"))  # English, as logged and given to the API
+    reason_i18n = models.JSONField(default=dict, blank=True)  # the same, to show in the reader's language
     field = models.CharField(_("field"), max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
 
@@ -204,6 +212,16 @@ class QuarantinedRow(TimeStampedModel):
         verbose_name = _("quarantined row")
         verbose_name_plural = _("quarantined rows")
         constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="quarantine_batch_row_unique")]
+
+    @property
+    def reason_display(self) -> str:
+        """The reason in the active language (rows stored before templates were kept show their English)."""
+        if not self.reason_i18n:
+            return self.reason
+        reason = render(self.reason_i18n, self.reason)
+        if not self.field:
+            return reason
+        return gettext("Column “%(column)s”: %(reason)s") % {"column": self.field, "reason": reason}
 
 
 class ColumnMapping(TimeStampedModel):

@@ -10,29 +10,36 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as date_parser
+from django.utils.translation import gettext_noop
+
+from voxloop.core.messages import LocalizedError
 
 # Control characters break CSV exports and terminals; tabs and newlines are kept.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class RowError(ValueError):
+class RowError(LocalizedError):
     """A value we cannot accept; `code` is stable (shown in quarantine), `field` names the column."""
 
-    def __init__(self, code: str, message: str, field: str = ""):
-        super().__init__(message)
-        self.code = code
+    def __init__(self, code: str, template: str, field: str = "", **params: object):
+        super().__init__(code, template, **params)
         self.field = field
-        self.message = message
 
 
 def clean_text(value: object, *, max_chars: int, field: str = "text", required: bool = True) -> str:
     text = "" if value is None else str(value)
     text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n").strip()
     if required and not text:
-        raise RowError("empty_text", "The feedback text is empty.", field)
+        raise RowError("empty_text", gettext_noop("The feedback text is empty."), field)
     if len(text) > max_chars:
-        raise RowError("text_too_long", f"The text has {len(text):,} characters; the limit is {max_chars:,}.", field)
+        raise RowError(
+            "text_too_long",
+            gettext_noop("The text has %(chars)s characters; the limit is %(limit)s."),
+            field,
+            chars=f"{len(text):,}",
+            limit=f"{max_chars:,}",
+        )
     return text
 
 
@@ -54,7 +61,7 @@ def clean_phone(value: object) -> str:
     if digits.startswith("+86"):
         digits = digits[3:]  # a mainland number is stored without the country code
     if not 5 <= len(digits.lstrip("+")) <= 20:
-        raise RowError("invalid_phone", f"'{raw}' is not a phone number.", "phone")
+        raise RowError("invalid_phone", gettext_noop("'%(value)s' is not a phone number."), "phone", value=raw)
     return digits
 
 
@@ -63,7 +70,7 @@ def clean_email(value: object) -> str:
     if not raw:
         return ""
     if not _EMAIL.match(raw) or len(raw) > 254:
-        raise RowError("invalid_email", f"'{raw}' is not an email address.", "email")
+        raise RowError("invalid_email", gettext_noop("'%(value)s' is not an email address."), "email", value=raw)
     return raw
 
 
@@ -85,7 +92,7 @@ def parse_datetime(value: object, *, default_tz: str, field: str = "received_at"
     else:
         raw = _nfkc(value)
         if not raw:
-            raise RowError("missing_date", "The date is missing.", field)
+            raise RowError("missing_date", gettext_noop("The date is missing."), field)
         parsed = _iso_or_none(raw)
         if parsed is not None:
             pass  # the common ISO case, many times faster than dateutil
@@ -99,11 +106,15 @@ def parse_datetime(value: object, *, default_tz: str, field: str = "received_at"
             try:
                 parsed = date_parser.parse(text, dayfirst=dayfirst)
             except (ValueError, OverflowError) as exc:
-                raise RowError("invalid_date", f"'{raw}' is not a date we can read.", field) from exc
+                raise RowError(
+                    "invalid_date", gettext_noop("'%(value)s' is not a date we can read."), field, value=raw
+                ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     if not 1990 <= parsed.year <= 2100:
-        raise RowError("invalid_date", f"The date {parsed:%Y-%m-%d} is out of range.", field)
+        raise RowError(
+            "invalid_date", gettext_noop("The date %(date)s is out of range."), field, date=f"{parsed:%Y-%m-%d}"
+        )
     return parsed
 
 
@@ -128,7 +139,9 @@ def _parse_rating(value: object, field: str) -> Decimal | None:
     try:
         rating = Decimal(raw)
     except InvalidOperation as exc:
-        raise RowError("invalid_rating", f"'{raw}' is not a rating.", field) from exc
+        raise RowError("invalid_rating", gettext_noop("'%(value)s' is not a rating."), field, value=raw) from exc
     if not rating.is_finite() or rating < 0 or rating > 100:
-        raise RowError("invalid_rating", f"The rating {raw} is out of range (0-100).", field)
+        raise RowError(
+            "invalid_rating", gettext_noop("The rating %(value)s is out of range (0-100)."), field, value=raw
+        )
     return rating.quantize(Decimal("0.01"))

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
+from django.utils.translation import gettext_noop
 
 from voxloop.feedback.models import Customer, ImportBatch, Order, Product
 from voxloop.feedback.normalize import RowError, clean_email, clean_phone, parse_datetime
@@ -81,7 +82,9 @@ def prepare_customer(data: Mapping[str, Any], *, raw_payload: Mapping[str, Any] 
         item.opted_out = str(opted).strip().lower() in _TRUE
     if not (item.customer_id or item.email or item.phone):
         raise RowError(
-            "missing_customer_key", "A customer needs a customer id, a phone number or an email.", "customer_id"
+            "missing_customer_key",
+            gettext_noop("A customer needs a customer id, a phone number or an email."),
+            "customer_id",
         )
     return item
 
@@ -91,21 +94,29 @@ def prepare_order(
 ) -> OrderInput:
     order_id = _text(data, "order_id", 100)
     if not order_id:
-        raise RowError("missing_order_id", "The order number is missing.", "order_id")
+        raise RowError("missing_order_id", gettext_noop("The order number is missing."), "order_id")
     ordered_at = parse_datetime(data.get("ordered_at"), default_tz=default_tz or settings.TIME_ZONE, field="ordered_at")
     raw_amount = str(data.get("amount") or "0").replace(",", "").replace("¥", "").replace("￥", "").strip()
     try:
         amount = Decimal(raw_amount or "0")
     except InvalidOperation as exc:
-        raise RowError("invalid_amount", f"'{raw_amount}' is not an amount.", "amount") from exc
+        raise RowError(
+            "invalid_amount", gettext_noop("'%(value)s' is not an amount."), "amount", value=raw_amount
+        ) from exc
     if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
-        raise RowError("invalid_amount", f"The amount {raw_amount} is out of range.", "amount")
+        raise RowError(
+            "invalid_amount", gettext_noop("The amount %(value)s is out of range."), "amount", value=raw_amount
+        )
     try:
         quantity = int(str(data.get("quantity") or 1).strip())
     except ValueError as exc:
-        raise RowError("invalid_quantity", f"'{data.get('quantity')}' is not a quantity.", "quantity") from exc
+        raise RowError(
+            "invalid_quantity", gettext_noop("'%(value)s' is not a quantity."), "quantity", value=data.get("quantity")
+        ) from exc
     if not 0 <= quantity <= 1_000_000:
-        raise RowError("invalid_quantity", f"The quantity {quantity} is out of range.", "quantity")
+        raise RowError(
+            "invalid_quantity", gettext_noop("The quantity %(value)s is out of range."), "quantity", value=quantity
+        )
     item = OrderInput(
         order_id=order_id,
         ordered_at=ordered_at,
@@ -122,7 +133,9 @@ def prepare_order(
     )
     if not (item.customer_id or item.email or item.phone):
         raise RowError(
-            "missing_customer_key", "An order needs its customer's id, phone number or email.", "customer_id"
+            "missing_customer_key",
+            gettext_noop("An order needs its customer's id, phone number or email."),
+            "customer_id",
         )
     return item
 

@@ -23,9 +23,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from voxloop.channels.email.models import Mailbox
 from voxloop.channels.email.parsing import ParsedMail, message_from_bytes, normalize_subject, parse_message
+from voxloop.core.messages import StoredMessage, english, stored
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, Channel, Feedback, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
@@ -170,14 +172,17 @@ def _to_input(mail: ParsedMail, raw: bytes, source: str, extra: dict[str, Any]) 
         raise
 
 
-def _quarantine(batch: ImportBatch, row_number: int, raw: bytes, code: str, reason: str, field: str = "") -> None:
+def _quarantine(
+    batch: ImportBatch, row_number: int, raw: bytes, code: str, message: StoredMessage, field: str = ""
+) -> None:
     QuarantinedRow.objects.update_or_create(
         batch=batch,
         row_number=row_number,
         defaults={
             "raw_text": raw[:RAW_TEXT_LIMIT].decode("utf-8", errors="replace").replace("\x00", ""),
             "reason_code": code,
-            "reason": reason,
+            "reason": english(message["template"], message["params"]),
+            "reason_i18n": message,
             "field": field,
         },
     )
@@ -204,7 +209,13 @@ def ingest_messages(
                 try:
                     parsed.append((row_number, raw, parse_message(message_from_bytes(raw)), extra))
                 except Exception as exc:  # noqa: BLE001 - a message we cannot read is quarantined, never lost
-                    _quarantine(batch, row_number, raw, "unreadable_message", f"The message cannot be read: {exc}")
+                    _quarantine(
+                        batch,
+                        row_number,
+                        raw,
+                        "unreadable_message",
+                        stored(gettext_noop("The message cannot be read: %(error)s"), {"error": exc}),
+                    )
                     batch.rejected_count += 1
             threads.preload([p[2] for p in parsed])
             inputs: list[FeedbackInput] = []
@@ -212,7 +223,7 @@ def ingest_messages(
                 try:
                     item = _to_input(mail, raw, source, extra)
                 except RowError as exc:
-                    _quarantine(batch, row_number, raw, exc.code, exc.message, exc.field)
+                    _quarantine(batch, row_number, raw, exc.code, exc.stored, exc.field)
                     batch.rejected_count += 1
                     continue
                 item.attachments = _store_attachments(mail)
@@ -335,6 +346,9 @@ def run_mail_batch(batch: ImportBatch, path: Path | str, *, progress: Progress |
     return batch
 
 
+_FILE_GONE = gettext_noop("The uploaded file is gone.")
+
+
 def run_stored_mail_batch(batch_id: int) -> ImportBatch | None:
     """Import an uploaded file kept under MEDIA_ROOT (the background task); the file is removed when done."""
     batch = ImportBatch.objects.filter(pk=batch_id, origin="email").first()
@@ -343,7 +357,10 @@ def run_stored_mail_batch(batch_id: int) -> ImportBatch | None:
     path = Path(batch.file.path)
     if not path.is_file():
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_message="The uploaded file is gone.", finished_at=timezone.now()
+            status=BatchStatus.FAILED,
+            error_message=english(_FILE_GONE),
+            error_i18n=stored(_FILE_GONE),
+            finished_at=timezone.now(),
         )
         return batch
     run_mail_batch(batch, path)

@@ -90,7 +90,7 @@ def _rebuild_error(payload: dict[str, Any]) -> Exception:
     from voxloop.channels.fileimport.readers import FileFormatError
 
     if payload["type"] == "FileFormatError":
-        return FileFormatError(payload["code"], payload["message"])
+        return FileFormatError(payload["code"], payload["template"], **payload["params"])
     # The batch page shows this message: the child's traceback went to its stderr (the worker's log), not here.
     return PreparerFailed(f"The import's reader process failed: {payload['type']}: {payload['message']}")
 
@@ -139,8 +139,17 @@ def main() -> None:
         return  # the parent stopped listening (it finished early, failed or was killed)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         traceback.print_exc()  # to stderr, the worker's log
-        _send(out, _ERROR, {"type": type(exc).__name__, "code": getattr(exc, "code", ""),
-                            "message": getattr(exc, "message", str(exc))})  # fmt: skip
+        _send(
+            out,
+            _ERROR,
+            {
+                "type": type(exc).__name__,
+                "code": getattr(exc, "code", ""),
+                "message": getattr(exc, "message", str(exc)),
+                "template": getattr(exc, "template", ""),
+                "params": getattr(exc, "params", {}),
+            },
+        )
 
 
 if __name__ == "__main__":

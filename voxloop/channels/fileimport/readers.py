@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
+from django.utils.translation import gettext_noop
+
+from voxloop.core.messages import LocalizedError
 
 csv.field_size_limit(8 * 1024 * 1024)
 
@@ -24,13 +27,8 @@ SAMPLE_BYTES = 256 * 1024
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
 
-class FileFormatError(ValueError):
+class FileFormatError(LocalizedError):
     """The file as a whole cannot be read (wrong format, no header...)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -39,7 +37,8 @@ class SourceRow:
     values: dict[str, Any] = field(default_factory=dict)
     raw_text: str = ""
     error_code: str = ""
-    error: str = ""
+    error: str = ""  # an English template (see voxloop.core.messages) with its values in error_params
+    error_params: dict[str, Any] = field(default_factory=dict)
 
 
 def detect_format(path: Path, declared: str = "") -> str:
@@ -55,7 +54,9 @@ def detect_format(path: Path, declared: str = "") -> str:
     if suffix in {"eml", "mbox"}:
         return suffix
     if suffix == "xls":
-        raise FileFormatError("unsupported_format", "Old Excel .xls files are not supported: save it as .xlsx or CSV.")
+        raise FileFormatError(
+            "unsupported_format", gettext_noop("Old Excel .xls files are not supported: save it as .xlsx or CSV.")
+        )
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
@@ -140,7 +141,9 @@ def iter_rows(
     elif fmt == "jsonl":
         rows = _iter_jsonl(path, encoding or detect_encoding(path))
     else:
-        raise FileFormatError("unsupported_format", f"'{fmt}' files cannot be imported as rows.")
+        raise FileFormatError(
+            "unsupported_format", gettext_noop("'%(format)s' files cannot be imported as rows."), format=fmt
+        )
     produced = 0
     for row in rows:
         if row.number <= start_after:
@@ -172,7 +175,9 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
     try:
         codecs.lookup(encoding)
     except LookupError as exc:
-        raise FileFormatError("unknown_encoding", f"Unknown encoding '{encoding}'.") from exc
+        raise FileFormatError(
+            "unknown_encoding", gettext_noop("Unknown encoding '%(encoding)s'."), encoding=encoding
+        ) from exc
     # surrogateescape keeps undecodable bytes visible per row instead of failing the whole file.
     with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
         sample = fh.read(64 * 1024)
@@ -186,13 +191,18 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
         try:
             header_row = next(reader)
         except StopIteration as exc:
-            raise FileFormatError("empty_file", "The file is empty.") from exc
+            raise FileFormatError("empty_file", gettext_noop("The file is empty.")) from exc
         except csv.Error as exc:
-            raise FileFormatError("malformed_csv", f"The header line cannot be read: {exc}.") from exc
+            raise FileFormatError(
+                "malformed_csv", gettext_noop("The header line cannot be read: %(error)s."), error=exc
+            ) from exc
         if _SURROGATE.search("".join(header_row)):
             raise FileFormatError(
                 "wrong_encoding",
-                f"The header is not valid {encoding}. Choose the file's encoding (e.g. GBK, UTF-8, UTF-16).",
+                gettext_noop(
+                    "The header is not valid %(encoding)s. Choose the file's encoding (e.g. GBK, UTF-8, UTF-16)."
+                ),
+                encoding=encoding,
             )
         headers = _unique_headers(header_row)
         number = 0
@@ -203,7 +213,12 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                 return
             except csv.Error as exc:
                 number += 1
-                yield SourceRow(number, error_code="malformed_csv", error=f"Line {reader.line_num}: {exc}.")
+                yield SourceRow(
+                    number,
+                    error_code="malformed_csv",
+                    error=gettext_noop("Line %(line)s: %(error)s."),
+                    error_params={"line": reader.line_num, "error": str(exc)},
+                )
                 return
             number += 1
             raw_text = delimiter.join(fields)
@@ -216,7 +231,10 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                     values=dict(zip(headers, (_SURROGATE.sub("\ufffd", f) for f in fields), strict=False)),
                     raw_text=_SURROGATE.sub("\ufffd", raw_text),
                     error_code="wrong_encoding",
-                    error=f"Row {number} contains bytes that are not valid {encoding} (mixed encodings?).",
+                    error=gettext_noop(
+                        "Row %(row)s contains bytes that are not valid %(encoding)s (mixed encodings?)."
+                    ),
+                    error_params={"row": number, "encoding": encoding},
                 )
                 continue
             if len(fields) != len(headers):
@@ -227,10 +245,11 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                         values=dict(zip(headers, fields, strict=False)),
                         raw_text=raw_text,
                         error_code="ragged_row",
-                        error=(
-                            f"Row {number} has {len(fields)} fields but the header has {len(headers)}"
+                        error=gettext_noop(
+                            "Row %(row)s has %(fields)s fields but the header has %(headers)s"
                             " (a stray delimiter or an unclosed quote?)."
                         ),
+                        error_params={"row": number, "fields": len(fields), "headers": len(headers)},
                     )
                     continue
             yield SourceRow(number, values=dict(zip(headers, fields, strict=False)), raw_text=raw_text)
@@ -239,20 +258,22 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
 def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
     if not zipfile.is_zipfile(path):
         raise FileFormatError(
-            "not_xlsx", "This file is not a real Excel .xlsx workbook (it may be renamed CSV or HTML)."
+            "not_xlsx", gettext_noop("This file is not a real Excel .xlsx workbook (it may be renamed CSV or HTML).")
         )
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken workbooks
-        raise FileFormatError("not_xlsx", f"The Excel workbook cannot be opened: {exc}.") from exc
+        raise FileFormatError(
+            "not_xlsx", gettext_noop("The Excel workbook cannot be opened: %(error)s."), error=exc
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header_row = next(rows, None)
         if header_row is None:
-            raise FileFormatError("empty_file", "The first sheet is empty.")
+            raise FileFormatError("empty_file", gettext_noop("The first sheet is empty."))
         headers = _unique_headers(list(header_row))
         number = 0
         for values in rows:
@@ -276,7 +297,8 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[SourceRow]:
                     number,
                     raw_text=_SURROGATE.sub("\ufffd", text),
                     error_code="wrong_encoding",
-                    error=f"Line {number} is not valid {encoding}.",
+                    error=gettext_noop("Line %(line)s is not valid %(encoding)s."),
+                    error_params={"line": number, "encoding": encoding},
                 )
                 continue
             try:
@@ -286,7 +308,8 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[SourceRow]:
                     number,
                     raw_text=text[:100_000],
                     error_code="invalid_json",
-                    error=f"Line {number} is not valid JSON: {exc.msg} at column {exc.colno}.",
+                    error=gettext_noop("Line %(line)s is not valid JSON: %(error)s at column %(column)s."),
+                    error_params={"line": number, "error": exc.msg, "column": exc.colno},
                 )
                 continue
             if not isinstance(value, dict):
@@ -294,7 +317,8 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[SourceRow]:
                     number,
                     raw_text=text[:100_000],
                     error_code="not_an_object",
-                    error=f"Line {number} is JSON but not an object with fields.",
+                    error=gettext_noop("Line %(line)s is JSON but not an object with fields."),
+                    error_params={"line": number},
                 )
                 continue
             yield SourceRow(number, values=value, raw_text=text)
@@ -306,10 +330,16 @@ def _iter_json_array(path: Path, encoding: str) -> Iterator[SourceRow]:
             data = json.load(fh)
     except json.JSONDecodeError as exc:
         raise FileFormatError(
-            "invalid_json", f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            "invalid_json",
+            gettext_noop("The file is not valid JSON: %(error)s at line %(line)s, column %(column)s."),
+            error=exc.msg,
+            line=exc.lineno,
+            column=exc.colno,
         ) from exc
     except UnicodeDecodeError as exc:
-        raise FileFormatError("wrong_encoding", f"The file is not valid {encoding}.") from exc
+        raise FileFormatError(
+            "wrong_encoding", gettext_noop("The file is not valid %(encoding)s."), encoding=encoding
+        ) from exc
     if isinstance(data, dict):
         for key in ("items", "data", "records", "feedback", "rows"):
             if isinstance(data.get(key), list):
@@ -317,7 +347,8 @@ def _iter_json_array(path: Path, encoding: str) -> Iterator[SourceRow]:
                 break
     if not isinstance(data, list):
         raise FileFormatError(
-            "invalid_json", "The JSON file must hold a list of objects (or JSON Lines: one object per line)."
+            "invalid_json",
+            gettext_noop("The JSON file must hold a list of objects (or JSON Lines: one object per line)."),
         )
     for number, value in enumerate(data, start=1):
         if isinstance(value, dict):
@@ -327,7 +358,8 @@ def _iter_json_array(path: Path, encoding: str) -> Iterator[SourceRow]:
                 number,
                 raw_text=json.dumps(value, ensure_ascii=False)[:100_000],
                 error_code="not_an_object",
-                error=f"Item {number} is not an object with fields.",
+                error=gettext_noop("Item %(item)s is not an object with fields."),
+                error_params={"item": number},
             )
 
 

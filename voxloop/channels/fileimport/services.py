@@ -24,6 +24,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from voxloop.channels.fileimport import preparer
 from voxloop.channels.fileimport.mapping import (
@@ -42,6 +43,7 @@ from voxloop.channels.fileimport.readers import (
     iter_rows,
     read_headers,
 )
+from voxloop.core.messages import LocalizedError, StoredMessage, english, stored
 from voxloop.feedback.bulk import PlannerStatistics
 from voxloop.feedback.ingest import ingest_feedback, preformat, prepare_feedback
 from voxloop.feedback.models import (
@@ -64,13 +66,8 @@ CHUNK_ROWS_BY_VENDOR = {"postgresql": 10_000}
 RAW_TEXT_LIMIT = 100_000  # what we keep of one rejected row's original text
 
 
-class ImportRefused(ValueError):
+class ImportRefused(LocalizedError):
     """The file cannot be imported at all (format, header, required columns); nothing was stored."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -119,40 +116,52 @@ def create_batch(
     Raises ImportRefused with a specific message before anything is stored when it cannot."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
-        raise ImportRefused("empty_file", "The file is empty.")
+        raise ImportRefused("empty_file", gettext_noop("The file is empty."))
     try:
         preview = preview_file(path, kind=kind, file_format=file_format, encoding=encoding, preset=preset)
     except FileFormatError as exc:
-        raise ImportRefused(exc.code, exc.message) from exc
+        raise ImportRefused(exc.code, exc.template, **exc.params) from exc
     options: dict[str, Any] = {"timezone": timezone_name or settings.TIME_ZONE}
     if mapping_name:
         saved = ColumnMapping.objects.filter(name=mapping_name).first()
         if saved is None:
-            raise ImportRefused("unknown_mapping", f"There is no saved mapping named '{mapping_name}'.")
+            raise ImportRefused(
+                "unknown_mapping", gettext_noop("There is no saved mapping named '%(name)s'."), name=mapping_name
+            )
         mapping = mapping or saved.columns
         channel = channel or saved.channel
         source = source or saved.source
         options.update(saved.options)
     if preset:
         if preset not in PRESETS:
-            raise ImportRefused("unknown_preset", f"Unknown preset '{preset}'. Use one of: {', '.join(PRESETS)}.")
+            raise ImportRefused(
+                "unknown_preset",
+                gettext_noop("Unknown preset '%(preset)s'. Use one of: %(choices)s."),
+                preset=preset,
+                choices=", ".join(PRESETS),
+            )
         channel = channel or PRESETS[preset].channel
         source = source or PRESETS[preset].source
     mapping = dict(mapping) if mapping else dict(preview.suggested)
     unknown_columns = [h for h in mapping.values() if h not in preview.headers]
     if unknown_columns:
         raise ImportRefused(
-            "unknown_column", f"The mapping names columns the file does not have: {', '.join(unknown_columns)}."
+            "unknown_column",
+            gettext_noop("The mapping names columns the file does not have: %(columns)s."),
+            columns=", ".join(unknown_columns),
         )
     missing = missing_required(mapping, kind)
     if missing:
         raise ImportRefused(
             "missing_columns",
-            f"No column for required field(s): {', '.join(missing)}. "
-            f"Columns in the file: {', '.join(preview.headers)}.",
+            gettext_noop("No column for required field(s): %(missing)s. Columns in the file: %(columns)s."),
+            missing=", ".join(missing),
+            columns=", ".join(preview.headers),
         )
     if kind == ImportKind.FEEDBACK and not channel and "channel" not in mapping:
-        raise ImportRefused("missing_channel", "Say which channel this feedback came from (e.g. --channel review).")
+        raise ImportRefused(
+            "missing_channel", gettext_noop("Say which channel this feedback came from (e.g. --channel review).")
+        )
     options["unmapped_columns"] = [h for h in preview.headers if h not in mapping.values()]
     name = original_name or path.name
     batch = ImportBatch(
@@ -186,7 +195,9 @@ def save_mapping(name: str, *, kind: str, columns: dict[str, str], channel: str 
     return mapping
 
 
-def _quarantine(batch: ImportBatch, row: SourceRow, code: str, reason: str, field: str = "") -> QuarantinedRow:
+def _quarantine(
+    batch: ImportBatch, row: SourceRow, code: str, reason: str, i18n: StoredMessage, field: str = ""
+) -> QuarantinedRow:
     raw = {str(k).replace("\x00", ""): ("" if v is None else str(v).replace("\x00", "")) for k, v in row.values.items()}
     return QuarantinedRow(
         batch_id=batch.pk,  # the id, not the object: a chunk may travel from the reader process as a pickle
@@ -195,6 +206,7 @@ def _quarantine(batch: ImportBatch, row: SourceRow, code: str, reason: str, fiel
         raw_text=row.raw_text[:RAW_TEXT_LIMIT].replace("\x00", ""),
         reason_code=code,
         reason=reason,
+        reason_i18n=i18n,
         field=field,
     )
 
@@ -236,7 +248,15 @@ def prepare_chunk(
     vendor = vendor or connection.vendor
     for row in rows:
         if row.error_code:
-            quarantined.append(_quarantine(batch, row, row.error_code, row.error))
+            quarantined.append(
+                _quarantine(
+                    batch,
+                    row,
+                    row.error_code,
+                    english(row.error, row.error_params),
+                    stored(row.error, row.error_params),
+                )
+            )
             continue
         data = apply_mapping(row.values, mapping)
         raw_payload = _jsonable(row.values)
@@ -252,8 +272,11 @@ def prepare_chunk(
                 prepared.append(prepare_order(data, default_tz=tz, raw_payload=raw_payload))
         except RowError as exc:
             column = mapping.get(exc.field, exc.field)
-            quarantined.append(_quarantine(batch, row, exc.code, f"Row {row.number}, column '{column}': {exc.message}",
-                                           column))  # fmt: skip
+            quarantined.append(
+                _quarantine(
+                    batch, row, exc.code, f"Row {row.number}, column '{column}': {exc.message}", exc.stored, column
+                )
+            )
     return PreparedChunk(rows[-1].number, prepared, quarantined)
 
 
@@ -387,7 +410,11 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
         return batch
     now = timezone.now()
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, started_at=batch.started_at or now, heartbeat_at=now, error_message=""
+        status=BatchStatus.RUNNING,
+        started_at=batch.started_at or now,
+        heartbeat_at=now,
+        error_message="",
+        error_i18n={},
     )
     batch.refresh_from_db()
     try:
@@ -407,7 +434,9 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
             status=BatchStatus.COMPLETED, finished_at=timezone.now(), total_rows=F("rows_processed")
         )
     except FileFormatError as exc:
-        ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error_message=exc.message)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_message=exc.message, error_i18n=exc.stored
+        )
     except Exception as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=BatchStatus.FAILED, error_message=f"{type(exc).__name__}: {exc}"

@@ -74,7 +74,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         preview = services.preview_file(path, kind=kind, encoding=request.POST.get("encoding", ""), preset=preset)
     except FileFormatError as exc:
         services.remove_temp(path)
-        context["error"] = exc.message
+        context["error"] = exc.localized()
         return render(request, "fileimport/upload.html", context, status=400)
     suggested = preview.suggested
     saved = ColumnMapping.objects.filter(name=mapping_name).first() if mapping_name else None
@@ -127,7 +127,7 @@ def start(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
         )
     except services.ImportRefused as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
         return redirect("fileimport:upload")
     finally:
         services.remove_temp(path)
@@ -179,7 +179,8 @@ def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         yield writer.writerow([*columns, "voxloop_row", "voxloop_reason", "voxloop_raw_line"])
         for row in rows.iterator(chunk_size=2000):
             yield writer.writerow(
-                [row.raw.get(c, "") for c in columns] + [row.row_number, row.reason, "" if row.raw else row.raw_text]
+                [row.raw.get(c, "") for c in columns]
+                + [row.row_number, row.reason_display, "" if row.raw else row.raw_text]
             )
 
     response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from openpyxl import Workbook
 
 from voxloop.channels.fileimport import preparer, services
@@ -344,6 +345,8 @@ def test_a_read_error_stops_the_import_with_its_message(tmp_path, request, reade
     batch = services.run_batch(batch.pk)
     assert batch.status == BatchStatus.FAILED
     assert batch.error_message == "Unknown encoding 'no-such-encoding'."
+    with translation.override("zh-hans"):  # the batch page shows it in the reader's language
+        assert batch.error_display == "未知编码“no-such-encoding”。"
     assert Feedback.objects.count() == 0
 
 
