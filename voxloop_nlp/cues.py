@@ -132,6 +132,10 @@ class CueMatcher:
             parts.append(rf"\b{trie_pattern(en)}(?:s|es|ed|d|ing)?\b")
         self._re = re.compile("|".join(parts)) if parts else None
 
+    def occurs_in(self, lower: str) -> bool:
+        """Whether any cue occurs at all: one regex search, for a cheap test before `find`."""
+        return self._re is not None and self._re.search(lower) is not None
+
     def find(self, lower: str) -> list[Hit]:
         if self._re is None:
             return []

@@ -57,6 +57,12 @@ LITOTES = frozenset(
 # Words that contain a cue but are no judgement ("差不多" is "about the same", "不差钱" is "rich").
 NOT_CUES = frozenset("差不多 不差钱 差价 差点 出差 时差 相差 差距 差别".split())
 
+# Lukewarm verdicts: on their own ("ok", "还行", "质量一般") neither praise nor a complaint. Intensified ("很一般",
+# "very fine") or negated ("not ok", "不一般") they are judgements again, and the model decides.
+LUKEWARM = frozenset(
+    "一般 一般般 还行 还可以 还好 凑合 马马虎虎 中规中矩 过得去 ok okay fine alright average so-so".split()
+)
+
 # "Could be better": a mild complaint, though its one cue word is positive.
 ROOM_FOR_IMPROVEMENT = frozenset(
     [

@@ -7,6 +7,9 @@ leaves no doubt. Shared by the pipeline and by evaluation, so benchmarks measure
   better", "有待提高"): the character n-grams of "bad"/"差" outvote the negator, and no training set has
   enough such phrases to teach otherwise. The score becomes a mild one of the lexicon's sign, and only
   when the model disagrees with that sign.
+- A short lukewarm verdict ("ok", "fine", "还行", "质量一般"): review-trained models read these as strong
+  praise or complaints (their binary labels had nowhere else to put them). The model keeps the sign, but the
+  score stays inside the neutral band: a dashboard should not count "ok" as a promoter's words.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ SHORT_PHRASE_WORDS = 6  # beyond this, words the lexicon does not know may carry
 MILD_SCORE = 0.5  # "not bad" is praise, but faint praise
 
 _CUES = CueMatcher(set(lexicon.POLARITY) | lexicon.LITOTES | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES)
+_LUKEWARM_ONLY = CueMatcher(lexicon.LUKEWARM)
+_LUKEWARM_CUES = CueMatcher(set(lexicon.POLARITY) | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES | lexicon.LUKEWARM)
 
 
 def is_plain_question(lower: str, tokens: list[str]) -> bool:
@@ -28,10 +33,22 @@ def is_plain_question(lower: str, tokens: list[str]) -> bool:
     return not any(lexicon.POLARITY.get(t) for t in tokens)
 
 
+def _is_short(tokens: list[str]) -> bool:
+    return sum(1 for t in tokens if any(ch.isalnum() for ch in t)) <= SHORT_PHRASE_WORDS
+
+
+def is_lukewarm(lower: str, tokens: list[str]) -> bool:
+    """A short text whose every opinion cue is a plain lukewarm verdict: not negated, not intensified."""
+    if not _LUKEWARM_ONLY.occurs_in(lower) or not _is_short(tokens):  # most text: one regex search
+        return False
+    hits = [h for h in _LUKEWARM_CUES.find(lower) if h.cue not in lexicon.NOT_CUES]
+    return bool(hits) and all(h.cue in lexicon.LUKEWARM and not h.negated and h.degree <= 1.0 for h in hits)
+
+
 def short_phrase_polarity(lower: str, tokens: list[str]) -> int:
     """+1 or -1 when a short text's cues all agree and one of them is a negated cue or a "could be better"
     idiom; 0 otherwise (also when a negated cue is an event, e.g. "还没退款": still a complaint)."""
-    if sum(1 for t in tokens if any(ch.isalnum() for ch in t)) > SHORT_PHRASE_WORDS:
+    if not _is_short(tokens):
         return 0
     signs = set()
     decisive = False
@@ -65,4 +82,6 @@ def adjust(lower: str, tokens: list[str], score: float, band: float) -> float:
     sign = short_phrase_polarity(lower, tokens)
     if sign and sign * score < band:
         return sign * MILD_SCORE
+    if is_lukewarm(lower, tokens):
+        return score * band * 0.9  # graded, and inside the band whatever the model said
     return score

@@ -80,6 +80,31 @@ def test_mixed_or_unnegated_short_text_is_not_turned_into_praise(text):
     assert voxloop_nlp.analyze(text).sentiment_label != "positive"
 
 
+@pytest.mark.parametrize("text", ["ok", "Fine.", "It was okay", "The food was fine", "还行吧", "质量一般", "凑合"])
+def test_a_lukewarm_verdict_is_neutral(text):
+    # The model alone scores "fine" +0.98 and "质量一般" -0.79: as sure as real praise or a real complaint.
+    assert voxloop_nlp.analyze(text).sentiment_label == "neutral"
+
+
+def test_lukewarm_keeps_its_leaning():
+    ok, so_so = voxloop_nlp.analyze_batch(["还行", "一般般"])
+    assert so_so.sentiment_score < 0 < ok.sentiment_score
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("很一般", "negative"),  # intensified: a complaint
+        ("not ok", "negative"),
+        ("质量一般，客服态度很差", "negative"),  # another cue decides
+        ("fine, thanks", "positive"),
+        ("the room was fine but dirty", "negative"),
+    ],
+)
+def test_intensified_negated_or_mixed_lukewarm_words_are_judged_as_usual(text, expected):
+    assert voxloop_nlp.analyze(text).sentiment_label == expected
+
+
 def test_empty_text_is_neutral():
     assert voxloop_nlp.analyze("").sentiment_label == "neutral"
     assert voxloop_nlp.analyze("   ").sentiment_score == 0.0
