@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.core.messages import render
 from voxloop.core.models import TimeStampedModel
 
 
@@ -188,7 +189,8 @@ class Invitation(TimeStampedModel):
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    error = models.CharField(_("error"), max_length=500, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)  # English, or the mail server's own words
+    error_i18n = models.JSONField(default=dict, blank=True)  # set when we wrote it: shown in the reader's language
     # Open-link and embed answers create their invitation on submit; the form's random id makes a resubmitted
     # form (double click, browser retry) find the same invitation instead of answering twice.
     submission_id = models.CharField(max_length=64, blank=True)
@@ -220,6 +222,10 @@ class Invitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer or self.email or self.channel}"
+
+    @property
+    def error_display(self) -> str:
+        return render(self.error_i18n, self.error)
 
 
 class Response(models.Model):

@@ -23,7 +23,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from voxloop.core.messages import english, stored
 from voxloop.feedback.models import Customer
 from voxloop.surveys.models import (
     SCORE_RANGES,
@@ -39,6 +41,10 @@ from voxloop.surveys.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Written by the sending worker, read later on the survey's page in either language (voxloop.core.messages).
+_NO_EMAIL = gettext_noop("No email address.")
+_REMINDER_FAILED = gettext_noop("The reminder was not sent: %(error)s")
 
 SUPPORTED_LANGUAGES = ("zh-hans", "en")
 COMMENT_MAX_CHARS = 5000
@@ -569,7 +575,7 @@ def send_invitation(invitation_id: int, *, now: datetime | None = None) -> str:
     invitation = Invitation.objects.select_related("survey", "customer").get(pk=invitation_id)
     if not invitation.email:
         Invitation.objects.filter(pk=invitation_id).update(
-            status=InvitationStatus.FAILED, sent_at=None, error="no email address"
+            status=InvitationStatus.FAILED, sent_at=None, error=english(_NO_EMAIL), error_i18n=stored(_NO_EMAIL)
         )
         return "failed"
     try:
@@ -577,7 +583,7 @@ def send_invitation(invitation_id: int, *, now: datetime | None = None) -> str:
     except Exception as exc:  # noqa: BLE001 - any transport error: record it, show it, never lose the row
         logger.warning("survey invitation %s not sent: %s", invitation_id, exc)
         Invitation.objects.filter(pk=invitation_id).update(
-            status=InvitationStatus.FAILED, sent_at=None, error=str(exc)[:500]
+            status=InvitationStatus.FAILED, sent_at=None, error=str(exc)[:500], error_i18n={}
         )
         return "failed"
     return "sent"
@@ -624,7 +630,10 @@ def sweep_invitations(now: datetime | None = None, *, limit: int = 500) -> Sweep
                 result.reminded += 1
             except Exception as exc:  # noqa: BLE001
                 logger.warning("survey reminder %s not sent: %s", pk, exc)
-                Invitation.objects.filter(pk=pk).update(error=f"reminder: {exc}"[:500])
+                params = {"error": str(exc)[:400]}
+                Invitation.objects.filter(pk=pk).update(
+                    error=english(_REMINDER_FAILED, params), error_i18n=stored(_REMINDER_FAILED, params)
+                )
     return result
 
 

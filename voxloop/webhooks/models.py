@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.core.messages import render
 from voxloop.core.models import TimeStampedModel
 
 
@@ -33,7 +34,8 @@ class WebhookEndpoint(TimeStampedModel):
         help_text=_("Off: payloads carry no customer name or contact details, and texts are masked."),
     )
     # Why the endpoint stopped (e.g. the receiver answered 410 Gone); blank when an administrator switched it off.
-    disabled_reason = models.CharField(_("why it was disabled"), max_length=300, blank=True)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=300, blank=True)  # English
+    disabled_reason_i18n = models.JSONField(default=dict, blank=True)  # the same, to show in the reader's language
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
@@ -43,6 +45,10 @@ class WebhookEndpoint(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.description or self.url
+
+    @property
+    def disabled_reason_display(self) -> str:
+        return render(self.disabled_reason_i18n, self.disabled_reason)
 
     def wants(self, kind: str) -> bool:
         return not self.event_kinds or kind in self.event_kinds
@@ -68,7 +74,8 @@ class WebhookDelivery(TimeStampedModel):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = models.TextField(_("last error"), blank=True)  # English, or the receiver's own words
+    last_error_i18n = models.JSONField(default=dict, blank=True)  # set when we wrote it: shown in the reader's language
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
     class Meta:
@@ -90,3 +97,7 @@ class WebhookDelivery(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.event_kind} -> {self.endpoint_id} ({self.status})"
+
+    @property
+    def last_error_display(self) -> str:
+        return render(self.last_error_i18n, self.last_error)

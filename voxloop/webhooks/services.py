@@ -31,14 +31,21 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent, EventKind
+from voxloop.core.messages import english, stored
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from voxloop_nlp.components.pii import mask_pii
 
 logger = logging.getLogger(__name__)
+
+# Written by the delivery worker, read later by an administrator in either language (voxloop.core.messages).
+_ENDPOINT_OFF = gettext_noop("The endpoint is switched off; it was not sent.")
+_GONE = gettext_noop("The receiver answered 410 Gone on %(when)s.")
+_GAVE_UP = gettext_noop("gave up after %(attempts)s attempts: %(error)s")
 
 SIGNATURE_HEADER = "X-VoxLoop-Signature"
 USER_AGENT = "VoxLoop-Webhooks/1"
@@ -206,7 +213,7 @@ def update_endpoint(
     endpoint.event_kinds = validate_kinds(event_kinds)
     endpoint.include_personal_data = include_personal_data
     if is_active and not endpoint.is_active:
-        endpoint.disabled_reason = ""
+        endpoint.disabled_reason, endpoint.disabled_reason_i18n = "", {}
     endpoint.is_active = is_active
     endpoint.save()
     return endpoint
@@ -216,8 +223,8 @@ def set_endpoint_active(endpoint: WebhookEndpoint, active: bool) -> WebhookEndpo
     """Switch an endpoint off (nothing new is queued for it; waiting deliveries go to the dead letters when their
     turn comes) or back on."""
     endpoint.is_active = active
-    endpoint.disabled_reason = ""
-    endpoint.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+    endpoint.disabled_reason, endpoint.disabled_reason_i18n = "", {}
+    endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_reason_i18n", "updated_at"])
     return endpoint
 
 
@@ -439,7 +446,7 @@ def _post(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | N
 def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime, run: DeliveryRun) -> None:
     endpoint = delivery.endpoint
     if not endpoint.is_active:
-        _finish(delivery, DeliveryStatus.DEAD, None, _("The endpoint is switched off; it was not sent."), run)
+        _finish(delivery, DeliveryStatus.DEAD, None, stored(_ENDPOINT_OFF), run)
         return
     status, error = _post(delivery, session)
     if status is not None and 200 <= status < 300:
@@ -449,26 +456,37 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime
             next_attempt_at=None,
             last_status_code=status,
             last_error="",
+            last_error_i18n={},
             updated_at=timezone.now(),
         )
         run.delivered += 1
         return
     if status == 410:
         # 410 Gone: the receiver says this endpoint no longer exists; stop sending to it at all.
-        reason = _("The receiver answered 410 Gone on %(when)s.") % {"when": timezone.now().strftime("%Y-%m-%d %H:%M")}
+        reason = stored(_GONE, {"when": timezone.now().strftime("%Y-%m-%d %H:%M")})
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-            is_active=False, disabled_reason=str(reason)[:300], updated_at=timezone.now()
+            is_active=False,
+            disabled_reason=english(reason["template"], reason["params"]),
+            disabled_reason_i18n=reason,
+            updated_at=timezone.now(),
         )
         logger.warning("webhook endpoint %s answered 410 Gone; switched off", endpoint.pk)
         _finish(delivery, DeliveryStatus.DEAD, status, error, run)
         return
     if delivery.attempts >= max_attempts():
-        _finish(delivery, DeliveryStatus.DEAD, status, f"gave up after {delivery.attempts} attempts: {error}", run)
+        _finish(
+            delivery,
+            DeliveryStatus.DEAD,
+            status,
+            stored(_GAVE_UP, {"attempts": delivery.attempts, "error": error}),
+            run,
+        )
         return
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         next_attempt_at=now + retry_delay(delivery.attempts),
         last_status_code=status,
         last_error=error[:2000],
+        last_error_i18n={},
         updated_at=timezone.now(),
     )
     run.retrying += 1
@@ -476,11 +494,16 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime
 
 
 def _finish(delivery: WebhookDelivery, status: str, code: int | None, error: Any, run: DeliveryRun) -> None:
+    """`error`: the receiver's own words, or a message of ours (voxloop.core.messages.stored)."""
+    message = error if isinstance(error, dict) else {}
+    if message:
+        error = english(message["template"], message["params"])
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=status,
         next_attempt_at=None,
         last_status_code=code,
         last_error=str(error)[:2000],
+        last_error_i18n=message,
         updated_at=timezone.now(),
     )
     run.dead += 1

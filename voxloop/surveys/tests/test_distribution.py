@@ -132,3 +132,15 @@ def test_a_personal_link_is_shown_to_the_manager(client, manager, nps_survey, cu
     assert f"/s/{invitation.token}/" in page
     assert invitation.customer == customer and invitation.language == "zh-hans"
     assert len(invitation.token) >= 32
+
+
+def test_an_invitation_that_could_not_be_sent_says_why_in_the_readers_language(client, manager, nps_survey, segment):
+    # A follow-up queued for a customer whose address was removed before the worker sent it.
+    invitation = Invitation.objects.create(
+        survey=nps_survey, customer=segment["no_email"], channel="followup", email="", language="zh-hans"
+    )
+    assert services.send_invitation(invitation.pk) == "failed"
+    client.force_login(manager)
+    url = reverse("surveys:detail", args=[nps_survey.pk])
+    assert "没有邮箱地址。" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "No email address." in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.checks import Error
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from voxloop.cases import services as case_services
 from voxloop.cases.models import CaseEvent, EventKind
@@ -123,6 +123,8 @@ def test_500_is_retried_on_the_backoff_schedule_then_becomes_a_dead_letter(make_
     assert delivery.attempts == 3
     assert delivery.next_attempt_at is None
     assert delivery.last_error.startswith("gave up after 3 attempts")
+    with translation.override("zh-hans"):
+        assert delivery.last_error_display.startswith("尝试 3 次后放弃：")
     assert len(receiver.on("/fail")) == 3
     # Dead letters are never picked up again by the periodic task.
     assert services.deliver_due(second + timedelta(days=2)).dead == 0
@@ -160,6 +162,9 @@ def test_410_gone_switches_the_endpoint_off(make_feedback, receiver):
     assert delivery.last_status_code == 410
     assert not endpoint.is_active
     assert "410" in endpoint.disabled_reason
+    # Written by the worker, read by an administrator in either language.
+    with translation.override("zh-hans"):
+        assert "410" in endpoint.disabled_reason_display and "接收方" in endpoint.disabled_reason_display
     # New events no longer go to it.
     _open_case(make_feedback, "第二个投诉：退款一直没到账")
     process_case_events()
