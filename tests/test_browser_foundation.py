@@ -87,6 +87,8 @@ def test_import_a_gbk_csv_through_the_ui(login_page, agent, live_server, tmp_pat
     assert page.locator("dd.accepted").inner_text() == "1"
     assert page.locator("dd.rejected").inner_text() == "1"
     assert "empty_text" in page.locator("table.quarantine").inner_text()
+    # The reason was written by the import worker; the Chinese page gives it in Chinese.
+    assert "列“评价内容”：反馈内容为空。" in page.locator("table.quarantine").inner_text()
     batch = ImportBatch.objects.get()
     assert (batch.encoding, batch.accepted_count, batch.rejected_count) == ("gb18030", 1, 1)
 
