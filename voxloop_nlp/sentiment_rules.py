@@ -23,7 +23,10 @@ MILD_SCORE = 0.5  # "not bad" is praise, but faint praise
 
 _CUES = CueMatcher(set(lexicon.POLARITY) | lexicon.LITOTES | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES)
 _LUKEWARM_ONLY = CueMatcher(lexicon.LUKEWARM)
-_LUKEWARM_CUES = CueMatcher(set(lexicon.POLARITY) | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES | lexicon.LUKEWARM)
+# Every opinion cue the other rules know, so that "还行，没毛病" is not taken for lukewarm alone.
+_LUKEWARM_CUES = CueMatcher(
+    set(lexicon.POLARITY) | lexicon.LITOTES | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES | lexicon.LUKEWARM
+)
 
 
 def is_plain_question(lower: str, tokens: list[str]) -> bool:

@@ -99,6 +99,7 @@ def test_lukewarm_keeps_its_leaning():
         ("质量一般，客服态度很差", "negative"),  # another cue decides
         ("fine, thanks", "positive"),
         ("the room was fine but dirty", "negative"),
+        ("还行，没毛病", "positive"),  # with a negated complaint word: mild praise
     ],
 )
 def test_intensified_negated_or_mixed_lukewarm_words_are_judged_as_usual(text, expected):
