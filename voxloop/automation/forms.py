@@ -1,5 +1,5 @@
 """Forms of the rule editor: flat condition rows (all or any) and the actions as plain fields, turned into
-the JSON that ``voxloop.cases.rules`` validates. Nested groups are edited as JSON (advanced)."""
+the JSON that ``voxloop.automation.rules`` validates. Nested groups are edited as JSON (advanced)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team
-from voxloop.cases.models import Severity
-from voxloop.cases.rules import (
+from voxloop.automation.rules import (
     ADD_TAGS,
     ALL_OPERATORS,
     AUTO_ACKNOWLEDGE,
@@ -21,6 +20,7 @@ from voxloop.cases.rules import (
     OPEN_CASE,
     SET_TEAM,
 )
+from voxloop.cases.models import Severity
 
 OPERATOR_LABELS = {
     "eq": _("is"),

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.cases.rules import RuleValidationError, compile_conditions, validate_rule
+from voxloop.automation.rules import RuleValidationError, compile_conditions, validate_rule
 from voxloop.core.models import TimeStampedModel
 
 
@@ -20,7 +20,7 @@ def _team_exists(team: int | str) -> bool:
 
 
 class AutomationRule(TimeStampedModel):
-    """When an analysed feedback item meets ``conditions``, run ``actions`` (see voxloop/cases/rules.py).
+    """When an analysed feedback item meets ``conditions``, run ``actions`` (see voxloop/automation/rules.py).
     Rules run in ``order``; ``stop_processing`` skips the rules after this one when it matches."""
 
     name = models.CharField(_("name"), max_length=200)

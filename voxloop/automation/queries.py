@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from voxloop.automation.models import RuleFiring
-from voxloop.cases.rules import compile_conditions, facts_for, facts_queryset
+from voxloop.automation.rules import compile_conditions, facts_for, facts_queryset
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 PREVIEW_DAYS = 30

@@ -17,11 +17,8 @@ from django.utils import timezone
 
 from voxloop.accounts.models import Team
 from voxloop.automation.models import AutomationRule, FeedbackTag, RuleFiring
-from voxloop.cases.followup import resolved_case_on_topic
-from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
-from voxloop.cases.queries import newest_case_on_topics
-from voxloop.cases.routing import RoutingContext, assign_by_routing, compiled_routing_rules
-from voxloop.cases.rules import (
+from voxloop.automation.routing import RoutingContext, assign_by_routing, compiled_routing_rules
+from voxloop.automation.rules import (
     SEVERITY_RANK,
     Facts,
     Plan,
@@ -32,6 +29,9 @@ from voxloop.cases.rules import (
     facts_queryset,
     validate_actions,
 )
+from voxloop.cases.followup import resolved_case_on_topic
+from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
+from voxloop.cases.queries import newest_case_on_topics
 from voxloop.cases.services import CalendarCache, CaseError, change_severity, open_case, reopen_case
 from voxloop.feedback.models import AnalysisStatus, Feedback
 

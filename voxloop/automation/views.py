@@ -25,7 +25,7 @@ from voxloop.automation.forms import (
     describe_conditions,
 )
 from voxloop.automation.models import AutomationRule, RoutingRule, _team_exists
-from voxloop.cases.rules import RuleValidationError, compile_conditions, validate_rule
+from voxloop.automation.rules import RuleValidationError, compile_conditions, validate_rule
 
 
 def _require_admin(request: HttpRequest) -> None:

@@ -77,7 +77,7 @@ def test_audit_page_is_for_admins_and_filters_by_user(client, admin_user, agent,
 
 
 def test_an_agent_marks_themselves_away_and_routing_skips_them(client, agent, team):
-    from voxloop.cases.routing import pick_agent
+    from voxloop.automation.routing import pick_agent
 
     client.force_login(agent)
     page = client.get(reverse("feedback:inbox")).content.decode()

@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from voxloop.automation.models import AutomationRule, RoutingRule
-from voxloop.cases.rules import RuleValidationError, compile_conditions
+from voxloop.automation.rules import RuleValidationError, compile_conditions
 
 ADD_URL = "/admin/automation/automationrule/add/"
 

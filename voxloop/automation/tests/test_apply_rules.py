@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 
 from voxloop.analysis.services import analyze_feedback
 from voxloop.automation.models import AutomationRule, FeedbackTag, RuleFiring
+from voxloop.automation.rules import apply_rules as exported_apply_rules
 from voxloop.automation.services import ACKNOWLEDGED, NOTIFICATION, apply_rules
 from voxloop.automation.tests.conftest import NOW, set_customer
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, EventKind, Severity
-from voxloop.cases.rules import apply_rules as exported_apply_rules
 from voxloop.cases.services import resolve_case
 
 

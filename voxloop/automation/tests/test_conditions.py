@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from voxloop.cases.rules import Facts, RuleValidationError, compile_conditions, validate_actions, validate_rule
+from voxloop.automation.rules import Facts, RuleValidationError, compile_conditions, validate_actions, validate_rule
 
 ITEM = Facts(
     feedback_id=1,

@@ -6,10 +6,10 @@ import pytest
 
 from voxloop.accounts.models import Role, Team, User
 from voxloop.automation.models import AutomationRule, RoutingRule
+from voxloop.automation.routing import pick_agent
 from voxloop.automation.services import apply_rules
 from voxloop.automation.tests.conftest import NOW
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus, EventKind, Severity
-from voxloop.cases.routing import pick_agent
 from voxloop.cases.services import open_case
 
 

@@ -39,12 +39,11 @@ KNOWN_UPWARD_IMPORTS = {
     # automation still opens and changes cases itself, and the SLA/calendar admin pages live in automation
     # although they edit cases' models (issue 14: automation decides, cases write).
     ("voxloop/automation/forms.py", "automation", "cases"),
-    ("voxloop/automation/models.py", "automation", "cases"),
-    ("voxloop/automation/queries.py", "automation", "cases"),
+    ("voxloop/automation/routing.py", "automation", "cases"),
+    ("voxloop/automation/rules.py", "automation", "cases"),
     ("voxloop/automation/services.py", "automation", "cases"),
     ("voxloop/automation/sla_forms.py", "automation", "cases"),
     ("voxloop/automation/sla_views.py", "automation", "cases"),
-    ("voxloop/automation/views.py", "automation", "cases"),
     # Navigation lives in core and reads every app's menu label and roles (issue 14: navigation out of core).
     ("voxloop/core/context_processors.py", "core", "analysis"),
     ("voxloop/core/context_processors.py", "core", "cases"),

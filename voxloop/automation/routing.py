@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from django.db.models import Count
 
 from voxloop.accounts.models import Team, User
-from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
-from voxloop.cases.rules import (
+from voxloop.automation.rules import (
     Facts,
     Predicate,
     RuleValidationError,
@@ -19,6 +18,7 @@ from voxloop.cases.rules import (
     _topic_matches,
     compile_conditions,
 )
+from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
 from voxloop.cases.services import CaseError, assign_case
 
 logger = logging.getLogger(__name__)
