@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db.models import Count
 
 from voxloop.accounts.models import Team, User
+from voxloop.automation.models import RoutingRule
 from voxloop.automation.rules import (
     Facts,
     Predicate,
@@ -30,8 +31,6 @@ SEVERITY_WEIGHT = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 4
 def compiled_routing_rules() -> list[tuple[int, Predicate]]:
     """Enabled routing rules as (team id, predicate), in order. A rule saved with broken JSON (bypassing the
     admin's validation) is logged and skipped rather than stopping all routing."""
-    from voxloop.automation.models import RoutingRule
-
     compiled = []
     for rule in RoutingRule.objects.filter(enabled=True).order_by("order", "id"):
         try:

@@ -6,7 +6,7 @@ A condition is a leaf ``{"field": "sentiment", "op": "eq", "value": "negative"}`
 item taken before any action runs, so actions can never re-trigger rules (no loops).
 
 Actions are a list of ``{"type": ...}`` objects; see ``ACTION_SPECS``. ``apply_rules`` (the service that runs
-them) lives in ``voxloop.automation.services`` and is re-exported here.
+them) lives in ``voxloop.automation.services``, which imports this module (never the other way round).
 """
 
 from __future__ import annotations
@@ -465,12 +465,3 @@ def validate_rule(conditions: Any, actions: Any, *, team_exists: Callable[[Any],
     if matches_everything(conditions):
         warnings.append(str(_("This rule has no conditions: it matches every analysed feedback item.")))
     return warnings
-
-
-def __getattr__(name: str) -> Any:
-    # apply_rules is a service of the automation app; importing it lazily keeps this module free of a cycle.
-    if name in ("apply_rules", "RulesResult"):
-        from voxloop.automation import services
-
-        return getattr(services, name)
-    raise AttributeError(name)
