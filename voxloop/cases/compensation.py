@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import Role, User
+from voxloop.cases.events import record_event
 from voxloop.cases.models import (
     Case,
     CaseStatus,
@@ -104,8 +105,6 @@ def parse_amount(value: object) -> Decimal:
 
 
 def _event(comp: Compensation, actor: User | None, action: str, now: datetime, note: str = "") -> None:
-    from voxloop.cases.services import _record  # the one place that writes timeline rows and kicks the outbox
-
     payload = {
         "action": action,
         "amount": str(comp.amount),
@@ -116,7 +115,7 @@ def _event(comp: Compensation, actor: User | None, action: str, now: datetime, n
     }
     if note:
         payload["note"] = note
-    _record(comp.case, EventKind.COMPENSATION, actor, now, **payload)
+    record_event(comp.case, EventKind.COMPENSATION, actor, now, **payload)
 
 
 def propose_compensation(

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
+from voxloop.cases.events import kick_outbox, record_event
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, FollowUp, FollowUpStatus
 from voxloop.cases.queries import newest_case_on_topics
 from voxloop.feedback.models import Customer
@@ -94,10 +95,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def _event(case: Case | int, kind: str, actor: User | None, now: datetime, **payload: Any) -> CaseEvent:
-    from voxloop.cases.services import _record  # the one writer of timeline rows (it also kicks the outbox)
-
     case_obj = case if isinstance(case, Case) else Case(pk=case)
-    return _record(case_obj, kind, actor, now, **payload)
+    return record_event(case_obj, kind, actor, now, **payload)
 
 
 # --- scheduling at resolution -------------------------------------------------------------------------------
@@ -348,6 +347,4 @@ def auto_close_cases(now: datetime | None = None, *, batch_size: int = 500) -> A
                     run.skipped += 1
             if events:
                 CaseEvent.objects.bulk_create(events)
-                from voxloop.cases.services import _kick_outbox
-
-                transaction.on_commit(_kick_outbox)
+                transaction.on_commit(kick_outbox)

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import User
+from voxloop.cases.events import kick_outbox
+from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
-from voxloop.cases.services import CaseError, CaseErrorCode, _kick_outbox, _lock, _require_active
 from voxloop.feedback.models import Feedback
 
 
@@ -19,8 +20,8 @@ def link_feedback(case: Case | int, feedback_id: int, actor: User | None, *, now
     be answered twice); link the cases by merging instead."""
     now = now or timezone.now()
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         if not Feedback.objects.filter(pk=feedback_id).exists():
             raise CaseError(
                 CaseErrorCode.FEEDBACK_NOT_FOUND, _("Feedback %(ids)s does not exist.") % {"ids": feedback_id}
@@ -51,5 +52,5 @@ def link_feedback(case: Case | int, feedback_id: int, actor: User | None, *, now
             created_at=now,
         )
         case.save(update_fields=["updated_at"])
-        transaction.on_commit(_kick_outbox)
+        transaction.on_commit(kick_outbox)
     return case

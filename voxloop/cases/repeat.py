@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from voxloop.analysis.models import FeedbackTopic
+from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseFeedback, EventKind
 from voxloop.cases.queries import newest_case_on_topics
 
@@ -49,8 +50,6 @@ def earlier_case_on_topic(case: Case, topics: set[str], now: datetime) -> Case |
 def flag_repeat(case: Case, now: datetime) -> Case | None:
     """Called by services.open_case inside its transaction, once the feedback is linked: sets repeat_of and
     records a REPEAT event. Returns the earlier case, or None (no customer, no topics yet, no earlier case)."""
-    from voxloop.cases.services import _record
-
     topics = case_topics(case.pk)
     earlier = earlier_case_on_topic(case, topics, now)
     if earlier is None:
@@ -58,7 +57,7 @@ def flag_repeat(case: Case, now: datetime) -> Case | None:
     Case.objects.filter(pk=case.pk).update(repeat_of=earlier)
     case.repeat_of = earlier
     shared = sorted(topics & case_topics(earlier.pk))
-    _record(
+    record_event(
         case, EventKind.REPEAT, None, now, repeat_of_case_id=earlier.pk, repeat_of_number=earlier.number,
         topics=shared, window_days=window_days(),
     )  # fmt: skip

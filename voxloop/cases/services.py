@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -19,6 +18,8 @@ from voxloop.accounts.models import Team, User
 from voxloop.cases import followup, repeat
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
+from voxloop.cases.events import kick_outbox, record_event
+from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     BusinessCalendar,
@@ -35,31 +36,6 @@ from voxloop.cases.models import (
 from voxloop.feedback.models import Feedback
 
 logger = logging.getLogger(__name__)
-
-
-class CaseErrorCode(StrEnum):
-    NO_FEEDBACK = "no_feedback"
-    FEEDBACK_NOT_FOUND = "feedback_not_found"
-    FEEDBACK_IN_OPEN_CASE = "feedback_in_open_case"
-    BAD_SEVERITY = "bad_severity"
-    NO_SLA_POLICY = "no_sla_policy"
-    ALREADY_TAKEN = "already_taken"
-    NOT_ACTIVE = "not_active"
-    BAD_TRANSITION = "bad_transition"
-    ROOT_CAUSE_REQUIRED = "root_cause_required"
-    RESOLUTION_REQUIRED = "resolution_required"
-    MERGED = "merged"
-    EMPTY_REPLY = "empty_reply"
-    NOT_IN_TEAM = "not_in_team"
-    MAX_ESCALATION = "max_escalation"
-    MERGE_INVALID = "merge_invalid"
-
-
-class CaseError(Exception):
-    def __init__(self, code: CaseErrorCode, message: Any) -> None:
-        super().__init__(str(message))
-        self.code = code
-        self.message = str(message)
 
 
 # --- calendars and clocks -------------------------------------------------------------------------
@@ -214,41 +190,6 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def _record(case: Case, kind: str, actor: User | None, now: datetime, **payload: Any) -> CaseEvent:
-    event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, payload=_jsonable(payload), created_at=now)
-    transaction.on_commit(_kick_outbox)
-    return event
-
-
-def _jsonable(payload: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in payload.items()}
-
-
-def _kick_outbox() -> None:
-    from voxloop.cases.tasks import process_case_events_task
-
-    process_case_events_task.delay()
-
-
-def _lock(case: Case | int) -> Case:
-    pk = case.pk if isinstance(case, Case) else case
-    return Case.objects.select_for_update().get(pk=pk)
-
-
-def _require_active(case: Case) -> None:
-    if case.merged_into_id:
-        raise CaseError(
-            CaseErrorCode.MERGED,
-            _("Case %(case)s was merged into case %(into)s; work on that case.")
-            % {"case": case.pk, "into": case.merged_into_id},
-        )
-    if case.status not in ACTIVE_STATUSES:
-        raise CaseError(
-            CaseErrorCode.NOT_ACTIVE,
-            _("Case %(case)s is %(status)s; reopen it first.") % {"case": case.pk, "status": case.get_status_display()},
-        )
-
-
 # --- operations -------------------------------------------------------------------------------------
 
 
@@ -321,7 +262,7 @@ def open_case(
         case.created_at = now
         Case.objects.filter(pk=case.pk).update(number=case.number, created_at=now)
         CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for i in ids])
-        _record(
+        record_event(
             case,
             EventKind.CREATED,
             actor,
@@ -340,8 +281,8 @@ def open_case(
 def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, now: datetime | None = None) -> Case:
     now = _now(now)
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         if case.team_id and not assignee.teams.filter(pk=case.team_id).exists():
             raise CaseError(
                 CaseErrorCode.NOT_IN_TEAM,
@@ -352,7 +293,7 @@ def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, 
         if case.status == CaseStatus.NEW:
             case.status = CaseStatus.OPEN
         case.save(update_fields=["assignee", "status", "updated_at"])
-        _record(case, EventKind.ASSIGNED, actor, now, from_user_id=previous, to_user_id=assignee.pk)
+        record_event(case, EventKind.ASSIGNED, actor, now, from_user_id=previous, to_user_id=assignee.pk)
     return case
 
 
@@ -361,8 +302,8 @@ def change_team(case: Case | int, team: Team, actor: User | None = None, *, now:
     so the case waits in that team's queue. Due times stay as promised to the customer."""
     now = _now(now)
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         if case.team_id == team.pk:
             return case
         previous_team, previous_user = case.team_id, case.assignee_id
@@ -370,7 +311,7 @@ def change_team(case: Case | int, team: Team, actor: User | None = None, *, now:
         if case.assignee_id and not team.members.filter(pk=case.assignee_id).exists():
             case.assignee = None
         case.save(update_fields=["team", "assignee", "updated_at"])
-        _record(
+        record_event(
             case,
             EventKind.ASSIGNED,
             actor,
@@ -398,7 +339,7 @@ def take_case(case: Case | int, agent: User, *, now: datetime | None = None) -> 
         if not won:
             current_case = Case.objects.select_related("assignee").get(pk=pk)
             if current_case.assignee is None:
-                _require_active(current_case)  # raises: merged, resolved or closed
+                require_active(current_case)  # raises: merged, resolved or closed
             current = current_case.assignee.get_username() if current_case.assignee else None
             raise CaseError(
                 CaseErrorCode.ALREADY_TAKEN,
@@ -406,7 +347,7 @@ def take_case(case: Case | int, agent: User, *, now: datetime | None = None) -> 
             )
         Case.objects.filter(pk=pk, status=CaseStatus.NEW).update(status=CaseStatus.OPEN)
         taken = Case.objects.get(pk=pk)
-        _record(taken, EventKind.ASSIGNED, agent, now, from_user_id=None, to_user_id=agent.pk, taken=True)
+        record_event(taken, EventKind.ASSIGNED, agent, now, from_user_id=None, to_user_id=agent.pk, taken=True)
     return taken
 
 
@@ -420,11 +361,11 @@ def add_reply(
     if not text:
         raise CaseError(CaseErrorCode.EMPTY_REPLY, _("A reply needs some text."))
     with transaction.atomic():
-        case = _lock(case)  # waits for a merge in progress, then sees its result
+        case = lock_case(case)  # waits for a merge in progress, then sees its result
         if public:
-            _require_active(case)
+            require_active(case)
         elif case.merged_into_id:
-            _require_active(case)
+            require_active(case)
         fields = ["updated_at"]
         if public and case.first_responded_at is None:
             case.first_responded_at = now
@@ -434,7 +375,7 @@ def add_reply(
             fields.append("status")
         schedule_next_check(case)
         case.save(update_fields=[*fields, "sla_next_check_at"])
-        return _record(case, EventKind.PUBLIC_REPLY if public else EventKind.INTERNAL_NOTE, author, now, text=text)
+        return record_event(case, EventKind.PUBLIC_REPLY if public else EventKind.INTERNAL_NOTE, author, now, text=text)
 
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -474,9 +415,9 @@ def set_status(case: Case | int, status: str, actor: User | None = None, *, now:
     """Move between new/open/pending_customer/closed. Waiting on the customer pauses the SLA clocks."""
     now = _now(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.merged_into_id:
-            _require_active(case)
+            require_active(case)
         old = case.status
         if status not in ALLOWED_TRANSITIONS.get(old, set()):
             raise CaseError(
@@ -498,7 +439,7 @@ def set_status(case: Case | int, status: str, actor: User | None = None, *, now:
         case.status = status
         schedule_next_check(case)
         case.save()
-        _record(case, EventKind.STATUS_CHANGED, actor, now, **payload)
+        record_event(case, EventKind.STATUS_CHANGED, actor, now, **payload)
     return case
 
 
@@ -512,8 +453,8 @@ def resolve_case(
     if not resolution:
         raise CaseError(CaseErrorCode.RESOLUTION_REQUIRED, _("Describe the resolution before resolving the case."))
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         if case.paused_since is not None:
             _resume_clocks(case, CalendarCache(), now)
         old = case.status
@@ -524,7 +465,7 @@ def resolve_case(
         case.next_escalation_at = None
         schedule_next_check(case)
         case.save()
-        _record(
+        record_event(
             case,
             EventKind.RESOLVED,
             actor,
@@ -542,7 +483,7 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
     """Reopen a resolved or closed case: a fresh resolution clock starts now; the old breaches stay in the timeline."""
     now = _now(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.merged_into_id or case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             raise CaseError(
                 CaseErrorCode.BAD_TRANSITION,
@@ -562,7 +503,7 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
         _start_clock(case, Clock.RESOLUTION, cache.for_case(case), now)
         schedule_next_check(case)
         case.save()
-        _record(
+        record_event(
             case,
             EventKind.REOPENED,
             actor,
@@ -586,8 +527,8 @@ def change_severity(case: Case | int, severity: str, actor: User | None = None, 
             % {"value": severity, "allowed": ", ".join(Severity.values)},
         )
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         old = case.severity
         if old == severity:
             return case
@@ -623,7 +564,7 @@ def change_severity(case: Case | int, severity: str, actor: User | None = None, 
         case.sla_policy = policy
         schedule_next_check(case)
         case.save()
-        _record(
+        record_event(
             case,
             EventKind.SEVERITY_CHANGED,
             actor,
@@ -640,8 +581,8 @@ def escalate_case(case: Case | int, actor: User | None, *, reason: str = "", now
     """On-demand escalation ("beyond my authority"): the next configured level."""
     now = _now(now)
     with transaction.atomic():
-        case = _lock(case)
-        _require_active(case)
+        case = lock_case(case)
+        require_active(case)
         cache = CalendarCache()
         if cache.level(case.escalation_level + 1) is None:
             raise CaseError(
@@ -653,7 +594,7 @@ def escalate_case(case: Case | int, actor: User | None, *, reason: str = "", now
         payload["note"] = reason
         schedule_next_check(case)
         case.save()
-        _record(case, EventKind.ESCALATED, actor, now, **payload)
+        record_event(case, EventKind.ESCALATED, actor, now, **payload)
     return case
 
 
@@ -677,10 +618,10 @@ def merge_cases(
                 CaseErrorCode.MERGE_INVALID, _("Case %(ids)s does not exist.") % {"ids": ", ".join(map(str, missing))}
             )
         target_case = locked[target_id]
-        _require_active(target_case)
+        require_active(target_case)
         for sid in source_ids:
             source = locked[sid]
-            _require_active(source)
+            require_active(source)
             if source.customer_id and target_case.customer_id and source.customer_id != target_case.customer_id:
                 raise CaseError(
                     CaseErrorCode.MERGE_INVALID,
@@ -702,8 +643,8 @@ def merge_cases(
             source.next_escalation_at = None
             schedule_next_check(source)
             source.save()
-            _record(source, EventKind.MERGED, actor, now, into_case_id=target_id)
-        _record(target_case, EventKind.MERGED, actor, now, from_case_ids=source_ids, feedback_ids=moved)
+            record_event(source, EventKind.MERGED, actor, now, into_case_id=target_id)
+        record_event(target_case, EventKind.MERGED, actor, now, from_case_ids=source_ids, feedback_ids=moved)
         target_case.save(update_fields=["updated_at"])
     return target_case
 
@@ -795,7 +736,7 @@ def sweep_sla(now: datetime | None = None, *, batch_size: int = 500, max_batches
                     new_events.append(CaseEvent(case_id=case.pk, kind=kind, payload=payload, created_at=now))
             if new_events:
                 CaseEvent.objects.bulk_create(new_events)
-                transaction.on_commit(_kick_outbox)
+                transaction.on_commit(kick_outbox)
     return result
 
 

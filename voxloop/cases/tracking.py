@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus, EventKind
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback
@@ -254,7 +255,7 @@ def add_customer_message(
         if not closed:
             # Linked before analysis runs (after this commit), so the rules see it belongs to this case.
             CaseFeedback.objects.create(case=case, feedback_id=feedback_id)
-        services._record(
+        record_event(
             case, EventKind.CUSTOMER_MESSAGE, None, now, text=clean, feedback_id=feedback_id,
             linked=not closed, previous_status=case.status,
         )  # fmt: skip

@@ -37,6 +37,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Role, User
+from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
 from voxloop.core.work_queue import claim_row, due_rows
@@ -321,9 +322,7 @@ def _build(event: CaseEvent, case: Case, item: Planned) -> OutgoingMessage:
 
 def _timeline_note(case: Case, message: OutgoingMessage, delivery: str, reason: str) -> None:
     """A NOTIFICATION on the case's timeline, so the agent sees a message that did not reach its reader."""
-    from voxloop.cases.services import _record
-
-    _record(
+    record_event(
         case, EventKind.NOTIFICATION, None, timezone.now(), delivery=delivery, reason=reason,
         message_id=message.pk, message_kind=message.kind, to=message.to_email, recipient=message.recipient,
     )  # fmt: skip
