@@ -29,7 +29,9 @@ from voxloop.automation.rules import (
     facts_queryset,
     validate_actions,
 )
+from voxloop.cases.events import record_event
 from voxloop.cases.followup import resolved_case_on_topic
+from voxloop.cases.linking import link_feedback
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
 from voxloop.cases.queries import newest_case_on_topics
 from voxloop.cases.services import CalendarCache, CaseError, change_severity, open_case, reopen_case
@@ -39,9 +41,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500
 COMMIT_EVERY = 50
-# Timeline kinds written by rules (not yet in cases.EventKind; the outbox hands them on like any other event).
-ACKNOWLEDGED = "acknowledged"
-NOTIFICATION = "notification"
 
 
 class Outcome:
@@ -199,28 +198,19 @@ def _fire(facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResu
                 ignore_conflicts=True,
             )
         if case is not None:
-            events = [
-                CaseEvent(case=case, kind=NOTIFICATION, payload={**n, "feedback_id": facts.feedback_id}, created_at=now)
-                for n in plan.notifications
-            ]
+            for notification in plan.notifications:
+                record_event(case, EventKind.NOTIFICATION, None, now, **notification, feedback_id=facts.feedback_id)
             if (
                 plan.acknowledge
                 and case.is_active
                 # A case opened just now has not been acknowledged yet: spare the query.
-                and (outcome == Outcome.OPENED or not CaseEvent.objects.filter(case=case, kind=ACKNOWLEDGED).exists())
+                and (
+                    outcome == Outcome.OPENED
+                    or not CaseEvent.objects.filter(case=case, kind=EventKind.ACKNOWLEDGED).exists()
+                )
             ):
                 # Recorded now; the customer-facing message is sent by whoever handles the outbox event.
-                events.append(
-                    CaseEvent(
-                        case=case,
-                        kind=ACKNOWLEDGED,
-                        payload={"feedback_id": facts.feedback_id, "automatic": True},
-                        created_at=now,
-                    )
-                )
-            if events:
-                CaseEvent.objects.bulk_create(events)
-                transaction.on_commit(_kick_outbox)
+                record_event(case, EventKind.ACKNOWLEDGED, None, now, feedback_id=facts.feedback_id, automatic=True)
         RuleFiring.objects.bulk_create(
             [
                 RuleFiring(rule_id=r.pk, feedback_id=facts.feedback_id, case=case, outcome=outcome, fired_at=now)
@@ -229,12 +219,6 @@ def _fire(facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResu
         )
     result.matched += 1
     result.firings += len(hits)
-
-
-def _kick_outbox() -> None:
-    from voxloop.cases.tasks import process_case_events_task
-
-    process_case_events_task.delay()
 
 
 def _case_for(
@@ -261,7 +245,7 @@ def _case_for(
         if target is not None:
             target = reopen_case(target, None, reason="new_complaint", now=now)
     if target is not None:
-        _link_feedback(target, facts.feedback_id, now)
+        link_feedback(target, facts.feedback_id, None, now=now, automatic=True)
         _raise_severity(target, plan.severity, now)
         result.cases_linked.append(target.pk)
         return target, Outcome.LINKED
@@ -304,19 +288,6 @@ def _open_case_to_join(facts: Facts) -> Case | None:
         .values_list("pk", flat=True)[:100]
     )
     return newest_case_on_topics(open_ids, tops)
-
-
-def _link_feedback(case: Case, feedback_id: int, now: datetime) -> None:
-    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk").first()
-    CaseFeedback.objects.create(case=case, feedback_id=feedback_id)
-    CaseEvent.objects.create(
-        case=case,
-        kind=EventKind.FEEDBACK_LINKED,
-        payload={"feedback_id": feedback_id, "automatic": True},
-        created_at=now,
-    )
-    Case.objects.filter(pk=case.pk).update(updated_at=now)
-    transaction.on_commit(_kick_outbox)
 
 
 def _raise_severity(case: Case, severity: str, now: datetime) -> None:

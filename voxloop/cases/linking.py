@@ -1,7 +1,9 @@
-"""Linking a further feedback item to a case by hand (the automation rules link automatically)."""
+"""Which feedback belongs to which case. ``attach_feedback`` is the only code that writes CaseFeedback rows;
+``link_feedback`` is the operation that adds one more item to an active case, by hand or by a rule."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -9,15 +11,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import User
-from voxloop.cases.events import kick_outbox
+from voxloop.cases.events import record_event
 from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
-from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
+from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseFeedback, EventKind
 from voxloop.feedback.models import Feedback
 
 
-def link_feedback(case: Case | int, feedback_id: int, actor: User | None, *, now: datetime | None = None) -> Case:
-    """Add a feedback item to an active case. An item already answered by another open case is refused (it would
-    be answered twice); link the cases by merging instead."""
+def attach_feedback(case: Case, feedback_ids: Sequence[int]) -> None:
+    """Write the links. The caller holds the case's row lock, has checked that the items may join, and records
+    the event that says why they joined (created, merged, a customer's message, linked)."""
+    CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for i in feedback_ids])
+
+
+def link_feedback(
+    case: Case | int, feedback_id: int, actor: User | None, *, now: datetime | None = None, automatic: bool = False
+) -> Case:
+    """Add a feedback item to an active case; ``automatic`` when a rule did it rather than ``actor``. An item
+    already answered by another open case is refused (it would be answered twice); merge the cases instead."""
     now = now or timezone.now()
     with transaction.atomic():
         case = lock_case(case)
@@ -43,14 +53,9 @@ def link_feedback(case: Case | int, feedback_id: int, actor: User | None, *, now
                 _("Feedback %(feedback)s already belongs to open case %(case)s; merge the cases instead.")
                 % {"feedback": feedback_id, "case": other.case.number or other.case_id},
             )
-        CaseFeedback.objects.create(case=case, feedback_id=feedback_id)
-        CaseEvent.objects.create(
-            case=case,
-            kind=EventKind.FEEDBACK_LINKED,
-            actor=actor,
-            payload={"feedback_id": feedback_id, "automatic": False},
-            created_at=now,
-        )
-        case.save(update_fields=["updated_at"])
-        transaction.on_commit(kick_outbox)
+        attach_feedback(case, [feedback_id])
+        record_event(case, EventKind.FEEDBACK_LINKED, actor, now, feedback_id=feedback_id, automatic=automatic)
+        # As of ``now`` (rules and replays pass their own time), like every other write of the operation.
+        Case.objects.filter(pk=case.pk).update(updated_at=now)
+        case.updated_at = now
     return case

@@ -20,6 +20,7 @@ from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.events import kick_outbox, record_event
 from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
+from voxloop.cases.linking import attach_feedback
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     BusinessCalendar,
@@ -261,7 +262,7 @@ def open_case(
         # Opened "as of" now: the clocks start then, and so must the case (imports and replays pass past times).
         case.created_at = now
         Case.objects.filter(pk=case.pk).update(number=case.number, created_at=now)
-        CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for i in ids])
+        attach_feedback(case, ids)
         record_event(
             case,
             EventKind.CREATED,
@@ -631,9 +632,9 @@ def merge_cases(
         moved: list[int] = []
         for link in CaseFeedback.objects.filter(case_id__in=source_ids).order_by("pk"):
             if link.feedback_id not in already:
-                CaseFeedback.objects.create(case=target_case, feedback_id=link.feedback_id)
                 already.add(link.feedback_id)
                 moved.append(link.feedback_id)
+        attach_feedback(target_case, moved)
         for sid in source_ids:
             source = locked[sid]
             source.status = CaseStatus.CLOSED

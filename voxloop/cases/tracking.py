@@ -24,7 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from voxloop.cases.events import record_event
-from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus, EventKind
+from voxloop.cases.linking import attach_feedback
+from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.feedback.normalize import RowError, clean_text
@@ -254,7 +255,7 @@ def add_customer_message(
         closed = case.status == CaseStatus.CLOSED
         if not closed:
             # Linked before analysis runs (after this commit), so the rules see it belongs to this case.
-            CaseFeedback.objects.create(case=case, feedback_id=feedback_id)
+            attach_feedback(case, [feedback_id])
         record_event(
             case, EventKind.CUSTOMER_MESSAGE, None, now, text=clean, feedback_id=feedback_id,
             linked=not closed, previous_status=case.status,

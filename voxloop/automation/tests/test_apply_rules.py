@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from voxloop.analysis.services import analyze_feedback
 from voxloop.automation import rules
 from voxloop.automation.models import AutomationRule, FeedbackTag, RuleFiring
-from voxloop.automation.services import ACKNOWLEDGED, NOTIFICATION, apply_rules
+from voxloop.automation.services import apply_rules
 from voxloop.automation.tests.conftest import NOW, set_customer
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, EventKind, Severity
 from voxloop.cases.services import resolve_case
@@ -184,8 +184,8 @@ def test_notify_and_acknowledge_are_recorded_once_per_case(no_rules, make_item):
 
     case = case_of(first)
     assert case_of(second) == case
-    assert CaseEvent.objects.filter(case=case, kind=ACKNOWLEDGED).count() == 1
-    notes = CaseEvent.objects.filter(case=case, kind=NOTIFICATION)
+    assert CaseEvent.objects.filter(case=case, kind=EventKind.ACKNOWLEDGED).count() == 1
+    notes = CaseEvent.objects.filter(case=case, kind=EventKind.NOTIFICATION)
     assert sorted(n.payload["feedback_id"] for n in notes) == [first.pk, second.pk]
     assert {n.payload["message"] for n in notes} == {"看一下"}
     assert not notes.filter(processed=True).exists()  # waiting in the outbox for a handler
@@ -344,4 +344,4 @@ def test_actions_on_an_item_whose_case_was_merged_land_on_the_surviving_case(no_
     assert result.cases_opened == [] and result.already_in_case == 1
     survivor.refresh_from_db()
     assert survivor.severity == Severity.URGENT
-    assert CaseEvent.objects.filter(case=survivor, kind=NOTIFICATION, payload__feedback_id=b.pk).exists()
+    assert CaseEvent.objects.filter(case=survivor, kind=EventKind.NOTIFICATION, payload__feedback_id=b.pk).exists()
