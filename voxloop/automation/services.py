@@ -34,7 +34,8 @@ from voxloop.cases.followup import resolved_case_on_topic
 from voxloop.cases.linking import link_feedback
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
 from voxloop.cases.queries import newest_case_on_topics
-from voxloop.cases.services import CalendarCache, CaseError, change_severity, open_case, reopen_case
+from voxloop.cases.services import CaseError, change_severity, open_case, reopen_case
+from voxloop.cases.sla import CalendarCache
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from voxloop.automation.sla_forms import (
 )
 from voxloop.automation.views import _require_admin
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
+from voxloop.cases.holidays import import_holidays
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
-from voxloop.cases.services import import_holidays
 
 
 @login_required

@@ -3,186 +3,38 @@ CaseEvent rows for what it did in that same transaction, and schedules side effe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
 from voxloop.cases import followup, repeat
-from voxloop.cases.calendar import BusinessCalendar as PureCalendar
-from voxloop.cases.calendar import CalendarError
-from voxloop.cases.events import kick_outbox, record_event
+from voxloop.cases.events import record_event
 from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
 from voxloop.cases.linking import attach_feedback
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
-    BusinessCalendar,
     Case,
     CaseEvent,
     CaseFeedback,
     CaseStatus,
     Clock,
-    EscalationLevel,
     EventKind,
     Severity,
-    SLAPolicy,
+)
+from voxloop.cases.sla import (
+    CalendarCache,
+    escalate_in_memory,
+    resume_clocks,
+    schedule_next_check,
+    select_policy,
+    start_clock,
 )
 from voxloop.feedback.models import Feedback
-
-logger = logging.getLogger(__name__)
-
-
-# --- calendars and clocks -------------------------------------------------------------------------
-
-
-class CalendarCache:
-    """Builds each pure calendar once per operation/sweep (holiday rows are read once)."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, PureCalendar] = {}
-        self._levels: list[EscalationLevel] | None = None
-
-    def get(self, calendar_id: int) -> PureCalendar:
-        if calendar_id not in self._by_id:
-            self._by_id[calendar_id] = BusinessCalendar.objects.get(pk=calendar_id).to_calendar()
-        return self._by_id[calendar_id]
-
-    def for_case(self, case: Case) -> PureCalendar:
-        policy = case.sla_policy
-        assert policy is not None
-        return self.get(policy.calendar_id)
-
-    @property
-    def levels(self) -> list[EscalationLevel]:
-        if self._levels is None:
-            self._levels = list(EscalationLevel.objects.order_by("level"))
-        return self._levels
-
-    def level(self, number: int) -> EscalationLevel | None:
-        return next((lv for lv in self.levels if lv.level == number), None)
-
-
-def select_policy(severity: str, team: Team | None, segment: str) -> SLAPolicy | None:
-    """The most specific active policy: team + segment, then team, then segment, then the general one."""
-    candidates = SLAPolicy.objects.filter(is_active=True, severity=severity).filter(
-        Q(team__isnull=True) | Q(team=team) if team else Q(team__isnull=True),
-        Q(customer_segment="") | Q(customer_segment=segment) if segment else Q(customer_segment=""),
-    )
-    ranked = sorted(candidates, key=lambda p: (p.team_id is None, p.customer_segment == "", p.pk))
-    return ranked[0] if ranked else None
-
-
-def _start_clock(case: Case, clock: str, cal: PureCalendar, start: datetime) -> None:
-    policy = case.sla_policy
-    assert policy is not None
-    target = policy.first_response_target if clock == Clock.FIRST_RESPONSE else policy.resolution_target
-    due = cal.add_business_time(start, target)
-    warn = cal.add_business_time(start, target * policy.warn_share)
-    setattr(case, f"{clock}_due_at", due)
-    setattr(case, f"{clock}_warn_at", warn)
-    setattr(case, f"{clock}_warned", False)
-    setattr(case, f"{clock}_breached", False)
-
-
-def _clock_running(case: Case, clock: str) -> bool:
-    if clock == Clock.FIRST_RESPONSE and case.first_responded_at is not None:
-        return False
-    return case.status in ACTIVE_STATUSES and case.paused_since is None
-
-
-def schedule_next_check(case: Case) -> None:
-    """Recompute ``sla_next_check_at``: the earliest pending warning, breach or escalation step."""
-    moments: list[datetime] = []
-    for clock in (Clock.FIRST_RESPONSE, Clock.RESOLUTION):
-        if not _clock_running(case, clock):
-            continue
-        if not getattr(case, f"{clock}_warned") and getattr(case, f"{clock}_warn_at"):
-            moments.append(getattr(case, f"{clock}_warn_at"))
-        if not getattr(case, f"{clock}_breached") and getattr(case, f"{clock}_due_at"):
-            moments.append(getattr(case, f"{clock}_due_at"))
-    if case.next_escalation_at and case.status in ACTIVE_STATUSES and case.paused_since is None:
-        moments.append(case.next_escalation_at)
-    case.sla_next_check_at = min(moments) if moments else None
-
-
-def _escalation_target(case: Case, level: EscalationLevel) -> int | None:
-    team = case.team
-    if level.target == EscalationLevel.Target.TEAM_LEAD:
-        return team.lead_id if team else None
-    if level.target == EscalationLevel.Target.DEPARTMENT_MANAGER:
-        return team.department.manager_id if team and team.department else None
-    return level.user_id
-
-
-def _breach_anchor(case: Case) -> datetime | None:
-    """When the case first breached: escalation steps count business time from there."""
-    times = [
-        getattr(case, f"{c}_due_at") for c in (Clock.FIRST_RESPONSE, Clock.RESOLUTION) if getattr(case, f"{c}_breached")
-    ]
-    return min(times) if times else None
-
-
-def _escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: str, actor_id: int | None) -> dict:
-    """Move the case one level up and schedule the next automatic step. Returns the event payload."""
-    level = cache.level(case.escalation_level + 1)
-    assert level is not None
-    case.escalation_level = level.level
-    following = cache.level(level.level + 1)
-    anchor = _breach_anchor(case)
-    if following and anchor and case.sla_policy:
-        cal = cache.for_case(case)
-        # May already be past: advance_clocks then climbs again, once per level (a sweep that was down catches up).
-        case.next_escalation_at = cal.add_business_time(anchor, timedelta(minutes=following.after_breach_minutes))
-    else:
-        case.next_escalation_at = None
-    return {
-        "level": level.level,
-        "target": level.target,
-        "to_user_id": _escalation_target(case, level),
-        "reason": reason,
-        "by_user_id": actor_id,
-    }
-
-
-def advance_clocks(case: Case, now: datetime, cache: CalendarCache) -> list[tuple[str, dict]]:
-    """Flip every warning/breach/escalation that is due at ``now`` on this in-memory case; return the events.
-    Pure apart from reading configuration: the caller persists with a conditional update."""
-    events: list[tuple[str, dict]] = []
-    breached_now = False
-    for clock in (Clock.FIRST_RESPONSE, Clock.RESOLUTION):
-        if not _clock_running(case, clock):
-            continue
-        due, warn = getattr(case, f"{clock}_due_at"), getattr(case, f"{clock}_warn_at")
-        if not getattr(case, f"{clock}_warned") and warn and warn <= now:
-            setattr(case, f"{clock}_warned", True)
-            events.append((EventKind.SLA_WARNING, {"clock": str(clock), "due_at": due.isoformat() if due else None}))
-        if not getattr(case, f"{clock}_breached") and due and due <= now:
-            setattr(case, f"{clock}_breached", True)
-            breached_now = True
-            events.append((EventKind.SLA_BREACH, {"clock": str(clock), "due_at": due.isoformat()}))
-    if breached_now and case.next_escalation_at is None and case.sla_policy:
-        # The first breach starts the chain at the next level (level 1, or the one after a manual escalation),
-        # each level N due after_breach_minutes business minutes after the breach.
-        following = cache.level(case.escalation_level + 1)
-        anchor = _breach_anchor(case)
-        if following and anchor:
-            after = timedelta(minutes=following.after_breach_minutes)
-            case.next_escalation_at = cache.for_case(case).add_business_time(anchor, after)
-    # Climb every step that is due (a sweep that was down for hours still climbs each level exactly once).
-    while case.next_escalation_at and case.next_escalation_at <= now and cache.level(case.escalation_level + 1):
-        events.append((EventKind.ESCALATED, _escalate_in_memory(case, cache, now, "sla_breach", None)))
-    if case.next_escalation_at and not cache.level(case.escalation_level + 1):
-        case.next_escalation_at = None
-    schedule_next_check(case)
-    return events
-
 
 # --- helpers ----------------------------------------------------------------------------------------
 
@@ -254,8 +106,8 @@ def open_case(
         )
         cache = calendars or CalendarCache()
         cal = cache.get(policy.calendar_id)
-        _start_clock(case, Clock.FIRST_RESPONSE, cal, now)
-        _start_clock(case, Clock.RESOLUTION, cal, now)
+        start_clock(case, Clock.FIRST_RESPONSE, cal, now)
+        start_clock(case, Clock.RESOLUTION, cal, now)
         schedule_next_check(case)
         case.save()
         case.number = f"C{case.pk:07d}"
@@ -389,29 +241,6 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def _resume_clocks(case: Case, cache: CalendarCache, now: datetime) -> timedelta:
-    """Leaving pending_customer: every running due time moves later by the business time spent waiting."""
-    assert case.paused_since is not None
-    cal = cache.for_case(case)
-    since = case.paused_since
-    paused = cal.business_time_between(since, now)
-
-    def shift(moment: datetime | None) -> datetime | None:
-        if moment is None or moment <= since:
-            return moment
-        return cal.add_business_time(now, cal.business_time_between(since, moment))
-
-    for clock in (Clock.FIRST_RESPONSE, Clock.RESOLUTION):
-        if clock == Clock.FIRST_RESPONSE and case.first_responded_at is not None:
-            continue
-        setattr(case, f"{clock}_due_at", shift(getattr(case, f"{clock}_due_at")))
-        setattr(case, f"{clock}_warn_at", shift(getattr(case, f"{clock}_warn_at")))
-    case.next_escalation_at = shift(case.next_escalation_at)
-    case.paused_business_seconds += int(paused.total_seconds())
-    case.paused_since = None
-    return paused
-
-
 def set_status(case: Case | int, status: str, actor: User | None = None, *, now: datetime | None = None) -> Case:
     """Move between new/open/pending_customer/closed. Waiting on the customer pauses the SLA clocks."""
     now = _now(now)
@@ -430,7 +259,7 @@ def set_status(case: Case | int, status: str, actor: User | None = None, *, now:
         if status == CaseStatus.PENDING_CUSTOMER:
             case.paused_since = now
         elif old == CaseStatus.PENDING_CUSTOMER:
-            paused = _resume_clocks(case, CalendarCache(), now)
+            paused = resume_clocks(case, CalendarCache(), now)
             payload["paused_business_seconds"] = int(paused.total_seconds())
         if status == CaseStatus.CLOSED:
             case.closed_at = now
@@ -457,7 +286,7 @@ def resolve_case(
         case = lock_case(case)
         require_active(case)
         if case.paused_since is not None:
-            _resume_clocks(case, CalendarCache(), now)
+            resume_clocks(case, CalendarCache(), now)
         old = case.status
         case.status = CaseStatus.RESOLVED
         case.resolved_at = now
@@ -501,7 +330,7 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
         case.next_escalation_at = None
         case.auto_close_at = None
         case.tracking_expires_at = None
-        _start_clock(case, Clock.RESOLUTION, cache.for_case(case), now)
+        start_clock(case, Clock.RESOLUTION, cache.for_case(case), now)
         schedule_next_check(case)
         case.save()
         record_event(
@@ -591,7 +420,7 @@ def escalate_case(case: Case | int, actor: User | None, *, reason: str = "", now
                 _("Case %(case)s is already at the highest escalation level (%(level)s).")
                 % {"case": case.pk, "level": case.escalation_level},
             )
-        payload = _escalate_in_memory(case, cache, now, "on_demand", actor.pk if actor else None)
+        payload = escalate_in_memory(case, cache, now, "on_demand", actor.pk if actor else None)
         payload["note"] = reason
         schedule_next_check(case)
         case.save()
@@ -648,118 +477,3 @@ def merge_cases(
         record_event(target_case, EventKind.MERGED, actor, now, from_case_ids=source_ids, feedback_ids=moved)
         target_case.save(update_fields=["updated_at"])
     return target_case
-
-
-# --- the SLA sweep ----------------------------------------------------------------------------------
-
-# What the sweep read; a row whose values changed since (another sweep, an agent) is left alone.
-_GUARD_FIELDS = (
-    "status",
-    "paused_since",
-    "first_responded_at",
-    "sla_next_check_at",
-    "escalation_level",
-    "first_response_warned",
-    "first_response_breached",
-    "resolution_warned",
-    "resolution_breached",
-    "first_response_due_at",
-    "resolution_due_at",
-)
-_SWEEP_WRITES = (
-    "first_response_warned",
-    "first_response_breached",
-    "resolution_warned",
-    "resolution_breached",
-    "escalation_level",
-    "next_escalation_at",
-    "sla_next_check_at",
-)
-
-
-@dataclass
-class SweepResult:
-    examined: int = 0
-    flipped: int = 0
-    skipped: int = 0  # changed by someone else between read and write
-    errors: int = 0  # cases whose calendar cannot be used (logged)
-    events: dict[str, int] = field(default_factory=dict)
-
-
-def sweep_sla(now: datetime | None = None, *, batch_size: int = 500, max_batches: int | None = None) -> SweepResult:
-    """Flip warnings, breaches and escalations that are due. Safe to run concurrently and to kill: each batch
-    commits its conditional updates together with their events, so a case is never flipped twice and a
-    killed batch leaves its rows due for the next run."""
-    now = _now(now)
-    result = SweepResult()
-    cache = CalendarCache()
-    passed_over: list[int] = []  # rows another writer changed first; each is looked at once per run
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        # Earliest due first, straight off the partial index. Flipped rows leave the range (their next check
-        # is later than now, or none), so the loop always makes progress.
-        due = Case.objects.filter(sla_next_check_at__lte=now)
-        if passed_over:
-            due = due.exclude(pk__in=passed_over)
-        ids = sorted(due.order_by("sla_next_check_at").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            break
-        batches += 1
-        with transaction.atomic():
-            new_events: list[CaseEvent] = []
-            cases = Case.objects.filter(pk__in=ids).select_related("sla_policy", "team__department").order_by("pk")
-            for case in cases:
-                result.examined += 1
-                if case.sla_next_check_at is None or case.sla_next_check_at > now:
-                    continue  # moved on since we listed it
-                if case.sla_policy is None:  # no clock to run (policy removed): stop checking it
-                    Case.objects.filter(pk=case.pk, sla_policy__isnull=True).update(sla_next_check_at=None)
-                    continue
-                guard = {f: getattr(case, f) for f in _GUARD_FIELDS}
-                try:
-                    flips = advance_clocks(case, now, cache)
-                except CalendarError as exc:
-                    # One broken calendar must not stop every other case's clock: report it, move on.
-                    logger.error("SLA sweep: case %s: calendar error %s: %s", case.pk, exc.code, exc.message)
-                    result.errors += 1
-                    passed_over.append(case.pk)
-                    continue
-                updated = Case.objects.filter(pk=case.pk, **guard).update(
-                    **{f: getattr(case, f) for f in _SWEEP_WRITES}, updated_at=now
-                )
-                if not updated:
-                    result.skipped += 1
-                    passed_over.append(case.pk)
-                    continue
-                result.flipped += 1
-                for kind, payload in flips:
-                    result.events[str(kind)] = result.events.get(str(kind), 0) + 1
-                    new_events.append(CaseEvent(case_id=case.pk, kind=kind, payload=payload, created_at=now))
-            if new_events:
-                CaseEvent.objects.bulk_create(new_events)
-                transaction.on_commit(kick_outbox)
-    return result
-
-
-# --- holiday data -----------------------------------------------------------------------------------
-
-
-def import_holidays(calendar: BusinessCalendar, text: str, fmt: str = "csv", *, replace_years: bool = True) -> int:
-    """Load a holiday list (see calendar.load_holiday_rows) into a calendar. All-or-nothing: a file with a bad
-    line changes nothing and the error names every bad line. With replace_years, the years present in the file
-    are replaced as a whole, so a corrected list removes days that are no longer holidays."""
-    from voxloop.cases.calendar import load_holiday_rows
-    from voxloop.cases.models import Holiday
-
-    rows = load_holiday_rows(text, fmt)
-    with transaction.atomic():
-        if replace_years:
-            Holiday.objects.filter(calendar=calendar, date__year__in={r.day.year for r in rows}).delete()
-        Holiday.objects.bulk_create(
-            [Holiday(calendar=calendar, date=r.day, kind=r.kind, name=r.name) for r in rows],
-            update_conflicts=True,
-            unique_fields=["calendar", "date"],
-            update_fields=["kind", "name"],
-        )
-        calendar.to_calendar()  # validates the result (e.g. a day both holiday and make-up day cannot happen)
-    return len(rows)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from voxloop.cases import outbox, services
+from voxloop.cases import outbox, sla
 
 
 @shared_task(ignore_result=True)
 def sla_sweep_task() -> dict:
     """Flip due SLA warnings, breaches and escalations. Concurrent runs are harmless (conditional updates)."""
-    result = services.sweep_sla()
+    result = sla.sweep_sla()
     return {"examined": result.examined, "flipped": result.flipped, "events": result.events}
 
 

@@ -340,7 +340,8 @@ def open_recovery_cases(
     """Open one case per customer of ``segment`` that has no open case, from the customer's latest feedback,
     most valuable customers first. Customers with an open case, with no feedback to open one from, or who opted
     out of contact are skipped (counted by reason). Running it again opens nothing twice."""
-    from voxloop.cases.services import CalendarCache, CaseError, CaseErrorCode, open_case
+    from voxloop.cases.services import CaseError, CaseErrorCode, open_case
+    from voxloop.cases.sla import CalendarCache
 
     result = RecoveryResult()
     preview = recovery_preview(segment)

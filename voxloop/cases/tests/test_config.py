@@ -12,8 +12,10 @@ from django.utils import translation
 
 from voxloop.cases import outbox
 from voxloop.cases.calendar import HolidayDataError
+from voxloop.cases.holidays import import_holidays
 from voxloop.cases.models import BusinessCalendar, Case, CaseEvent, EventKind, Holiday, Severity
-from voxloop.cases.services import change_severity, import_holidays, open_case, sweep_sla
+from voxloop.cases.services import change_severity, open_case
+from voxloop.cases.sla import sweep_sla
 from voxloop.cases.tests.conftest import MONDAY_9, sh
 
 

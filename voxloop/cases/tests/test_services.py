@@ -18,9 +18,9 @@ from voxloop.cases.services import (
     reopen_case,
     resolve_case,
     set_status,
-    sweep_sla,
     take_case,
 )
+from voxloop.cases.sla import sweep_sla
 from voxloop.cases.tests.conftest import MONDAY_9, sh
 
 

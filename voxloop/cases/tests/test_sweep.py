@@ -12,7 +12,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from voxloop.cases.models import Case, CaseEvent, EventKind, Severity
-from voxloop.cases.services import CaseError, CaseErrorCode, add_reply, merge_cases, open_case, sweep_sla, take_case
+from voxloop.cases.services import CaseError, CaseErrorCode, add_reply, merge_cases, open_case, take_case
+from voxloop.cases.sla import sweep_sla
 from voxloop.cases.tasks import sla_sweep_task
 from voxloop.cases.tests.conftest import MONDAY_9, sh
 

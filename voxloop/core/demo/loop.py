@@ -22,6 +22,7 @@ from django.utils import timezone
 from voxloop.accounts.models import Role, User
 from voxloop.analysis.models import FeedbackTopic
 from voxloop.cases import services as case_services
+from voxloop.cases import sla
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseStatus, FollowUp, FollowUpStatus
 from voxloop.cases.services import CaseError
 from voxloop.feedback.models import AnalysisStatus, Customer, Feedback
@@ -339,7 +340,7 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
     from voxloop.cases import followup
 
     followup.auto_close_cases(now=now)
-    case_services.sweep_sla(now=now)
+    sla.sweep_sla(now=now)
     # History is not news: nobody is emailed about what "happened" months ago.
     CaseEvent.objects.filter(processed=False).update(processed=True)
     FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED, due_at__lt=now).update(

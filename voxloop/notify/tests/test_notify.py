@@ -13,7 +13,8 @@ from voxloop.accounts.models import Role, User
 from voxloop.cases import followup, outbox
 from voxloop.cases.events import record_event as _record
 from voxloop.cases.models import Case, CaseEvent, Compensation, EventKind, Severity
-from voxloop.cases.services import add_reply, assign_case, escalate_case, open_case, resolve_case, sweep_sla
+from voxloop.cases.services import add_reply, assign_case, escalate_case, open_case, resolve_case
+from voxloop.cases.sla import sweep_sla
 from voxloop.cases.tests.conftest import MONDAY_9, sh
 from voxloop.cases.tracking import tracking_url
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback

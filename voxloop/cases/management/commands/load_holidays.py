@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from voxloop.cases.calendar import CalendarError
+from voxloop.cases.holidays import import_holidays
 from voxloop.cases.models import BusinessCalendar
-from voxloop.cases.services import import_holidays
 
 
 class Command(BaseCommand):
