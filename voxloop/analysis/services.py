@@ -13,9 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysis, FeedbackTopic, Topic
+from voxloop.core.hooks import Hook
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback, Kind, Sentiment, Urgency
 
 ANALYSIS_CHUNK = 500
+# Called with the ids of each batch whose results were just stored (the automation rules subscribe).
+feedback_analysed: Hook[list[int]] = Hook("feedback analysed")
 
 
 class CorrectionError(ValueError):
@@ -109,21 +112,9 @@ def analyze_feedback(feedback_ids: Iterable[int]) -> int:
             Feedback.objects.filter(pk__in=[f.pk for f in items]).update(analysis_status=AnalysisStatus.FAILED)
             raise
         _store_results(items, [r.to_dict() for r in results])
-        apply_automation([item.pk for item in items])
+        feedback_analysed.announce([item.pk for item in items])
         done += len(items)
     return done
-
-
-def apply_automation(feedback_ids: list[int]) -> None:
-    """Analysed feedback goes through the automation rules (open or join cases, route, assign).
-    Safe on re-analysis: a rule never fires twice on the same item."""
-    from django.conf import settings
-
-    if not getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
-        return
-    from voxloop.automation.services import apply_rules
-
-    apply_rules(feedback_ids)
 
 
 def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]]) -> None:

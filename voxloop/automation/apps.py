@@ -7,3 +7,10 @@ class AutomationConfig(AppConfig):
     label = "automation"
     verbose_name = _("Automation")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here: models can only be imported once the app registry is ready.
+        from voxloop.analysis.services import feedback_analysed
+        from voxloop.automation.services import apply_rules_after_analysis
+
+        feedback_analysed.register(apply_rules_after_analysis)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -168,6 +169,13 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None) -> 
                         continue
                     _add(result, item_result)
     return result
+
+
+def apply_rules_after_analysis(feedback_ids: list[int]) -> None:
+    """Subscribed to analysis (see apps.py): analysed feedback goes through the rules (open or join cases,
+    route, assign), unless AUTOMATION_ON_ANALYSIS is off. Safe on re-analysis: a rule never fires twice."""
+    if getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
+        apply_rules(feedback_ids)
 
 
 def _add(total: RulesResult, part: RulesResult) -> None:

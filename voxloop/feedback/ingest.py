@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
+from voxloop.core.hooks import Hook
 from voxloop.feedback.bulk import (
     FRAGMENT,
     DuplicateFeedback,
@@ -43,6 +44,10 @@ CHANNELS = frozenset(Channel.values)
 # received_at of an input that crossed a process boundary preformatted (its fragment holds the real one).
 _FRAGMENT_ONLY = datetime.min.replace(tzinfo=UTC)
 _ONE_DAY = timedelta(days=1)
+
+
+# Called with the ids of newly stored feedback once their transaction has committed.
+feedback_stored: Hook[list[int]] = Hook("feedback stored")
 
 
 def _optional(data: Mapping[str, Any], key: str, limit: int) -> str:
@@ -440,7 +445,5 @@ def _store_fresh(
 
 
 def _after_ingest(feedback_ids: list[int]) -> None:
-    """Queue analysis of what was just stored (the analysis bridge subscribes here)."""
-    from voxloop.analysis.dispatch import queue_analysis
-
-    queue_analysis(feedback_ids)
+    """Announce what was just stored (after the commit); the analysis bridge subscribes in its AppConfig."""
+    feedback_stored.announce(feedback_ids)

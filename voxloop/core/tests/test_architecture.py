@@ -34,8 +34,6 @@ KNOWN_UPWARD_IMPORTS = {
     # alerts builds e-mails and emits webhooks itself instead of announcing alerts for notify/webhooks.
     ("voxloop/alerts/services.py", "alerts", "notify"),
     ("voxloop/alerts/services.py", "alerts", "webhooks"),
-    # analysis calls the rules directly instead of announcing analysed items (issue 14, hand-over).
-    ("voxloop/analysis/services.py", "analysis", "automation"),
     # automation still opens and changes cases itself, and the SLA/calendar admin pages live in automation
     # although they edit cases' models (issue 14: automation decides, cases write).
     ("voxloop/automation/forms.py", "automation", "cases"),
@@ -63,8 +61,6 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/core/demo/loop.py", "core", "feedback"),
     ("voxloop/core/demo/loop.py", "core", "metrics"),
     ("voxloop/core/demo/loop.py", "core", "surveys"),
-    # ingest queues analysis itself instead of announcing stored items (issue 14, hand-over).
-    ("voxloop/feedback/ingest.py", "feedback", "analysis"),
     # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),
