@@ -9,9 +9,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
-from voxloop.api import cases, customers, feedback
+from voxloop.api import cases, customers, feedback, metrics
 from voxloop.api.ratelimit import RateLimited
-from voxloop.metrics import api as metrics_api
 
 api = NinjaAPI(
     title="VoxLoop API",
@@ -67,5 +66,5 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
 
 api.add_router("", feedback.router)
 api.add_router("", customers.router)
-api.add_router("", metrics_api.router)
+api.add_router("", metrics.router)
 api.add_router("", cases.router)

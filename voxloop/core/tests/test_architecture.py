@@ -66,8 +66,6 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/feedback/views.py", "feedback", "analysis"),
     # The pure statistics package borrows metrics' Wilson interval; the formula belongs in the package.
     ("voxloop/insights/pareto.py", "insights", "metrics"),
-    # The metrics router lives in metrics instead of voxloop/api/ (issue 14).
-    ("voxloop/metrics/api.py", "metrics", "api"),
 }
 
 # Circles among apps of one layer (every other circle contains an upward import and is listed above).

@@ -65,7 +65,15 @@ def _panel(filters: PanelFilters) -> queries.Panel:
         raise HttpError(400, str(exc)) from None
 
 
-@router.get("/metrics/kpis", auth=AUTH, response=PanelOut, summary="Every KPI with n, interval and comparison")
+# The operation ids are the ones published before the router moved here from voxloop/metrics/api.py: clients
+# generated from the OpenAPI document keep their method names.
+@router.get(
+    "/metrics/kpis",
+    auth=AUTH,
+    response=PanelOut,
+    summary="Every KPI with n, interval and comparison",
+    operation_id="voxloop_metrics_api_kpis",
+)
 def kpis(request: HttpRequest, filters: Query[PanelFilters]):
     """Rates are fractions (0..1), NPS is in points (-100..100), durations in seconds; `value` is null when
     there is no data. `previous_*` is the same number of days just before the period."""
@@ -98,7 +106,13 @@ def kpis(request: HttpRequest, filters: Query[PanelFilters]):
     }
 
 
-@router.get("/metrics/tables/{table}", auth=AUTH, response=TableOut, summary="A metric table (as exported)")
+@router.get(
+    "/metrics/tables/{table}",
+    auth=AUTH,
+    response=TableOut,
+    summary="A metric table (as exported)",
+    operation_id="voxloop_metrics_api_table",
+)
 def table(request: HttpRequest, table: str, filters: Query[PanelFilters], by: str = "topic", kpi: str = ""):
     """The tables of the panel's CSV/Excel exports: kpis, daily, breakdown (by= a dimension),
     csat_dimensions, repurchase."""
