@@ -55,7 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voxloop.core.demo import phrases as P  # noqa: E402
+from voxloop.demo import phrases as P  # noqa: E402
 from voxloop.insights.anomaly import (  # noqa: E402
     NPS_PARAMS,
     CountParams,

@@ -40,7 +40,7 @@ def test_case_feedback_links_have_one_writer():
 
 
 # The demo generator marks its invented history as already handed to the outbox (nobody is emailed about it).
-DEMO = "voxloop/core/demo/loop.py"
+DEMO = "voxloop/demo/loop.py"
 
 
 def test_only_the_cases_app_writes_case_events():

@@ -49,18 +49,6 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/core/context_processors.py", "core", "metrics"),
     ("voxloop/core/context_processors.py", "core", "surveys"),
     ("voxloop/core/context_processors.py", "core", "webhooks"),
-    # The demo data generator drives the whole loop from inside core (issue 14: demo in its own app).
-    ("voxloop/core/demo/generator.py", "core", "accounts"),
-    ("voxloop/core/demo/generator.py", "core", "feedback"),
-    ("voxloop/core/demo/loop.py", "core", "accounts"),
-    ("voxloop/core/demo/loop.py", "core", "alerts"),
-    ("voxloop/core/demo/loop.py", "core", "analysis"),
-    ("voxloop/core/demo/loop.py", "core", "automation"),
-    ("voxloop/core/demo/loop.py", "core", "cases"),
-    ("voxloop/core/demo/loop.py", "core", "dashboards"),
-    ("voxloop/core/demo/loop.py", "core", "feedback"),
-    ("voxloop/core/demo/loop.py", "core", "metrics"),
-    ("voxloop/core/demo/loop.py", "core", "surveys"),
     # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),

@@ -49,7 +49,7 @@ def test_demo_items_are_the_same_whenever_the_demo_is_loaded(monkeypatch):
     adds new ones instead of recognising the old."""
     from datetime import UTC, datetime
 
-    from voxloop.core.demo import generator
+    from voxloop.demo import generator
 
     def items_at(moment: datetime) -> list[tuple[str, str]]:
         monkeypatch.setattr(generator.timezone, "now", lambda: moment)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from voxloop.accounts.models import Department, Role, Team, User
-from voxloop.core.demo import phrases as P
+from voxloop.demo import phrases as P
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback, Product
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from voxloop.core.demo.generator import load_demo
-from voxloop.core.demo.loop import simulate_loop
+from voxloop.demo.generator import load_demo
+from voxloop.demo.loop import simulate_loop
 
 
 class Command(BaseCommand):
