@@ -1,5 +1,7 @@
-"""Case operations: the only code that changes a case. Each function owns its transaction, writes the
-CaseEvent rows for what it did in that same transaction, and schedules side effects with on_commit."""
+"""The case lifecycle: open, assign, reply, status, resolve, reopen, severity, escalation, merge. Each function
+owns its transaction, records its CaseEvent rows in that transaction (events.record_event) and schedules side
+effects with on_commit. The other case writes live beside it (sla, linking, tracking, compensation, followup);
+docs/architecture/cases.md lists one function per state change."""
 
 from __future__ import annotations
 
