@@ -347,6 +347,10 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_SCHEDULE = envstr("WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,43200")
 WEBHOOK_CONNECT_TIMEOUT = envint("WEBHOOK_CONNECT_TIMEOUT", 5)
 WEBHOOK_READ_TIMEOUT = envint("WEBHOOK_READ_TIMEOUT", 5)
+# Webhooks go to public addresses only (server-side request forgery, docs/security.md). Allow loopback and private
+# ranges for receivers inside the organisation; name CIDRs to allow just those (link-local / metadata included).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_ALLOWED_NETWORKS = [n.strip() for n in envstr("WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()]
 CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
     "task": "voxloop.webhooks.tasks.deliver_webhooks_task",
     "schedule": float(envint("WEBHOOK_SEND_SECONDS", 30)),
