@@ -164,6 +164,12 @@ AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy: the proxies' addresses (CIDRs, comma-separated) whose X-Forwarded-For is believed.
+# Login throttling, the public rate limits and the audit log all take the client's address from
+# voxloop.core.clientip.client_ip (docs/security.md).
+TRUSTED_PROXIES = [p.strip() for p in envstr("TRUSTED_PROXIES", "").split(",") if p.strip()]
+AXES_CLIENT_IP_CALLABLE = "voxloop.core.clientip.client_ip"
+RATELIMIT_IP_META_KEY = "voxloop.core.clientip.client_ip"
 
 # --- Security
 SESSION_COOKIE_HTTPONLY = True
