@@ -34,7 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from voxloop.accounts.models import User
+from voxloop.accounts.config_audit import record_config_change
+from voxloop.accounts.models import ConfigAction, User
 from voxloop.cases.models import Case, CaseEvent, EventKind
 from voxloop.core.messages import english, stored
 from voxloop.core.work_queue import claim_row, due_rows
@@ -519,6 +520,8 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime
             disabled_reason_i18n=reason,
             updated_at=timezone.now(),
         )
+        # A conditional update bypasses the model signals: the configuration audit is told directly.
+        record_config_change(endpoint, ConfigAction.CHANGED, {"is_active": [True, False]})
         logger.warning("webhook endpoint %s answered 410 Gone; switched off", endpoint.pk)
         _finish(delivery, DeliveryStatus.DEAD, status, error, run)
         return
