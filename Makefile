@@ -22,7 +22,7 @@ demo: setup
 	$(BIN)/voxloop migrate --noinput -v 0
 	$(BIN)/voxloop createcachetable
 	$(BIN)/voxloop load_demo
-	$(BIN)/voxloop serve --host 127.0.0.1 --port 8000
+	VOXLOOP_DEMO=1 $(BIN)/voxloop serve --host 127.0.0.1 --port 8000
 
 test: setup
 	scripts/run-tests

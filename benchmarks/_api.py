@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -118,6 +119,8 @@ def run(quick: bool) -> dict[str, float]:
             "DJANGO_SETTINGS_MODULE": "voxloop.settings",
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
+            # A throwaway key: the server refuses to start with the public default one.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         }
         env.pop("DATABASE_URL", None)
         if os.environ.get("API_BENCH_DATABASE_URL"):

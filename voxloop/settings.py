@@ -40,7 +40,12 @@ DATA_DIR = Path(envstr("VOXLOOP_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = envsecret("SECRET_KEY") or "voxloop-insecure-dev-key-change-me-in-production"  # noqa: S105
+# `make demo` sets it: the demo may run with the public development key below (nothing real to protect).
+DEMO_MODE = envbool("VOXLOOP_DEMO", False)
+INSECURE_DEFAULT_SECRET_KEY = "voxloop-insecure-dev-key-change-me-in-production"  # noqa: S105
+SECRET_KEY = envsecret("SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
+# The web server refuses to start with the public key unless DEBUG or DEMO_MODE (voxloop.core.security).
+SECRET_KEY_IS_DEFAULT = SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY
 ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
@@ -84,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who is acting, for the configuration audit (voxloop.accounts.config_audit).
+    "voxloop.core.middleware.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -165,14 +172,26 @@ AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy: the proxies' addresses (CIDRs, comma-separated) whose X-Forwarded-For is believed.
+# Login throttling, the public rate limits and the audit log all take the client's address from
+# voxloop.core.clientip.client_ip (docs/security.md).
+TRUSTED_PROXIES = [p.strip() for p in envstr("TRUSTED_PROXIES", "").split(",") if p.strip()]
+AXES_CLIENT_IP_CALLABLE = "voxloop.core.clientip.client_ip"
+RATELIMIT_IP_META_KEY = "voxloop.core.clientip.client_ip"
 
 # --- Security
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+BEHIND_HTTPS_PROXY = envbool("BEHIND_HTTPS_PROXY")
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", BEHIND_HTTPS_PROXY)
+CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", BEHIND_HTTPS_PROXY)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_HTTPS_PROXY") else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_HTTPS_PROXY else None
+# HSTS: a browser that once reached the site over HTTPS refuses plain HTTP for it for this long (sent on HTTPS
+# answers only, by SecurityMiddleware). On by default behind the HTTPS proxy: a year.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if BEHIND_HTTPS_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_MB", 20) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_UPLOAD_MB = envint("IMPORT_MAX_UPLOAD_MB", 1024)
@@ -268,9 +287,15 @@ WEBFORM_RATE = envstr("WEBFORM_RATE", "10/m")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tracking and survey links are bearer tokens: masked in every line (voxloop.core.logmask).
+    "filters": {"mask_tokens": {"()": "voxloop.core.logmask.MaskTokensFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_tokens"]}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The development server's request lines, through the masking handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Surveys: answers are editable a short while; one invitation per customer per fatigue window.
@@ -348,6 +373,10 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_SCHEDULE = envstr("WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,43200")
 WEBHOOK_CONNECT_TIMEOUT = envint("WEBHOOK_CONNECT_TIMEOUT", 5)
 WEBHOOK_READ_TIMEOUT = envint("WEBHOOK_READ_TIMEOUT", 5)
+# Webhooks go to public addresses only (server-side request forgery, docs/security.md). Allow loopback and private
+# ranges for receivers inside the organisation; name CIDRs to allow just those (link-local / metadata included).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_ALLOWED_NETWORKS = [n.strip() for n in envstr("WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()]
 CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
     "task": "voxloop.webhooks.tasks.deliver_webhooks_task",
     "schedule": float(envint("WEBHOOK_SEND_SECONDS", 30)),

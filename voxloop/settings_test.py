@@ -16,6 +16,9 @@ ANALYZE_ON_INGEST = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The webhook tests post to a receiver on 127.0.0.1, explicitly allowed here; voxloop/webhooks/tests/test_targets.py
+# turns it off to show that the default refuses such targets.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 AXES_ENABLED = os.environ.get("AXES_ENABLED", "0") == "1"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -7,13 +7,14 @@ from django.db import models
 from django.http import HttpRequest
 
 from voxloop.accounts.models import AuditAction, AuditLog, User
+from voxloop.core.clientip import client_ip
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is set by whoever sends the request, so it cannot be evidence.
+    # X-Forwarded-For only from the trusted proxies (TRUSTED_PROXIES): anybody else could write any address there.
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request) or None
 
 
 def record_access(

@@ -98,3 +98,38 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ConfigAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    DELETED = "deleted", _("Deleted")
+
+
+class ConfigChange(models.Model):
+    """Who created, changed or deleted a piece of configuration (a rule, an SLA policy, a calendar, an escalation
+    level, a webhook, a user, a team...), when, and the fields before and after. Written by
+    voxloop.accounts.config_audit in the transaction of the change; rows are never changed."""
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="config_changes", verbose_name=_("user")
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)  # blank: the system (a task, a command)
+    action = models.CharField(_("action"), max_length=10, choices=ConfigAction.choices)
+    object_type = models.CharField(_("object type"), max_length=60)  # model label, e.g. "cases.slapolicy"
+    object_id = models.CharField(_("object"), max_length=64)
+    object_repr = models.CharField(_("name"), max_length=200, blank=True)  # the object's name at the time
+    # {field: [before, after]} with JSON values; a secret's values are replaced by a mark.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    path = models.CharField(_("page"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("configuration change")
+        verbose_name_plural = _("configuration changes")
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"], name="configchange_object_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'} {self.action} {self.object_type}:{self.object_id}"

@@ -1,4 +1,4 @@
-"""Account pages: the audit log of personal-data access, for administrators."""
+"""Account pages: the audit log, for administrators: personal-data access, and configuration changes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from voxloop.accounts.models import AuditAction, AuditLog
+from voxloop.accounts import config_audit
+from voxloop.accounts.models import AuditAction, AuditLog, ConfigAction, ConfigChange
 
 
 def _parse_day(value: str) -> date | None:
@@ -26,6 +27,8 @@ def _parse_day(value: str) -> date | None:
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not (request.user.is_superuser or request.user.role == "admin"):
         raise PermissionDenied
+    if request.GET.get("kind") == "config":
+        return _config_changes(request)
     entries = AuditLog.objects.all()
     username = request.GET.get("user", "").strip()[:150]
     customer = request.GET.get("customer", "").strip()
@@ -50,7 +53,53 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "actions": AuditAction.choices,
         "query_string": params.urlencode(),
         "active_nav": "audit_log",
+        "kind": "personal",
     }
+    return render(request, "accounts/audit_log.html", context)
+
+
+def _config_changes(request: HttpRequest) -> HttpResponse:
+    """Configuration changes, searchable by user, kind of object, object number or name, action and day."""
+    entries = ConfigChange.objects.all()
+    username = request.GET.get("user", "").strip()[:150]
+    object_type = request.GET.get("type", "")
+    object_id = request.GET.get("object", "").strip()[:64]
+    text = request.GET.get("q", "").strip()[:200]
+    action = request.GET.get("action", "")
+    since, until = _parse_day(request.GET.get("since", "")), _parse_day(request.GET.get("until", ""))
+    types = config_audit.tracked_types()
+    if username:
+        entries = entries.filter(username=username)
+    if object_type in dict(types):
+        entries = entries.filter(object_type=object_type)
+    if object_id:
+        entries = entries.filter(object_id=object_id)
+    if text:
+        entries = entries.filter(object_repr__icontains=text)
+    if action in ConfigAction.values:
+        entries = entries.filter(action=action)
+    if since:
+        entries = entries.filter(at__date__gte=since)
+    if until:
+        entries = entries.filter(at__date__lte=until)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.type_label = config_audit.type_label(entry.object_type)
+        entry.rows = config_audit.diff_rows(entry)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "page": page,
+        "filters": {
+            "user": username, "type": object_type, "object": object_id, "q": text, "action": action,
+            "since": since, "until": until,
+        },
+        "actions": ConfigAction.choices,
+        "types": types,
+        "query_string": params.urlencode(),
+        "active_nav": "audit_log",
+        "kind": "config",
+    }  # fmt: skip
     return render(request, "accounts/audit_log.html", context)
 
 

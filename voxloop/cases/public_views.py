@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django_ratelimit.decorators import ratelimit
 
 from voxloop.cases import tracking
+from voxloop.core.clientip import client_ip
 
 HONEYPOT = "website"
 
@@ -45,7 +46,7 @@ def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
                     case,
                     request.POST.get("text", ""),
                     submission_id=request.POST.get("submission_id", ""),
-                    ip=request.META.get("REMOTE_ADDR", ""),
+                    ip=client_ip(request),
                 )
             except tracking.TrackingMessageError as exc:
                 context.update({"error": exc.message, "text": request.POST.get("text", "")[:20000]})

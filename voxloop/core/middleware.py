@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
@@ -18,3 +19,26 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+# The request being served, for code far from the view that must say who did something (the configuration audit
+# records the acting user from model signals). None outside a request: Celery tasks, management commands.
+_current_request: ContextVar[HttpRequest | None] = ContextVar("voxloop_current_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    return _current_request.get()
+
+
+class CurrentRequestMiddleware:
+    """Makes the request available to current_request() while it is handled (after authentication)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import AuditAction, AuditLog, User
 from voxloop.cases.models import ACTIVE_STATUSES, Case
+from voxloop.core.clientip import client_ip
 from voxloop.core.templatetags.voxloop import mask_contact
 from voxloop.dashboards.pages import Chart, Table
 from voxloop.dashboards.segmentation import last_run, thresholds_of
@@ -327,7 +328,7 @@ def record_export(user: User, customer_ids: Sequence[int], request: HttpRequest 
     exported this customer's data" is answered by the customer's own entries. Written in bulk: a segment can
     hold tens of thousands of customers."""
     path = request.get_full_path()[:500] if request is not None else ""
-    ip = (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    ip = (client_ip(request) or None) if request is not None else None
     entries = [
         AuditLog(
             user=user, username=user.get_username(), action=AuditAction.EXPORT_PERSONAL_DATA,

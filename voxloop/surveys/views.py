@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from voxloop.accounts.models import Role
+from voxloop.core.clientip import client_ip
 from voxloop.feedback.models import Customer
 from voxloop.surveys import queries, services
 from voxloop.surveys.forms import BatchInviteForm, EmailInviteForm, LinkInviteForm, QuestionForm, SurveyForm
@@ -302,7 +303,7 @@ def invite(request: HttpRequest, pk: int, how: str) -> HttpResponse:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return client_ip(request)  # X-Forwarded-For from TRUSTED_PROXIES only (docs/security.md)
 
 
 def _score_buttons(question: Question) -> list[int]:

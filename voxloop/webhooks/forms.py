@@ -10,7 +10,10 @@ class EndpointForm(forms.Form):
     url = forms.CharField(
         label=_("URL"),
         max_length=2000,
-        help_text=_("Where VoxLoop posts events: http:// or https://. Your own internal servers are fine."),
+        help_text=_(
+            "Where VoxLoop posts events: http:// or https://, a public address (internal servers only where the "
+            "server's administrator allows them)."
+        ),
     )
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     event_kinds = forms.MultipleChoiceField(

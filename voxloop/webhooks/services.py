@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,10 +34,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from voxloop.accounts.models import User
+from voxloop.accounts.config_audit import record_config_change
+from voxloop.accounts.models import ConfigAction, User
 from voxloop.cases.models import Case, CaseEvent, EventKind
 from voxloop.core.messages import english, stored
 from voxloop.core.work_queue import claim_row, due_rows
+from voxloop.webhooks import targets
 from voxloop.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, new_secret
 from voxloop_nlp.components.pii import mask_pii
 
@@ -51,8 +54,15 @@ SIGNATURE_HEADER = "X-VoxLoop-Signature"
 USER_AGENT = "VoxLoop-Webhooks/1"
 # Keys of event payloads that hold a customer's contact details; left out unless the endpoint includes them.
 PERSONAL_KEYS = frozenset({"to", "email", "phone", "contact_email", "contact_phone", "contact_name", "customer_name"})
-# How much of a failing receiver's answer is kept on the delivery, for the administrator to read.
-ERROR_SNIPPET_BYTES = 500
+# How much of a failing receiver's answer is read, and how much of it (sanitised) is kept on the delivery: a
+# status and a hint for the administrator, never the page itself (the receiver may be someone else's server).
+ERROR_SNIPPET_BYTES = 1024
+ERROR_EXCERPT_CHARS = 80
+_TAG = re.compile(r"<[^>]{0,200}>")
+_NOT_PRINTABLE = re.compile(r"[^\w .,:;!?()'\"/+\-]+")
+_BLOCKED = gettext_noop(
+    "Not sent: %(host)s resolves to %(address)s, a loopback, private, link-local or cloud-metadata address."
+)
 
 
 # Events that are not case events, declared here so endpoints can choose them: kind -> label. Other apps emit them
@@ -125,6 +135,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         value = getattr(settings, name, 5)
         if not isinstance(value, int | float) or value <= 0:
             errors.append(Error(f"{name} must be a positive number of seconds (got {value!r}).", id="webhooks.E003"))
+    try:
+        targets.allowed_networks()
+    except ValueError as exc:
+        errors.append(Error(f"WEBHOOK_ALLOWED_NETWORKS must be CIDRs separated by commas ({exc}).", id="webhooks.E004"))
     return errors
 
 
@@ -155,8 +169,8 @@ def retry_delay(failed_attempts: int, *, rng: random.Random | None = None) -> ti
 
 
 def validate_url(url: str) -> str:
-    """http(s) URLs only. Private and local addresses are allowed on purpose: VoxLoop is self-hosted and the
-    receivers are usually the organisation's own servers."""
+    """http(s) URLs only, to public addresses unless the settings allow private ones (voxloop.webhooks.targets):
+    the request leaves from inside the organisation's network."""
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -168,6 +182,24 @@ def validate_url(url: str) -> str:
         raise WebhookError(WebhookErrorCode.BAD_URL, _("The URL %(url)s names no host.") % {"url": url[:100]})
     if len(url) > 2000:
         raise WebhookError(WebhookErrorCode.BAD_URL, _("The URL is longer than 2,000 characters."))
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise WebhookError(
+            WebhookErrorCode.BAD_URL, _("The URL %(url)s has an invalid port.") % {"url": url[:100]}
+        ) from None
+    try:
+        targets.check_host(parts.hostname, port)
+    except targets.BlockedTarget as exc:
+        raise WebhookError(
+            WebhookErrorCode.BAD_URL,
+            _(
+                "%(host)s is a loopback, private, link-local or cloud-metadata address (%(address)s); webhooks "
+                "are not sent to those unless the administrator of the server allows it "
+                "(WEBHOOK_ALLOW_PRIVATE_TARGETS or WEBHOOK_ALLOWED_NETWORKS)."
+            )
+            % {"host": exc.host[:100], "address": exc.address},
+        ) from None
     return url
 
 
@@ -399,7 +431,7 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100, ids: Iterable[
     batch = due_rows(WebhookDelivery, DeliveryStatus.PENDING, now, limit=limit, ids=ids)
     if not batch:
         return run
-    with requests.Session() as session:
+    with targets.guarded_session() as session:
         for pk, attempts in batch:
             if not _claim(pk, attempts, now):
                 run.skipped += 1
@@ -426,10 +458,13 @@ def _post(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | N
         response = session.post(
             endpoint.url, data=body, headers=headers, timeout=timeouts(), allow_redirects=False, stream=True
         )
-    except requests.Timeout as exc:
-        return None, f"timeout: {exc}"
+    except targets.BlockedTarget:
+        raise
+    except requests.Timeout:
+        return None, "timeout"
     except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        # The class says what went wrong; its text may quote what the receiver's side answered.
+        return None, type(exc).__name__
     try:
         if 200 <= response.status_code < 300:
             return response.status_code, ""
@@ -437,10 +472,19 @@ def _post(delivery: WebhookDelivery, session: requests.Session) -> tuple[int | N
             snippet = response.raw.read(ERROR_SNIPPET_BYTES, decode_content=True) or b""
         except Exception:  # noqa: BLE001 - the status code is the evidence; the body is a courtesy
             snippet = b""
-        text = snippet.decode("utf-8", errors="replace").strip()
-        return response.status_code, f"HTTP {response.status_code} {response.reason or ''}: {text}".strip(": ")
+        text = excerpt(snippet)
+        return response.status_code, f"HTTP {response.status_code}: {text}".strip(": ")
     finally:
         response.close()
+
+
+def excerpt(raw: bytes) -> str:
+    """A short, harmless hint from a receiver's answer: tags and unusual characters removed, personal data
+    masked, at most ERROR_EXCERPT_CHARS characters."""
+    text = _TAG.sub(" ", raw.decode("utf-8", errors="replace"))
+    text = " ".join(_NOT_PRINTABLE.sub(" ", text).split())
+    text = mask_pii(text)
+    return text if len(text) <= ERROR_EXCERPT_CHARS else text[: ERROR_EXCERPT_CHARS - 1] + "…"
 
 
 def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime, run: DeliveryRun) -> None:
@@ -448,7 +492,13 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime
     if not endpoint.is_active:
         _finish(delivery, DeliveryStatus.DEAD, None, stored(_ENDPOINT_OFF), run)
         return
-    status, error = _post(delivery, session)
+    try:
+        status, error = _post(delivery, session)
+    except targets.BlockedTarget as exc:
+        # Not retried: the address will not become allowed by waiting; an administrator retries it by hand.
+        logger.warning("webhook delivery %s refused: %s", delivery.pk, exc)
+        _finish(delivery, DeliveryStatus.DEAD, None, stored(_BLOCKED, {"host": exc.host, "address": exc.address}), run)
+        return
     if status is not None and 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.DELIVERED,
@@ -470,6 +520,8 @@ def _attempt(delivery: WebhookDelivery, session: requests.Session, now: datetime
             disabled_reason_i18n=reason,
             updated_at=timezone.now(),
         )
+        # A conditional update bypasses the model signals: the configuration audit is told directly.
+        record_config_change(endpoint, ConfigAction.CHANGED, {"is_active": [True, False]})
         logger.warning("webhook endpoint %s answered 410 Gone; switched off", endpoint.pk)
         _finish(delivery, DeliveryStatus.DEAD, status, error, run)
         return

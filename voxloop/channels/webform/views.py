@@ -9,13 +9,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.decorators import ratelimit
 
 from voxloop.channels.webform.services import record_bot_submission, submit_webform
+from voxloop.core.clientip import client_ip
 from voxloop.feedback.normalize import RowError
 
 HONEYPOT = "website"
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return client_ip(request)  # X-Forwarded-For from TRUSTED_PROXIES only (docs/security.md)
 
 
 def _form(request: HttpRequest, *, embedded: bool) -> HttpResponse:

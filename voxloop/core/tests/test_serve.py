@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import psutil
@@ -21,15 +22,17 @@ def free_port() -> int:
 
 
 def test_serve_runs_web_and_embedded_worker_and_stops_cleanly(tmp_path):
-    env = {**os.environ, "VOXLOOP_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "voxloop.settings"}
-    for name in ("CELERY_BROKER_URL", "DATABASE_URL", "VOXLOOP_TEST_DATABASE_URL"):
+    env = {**os.environ, "VOXLOOP_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "voxloop.settings",
+           "SECRET_KEY": "serve-test-" + "k" * 50}  # fmt: skip
+    for name in ("CELERY_BROKER_URL", "DATABASE_URL", "VOXLOOP_TEST_DATABASE_URL", "DEBUG", "VOXLOOP_DEMO"):
         env.pop(name, None)
     voxloop = [sys.executable, "-m", "voxloop.cli"]
     subprocess.run([*voxloop, "migrate", "-v", "0"], env=env, check=True)
     subprocess.run([*voxloop, "createcachetable"], env=env, check=True)
     port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen([*voxloop, "serve", "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         body = b""
@@ -40,6 +43,11 @@ def test_serve_runs_web_and_embedded_worker_and_stops_cleanly(tmp_path):
             except OSError:
                 time.sleep(0.3)
         assert b'"ok"' in body
+        # A tracking link (a bearer token) is not written to the access log.
+        token = "SecretTrackingToken123"
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/t/{token}/", timeout=5)  # noqa: S310
+        assert caught.value.code == 404
         # A task queued by another process is run by the worker that `serve` started.
         code = (
             "import time;from voxloop.core.tasks import ping_task;from django.core.cache import cache;"
@@ -56,3 +64,7 @@ def test_serve_runs_web_and_embedded_worker_and_stops_cleanly(tmp_path):
         server.wait(timeout=30)
     time.sleep(1)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    log.close()
+    written = (tmp_path / "serve.log").read_text(errors="replace")
+    assert '"GET /t/***/ HTTP/1.1" 404' in written
+    assert token not in written

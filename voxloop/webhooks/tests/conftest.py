@@ -26,7 +26,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """What each path answers: an int status, or ("sleep", seconds) to stall past the read timeout."""
+    """What each path answers: an int status, ("sleep", seconds) to stall past the read timeout, or
+    ("body", status, bytes) to answer with that body."""
 
     base_url: str
     answers: dict[str, object] = field(default_factory=dict)
@@ -52,6 +53,9 @@ def receiver():
             with rec.lock:
                 rec.received.append(Received(self.path, dict(self.headers.items()), body))
             answer = rec.answers.get(self.path, 200)
+            text = None
+            if isinstance(answer, tuple) and answer[0] == "body":
+                answer, text = answer[1], answer[2]
             if isinstance(answer, tuple) and answer[0] == "sleep":
                 time.sleep(float(answer[1]))
                 answer = 200
@@ -59,7 +63,7 @@ def receiver():
                 self.send_response(int(answer))  # type: ignore[arg-type]
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"receiver says %d" % int(answer))  # type: ignore[arg-type]
+                self.wfile.write(text if text is not None else b"receiver says %d" % int(answer))  # type: ignore[arg-type]
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the sender gave up (timeout) before we answered
 

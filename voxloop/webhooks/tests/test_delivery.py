@@ -13,6 +13,7 @@ from django.core.checks import Error
 from django.db import connection
 from django.utils import timezone, translation
 
+from voxloop.accounts.models import ConfigChange
 from voxloop.cases import services as case_services
 from voxloop.cases.models import CaseEvent, EventKind
 from voxloop.cases.outbox import process_case_events
@@ -314,3 +315,16 @@ def test_the_periodic_task_is_scheduled_and_sends(make_feedback, receiver, setti
     assert settings.CELERY_BEAT_SCHEDULE["webhook-deliveries"]["task"] == deliver_webhooks_task.name
     _queue(make_feedback, url=receiver.url("/beat"))
     assert deliver_webhooks_task.delay().get() == {"delivered": 1, "retrying": 0, "dead": 0, "skipped": 0}
+
+
+def test_an_endpoint_switched_off_by_410_is_in_the_configuration_audit(make_feedback, receiver):
+    receiver.answers["/gone"] = 410
+    delivery = _queue(make_feedback, url=receiver.url("/gone"))
+    services.deliver_due()
+    entry = ConfigChange.objects.filter(object_type="webhooks.webhookendpoint").latest("id")
+    assert (entry.object_id, entry.action, entry.changes, entry.username) == (
+        str(delivery.endpoint_id),
+        "changed",
+        {"is_active": [True, False]},
+        "",
+    )

@@ -12,7 +12,9 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from voxloop.core.security import INSECURE_KEY_MESSAGE, insecure_secret_key
 
 
 def celery_worker_args(*, beat: bool, concurrency: int, loglevel: str = "INFO") -> list[str]:
@@ -33,10 +35,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
 
     def handle(self, *args, **options):
+        if insecure_secret_key():
+            raise CommandError(INSECURE_KEY_MESSAGE)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "voxloop.settings")}
         web = [sys.executable, "-m", "gunicorn", "voxloop.wsgi:application", "--bind",
                f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
-               "--access-logfile", "-", "--timeout", "120", "--graceful-timeout", "10"]  # fmt: skip
+               "--access-logfile", "-", "--timeout", "120", "--graceful-timeout", "10",
+               # Tracking and survey links are bearer tokens: masked in the access log.
+               "--logger-class", "voxloop.core.logmask.AccessLogMasker"]  # fmt: skip
         children = [subprocess.Popen(web, env=env)]
         if settings.EMBEDDED_BROKER and not options["no_worker"]:
             # Warnings only: the web server's access log is what a person running `serve` watches.
