@@ -299,7 +299,7 @@ def test_rejected_rows_csv_defuses_formulas(agent_client, tmp_path):
     batch = run(write(tmp_path, "f.csv", HEADER + "\n".join(rows) + "\n"))
     assert batch.rejected_count == 3
     body = b"".join(agent_client.get(reverse("fileimport:rejected_csv", args=[batch.pk])).streaming_content)
-    cells = [r[1] for r in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
+    cells = [r["评价内容"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
     assert cells == ['\'=HYPERLINK("http://evil.example","点我")', "'\t=1+2", "'@SUM(A1)"]
 
 
