@@ -169,6 +169,9 @@ class ImportBatch(TimeStampedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Only one process runs a batch at a time: the one holding this lease (fileimport.services.lease).
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -206,12 +209,20 @@ class QuarantinedRow(TimeStampedModel):
     reason_i18n = models.JSONField(default=dict, blank=True)  # the same, to show in the reader's language
     field = models.CharField(_("field"), max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # Where the row is in a CSV file: its first physical line and how many it spans (an unclosed quote
+    # swallows every line after it); 0 where the format has no lines to speak of.
+    line = models.BigIntegerField(_("line"), default=0)
+    line_count = models.BigIntegerField(_("lines"), default=0)
 
     class Meta:
         ordering = ["batch", "row_number"]
         verbose_name = _("quarantined row")
         verbose_name_plural = _("quarantined rows")
         constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="quarantine_batch_row_unique")]
+
+    @property
+    def last_line(self) -> int:
+        return self.line + max(self.line_count, 1) - 1
 
     @property
     def reason_display(self) -> str:

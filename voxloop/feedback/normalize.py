@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,27 @@ def _iso_or_none(raw: str) -> datetime | None:
         return None
 
 
+# PostgreSQL keeps UTC offsets up to ±15:59 (and refuses the whole statement beyond); Python accepts up to
+# ±23:59. Real zones use -12:00 to +14:00, so anything beyond PostgreSQL's range is a mistake in the data.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59, seconds=59)
+
+
+def check_utc_offset(value: datetime, field: str = "received_at") -> datetime:
+    """Refuse a time whose UTC offset no database keeps (e.g. "+16:00"): RowError, checked before storing.
+    Shared by every way a time arrives (file rows here, the API's parameters and bodies)."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        sign = "-" if offset < timedelta(0) else "+"
+        minutes = int(abs(offset).total_seconds()) // 60
+        raise RowError(
+            "invalid_utc_offset",
+            gettext_noop("The UTC offset %(offset)s is out of range: it must be between -15:59 and +15:59."),
+            field,
+            offset=f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        )
+    return value
+
+
 def parse_datetime(value: object, *, default_tz: str, field: str = "received_at", dayfirst: bool = False) -> datetime:
     """Accepts ISO 8601, '2024/3/5 14:02', '2024年3月5日 14:02', Unix seconds or ms, Excel datetimes.
     A time without a zone is read in `default_tz` (the source's zone, e.g. Asia/Shanghai)."""
@@ -111,6 +132,7 @@ def parse_datetime(value: object, *, default_tz: str, field: str = "received_at"
                 ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
+    check_utc_offset(parsed, field)
     if not 1990 <= parsed.year <= 2100:
         raise RowError(
             "invalid_date", gettext_noop("The date %(date)s is out of range."), field, date=f"{parsed:%Y-%m-%d}"

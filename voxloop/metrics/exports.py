@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from voxloop.core.exports import safe_cell, safe_row
 from voxloop.metrics import queries
 from voxloop.metrics.queries import KPI_BY_KEY, KpiValue, Panel
 
@@ -98,9 +99,7 @@ def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        # A cell starting with = + - @ would run as a formula in a spreadsheet: prefix text cells with '.
-        writer.writerow([("'" + v) if isinstance(v, str) and v[:1] and v[:1] in "=+-@" else ("" if v is None else v)
-                         for v in row])  # fmt: skip
+        writer.writerow(safe_row(row))  # text that a spreadsheet would run as a formula is defused
     # BOM: Excel opens UTF-8 CSV with Chinese text correctly only with it.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -110,7 +109,7 @@ def to_xlsx(header: list[str], rows: list[list[Any]], title: str) -> bytes:
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append([("'" + v) if isinstance(v, str) and v[:1] and v[:1] in "=+-@" else v for v in row])
+        sheet.append([None if v is None else safe_cell(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

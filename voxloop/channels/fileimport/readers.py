@@ -21,7 +21,12 @@ from django.utils.translation import gettext_noop
 
 from voxloop.core.messages import LocalizedError
 
-csv.field_size_limit(8 * 1024 * 1024)
+# A CSV row (all its cells, every line it spans) may have up to this many characters; a longer one is
+# quarantined with the first EXCERPT_CHARS of it and the rows after it are read as usual (_Lines). csv's own
+# limit, which stopped the whole file, is set above it so that it never trips first.
+MAX_ROW_CHARS = 8 * 1024 * 1024
+EXCERPT_CHARS = 100_000
+csv.field_size_limit(MAX_ROW_CHARS + 1)
 
 SAMPLE_BYTES = 256 * 1024
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
@@ -39,6 +44,8 @@ class SourceRow:
     error_code: str = ""
     error: str = ""  # an English template (see voxloop.core.messages) with its values in error_params
     error_params: dict[str, Any] = field(default_factory=dict)
+    line: int = 0  # CSV: the physical line of the file where the row starts (the header is line 1)
+    lines: int = 1  # CSV: how many physical lines it spans (quoted line breaks, an unclosed quote)
 
 
 def detect_format(path: Path, declared: str = "") -> str:
@@ -171,6 +178,88 @@ def _unique_headers(raw: list[Any]) -> list[str]:
     return headers
 
 
+class _RecordTooLarge(Exception):
+    """A CSV record longer than MAX_ROW_CHARS, skipped to its end instead of being read (see _Lines)."""
+
+    def __init__(self, first_line: int, lines: int, chars: int, excerpt: str, unclosed: bool):
+        super().__init__(f"record at line {first_line} has {chars} characters")
+        self.first_line = first_line
+        self.lines = lines
+        self.chars = chars
+        self.excerpt = excerpt
+        self.unclosed = unclosed
+
+
+class _Lines:
+    """Feeds csv.reader whole physical lines and remembers which lines the current record took, so that each
+    row knows where it starts, how many lines it spans and its text as it was in the file.
+
+    A record over MAX_ROW_CHARS (a giant cell, or a quote that is never closed) is not handed to csv: its
+    remaining lines are skipped up to the line where its quotes balance (or the end of the file), reading
+    at most a megabyte at a time, and _RecordTooLarge is raised in csv.reader's place. csv starts the next
+    record afresh on the following line, so every row after it is still read. A class, not a generator: a
+    generator that raises is finished, and the rows after the big one would be lost."""
+
+    def __init__(self, fh: Any, quotechar: str = '"', limit: int = 0):
+        self.fh = fh
+        self.quotechar = quotechar
+        self.limit = limit or MAX_ROW_CHARS
+        self.line_no = 0  # physical lines read so far
+        self._reset()
+
+    def _reset(self) -> None:
+        self.first_line = self.line_no + 1
+        self.parts: list[str] = []
+        self.chars = 0
+        self.quotes = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        room = self.limit - self.chars
+        line = self.fh.readline(room + 1)
+        if not line:
+            raise StopIteration
+        if len(line) > room:
+            self._skip_rest(line)
+        self.line_no += 1
+        self.parts.append(line)
+        self.chars += len(line)
+        if self.quotechar in line:
+            self.quotes += line.count(self.quotechar)
+        return line
+
+    def take(self) -> tuple[int, int, str, bool]:
+        """(first line, number of lines, text, quotes unbalanced) of the record csv has just returned."""
+        parts, first, unbalanced = self.parts, self.first_line, self.quotes % 2 == 1
+        self._reset()
+        text = parts[0] if len(parts) == 1 else "".join(parts)
+        return first, len(parts), text.rstrip("\r\n")[:EXCERPT_CHARS], unbalanced
+
+    def _skip_rest(self, piece: str) -> None:
+        """Read past the rest of an oversized record, keeping only its beginning, then raise _RecordTooLarge."""
+        excerpt = ("".join(self.parts) + piece)[:EXCERPT_CHARS]
+        chars, quotes, lines = self.chars, self.quotes, len(self.parts)
+        open_line = False  # characters read since the last line break
+        while piece:
+            chars += len(piece)
+            quotes += piece.count(self.quotechar)
+            if piece.endswith(("\n", "\r")):
+                lines += 1
+                open_line = False
+                if quotes % 2 == 0:
+                    break  # the quotes balance at a line break: the record ends here
+            else:
+                open_line = True
+            piece = self.fh.readline(1 << 20)
+        lines += open_line
+        first = self.first_line
+        self.line_no = first - 1 + lines
+        self._reset()
+        raise _RecordTooLarge(first, lines, chars, excerpt.rstrip("\r\n"), quotes % 2 == 1)
+
+
 def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
     try:
         codecs.lookup(encoding)
@@ -187,15 +276,23 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
             first_line = sample.splitlines()[0] if sample.splitlines() else sample
             counts = {d: first_line.count(d) for d in [",", "\t", ";", "|"]}
             delimiter = max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
-        reader = csv.reader(fh, delimiter=delimiter)
+        lines = _Lines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header_row = next(reader)
         except StopIteration as exc:
             raise FileFormatError("empty_file", gettext_noop("The file is empty.")) from exc
+        except _RecordTooLarge as exc:
+            raise FileFormatError(
+                "malformed_csv",
+                gettext_noop("The header line is longer than %(limit)s characters: is this really a CSV file?"),
+                limit=f"{MAX_ROW_CHARS:,}",
+            ) from exc
         except csv.Error as exc:
             raise FileFormatError(
                 "malformed_csv", gettext_noop("The header line cannot be read: %(error)s."), error=exc
             ) from exc
+        lines.take()
         if _SURROGATE.search("".join(header_row)):
             raise FileFormatError(
                 "wrong_encoding",
@@ -211,19 +308,41 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                 fields = next(reader)
             except StopIteration:
                 return
+            except _RecordTooLarge as big:
+                # csv starts afresh on the line after it: the rows that follow are read as usual.
+                number += 1
+                yield _too_large_row(number, big)
+                continue
             except csv.Error as exc:
                 number += 1
+                line, count, raw_text, _unbalanced = lines.take()
                 yield SourceRow(
                     number,
+                    raw_text=_SURROGATE.sub("\ufffd", raw_text),
                     error_code="malformed_csv",
                     error=gettext_noop("Line %(line)s: %(error)s."),
-                    error_params={"line": reader.line_num, "error": str(exc)},
+                    error_params={"line": line, "error": str(exc)},
+                    line=line,
+                    lines=count,
                 )
-                return
-            number += 1
-            raw_text = delimiter.join(fields)
+                continue
+            line, count, raw_text, unbalanced = lines.take()
             if not (fields and fields[0].strip()) and not any(f.strip() for f in fields):
-                number -= 1  # blank lines are not rows
+                continue  # blank lines are not rows
+            number += 1
+            if unbalanced:
+                # The quote opened on this row is never closed: csv ran to the end of the file inside one cell,
+                # swallowing every line after it. The row is kept whole, to be fixed, never stored as feedback.
+                yield SourceRow(
+                    number,
+                    values=dict(zip(headers, (_SURROGATE.sub("\ufffd", f) for f in fields), strict=False)),
+                    raw_text=_SURROGATE.sub("\ufffd", raw_text),
+                    error_code="unclosed_quote",
+                    error=UNCLOSED_QUOTE,
+                    error_params={"row": number, "line": line, "last": line + count - 1, "lines": count},
+                    line=line,
+                    lines=count,
+                )
                 continue
             if _SURROGATE.search(raw_text):
                 yield SourceRow(
@@ -235,6 +354,8 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                         "Row %(row)s contains bytes that are not valid %(encoding)s (mixed encodings?)."
                     ),
                     error_params={"row": number, "encoding": encoding},
+                    line=line,
+                    lines=count,
                 )
                 continue
             if len(fields) != len(headers):
@@ -250,9 +371,96 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                             " (a stray delimiter or an unclosed quote?)."
                         ),
                         error_params={"row": number, "fields": len(fields), "headers": len(headers)},
+                        line=line,
+                        lines=count,
                     )
                     continue
-            yield SourceRow(number, values=dict(zip(headers, fields, strict=False)), raw_text=raw_text)
+            yield SourceRow(number, values=dict(zip(headers, fields, strict=False)), raw_text=raw_text, line=line,
+                            lines=count)  # fmt: skip
+
+
+UNCLOSED_QUOTE = gettext_noop(
+    "Row %(row)s opens a quote that is never closed: it runs from line %(line)s to the end of the file"
+    " (line %(last)s) and swallowed %(lines)s lines, which were not imported as rows of their own."
+    " Download this row, close the quote and import its lines again."
+)
+
+
+def _too_large_row(number: int, big: _RecordTooLarge) -> SourceRow:
+    if big.unclosed:
+        template = gettext_noop(
+            "Row %(row)s (from line %(line)s) is longer than %(limit)s characters: a quote opened there is never"
+            " closed, so it swallowed %(lines)s lines up to the end of the file. Download this row, close the"
+            " quote and import its lines again."
+        )
+    else:
+        template = gettext_noop(
+            "Row %(row)s, which starts at line %(line)s, has %(chars)s characters, more than the %(limit)s a row"
+            " may have; only its beginning is kept here. Shorten the text or split it, and import the row again."
+        )
+    return SourceRow(
+        number,
+        raw_text=_SURROGATE.sub("\ufffd", big.excerpt),
+        error_code="row_too_large",
+        error=template,
+        error_params={
+            "row": number,
+            "line": big.first_line,
+            "lines": big.lines,
+            "chars": f"{big.chars:,}",
+            "limit": f"{MAX_ROW_CHARS:,}",
+        },  # fmt: skip
+        line=big.first_line,
+        lines=big.lines,
+    )
+
+
+# An .xlsx is a zip of XML files; openpyxl holds some of them (shared strings, styles) whole in memory, and a
+# "zip bomb" (a 1 MiB file that expands to 1 GiB) took 6.7 GB and minutes. The sizes the zip declares are
+# checked before anything is opened: Python's zipfile never expands a member beyond its declared size.
+XLSX_MAX_EXPANDED_BYTES = 1024 * 1024 * 1024  # all members together, uncompressed
+XLSX_MAX_RATIO = 100  # uncompressed : compressed, for a member over XLSX_RATIO_FROM bytes (real sheets: 5-30)
+XLSX_RATIO_FROM = 8 * 1024 * 1024
+XLSX_MAX_MEMBERS = 10_000
+
+
+def check_xlsx_expansion(path: Path) -> None:
+    """Refuse a workbook that expands too much, before opening it (preview and import alike)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileFormatError(
+            "not_xlsx", gettext_noop("The Excel workbook cannot be opened: %(error)s."), error=exc
+        ) from exc
+    total = sum(m.file_size for m in members)
+    if len(members) > XLSX_MAX_MEMBERS or total > XLSX_MAX_EXPANDED_BYTES:
+        raise FileFormatError(
+            "xlsx_too_large",
+            gettext_noop(
+                "This workbook expands to %(size)s MiB when unpacked, more than the %(limit)s MiB allowed. Nothing"
+                " was imported. If the workbook is genuine, open it in Excel or WPS, save the sheet as CSV (UTF-8)"
+                " and import the CSV: it is read row by row, so every normal row gets in."
+            ),
+            size=f"{total / 1048576:,.0f}",
+            limit=f"{XLSX_MAX_EXPANDED_BYTES / 1048576:,.0f}",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > XLSX_RATIO_FROM and ratio > XLSX_MAX_RATIO:
+            raise FileFormatError(
+                "xlsx_bomb",
+                gettext_noop(
+                    "This workbook looks like a zip bomb: its part %(member)s expands %(ratio)s times (to %(size)s"
+                    " MiB), more than the %(limit)s times a real workbook does. Nothing was imported. If the workbook"
+                    " is genuine, open it in Excel or WPS, save the sheet as CSV (UTF-8) and import the CSV: it is"
+                    " read row by row, so every normal row gets in."
+                ),
+                member=member.filename[:100],
+                ratio=f"{ratio:,.0f}",
+                size=f"{member.file_size / 1048576:,.0f}",
+                limit=XLSX_MAX_RATIO,
+            )
 
 
 def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
@@ -260,6 +468,7 @@ def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
         raise FileFormatError(
             "not_xlsx", gettext_noop("This file is not a real Excel .xlsx workbook (it may be renamed CSV or HTML).")
         )
+    check_xlsx_expansion(path)
     from openpyxl import load_workbook
 
     try:

@@ -7,10 +7,15 @@ re-run continues after the last committed row and (source, external_id) keeps an
 
 from __future__ import annotations
 
+import codecs
 import gc
 import hashlib
+import os
 import queue
+import re
+import secrets
 import shutil
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -19,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -68,6 +74,10 @@ RAW_TEXT_LIMIT = 100_000  # what we keep of one rejected row's original text
 
 class ImportRefused(LocalizedError):
     """The file cannot be imported at all (format, header, required columns); nothing was stored."""
+
+
+class BatchBusy(LocalizedError):
+    """Another process is running this batch (it holds the batch's lease): this one did nothing."""
 
 
 @dataclass
@@ -195,19 +205,32 @@ def save_mapping(name: str, *, kind: str, columns: dict[str, str], channel: str 
     return mapping
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> str:
+    """Text any database keeps: NUL removed, lone surrogates (a JSON "\\ud800") shown as U+FFFD."""
+    text = str(value)
+    return (
+        _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text) if _UNSTORABLE.search(text) else text
+    )
+
+
 def _quarantine(
     batch: ImportBatch, row: SourceRow, code: str, reason: str, i18n: StoredMessage, field: str = ""
 ) -> QuarantinedRow:
-    raw = {str(k).replace("\x00", ""): ("" if v is None else str(v).replace("\x00", "")) for k, v in row.values.items()}
+    raw = {_storable(k): ("" if v is None else _storable(v)) for k, v in row.values.items()}
     return QuarantinedRow(
         batch_id=batch.pk,  # the id, not the object: a chunk may travel from the reader process as a pickle
         row_number=row.number,
         raw=raw,
-        raw_text=row.raw_text[:RAW_TEXT_LIMIT].replace("\x00", ""),
+        raw_text=_storable(row.raw_text[:RAW_TEXT_LIMIT]),
         reason_code=code,
-        reason=reason,
+        reason=_storable(reason),
         reason_i18n=i18n,
         field=field,
+        line=row.line,
+        line_count=row.lines if row.line else 0,
     )
 
 
@@ -233,6 +256,7 @@ class PreparedChunk:
     last_row: int  # the number of its last row: the checkpoint once it is stored
     items: list[Any]  # FeedbackInput / CustomerInput / OrderInput, in file order
     quarantined: list[QuarantinedRow]
+    numbers: list[int]  # the row number of each item (to quarantine one the database refuses)
 
 
 def prepare_chunk(
@@ -242,6 +266,7 @@ def prepare_chunk(
     database's) says how to preformat rows for storage."""
     quarantined: list[QuarantinedRow] = []
     prepared: list[Any] = []
+    numbers: list[int] = []
     tz = batch.options.get("timezone") or settings.TIME_ZONE
     text_max_chars = text_max_chars or settings.FEEDBACK_TEXT_MAX_CHARS
     kind, mapping, channel, source = batch.kind, batch.mapping, batch.channel, batch.source
@@ -270,6 +295,7 @@ def prepare_chunk(
                 prepared.append(prepare_customer(data, raw_payload=raw_payload))
             else:
                 prepared.append(prepare_order(data, default_tz=tz, raw_payload=raw_payload))
+            numbers.append(row.number)
         except RowError as exc:
             column = mapping.get(exc.field, exc.field)
             quarantined.append(
@@ -277,25 +303,81 @@ def prepare_chunk(
                     batch, row, exc.code, f"Row {row.number}, column '{column}': {exc.message}", exc.stored, column
                 )
             )
-    return PreparedChunk(rows[-1].number, prepared, quarantined)
+        except Exception as exc:  # noqa: BLE001 - one row that breaks validation must not end the whole file
+            quarantined.append(_quarantine(batch, row, "unreadable_row", *_unexpected(row.number, exc)))
+    return PreparedChunk(rows[-1].number, prepared, quarantined, numbers)
+
+
+def _unexpected(number: int, exc: BaseException) -> tuple[str, StoredMessage]:
+    template = gettext_noop("Row %(row)s could not be stored: %(error)s.")
+    params = {"row": number, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return english(template, params), stored(template, params)
+
+
+# What the database (or its driver) raises for one bad value: the row is quarantined, not the whole chunk. A
+# lost connection, a full disk and the like are not here: they stop the batch, which resumes later.
+ROW_ERRORS = (DataError, IntegrityError, psycopg.DataError, psycopg.IntegrityError, ValueError, TypeError)
+
+
+def _store_items(batch: ImportBatch, items: list[Any]) -> tuple[int, int]:
+    """Store validated items; returns (accepted, duplicates)."""
+    if not items:
+        return 0, 0
+    if batch.kind == ImportKind.FEEDBACK:
+        # Until a duplicate turns up, a file brings new feedback: no need to look each key up first.
+        result = ingest_feedback(items, batch=batch, created_by_id=batch.created_by_id,
+                                 expect_new=batch.duplicate_count == 0)  # fmt: skip
+        return len(result.created), len(result.duplicates)
+    if batch.kind == ImportKind.CUSTOMERS:
+        upserted = upsert_customers(items, batch=batch)
+    else:
+        upserted = upsert_orders(items, batch=batch)
+    return upserted.created + upserted.updated, 0
 
 
 def _store_chunk(batch: ImportBatch, chunk: PreparedChunk) -> tuple[int, int, int]:
-    """Store one validated chunk; returns (accepted, duplicates, rejected)."""
-    accepted = duplicates = 0
-    if batch.kind == ImportKind.FEEDBACK:
-        # Until a duplicate turns up, a file brings new feedback: no need to look each key up first.
-        result = ingest_feedback(chunk.items, batch=batch, created_by_id=batch.created_by_id,
-                                 expect_new=batch.duplicate_count == 0)  # fmt: skip
-        accepted, duplicates = len(result.created), len(result.duplicates)
-    elif batch.kind == ImportKind.CUSTOMERS:
-        upserted = upsert_customers(chunk.items, batch=batch)
-        accepted = upserted.created + upserted.updated
-    else:
-        upserted = upsert_orders(chunk.items, batch=batch)
-        accepted = upserted.created + upserted.updated
+    """Store one validated chunk; returns (accepted, duplicates, rejected). If the database refuses the chunk
+    because of some row in it, the chunk is stored in halves down to single rows, and only the rows it
+    refuses are quarantined, with the database's reason: one row never fails a whole batch."""
+    try:
+        with transaction.atomic():  # a savepoint: a refused chunk leaves the transaction usable
+            accepted, duplicates = _store_items(batch, chunk.items)
+    except ROW_ERRORS:
+        accepted, duplicates, refused = _store_apart(batch, chunk.items, chunk.numbers)
+        chunk.quarantined.extend(_quarantine_refused(batch, refused))
     QuarantinedRow.objects.bulk_create(chunk.quarantined, ignore_conflicts=True)
     return accepted, duplicates, len(chunk.quarantined)
+
+
+def _store_apart(batch: ImportBatch, items: list[Any], numbers: list[int]) -> tuple[int, int, dict[int, Exception]]:
+    try:
+        with transaction.atomic():
+            accepted, duplicates = _store_items(batch, items)
+        return accepted, duplicates, {}
+    except ROW_ERRORS as exc:
+        if len(items) == 1:
+            return 0, 0, {numbers[0]: exc}
+    half = len(items) // 2
+    first = _store_apart(batch, items[:half], numbers[:half])
+    second = _store_apart(batch, items[half:], numbers[half:])
+    return first[0] + second[0], first[1] + second[1], {**first[2], **second[2]}
+
+
+def _quarantine_refused(batch: ImportBatch, refused: dict[int, Exception]) -> list[QuarantinedRow]:
+    """The rows the database refused, read again from the file (only the prepared values crossed over)."""
+    if not refused:
+        return []
+    rows = {}
+    source = iter_rows(Path(batch.file.path), batch.file_format, encoding=batch.encoding, start_after=min(refused) - 1)
+    for row in source:
+        if row.number in refused:
+            rows[row.number] = row
+        if row.number >= max(refused):
+            break
+    return [
+        _quarantine(batch, rows.get(number, SourceRow(number)), "refused_by_database", *_unexpected(number, exc))
+        for number, exc in sorted(refused.items())
+    ]
 
 
 _END = object()
@@ -403,13 +485,92 @@ def _prepared_chunks(batch: ImportBatch) -> Iterator[PreparedChunk]:
     return _read_ahead(batch, source, size)
 
 
+# How long a batch's lease lasts without a committed chunk renewing it. Matches stalled_batches' 10 minutes: a
+# batch whose runner died elsewhere is taken over by the resumer once both have run out. On the runner's own
+# host a dead runner's lease is taken over at once (_holder_is_gone).
+LEASE_SECONDS = 600
+
+
+def _new_lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+def _holder_is_gone(owner: str) -> bool:
+    """The lease's holder was a process on this host that no longer exists (killed, crashed)."""
+    host, _, pid_text = owner.rpartition(":")[0].rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this very process (another thread, or a run not finished): alive by definition
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # someone else's live process
+    return False
+
+
+def acquire_lease(batch_id: int) -> str:
+    """Make this process the batch's only runner, or raise BatchBusy. One conditional UPDATE: on SQLite
+    writers take turns and on PostgreSQL the second UPDATE re-checks the row after the first commits, so
+    of two runners starting at once exactly one gets it."""
+    owner = _new_lease_owner()
+    now = timezone.now()
+    lease = {"lease_owner": owner, "lease_expires_at": now + timezone.timedelta(seconds=LEASE_SECONDS)}
+    free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    if ImportBatch.objects.filter(free, pk=batch_id).update(**lease):
+        return owner
+    holder = ImportBatch.objects.filter(pk=batch_id).values("lease_owner", "lease_expires_at", "rows_processed").first()
+    if holder is None:
+        raise ImportBatch.DoesNotExist(f"There is no import batch {batch_id}.")
+    gone = _holder_is_gone(holder["lease_owner"])
+    if gone and ImportBatch.objects.filter(pk=batch_id, lease_owner=holder["lease_owner"]).update(**lease):
+        return owner
+    raise BatchBusy(
+        "batch_running",
+        gettext_noop(
+            "Import batch %(batch)s is already running in another process (%(owner)s), at row %(row)s. Nothing"
+            " was done here. If that process has died, the batch can be resumed after %(until)s UTC."
+        ),
+        batch=batch_id,
+        owner=holder["lease_owner"].rpartition(":")[0],
+        row=holder["rows_processed"],
+        until=f"{holder['lease_expires_at']:%Y-%m-%d %H:%M:%S}" if holder["lease_expires_at"] else "-",
+    )
+
+
+def release_lease(batch_id: int, owner: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
+
+
+class LeaseLost(BatchBusy):
+    """This runner stalled past its lease and another took the batch over: this one's last chunk is undone."""
+
+
 def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None = None) -> ImportBatch:
-    """Import (or resume importing) a stored batch. Safe to call again on a finished or half-done batch."""
+    """Import (or resume importing) a stored batch. Safe to call again on a finished or half-done batch.
+    Only one process runs a batch at a time: another one gets BatchBusy and changes nothing."""
     batch = ImportBatch.objects.get(pk=batch_id)
     if batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
         return batch
+    owner = acquire_lease(batch_id)
+    try:
+        batch = _run_leased(batch_id, owner, progress)
+    finally:
+        release_lease(batch_id, owner)
+    batch.refresh_from_db(fields=["lease_owner", "lease_expires_at"])
+    return batch
+
+
+def _run_leased(batch_id: int, owner: str, progress: Callable[[ImportBatch], None] | None) -> ImportBatch:
+    mine = ImportBatch.objects.filter(pk=batch_id, lease_owner=owner)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
+        return batch  # finished by the runner that held the lease just before us
     now = timezone.now()
-    ImportBatch.objects.filter(pk=batch.pk).update(
+    mine.update(
         status=BatchStatus.RUNNING,
         started_at=batch.started_at or now,
         heartbeat_at=now,
@@ -417,6 +578,7 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
         error_i18n={},
     )
     batch.refresh_from_db()
+    batch.lease_owner = owner
     try:
         customers = (Customer, ["external_id", "phone", "email"])
         statistics = PlannerStatistics(
@@ -430,17 +592,13 @@ def run_batch(batch_id: int, *, progress: Callable[[ImportBatch], None] | None =
                 statistics.added_rows(len(chunk.items))
                 if progress:
                     progress(batch)
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.COMPLETED, finished_at=timezone.now(), total_rows=F("rows_processed")
-        )
+        mine.update(status=BatchStatus.COMPLETED, finished_at=timezone.now(), total_rows=F("rows_processed"))
+    except LeaseLost:
+        raise  # the batch is another runner's now: its state is not ours to write
     except FileFormatError as exc:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_message=exc.message, error_i18n=exc.stored
-        )
+        mine.update(status=BatchStatus.FAILED, error_message=exc.message, error_i18n=exc.stored)
     except Exception as exc:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.FAILED, error_message=f"{type(exc).__name__}: {exc}"
-        )
+        mine.update(status=BatchStatus.FAILED, error_message=f"{type(exc).__name__}: {exc}")
         raise
     batch.refresh_from_db()
     if progress:
@@ -459,16 +617,49 @@ def _commit_chunk(batch: ImportBatch, chunk: PreparedChunk) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         accepted, duplicates, rejected = _store_chunk(batch, chunk)
-        ImportBatch.objects.filter(pk=batch.pk).update(
+        now = timezone.now()
+        # The checkpoint is written only while this runner holds the lease, and renews it: a runner that lost
+        # it (it stalled, another took over) undoes this chunk instead of counting its rows a second time.
+        counted = ImportBatch.objects.filter(pk=batch.pk, lease_owner=batch.lease_owner).update(
             rows_processed=chunk.last_row,
             accepted_count=F("accepted_count") + accepted,
             duplicate_count=F("duplicate_count") + duplicates,
             rejected_count=F("rejected_count") + rejected,
-            heartbeat_at=timezone.now(),
+            heartbeat_at=now,
+            lease_expires_at=now + timezone.timedelta(seconds=LEASE_SECONDS),
         )
+        if not counted:
+            raise LeaseLost(
+                "lease_lost",
+                gettext_noop(
+                    "Import batch %(batch)s was taken over by another process while this one was stalled;"
+                    " this one stopped without counting its last rows twice."
+                ),
+                batch=batch.pk,
+            )
     batch.refresh_from_db(
         fields=["rows_processed", "accepted_count", "duplicate_count", "rejected_count", "total_rows"]
     )
+
+
+def file_lines(batch: ImportBatch, first: int, last: int) -> Iterator[bytes]:
+    """The header line and physical lines `first`..`last` of a batch's CSV file, byte for byte as stored (same
+    encoding, line breaks and undecodable bytes). Where the file is gone, the rows' stored text instead."""
+    if not batch.file or not Path(batch.file.path).exists():
+        for quarantined in batch.quarantined_rows.filter(line__gte=first, line__lte=last).order_by("line"):
+            yield (quarantined.raw_text + "\n").encode("utf-8")
+        return
+    encoding = batch.encoding or "utf-8"
+    encoder = codecs.getincrementalencoder(encoding)(errors="surrogateescape")  # one BOM, where it had one
+    with Path(batch.file.path).open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
+        number = 1  # the line the next piece belongs to
+        while piece := fh.readline(1 << 20):
+            if number == 1 or first <= number <= last:
+                yield encoder.encode(piece)
+            if piece.endswith(("\n", "\r")):
+                number += 1
+                if number > last:
+                    return
 
 
 def stalled_batches(minutes: int = 10) -> list[int]:

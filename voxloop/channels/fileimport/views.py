@@ -16,6 +16,7 @@ from voxloop.channels.fileimport import services
 from voxloop.channels.fileimport.mapping import PRESETS, REQUIRED_FIELDS, TARGET_FIELDS
 from voxloop.channels.fileimport.readers import FileFormatError
 from voxloop.channels.fileimport.tasks import run_import_task
+from voxloop.core.exports import safe_row
 from voxloop.feedback.models import Channel, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
 
 IMPORTING_ROLES = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.ANALYST}
@@ -176,13 +177,31 @@ def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
     def generate():
         yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
-        yield writer.writerow([*columns, "voxloop_row", "voxloop_reason", "voxloop_raw_line"])
+        yield writer.writerow(safe_row([*columns, "voxloop_row", "voxloop_reason", "voxloop_raw_line"]))
         for row in rows.iterator(chunk_size=2000):
+            # The rows are what outsiders sent: a "=HYPERLINK(...)" in them must not run when the file is opened.
             yield writer.writerow(
-                [row.raw.get(c, "") for c in columns]
-                + [row.row_number, row.reason_display, "" if row.raw else row.raw_text]
+                safe_row(
+                    [row.raw.get(c, "") for c in columns]
+                    + [row.row_number, row.reason_display, "" if row.raw else row.raw_text]
+                )
             )
 
     response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-batch-{batch.pk}.csv"'
+    return response
+
+
+@login_required
+def row_lines(request: HttpRequest, pk: int, row: int) -> StreamingHttpResponse:
+    """A rejected row's lines exactly as they are in the file (with its header line), to fix and import again:
+    for a row that swallowed many lines (an unclosed quote), the whole stretch it swallowed."""
+    _require_importer(request)
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    quarantined = get_object_or_404(QuarantinedRow, batch=batch, row_number=row, line__gt=0)
+    record_access(request.user, batch, customer_id=None, action=AuditAction.EXPORT_PERSONAL_DATA, request=request)
+    chunks = services.file_lines(batch, quarantined.line, quarantined.last_line)
+    response = StreamingHttpResponse(chunks, content_type=f"text/csv; charset={batch.encoding or 'utf-8'}")
+    name = f"batch-{batch.pk}-row-{row}-lines-{quarantined.line}-{quarantined.last_line}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -96,7 +96,9 @@ def test_unclosed_quote_is_reported_with_the_row(tmp_path):
     batch = run(path, source="shop")
     assert batch.accepted_count == 1
     assert batch.rejected_count == 1
-    assert QuarantinedRow.objects.get(batch=batch).reason_code in {"ragged_row", "malformed_csv"}
+    row = QuarantinedRow.objects.get(batch=batch)
+    assert row.reason_code == "unclosed_quote"  # said as such, with the lines it swallowed (rows R2 and R3)
+    assert (row.row_number, row.line, row.line_count) == (2, 3, 2)
 
 
 def test_missing_required_column_is_refused_before_anything_is_stored(tmp_path):

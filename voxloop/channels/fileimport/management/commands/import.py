@@ -91,8 +91,12 @@ class Command(BaseCommand):
         def progress(b):
             bar.update(b.rows_processed - bar.n)
 
-        batch = services.run_batch(batch.pk, progress=progress)
-        bar.close()
+        try:
+            batch = services.run_batch(batch.pk, progress=progress)
+        except services.BatchBusy as exc:
+            raise CommandError(exc.message) from exc
+        finally:
+            bar.close()
         self.stdout.write(self._summary(batch))
         if batch.status == "failed":
             raise CommandError(batch.error_message)
