@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.cases.models import Severity
 from voxloop.feedback.models import Channel, Kind, Sentiment, Urgency
+
+
+class Severity(models.TextChoices):
+    """How bad a case is: chosen by a rule's open_case action (or a person), carried by the case and its SLA."""
+
+    NORMAL = "normal", _("Normal")
+    IMPORTANT = "important", _("Important")
+    URGENT = "urgent", _("Urgent")
+
 
 # The reason kinds the analysis pipeline gives for urgency ("safety:起火" -> "safety").
 URGENCY_REASON_KINDS = ("safety", "legal", "media", "churn", "repeated_contact", "strong_negative_emotion")
