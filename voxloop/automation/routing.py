@@ -15,11 +15,12 @@ from voxloop.automation.rules import (
     Facts,
     Predicate,
     RuleValidationError,
+    Severity,
     compile_conditions,
     primary_language,
     topic_matches,
 )
-from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
+from voxloop.cases.models import ACTIVE_STATUSES, Case
 from voxloop.cases.services import CaseError, assign_case
 
 logger = logging.getLogger(__name__)
