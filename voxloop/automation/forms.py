@@ -19,8 +19,8 @@ from voxloop.automation.rules import (
     NOTIFY,
     OPEN_CASE,
     SET_TEAM,
+    Severity,
 )
-from voxloop.cases.models import Severity
 
 OPERATOR_LABELS = {
     "eq": _("is"),

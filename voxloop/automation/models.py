@@ -7,13 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.models import Team
 from voxloop.automation.rules import RuleValidationError, compile_conditions, validate_rule
 from voxloop.core.models import TimeStampedModel
 
 
-def _team_exists(team: int | str) -> bool:
-    from voxloop.accounts.models import Team
-
+def team_exists(team: int | str) -> bool:
     if isinstance(team, int):
         return Team.objects.filter(pk=team).exists()
     return Team.objects.filter(models.Q(name=team) | models.Q(name_en=team)).exists()
@@ -57,7 +56,7 @@ class AutomationRule(TimeStampedModel):
 
     def clean(self) -> None:
         try:
-            validate_rule(self.conditions, self.actions, team_exists=_team_exists)
+            validate_rule(self.conditions, self.actions, team_exists=team_exists)
         except RuleValidationError as exc:
             raise ValidationError({"conditions": exc.messages}) from None
 

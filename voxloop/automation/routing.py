@@ -15,11 +15,12 @@ from voxloop.automation.rules import (
     Facts,
     Predicate,
     RuleValidationError,
-    _primary_language,
-    _topic_matches,
+    Severity,
     compile_conditions,
+    primary_language,
+    topic_matches,
 )
-from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
+from voxloop.cases.models import ACTIVE_STATUSES, Case
 from voxloop.cases.services import CaseError, assign_case
 
 logger = logging.getLogger(__name__)
@@ -66,12 +67,12 @@ def _speaks(agent: User, language: str) -> bool:
     spoken = agent.languages_spoken or []
     if not language or not spoken:
         return True  # unknown language, or an agent who listed none: no restriction
-    return _primary_language(language) in {_primary_language(str(code)) for code in spoken}
+    return primary_language(language) in {primary_language(str(code)) for code in spoken}
 
 
 def _skilled(agent: User, topics: Iterable[str]) -> bool:
     skills = [str(s).strip().lower() for s in agent.skills or [] if str(s).strip()]
-    return any(_topic_matches(code, skill) for code in topics for skill in skills)
+    return any(topic_matches(code, skill) for code in topics for skill in skills)
 
 
 def pick_agent(

@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.cases.models import Severity
 from voxloop.feedback.models import Channel, Kind, Sentiment, Urgency
+
+
+class Severity(models.TextChoices):
+    """How bad a case is: chosen by a rule's open_case action (or a person), carried by the case and its SLA."""
+
+    NORMAL = "normal", _("Normal")
+    IMPORTANT = "important", _("Important")
+    URGENT = "urgent", _("Urgent")
+
 
 # The reason kinds the analysis pipeline gives for urgency ("safety:起火" -> "safety").
 URGENCY_REASON_KINDS = ("safety", "legal", "media", "churn", "repeated_contact", "strong_negative_emotion")
@@ -153,11 +162,11 @@ FIELDS: dict[str, FieldSpec] = {
 }
 
 
-def _primary_language(code: str) -> str:
+def primary_language(code: str) -> str:
     return code.lower().replace("_", "-").split("-")[0]
 
 
-def _topic_matches(code: str, prefix: str) -> bool:
+def topic_matches(code: str, prefix: str) -> bool:
     return code == prefix or code.startswith(prefix + ".")
 
 
@@ -253,11 +262,11 @@ def _number_predicate(name: str, op: str, number: Decimal) -> Predicate:
 
 def _text_predicate(name: str, kind: str, op: str, wanted: list[str]) -> Predicate:
     if kind == LANGUAGE:
-        primaries = {_primary_language(v) for v in wanted}
-        return lambda facts: bool(facts.language) and _primary_language(facts.language) in primaries
+        primaries = {primary_language(v) for v in wanted}
+        return lambda facts: bool(facts.language) and primary_language(facts.language) in primaries
     if kind == TOPICS:
         # A topic condition names a code or a prefix: "logistics" matches "logistics.delay".
-        return lambda facts: any(_topic_matches(code, w) for code in facts.topics for w in wanted)
+        return lambda facts: any(topic_matches(code, w) for code in facts.topics for w in wanted)
     if kind == LIST:
         return lambda facts: any(w in getattr(facts, name) for w in wanted)
     if kind == TEXT:

@@ -24,7 +24,7 @@ from voxloop.automation.forms import (
     describe_actions,
     describe_conditions,
 )
-from voxloop.automation.models import AutomationRule, RoutingRule, _team_exists
+from voxloop.automation.models import AutomationRule, RoutingRule, team_exists
 from voxloop.automation.rules import RuleValidationError, compile_conditions, validate_rule
 
 
@@ -67,7 +67,7 @@ def _edit(request: HttpRequest, model: Any, form_class: Any, pk: int | None, tem
                 conditions = form.build_conditions(formset)
                 if form_class is AutomationRuleForm:
                     actions = form.build_actions()
-                    warnings = validate_rule(conditions, actions, team_exists=_team_exists)
+                    warnings = validate_rule(conditions, actions, team_exists=team_exists)
                 else:
                     compile_conditions(conditions)
                     warnings = []

@@ -10,15 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Severity is part of the rule language (a rule opens a case "with severity X"), which sits below cases.
+from voxloop.automation.rules import Severity
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError, HolidayRow
 from voxloop.core.models import TimeStampedModel
-
-
-class Severity(models.TextChoices):
-    NORMAL = "normal", _("Normal")
-    IMPORTANT = "important", _("Important")
-    URGENT = "urgent", _("Urgent")
 
 
 class CaseStatus(models.TextChoices):

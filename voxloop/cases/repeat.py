@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from voxloop.analysis.models import FeedbackTopic
@@ -21,8 +22,6 @@ from voxloop.cases.queries import newest_case_on_topics
 def window_days() -> int:
     value = settings.REPEAT_WINDOW_DAYS
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(f"REPEAT_WINDOW_DAYS must be a whole number of days of at least 1, not {value!r}.")
     return value
 

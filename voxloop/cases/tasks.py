@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from voxloop.cases import outbox, sla
+from voxloop.cases import followup, outbox, sla
 
 
 @shared_task(ignore_result=True)
@@ -22,8 +22,6 @@ def process_case_events_task() -> int:
 @shared_task(ignore_result=True)
 def follow_up_sweep_task() -> dict:
     """Turn due follow-ups into survey invitations or agent tasks; each is claimed once (conditional update)."""
-    from voxloop.cases import followup
-
     run = followup.process_due_follow_ups()
     return {"due": run.due, "sent": run.sent, "failed": run.failed}
 
@@ -31,7 +29,5 @@ def follow_up_sweep_task() -> dict:
 @shared_task(ignore_result=True)
 def auto_close_task() -> dict:
     """Close resolved cases whose follow-up window has passed; concurrent runs close each case once."""
-    from voxloop.cases import followup
-
     run = followup.auto_close_cases()
     return {"closed": run.closed, "skipped": run.skipped}

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from voxloop.cases import services
 from voxloop.cases.events import record_event
 from voxloop.cases.linking import attach_feedback
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind
@@ -217,8 +218,6 @@ def add_customer_message(
     case: Case | int, text: str, *, submission_id: str = "", ip: str = "", now: datetime | None = None
 ) -> MessageResult:
     """Store what the customer added on the tracking page (see the module doc for what it does to the case)."""
-    from voxloop.cases import services
-
     now = now or timezone.now()
     try:
         clean = clean_text(text, max_chars=MESSAGE_MAX_CHARS)  # the ingest path's own cleaning

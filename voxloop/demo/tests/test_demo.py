@@ -36,12 +36,19 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     assert Case.objects.filter(first_responded_at__isnull=False).count() > 50
     assert Case.objects.filter(first_response_breached=True).exists()
     assert Case.objects.order_by("created_at").first().created_at < timezone.now() - timedelta(days=100)
-    assert Response.objects.filter(csat__isnull=False).count() > 20 and Response.objects.filter(nps__isnull=False).exists()
+    assert (
+        Response.objects.filter(csat__isnull=False).count() > 20 and Response.objects.filter(nps__isnull=False).exists()
+    )
     assert Feedback.objects.filter(channel="survey").exists()
     assert not CaseEvent.objects.filter(processed=False).exists()  # history sends no email at start
     counts = (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count())
     call_command("load_demo", "--items", "400", verbosity=0)
-    assert (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count()) == counts
+    assert (
+        Feedback.objects.count(),
+        Customer.objects.count(),
+        Case.objects.count(),
+        Response.objects.count(),
+    ) == counts
 
 
 def test_demo_items_are_the_same_whenever_the_demo_is_loaded(monkeypatch):
