@@ -170,3 +170,13 @@ def test_the_audit_page_searches_configuration_changes_in_both_languages(admin_c
     assert "配置变更" in zh and "修改" in zh and "之前" in zh
     client.force_login(manager)
     assert client.get(reverse("audit_log"), {"kind": "config"}).status_code == 403
+
+
+def test_every_tracked_model_is_found_and_connected():
+    from django.db.models.signals import post_save
+
+    from voxloop.accounts.config_audit import TRACKED, tracked_models
+
+    found = tracked_models()
+    assert sorted(m._meta.model_name for m in found) == sorted(TRACKED)
+    assert all(post_save.has_listeners(model) for model in found)
