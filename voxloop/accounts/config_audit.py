@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from voxloop.accounts.models import ConfigAction, ConfigChange
 from voxloop.core.clientip import client_ip
@@ -28,6 +29,9 @@ from voxloop.core.middleware import current_request
 SECRET_MARK = "••••••"  # noqa: S105 - a placeholder, not a password
 # Never compared: timestamps every save moves, and values the system updates on its own (the last login).
 _ALWAYS_IGNORED = frozenset({"created_at", "updated_at"})
+
+
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ TRACKED: dict[str, Tracked] = {
     "businesscalendar": Tracked(),
     "holiday": Tracked(),
     "escalationlevel": Tracked(),
-    "webhookendpoint": Tracked(secret=frozenset({"secret"})),
+    # disabled_reason_i18n repeats disabled_reason; created_by is the creation entry's own user.
+    "webhookendpoint": Tracked(ignored=frozenset({"disabled_reason_i18n", "created_by"}), secret=frozenset({"secret"})),
     "user": Tracked(ignored=frozenset({"last_login"}), secret=frozenset({"password"})),
     "team": Tracked(),
     "department": Tracked(),
@@ -79,11 +84,13 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None, secret: frozenset[str] = frozenset()) -> dict:
     """{field: [before, after]} for the fields that differ; a secret's values are replaced by a mark."""
+    # A creation or a deletion: its empty fields say nothing.
+    creating, deleting = before is None, after is None
     before, after = before or {}, after or {}
     changes: dict[str, list[Any]] = {}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        if old == new:
+        if old == new or ((creating or deleting) and (new if creating else old) in _EMPTY):
             continue
         if name in secret:
             old, new = (SECRET_MARK if old else None), (SECRET_MARK if new else None)
@@ -219,6 +226,8 @@ def type_label(label: str) -> str:
 def _shown(value: Any) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
