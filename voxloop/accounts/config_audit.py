@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from voxloop.accounts.models import ConfigAction, ConfigChange
 from voxloop.core.clientip import client_ip
@@ -30,26 +31,40 @@ SECRET_MARK = "••••••"  # noqa: S105 - a placeholder, not a password
 _ALWAYS_IGNORED = frozenset({"created_at", "updated_at"})
 
 
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
 @dataclass(frozen=True)
 class Tracked:
     ignored: frozenset[str] = frozenset()
     secret: frozenset[str] = frozenset()
 
 
-# label -> what to leave out. The issue's list: rules, SLA policies, calendars, escalation chains, webhooks, users
-# (and their roles), teams.
+# Model name -> what to leave out: rules, SLA policies, calendars, escalation chains, webhooks, users (and their
+# roles), teams. By model name, not app label, so a model moved to another app stays audited (a test checks that
+# every name is found).
 TRACKED: dict[str, Tracked] = {
-    "automation.automationrule": Tracked(),
-    "automation.routingrule": Tracked(),
-    "cases.slapolicy": Tracked(),
-    "cases.businesscalendar": Tracked(),
-    "cases.holiday": Tracked(),
-    "cases.escalationlevel": Tracked(),
-    "webhooks.webhookendpoint": Tracked(secret=frozenset({"secret"})),
-    "accounts.user": Tracked(ignored=frozenset({"last_login"}), secret=frozenset({"password"})),
-    "accounts.team": Tracked(),
-    "accounts.department": Tracked(),
+    "automationrule": Tracked(),
+    "routingrule": Tracked(),
+    "slapolicy": Tracked(),
+    "businesscalendar": Tracked(),
+    "holiday": Tracked(),
+    "escalationlevel": Tracked(),
+    # disabled_reason_i18n repeats disabled_reason; created_by is the creation entry's own user.
+    "webhookendpoint": Tracked(ignored=frozenset({"disabled_reason_i18n", "created_by"}), secret=frozenset({"secret"})),
+    "user": Tracked(ignored=frozenset({"last_login"}), secret=frozenset({"password"})),
+    "team": Tracked(),
+    "department": Tracked(),
 }
+
+
+def tracked_models() -> list[type[models.Model]]:
+    """The installed models named in TRACKED (VoxLoop's own apps only: django.contrib has none of these names)."""
+    return [
+        model
+        for model in apps.get_models()
+        if model._meta.model_name in TRACKED and model.__module__.startswith("voxloop.")
+    ]
 
 
 def _jsonable(value: Any) -> Any:
@@ -58,7 +73,7 @@ def _jsonable(value: Any) -> Any:
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The tracked fields' values as JSON (foreign keys as ids)."""
-    spec = TRACKED.get(instance._meta.label_lower, Tracked())
+    spec = TRACKED.get(instance._meta.model_name, Tracked())
     values: dict[str, Any] = {}
     for field in instance._meta.concrete_fields:
         if field.primary_key or field.name in _ALWAYS_IGNORED or field.name in spec.ignored:
@@ -69,11 +84,13 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None, secret: frozenset[str] = frozenset()) -> dict:
     """{field: [before, after]} for the fields that differ; a secret's values are replaced by a mark."""
+    # A creation or a deletion: its empty fields say nothing.
+    creating, deleting = before is None, after is None
     before, after = before or {}, after or {}
     changes: dict[str, list[Any]] = {}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        if old == new:
+        if old == new or ((creating or deleting) and (new if creating else old) in _EMPTY):
             continue
         if name in secret:
             old, new = (SECRET_MARK if old else None), (SECRET_MARK if new else None)
@@ -121,7 +138,7 @@ _BEFORE = "_config_audit_before"
 
 
 def _spec(sender: type[models.Model]) -> Tracked | None:
-    return TRACKED.get(sender._meta.label_lower)
+    return TRACKED.get(sender._meta.model_name)
 
 
 def _before_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any) -> None:
@@ -182,13 +199,8 @@ def _teams_changed(
 
 def connect() -> None:
     """Called once from AccountsConfig.ready(): every app's models are loaded by then."""
-    for label in TRACKED:
-        app_label, model_name = label.split(".")
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:  # an app moved or not installed: nothing of it to audit
-            continue
-        uid = f"config-audit-{label}"
+    for model in tracked_models():
+        uid = f"config-audit-{model._meta.label_lower}"
         pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
         post_save.connect(_after_save, sender=model, dispatch_uid=uid)
         post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
@@ -201,14 +213,7 @@ def connect() -> None:
 
 def tracked_types() -> list[tuple[str, str]]:
     """(label, verbose name) of every tracked model, for the audit page's filter."""
-    types = []
-    for label in TRACKED:
-        try:
-            model = apps.get_model(*label.split("."))
-        except LookupError:
-            continue
-        types.append((label, str(model._meta.verbose_name)))
-    return types
+    return [(model._meta.label_lower, str(model._meta.verbose_name)) for model in tracked_models()]
 
 
 def type_label(label: str) -> str:
@@ -221,6 +226,8 @@ def type_label(label: str) -> str:
 def _shown(value: Any) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)

@@ -170,3 +170,34 @@ def test_the_audit_page_searches_configuration_changes_in_both_languages(admin_c
     assert "配置变更" in zh and "修改" in zh and "之前" in zh
     client.force_login(manager)
     assert client.get(reverse("audit_log"), {"kind": "config"}).status_code == 403
+
+
+def test_every_tracked_model_is_found_and_connected():
+    from django.db.models.signals import post_save
+
+    from voxloop.accounts.config_audit import TRACKED, tracked_models
+
+    found = tracked_models()
+    assert sorted(m._meta.model_name for m in found) == sorted(TRACKED)
+    assert all(post_save.has_listeners(model) for model in found)
+
+
+@pytest.mark.browser
+def test_an_administrator_finds_a_webhook_change_in_the_browser(login_page, admin_user, live_server, tmp_path):
+    page = login_page(admin_user)
+    page.goto(f"{live_server.url}/settings/webhooks/new/")
+    page.fill("input[name=url]", "https://hooks.example.com/voxloop")
+    page.fill("input[name=description]", "客服系统")
+    page.click("#endpoint-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{live_server.url}/accounts/audit/")
+    page.click("#audit-kinds >> text=配置变更")
+    page.select_option("select[name=type]", "webhooks.webhookendpoint")
+    page.click("#config-filters button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(tmp_path / "config-audit.png"), full_page=True)
+    table = page.inner_text("#config-changes")
+    assert "alice-admin" in table and "新建" in table and "客服系统" in table
+    assert "https://hooks.example.com/voxloop" in table
+    assert len(page.locator("#config-changes > tbody > tr").all()) == 1
+    assert "否" in table  # a yes/no field (personal data off), in the reader's language

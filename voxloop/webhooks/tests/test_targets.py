@@ -3,7 +3,10 @@ and again on the address a delivery connects to (DNS rebinding); a receiver's an
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.utils import translation
 
 from voxloop.cases.outbox import process_case_events
@@ -152,3 +155,21 @@ def test_only_a_short_sanitised_excerpt_of_the_answer_is_kept_and_shown(make_fee
 def test_a_bad_allowed_network_stops_start_up(settings):
     settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/33"]
     assert [e.id for e in services.check_settings()] == ["webhooks.E004"]
+
+
+def test_answers_stored_before_the_fix_are_cut_to_the_excerpt(make_feedback):
+    delivery = _queue_to("https://93.184.216.34/hook", make_feedback)
+    page = "<html><body>" + "internal admin " * 30 + "13812345678</body></html>"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        last_error=f"gave up after 6 attempts: HTTP 500: {page}",
+        last_error_i18n={"template": "gave up after %(attempts)s attempts: %(error)s",
+                         "params": {"attempts": 6, "error": f"HTTP 500: {page}"}},
+    )  # fmt: skip
+    migration = importlib.import_module("voxloop.webhooks.migrations.0003_shorten_stored_receiver_answers")
+    migration.shorten(apps, None)
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("gave up after 6 attempts: HTTP 500: internal admin")
+    assert len(delivery.last_error) <= 80 and "<" not in delivery.last_error
+    assert len(delivery.last_error_i18n["params"]["error"]) <= 80
+    with translation.override("zh-hans"):
+        assert delivery.last_error_display.startswith("尝试 6 次后放弃：HTTP 500: internal admin")
