@@ -334,3 +334,39 @@ def test_every_export_defuses_a_formula_cell(value):
     # (XML reads a carriage return back as a line feed)
     assert sheet["A2"].value == "'" + value.replace("\r", "\n") and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == -3  # numbers stay numbers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_started_together_count_every_row_once(tmp_path, monkeypatch):
+    """Two `voxloop import --resume N` at once (or the resumer and a redelivered task): one runs the batch, the
+    other is told it is running; the counts add up to the rows, not twice as many."""
+    import threading
+
+    from django.db import connection
+
+    monkeypatch.setattr(services, "CHUNK_ROWS_BY_VENDOR", {})
+    monkeypatch.setattr(services, "CHUNK_ROWS", 100)
+    batch = _pending_batch(tmp_path, rows=3000)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def runner() -> None:
+        start.wait()
+        try:
+            outcomes.append(services.run_batch(batch.pk).status)
+        except services.BatchBusy:
+            outcomes.append("busy")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batch.refresh_from_db()
+    assert sorted(outcomes) in (["busy", "completed"], ["completed", "completed"])  # the later one found it done
+    assert counts(batch) == (3000, 3000, 0, 0)
+    assert Feedback.objects.count() == 3000
