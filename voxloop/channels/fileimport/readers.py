@@ -12,6 +12,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,11 @@ def count_data_rows(path: Path, fmt: str) -> int | None:
 
 
 def read_headers(path: Path, fmt: str, encoding: str = "") -> list[str]:
+    if fmt == "csv":  # the header line itself: the first row may be one that could not be read
+        headers: list[str] = []
+        with closing(_iter_csv(path, encoding or detect_encoding(path), headers_out=headers)) as rows:
+            next(rows, None)
+        return headers
     for row in iter_rows(path, fmt, encoding=encoding, limit=1):
         return list(row.values.keys())
     return []
@@ -260,7 +266,7 @@ class _Lines:
         raise _RecordTooLarge(first, lines, chars, excerpt.rstrip("\r\n"), quotes % 2 == 1)
 
 
-def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
+def _iter_csv(path: Path, encoding: str, headers_out: list[str] | None = None) -> Iterator[SourceRow]:
     try:
         codecs.lookup(encoding)
     except LookupError as exc:
@@ -302,6 +308,8 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[SourceRow]:
                 encoding=encoding,
             )
         headers = _unique_headers(header_row)
+        if headers_out is not None:
+            headers_out.extend(headers)
         number = 0
         while True:
             try:
@@ -489,7 +497,8 @@ def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
             if values is None or all(v is None or str(v).strip() == "" for v in values):
                 continue
             number += 1
-            row = {h: ("" if v is None else v) for h, v in zip(headers, values, strict=False)}
+            row = dict.fromkeys(headers, "")  # every column, even where the row stops short
+            row.update((h, "" if v is None else v) for h, v in zip(headers, values, strict=False))
             yield SourceRow(number, values=row, raw_text="\t".join("" if v is None else str(v) for v in values))
     finally:
         workbook.close()
@@ -530,7 +539,37 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[SourceRow]:
                     error_params={"line": number},
                 )
                 continue
+            if "\\u" in text and _has_lone_surrogate(value):
+                yield _lone_surrogate_row(number, text)
+                continue
             yield SourceRow(number, values=value, raw_text=text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """JSON may escape half of a UTF-16 pair ("\\ud800"): Python keeps it, no database can store it."""
+    if isinstance(value, str):
+        return bool(_LONE_SURROGATE.search(value))
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _lone_surrogate_row(number: int, text: str) -> SourceRow:
+    return SourceRow(
+        number,
+        raw_text=text[:100_000],
+        error_code="invalid_unicode",
+        error=gettext_noop(
+            "Item %(item)s contains a lone UTF-16 surrogate (an escape such as \\ud800 without its pair), which"
+            " is not text: fix the program that wrote the file."
+        ),
+        error_params={"item": number},
+    )
 
 
 def _iter_json_array(path: Path, encoding: str) -> Iterator[SourceRow]:
@@ -560,7 +599,9 @@ def _iter_json_array(path: Path, encoding: str) -> Iterator[SourceRow]:
             gettext_noop("The JSON file must hold a list of objects (or JSON Lines: one object per line)."),
         )
     for number, value in enumerate(data, start=1):
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _has_lone_surrogate(value):
+            yield _lone_surrogate_row(number, json.dumps(value)[:100_000])
+        elif isinstance(value, dict):
             yield SourceRow(number, values=value, raw_text=json.dumps(value, ensure_ascii=False)[:100_000])
         else:
             yield SourceRow(

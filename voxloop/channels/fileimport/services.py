@@ -80,6 +80,9 @@ class BatchBusy(LocalizedError):
     """Another process is running this batch (it holds the batch's lease): this one did nothing."""
 
 
+PREVIEW_SCAN_ROWS = 100  # rows read to learn the columns and show a few
+
+
 @dataclass
 class Preview:
     file_format: str
@@ -87,6 +90,7 @@ class Preview:
     headers: list[str]
     rows: list[dict[str, Any]]
     suggested: dict[str, str]
+    readable: bool = True  # some row of the preview could be read (JSON: else its columns are unknown)
 
 
 def _sha256(path: Path) -> str:
@@ -101,10 +105,13 @@ def preview_file(path: Path, *, kind: str = ImportKind.FEEDBACK, file_format: st
                  preset: str = "") -> Preview:  # fmt: skip
     fmt = detect_format(path, file_format)
     enc = encoding or (detect_encoding(path) if fmt in {"csv", "json", "jsonl"} else "")
-    rows = [r.values for r in iter_rows(path, fmt, encoding=enc, limit=5)]
-    headers = list(rows[0].keys()) if rows else read_headers(path, fmt, enc)
+    read = list(iter_rows(path, fmt, encoding=enc, limit=PREVIEW_SCAN_ROWS))
+    good = [r.values for r in read if not r.error_code]
+    rows = good[:5] or [r.values for r in read[:5]]
+    # The columns of the readable rows (JSON objects may differ in keys): a bad first row must not hide them.
+    headers = list(dict.fromkeys(key for values in good for key in values)) or read_headers(path, fmt, enc)
     suggested = preset_mapping(preset, headers) if preset else suggest_mapping(headers, kind)
-    return Preview(fmt, enc, headers, rows, suggested)
+    return Preview(fmt, enc, headers, rows, suggested, readable=bool(good))
 
 
 def create_batch(
@@ -153,7 +160,9 @@ def create_batch(
         channel = channel or PRESETS[preset].channel
         source = source or PRESETS[preset].source
     mapping = dict(mapping) if mapping else dict(preview.suggested)
-    unknown_columns = [h for h in mapping.values() if h not in preview.headers]
+    # A JSON file whose first rows are all broken does not say its keys: those rows are quarantined as usual.
+    columns_known = preview.readable or preview.file_format not in {"json", "jsonl"}
+    unknown_columns = [h for h in mapping.values() if h not in preview.headers] if columns_known else []
     if unknown_columns:
         raise ImportRefused(
             "unknown_column",

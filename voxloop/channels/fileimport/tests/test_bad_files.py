@@ -246,18 +246,37 @@ def test_an_expired_lease_is_taken_over(tmp_path):
 # --- a row the database itself refuses ------------------------------------------------------------------------
 
 
-def test_a_row_the_database_refuses_is_quarantined_and_the_rest_stored(tmp_path):
+def test_a_lone_surrogate_in_json_is_quarantined_with_its_reason(tmp_path):
     lines = [json.dumps({"id": f"J{i}", "text": f"第{i}条", "time": "2025-03-05"}) for i in range(1, 21)]
     lines[11] = '{"id": "J12", "text": "lone surrogate \\ud800 here", "time": "2025-03-05"}'
+    lines[12] = '{"id": "J13", "\\udc00key": "x", "text": "in a key", "time": "2025-03-05"}'
     path = tmp_path / "s.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     batch = run(path, mapping={"external_id": "id", "text": "text", "received_at": "time"})
     assert batch.status == BatchStatus.COMPLETED
-    assert counts(batch) == (20, 19, 0, 1)
-    row = QuarantinedRow.objects.get(batch=batch)
-    assert row.row_number == 12
-    assert "surrogate" in row.reason
-    assert row.raw_text  # kept as it was in the file
+    assert counts(batch) == (20, 18, 0, 2)
+    rows = list(QuarantinedRow.objects.filter(batch=batch).order_by("row_number"))
+    assert [(r.row_number, r.reason_code) for r in rows] == [(12, "invalid_unicode"), (13, "invalid_unicode")]
+    assert rows[0].raw_text == lines[11]  # kept as it was in the file
+
+
+def test_a_row_the_database_refuses_is_quarantined_and_the_rest_stored(tmp_path):
+    """Validation passes each order, but PostgreSQL refuses the second 999,999,999,999 order of one customer:
+    the customer's lifetime value would overflow its numeric(14, 2) column. SQLite stores it."""
+    from django.db import connection
+
+    lines = [f"O{i},C{i},2025-03-05,{i}.50" for i in range(1, 11)]
+    lines[3:3] = ["BIG1,C0,2025-03-05,999999999999", "BIG2,C0,2025-03-06,999999999999"]
+    path = write(tmp_path, "orders.csv", "订单号,客户ID,下单时间,金额\n" + "\n".join(lines) + "\n")
+    batch = run(path, kind="orders", channel="", source="erp")
+    assert batch.status == BatchStatus.COMPLETED
+    if connection.vendor == "postgresql":
+        assert counts(batch) == (12, 11, 0, 1)
+        row = QuarantinedRow.objects.get(batch=batch)
+        assert (row.row_number, row.reason_code, row.raw["订单号"]) == (5, "refused_by_database", "BIG2")
+        assert "numeric field overflow" in row.reason
+    else:
+        assert counts(batch) == (12, 12, 0, 0)
 
 
 # --- 15.8: a row that swallowed lines, shown and downloadable --------------------------------------------------
@@ -315,3 +334,39 @@ def test_every_export_defuses_a_formula_cell(value):
     # (XML reads a carriage return back as a line feed)
     assert sheet["A2"].value == "'" + value.replace("\r", "\n") and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == -3  # numbers stay numbers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_started_together_count_every_row_once(tmp_path, monkeypatch):
+    """Two `voxloop import --resume N` at once (or the resumer and a redelivered task): one runs the batch, the
+    other is told it is running; the counts add up to the rows, not twice as many."""
+    import threading
+
+    from django.db import connection
+
+    monkeypatch.setattr(services, "CHUNK_ROWS_BY_VENDOR", {})
+    monkeypatch.setattr(services, "CHUNK_ROWS", 100)
+    batch = _pending_batch(tmp_path, rows=3000)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def runner() -> None:
+        start.wait()
+        try:
+            outcomes.append(services.run_batch(batch.pk).status)
+        except services.BatchBusy:
+            outcomes.append("busy")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batch.refresh_from_db()
+    assert sorted(outcomes) in (["busy", "completed"], ["completed", "completed"])  # the later one found it done
+    assert counts(batch) == (3000, 3000, 0, 0)
+    assert Feedback.objects.count() == 3000
