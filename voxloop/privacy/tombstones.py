@@ -122,6 +122,33 @@ def screen_erased_subjects(inputs: Sequence[Any]) -> None:
             _deidentify(item)
 
 
+def screen_erased_records(kind: str, items: Sequence[Any]) -> None:
+    """The record screen (voxloop.feedback.hooks) for customer and order imports: an erased person's row keeps
+    no identifier, so it cannot recreate their customer record (it becomes an empty, opted-out one; an order
+    stays an order, for the accounts, without its customer's identity or raw payload)."""
+    if not items or not ErasureTombstone.objects.exists():
+        return
+    key = _key()
+    for item in items:
+        identifiers = {
+            "customer_id": [item.customer_id],
+            "phone": [item.phone],
+            "email": [item.email],
+            "handle": [getattr(item, "handle", "")],
+        }
+        found = digests_for(identifiers, key)
+        if not found or not ErasureTombstone.objects.filter(digest__in=found).exists():
+            continue
+        item.customer_id = item.phone = item.email = ""
+        item.raw_payload = {}
+        if kind == "customers":
+            item.name = item.handle = item.segment = ""
+            item.tags = []
+            item.opted_out = True
+        else:
+            item.customer_name = ""
+
+
 def _deidentify(item: Any) -> None:
     if item.copy_fragment is not None:
         # Formatted ahead of time: the text lives in the fragment only; read it back and let ingest format anew.

@@ -10,10 +10,12 @@ import zipfile
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 
 from voxloop.accounts.models import AuditAction, AuditLog, Role, User
 from voxloop.feedback.ingest import ingest_feedback, preformat, prepare_feedback
 from voxloop.feedback.models import Customer, Feedback, ImportBatch, QuarantinedRow
+from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
 from voxloop.privacy import services
 from voxloop.privacy.export import build_zip
 from voxloop.privacy.models import DataSubjectRequest, ErasureTombstone, RequestKind, RequestState
@@ -191,3 +193,19 @@ def test_restriction_and_consent_withdrawal_complete_with_ledger_entries(person,
     customer.refresh_from_db()
     assert customer.opted_out
     assert services.withdrawn_customer_ids([customer.pk], "notices") == {customer.pk}
+
+
+def test_a_customer_or_order_import_cannot_recreate_an_erased_customer(person, admin_user, second_admin):
+    services.ask_erasure(_verified(admin_user, phone=PHONE), actor=admin_user, keep_feedback=False)
+    services.approve_erasure(DataSubjectRequest.objects.get(), actor=second_admin)
+    result = upsert_customers(
+        [prepare_customer({"customer_id": "C-1001", "name": "李雷", "phone": PHONE, "tags": "vip"}),
+         prepare_customer({"customer_id": "C-2002", "name": "王芳", "phone": "13700000000"})]
+    )  # fmt: skip
+    assert result.created == 2
+    assert not Customer.objects.filter(Q(phone=PHONE) | Q(external_id="C-1001") | Q(name="李雷")).exists()
+    shell = Customer.objects.get(pk=result.ids[0])
+    assert (shell.name, shell.phone, shell.tags, shell.opted_out) == ("", "", [], True)
+    assert Customer.objects.get(pk=result.ids[1]).phone == "13700000000"  # someone else: as usual
+    upsert_orders([prepare_order({"order_id": "SO-1", "ordered_at": "2025-03-01", "amount": "9", "phone": PHONE})])
+    assert not Customer.objects.filter(phone=PHONE).exists()
