@@ -354,7 +354,14 @@ def erase_subject(subject: Subject, *, keep_feedback: bool, request_id: int | No
             analysis.normalized_text = scrub_text(analysis.normalized_text, values)
             analysis.masked_text = scrub_text(analysis.masked_text, values)
             analysis.keywords = [k for k in analysis.keywords if str(k) not in values]
-        FeedbackAnalysis.objects.bulk_update(analyses, ["normalized_text", "masked_text", "keywords"], batch_size=500)
+            # Evidence snippets (topics, emotions, needs, urgency reasons) quote the text.
+            for name in ("topics", "emotions", "needs", "urgency_reasons"):
+                setattr(analysis, name, _scrub_json(getattr(analysis, name), values))
+        FeedbackAnalysis.objects.bulk_update(
+            analyses,
+            ["normalized_text", "masked_text", "keywords", "topics", "emotions", "needs", "urgency_reasons"],
+            batch_size=500,
+        )
         changed["analyses"] = len(analyses)
         changed["feedback"] = len(rows)
     else:

@@ -13,6 +13,8 @@ from django.db import connection
 from django.db.models import Q
 
 from voxloop.accounts.models import AuditAction, AuditLog, Role, User
+from voxloop.analysis.models import FeedbackAnalysis
+from voxloop.analysis.services import analyze_feedback
 from voxloop.feedback.ingest import ingest_feedback, preformat, prepare_feedback
 from voxloop.feedback.models import Customer, Feedback, ImportBatch, QuarantinedRow
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
@@ -45,6 +47,7 @@ def person(db) -> dict:
                  customer_id="C-1001", attachments=[{"name": "photo.jpg", "url": "https://files.example/1.jpg"}])  # fmt: skip
     second = _add("Refund still missing", email=EMAIL, customer_id="C-1001", external_id="r2", order_ref="SO-778899")
     other = _add("别人的反馈 13800000000", phone="13800000000", external_id="r3")
+    analyze_feedback([first, second, other])
     batch = ImportBatch.objects.create(file_name="x.csv")
     QuarantinedRow.objects.create(
         batch=batch, row_number=7, raw={"phone": PHONE, "text": "x"}, raw_text=f"{PHONE},bad date",
@@ -125,6 +128,11 @@ def test_erasure_needs_a_second_admin_then_anonymises_everywhere(person, admin_u
         assert (item.contact_phone, item.contact_email, item.contact_name, item.order_ref) == ("", "", "", "")
         assert PHONE not in item.text and "李雷" not in item.text
     assert "快递太慢了" in Feedback.objects.get(pk=person["ids"][0]).text  # kept, de-identified, for statistics
+    analyses = FeedbackAnalysis.objects.filter(feedback_id__in=person["ids"])
+    assert analyses.count() == 2
+    for analysis in analyses:
+        kept = [analysis.normalized_text, analysis.masked_text, analysis.topics, analysis.needs, analysis.keywords]
+        assert PHONE not in json.dumps(kept, ensure_ascii=False) and "李雷" not in json.dumps(kept, ensure_ascii=False)
     assert Feedback.objects.get(pk=person["other"]).contact_phone == "13800000000"  # someone else: untouched
     assert QuarantinedRow.objects.count() == 1
     assert PHONE not in json.dumps(done.identifiers)
