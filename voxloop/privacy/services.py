@@ -181,6 +181,9 @@ def complete_request(
         raise PrivacyError(PrivacyErrorCode.REASON_REQUIRED, _("Say what was done for the person."))
     if request.kind == RequestKind.DELETION:
         raise PrivacyError(PrivacyErrorCode.WRONG_STATE, _("A deletion is completed by its approval."))
+    purposes = list(purposes)
+    if request.kind == RequestKind.CONSENT_WITHDRAWAL and not purposes:
+        raise PrivacyError(PrivacyErrorCode.REASON_REQUIRED, _("Tick the purposes the person withdraws consent for."))
     with transaction.atomic():
         _require(request, RequestState.VERIFIED)
         subject = find_subject(request.identifiers)

@@ -191,7 +191,9 @@ def test_an_item_formatted_ahead_of_time_is_screened_too(person, admin_user, sec
 def test_restriction_and_consent_withdrawal_complete_with_ledger_entries(person, admin_user):
     request = _verified(admin_user, RequestKind.CONSENT_WITHDRAWAL, email=EMAIL)
     with pytest.raises(services.PrivacyError):
-        services.complete_request(request, actor=admin_user, outcome="")
+        services.complete_request(request, actor=admin_user, outcome="", purposes=["surveys"])
+    with pytest.raises(services.PrivacyError):
+        services.complete_request(request, actor=admin_user, outcome="Withdrawn by phone", purposes=[])
     services.complete_request(request, actor=admin_user, outcome="Withdrawn by phone", purposes=["surveys"])
     customer = person["customer"]
     assert services.withdrawn_customer_ids([customer.pk], "surveys") == {customer.pk}
