@@ -1,5 +1,6 @@
-"""A data-subject request in a real headless Chromium, in Chinese: import a file, find the person, export their
-data, erase them with a second administrator approving, import the same file again and see them stay erased."""
+"""A data-subject request in a real headless Chromium, in Chinese and in English: import a file, find the person,
+export their data, erase them with a second administrator approving, import the same file again and see them
+stay erased."""
 
 import io
 import zipfile
@@ -32,7 +33,21 @@ def _count(page, place: str) -> str:
     return page.locator(f"table.places tr[data-place={place}] td.count").inner_text()
 
 
-def test_find_export_erase_and_reimport_in_chinese(login_page, admin_user, live_server, tmp_path):
+LABELS = {
+    "zh-hans": {"nav": "隐私请求", "find": "查找个人", "new": "新建请求", "places": "此人的数据存放位置", "readme": "说明"},
+    "en": {"nav": "Privacy requests", "find": "Find a person", "new": "New request",
+           "places": "Where this person's data lives", "readme": "README"},
+}  # fmt: skip
+
+
+def _language(page, live_server, language: str) -> None:
+    # The language chosen in the top bar is kept in Django's language cookie.
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_find_export_erase_and_reimport(login_page, admin_user, live_server, tmp_path, language):
+    labels = LABELS[language]
     path = tmp_path / "评价.csv"
     path.write_text(
         "评价ID,评价内容,评价时间,手机,姓名\n"
@@ -42,22 +57,23 @@ def test_find_export_erase_and_reimport_in_chinese(login_page, admin_user, live_
         encoding="utf-8",
     )
     page = login_page(admin_user)
+    _language(page, live_server, language)
     _import(page, live_server, path)
     assert Feedback.objects.filter(contact_phone=PHONE).count() == 2
 
     # Find the person from the navigation.
     page.goto(f"{live_server.url}/feedback/")
-    page.click("nav.mainnav >> text=隐私请求")
-    page.click("#privacy-nav >> text=查找个人")
+    page.click(f"nav.mainnav >> text={labels['nav']}")
+    page.click(f"#privacy-nav >> text={labels['find']}")
     page.fill("#finder-form input[name=phone]", PHONE)
     page.click("#finder-form button[type=submit]")
     page.wait_for_selector("table.places")
     assert _count(page, "feedback") == "2"
     assert _count(page, "customers") == "1"
-    assert "此人的数据存放位置" in page.content()
+    assert labels["places"] in page.inner_text("main")
 
     # Log the request, check the identity, export.
-    page.click("#privacy-nav >> text=新建请求")
+    page.click(f"#privacy-nav >> text={labels['new']}")
     page.select_option("#request-form select[name=kind]", "deletion")
     page.fill("#request-form input[name=phone]", PHONE)
     page.fill("#request-form input[name=received_via]", "邮件")
@@ -70,20 +86,21 @@ def test_find_export_erase_and_reimport_in_chinese(login_page, admin_user, live_
         page.click("#export-link")
     archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert "物流太慢" in archive.read("feedback.csv").decode("utf-8-sig")
-    assert "说明" in archive.read("README.txt").decode()
+    assert labels["readme"] in archive.read("README.txt").decode()
 
     # Ask for the erasure without keeping the feedback; the same administrator cannot approve it.
     page.uncheck("#erasure-step input[name=keep_feedback]")
     page.click("#ask-erasure")
     page.wait_for_selector("#needs-second-admin")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "privacy-request.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"privacy-request-{language}.png"), full_page=True)
 
     # A second administrator approves.
     second = User.objects.create_user(username="bob-admin", password="pw-for-tests", role=Role.ADMIN)
     request = DataSubjectRequest.objects.get()
     page.context.clear_cookies()
     page = login_page(second)
+    _language(page, live_server, language)
     page.goto(f"{live_server.url}/privacy/{request.pk}/")
     page.click("#approve-erasure")
     page.wait_for_selector("table#erased")
