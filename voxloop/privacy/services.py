@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import AuditAction, User
@@ -162,7 +163,7 @@ def record_export(request: DataSubjectRequest, *, actor: User, http: HttpRequest
     """Audit an export of the person's data (the zip is built by voxloop.privacy.export); identity first."""
     _require(request, RequestState.VERIFIED)
     subject = find_subject(request.identifiers)
-    _step(request, actor, AuditAction.EXPORT_PERSONAL_DATA, _("Data exported as a zip file."), http=http)
+    _step(request, actor, AuditAction.EXPORT_PERSONAL_DATA, gettext_noop("Data exported as a zip file."), http=http)
     return subject
 
 
@@ -217,7 +218,9 @@ def ask_erasure(
         request.erasure_requested_at = timezone.now()
         request.counts = {**request.counts, "found": find_subject(request.identifiers).counts()}
         request.save()
-        note = _("Keep de-identified feedback: yes") if keep_feedback else _("Keep de-identified feedback: no")
+        # Notes the system writes are stored untranslated and shown in the reader's language.
+        yes, no = gettext_noop("Keep de-identified feedback: yes"), gettext_noop("Keep de-identified feedback: no")
+        note = yes if keep_feedback else no
         _step(request, actor, AuditAction.PRIVACY_ERASURE_REQUESTED, note, http=http)
     return request
 
@@ -244,7 +247,9 @@ def approve_erasure(request: DataSubjectRequest, *, actor: User, http: HttpReque
         # What stays on the request itself: masked hints, never the identifiers (the tombstones hold hashes).
         request.identifiers = {k: _hint(v) for k, v in request.identifiers.items()}
         request.subject_name = ""
-        request.outcome = _("Erased; de-identified feedback kept.") if request.keep_feedback else _("Erased.")
+        request.outcome = (
+            gettext_noop("Erased; de-identified feedback kept.") if request.keep_feedback else gettext_noop("Erased.")
+        )
         request.save()
         _step(request, actor, AuditAction.PRIVACY_ERASURE_APPROVED, http=http)
         emit_event("subject.erased", {"request_id": request.pk, "erased_at": now.isoformat(), "counts": changed})
@@ -505,8 +510,7 @@ def correct_customer(
             fields[name] = value[:200] if name == "name" else normalise(name, value)
     if fields:
         Customer.objects.filter(pk=customer.pk).update(**fields, updated_at=timezone.now())
-        _step(request, actor, AuditAction.PRIVACY_DATA_CORRECTED, _("Corrected: %(fields)s") % {
-            "fields": ", ".join(sorted(fields))}, http=http)  # fmt: skip
+        _step(request, actor, AuditAction.PRIVACY_DATA_CORRECTED, ", ".join(sorted(fields)), http=http)
     customer.refresh_from_db()
     return customer
 

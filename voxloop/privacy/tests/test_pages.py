@@ -134,3 +134,15 @@ def test_retention_dry_run_counts_legal_hold_keeps_and_the_nightly_task_removes(
     assert Feedback.objects.get().raw_payload != {}  # held
     page = client.get("/privacy/retention/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "已删除 1 条" in page and "夜间任务" in page
+
+
+def test_notes_are_shown_escaped_and_system_notes_in_the_readers_language(client, admin_user, customer):
+    request = services.open_request(kind="access", identifiers={"phone": PHONE}, actor=admin_user)
+    services.verify_identity(request, actor=admin_user, method="<script>alert(1)</script>")
+    services.record_export(request, actor=admin_user)
+    client.force_login(admin_user)
+    page = client.get(f"/privacy/{request.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "数据已导出为 zip 文件。" in page
+    page = client.get(f"/privacy/{request.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Data exported as a zip file." in page
