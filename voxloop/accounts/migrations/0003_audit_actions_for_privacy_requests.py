@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_log'),
+        ("accounts", "0002_audit_log"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditlog',
-            name='action',
-            field=models.CharField(choices=[('view_personal_data', 'Viewed personal data'), ('export_personal_data', 'Exported personal data'), ('privacy_request_opened', 'Opened a data-subject request'), ('privacy_identity_checked', "Checked a requester's identity"), ('privacy_request_refused', 'Refused a data-subject request'), ('privacy_request_completed', 'Completed a data-subject request'), ('privacy_data_corrected', 'Corrected personal data on request'), ('privacy_erasure_requested', 'Asked for an erasure'), ('privacy_erasure_approved', 'Approved and carried out an erasure'), ('privacy_consent_changed', 'Recorded a consent or its withdrawal'), ('privacy_retention_applied', 'Removed data under a retention policy')], max_length=30, verbose_name='action'),
+            model_name="auditlog",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view_personal_data", "Viewed personal data"),
+                    ("export_personal_data", "Exported personal data"),
+                    ("privacy_request_opened", "Opened a data-subject request"),
+                    ("privacy_identity_checked", "Checked a requester's identity"),
+                    ("privacy_request_refused", "Refused a data-subject request"),
+                    ("privacy_request_completed", "Completed a data-subject request"),
+                    ("privacy_data_corrected", "Corrected personal data on request"),
+                    ("privacy_erasure_requested", "Asked for an erasure"),
+                    ("privacy_erasure_approved", "Approved and carried out an erasure"),
+                    ("privacy_consent_changed", "Recorded a consent or its withdrawal"),
+                    ("privacy_retention_applied", "Removed data under a retention policy"),
+                ],
+                max_length=30,
+                verbose_name="action",
+            ),
         ),
     ]

@@ -7,132 +7,287 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('feedback', '0005_import_messages_in_each_language'),
+        ("feedback", "0005_import_messages_in_each_language"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TombstoneKey',
+            name="TombstoneKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='DataSubjectRequest',
+            name="DataSubjectRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('access', 'Access / copy'), ('portability', 'Portability'), ('correction', 'Correction'), ('deletion', 'Deletion'), ('restriction', 'Restriction of processing'), ('consent_withdrawal', 'Consent withdrawal')], max_length=20, verbose_name='kind')),
-                ('state', models.CharField(choices=[('received', 'Received: identity not checked yet'), ('verified', 'Identity checked: in progress'), ('awaiting_approval', 'Erasure waiting for a second administrator'), ('completed', 'Completed'), ('refused', 'Refused')], db_index=True, default='received', max_length=20, verbose_name='state')),
-                ('identifiers', models.JSONField(blank=True, default=dict, verbose_name='identifiers')),
-                ('subject_name', models.CharField(blank=True, max_length=200, verbose_name='name given')),
-                ('received_via', models.CharField(blank=True, max_length=100, verbose_name='received via')),
-                ('details', models.TextField(blank=True, verbose_name='what the person asks')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received')),
-                ('due_at', models.DateTimeField(db_index=True, verbose_name='due')),
-                ('identity_method', models.CharField(blank=True, max_length=300, verbose_name='how the identity was checked')),
-                ('identity_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('keep_feedback', models.BooleanField(default=True, verbose_name='keep de-identified feedback for statistics')),
-                ('erasure_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('refusal_reason', models.TextField(blank=True, verbose_name='reason for refusal')),
-                ('outcome', models.TextField(blank=True, verbose_name='outcome')),
-                ('counts', models.JSONField(blank=True, default=dict, verbose_name='records found or changed, by place')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('erasure_requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('identity_checked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("access", "Access / copy"),
+                            ("portability", "Portability"),
+                            ("correction", "Correction"),
+                            ("deletion", "Deletion"),
+                            ("restriction", "Restriction of processing"),
+                            ("consent_withdrawal", "Consent withdrawal"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received: identity not checked yet"),
+                            ("verified", "Identity checked: in progress"),
+                            ("awaiting_approval", "Erasure waiting for a second administrator"),
+                            ("completed", "Completed"),
+                            ("refused", "Refused"),
+                        ],
+                        db_index=True,
+                        default="received",
+                        max_length=20,
+                        verbose_name="state",
+                    ),
+                ),
+                ("identifiers", models.JSONField(blank=True, default=dict, verbose_name="identifiers")),
+                ("subject_name", models.CharField(blank=True, max_length=200, verbose_name="name given")),
+                ("received_via", models.CharField(blank=True, max_length=100, verbose_name="received via")),
+                ("details", models.TextField(blank=True, verbose_name="what the person asks")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="received")),
+                ("due_at", models.DateTimeField(db_index=True, verbose_name="due")),
+                (
+                    "identity_method",
+                    models.CharField(blank=True, max_length=300, verbose_name="how the identity was checked"),
+                ),
+                ("identity_checked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "keep_feedback",
+                    models.BooleanField(default=True, verbose_name="keep de-identified feedback for statistics"),
+                ),
+                ("erasure_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("refusal_reason", models.TextField(blank=True, verbose_name="reason for refusal")),
+                ("outcome", models.TextField(blank=True, verbose_name="outcome")),
+                (
+                    "counts",
+                    models.JSONField(blank=True, default=dict, verbose_name="records found or changed, by place"),
+                ),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed")),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "erasure_requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "identity_checked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'data-subject request',
-                'verbose_name_plural': 'data-subject requests',
-                'ordering': ['due_at', 'id'],
+                "verbose_name": "data-subject request",
+                "verbose_name_plural": "data-subject requests",
+                "ordering": ["due_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ErasureTombstone',
+            name="ErasureTombstone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('kind', models.CharField(max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tombstones', to='privacy.datasubjectrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("kind", models.CharField(max_length=20)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tombstones",
+                        to="privacy.datasubjectrequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'erasure tombstone',
-                'verbose_name_plural': 'erasure tombstones',
+                "verbose_name": "erasure tombstone",
+                "verbose_name_plural": "erasure tombstones",
             },
         ),
         migrations.CreateModel(
-            name='RequestEvent',
+            name="RequestEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('action', models.CharField(max_length=30)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='privacy.datasubjectrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("action", models.CharField(max_length=30)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="privacy.datasubjectrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RetentionPolicy',
+            name="RetentionPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('data_class', models.CharField(choices=[('raw_payloads', 'Raw payloads of feedback'), ('quarantined_rows', 'Quarantined import rows'), ('closed_cases', 'Closed cases'), ('outgoing_messages', 'Outgoing messages'), ('audit_log', 'Audit log')], max_length=30, unique=True, verbose_name='data')),
-                ('age_days', models.PositiveIntegerField(verbose_name='keep for (days)')),
-                ('legal_hold', models.BooleanField(default=False, verbose_name='legal hold')),
-                ('is_active', models.BooleanField(default=True, verbose_name='applied nightly')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "data_class",
+                    models.CharField(
+                        choices=[
+                            ("raw_payloads", "Raw payloads of feedback"),
+                            ("quarantined_rows", "Quarantined import rows"),
+                            ("closed_cases", "Closed cases"),
+                            ("outgoing_messages", "Outgoing messages"),
+                            ("audit_log", "Audit log"),
+                        ],
+                        max_length=30,
+                        unique=True,
+                        verbose_name="data",
+                    ),
+                ),
+                ("age_days", models.PositiveIntegerField(verbose_name="keep for (days)")),
+                ("legal_hold", models.BooleanField(default=False, verbose_name="legal hold")),
+                ("is_active", models.BooleanField(default=True, verbose_name="applied nightly")),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'retention policy',
-                'verbose_name_plural': 'retention policies',
-                'ordering': ['data_class'],
+                "verbose_name": "retention policy",
+                "verbose_name_plural": "retention policies",
+                "ordering": ["data_class"],
             },
         ),
         migrations.CreateModel(
-            name='RetentionRun',
+            name="RetentionRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('results', models.JSONField(default=dict)),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("dry_run", models.BooleanField(default=False)),
+                ("results", models.JSONField(default=dict)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('surveys', 'Surveys'), ('follow_ups', 'Follow-ups after a case'), ('notices', 'Notices about their cases')], max_length=20, verbose_name='purpose')),
-                ('withdrawn', models.BooleanField(default=False, verbose_name='withdrawn')),
-                ('basis', models.CharField(choices=[('consent', 'Consent'), ('contract', 'Needed for a contract'), ('legitimate_interest', 'Legitimate interest')], default='consent', max_length=30, verbose_name='basis')),
-                ('source', models.CharField(max_length=200, verbose_name='source')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='time')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consent_records', to='feedback.customer')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("surveys", "Surveys"),
+                            ("follow_ups", "Follow-ups after a case"),
+                            ("notices", "Notices about their cases"),
+                        ],
+                        max_length=20,
+                        verbose_name="purpose",
+                    ),
+                ),
+                ("withdrawn", models.BooleanField(default=False, verbose_name="withdrawn")),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[
+                            ("consent", "Consent"),
+                            ("contract", "Needed for a contract"),
+                            ("legitimate_interest", "Legitimate interest"),
+                        ],
+                        default="consent",
+                        max_length=30,
+                        verbose_name="basis",
+                    ),
+                ),
+                ("source", models.CharField(max_length=200, verbose_name="source")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="time")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consent_records",
+                        to="feedback.customer",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent record',
-                'verbose_name_plural': 'consent ledger',
-                'ordering': ['-recorded_at', '-id'],
-                'indexes': [models.Index(fields=['customer', 'purpose', '-recorded_at'], name='consent_customer_purpose')],
+                "verbose_name": "consent record",
+                "verbose_name_plural": "consent ledger",
+                "ordering": ["-recorded_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["customer", "purpose", "-recorded_at"], name="consent_customer_purpose")
+                ],
             },
         ),
     ]
