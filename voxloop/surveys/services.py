@@ -385,6 +385,9 @@ def invite_by_email(
     except ValidationError:
         message = _("That email address does not look right.")
         raise SurveyError(SurveyErrorCode.INVALID, message, {"email": message}) from None
+    if customer is not None and blocked_customer_ids([customer.pk], ContactPurpose.SURVEYS):
+        message = _("This customer withdrew consent to surveys (see the consent ledger).")
+        raise SurveyError(SurveyErrorCode.INVALID, message, {"email": message})
     invitation = Invitation.objects.create(
         survey=survey,
         customer=customer,

@@ -8,7 +8,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from voxloop.accounts.models import Role, User
 from voxloop.feedback.hooks import ContactPurpose, may_contact
@@ -18,7 +18,7 @@ from voxloop.privacy import retention, services
 from voxloop.privacy.models import DataClass, DataSubjectRequest, RequestState, RetentionRun
 from voxloop.privacy.tasks import apply_retention_task
 from voxloop.surveys.models import Invitation, InvitationChannel, InvitationStatus, Survey
-from voxloop.surveys.services import invite_batch
+from voxloop.surveys.services import SurveyError, invite_batch, invite_by_email
 
 pytestmark = pytest.mark.django_db
 PHONE = "13912345678"
@@ -146,3 +146,12 @@ def test_notes_are_shown_escaped_and_system_notes_in_the_readers_language(client
     assert "数据已导出为 zip 文件。" in page
     page = client.get(f"/privacy/{request.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Data exported as a zip file." in page
+
+
+def test_an_email_invitation_to_a_withdrawn_customer_is_refused_with_a_reason(admin_user, customer):
+    survey = Survey.objects.create(name="CSAT", languages=["zh-hans"])
+    services.withdraw_consent(customer, "surveys", source="email")
+    with translation.override("zh-hans"), pytest.raises(SurveyError) as refused:
+        invite_by_email(survey, email="mei@example.com", customer=customer)
+    assert refused.value.message == "该客户已撤回参与调查的同意（见同意台账）。"
+    assert not Invitation.objects.exists()
