@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "voxloop.metrics",
     "voxloop.dashboards",
     "voxloop.alerts",
+    "voxloop.privacy",
     "voxloop.demo",
 ]
 
@@ -380,4 +382,13 @@ WEBHOOK_ALLOWED_NETWORKS = [n.strip() for n in envstr("WEBHOOK_ALLOWED_NETWORKS"
 CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
     "task": "voxloop.webhooks.tasks.deliver_webhooks_task",
     "schedule": float(envint("WEBHOOK_SEND_SECONDS", 30)),
+}
+
+# --- Privacy (voxloop.privacy): data-subject requests, retention policies, the consent ledger.
+PRIVACY_REQUEST_DUE_DAYS = envint("PRIVACY_REQUEST_DUE_DAYS", 30)
+# The nightly retention run starts at this hour (TIME_ZONE); the policies themselves are set on the privacy page.
+PRIVACY_RETENTION_HOUR = envint("PRIVACY_RETENTION_HOUR", 3)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "voxloop.privacy.tasks.apply_retention_task",
+    "schedule": crontab(hour=PRIVACY_RETENTION_HOUR, minute=17),
 }

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("settings/api-tokens/", include("voxloop.api.urls")),
     path("settings/webhooks/", include("voxloop.webhooks.urls")),
+    path("privacy/", include("voxloop.privacy.urls")),
     path("admin/", admin.site.urls),
     path("", include("voxloop.core.urls")),
 ]

@@ -73,6 +73,16 @@ class User(AbstractUser):
 class AuditAction(models.TextChoices):
     VIEW_PERSONAL_DATA = "view_personal_data", _("Viewed personal data")
     EXPORT_PERSONAL_DATA = "export_personal_data", _("Exported personal data")
+    # The steps of data-subject requests and consent changes (voxloop.privacy).
+    PRIVACY_REQUEST_OPENED = "privacy_request_opened", _("Opened a data-subject request")
+    PRIVACY_IDENTITY_CHECKED = "privacy_identity_checked", _("Checked a requester's identity")
+    PRIVACY_REQUEST_REFUSED = "privacy_request_refused", _("Refused a data-subject request")
+    PRIVACY_REQUEST_COMPLETED = "privacy_request_completed", _("Completed a data-subject request")
+    PRIVACY_DATA_CORRECTED = "privacy_data_corrected", _("Corrected personal data on request")
+    PRIVACY_ERASURE_REQUESTED = "privacy_erasure_requested", _("Asked for an erasure")
+    PRIVACY_ERASURE_APPROVED = "privacy_erasure_approved", _("Approved and carried out an erasure")
+    PRIVACY_CONSENT_CHANGED = "privacy_consent_changed", _("Recorded a consent or its withdrawal")
+    PRIVACY_RETENTION_APPLIED = "privacy_retention_applied", _("Removed data under a retention policy")
 
 
 class AuditLog(models.Model):

@@ -29,6 +29,7 @@ from voxloop.accounts.models import User
 from voxloop.cases.events import kick_outbox, record_event
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, FollowUp, FollowUpStatus
 from voxloop.cases.queries import newest_case_on_topics
+from voxloop.feedback.hooks import ContactPurpose, may_contact
 from voxloop.feedback.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _event(case: Case | int, kind: str, actor: User | None, now: datetime, **pay
 def skip_reason_for(customer: Customer | None, now: datetime, fatigue_days: int) -> str:
     if customer is None:
         return SkipReason.NO_CUSTOMER
-    if customer.opted_out:
+    if not may_contact(customer, ContactPurpose.FOLLOW_UPS):  # opted out, or withdrew consent (consent ledger)
         return SkipReason.OPTED_OUT
     if (
         fatigue_days

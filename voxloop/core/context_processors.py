@@ -8,6 +8,7 @@ from voxloop.dashboards.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
 from voxloop.dashboards.pages import insight_navigation
 from voxloop.metrics.queries import METRICS_ROLES
 from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
+from voxloop.privacy.queries import NAV_LABEL as PRIVACY_NAV_LABEL
 from voxloop.surveys.queries import BUILDER_ROLES as SURVEY_ROLES
 from voxloop.surveys.queries import NAV_LABEL as SURVEYS_NAV_LABEL
 from voxloop.webhooks.queries import NAV_LABEL as WEBHOOKS_NAV_LABEL
@@ -39,6 +40,7 @@ def navigation(request: HttpRequest) -> dict:
         items.append((WEBHOOKS_NAV_LABEL, reverse("webhooks:list"), "webhooks"))
         items.append((_("Rules"), reverse("automation:list"), "rules"))
         items.append((_("Audit log"), reverse("audit_log"), "audit_log"))
+        items.append((PRIVACY_NAV_LABEL, reverse("privacy:inbox"), "privacy"))
     if user.is_superuser or getattr(user, "role", "") in {"admin", "analyst"}:
         items.append((ANALYSIS_MODELS_NAV_LABEL, reverse("analysis:models"), "models"))
     return {"nav_items": items}

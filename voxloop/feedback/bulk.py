@@ -151,6 +151,22 @@ def copy_fragment(texts: Sequence[str], received_at: datetime, rating: Decimal |
     return f"{joined}\t{_copy_datetime(received_at)}\t{copy_field(rating)}\t{copy_field(rating_scale)}"
 
 
+_COPY_UNESCAPE = re.compile(r"\\(.)")
+_COPY_UNESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+
+
+def read_fragment(fragment: str) -> dict[str, Any]:
+    """The values of a `copy_fragment` by column (JSON ones still serialised, missing numbers None): an ingest
+    screen that must rewrite an input formatted ahead of time reads it back with this."""
+    parts = [_COPY_UNESCAPE.sub(lambda m: _COPY_UNESCAPED.get(m.group(1), m.group(1)), p) for p in fragment.split("\t")]
+    values: dict[str, Any] = dict(zip(FRAGMENT_TEXT_COLUMNS, parts, strict=False))
+    received_at, rating, rating_scale = parts[len(FRAGMENT_TEXT_COLUMNS) :]
+    values["received_at"] = datetime.fromisoformat(received_at)
+    values["rating"] = None if rating == "N" else Decimal(rating)
+    values["rating_scale"] = None if rating_scale == "N" else int(rating_scale)
+    return values
+
+
 def _copy_value(value: Any, is_json: bool) -> str:
     if value is None:
         return "\\N"

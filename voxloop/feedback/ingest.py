@@ -30,6 +30,7 @@ from voxloop.feedback.bulk import (
     insert_feedback,
     json_text,
 )
+from voxloop.feedback.hooks import screen_feedback
 from voxloop.feedback.models import Channel, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
@@ -359,6 +360,7 @@ def ingest_feedback(
     result = IngestResult()
     if not inputs:
         return result
+    screen_feedback(inputs)  # e.g. an erased person's items are de-identified (voxloop.privacy)
     keys = [(i.source, i.external_id) for i in inputs]
     with transaction.atomic():
         stored = False

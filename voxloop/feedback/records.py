@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils.translation import gettext_noop
 
+from voxloop.feedback.hooks import screen_records
 from voxloop.feedback.models import Customer, ImportBatch, Order, Product
 from voxloop.feedback.normalize import RowError, clean_email, clean_phone, parse_datetime
 
@@ -162,6 +163,7 @@ def find_customers(keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str,
 
 def upsert_customers(items: Sequence[CustomerInput], *, batch: ImportBatch | None = None) -> UpsertResult:
     result = UpsertResult()
+    screen_records("customers", items)  # e.g. an erased person's rows are de-identified (voxloop.privacy)
     with transaction.atomic():
         found = find_customers([(i.customer_id, i.phone, i.email) for i in items])
         for item in items:
@@ -201,6 +203,7 @@ def upsert_customers(items: Sequence[CustomerInput], *, batch: ImportBatch | Non
 
 def upsert_orders(items: Sequence[OrderInput], *, batch: ImportBatch | None = None) -> UpsertResult:
     result = UpsertResult()
+    screen_records("orders", items)
     with transaction.atomic():
         keys = [(i.customer_id, i.phone, i.email) for i in items]
         found = find_customers(keys)

@@ -38,6 +38,7 @@ class MessageStatus(models.TextChoices):
 class NotSentReason(models.TextChoices):
     NO_ADDRESS = "no_address", _("no email address")
     OPTED_OUT = "opted_out", _("the customer opted out and did not write to us")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("the customer withdrew consent to notices")
 
 
 class OutgoingMessage(TimeStampedModel):

@@ -41,6 +41,7 @@ from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
 from voxloop.core.work_queue import claim_row, due_rows
+from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
 
@@ -313,6 +314,8 @@ def _build(event: CaseEvent, case: Case, item: Planned) -> OutgoingMessage:
         and not customer_wrote_to_us(case)
     ):
         reason = NotSentReason.OPTED_OUT
+    elif item.recipient == CUSTOMER and blocked_customer_ids([case.customer_id or 0], ContactPurpose.NOTICES):
+        reason = NotSentReason.CONSENT_WITHDRAWN  # an explicit withdrawal holds even if they wrote to us
     if reason:
         message.status = MessageStatus.NOT_SENT
         message.last_error = reason

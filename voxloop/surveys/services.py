@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from voxloop.core.messages import english, stored
+from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
 from voxloop.surveys.models import (
     SCORE_RANGES,
@@ -384,6 +385,9 @@ def invite_by_email(
     except ValidationError:
         message = _("That email address does not look right.")
         raise SurveyError(SurveyErrorCode.INVALID, message, {"email": message}) from None
+    if customer is not None and blocked_customer_ids([customer.pk], ContactPurpose.SURVEYS):
+        message = _("This customer withdrew consent to surveys (see the consent ledger).")
+        raise SurveyError(SurveyErrorCode.INVALID, message, {"email": message})
     invitation = Invitation.objects.create(
         survey=survey,
         customer=customer,
@@ -446,9 +450,10 @@ def invite_batch(
     with transaction.atomic():
         batch = list(customers)
         fatigued = _fatigued_customer_ids([c.pk for c in batch], now)
+        withdrawn = blocked_customer_ids([c.pk for c in batch], ContactPurpose.SURVEYS)
         rows: list[Invitation] = []
         for customer in batch:
-            if customer.opted_out:
+            if customer.opted_out or customer.pk in withdrawn:
                 result.skipped_opted_out += 1
             elif customer.pk in fatigued:
                 result.skipped_recently_surveyed += 1
@@ -480,7 +485,9 @@ def invite_for_case(case: Any, *, now: datetime | None = None, send_after: datet
     survey = Survey.objects.filter(is_followup_default=True, is_active=True).first()
     # Read afresh: an opt-out recorded a moment ago must count.
     customer = Customer.objects.filter(pk=case.customer_id).first() if case.customer_id else None
-    if survey is None or customer is None or customer.opted_out or not customer.email:
+    if survey is None or not customer or not customer.email:
+        return None
+    if not (may_contact(customer, ContactPurpose.SURVEYS) and may_contact(customer, ContactPurpose.FOLLOW_UPS)):
         return None
     if Invitation.objects.filter(case=case, survey=survey).exists():
         return None  # one follow-up survey per case, however often the hook runs

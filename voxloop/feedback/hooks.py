@@ -1,0 +1,85 @@
+"""Points where a higher layer plugs into feedback without feedback importing it (DESIGN §8: a lower layer never
+imports a higher one; the higher one registers a callable in its ``AppConfig.ready``).
+
+- Ingest screens see every batch of validated feedback (and record screens every batch of customers and
+  orders) before it is stored, and may rewrite items in place (voxloop.privacy de-identifies the items of an
+  erased person, so a re-import cannot bring them back).
+- Contact checks answer whether a customer may be sent a message for a purpose (voxloop.privacy's consent
+  ledger); every sender of surveys, follow-ups and notices asks ``may_contact`` before it queues a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from voxloop.feedback.models import Customer
+
+
+class ContactPurpose(StrEnum):
+    """Why we would write to a customer; consent is given and withdrawn per purpose."""
+
+    SURVEYS = "surveys"
+    FOLLOW_UPS = "follow_ups"
+    NOTICES = "notices"
+
+
+# (inputs) -> None; items are FeedbackInput (voxloop.feedback.ingest), typed loosely: ingest imports this module.
+IngestScreen = Callable[[Sequence[Any]], None]
+# (kind, items) -> None; items are CustomerInput or OrderInput (voxloop.feedback.records), rewritten in place.
+RecordScreen = Callable[[str, Sequence[Any]], None]
+# (customer ids, purpose) -> the ids that must not be contacted for that purpose.
+ContactCheck = Callable[[Iterable[int], str], set[int]]
+
+_ingest_screens: list[IngestScreen] = []
+_contact_checks: list[ContactCheck] = []
+_record_screens: list[RecordScreen] = []
+
+
+def register_ingest_screen(screen: IngestScreen) -> IngestScreen:
+    if screen not in _ingest_screens:
+        _ingest_screens.append(screen)
+    return screen
+
+
+def screen_feedback(inputs: Sequence[Any]) -> None:
+    """Called by ``ingest_feedback`` before anything is stored."""
+    for screen in _ingest_screens:
+        screen(inputs)
+
+
+def register_record_screen(screen: RecordScreen) -> RecordScreen:
+    if screen not in _record_screens:
+        _record_screens.append(screen)
+    return screen
+
+
+def screen_records(kind: str, items: Sequence[Any]) -> None:
+    """Called by ``upsert_customers`` ("customers") and ``upsert_orders`` ("orders") before anything is stored."""
+    for screen in _record_screens:
+        screen(kind, items)
+
+
+def register_contact_check(check: ContactCheck) -> ContactCheck:
+    if check not in _contact_checks:
+        _contact_checks.append(check)
+    return check
+
+
+def blocked_customer_ids(customer_ids: Iterable[int], purpose: str) -> set[int]:
+    """The customers among these who withdrew consent for ``purpose`` (one query per check, for batches)."""
+    ids = list(customer_ids)
+    blocked: set[int] = set()
+    if not ids:
+        return blocked
+    for check in _contact_checks:
+        blocked |= check(ids, purpose)
+    return blocked
+
+
+def may_contact(customer: Customer | None, purpose: str) -> bool:
+    """False when there is no customer, they opted out of all contact, or withdrew consent for ``purpose``."""
+    if customer is None or customer.pk is None or customer.opted_out:
+        return False
+    return customer.pk not in blocked_customer_ids([customer.pk], purpose)
