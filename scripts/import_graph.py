@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import sys
 from collections import defaultdict
@@ -277,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     parser.add_argument("--all-circles", action="store_true", help="list every elementary cycle between apps")
     args = parser.parse_args(argv)
-    print_report(analyse(args.root.resolve()), args.top, args.all_circles)
+    try:
+        print_report(analyse(args.root.resolve()), args.top, args.all_circles)
+    except BrokenPipeError:
+        # Piped into `head`: the reader has what it wanted. Point stdout at /dev/null so the interpreter's
+        # final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
