@@ -105,13 +105,22 @@ def preview_file(path: Path, *, kind: str = ImportKind.FEEDBACK, file_format: st
                  preset: str = "") -> Preview:  # fmt: skip
     fmt = detect_format(path, file_format)
     enc = encoding or (detect_encoding(path) if fmt in {"csv", "json", "jsonl"} else "")
-    read = list(iter_rows(path, fmt, encoding=enc, limit=PREVIEW_SCAN_ROWS))
-    good = [r.values for r in read if not r.error_code]
-    rows = good[:5] or [r.values for r in read[:5]]
     # The columns of the readable rows (JSON objects may differ in keys): a bad first row must not hide them.
-    headers = list(dict.fromkeys(key for values in good for key in values)) or read_headers(path, fmt, enc)
+    # One row at a time, keeping only five: a web worker previews the upload.
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    columns: dict[str, None] = {}
+    for row in iter_rows(path, fmt, encoding=enc, limit=PREVIEW_SCAN_ROWS):
+        if row.error_code:
+            if len(bad) < 5:
+                bad.append(row.values)
+            continue
+        columns.update(dict.fromkeys(row.values))
+        if len(good) < 5:
+            good.append(row.values)
+    headers = list(columns) or read_headers(path, fmt, enc)
     suggested = preset_mapping(preset, headers) if preset else suggest_mapping(headers, kind)
-    return Preview(fmt, enc, headers, rows, suggested, readable=bool(good))
+    return Preview(fmt, enc, headers, good or bad, suggested, readable=bool(good))
 
 
 def create_batch(
