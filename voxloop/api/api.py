@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
@@ -23,6 +29,33 @@ api = NinjaAPI(
         "tokens are created by an administrator (admin site or `voxloop create_api_token`) with scopes."
     ),
 )
+
+
+def api_language(request: HttpRequest) -> str:
+    """The language of an API answer: the first supported one the client asks for in Accept-Language, else
+    English. Unlike the pages, an integration that says nothing must not get Chinese because the site's default
+    language is Chinese: the programmer reading the error is anywhere."""
+    for code, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
+        if code == "*":
+            break
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return "en"
+
+
+def in_api_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = api_language(request)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = language
+        return response
+
+    return wrapper
 
 
 def _location(loc: list | tuple) -> str:
@@ -51,6 +84,9 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     errors = []
     for error in exc.errors:
         field = _location(error.get("loc", ()))
+        inner = (error.get("ctx") or {}).get("field")  # a problem found inside an item names its field itself
+        if inner:
+            field = f"{field}.{inner}" if field else str(inner)
         errors.append({**error, "field": field, "message": f"{field or 'body'}: {error.get('msg', '')}"})
     for error in errors:  # values can be anything the client sent; keep the response JSON-safe
         error.pop("ctx", None)
@@ -65,6 +101,8 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
     return api.create_response(request, {"detail": message, "code": "request_too_large"}, status=413)
 
 
+# Before validation, so that validation errors are in the answer's language too.
+api.add_decorator(in_api_language, mode="view")
 api.add_router("", feedback.router)
 api.add_router("", customers.router)
 api.add_router("", metrics_api.router)

@@ -10,7 +10,6 @@ error code and message.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -37,7 +36,7 @@ from voxloop.api.case_schemas import (
 )
 from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.models import ApiToken, Scope
-from voxloop.api.schemas import ErrorOut
+from voxloop.api.schemas import ApiDateTime, ErrorOut
 from voxloop.cases import queries, services
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus
 from voxloop.cases.services import CaseError, CaseErrorCode
@@ -172,7 +171,7 @@ class CaseFilters(Schema):
     severity: SeverityValue | None = None
     team: int | None = Field(None, description="Team id.")
     assignee: str | None = Field(None, description="User id, user name, or `none` for unassigned cases.")
-    updated_since: datetime | None = Field(None, description="updated_at ≥ this (ISO 8601): for syncing.")
+    updated_since: ApiDateTime | None = Field(None, description="updated_at ≥ this (ISO 8601): for syncing.")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 

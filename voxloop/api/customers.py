@@ -33,8 +33,10 @@ def _response(outcome: services.RecordsOutcome) -> dict:
 )
 def upsert_customers(request: HttpRequest, payload: CustomerBatchIn):
     """A customer is matched by customer_id, then phone, then email; an empty value never erases one stored."""
-    data, raw = split_items(request, payload.items)
-    return _response(services.submit_records(data, kind=ImportKind.CUSTOMERS, raw_payloads=raw))
+    split = split_items(request, payload.items)
+    return _response(
+        services.submit_records(split.data, kind=ImportKind.CUSTOMERS, raw_payloads=split.raw, refused=split.refused)
+    )
 
 
 @router.post(
@@ -45,5 +47,7 @@ def upsert_customers(request: HttpRequest, payload: CustomerBatchIn):
 )
 def upsert_orders(request: HttpRequest, payload: OrderBatchIn):
     """Orders are keyed by order_id; the customer is matched (or created) by customer_id, phone or email."""
-    data, raw = split_items(request, payload.items)
-    return _response(services.submit_records(data, kind=ImportKind.ORDERS, raw_payloads=raw))
+    split = split_items(request, payload.items)
+    return _response(
+        services.submit_records(split.data, kind=ImportKind.ORDERS, raw_payloads=split.raw, refused=split.refused)
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, Field
 
@@ -17,6 +19,7 @@ from voxloop.api.auth import TokenAuth
 from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.models import Scope
 from voxloop.api.schemas import (
+    ApiDateTime,
     ErrorOut,
     FeedbackBatchIn,
     FeedbackBatchOut,
@@ -24,8 +27,10 @@ from voxloop.api.schemas import (
     FeedbackDetailOut,
     FeedbackIn,
     FeedbackPageOut,
+    escape_surrogates,
 )
 from voxloop.feedback.models import Feedback
+from voxloop.feedback.normalize import RowError
 
 router = Router(tags=["feedback"])
 
@@ -48,32 +53,101 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def split_items(request: HttpRequest, items: list[BaseModel], *, single: bool = False) -> tuple[list[dict], list[dict]]:
-    """Validated values for the write path, and each item exactly as it was sent for its raw payload."""
-    data = [item.model_dump(exclude_none=True) for item in items]
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """The fields (keys or values) of an item that hold NUL characters."""
+    if isinstance(value, str):
+        return [path or "item"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name.replace("\x00", "")] if "\x00" in str(key) else nul_fields(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_fields(item, f"{path}[{index}]")
+    return found
+
+
+def _storable(value: Any) -> Any:
+    """An item as sent, made storable in a JSON column: lone surrogates spelt out (\\ud800), numbers JSON
+    cannot hold (1e400 reads as infinity) kept as text."""
+    if isinstance(value, str):
+        return escape_surrogates(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {escape_surrogates(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+@dataclass
+class SplitItems:
+    data: list[dict[str, Any]]  # validated values for the write path (an empty dict where refused)
+    raw: list[dict[str, Any]]  # each item as it was sent, for its raw payload
+    refused: dict[int, RowError] = field(default_factory=dict)  # input index -> why it does not fit its schema
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # what was changed to store an item
+
+
+def split_items(request: HttpRequest, items: list[BaseModel | RowError], *, single: bool = False) -> SplitItems:
+    """Validated values for the write path, and each item exactly as it was sent for its raw payload.
+
+    NUL characters cannot be stored: they are removed, and the removal is recorded in the item's raw payload
+    (`_voxloop.nul_removed_from`) and reported in the response, so nothing changes without notice."""
     # The body already parsed as JSON with these items (ninja validated it); re-reading it keeps the
     # client's own values and spelling, not our normalised ones.
     body = json.loads(request.body)
-    raw = [body] if single else body["items"]
-    if b"\\u0000" in request.body:  # rare: only then walk the items
-        data, raw = without_nul(data), without_nul(raw)
-    return data, raw
+    raw_items = [body] if single else body["items"]
+    split = SplitItems(data=[], raw=[])
+    has_nul = b"\\u0000" in request.body  # rare: only then walk the items
+    for index, (item, raw) in enumerate(zip(items, raw_items, strict=True)):
+        raw = raw if isinstance(raw, dict) else {"item": raw}
+        if isinstance(item, RowError):
+            split.refused[index] = item
+            split.data.append({})
+            split.raw.append(_storable(without_nul(raw) if has_nul else raw))
+            continue
+        data = item.model_dump(exclude_none=True)
+        removed = nul_fields(raw) if has_nul else []
+        if removed:
+            data, raw = without_nul(data), without_nul(raw)
+            notes = raw.get("_voxloop")
+            raw["_voxloop"] = {**(notes if isinstance(notes, dict) else {}), "nul_removed_from": removed}
+            split.warnings.append(
+                {
+                    "index": index,
+                    "code": "nul_removed",
+                    "fields": removed,
+                    "message": _("NUL characters were removed from %(fields)s: the database cannot store them.")
+                    % {"fields": ", ".join(removed)},
+                }
+            )
+        split.data.append(data)
+        split.raw.append(raw)
+    return split
 
 
 @router.post(
     "/feedback",
     auth=TokenAuth(Scope.FEEDBACK_WRITE),
     response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 422: ErrorOut},
+    exclude_none=True,
     summary="Create one feedback item",
 )
 def create_feedback(request: HttpRequest, payload: FeedbackIn):
     """201 when stored, 200 with the existing id when (source, external_id) was already stored,
     422 naming the field when the item cannot be accepted."""
-    data, raw = split_items(request, [payload], single=True)
-    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth, record_batch=False).items[0]
+    split = split_items(request, [payload], single=True)
+    outcome = services.submit_feedback(
+        split.data, raw_payloads=split.raw, token=request.auth, record_batch=False
+    ).items[0]
     if outcome.status == "rejected":
         return Status(422, {"detail": outcome.message, "code": outcome.code, "field": outcome.field})
-    return Status(201 if outcome.status == "created" else 200, {"id": outcome.id, "status": outcome.status})
+    answer: dict[str, Any] = {"id": outcome.id, "status": outcome.status}
+    if split.warnings:
+        answer["warnings"] = [w["message"] for w in split.warnings]
+    return Status(201 if outcome.status == "created" else 200, answer)
 
 
 @router.post(
@@ -85,22 +159,23 @@ def create_feedback(request: HttpRequest, payload: FeedbackIn):
 def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""
-    data, raw = split_items(request, payload.items)
-    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth)
+    split = split_items(request, payload.items)
+    outcome = services.submit_feedback(split.data, raw_payloads=split.raw, token=request.auth, refused=split.refused)
     return {
         "batch_id": outcome.batch_id,
         "created": outcome.count("created"),
         "duplicates": outcome.count("duplicate"),
         "rejected": outcome.count("rejected"),
         "items": [item.__dict__ for item in outcome.items],
+        "warnings": split.warnings,
     }
 
 
 class FeedbackFilters(Schema):
     channel: str | None = None
     source: str | None = None
-    since: datetime | None = Field(None, description="received_at ≥ since (ISO 8601)")
-    until: datetime | None = Field(None, description="received_at < until (ISO 8601)")
+    since: ApiDateTime | None = Field(None, description="received_at ≥ since (ISO 8601)")
+    until: ApiDateTime | None = Field(None, description="received_at < until (ISO 8601)")
     customer: str | None = Field(None, description="The customer's id in your system (or VoxLoop's, as #123).")
     product: str | None = Field(None, description="Product code.")
     external_id: str | None = None

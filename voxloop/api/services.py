@@ -101,12 +101,14 @@ def submit_feedback(
     raw_payloads: Sequence[Mapping[str, Any]] | None = None,
     token: ApiToken | None = None,
     record_batch: bool = True,
+    refused: Mapping[int, RowError] | None = None,
 ) -> BatchOutcome:
     """Validate and store feedback sent through the API: one ingest call for the whole batch.
 
     Items default to channel "api" and source "api:<token name>"; each gets an outcome in input order.
     Rejected items are kept (quarantined on the batch) with their reason, so nothing sent is lost.
-    raw_payloads: the items as sent (JSON-ready), stored as each item's raw payload."""
+    raw_payloads: the items as sent (JSON-ready), stored as each item's raw payload.
+    refused: items already found not to fit (by input index), reported and quarantined with the others."""
     raws = raw_payloads if raw_payloads is not None else items
     default_source = f"api:{token.name}" if token else "api"
     outcomes: list[ItemOutcome | None] = [None] * len(items)
@@ -115,11 +117,13 @@ def submit_feedback(
     rejected: list[tuple[int, Mapping[str, Any], RowError]] = []
     for index, data in enumerate(items):
         try:
+            if refused and index in refused:
+                raise refused[index]
             prepared.append(prepare_feedback(data, channel=Channel.API, source=default_source, raw_payload=raws[index]))
             positions.append(index)
         except RowError as exc:
             rejected.append((index, raws[index], exc))
-            outcomes[index] = ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.message)
+            outcomes[index] = ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.localized())
     batch = None
     with transaction.atomic():
         if record_batch:
@@ -192,9 +196,14 @@ class RecordsOutcome:
 
 
 def submit_records(
-    items: Sequence[Mapping[str, Any]], *, kind: str, raw_payloads: Sequence[Mapping[str, Any]] | None = None
+    items: Sequence[Mapping[str, Any]],
+    *,
+    kind: str,
+    raw_payloads: Sequence[Mapping[str, Any]] | None = None,
+    refused: Mapping[int, RowError] | None = None,
 ) -> RecordsOutcome:
-    """Validate and upsert customers or orders; invalid items are reported, the valid ones stored."""
+    """Validate and upsert customers or orders; invalid items are reported, the valid ones stored.
+    refused: items already found not to fit (by input index)."""
     prepare, upsert = (
         (prepare_customer, upsert_customers) if kind == ImportKind.CUSTOMERS else (prepare_order, upsert_orders)
     )
@@ -204,10 +213,14 @@ def submit_records(
     positions = []
     for index, data in enumerate(items):
         try:
+            if refused and index in refused:
+                raise refused[index]
             prepared.append(prepare(data, raw_payload=raws[index]))
             positions.append(index)
         except RowError as exc:
-            outcome.rejected.append(ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.message))
+            outcome.rejected.append(
+                ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.localized())
+            )
     if prepared:
         result = upsert(prepared)
         outcome.created, outcome.updated = result.created, result.updated
