@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from voxloop.api import cases, customers, feedback
+from voxloop.api.language import in_api_language
 from voxloop.api.ratelimit import RateLimited
 from voxloop.metrics import api as metrics_api
 
@@ -29,33 +24,6 @@ api = NinjaAPI(
         "tokens are created by an administrator (admin site or `voxloop create_api_token`) with scopes."
     ),
 )
-
-
-def api_language(request: HttpRequest) -> str:
-    """The language of an API answer: the first supported one the client asks for in Accept-Language, else
-    English. Unlike the pages, an integration that says nothing must not get Chinese because the site's default
-    language is Chinese: the programmer reading the error is anywhere."""
-    for code, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
-        if code == "*":
-            break
-        try:
-            return get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return "en"
-
-
-def in_api_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        language = api_language(request)
-        with translation.override(language):
-            request.LANGUAGE_CODE = language
-            response = view(request, *args, **kwargs)
-        response["Content-Language"] = language
-        return response
-
-    return wrapper
 
 
 def _location(loc: list | tuple) -> str:

@@ -12,11 +12,13 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import BaseModel, Field
 
 from voxloop.api import services
 from voxloop.api.auth import TokenAuth
 from voxloop.api.cursors import decode_cursor, encode_cursor
+from voxloop.api.idempotency import IDEMPOTENCY, idempotent
 from voxloop.api.models import Scope
 from voxloop.api.schemas import (
     ApiDateTime,
@@ -131,10 +133,12 @@ def split_items(request: HttpRequest, items: list[BaseModel | RowError], *, sing
 @router.post(
     "/feedback",
     auth=TokenAuth(Scope.FEEDBACK_WRITE),
-    response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 422: ErrorOut},
+    response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 409: ErrorOut, 422: ErrorOut},
     exclude_none=True,
     summary="Create one feedback item",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def create_feedback(request: HttpRequest, payload: FeedbackIn):
     """201 when stored, 200 with the existing id when (source, external_id) was already stored,
     422 naming the field when the item cannot be accepted."""
@@ -153,9 +157,11 @@ def create_feedback(request: HttpRequest, payload: FeedbackIn):
 @router.post(
     "/feedback/batch",
     auth=TokenAuth(Scope.FEEDBACK_WRITE),
-    response={200: FeedbackBatchOut},
+    response={200: FeedbackBatchOut, 409: ErrorOut, 422: ErrorOut},
     summary="Create up to 1,000 feedback items",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""

@@ -6,14 +6,15 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from voxloop.api.models import ApiToken, Scope
-from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
+from voxloop.feedback.bulk import existing_feedback
+from voxloop.feedback.ingest import FeedbackInput, derived_external_id, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, Channel, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
@@ -75,6 +76,11 @@ def authenticate_token(raw: str) -> ApiToken | None:
 
 # --- Feedback
 
+# An item sent without external_id and without received_at gets an id derived from its content and this window
+# (not from "now"), so that a retry of the same request a few seconds or minutes later is the same item. The
+# window before is looked at too, so a retry that crosses the hour is still one item.
+RETRY_WINDOW = timedelta(hours=1)
+
 
 @dataclass
 class ItemOutcome:
@@ -124,6 +130,7 @@ def submit_feedback(
         except RowError as exc:
             rejected.append((index, raws[index], exc))
             outcomes[index] = ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.localized())
+    _retry_safe_ids(items, prepared, positions)
     batch = None
     with transaction.atomic():
         if record_batch:
@@ -168,6 +175,29 @@ def submit_feedback(
             batch.save(update_fields=["accepted_count", "duplicate_count", "rejected_count", "updated_at"])
     _fill_in_batch_duplicates(outcomes, prepared, positions)
     return BatchOutcome(batch.pk if batch else None, [o for o in outcomes if o is not None])
+
+
+def _window_start(moment: datetime) -> datetime:
+    seconds = int(RETRY_WINDOW.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=UTC)
+
+
+def _retry_safe_ids(items: Sequence[Mapping[str, Any]], prepared: list[FeedbackInput], positions: list[int]) -> None:
+    """Items that bring neither external_id nor received_at: derive their id from the current window, or take
+    the previous window's id when that one is stored already (the same request, retried across the hour)."""
+    derived: dict[int, tuple[str, str]] = {}
+    for pos, index in enumerate(positions):
+        data = items[index]
+        if data.get("external_id") in (None, "") and data.get("received_at") in (None, ""):
+            window = _window_start(prepared[pos].received_at)
+            item = prepared[pos]
+            item.external_id = derived_external_id(item, window)
+            derived[pos] = (item.source, derived_external_id(item, window - RETRY_WINDOW))
+    if derived:
+        earlier = existing_feedback(derived.values())
+        for pos, key in derived.items():
+            if key in earlier:
+                prepared[pos].external_id = key[1]
 
 
 def _fill_in_batch_duplicates(outcomes: list[ItemOutcome | None], prepared: list, positions: list[int]) -> None:

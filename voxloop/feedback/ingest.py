@@ -134,6 +134,12 @@ def content_external_id(channel: str, received_at: datetime, text: str, contact:
     return f"sha256:{digest[:40]}"
 
 
+def derived_external_id(item: FeedbackInput, moment: datetime) -> str:
+    """The content id of a prepared item as if it had been received at `moment` (see `content_external_id`)."""
+    contact = item.customer_id or item.email or item.phone or item.handles.get("handle", "")
+    return content_external_id(item.channel, moment, item.text, contact)
+
+
 def prepare_feedback(
     data: Mapping[str, Any],
     *,

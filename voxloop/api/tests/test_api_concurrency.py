@@ -81,3 +81,24 @@ def test_identical_batches_at_once_give_every_duplicate_its_id(on_postgres):
         assert sum(answer["created"] for _, answer in results) == 5
         for _, answer in results:
             assert [item["id"] for item in answer["items"]] == [stored[f"b-{n}-{i}"] for i in range(5)], answer
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_idempotency_key_sent_at_once_runs_once(on_postgres):
+    token = create_api_token("race", ["feedback:write"])[1]
+    body = {"items": [{"text": f"无编号 {i}"} for i in range(20)]}
+
+    def send() -> tuple[int, dict]:
+        response = Client().post(
+            "/api/feedback/batch", json.dumps(body), content_type="application/json",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"},
+        )  # fmt: skip
+        return response.status_code, response.json()
+
+    results = _at_once(send)
+    assert all(isinstance(r, tuple) and r[0] in {200, 409} for r in results), results
+    answers = [answer for status, answer in results if status == 200]
+    assert answers and all(answer == answers[0] for answer in answers)
+    assert all(answer["code"] == "idempotency_key_in_use" for status, answer in results if status == 409)
+    assert Feedback.objects.count() == 20
