@@ -32,7 +32,7 @@ from voxloop.api.schemas import (
     escape_surrogates,
 )
 from voxloop.feedback.models import Feedback
-from voxloop.feedback.normalize import RowError
+from voxloop.feedback.normalize import RowError, nul_fields, without_nul
 
 router = Router(tags=["feedback"])
 
@@ -42,32 +42,6 @@ FEEDBACK_FIELDS = (
     "order_ref", "thread_key", "attachments", "batch_id", "language", "sentiment", "sentiment_score", "kind",
     "urgency", "analysis_status", "created_at",
 )  # fmt: skip
-
-
-def without_nul(value: Any) -> Any:
-    """NUL characters removed from every string: PostgreSQL can store them neither in text nor in jsonb."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_nul(v) for v in value]
-    return value
-
-
-def nul_fields(value: Any, path: str = "") -> list[str]:
-    """The fields (keys or values) of an item that hold NUL characters."""
-    if isinstance(value, str):
-        return [path or "item"] if "\x00" in value else []
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            found += [name.replace("\x00", "")] if "\x00" in str(key) else nul_fields(item, name)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += nul_fields(item, f"{path}[{index}]")
-    return found
 
 
 def _storable(value: Any) -> Any:
