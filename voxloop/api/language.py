@@ -1,4 +1,4 @@
-"""The language of the API's answers."""
+"""Checks every API request goes through first: the language of the answer, query parameters."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 
 
@@ -34,5 +35,21 @@ def in_api_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             response = view(request, *args, **kwargs)
         response["Content-Language"] = language
         return response
+
+    return wrapper
+
+
+def refuse_nul_in_query(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A NUL character (%00) in a query parameter is a 400: PostgreSQL cannot compare text holding one."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                with translation.override(api_language(request)):
+                    message = _("The query parameter %(name)s holds a NUL character (%%00), which no text may hold.")
+                    body = {"detail": message % {"name": name.replace("\x00", "")}, "code": "nul_in_parameter"}
+                return JsonResponse(body, status=400)
+        return view(request, *args, **kwargs)
 
     return wrapper

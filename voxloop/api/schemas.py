@@ -14,6 +14,7 @@ from ninja import Schema
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,12 +24,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from voxloop.feedback.models import Channel
 from voxloop.feedback.normalize import RowError
 
 # PostgreSQL refuses a UTC offset of 16 hours or more ("time zone displacement out of range"); Python reads
 # up to 23:59. Real offsets lie between -12:00 and +14:00.
 MAX_UTC_OFFSET = timedelta(hours=16)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NUMBER = re.compile(r"[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?")
 
 
 def _storable_datetime(value: datetime) -> datetime:
@@ -51,8 +54,27 @@ def _storable_datetime(value: datetime) -> datetime:
     return value
 
 
+def _iso_only(value: Any) -> Any:
+    # pydantic would read a number as Unix seconds; the schema promises (and the docs say) ISO 8601.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise PydanticCustomError(
+            "datetime_not_iso",
+            "Use an ISO 8601 date and time, e.g. 2026-03-01T10:00:00+08:00, not {value}.",
+            {"value": str(value)},
+        )
+    return value
+
+
 # Every date the API reads: what the database cannot store is a 422 naming the field, not a 500.
-ApiDateTime = Annotated[datetime, AfterValidator(_storable_datetime)]
+ApiDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(_storable_datetime),
+    # RFC 3339 allows offsets to ±23:59; the schema says what is accepted: Z, ±00:00..±15:59, or none.
+    Field(
+        json_schema_extra={"pattern": "([Zz]|[+-](0[0-9]|1[0-5]):?[0-5][0-9]|[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?)$"}
+    ),
+]
 
 
 def escape_surrogates(text: str) -> str:
@@ -104,26 +126,66 @@ class AttachmentIn(BaseModel):
 # Inputs are plain pydantic models: ninja's Schema drops unknown keys, and we keep them in raw_payload.
 
 
+# What the ingest path checks itself (so that its refusal keeps its own code, e.g. empty_text), stated in the
+# schema for clients: text with at least one visible character, a rating from 0 to 100.
+_VISIBLE = "[^\\s\\x00-\\x1f\\x7f]"
+_RATING = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 100},
+        {"type": "string", "pattern": "^(100|[0-9]{1,2})(\\.[0-9]{1,2})?$"},
+        {"type": "null"},
+    ],
+    "description": "0 to 100, at most its rating_scale (guessed as 5, 10 or 100 when omitted).",
+}
+
+
 class FeedbackIn(BaseModel):
     """One feedback item. Fields not listed here are kept, as sent, in the item's raw payload."""
 
     model_config = ConfigDict(extra="allow")
-    text: str = Field(..., description="What the customer said (required, not empty).")
-    title: str | None = None
-    channel: str | None = Field(None, description="Channel; defaults to `api`.", examples=["review"])
+    text: str = Field(
+        ...,
+        description="What the customer said (required, not empty).",
+        json_schema_extra={"minLength": 1, "maxLength": settings.FEEDBACK_TEXT_MAX_CHARS, "pattern": _VISIBLE},
+    )
+    title: str | None = Field(None, json_schema_extra={"maxLength": 500})
+    channel: str | None = Field(
+        None,
+        description="Channel; defaults to `api`.",
+        examples=["review"],
+        json_schema_extra={"anyOf": [{"enum": list(Channel.values)}, {"type": "null"}]},
+    )
     received_at: ApiDateTime | None = Field(
-        None, description="ISO 8601; without a zone it is read in TIME_ZONE. UTC offset within ±15:59."
+        None,
+        description=(
+            "ISO 8601; without a zone it is read in TIME_ZONE. UTC offset within ±15:59; years 1990-2100, "
+            "not more than a day in the future."
+        ),
     )
     external_id: str | int | None = Field(
-        None, description="Your id for this item; (source, external_id) makes retries safe."
+        None,
+        description="Your id for this item; (source, external_id) makes retries safe.",
+        json_schema_extra={"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]},
     )
     source: str | None = Field(None, max_length=100, description="Defaults to `api:<token name>`.")
-    rating: Decimal | None = None
+    rating: Decimal | None = Field(None, json_schema_extra=_RATING)
     rating_scale: int | None = Field(None, ge=1, le=1000, description="e.g. 5, 10 or 100")
     customer_id: str | int | None = None
     customer_name: str | None = None
-    email: str | None = None
-    phone: str | int | None = None
+    email: str | None = Field(
+        None, json_schema_extra={"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "null"}]}
+    )
+    phone: str | int | None = Field(
+        None,
+        description="5 to 20 digits; +86 and spaces or dashes allowed.",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "pattern": "^\\+?[0-9]{5,20}$"},
+                {"type": "integer", "minimum": 10000, "maximum": 99999999999999999999},
+                {"type": "null"},
+            ]
+        },
+    )
     handle: str | None = None
     product: str | None = Field(None, description="Product or service code.")
     product_name: str | None = None

@@ -191,3 +191,10 @@ def test_api_errors_are_english_unless_the_client_asks_for_another_language(clie
     scope = client.get("/api/cases", headers={"Authorization": f"Bearer {reader}"})
     assert scope.status_code == 403
     assert scope.json()["detail"] == "This token lacks the scope “cases:read”."
+
+
+def test_a_nul_character_in_a_query_parameter_is_400_not_500(client, token):
+    response = get(client, "/api/feedback", token, external_id="a\x00b")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "nul_in_parameter"
+    assert "external_id" in response.json()["detail"]
