@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictStr,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -26,6 +27,17 @@ from pydantic_core import PydanticCustomError
 
 from voxloop.feedback.models import Channel
 from voxloop.feedback.normalize import RowError
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not {value}", {"value": value})
+    return value
+
+
+# An id or phone sent as a string or a whole number (100.0 is one, as JSON Schema has it); true or 1.5 are
+# refused, not read as 1.
+Key = StrictStr | Annotated[int, BeforeValidator(_not_a_boolean)]
 
 # PostgreSQL refuses a UTC offset of 16 hours or more ("time zone displacement out of range"); Python reads
 # up to 23:59. Real offsets lie between -12:00 and +14:00.
@@ -162,7 +174,7 @@ class FeedbackIn(BaseModel):
             "not more than a day in the future."
         ),
     )
-    external_id: str | int | None = Field(
+    external_id: Key | None = Field(
         None,
         description="Your id for this item; (source, external_id) makes retries safe.",
         json_schema_extra={"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]},
@@ -170,12 +182,12 @@ class FeedbackIn(BaseModel):
     source: str | None = Field(None, max_length=100, description="Defaults to `api:<token name>`.")
     rating: Decimal | None = Field(None, json_schema_extra=_RATING)
     rating_scale: int | None = Field(None, ge=1, le=1000, description="e.g. 5, 10 or 100")
-    customer_id: str | int | None = None
+    customer_id: Key | None = None
     customer_name: str | None = None
     email: str | None = Field(
         None, json_schema_extra={"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "null"}]}
     )
-    phone: str | int | None = Field(
+    phone: Key | None = Field(
         None,
         description="5 to 20 digits; +86 and spaces or dashes allowed.",
         json_schema_extra={
@@ -189,7 +201,7 @@ class FeedbackIn(BaseModel):
     handle: str | None = None
     product: str | None = Field(None, description="Product or service code.")
     product_name: str | None = None
-    order_ref: str | int | None = None
+    order_ref: Key | None = None
     attachments: list[AttachmentIn] | None = None
     thread_key: str | None = None
     language: str | None = None
@@ -341,10 +353,10 @@ class FeedbackPageOut(Schema):
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    customer_id: str | int | None = None
+    customer_id: Key | None = None
     name: str | None = None
     email: str | None = None
-    phone: str | int | None = None
+    phone: Key | None = None
     handle: str | None = None
     language: str | None = None
     tags: list[str] | str | None = None
@@ -362,14 +374,14 @@ class CustomerBatchIn(BaseModel):
 
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    order_id: str | int
+    order_id: Key
     ordered_at: ApiDateTime
     amount: Decimal = Decimal("0")
     quantity: int = Field(1, ge=0, le=2_147_483_647)
-    customer_id: str | int | None = None
+    customer_id: Key | None = None
     customer_name: str | None = None
     email: str | None = None
-    phone: str | int | None = None
+    phone: Key | None = None
     product: str | None = None
     product_name: str | None = None
     status: str | None = None
