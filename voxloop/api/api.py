@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from voxloop.api import cases, customers, feedback, metrics
+from voxloop.api.language import in_api_language, refuse_nul_in_query
 from voxloop.api.ratelimit import RateLimited
 
-api = NinjaAPI(
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+# Answers any operation may give besides its own, declared on each so that clients (and schemathesis) know them.
+COMMON_ERRORS = {
+    400: "The body is not JSON, or a parameter's value is refused (the message says which).",
+    401: "No token, or an unknown or revoked one.",
+    403: "The token lacks the operation's scope (or its user may not do this).",
+    413: "The body is larger than MAX_REQUEST_MB.",
+    422: "A field of the wrong type or out of range; `detail` names each one.",
+    429: "Over the token's requests per minute; retry after `retry_after` seconds (also the Retry-After header).",
+}
+
+
+def _without_null(parameter: dict[str, Any]) -> None:
+    """A query parameter is absent or a string, never null: `anyOf [T, null]` becomes T, so that clients and
+    schemathesis do not take an empty value for a null one."""
+    schema = parameter.get("schema", {})
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if parameter.get("in") == "query" and len(branches) == 1 and len(schema["anyOf"]) == 2:
+        del schema["anyOf"]
+        schema.update(branches[0])
+
+
+class VoxLoopAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                for parameter in operation.get("parameters", []):
+                    _without_null(parameter)
+                responses = operation.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    if status == 413 and "requestBody" not in operation:
+                        continue
+                    if status not in responses and str(status) not in responses:  # ninja's keys are ints
+                        responses[status] = {"description": description, "content": ERROR_REF}
+        return schema
+
+
+api = VoxLoopAPI(
     title="VoxLoop API",
     version="1",
     urls_namespace="api",
@@ -44,12 +85,25 @@ def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     return response
 
 
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja's answer, plus a code on a 400 (a parameter refused by a rule the schema cannot state), so that
+    clients can tell it from other refusals without reading the message."""
+    body: dict[str, Any] = {"detail": exc.message}
+    if exc.status_code == 400:
+        body["code"] = "invalid_parameter"
+    return api.create_response(request, body, status=exc.status_code)
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     """422 with pydantic's details plus one readable line per problem, naming the field."""
     errors = []
     for error in exc.errors:
         field = _location(error.get("loc", ()))
+        inner = (error.get("ctx") or {}).get("field")  # a problem found inside an item names its field itself
+        if inner:
+            field = f"{field}.{inner}" if field else str(inner)
         errors.append({**error, "field": field, "message": f"{field or 'body'}: {error.get('msg', '')}"})
     for error in errors:  # values can be anything the client sent; keep the response JSON-safe
         error.pop("ctx", None)
@@ -64,6 +118,9 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
     return api.create_response(request, {"detail": message, "code": "request_too_large"}, status=413)
 
 
+# Before validation, so that validation errors are in the answer's language too.
+api.add_decorator(in_api_language, mode="view")
+api.add_decorator(refuse_nul_in_query, mode="view")
 api.add_router("", feedback.router)
 api.add_router("", customers.router)
 api.add_router("", metrics.router)

@@ -10,7 +10,6 @@ error code and message.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +17,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -36,8 +36,9 @@ from voxloop.api.case_schemas import (
     StatusValue,
 )
 from voxloop.api.cursors import decode_cursor, encode_cursor
+from voxloop.api.idempotency import IDEMPOTENCY, idempotent
 from voxloop.api.models import ApiToken, Scope
-from voxloop.api.schemas import ErrorOut
+from voxloop.api.schemas import ApiDateTime, ErrorOut
 from voxloop.cases import queries, services
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus
 from voxloop.cases.services import CaseError, CaseErrorCode
@@ -172,7 +173,7 @@ class CaseFilters(Schema):
     severity: SeverityValue | None = None
     team: int | None = Field(None, description="Team id.")
     assignee: str | None = Field(None, description="User id, user name, or `none` for unassigned cases.")
-    updated_since: datetime | None = Field(None, description="updated_at ≥ this (ISO 8601): for syncing.")
+    updated_since: ApiDateTime | None = Field(None, description="updated_at ≥ this (ISO 8601): for syncing.")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -287,7 +288,9 @@ def _record_feedback_for(customer: Customer, title: str, text: str, token: ApiTo
     auth=TokenAuth(Scope.CASES_WRITE),
     response={201: CaseDetailOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Open a case for stored feedback, or for a customer's request",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def create_case(request: HttpRequest, payload: CaseCreateIn):
     """SLA clocks start now; the case is flagged as a repeat complaint when the customer had one on the same
     topic recently. A team the token's user cannot see is refused like a team that does not exist."""
@@ -440,7 +443,9 @@ def _apply_status(case: Case, user: User, payload: CaseUpdateIn) -> None:
     auth=TokenAuth(Scope.CASES_WRITE),
     response={201: CaseEventOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Add an internal note, or a public reply that is emailed to the customer",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def comment(request: HttpRequest, case_id: int, payload: CommentIn):
     """A public reply stops the first-response clock (the first one is stored as first_responded_at)."""
     user = _acting_user(request)

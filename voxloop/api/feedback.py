@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import BaseModel, Field
 
 from voxloop.api import services
 from voxloop.api.auth import TokenAuth
 from voxloop.api.cursors import decode_cursor, encode_cursor
+from voxloop.api.idempotency import IDEMPOTENCY, idempotent
 from voxloop.api.models import Scope
 from voxloop.api.schemas import (
+    ApiDateTime,
     ErrorOut,
     FeedbackBatchIn,
     FeedbackBatchOut,
@@ -24,8 +29,10 @@ from voxloop.api.schemas import (
     FeedbackDetailOut,
     FeedbackIn,
     FeedbackPageOut,
+    escape_surrogates,
 )
 from voxloop.feedback.models import Feedback
+from voxloop.feedback.normalize import RowError, nul_fields, without_nul
 
 router = Router(tags=["feedback"])
 
@@ -37,70 +44,118 @@ FEEDBACK_FIELDS = (
 )  # fmt: skip
 
 
-def without_nul(value: Any) -> Any:
-    """NUL characters removed from every string: PostgreSQL can store them neither in text nor in jsonb."""
+def _storable(value: Any) -> Any:
+    """An item as sent, made storable in a JSON column: lone surrogates spelt out (\\ud800), numbers JSON
+    cannot hold (1e400 reads as infinity) kept as text."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return escape_surrogates(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {escape_surrogates(str(k)): _storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [without_nul(v) for v in value]
+        return [_storable(v) for v in value]
     return value
 
 
-def split_items(request: HttpRequest, items: list[BaseModel], *, single: bool = False) -> tuple[list[dict], list[dict]]:
-    """Validated values for the write path, and each item exactly as it was sent for its raw payload."""
-    data = [item.model_dump(exclude_none=True) for item in items]
+@dataclass
+class SplitItems:
+    data: list[dict[str, Any]]  # validated values for the write path (an empty dict where refused)
+    raw: list[dict[str, Any]]  # each item as it was sent, for its raw payload
+    refused: dict[int, RowError] = field(default_factory=dict)  # input index -> why it does not fit its schema
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # what was changed to store an item
+
+
+def split_items(request: HttpRequest, items: list[BaseModel | RowError], *, single: bool = False) -> SplitItems:
+    """Validated values for the write path, and each item exactly as it was sent for its raw payload.
+
+    NUL characters cannot be stored: they are removed, and the removal is recorded in the item's raw payload
+    (`_voxloop.nul_removed_from`) and reported in the response, so nothing changes without notice."""
     # The body already parsed as JSON with these items (ninja validated it); re-reading it keeps the
     # client's own values and spelling, not our normalised ones.
     body = json.loads(request.body)
-    raw = [body] if single else body["items"]
-    if b"\\u0000" in request.body:  # rare: only then walk the items
-        data, raw = without_nul(data), without_nul(raw)
-    return data, raw
+    raw_items = [body] if single else body["items"]
+    split = SplitItems(data=[], raw=[])
+    has_nul = b"\\u0000" in request.body  # rare: only then walk the items
+    for index, (item, raw) in enumerate(zip(items, raw_items, strict=True)):
+        raw = raw if isinstance(raw, dict) else {"item": raw}
+        if isinstance(item, RowError):
+            split.refused[index] = item
+            split.data.append({})
+            split.raw.append(_storable(without_nul(raw) if has_nul else raw))
+            continue
+        data = item.model_dump(exclude_none=True)
+        removed = nul_fields(raw) if has_nul else []
+        if removed:
+            data, raw = without_nul(data), without_nul(raw)
+            notes = raw.get("_voxloop")
+            raw["_voxloop"] = {**(notes if isinstance(notes, dict) else {}), "nul_removed_from": removed}
+            split.warnings.append(
+                {
+                    "index": index,
+                    "code": "nul_removed",
+                    "fields": removed,
+                    "message": _("NUL characters were removed from %(fields)s: the database cannot store them.")
+                    % {"fields": ", ".join(removed)},
+                }
+            )
+        split.data.append(data)
+        split.raw.append(raw)
+    return split
 
 
 @router.post(
     "/feedback",
     auth=TokenAuth(Scope.FEEDBACK_WRITE),
-    response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 422: ErrorOut},
+    response={201: FeedbackCreatedOut, 200: FeedbackCreatedOut, 409: ErrorOut, 422: ErrorOut},
+    exclude_none=True,
     summary="Create one feedback item",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def create_feedback(request: HttpRequest, payload: FeedbackIn):
     """201 when stored, 200 with the existing id when (source, external_id) was already stored,
     422 naming the field when the item cannot be accepted."""
-    data, raw = split_items(request, [payload], single=True)
-    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth, record_batch=False).items[0]
+    split = split_items(request, [payload], single=True)
+    outcome = services.submit_feedback(
+        split.data, raw_payloads=split.raw, token=request.auth, record_batch=False
+    ).items[0]
     if outcome.status == "rejected":
         return Status(422, {"detail": outcome.message, "code": outcome.code, "field": outcome.field})
-    return Status(201 if outcome.status == "created" else 200, {"id": outcome.id, "status": outcome.status})
+    answer: dict[str, Any] = {"id": outcome.id, "status": outcome.status}
+    if split.warnings:
+        answer["warnings"] = [w["message"] for w in split.warnings]
+    return Status(201 if outcome.status == "created" else 200, answer)
 
 
 @router.post(
     "/feedback/batch",
     auth=TokenAuth(Scope.FEEDBACK_WRITE),
-    response={200: FeedbackBatchOut},
+    response={200: FeedbackBatchOut, 409: ErrorOut, 422: ErrorOut},
     summary="Create up to 1,000 feedback items",
+    openapi_extra=IDEMPOTENCY,
 )
+@decorate_view(idempotent)
 def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""
-    data, raw = split_items(request, payload.items)
-    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth)
+    split = split_items(request, payload.items)
+    outcome = services.submit_feedback(split.data, raw_payloads=split.raw, token=request.auth, refused=split.refused)
     return {
         "batch_id": outcome.batch_id,
         "created": outcome.count("created"),
         "duplicates": outcome.count("duplicate"),
         "rejected": outcome.count("rejected"),
         "items": [item.__dict__ for item in outcome.items],
+        "warnings": split.warnings,
     }
 
 
 class FeedbackFilters(Schema):
     channel: str | None = None
     source: str | None = None
-    since: datetime | None = Field(None, description="received_at ≥ since (ISO 8601)")
-    until: datetime | None = Field(None, description="received_at < until (ISO 8601)")
+    since: ApiDateTime | None = Field(None, description="received_at ≥ since (ISO 8601)")
+    until: ApiDateTime | None = Field(None, description="received_at < until (ISO 8601)")
     customer: str | None = Field(None, description="The customer's id in your system (or VoxLoop's, as #123).")
     product: str | None = Field(None, description="Product code.")
     external_id: str | None = None

@@ -46,3 +46,23 @@ class ApiToken(TimeStampedModel):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class IdempotentRequest(models.Model):
+    """A write request sent with an `Idempotency-Key` header and the answer it got, replayed for 24 hours when the
+    same token sends the same key with the same request again (as Stripe and Zendesk do)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="idempotent_requests")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused, not replayed.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null while the first one runs
+    response_body = models.BinaryField(blank=True, default=b"")
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="idempotent_request_token_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'running'})"

@@ -6,14 +6,15 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from voxloop.api.models import ApiToken, Scope
-from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
+from voxloop.feedback.bulk import existing_feedback
+from voxloop.feedback.ingest import FeedbackInput, derived_external_id, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, Channel, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
 from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
@@ -75,6 +76,11 @@ def authenticate_token(raw: str) -> ApiToken | None:
 
 # --- Feedback
 
+# An item sent without external_id and without received_at gets an id derived from its content and this window
+# (not from "now"), so that a retry of the same request a few seconds or minutes later is the same item. The
+# window before is looked at too, so a retry that crosses the hour is still one item.
+RETRY_WINDOW = timedelta(hours=1)
+
 
 @dataclass
 class ItemOutcome:
@@ -101,12 +107,14 @@ def submit_feedback(
     raw_payloads: Sequence[Mapping[str, Any]] | None = None,
     token: ApiToken | None = None,
     record_batch: bool = True,
+    refused: Mapping[int, RowError] | None = None,
 ) -> BatchOutcome:
     """Validate and store feedback sent through the API: one ingest call for the whole batch.
 
     Items default to channel "api" and source "api:<token name>"; each gets an outcome in input order.
     Rejected items are kept (quarantined on the batch) with their reason, so nothing sent is lost.
-    raw_payloads: the items as sent (JSON-ready), stored as each item's raw payload."""
+    raw_payloads: the items as sent (JSON-ready), stored as each item's raw payload.
+    refused: items already found not to fit (by input index), reported and quarantined with the others."""
     raws = raw_payloads if raw_payloads is not None else items
     default_source = f"api:{token.name}" if token else "api"
     outcomes: list[ItemOutcome | None] = [None] * len(items)
@@ -115,11 +123,14 @@ def submit_feedback(
     rejected: list[tuple[int, Mapping[str, Any], RowError]] = []
     for index, data in enumerate(items):
         try:
+            if refused and index in refused:
+                raise refused[index]
             prepared.append(prepare_feedback(data, channel=Channel.API, source=default_source, raw_payload=raws[index]))
             positions.append(index)
         except RowError as exc:
             rejected.append((index, raws[index], exc))
-            outcomes[index] = ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.message)
+            outcomes[index] = ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.localized())
+    _retry_safe_ids(items, prepared, positions)
     batch = None
     with transaction.atomic():
         if record_batch:
@@ -166,6 +177,29 @@ def submit_feedback(
     return BatchOutcome(batch.pk if batch else None, [o for o in outcomes if o is not None])
 
 
+def _window_start(moment: datetime) -> datetime:
+    seconds = int(RETRY_WINDOW.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=UTC)
+
+
+def _retry_safe_ids(items: Sequence[Mapping[str, Any]], prepared: list[FeedbackInput], positions: list[int]) -> None:
+    """Items that bring neither external_id nor received_at: derive their id from the current window, or take
+    the previous window's id when that one is stored already (the same request, retried across the hour)."""
+    derived: dict[int, tuple[str, str]] = {}
+    for pos, index in enumerate(positions):
+        data = items[index]
+        if data.get("external_id") in (None, "") and data.get("received_at") in (None, ""):
+            window = _window_start(prepared[pos].received_at)
+            item = prepared[pos]
+            item.external_id = derived_external_id(item, window)
+            derived[pos] = (item.source, derived_external_id(item, window - RETRY_WINDOW))
+    if derived:
+        earlier = existing_feedback(derived.values())
+        for pos, key in derived.items():
+            if key in earlier:
+                prepared[pos].external_id = key[1]
+
+
 def _fill_in_batch_duplicates(outcomes: list[ItemOutcome | None], prepared: list, positions: list[int]) -> None:
     """An item repeating an earlier item of the same batch points at the id that earlier item got."""
     first_id: dict[tuple[str, str], int] = {}
@@ -192,9 +226,14 @@ class RecordsOutcome:
 
 
 def submit_records(
-    items: Sequence[Mapping[str, Any]], *, kind: str, raw_payloads: Sequence[Mapping[str, Any]] | None = None
+    items: Sequence[Mapping[str, Any]],
+    *,
+    kind: str,
+    raw_payloads: Sequence[Mapping[str, Any]] | None = None,
+    refused: Mapping[int, RowError] | None = None,
 ) -> RecordsOutcome:
-    """Validate and upsert customers or orders; invalid items are reported, the valid ones stored."""
+    """Validate and upsert customers or orders; invalid items are reported, the valid ones stored.
+    refused: items already found not to fit (by input index)."""
     prepare, upsert = (
         (prepare_customer, upsert_customers) if kind == ImportKind.CUSTOMERS else (prepare_order, upsert_orders)
     )
@@ -204,10 +243,14 @@ def submit_records(
     positions = []
     for index, data in enumerate(items):
         try:
+            if refused and index in refused:
+                raise refused[index]
             prepared.append(prepare(data, raw_payload=raws[index]))
             positions.append(index)
         except RowError as exc:
-            outcome.rejected.append(ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.message))
+            outcome.rejected.append(
+                ItemOutcome(index, "rejected", code=exc.code, field=exc.field, message=exc.localized())
+            )
     if prepared:
         result = upsert(prepared)
         outcome.created, outcome.updated = result.created, result.updated

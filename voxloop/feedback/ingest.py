@@ -140,6 +140,12 @@ def content_external_id(channel: str, received_at: datetime, text: str, contact:
     return f"sha256:{digest[:40]}"
 
 
+def derived_external_id(item: FeedbackInput, moment: datetime) -> str:
+    """The content id of a prepared item as if it had been received at `moment` (see `content_external_id`)."""
+    contact = item.customer_id or item.email or item.phone or item.handles.get("handle", "")
+    return content_external_id(item.channel, moment, item.text, contact)
+
+
 def prepare_feedback(
     data: Mapping[str, Any],
     *,
@@ -399,11 +405,16 @@ def _store_checked(
             seen.add(key)
             fresh_positions.append(pos)
     inserted = _store_fresh([inputs[p] for p in fresh_positions], batch, created_by_id)
-    # A row another process stored between our duplicate check and the insert counts as a duplicate.
+    # A row another process stored between our duplicate check and the insert counts as a duplicate, and
+    # names that process's row: ON CONFLICT waited for it to commit, so a new statement sees it.
+    lost = [keys[pos] for pos in fresh_positions if keys[pos] not in inserted]
+    winners = existing_feedback(lost) if lost else {}
     for pos in fresh_positions:
         pk = inserted.get(keys[pos])
         if pk is None:
             result.duplicates.append(pos)
+            if keys[pos] in winners:
+                result.existing_ids[pos] = winners[keys[pos]]
         else:
             result.created.append(pk)
     result.duplicates.sort()

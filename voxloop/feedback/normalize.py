@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as date_parser
@@ -167,3 +168,29 @@ def _parse_rating(value: object, field: str) -> Decimal | None:
             "invalid_rating", gettext_noop("The rating %(value)s is out of range (0-100)."), field, value=raw
         )
     return rating.quantize(Decimal("0.01"))
+
+
+def without_nul(value: Any) -> Any:
+    """NUL characters removed from every string: PostgreSQL can store them neither in text nor in jsonb."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """The fields (keys or values) of an item that hold NUL characters."""
+    if isinstance(value, str):
+        return [path or "item"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name.replace("\x00", "")] if "\x00" in str(key) else nul_fields(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_fields(item, f"{path}[{index}]")
+    return found

@@ -53,3 +53,27 @@ def test_rate_limit_refuses_a_flood(client, settings):
 def test_embed_page_may_be_framed_but_the_normal_page_may_not(client):
     assert "X-Frame-Options" not in client.get(reverse("webform:embed")).headers
     assert client.get(reverse("webform:form")).headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+@pytest.mark.parametrize("rating", ["99", "0", "6", "2.5", "-1", "五"])
+def test_a_rating_outside_one_to_five_stars_is_refused_clearly(client, rating):
+    # The form shows 1-5 stars; a hand-made POST with 99 was stored as 99 of 100 (issue 15.15).
+    response = client.post(reverse("webform:form"), {"text": "还行", "rating": rating, "submission_id": "r"},
+                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert response.status_code == 400
+    assert "Choose from 1 to 5 stars" in response.content.decode()
+    assert not Feedback.objects.exists()
+
+
+def test_a_five_star_rating_is_stored_on_a_scale_of_five(client):
+    client.post(reverse("webform:form"), {"text": "很好", "rating": "5", "submission_id": "r5"})
+    assert (Feedback.objects.get().rating, Feedback.objects.get().rating_scale) == (5, 5)
+
+
+def test_nul_characters_are_removed_with_a_record_of_it(client):
+    response = client.post(reverse("webform:form"), {"text": "好\x00评", "customer_name": "小\x00王", "submission_id": "n"})
+    assert response.status_code == 200
+    item = Feedback.objects.get()
+    assert (item.text, item.contact_name) == ("好评", "小王")
+    assert item.raw_payload["text"] == "好评"
+    assert item.raw_payload["_voxloop"] == {"nul_removed_from": ["text", "customer_name"]}
