@@ -29,6 +29,7 @@ from voxloop.feedback.bulk import (
     insert_feedback,
     json_text,
 )
+from voxloop.feedback.hooks import feedback_stored, feedback_storing
 from voxloop.feedback.models import Channel, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
@@ -369,6 +370,7 @@ def ingest_feedback(
             _store_checked(inputs, keys, batch, created_by_id, result)
         if result.created:
             ids = list(result.created)
+            feedback_storing(ids)
             transaction.on_commit(lambda: _after_ingest(ids))
     return result
 
@@ -444,3 +446,4 @@ def _after_ingest(feedback_ids: list[int]) -> None:
     from voxloop.analysis.dispatch import queue_analysis
 
     queue_analysis(feedback_ids)
+    feedback_stored(feedback_ids)
