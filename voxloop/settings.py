@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "voxloop.metrics",
     "voxloop.dashboards",
     "voxloop.alerts",
+    "voxloop.search",
 ]
 
 MIDDLEWARE = [
