@@ -17,14 +17,11 @@ from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent
 from voxloop.cases.queries import visible_cases
 from voxloop.feedback.models import Customer, Feedback
-from voxloop.search.models import DocKind, SearchDocument
+from voxloop.search.models import DocKind
 from voxloop.search.text import digits_of, query_tokens
 from voxloop_nlp.components.normalize import to_half_width, to_simplified
 
 SECTION_SIZE = 20
-# Counts stop here ("1000+"): counting every match of a common word over millions of rows costs more
-# than the number is worth.
-COUNT_CAP = 1_000
 SNIPPET_CHARS = 160
 _TSVECTOR = "array_to_tsvector(string_to_array(body, ' '))"  # the expression the GIN index is built on
 
@@ -40,11 +37,51 @@ def _match_sql(tokens: list[str], table: str = "search_searchdocument") -> tuple
     return f"{table}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [query]  # noqa: S608
 
 
-def matching_documents(kind: str | tuple[str, ...], tokens: list[str]) -> QuerySet[SearchDocument]:
-    where, params = _match_sql(tokens)
-    kinds = [kind] if isinstance(kind, str) else list(kind)
-    # extra(): the match is vendor SQL on the model's own table, no self-join needed.
-    return SearchDocument.objects.filter(kind__in=kinds).extra(where=[where], params=params)  # noqa: S610
+def _matches(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None = None) -> tuple[str, list[object]]:
+    """A CTE ``m`` (kind, object_id, case_id, at) of the documents of ``kinds`` with every token; ``scope``:
+    only documents of these cases. MATERIALIZED keeps the planner on the word index: otherwise it may walk
+    the (kind, at) index newest first and test every row's words, fine for a common word and a full scan for
+    a rare one."""
+    where, params = _match_sql(tokens, "d")
+    marks = ", ".join(["%s"] * len(kinds))
+    # Only constants and placeholders go into the SQL text (here and below).
+    sql = f"SELECT d.kind, d.object_id, d.case_id, d.at FROM search_searchdocument d WHERE d.kind IN ({marks}) AND {where}"  # noqa: S608
+    values: list[object] = [*kinds, *params]
+    if scope is not None:
+        scope_sql, scope_params = scope.values("pk").query.sql_with_params()
+        sql += f" AND d.case_id IN ({scope_sql})"
+        values += list(scope_params)
+    return f"WITH m AS MATERIALIZED ({sql})", values
+
+
+def _newest(kind: str, tokens: list[str], limit: int = SECTION_SIZE) -> tuple[int, list[int]]:
+    """(how many documents of ``kind`` match, the object ids of the newest ``limit``), in one query."""
+    cte, params = _matches((kind,), tokens)
+    with connection.cursor() as cursor:
+        sql = f"{cte} SELECT object_id, (SELECT count(*) FROM m) FROM m ORDER BY at DESC LIMIT %s"  # noqa: S608
+        cursor.execute(sql, [*params, limit])
+        rows = cursor.fetchall()
+    return (rows[0][1] if rows else 0), [row[0] for row in rows]
+
+
+def _newest_cases(
+    tokens: list[str], scope: QuerySet, limit: int = SECTION_SIZE
+) -> tuple[int, dict[int, tuple[str, int]]]:
+    """(how many cases in ``scope`` match by title, resolution or a message; for the newest ``limit`` of them
+    the newest matching document as {case_id: (kind, object_id)})."""
+    cte, params = _matches((DocKind.CASE, DocKind.EVENT), tokens, scope)
+    sql = (
+        f"{cte}, top AS (SELECT case_id, max(at) AS last FROM m GROUP BY case_id ORDER BY last DESC LIMIT %s)"  # noqa: S608
+        " SELECT m.kind, m.object_id, m.case_id, (SELECT count(DISTINCT case_id) FROM m)"
+        " FROM m JOIN top ON top.case_id = m.case_id ORDER BY top.last DESC, m.at DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        rows = cursor.fetchall()
+    found: dict[int, tuple[str, int]] = {}
+    for kind, object_id, case_id, _count in rows:
+        found.setdefault(case_id, (kind, object_id))
+    return (rows[0][3] if rows else 0), found
 
 
 def _object_ids_sql(kind: str, tokens: list[str]) -> RawSQL:
@@ -128,14 +165,6 @@ class Section:
     hits: list[Hit] = field(default_factory=list)
     count: int = 0
 
-    @property
-    def capped(self) -> bool:
-        return self.count > COUNT_CAP
-
-    @property
-    def shown_count(self) -> str:
-        return f"{COUNT_CAP}+" if self.capped else str(self.count)
-
 
 @dataclass
 class Results:
@@ -153,10 +182,6 @@ class Results:
     @property
     def total(self) -> int:
         return sum(s.count for s in self.sections)
-
-
-def _capped_count(qs: QuerySet) -> int:
-    return qs[: COUNT_CAP + 1].count()
 
 
 def _mask(value: str, user: User) -> str:
@@ -187,9 +212,7 @@ def find_customers(q: str, tokens: list[str]) -> tuple[list[Customer], int]:
     exact = list(Customer.objects.filter(email__iexact=q.strip())[:1]) if "@" in q else []
     if not tokens:
         return exact, len(exact)
-    docs = matching_documents(DocKind.CUSTOMER, tokens)
-    count = _capped_count(docs)
-    ids = list(docs.order_by("-at").values_list("object_id", flat=True)[:SECTION_SIZE])
+    count, ids = _newest(DocKind.CUSTOMER, tokens)
     by_id = Customer.objects.in_bulk(ids)
     customers = exact + [by_id[i] for i in ids if i in by_id and all(c.pk != i for c in exact)]
     return customers, max(count, len(customers))
@@ -234,9 +257,7 @@ def search(user: User, q: str) -> Results:
     if not tokens:
         return results
 
-    docs = matching_documents(DocKind.FEEDBACK, tokens)
-    results.feedback.count = _capped_count(docs)
-    ids = list(docs.order_by("-at").values_list("object_id", flat=True)[:SECTION_SIZE])
+    results.feedback.count, ids = _newest(DocKind.FEEDBACK, tokens)
     items = Feedback.objects.in_bulk(ids)
     results.feedback.hits = [
         Hit(
@@ -250,14 +271,7 @@ def search(user: User, q: str) -> Results:
     ]
 
     # Case text: titles, resolutions and timeline messages, only of cases the user may see.
-    text_docs = matching_documents((DocKind.CASE, DocKind.EVENT), tokens).filter(case_id__in=visible.values("pk"))
-    results.case_text.count = _capped_count(text_docs.values("case_id").distinct())
-    case_order: dict[int, tuple[str, int]] = {}
-    for kind, object_id, case_id in text_docs.order_by("-at").values_list("kind", "object_id", "case_id")[:200]:
-        if case_id not in case_order:
-            case_order[case_id] = (kind, object_id)
-        if len(case_order) >= SECTION_SIZE:
-            break
+    results.case_text.count, case_order = _newest_cases(tokens, visible)
     case_rows = Case.objects.in_bulk(list(case_order))
     events = CaseEvent.objects.in_bulk([oid for kind, oid in case_order.values() if kind == DocKind.EVENT])
     for case_id, (kind, object_id) in case_order.items():
