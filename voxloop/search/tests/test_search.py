@@ -161,3 +161,18 @@ def test_index_follows_edits_and_deletions_and_can_be_rebuilt(store, two_teams):
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH '\"退款\"'")
             assert cursor.fetchone()[0] == 1
+
+
+def test_a_common_word_is_served_from_the_newest_documents_with_an_estimated_count(store, two_teams, monkeypatch):
+    from voxloop.search import queries
+
+    monkeypatch.setattr(queries, "WINDOW", 4)
+    monkeypatch.setattr(queries, "SECTION_SIZE", 2)
+    _mine, _other, agent, _analyst = two_teams
+    store("发票没开", "账单一", "账单二", "物流慢", "账单三", "账单四")  # oldest first
+    common = search(agent, "账单")
+    assert [h.snippet for h in common.feedback.hits] == ["<mark>账单</mark>四", "<mark>账单</mark>三"]
+    assert common.feedback.approximate and common.feedback.count >= 2
+    rare = search(agent, "发票")  # beyond the window: every match is read, and counted exactly
+    assert [h.snippet for h in rare.feedback.hits] == ["<mark>发票</mark>没开"]
+    assert rare.feedback.count == 1 and not rare.feedback.approximate
