@@ -22,13 +22,22 @@ SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS search_fts_ai",
     "DROP TABLE IF EXISTS search_fts",
 ]
-# PostgreSQL: a GIN index over the words as a tsvector, built straight from the space-separated words
-# (array_to_tsvector: no parser, no dictionary, so both databases agree on what a word is).
+# PostgreSQL: GIN indexes over the words as a tsvector, built straight from the space-separated words
+# (array_to_tsvector: no parser, no dictionary, so both databases agree on what a word is). One per section
+# of the results page (partial), so a word common in feedback costs nothing when customers are searched.
+# The case section's rows are those with a case_id (cases and their messages); it also gets its own
+# newest-first index, as "kind IN (case, event) ORDER BY at" cannot use (kind, at) in order.
+_TSVECTOR = "array_to_tsvector(string_to_array(body, ' '))"
 PG_FORWARD = [
-    "CREATE INDEX searchdoc_body_gin ON search_searchdocument"
-    " USING gin (array_to_tsvector(string_to_array(body, ' ')))",
+    f"CREATE INDEX searchdoc_feedback_words ON search_searchdocument USING gin ({_TSVECTOR}) WHERE kind = 'feedback'",
+    f"CREATE INDEX searchdoc_customer_words ON search_searchdocument USING gin ({_TSVECTOR}) WHERE kind = 'customer'",
+    f"CREATE INDEX searchdoc_case_words ON search_searchdocument USING gin ({_TSVECTOR}) WHERE case_id IS NOT NULL",
+    "CREATE INDEX searchdoc_case_at ON search_searchdocument (at) WHERE case_id IS NOT NULL",
 ]
-PG_BACKWARD = ["DROP INDEX IF EXISTS searchdoc_body_gin"]
+PG_BACKWARD = [
+    f"DROP INDEX IF EXISTS {name}"
+    for name in ("searchdoc_feedback_words", "searchdoc_customer_words", "searchdoc_case_words", "searchdoc_case_at")
+]
 
 
 def _run(statements_by_vendor):

@@ -176,3 +176,17 @@ def test_a_common_word_is_served_from_the_newest_documents_with_an_estimated_cou
     rare = search(agent, "发票")  # beyond the window: every match is read, and counted exactly
     assert [h.snippet for h in rare.feedback.hits] == ["<mark>发票</mark>没开"]
     assert rare.feedback.count == 1 and not rare.feedback.approximate
+
+
+def test_case_text_from_the_newest_documents_keeps_to_the_agents_cases(two_teams, monkeypatch):
+    from voxloop.search import queries
+
+    monkeypatch.setattr(queries, "CASE_WINDOW", 3)
+    monkeypatch.setattr(queries, "SECTION_SIZE", 1)
+    mine, other, agent, _analyst = two_teams
+    Case.objects.create(number="C0000301", title="退款延迟", team=mine)
+    newer = Case.objects.create(number="C0000302", title="退款延迟 第二次", team=mine)
+    Case.objects.create(number="C0000303", title="退款延迟 别组", team=other)  # newest, not the agent's
+    found = search(agent, "退款")
+    assert [h.url for h in found.case_text.hits] == [reverse("cases:detail", args=[newer.pk])]
+    assert found.case_text.approximate
