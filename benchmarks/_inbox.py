@@ -43,9 +43,30 @@ def fill(rows: int) -> None:
 
     from voxloop.feedback.bulk import insert_feedback
     from voxloop.feedback.models import Product
+    from voxloop.search.models import SearchDocument
+    from voxloop.search.text import index_body
 
     rng = random.Random(3)
     products = [Product.objects.create(code=f"P{i}", name=f"商品{i}").pk for i in range(50)]
+    bodies: dict[str, str] = {}  # the texts repeat: segment each once
+
+    def insert(rows: list[dict]) -> None:
+        # The inbox's text search reads the search index: fill it with the rows, as the indexing worker would.
+        with transaction.atomic():
+            ids = insert_feedback(rows)
+            SearchDocument.objects.bulk_create(
+                [
+                    SearchDocument(
+                        kind="feedback",
+                        object_id=ids[("bench", row["external_id"])],
+                        at=row["received_at"],
+                        body=bodies.get(row["text"]) or bodies.setdefault(row["text"], index_body(row["text"])),
+                    )
+                    for row in rows
+                ],
+                batch_size=5_000,
+            )
+
     start = datetime(2024, 7, 1, tzinfo=UTC)
     chunk = []
     for i in range(rows):
@@ -57,11 +78,9 @@ def fill(rows: int) -> None:
             "raw_payload": {}, "attachments": [],
         })  # fmt: skip
         if len(chunk) == 10_000:
-            with transaction.atomic():
-                insert_feedback(chunk)
+            insert(chunk)
             chunk = []
-    with transaction.atomic():
-        insert_feedback(chunk)
+    insert(chunk)
 
 
 def child(rows: int) -> None:

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "voxloop.metrics",
     "voxloop.dashboards",
     "voxloop.alerts",
+    "voxloop.search",
     "voxloop.privacy",
     "voxloop.demo",
 ]

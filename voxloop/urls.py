@@ -18,6 +18,7 @@ urlpatterns = [
     path("surveys/", include("voxloop.surveys.urls")),
     path("analysis/", include("voxloop.analysis.urls")),
     path("cases/", include("voxloop.cases.urls")),
+    path("search/", include("voxloop.search.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.dashboards.urls")),

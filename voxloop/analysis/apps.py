@@ -9,6 +9,6 @@ class AnalysisConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: models can only be imported once the app registry is ready.
         from voxloop.analysis.dispatch import queue_analysis
-        from voxloop.feedback.ingest import feedback_stored
+        from voxloop.feedback.hooks import feedback_stored
 
         feedback_stored.register(queue_analysis)

@@ -1,6 +1,13 @@
 """Points where a higher layer plugs into feedback without feedback importing it (DESIGN §8: a lower layer never
 imports a higher one; the higher one registers a callable in its ``AppConfig.ready``).
 
+- ``feedback_stored``: announced with the new ids after the commit that stored them (single items, API batches
+  and file imports alike); analysis queues them, search indexes them.
+- ``feedback_storing``: the same ids inside the storing transaction, for work that must commit (or roll back)
+  with the rows themselves (search indexes small batches at once).
+- A text-search provider: the inbox's text filter, replaced by the search app's word index when it is
+  installed; without one the inbox falls back to substring matching.
+
 - Ingest screens see every batch of validated feedback (and record screens every batch of customers and
   orders) before it is stored, and may rewrite items in place (voxloop.privacy de-identifies the items of an
   erased person, so a re-import cannot bring them back).
@@ -14,7 +21,24 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import QuerySet
+
+from voxloop.core.hooks import Hook
 from voxloop.feedback.models import Customer
+
+feedback_stored: Hook[list[int]] = Hook("feedback stored")
+feedback_storing: Hook[list[int]] = Hook("feedback storing")
+
+TextSearch = Callable[[QuerySet, str], QuerySet]
+_text_search: list[TextSearch] = []
+
+
+def register_text_search(provider: TextSearch) -> None:
+    _text_search[:] = [provider]
+
+
+def text_search_provider() -> TextSearch | None:
+    return _text_search[0] if _text_search else None
 
 
 class ContactPurpose(StrEnum):

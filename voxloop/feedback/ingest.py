@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
-from voxloop.core.hooks import Hook
 from voxloop.feedback.bulk import (
     FRAGMENT,
     DuplicateFeedback,
@@ -30,7 +29,7 @@ from voxloop.feedback.bulk import (
     insert_feedback,
     json_text,
 )
-from voxloop.feedback.hooks import screen_feedback
+from voxloop.feedback.hooks import feedback_stored, feedback_storing, screen_feedback
 from voxloop.feedback.models import Channel, ImportBatch, Order, Product
 from voxloop.feedback.normalize import (
     RowError,
@@ -48,7 +47,6 @@ _ONE_DAY = timedelta(days=1)
 
 
 # Called with the ids of newly stored feedback once their transaction has committed.
-feedback_stored: Hook[list[int]] = Hook("feedback stored")
 
 
 def _optional(data: Mapping[str, Any], key: str, limit: int) -> str:
@@ -382,6 +380,7 @@ def ingest_feedback(
             _store_checked(inputs, keys, batch, created_by_id, result)
         if result.created:
             ids = list(result.created)
+            feedback_storing.announce(ids)
             transaction.on_commit(lambda: _after_ingest(ids))
     return result
 
@@ -458,5 +457,5 @@ def _store_fresh(
 
 
 def _after_ingest(feedback_ids: list[int]) -> None:
-    """Announce what was just stored (after the commit); the analysis bridge subscribes in its AppConfig."""
+    """Announce what was just stored (after the commit); analysis and search subscribe in their AppConfig."""
     feedback_stored.announce(feedback_ids)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from voxloop.analysis.models import FeedbackTopic
+from voxloop.feedback.hooks import text_search_provider
 from voxloop.feedback.models import Customer, Feedback
 
 PAGE_SIZE = 50
@@ -109,6 +110,10 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
 
 
 def search_text(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback]:
+    provider = text_search_provider()
+    if provider is not None and q.strip():
+        # The search app's word index (segmented, Traditional/Simplified folded, stemmed).
+        return provider(items, q)
     for term in q.split()[:5]:
         # Substring match works for Chinese without segmentation ("物流" finds "物流太慢").
         items = items.filter(Q(text__icontains=term) | Q(title__icontains=term))

@@ -6,7 +6,7 @@ from voxloop.analysis.dispatch import queue_analysis
 from voxloop.analysis.services import feedback_analysed
 from voxloop.automation.services import apply_rules_after_analysis
 from voxloop.core.hooks import Hook
-from voxloop.feedback.ingest import feedback_stored
+from voxloop.feedback.hooks import feedback_stored
 
 
 def test_each_stage_is_subscribed_by_the_next_one():

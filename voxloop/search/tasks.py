@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from voxloop.search import services
+
+
+@shared_task(acks_late=True)
+def index_feedback_task(feedback_ids: list[int]) -> int:
+    return services.index_feedback(feedback_ids)

@@ -1,0 +1,57 @@
+"""The top-bar search in a real Chromium, in Chinese and in English."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _store(*texts: str) -> None:
+    ingest_feedback(
+        [
+            FeedbackInput(
+                text=text,
+                channel="webform",
+                received_at=datetime(2026, 11, 2, 9, n, tzinfo=UTC),
+                source="browser",
+                external_id=str(n),
+            )
+            for n, text in enumerate(texts)
+        ]
+    )
+
+
+def test_top_bar_search_in_chinese_and_english(settings, login_page, agent, live_server):
+    settings.ANALYZE_ON_INGEST = False
+    _store("這個月的賬單不對<i>!</i>", "账单金额重复扣款", "物流太慢了")
+    page = login_page(agent)
+
+    box = page.get_by_role("search").first.locator("input[name=q]")
+    box.fill("账单")
+    box.press("Enter")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#search-summary")).to_contain_text("2 条结果")
+    expect(page.locator("#search-feedback h2")).to_contain_text("反馈")
+    marks = page.locator("#search-feedback mark")
+    expect(marks).to_have_count(2)
+    assert set(marks.all_inner_texts()) == {"账单", "賬單"}
+    # The customer's markup is shown as text, never rendered.
+    assert page.locator("#search-feedback i").count() == 0
+    expect(page.locator("#search-feedback")).to_contain_text("<i>!</i>")
+
+    page.select_option("select[name=language]", "en")
+    page.wait_for_load_state("networkidle")
+    box = page.get_by_role("search").first.locator("input[name=q]")
+    box.fill("物流 太慢")
+    box.press("Enter")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#search-summary")).to_contain_text("1 result for")
+    expect(page.locator("#search-feedback h2")).to_contain_text("Feedback")
+    # Adjacent matched words are marked as one stretch.
+    expect(page.locator("#search-feedback mark")).to_have_text(["物流太慢"])
