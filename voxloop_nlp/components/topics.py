@@ -7,6 +7,7 @@ phrase hits it agrees with. Negated phrases still count: "没有发货" is about
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from voxloop_nlp import models_store, topic_classifier
@@ -15,14 +16,28 @@ from voxloop_nlp.registry import component
 from voxloop_nlp.taxonomy import Taxonomy, default_taxonomy
 
 MAX_TOPICS = 6
+# Words for a person that mean a repairman in a repair context and the courier in a delivery one.
+COURIER_WORDS = frozenset({"师傅"})
+_DELIVERY_CONTEXT = re.compile(r"送|快递|外卖|配送|骑手|派件|取件|揽件|物流|到货|司机")
+_REPAIR_CONTEXT = re.compile(r"修|安装|装机|检测|调试|拆机")
 
 
 def phrase_topics(lower: str, taxonomy: Taxonomy) -> dict[str, list[str]]:
     """code → evidence phrases (sub-topic evidence is also the parent's)."""
     found: dict[str, list[str]] = {}
     index = taxonomy.phrase_index
+    courier = None
     for hit in taxonomy.matcher.find(lower):
-        for code in index.get(hit.cue, ()):
+        codes = index.get(hit.cue, ())
+        if hit.cue in COURIER_WORDS:
+            if courier is None:
+                courier = bool(_DELIVERY_CONTEXT.search(lower)) and not _REPAIR_CONTEXT.search(lower)
+            if courier:
+                # "师傅人很好，送的超级快": the 师傅 is the courier, not a repairman.
+                codes = tuple(c for c in codes if c.split(".")[0] != "repair")
+                if "logistics" in taxonomy.topics:
+                    codes = (*codes, "logistics")
+        for code in codes:
             for c in (code, *taxonomy.ancestors(code)):
                 ev = found.setdefault(c, [])
                 if hit.cue not in ev:
