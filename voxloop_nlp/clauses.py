@@ -59,8 +59,11 @@ _CLAUSE_BREAK = re.compile(r"[" + re.escape(_BREAK) + r"]+")
 MIN_CLAUSE_CHARS = 2
 
 
+_TWO_ALNUM = re.compile(r"[^\W_][\s\S]*?[^\W_]")  # MIN_CLAUSE_CHARS (2) letters, digits or Han characters
+
+
 def _has_content(text: str) -> bool:
-    return sum(1 for ch in text if ch.isalnum()) >= MIN_CLAUSE_CHARS
+    return _TWO_ALNUM.search(text) is not None
 
 
 def emphasised_clause(lower: str) -> str | None:

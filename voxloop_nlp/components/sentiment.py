@@ -24,21 +24,25 @@ CONTRAST_MAX_CHARS = 60
 CONTRAST_UNSURE = 0.35  # the clause decides only where the whole text's score is unsure
 
 
-def _model_scores(model, norms: list[str], lowers: list[str], tokens: list[list[str]]) -> list[float]:
+def _model_scores(
+    model, norms: list[str], lowers: list[str], tokens: list[list[str]], english_head: bool = True
+) -> list[float]:
     if not lowers:
         return []
     X = model.featurize(lowers, tokens, norms)
+    raw = model.scores(X, norms if english_head else None)
     return [
         sentiment_rules.adjust(low, toks, float(s), model.neutral_band)
-        for low, toks, s in zip(lowers, tokens, model.scores(X, norms), strict=True)
+        for low, toks, s in zip(lowers, tokens, raw, strict=True)
     ]
 
 
 def fast_scores(
-    model, norms: Sequence[str], lowers: Sequence[str], tokens: Sequence[list[str]]
+    model, norms: Sequence[str], lowers: Sequence[str], tokens: Sequence[list[str]], *, english_head: bool = True
 ) -> tuple[np.ndarray, list[str]]:
     """The fast lane's scores (what users see and what every evaluation measures) and each text's core
-    (lower-cased, trailing tags removed), for `kind` to read."""
+    (lower-cased, trailing tags removed), for `kind` to read. `english_head=False`: n-grams alone (clauses
+    of a text, scored per topic, do not pay for the sentence embedding)."""
     cores, core_norms, core_tokens = [], [], []
     for norm, low, toks in zip(norms, lowers, tokens, strict=True):
         core = clauses.strip_trailing_tags(low)
@@ -50,7 +54,7 @@ def fast_scores(
             cores.append(low)
             core_norms.append(norm)
             core_tokens.append(toks)
-    scores = np.array(_model_scores(model, core_norms, cores, core_tokens), dtype=np.float64)
+    scores = np.array(_model_scores(model, core_norms, cores, core_tokens, english_head), dtype=np.float64)
     # Texts with a contrast: score the emphasised clause alone (only these texts pay for it).
     idx, tails = [], []
     for i, core in enumerate(cores):
@@ -59,7 +63,7 @@ def fast_scores(
             idx.append(i)
             tails.append(tail)
     if tails:
-        tail_scores = _model_scores(model, tails, tails, [tokenize(t) for t in tails])
+        tail_scores = _model_scores(model, tails, tails, [tokenize(t) for t in tails], english_head)
         for i, ts in zip(idx, tail_scores, strict=True):
             # The clause overrides only when it is surer than the whole text: "X不错，就是Y" with a mild Y
             # is still, as its writers rate it, a positive review (its Y gets its own polarity per topic).
