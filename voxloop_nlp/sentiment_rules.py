@@ -32,6 +32,11 @@ _LUKEWARM_CUES = CueMatcher(
 )
 
 
+def has_opinion_cue(lower: str) -> bool:
+    """Whether any opinion word the rules know occurs (polar, litotes, "could be better", lukewarm)."""
+    return _LUKEWARM_CUES.occurs_in(lower)
+
+
 def is_plain_question(lower: str, tokens: list[str]) -> bool:
     text = lower.rstrip(" 。.!~")
     if not text.endswith(QUESTION_END):

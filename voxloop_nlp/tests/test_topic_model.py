@@ -159,3 +159,13 @@ def test_learnt_model_improves_with_more_examples(tmp_path):
 
     assert right(more) >= right(few)
     assert right(more) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "other"),
+    [("客服态度很差，物流是顺丰发的", "logistics", "attitude"), ("Great food, the price was 20 dollars", "price", "quality")],
+)
+def test_a_topic_mentioned_without_an_opinion_is_neutral(text, code, other):
+    found = topics(text)
+    assert found[code]["sentiment"]["label"] == "neutral"
+    assert found[other]["sentiment"]["label"] != "neutral"
