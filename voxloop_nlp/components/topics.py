@@ -33,6 +33,10 @@ ASPECT_NEUTRAL_BELOW = 0.6
 FALLBACK_P = 0.2  # below the threshold, the model's best topic still counts for a text with none
 FALLBACK_MIN_CHARS = 4
 PHRASE_VETO_P = 0.1
+# A topic the trained model finds with no taxonomy phrase is the *nearest* default topic, not a taxonomy
+# match: its confidence stays below 0.6 (one phrase gives 0.7), so the emerging-topics job (threshold
+# 0.6) still sees such items as not covered by the taxonomy and can propose a topic for them.
+MODEL_ONLY_CONFIDENCE = 0.55
 VETO_MIN_POSITIVES = 50  # ...if the text has some content ("好" alone is about nothing in particular)
 # Words for a person that mean a repairman in a repair context and the courier in a delivery one.
 COURIER_WORDS = frozenset({"师傅"})
@@ -107,6 +111,7 @@ def combine(
                 code in conf
                 and float(probs[j]) < PHRASE_VETO_P
                 and learnt.get(code, 0) >= VETO_MIN_POSITIVES
+                and len(found.get(code, ())) < 2  # two phrases that agree ("courier", "parcel") stand
                 and not any(c.startswith(code + ".") for c in conf)
             ):
                 del conf[code]
@@ -119,11 +124,11 @@ def combine(
             if code in conf:
                 conf[code] = max(conf[code], p)
             elif p >= model.threshold:
-                add(code, p, evidence(j))
+                add(code, MODEL_ONLY_CONFIDENCE * p, evidence(j))
             if p > best_p:
                 best, best_p = code, p
         if not conf and best is not None and best_p >= FALLBACK_P and _content_chars(lower) >= FALLBACK_MIN_CHARS:
-            add(best, best_p, evidence(model.codes.index(best)))
+            add(best, MODEL_ONLY_CONFIDENCE * best_p, evidence(model.codes.index(best)))
     if clf is not None and clf_probs is not None:
         for j, code in enumerate(clf.codes):
             if code not in taxonomy.topics:

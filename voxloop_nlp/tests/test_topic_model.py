@@ -163,7 +163,10 @@ def test_learnt_model_improves_with_more_examples(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "code", "other"),
-    [("客服态度很差，物流是顺丰发的", "logistics", "attitude"), ("Great food, the price was 20 dollars", "price", "quality")],
+    [
+        ("客服态度很差，物流是顺丰发的", "logistics", "attitude"),
+        ("Great food, the price was 20 dollars", "price", "quality"),
+    ],
 )
 def test_a_topic_mentioned_without_an_opinion_is_neutral(text, code, other):
     found = topics(text)
