@@ -294,6 +294,43 @@ def topic_section(q: bool, data=None) -> dict[str, str]:
     return out
 
 
+# NLPCC 2014 Weibo emotions -> the classes our emotions can express (like and happiness are both joy,
+# disgust is counted with anger); ours -> the same classes; no emotion -> "none" (never gold here).
+_NLPCC_CLASS = {"like": "joy", "happiness": "joy", "sadness": "sadness", "anger": "anger", "disgust": "anger",
+                "fear": "fear", "surprise": "surprise"}  # fmt: skip
+_OUR_CLASS = {"joy": "joy", "gratitude": "joy", "sadness": "sadness", "disappointment": "sadness",
+              "anger": "anger", "anxiety": "fear", "surprise": "surprise"}  # fmt: skip
+
+
+def emotion_section(q: bool, data=None) -> dict[str, str]:
+    """Macro-F1 of the shipped emotions (lexicon cues, the strongest one) on NLPCC 2014 Weibo sentences
+    (test split), over joy/sadness/anger/fear/surprise; an item with no emotion counts as "none"."""
+    import csv
+
+    import voxloop_nlp
+    from voxloop_nlp.training.data import data_dir
+
+    path = data_dir(data) / "zh_emotion_nlpcc2014_weibo" / "nlpcc2014_sentences.csv"
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8-sig") as fh:
+        rows = [(r["text"], _NLPCC_CLASS[r["label"]]) for r in csv.DictReader(fh) if r.get("label") in _NLPCC_CLASS]
+    rows = sample([r for r in rows if split_of(r[0]) == "test"], 1000 if q else None, seed=5)
+    pred = []
+    for a in voxloop_nlp.analyze_batch([t for t, _ in rows]):
+        best = max(a.emotions, key=lambda e: e["intensity"], default=None)
+        pred.append(_OUR_CLASS.get(best["name"], "none") if best else "none")
+    gold = [g for _, g in rows]
+    classes = sorted(set(_NLPCC_CLASS.values()))
+    f1 = ts._macro_f1(gold, pred, classes)
+    none = float(np.mean([p == "none" for p in pred]))
+    print(
+        f"  emotions on NLPCC 2014 Weibo (test split, n {len(rows)}): macro-F1 {100 * f1:.2f} over "
+        f"{'/'.join(classes)}; {100 * none:.1f}% predicted no emotion"
+    )
+    return {"emotion_f1": f"{f1:.4f}"}
+
+
 def fmt(v, pct=True):
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "   -  "
@@ -369,6 +406,7 @@ def main(argv=None) -> int:
         f"(load average before the speed runs: {load_before})"
     )
     topic_result = topic_section(q, args.data)
+    topic_result.update(emotion_section(q, args.data))
     if q:
         print("(quick run: samples and a single LOCO fold; run without --quick for the figures to report)")
     print(f"elapsed {time.perf_counter() - t_start:.0f}s")
