@@ -8,8 +8,9 @@ macro-F1 of the shipped model, of SnowNLP off the shelf and of TF-IDF + logistic
 the same train split; 3-class macro-F1 where neutral labels exist; leave-one-category-out on
 online_shopping_10_cats; items/s for the whole pipeline and sentiment alone with 1 and 2 worker
 processes, and end to end through `voxloop analyze` with `--workers 1` and `--workers 2`; peak memory of
-each analysing process; the load average, since speed depends on what else the machine runs. The last
-line is `RESULT key=value ...`.
+each analysing process; the load average, since speed depends on what else the machine runs; topics
+(`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
+taxonomies). The last line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from voxloop_nlp import analyze_batch, models_store  # noqa: E402
 from voxloop_nlp.training import train_sentiment as ts  # noqa: E402
-from voxloop_nlp.training.data import load_all, split  # noqa: E402
+from voxloop_nlp.training.data import load_all, split, split_of  # noqa: E402
 
 SENTIMENT_DATASETS = [
     "online_shopping", "chnsenticorp_htl", "uci_amazon", "uci_yelp", "semeval14_restaurant", "asap",
@@ -228,6 +229,108 @@ def peak_memory_mb(texts, workers=1):
     return {"main": res["main_kb"] / 1024, "workers": workers_mb, "items_per_s": len(texts) / res["seconds"]}
 
 
+def topic_section(q: bool, data=None) -> dict[str, str]:
+    """Topics (issue 16): micro-F1 per labelled set (test split, the shipped topic model), cross-domain
+    (train on cosmetics + SemEval, test on car; and the reverse), coverage on online_shopping texts,
+    aspect-sentiment accuracy on cosmetics and car, few-shot learnt taxonomies (car topics zh, Bitext
+    intents en) from 8 and 32 examples per class (and the whole train split in a full run)."""
+    import voxloop_nlp
+    from voxloop_nlp.training import train_topics as tt
+    from voxloop_nlp.training.topic_data import TOPIC_SETS, load_topic_sets, mapped_only, split_topic
+
+    out: dict[str, str] = {}
+    sets = load_topic_sets(data)
+    splits = {name: split_topic(mapped_only(ex)) for name, ex in sets.items()}
+    model = models_store.active().topic_model
+    print()
+    print("topics (micro-F1 over the default top-level codes; phrases + trained model, as the pipeline gives them):")
+    for name in TOPIC_SETS:
+        test = sample(splits[name][1], 300 if q else None)
+        r = tt.evaluate(model, test)
+        out[f"topic_f1_{name}"] = f"{r['f1']:.4f}"
+        print(
+            f"  {name:10} n {r['n']:5d}  F1 {100 * r['f1']:6.2f}  P {100 * r['precision']:6.2f}  R {100 * r['recall']:6.2f}"
+        )
+    cap = 2500 if q else None
+    m = tt.train_model(sample([e for n in ("cosmetics", "semeval") for e in splits[n][0]], cap))
+    r1 = tt.evaluate(m, sample(splits["car"][1], 500 if q else None))
+    m = tt.train_model(sample(splits["car"][0], cap))
+    r2 = tt.evaluate(m, sample(splits["cosmetics"][1] + splits["semeval"][1], 500 if q else None))
+    out["topic_f1_cross_cosmetics_semeval_to_car"] = f"{r1['f1']:.4f}"
+    out["topic_f1_cross_car_to_cosmetics_semeval"] = f"{r2['f1']:.4f}"
+    print(
+        f"  cross-domain: cosmetics+SemEval -> car {100 * r1['f1']:.2f} (P {100 * r1['precision']:.2f} R "
+        f"{100 * r1['recall']:.2f}); car -> cosmetics+SemEval {100 * r2['f1']:.2f} (P {100 * r2['precision']:.2f} "
+        f"R {100 * r2['recall']:.2f})" + ("  [quick: trained on samples]" if q else "")
+    )
+    shop = [e for e in load_all(data) if e.dataset == "online_shopping" and split_of(e.text) == "test"]
+    shop = sample(shop, 1000 if q else None, seed=3)
+    analyses = voxloop_nlp.analyze_batch([e.text for e in shop])
+    cov = float(np.mean([bool(a.topics) for a in analyses]))
+    neg = [bool(a.topics) for a, e in zip(analyses, shop, strict=True) if e.label == "negative"]
+    out["topic_coverage"] = f"{cov:.4f}"
+    out["topic_coverage_negative"] = f"{float(np.mean(neg)):.4f}"
+    print(
+        f"  coverage (>= 1 topic) on online_shopping test texts: {100 * cov:.2f}% of {len(shop)}; "
+        f"negative reviews {100 * float(np.mean(neg)):.2f}%"
+    )
+    for name in ("cosmetics", "car"):
+        r = tt.aspect_accuracy(sample(splits[name][1], 300 if q else None))
+        out[f"aspect_acc_{name}"] = f"{r['accuracy']:.4f}"
+        print(
+            f"  aspect sentiment {name}: accuracy {100 * r['accuracy']:.2f} (3 classes) on the {r['n']} gold "
+            f"(topic, polarity) pairs, {100 * r['found']:.1f}% of whose topic the pipeline found"
+        )
+    for name, label_of, lang in (("car", lambda e: e.raw[0], "zh"), ("bitext", lambda e: e.raw[1], "en")):
+        row = []
+        for k in (8, 32) if q else (8, 32, None):
+            acc = tt.fewshot_accuracy(sets[name], k, label_of=label_of, max_test=500 if q else 2000)
+            key = f"fewshot_acc_{k}" if k else "fewshot_acc_full"
+            out[f"{key}_{name}"] = f"{acc:.4f}"
+            row.append(f"{k or 'all'}/class {100 * acc:.2f}")
+        print(f"  learnt taxonomy, {name} ({lang}, held out from the shipped topic model's codes): " + ", ".join(row))
+    out["fewshot_acc_8"] = out["fewshot_acc_8_car"]
+    out["fewshot_acc_32"] = out["fewshot_acc_32_car"]
+    return out
+
+
+# NLPCC 2014 Weibo emotions -> the classes our emotions can express (like and happiness are both joy,
+# disgust is counted with anger); ours -> the same classes; no emotion -> "none" (never gold here).
+_NLPCC_CLASS = {"like": "joy", "happiness": "joy", "sadness": "sadness", "anger": "anger", "disgust": "anger",
+                "fear": "fear", "surprise": "surprise"}  # fmt: skip
+_OUR_CLASS = {"joy": "joy", "gratitude": "joy", "sadness": "sadness", "disappointment": "sadness",
+              "anger": "anger", "anxiety": "fear", "surprise": "surprise"}  # fmt: skip
+
+
+def emotion_section(q: bool, data=None) -> dict[str, str]:
+    """Macro-F1 of the shipped emotions (lexicon cues, the strongest one) on NLPCC 2014 Weibo sentences
+    (test split), over joy/sadness/anger/fear/surprise; an item with no emotion counts as "none"."""
+    import csv
+
+    import voxloop_nlp
+    from voxloop_nlp.training.data import data_dir
+
+    path = data_dir(data) / "zh_emotion_nlpcc2014_weibo" / "nlpcc2014_sentences.csv"
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8-sig") as fh:
+        rows = [(r["text"], _NLPCC_CLASS[r["label"]]) for r in csv.DictReader(fh) if r.get("label") in _NLPCC_CLASS]
+    rows = sample([r for r in rows if split_of(r[0]) == "test"], 1000 if q else None, seed=5)
+    pred = []
+    for a in voxloop_nlp.analyze_batch([t for t, _ in rows]):
+        best = max(a.emotions, key=lambda e: e["intensity"], default=None)
+        pred.append(_OUR_CLASS.get(best["name"], "none") if best else "none")
+    gold = [g for _, g in rows]
+    classes = sorted(set(_NLPCC_CLASS.values()))
+    f1 = ts._macro_f1(gold, pred, classes)
+    none = float(np.mean([p == "none" for p in pred]))
+    print(
+        f"  emotions on NLPCC 2014 Weibo (test split, n {len(rows)}): macro-F1 {100 * f1:.2f} over "
+        f"{'/'.join(classes)}; {100 * none:.1f}% predicted no emotion"
+    )
+    return {"emotion_f1": f"{f1:.4f}"}
+
+
 def fmt(v, pct=True):
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "   -  "
@@ -302,6 +405,8 @@ def main(argv=None) -> int:
         f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
         f"(load average before the speed runs: {load_before})"
     )
+    topic_result = topic_section(q, args.data)
+    topic_result.update(emotion_section(q, args.data))
     if q:
         print("(quick run: samples and a single LOCO fold; run without --quick for the figures to report)")
     print(f"elapsed {time.perf_counter() - t_start:.0f}s")
@@ -320,6 +425,7 @@ def main(argv=None) -> int:
     result["cli_items_per_s"] = f"{mem1['items_per_s']:.0f}"
     result["cli_items_per_s_2w"] = f"{mem2['items_per_s']:.0f}"
     result["peak_mb_per_worker_2w"] = f"{max(mem2['workers']):.0f}"
+    result.update(topic_result)
     result["load_avg_1m"] = f"{os.getloadavg()[0]:.2f}"
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
     return 0

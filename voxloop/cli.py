@@ -1,6 +1,6 @@
 """The `voxloop` command.
 
-`voxloop analyze` runs the analysis pipeline alone (no database, no Django); every other
+`voxloop analyze` and `voxloop topics learn` run the analysis engine alone (no database, no Django); every other
 sub-command is a Django management command (`voxloop import`, `voxloop serve`, `voxloop migrate`...).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-STANDALONE = {"analyze"}
+STANDALONE = {"analyze", "topics"}
 
 
 def main(argv: list[str] | None = None) -> int:

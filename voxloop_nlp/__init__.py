@@ -15,6 +15,7 @@ from voxloop_nlp.doc import Analysis, FeedbackDoc
 
 if TYPE_CHECKING:
     from voxloop_nlp.taxonomy import Taxonomy
+    from voxloop_nlp.topic_model import TopicModel
 
 __all__ = ["DEFAULT_PIPELINE", "Analysis", "FeedbackDoc", "analyze", "analyze_batch", "load_models", "MODEL_VERSION"]
 
@@ -52,7 +53,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def analyze_batch(texts: Sequence[str], *, taxonomy: Taxonomy | None = None) -> list[Analysis]:
+def analyze_batch(
+    texts: Sequence[str], *, taxonomy: Taxonomy | None = None, topic_model: TopicModel | None = None
+) -> list[Analysis]:
+    """Analyse texts. `topic_model`: a customer's own taxonomy learnt with `voxloop_nlp.learn` (its codes
+    replace the default taxonomy's topics)."""
     from voxloop_nlp import models_store
 
     version = models_store.active().version
@@ -63,10 +68,12 @@ def analyze_batch(texts: Sequence[str], *, taxonomy: Taxonomy | None = None) -> 
         doc = FeedbackDoc(text=text[:MAX_TEXT_CHARS])
         if taxonomy is not None:
             doc.extras["taxonomy"] = taxonomy
+        if topic_model is not None:
+            doc.extras["custom_topics"] = topic_model
         docs.append(doc)
     docs = _get_pipeline().run_batch(docs)
     return [Analysis.from_doc(d, version) for d in docs]
 
 
-def analyze(text: str, *, taxonomy: Taxonomy | None = None) -> Analysis:
-    return analyze_batch([text], taxonomy=taxonomy)[0]
+def analyze(text: str, *, taxonomy: Taxonomy | None = None, topic_model: TopicModel | None = None) -> Analysis:
+    return analyze_batch([text], taxonomy=taxonomy, topic_model=topic_model)[0]

@@ -1,4 +1,5 @@
-"""`voxloop analyze INPUT.jsonl OUTPUT.jsonl` — the stable command-line contract of issue 3.
+"""`voxloop analyze INPUT.jsonl OUTPUT.jsonl` — the stable command-line contract of issue 3 — and
+`voxloop topics learn EXAMPLES.jsonl MODEL_DIR` / `voxloop analyze --topics MODEL_DIR …` (issue 16).
 
 Each input line is `{"id": ..., "text": ...}`; each output line is the analysis (see `Analysis.to_dict`)
 with the `id`. `-` means stdin/stdout. Streams in chunks (bounded memory whatever the input size), keeps
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 CHUNK = 256
+_custom_topics = None  # a learnt taxonomy (`--topics`); set before workers fork, so they share it
 
 
 def _parse(lines: list[tuple[int, str]], err: IO[str]) -> tuple[list[Any], list[str], int]:
@@ -51,7 +53,7 @@ def _analyze_chunk(payload: tuple[list[Any], list[str]]) -> list[str]:
 
     ids, texts = payload
     out = []
-    for id_, analysis in zip(ids, voxloop_nlp.analyze_batch(texts), strict=True):
+    for id_, analysis in zip(ids, voxloop_nlp.analyze_batch(texts, topic_model=_custom_topics), strict=True):
         row = {"id": id_, **analysis.to_dict()}
         out.append(json.dumps(row, ensure_ascii=False))
     return out
@@ -125,13 +127,53 @@ def _drain(result, dst: IO[str], bar) -> int:
     return len(lines)
 
 
+def topics_main(argv: list[str]) -> int:
+    """`voxloop topics learn EXAMPLES.jsonl MODEL_DIR`."""
+    from voxloop_nlp import learn
+
+    parser = argparse.ArgumentParser(
+        prog="voxloop topics", description="Learn a taxonomy of your own from labelled examples."
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+    p_learn = sub.add_parser(
+        "learn", help='learn from JSON Lines examples, one {"text": ..., "topics": [code, ...]} per line'
+    )
+    p_learn.add_argument("examples", help="JSON Lines examples file")
+    p_learn.add_argument("model_dir", help="folder to write the learnt model to (created if missing)")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.examples):
+        print(f"voxloop topics learn: examples file not found: {args.examples}", file=sys.stderr)
+        return 2
+    with open(args.examples, encoding="utf-8-sig", errors="replace") as fh:
+        examples, bad = learn.parse_examples(fh, sys.stderr)
+    try:
+        model = learn.learn(examples, args.model_dir)
+    except learn.LearnError as exc:
+        print(f"voxloop topics learn: {exc}", file=sys.stderr)
+        return 2
+    counts = model.meta["examples_per_code"]
+    few = sorted(code for code, n in counts.items() if n < 8)
+    print(f"learnt {len(model.codes)} topics from {len(examples)} examples into {args.model_dir}", file=sys.stderr)
+    if few:
+        print(f"fewer than 8 examples for: {', '.join(few)} (add more for better results)", file=sys.stderr)
+    if bad:
+        print(f"{bad} line(s) skipped.", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def main(argv: list[str]) -> int:
+    global _custom_topics
+    if argv and argv[0] == "topics":
+        return topics_main(argv[1:])
     parser = argparse.ArgumentParser(prog="voxloop analyze", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["analyze"])
     parser.add_argument("input", help='JSON Lines input, one {"id", "text"} object per line; - for stdin')
     parser.add_argument("output", help="JSON Lines output; - for stdout")
     parser.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
     parser.add_argument("--model-dir", default=None, help="use the models in this folder (default: the shipped ones)")
+    parser.add_argument(
+        "--topics", default=None, metavar="MODEL_DIR", help="topics from a taxonomy learnt with `voxloop topics learn`"
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -146,7 +188,18 @@ def main(argv: list[str]) -> int:
         except FileNotFoundError as exc:
             print(f"voxloop analyze: {exc}", file=sys.stderr)
             return 2
-    return run(args.input, args.output, workers=args.workers)
+    if args.topics:
+        from voxloop_nlp import learn
+
+        try:
+            _custom_topics = learn.load(args.topics)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"voxloop analyze: {exc}", file=sys.stderr)
+            return 2
+    try:
+        return run(args.input, args.output, workers=args.workers)
+    finally:
+        _custom_topics = None
 
 
 if __name__ == "__main__":

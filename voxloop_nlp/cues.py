@@ -169,12 +169,16 @@ def _context(lower: str, start: int, *, zh: bool) -> tuple[bool, float]:
                 negated = True
                 before = before[: -len(neg)]
                 break
-        for deg, val in _ZH_DEGREE_LONGEST_FIRST:
-            if before.endswith(deg) or before.endswith(deg + "的"):
-                degree = val
-                before = before[: -len(deg)]
+        # Degree words, repeated ones included ("特别特别慢" is stronger than "特别慢", not negated by 别).
+        for _ in range(3):
+            for deg, val in _ZH_DEGREE_LONGEST_FIRST:
+                if before.endswith(deg) or before.endswith(deg + "的"):
+                    degree = val if degree == 1.0 else min(2.0, max(degree, val) * 1.1)
+                    before = before[: -len(deg) - (0 if before.endswith(deg) else 1)]
+                    break
+            else:
                 break
-        if not negated:
+        if not negated and not before.endswith(_ZH_NOT_NEGATION):
             for neg in ZH_NEGATORS:
                 if before.endswith(neg):
                     negated = True

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from voxloop_nlp.sentiment_model import SentimentModel
+from voxloop_nlp.topic_model import ARTIFACT as TOPIC_MODEL
+from voxloop_nlp.topic_model import TopicModel
 
 PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "models"
 
@@ -23,6 +25,7 @@ class ModelSet:
     directory: Path
     sentiment: SentimentModel
     topic_classifier: object | None  # training.topic_classifier.TopicClassifier, when trained
+    topic_model: TopicModel | None = None  # the trained topic model (default taxonomy)
 
     @property
     def version(self) -> str:
@@ -45,7 +48,11 @@ def load_dir(path: str | os.PathLike[str]) -> ModelSet:
     if not (directory / "sentiment.json").exists():
         raise FileNotFoundError(f"No VoxLoop model in {directory} (sentiment.json is missing).")
     topics = TopicClassifier.load(directory) if (directory / "topics.json").exists() else None
-    return ModelSet(directory, SentimentModel.load(directory), topics)
+    # A model folder written by `retrain` holds the sentiment model and corrections; the trained topic
+    # model comes from it when it has one, else from the package (it needs the labelled sets to retrain).
+    source = directory if (directory / f"{TOPIC_MODEL}.json").exists() else PACKAGE_MODEL_DIR
+    topic_model = TopicModel.load(source) if (source / f"{TOPIC_MODEL}.json").exists() else None
+    return ModelSet(directory, SentimentModel.load(directory), topics, topic_model)
 
 
 def active() -> ModelSet:

@@ -10,6 +10,9 @@ leaves no doubt. Shared by the pipeline and by evaluation, so benchmarks measure
 - A short lukewarm verdict ("ok", "fine", "还行", "质量一般"): review-trained models read these as strong
   praise or complaints (their binary labels had nowhere else to put them). The model keeps the sign, but the
   score stays inside the neutral band: a dashboard should not count "ok" as a promoter's words.
+- A short text the model leaves inside the neutral band although its opinion words all agree ("送餐员给我打
+  电话比较粗鲁": the n-grams of a new domain say little, the lexicon says "rude") gets a mild score of their
+  sign, just outside the band.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ _LUKEWARM_ONLY = CueMatcher(lexicon.LUKEWARM)
 _LUKEWARM_CUES = CueMatcher(
     set(lexicon.POLARITY) | lexicon.LITOTES | lexicon.ROOM_FOR_IMPROVEMENT | lexicon.NOT_CUES | lexicon.LUKEWARM
 )
+
+
+def has_opinion_cue(lower: str) -> bool:
+    """Whether any opinion word the rules know occurs (polar, litotes, "could be better", lukewarm)."""
+    return _LUKEWARM_CUES.occurs_in(lower)
 
 
 def is_plain_question(lower: str, tokens: list[str]) -> bool:
@@ -76,6 +84,26 @@ def short_phrase_polarity(lower: str, tokens: list[str]) -> int:
     return signs.pop() if decisive and len(signs) == 1 else 0
 
 
+def agreeing_cues_sign(lower: str, tokens: list[str]) -> int:
+    """+1 / -1 when a short text has opinion cues and all of them, negation considered, share that sign."""
+    if not _is_short(tokens) and len(tokens) > 2 * SHORT_PHRASE_WORDS:
+        return 0
+    signs = set()
+    for hit in _CUES.find(lower):
+        if hit.cue in lexicon.NOT_CUES or hit.cue in lexicon.LUKEWARM:
+            continue
+        if hit.cue in lexicon.ROOM_FOR_IMPROVEMENT:
+            signs.add(-1)
+            continue
+        polarity = lexicon.POLARITY.get(hit.cue, -1.0 if hit.cue in lexicon.LITOTES else 0.0)
+        if not polarity:
+            continue
+        if hit.negated and polarity < 0 and hit.cue not in lexicon.LITOTES:
+            return 0  # a negated event ("还没退款") is no praise
+        signs.add((1 if polarity > 0 else -1) * (-1 if hit.negated else 1))
+    return signs.pop() if len(signs) == 1 else 0
+
+
 def adjust(lower: str, tokens: list[str], score: float, band: float) -> float:
     """The score users see, from the model's calibrated `score` (`band`: the model's neutral band)."""
     if not tokens:
@@ -87,4 +115,8 @@ def adjust(lower: str, tokens: list[str], score: float, band: float) -> float:
         return sign * MILD_SCORE
     if is_lukewarm(lower, tokens):
         return score * band * 0.9  # graded, and inside the band whatever the model said
+    if abs(score) < band:
+        sign = agreeing_cues_sign(lower, tokens)
+        if sign:
+            return sign * (band + 0.05)
     return score

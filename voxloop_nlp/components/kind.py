@@ -1,9 +1,16 @@
-"""Kind: complaint, praise, suggestion, question or other — from sentiment, needs and question cues."""
+"""Kind: complaint, praise, suggestion, question or other — from sentiment, needs and question cues.
+
+A question is a question unless it carries a complaint (a complaint word, a negative emotion or a negative
+opinion word): "请问什么时候有货？ #12" is a question whatever the model's score, "为什么这么慢？太失望了" a
+complaint. Trailing tags and ids are ignored (the sentiment component leaves the text's core in extras).
+"""
 
 from __future__ import annotations
 
 import re
 
+from voxloop_nlp import lexicon
+from voxloop_nlp.cues import CueMatcher
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 
@@ -13,24 +20,41 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _ENDS_AS_QUESTION = re.compile(r"(?:[?]|吗|呢)\s*$")
+_STARTS_AS_QUESTION = re.compile(
+    r"^\s*(?:请问|想问|问一下|咨询一下|你好[,，]?请问|how (?:do|can|long)|can you|could you|is there|do you|when will)",
+    re.IGNORECASE,
+)
 _COMPLAINT = re.compile(r"投诉|差评|举报|退款|退货|complain|complaint|refund|unacceptable", re.IGNORECASE)
+_NEGATIVE_WORDS = CueMatcher(w for w, p in lexicon.POLARITY.items() if p < 0)
+_NEGATIVE_EMOTIONS = {"anger", "disappointment", "sadness"}
+
+
+def carries_complaint(lower: str, emotions: list[dict]) -> bool:
+    """A complaint word, a negative emotion or an un-negated negative opinion word."""
+    if _COMPLAINT.search(lower) or any(e["name"] in _NEGATIVE_EMOTIONS for e in emotions):
+        return True
+    return any(not h.negated for h in _NEGATIVE_WORDS.find(lower))
 
 
 @component("kind", requires=["sentiment", "needs", "emotions"], assigns=["kind"])
 def kind(doc: FeedbackDoc) -> FeedbackDoc:
     label = doc.sentiment_label
-    negative_emotion = any(e["name"] in {"anger", "disappointment", "sadness"} for e in doc.emotions)
-    complaint_cue = bool(_COMPLAINT.search(doc.lower))
+    lower = doc.extras.get("core", doc.lower)
+    negative_emotion = any(e["name"] in _NEGATIVE_EMOTIONS for e in doc.emotions)
+    complaint_cue = bool(_COMPLAINT.search(lower))
+    is_question = bool(_ENDS_AS_QUESTION.search(lower) or _STARTS_AS_QUESTION.search(lower))
     if doc.needs and not negative_emotion and not complaint_cue and doc.sentiment_score > -0.9:
         # "建议增加夜间配送" reads negative to a review-trained model, but it is a suggestion.
-        doc.kind = "question" if _ENDS_AS_QUESTION.search(doc.lower) else "suggestion"
+        doc.kind = "question" if _ENDS_AS_QUESTION.search(lower) else "suggestion"
+    elif is_question and label != "positive" and not carries_complaint(lower, doc.emotions):
+        doc.kind = "question"
     elif label == "negative" and (doc.sentiment_score <= -0.6 or negative_emotion or complaint_cue):
         doc.kind = "complaint"
-    elif _ENDS_AS_QUESTION.search(doc.lower) and label != "positive":
+    elif _ENDS_AS_QUESTION.search(lower) and label != "positive":
         doc.kind = "question"
     elif doc.needs and label != "negative":
         doc.kind = "suggestion"
-    elif _QUESTION.search(doc.lower) and label != "positive":
+    elif _QUESTION.search(lower) and label != "positive":
         doc.kind = "question"
     elif label == "negative":
         doc.kind = "complaint"

@@ -1,4 +1,5 @@
-"""PII masking: mainland mobile and landline numbers, e-mails, ID-card and bank-card numbers, addresses.
+"""PII masking: mainland mobile and landline numbers, e-mails, ID-card and bank-card numbers, addresses,
+people's names ("我叫张伟", "王先生", "Ms. Li", "my name is John Smith"), WeChat and QQ ids.
 
 Masks the original text (what people read), replacing each item with a typed placeholder. Card
 numbers must pass the Luhn check and ID numbers the GB 11643 checksum, so order numbers survive.
@@ -27,6 +28,45 @@ ZH_ADDRESS = re.compile(
 EN_ADDRESS = re.compile(
     r"\b[0-9]{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct)\b\.?"
 )
+# Common Chinese surnames, less the ones that are everyday function words ("向老师反映", "于先生" aside:
+# 于/向/和/与 before 老师/先生 are far more often prepositions than names).
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱侯江尹薛闫段雷黎史龙陶贺顾毛郝龚邵万钱严覃武戴莫孔汤易"
+    "欧阳司马诸葛上官"
+)
+_SURNAME = "(?:欧阳|司马|诸葛|上官|[" + _SURNAMES + "])"
+_ZH_NAME_INTRO = re.compile(
+    r"(我叫|我的名字是|我的名字叫|名字叫|名字是|姓名[:：]?|联系人[:：]?|收件人[:：]?|收货人[:：]?|本人)\s*"
+    r"([\u4e00-\u9fff]{2,3})(?=$|[\s,，。.!！?？;；、(（]|先生|女士|小姐|的|我|电话|手机|微信)"
+)
+_ZH_NAME_SELF = re.compile(rf"(我是)({_SURNAME}[\u4e00-\u9fff]{{1,2}})(?=$|[\s,，。.!！?？;；、])")
+_ZH_HONORIFIC = re.compile(rf"{_SURNAME}[\u4e00-\u9fff]{{0,2}}?(?=先生|女士|小姐|太太|老师|经理|师傅|医生|律师)")
+_EN_TITLE_NAME = re.compile(r"\b(?i:mr|mrs|ms|miss|mx|dr)\.?\s+[A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?")
+_EN_NAME_INTRO = re.compile(r"\b((?i:my name is|my name's|name:)\s+)[A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?")
+WECHAT = re.compile(
+    r"((?i:微信号?|weixin|wechat(?:\s*id)?|wx|vx|v信)\s*(?:号|号码|id)?\s*[:：是为]?\s*)([A-Za-z][-_A-Za-z0-9]{5,19})(?![A-Za-z0-9])"
+)
+QQ = re.compile(r"((?i:qq|扣扣)\s*(?:号|号码)?\s*[:：是为]?\s*)([1-9][0-9]{4,11})(?![0-9])")
+_NAME_HINT = re.compile(
+    r"叫|名字|姓名|联系人|收件人|收货人|本人|我是|先生|女士|小姐|太太|老师|经理|师傅|医生|律师|微信|扣扣|"
+    r"(?i:mr|mrs|ms|miss|mx|dr|name|wechat|weixin|wx|vx|qq)"
+)
+
+
+def mask_names_and_ids(text: str) -> str:
+    """People's names after an introduction or before an honorific, WeChat and QQ ids."""
+    if not _NAME_HINT.search(text):  # most feedback: one search
+        return text
+    text = WECHAT.sub(lambda m: m.group(1) + "[WECHAT]", text)
+    text = QQ.sub(lambda m: m.group(1) + "[QQ]", text)
+    text = _ZH_NAME_INTRO.sub(lambda m: m.group(1) + "[NAME]", text)
+    text = _ZH_NAME_SELF.sub(lambda m: m.group(1) + "[NAME]", text)
+    text = _ZH_HONORIFIC.sub("[NAME]", text)
+    text = _EN_TITLE_NAME.sub("[NAME]", text)
+    return _EN_NAME_INTRO.sub(lambda m: m.group(1) + "[NAME]", text)
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -66,6 +106,7 @@ def mask_pii(text: str) -> str:
     # substitution only removes such characters, so a check on the original text is exact).
     if "@" in text:
         text = EMAIL.sub("[EMAIL]", text)
+    text = mask_names_and_ids(text)
     digits = _ASCII_DIGIT.search(text) is not None
     if not digits:
         return ZH_ADDRESS.sub(_zh_address, text) if "号" in text else text

@@ -1,10 +1,14 @@
 """Urgency (normal / important / urgent) with the reasons that raised it.
 
-Safety hazards and legal/regulator/media threats are urgent; churn threats, repeated contact and strong
-negative emotion are important (two of them together: urgent). A negated cue ("没有起火") does not count.
+Safety hazards, harm to health (腹泻, 过敏, food poisoning…), food safety (异物, 变质, 发霉…) and
+legal/regulator/media threats are urgent; churn threats, repeated contact and strong negative emotion are
+important (two of them together: urgent). A negated cue ("没有起火", "不会过敏") does not count. On praise
+("第二次反馈了，App很好用", "媒体都报道了，服务真好") only harm cues count: "第二次"/"媒体" are no threat there.
 """
 
 from __future__ import annotations
+
+import re
 
 from voxloop_nlp.cues import CueMatcher
 from voxloop_nlp.doc import FeedbackDoc
@@ -23,7 +27,6 @@ REASON_CUES: dict[str, tuple[str, ...]] = {
         "触电",
         "漏电",
         "中毒",
-        "过敏",
         "住院",
         "流血",
         "割伤",
@@ -45,6 +48,56 @@ REASON_CUES: dict[str, tuple[str, ...]] = {
         "bleeding",
         "dangerous",
         "hazard",
+    ),
+    "health": (
+        "腹泻",
+        "拉肚子",
+        "闹肚子",
+        "肠炎",
+        "肠胃炎",
+        "食物中毒",
+        "过敏",
+        "呕吐",
+        "上吐下泻",
+        "吃坏",
+        "吃出病",
+        "肚子疼",
+        "胃疼",
+        "起疹子",
+        "红肿",
+        "food poisoning",
+        "allergic reaction",
+        "allergy",
+        "diarrhea",
+        "diarrhoea",
+        "vomiting",
+        "threw up",
+        "got sick",
+        "made me sick",
+        "stomach ache",
+    ),
+    "food_safety": (
+        "异物",
+        "吃出头发",
+        "吃出虫",
+        "吃出异物",
+        "头发丝",
+        "虫子",
+        "苍蝇",
+        "蟑螂",
+        "发霉",
+        "霉变",
+        "长毛了",
+        "变质",
+        "馊了",
+        "过期食品",
+        "foreign object",
+        "moldy",
+        "mouldy",
+        "cockroach",
+        "bug in my food",
+        "hair in my food",
+        "spoiled food",
     ),
     "legal": (
         "12315",
@@ -111,7 +164,13 @@ REASON_CUES: dict[str, tuple[str, ...]] = {
         "repeatedly",
     ),
 }
-URGENT_REASONS = {"safety", "legal", "media"}
+URGENT_REASONS = {"safety", "health", "food_safety", "legal", "media"}
+HARM_REASONS = {"safety", "health", "food_safety"}  # count on praise too: harm is harm, however politely told
+_HYPOTHETICAL = re.compile(
+    r"(?:会不会|会|是否|容易|怕|担心|防止|避免|预防|以免|可能)[\u4e00-\u9fff]{0,2}$|"
+    r"\b(?:will it|would it|could it|can it|does it|do they|cause|causes|prevent|avoid|risk of|worried about)\b[a-z ]{0,12}$"
+)
+PRAISE_SCORE = 0.35  # above the neutral band with a margin: clearly positive text
 _CUE_TO_REASON = {cue.lower(): reason for reason, cues in REASON_CUES.items() for cue in cues}
 _MATCHER = CueMatcher(_CUE_TO_REASON)
 
@@ -120,11 +179,16 @@ def urgency_of(lower: str, emotions: list[dict], sentiment_score: float = 0.0) -
     reasons: list[str] = []
     for hit in _MATCHER.find(lower):
         reason = _CUE_TO_REASON.get(hit.cue)
+        if reason in HARM_REASONS and _HYPOTHETICAL.search(lower[max(0, hit.start - 12) : hit.start]):
+            continue  # "请问这个会过敏吗？", "will it cause an allergic reaction": a question, no harm done
         if reason and not hit.negated:
             label = f"{reason}:{hit.cue}"
             if label not in reasons:
                 reasons.append(label)
     strong = [e for e in emotions if e["name"] in {"anger", "disappointment", "anxiety"} and e["intensity"] >= 0.8]
+    negative_emotion = any(e["name"] in {"anger", "disappointment", "sadness", "anxiety"} for e in emotions)
+    if sentiment_score >= PRAISE_SCORE and not negative_emotion:
+        reasons = [r for r in reasons if r.split(":")[0] in HARM_REASONS]
     if strong:
         # Emotion words, not the sentiment score: a confident "negative" alone is an ordinary complaint.
         reasons.append(f"strong_negative_emotion:{strong[0]['name']}")

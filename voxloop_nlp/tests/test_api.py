@@ -13,7 +13,10 @@ def test_to_dict_has_the_cli_schema():
     assert set(d["sentiment"]) == {"label", "score"}
     assert set(d["urgency"]) == {"level", "reasons"}
     assert all(set(e) == {"name", "evidence", "intensity"} for e in d["emotions"])
-    assert all(set(t) == {"code", "name", "confidence", "evidence"} for t in d["topics"])
+    # Each topic carries its own sentiment (aspect sentiment, issue 16), next to the issue 3 fields.
+    assert d["topics"]
+    assert all(set(t) == {"code", "name", "confidence", "evidence", "sentiment"} for t in d["topics"])
+    assert all(set(t["sentiment"]) == {"label", "score"} for t in d["topics"])
     assert d["model_version"] == voxloop_nlp.MODEL_VERSION
     assert "[PHONE]" in d["masked_text"]
     assert "13812345678" in d["normalized_text"]

@@ -30,3 +30,22 @@ def test_addresses():
 def test_text_without_pii_is_unchanged():
     text = "快递三天还没到，单号 SF1234567"
     assert mask_pii(text) == text
+
+
+def test_names_after_an_introduction_or_before_an_honorific():
+    assert mask_pii("我叫张伟，快递一直没到") == "我叫[NAME]，快递一直没到"
+    assert mask_pii("王先生您好") == "[NAME]先生您好"
+    assert mask_pii("联系人：李娜 电话13812345678") == "联系人：[NAME] 电话[PHONE]"
+    assert mask_pii("Ms. Li called twice") == "[NAME] called twice"
+    assert mask_pii("Hi, my name is John Smith and my order is late") == "Hi, my name is [NAME] and my order is late"
+
+
+def test_wechat_and_qq_ids():
+    assert mask_pii("微信号zhangwei123，QQ 123456789") == "微信号[WECHAT]，QQ [QQ]"
+    assert mask_pii("加我wechat: li_na_88") == "加我wechat: [WECHAT]"
+    assert mask_pii("qq号：987654321") == "qq号：[QQ]"
+
+
+def test_words_that_only_look_like_names_are_kept():
+    for text in ("这位先生态度很好", "向老师反映了", "我是老用户了", "我是高中生，觉得不错", "请问先生贵姓"):
+        assert mask_pii(text) == text

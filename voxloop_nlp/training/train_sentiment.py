@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voxloop_nlp import sentiment_model, sentiment_rules
+from voxloop_nlp import sentiment_model
 from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
+from voxloop_nlp.components.sentiment import fast_scores
 from voxloop_nlp.training.data import Example, dedup_key, load_all, split
 
 DEFAULT_C = 4.0
@@ -63,16 +64,11 @@ def _normalized(texts: Sequence[str]) -> tuple[list[str], list[str], list[list[s
 
 
 def score_texts(model: sentiment_model.SentimentModel, texts: Sequence[str]) -> np.ndarray:
-    """The scores the pipeline gives: the model's (English head included), then `sentiment_rules`."""
+    """The scores the pipeline gives: the model's (English head included), trailing tags and contrast
+    clauses handled, then `sentiment_rules` (one function for both, `components.sentiment.fast_scores`)."""
+
     norms, lowers, tokens = _normalized(texts)
-    X = sentiment_model.featurize(lowers, tokens, norms, feature_set=model.feature_set)
-    scores = model.scores(X, norms)
-    return np.array(
-        [
-            sentiment_rules.adjust(low, toks, float(s), model.neutral_band)
-            for low, toks, s in zip(lowers, tokens, scores, strict=True)
-        ]
-    )
+    return fast_scores(model, norms, lowers, tokens)[0]
 
 
 def _calib_part(text: str) -> bool:
