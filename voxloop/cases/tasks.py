@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from voxloop.cases import followup, outbox, sla
+from voxloop.cases.events import kick_outbox
 
 
 @shared_task(ignore_result=True)
@@ -16,7 +17,12 @@ def sla_sweep_task() -> dict:
 
 @shared_task(ignore_result=True)
 def process_case_events_task() -> int:
-    return outbox.process_case_events()
+    """Drain the outbox in batches (kicked once per committing transaction, and by beat as a catch-up). A run
+    that leaves events behind queues exactly one follow-up run: the work a run queues is bounded."""
+    processed, more = outbox.drain_case_events()
+    if more:
+        kick_outbox()
+    return processed
 
 
 @shared_task(ignore_result=True)
