@@ -86,7 +86,7 @@ def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""
     data, raw = split_items(request, payload.items)
-    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth)
+    outcome = services.submit_feedback(data, raw_payloads=raw, token=request.auth, history=payload.history)
     return {
         "batch_id": outcome.batch_id,
         "created": outcome.count("created"),

@@ -61,6 +61,11 @@ def _check_batch_size(items: Any) -> Any:
 
 class FeedbackBatchIn(BaseModel):
     items: list[FeedbackIn] = Field(..., description="Up to API_BATCH_LIMIT (1,000) items.")
+    history: Literal["auto", "all", "none"] = Field(
+        "auto",
+        description="Which items are history, not news: analysed and counted, but they open no case and notify "
+        "nobody. `auto`: received more than HISTORICAL_AFTER_DAYS (7) days before now; `all`; `none`.",
+    )
 
     _size = field_validator("items", mode="before")(_check_batch_size)
 
