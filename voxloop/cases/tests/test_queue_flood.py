@@ -110,12 +110,13 @@ def test_sla_sweep_runs_on_time_while_bulk_work_is_pending(make_feedback, produc
     open_case([make_feedback(customer_id="F-1")], now=MONDAY_9)
     workers()
     # Workers are up when the urgent consumer answers a ping (about 10 s; longer on a host busy with other work).
+    # disable_sync_subtasks=False: an earlier test in this process may have left Celery's "inside a worker" flag set.
     ready = producer.send_task("voxloop.core.tasks.ping_task", args=["flood"])
     try:
-        assert ready.get(timeout=120) == "flood"
-    except Exception:
+        assert ready.get(timeout=120, disable_sync_subtasks=False) == "flood"
+    except Exception as exc:
         log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
-        raise AssertionError(f"the workers did not answer a ping within 120 s; their log:\n{log}") from None
+        raise AssertionError(f"the workers did not answer a ping ({exc!r}); their log:\n{log}") from exc
 
     for _ in range(FLOOD):
         producer.send_task("voxloop.tests.hold_worker", args=[HOLD_S], queue="bulk")
@@ -126,7 +127,7 @@ def test_sla_sweep_runs_on_time_while_bulk_work_is_pending(make_feedback, produc
 
     sent = time.monotonic()
     sweep = producer.send_task("voxloop.cases.tasks.sla_sweep_task", ignore_result=False)  # routed by the table
-    result = sweep.get(timeout=15)
+    result = sweep.get(timeout=15, disable_sync_subtasks=False)
     took = time.monotonic() - sent
     assert result["flipped"] == 1 and result["events"]
     assert took < 5, f"the sweep took {took:.1f} s to run behind the bulk flood"
