@@ -9,7 +9,7 @@ from typing import Any
 
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent
-from voxloop.core.kicks import on_commit_once
+from voxloop.core.kicks import on_commit_once, send_unless_queued
 
 
 def record_event(case: Case, kind: str, actor: User | None, now: datetime, **payload: Any) -> CaseEvent:
@@ -23,6 +23,10 @@ def _jsonable(payload: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in payload.items()}
 
 
+#: The name under which a queued outbox run is remembered (voxloop.core.kicks.send_unless_queued).
+OUTBOX_KICK = "case-events"
+
+
 def kick_outbox_after_commit() -> None:
     """Kick the outbox once when the current transaction commits (for writers that bulk-create events)."""
     on_commit_once(kick_outbox)
@@ -33,4 +37,4 @@ def kick_outbox() -> None:
     # Imported here: cases.tasks imports cases.services, which imports this module.
     from voxloop.cases.tasks import process_case_events_task
 
-    process_case_events_task.delay()
+    send_unless_queued(OUTBOX_KICK, process_case_events_task.delay)

@@ -2,14 +2,19 @@
 
 A service that writes rows for a worker (case events, outgoing messages, webhook deliveries, dirty roll-up
 days) asks for one task after its transaction commits. Asked per row, a transaction writing 500 rows queued 500
-identical tasks, and those tasks queued more (docs/operations.md, "Queues"). ``on_commit_once`` keeps one.
+identical tasks, and those tasks queued more (docs/operations.md, "Queues"). ``on_commit_once`` keeps one per
+transaction, and ``send_unless_queued`` keeps one waiting in the queue however many transactions ask.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.core.cache import cache
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 class _Once:
@@ -59,3 +64,38 @@ def _transaction_boundary(connection) -> object:
         if not block._from_testcase:
             return _OUTERMOST if i == 0 else connection.savepoint_ids[i - 1]
     return None
+
+
+def _flag(name: str) -> str:
+    return f"voxloop:kick-queued:{name}"
+
+
+def send_unless_queued(name: str, send: Callable[[], None], *, hold_s: int = 30) -> bool:
+    """Queue a worker run with ``send()`` unless one is already waiting (across transactions and processes, through
+    the cache). The task calls ``kick_taken(name)`` first thing, so work committed while it runs queues a new run;
+    a run lost with its worker stops blocking new ones after ``hold_s`` (and the periodic catch-up covers it)."""
+    try:
+        fresh = cache.add(_flag(name), 1, hold_s)
+    except Exception:  # noqa: BLE001 - no cache: kick anyway, a duplicate run is harmless
+        logger.warning("kick %s: the cache is unavailable; queuing without de-duplication", name)
+        fresh = True
+    if not fresh:
+        return False
+    try:
+        send()
+    except Exception:
+        _forget(name)  # nothing was queued: the next commit must be able to kick
+        raise
+    return True
+
+
+def kick_taken(name: str) -> None:
+    """Called by the task when it starts: from now on a new commit needs a new run."""
+    _forget(name)
+
+
+def _forget(name: str) -> None:
+    try:
+        cache.delete(_flag(name))
+    except Exception:  # noqa: BLE001 - no cache: nothing was recorded either
+        logger.warning("kick %s: the cache is unavailable", name)

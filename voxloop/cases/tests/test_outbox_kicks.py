@@ -11,12 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from voxloop.cases import outbox
-from voxloop.cases.events import record_event
+from voxloop.cases.events import OUTBOX_KICK, record_event
 from voxloop.cases.models import CaseEvent, EventKind
 from voxloop.cases.services import open_case
 from voxloop.cases.tasks import process_case_events_task
 from voxloop.cases.tests.conftest import MONDAY_9
 from voxloop.celery import QUEUES, app
+from voxloop.core.kicks import kick_taken
 
 KICK = "voxloop.cases.tasks.process_case_events_task"
 
@@ -38,11 +39,13 @@ def broker():
         return seen
 
     queued()  # start empty
+    kick_taken(OUTBOX_KICK)
     try:
         yield queued
     finally:
         app.conf.task_always_eager = True
         queued()
+        kick_taken(OUTBOX_KICK)
 
 
 @pytest.fixture
@@ -56,7 +59,15 @@ def test_a_transaction_recording_many_events_queues_one_kick(case, broker, djang
         for n in range(50):
             record_event(case, EventKind.INTERNAL_NOTE, None, timezone.now(), text=f"note {n}")
     assert broker()[("urgent", KICK)] == 1
-    # A second transaction is news again: it queues its own kick.
+
+
+def test_many_transactions_queue_one_kick_until_it_runs(case, broker, django_capture_on_commit_callbacks):
+    """Rules commit every 50 items: the kick of each commit finds the first one still waiting and adds nothing."""
+    for n in range(10):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            record_event(case, EventKind.INTERNAL_NOTE, None, timezone.now(), text=f"commit {n}")
+    assert broker()[("urgent", KICK)] == 1
+    process_case_events_task()  # the queued run starts: what commits from now on needs a new one
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         record_event(case, EventKind.INTERNAL_NOTE, None, timezone.now(), text="later")
     assert broker()[("urgent", KICK)] == 1
