@@ -280,6 +280,10 @@ ANALYZE_ON_INGEST = envbool("ANALYZE_ON_INGEST", True)
 # Analysed feedback then goes through the automation rules (cases, routing, assignment).
 AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
 
+# --- Imports: items received more than this many days before their import are history (voxloop.feedback.history):
+# analysed and counted, but they open no case and notify nobody. The importer can choose otherwise per import.
+HISTORICAL_AFTER_DAYS = envint("HISTORICAL_AFTER_DAYS", 7)
+
 # --- Product limits
 API_BATCH_LIMIT = envint("API_BATCH_LIMIT", 1000)
 # Requests per minute one API token may send (0: no limit); a runaway client cannot starve the others.

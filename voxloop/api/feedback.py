@@ -140,7 +140,9 @@ def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""
     split = split_items(request, payload.items)
-    outcome = services.submit_feedback(split.data, raw_payloads=split.raw, token=request.auth, refused=split.refused)
+    outcome = services.submit_feedback(
+        split.data, raw_payloads=split.raw, token=request.auth, refused=split.refused, history=payload.history
+    )
     return {
         "batch_id": outcome.batch_id,
         "created": outcome.count("created"),

@@ -265,6 +265,11 @@ class FeedbackBatchIn(BaseModel):
         json_schema_extra={"maxItems": settings.API_BATCH_LIMIT},
         description="1 to API_BATCH_LIMIT (1,000) items. An item that does not fit is refused on its own.",
     )
+    history: Literal["auto", "all", "none"] = Field(
+        "auto",
+        description="Which items are history, not news: analysed and counted, but they open no case and notify "
+        "nobody. `auto`: received more than HISTORICAL_AFTER_DAYS (7) days before now; `all`; `none`.",
+    )
 
     _items = field_validator("items", mode="wrap")(_each_item(FeedbackIn))
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from voxloop.api.models import ApiToken, Scope
 from voxloop.feedback.bulk import existing_feedback
+from voxloop.feedback.history import OPTION as HISTORY
 from voxloop.feedback.ingest import FeedbackInput, derived_external_id, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, Channel, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
@@ -108,13 +109,15 @@ def submit_feedback(
     token: ApiToken | None = None,
     record_batch: bool = True,
     refused: Mapping[int, RowError] | None = None,
+    history: str = "auto",
 ) -> BatchOutcome:
     """Validate and store feedback sent through the API: one ingest call for the whole batch.
 
     Items default to channel "api" and source "api:<token name>"; each gets an outcome in input order.
     Rejected items are kept (quarantined on the batch) with their reason, so nothing sent is lost.
     raw_payloads: the items as sent (JSON-ready), stored as each item's raw payload.
-    refused: items already found not to fit (by input index), reported and quarantined with the others."""
+    refused: items already found not to fit (by input index), reported and quarantined with the others.
+    history: which items are history, not news (voxloop.feedback.history), kept on the batch."""
     raws = raw_payloads if raw_payloads is not None else items
     default_source = f"api:{token.name}" if token else "api"
     outcomes: list[ItemOutcome | None] = [None] * len(items)
@@ -145,7 +148,7 @@ def submit_feedback(
                 rows_processed=len(items),
                 started_at=now,
                 finished_at=now,
-                options={"token_id": token.pk} if token else {},
+                options={HISTORY: history, **({"token_id": token.pk} if token else {})},
             )
             if rejected:
                 QuarantinedRow.objects.bulk_create(

@@ -37,6 +37,7 @@ from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback,
 from voxloop.cases.queries import newest_case_on_topics
 from voxloop.cases.services import CaseError, change_severity, open_case, reopen_case
 from voxloop.cases.sla import CalendarCache
+from voxloop.feedback.history import historical_feedback_ids
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RulesResult:
     not_found: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # feedback id -> why its actions failed (rolled back)
     rule_errors: dict[int, str] = field(default_factory=dict)  # rule id -> why it was skipped
+    historical: int = 0  # matched imported history: tagged only, no case, no notice (voxloop.feedback.history)
 
 
 @dataclass
@@ -138,6 +140,7 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None) -> 
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         items = {f.pk: f for f in facts_queryset(chunk)}
+        history = historical_feedback_ids(chunk)
         fired: dict[int, set[int]] = {}
         for rule_id, feedback_id in RuleFiring.objects.filter(feedback_id__in=chunk).values_list(
             "rule_id", "feedback_id"
@@ -162,7 +165,7 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None) -> 
                 for facts in due[start_commit : start_commit + COMMIT_EVERY]:
                     item_result = RulesResult()
                     try:
-                        _fire(facts, rules, routing, item_result, now)
+                        _fire(facts, rules, routing, item_result, now, historical=facts.feedback_id in history)
                     except CaseError as exc:
                         result.errors[facts.feedback_id] = exc.message
                         logger.warning("rules on feedback %s: %s", facts.feedback_id, exc.message)
@@ -179,13 +182,15 @@ def apply_rules_after_analysis(feedback_ids: list[int]) -> None:
 
 
 def _add(total: RulesResult, part: RulesResult) -> None:
-    for name in ("matched", "firings", "assigned", "unassigned", "already_in_case"):
+    for name in ("matched", "firings", "assigned", "unassigned", "already_in_case", "historical"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     total.cases_opened.extend(part.cases_opened)
     total.cases_linked.extend(part.cases_linked)
 
 
-def _fire(facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResult, now: datetime) -> None:
+def _fire(
+    facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResult, now: datetime, *, historical: bool = False
+) -> None:
     with transaction.atomic():
         # The lock makes the firing check and the case it opens one step; a concurrent run waits, then sees
         # the firings and does nothing.
@@ -197,7 +202,6 @@ def _fire(facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResu
         plan = Plan()
         for rule in hits:
             plan.add(rule.actions, rule.pk, rule.name)
-        case, outcome = _case_for(facts, plan, routing, result, now)
         if plan.tags:
             rule_of_tag = {
                 t: r.pk for r in reversed(hits) for a in r.actions if a["type"] == "add_tags" for t in a["tags"]
@@ -206,6 +210,12 @@ def _fire(facts: Facts, rules: list[_Rule], routing: _Routing, result: RulesResu
                 [FeedbackTag(feedback_id=facts.feedback_id, tag=t, rule_id=rule_of_tag.get(t)) for t in plan.tags],
                 ignore_conflicts=True,
             )
+        if historical:
+            # History is not news: its tags count in insights, but it opens no case and tells nobody. No firing is
+            # recorded either, so a later re-analysis decides the same way (the batch keeps the importer's choice).
+            result.historical += 1
+            return
+        case, outcome = _case_for(facts, plan, routing, result, now)
         if case is not None:
             for notification in plan.notifications:
                 record_event(case, EventKind.NOTIFICATION, None, now, **notification, feedback_id=facts.feedback_id)

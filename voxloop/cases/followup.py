@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
-from voxloop.cases.events import kick_outbox, record_event
+from voxloop.cases.events import kick_outbox_after_commit, record_event
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, FollowUp, FollowUpStatus
 from voxloop.cases.queries import newest_case_on_topics
 from voxloop.feedback.hooks import ContactPurpose, may_contact
@@ -348,4 +348,4 @@ def auto_close_cases(now: datetime | None = None, *, batch_size: int = 500) -> A
                     run.skipped += 1
             if events:
                 CaseEvent.objects.bulk_create(events)
-                transaction.on_commit(kick_outbox)
+                kick_outbox_after_commit()

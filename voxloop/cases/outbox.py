@@ -6,6 +6,7 @@ their own apps; until one is registered, events stay unprocessed so nothing is l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.db import transaction
@@ -40,3 +41,19 @@ def process_case_events(limit: int = 500) -> int:
                 handler(event)
         CaseEvent.objects.filter(pk__in=[e.pk for e in events]).update(processed=True)
     return len(events)
+
+
+def drain_case_events(*, batch: int = 500, budget_s: float = 20.0) -> tuple[int, bool]:
+    """Process batches of events until none is left or ``budget_s`` is spent; returns (processed, more_left).
+
+    The budget keeps one run short, so other urgent tasks (the SLA sweep) get the consumer between runs; the
+    caller queues one follow-up run when events are left, never one per event."""
+    deadline = time.monotonic() + budget_s
+    processed = 0
+    while True:
+        done = process_case_events(limit=batch)
+        processed += done
+        if done < batch:
+            return processed, False
+        if time.monotonic() >= deadline:
+            return processed, True

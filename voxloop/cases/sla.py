@@ -15,7 +15,7 @@ from django.utils import timezone
 from voxloop.accounts.models import Team
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
-from voxloop.cases.events import kick_outbox
+from voxloop.cases.events import kick_outbox_after_commit
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     BusinessCalendar,
@@ -285,5 +285,5 @@ def sweep_sla(now: datetime | None = None, *, batch_size: int = 500, max_batches
                     new_events.append(CaseEvent(case_id=case.pk, kind=kind, payload=payload, created_at=now))
             if new_events:
                 CaseEvent.objects.bulk_create(new_events)
-                transaction.on_commit(kick_outbox)
+                kick_outbox_after_commit()
     return result

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from voxloop.cases import followup, outbox, sla
+from voxloop.cases.events import OUTBOX_KICK, kick_outbox
+from voxloop.core.kicks import kick_taken
 
 
 @shared_task(ignore_result=True)
@@ -16,7 +18,13 @@ def sla_sweep_task() -> dict:
 
 @shared_task(ignore_result=True)
 def process_case_events_task() -> int:
-    return outbox.process_case_events()
+    """Drain the outbox in batches (kicked once per committing transaction, and by beat as a catch-up). A run
+    that leaves events behind queues exactly one follow-up run: the work a run queues is bounded."""
+    kick_taken(OUTBOX_KICK)  # events committed from now on need another run (one, however many commits)
+    processed, more = outbox.drain_case_events()
+    if more:
+        kick_outbox()
+    return processed
 
 
 @shared_task(ignore_result=True)

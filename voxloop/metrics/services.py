@@ -34,6 +34,7 @@ from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEvent, CaseFeedback, EventKind
+from voxloop.core.kicks import on_commit_once
 from voxloop.feedback.models import Feedback, Order
 from voxloop.insights import terms
 from voxloop.metrics import formulas
@@ -572,18 +573,18 @@ def _schedule_refresh() -> None:
 def note_case_changed(case: Case) -> None:
     """Call after a service changed a case (opened, replied, resolved, reopened...)."""
     mark_dirty(Source.CASES, [local_day(case.created_at)])
-    transaction.on_commit(_schedule_refresh)
+    on_commit_once(_schedule_refresh)
 
 
 def note_response_saved(response: Response) -> None:
     """Call after a survey response was submitted or edited."""
     mark_dirty(Source.RESPONSES, [local_day(response.submitted_at)])
-    transaction.on_commit(_schedule_refresh)
+    on_commit_once(_schedule_refresh)
 
 
 def note_feedback_changed(feedback: Feedback) -> None:
     mark_dirty(Source.FEEDBACK, [local_day(feedback.received_at)])
-    transaction.on_commit(_schedule_refresh)
+    on_commit_once(_schedule_refresh)
 
 
 def _days_of(instants: Iterable[datetime]) -> set[date]:

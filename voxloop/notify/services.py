@@ -40,6 +40,7 @@ from voxloop.accounts.models import Role, User
 from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
+from voxloop.core.kicks import on_commit_once
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Channel, Feedback
@@ -264,7 +265,7 @@ def handle_case_event(event: CaseEvent) -> None:
         elif message.status == MessageStatus.NOT_SENT and item.recipient == CUSTOMER:
             _timeline_note(case, message, "not_sent", message.last_error)
     if queued:
-        transaction.on_commit(_kick_sender)
+        on_commit_once(_kick_sender)
 
 
 _INTERESTING = {

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop
 from voxloop.accounts.config_audit import record_config_change
 from voxloop.accounts.models import ConfigAction, User
 from voxloop.cases.models import Case, CaseEvent, EventKind
+from voxloop.core.kicks import on_commit_once
 from voxloop.core.messages import english, stored
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.webhooks import targets
@@ -348,7 +349,7 @@ def handle_case_event(event: CaseEvent) -> None:
         for endpoint in endpoints
     ]
     WebhookDelivery.objects.bulk_create(rows)
-    transaction.on_commit(_kick_sender)
+    on_commit_once(_kick_sender)
 
 
 def emit_event(kind: str, data: dict[str, Any]) -> int:
@@ -373,7 +374,7 @@ def emit_event(kind: str, data: dict[str, Any]) -> int:
             for endpoint in endpoints
         ]
     )
-    transaction.on_commit(_kick_sender)
+    on_commit_once(_kick_sender)
     return len(endpoints)
 
 

@@ -51,6 +51,8 @@ from voxloop.channels.fileimport.readers import (
 )
 from voxloop.core.messages import LocalizedError, StoredMessage, english, stored
 from voxloop.feedback.bulk import PlannerStatistics
+from voxloop.feedback.history import OPTION as HISTORY
+from voxloop.feedback.history import HistoryMode
 from voxloop.feedback.ingest import ingest_feedback, preformat, prepare_feedback
 from voxloop.feedback.models import (
     BatchStatus,
@@ -137,8 +139,10 @@ def create_batch(
     timezone_name: str = "",
     original_name: str = "",
     created_by: Any = None,
+    history: str = "",
 ) -> ImportBatch:
     """Keep a copy of the file and check it can be imported (format, header, required columns).
+    ``history``: which rows are history, not news (voxloop.feedback.history; default ``auto``).
     Raises ImportRefused with a specific message before anything is stored when it cannot."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -147,7 +151,14 @@ def create_batch(
         preview = preview_file(path, kind=kind, file_format=file_format, encoding=encoding, preset=preset)
     except FileFormatError as exc:
         raise ImportRefused(exc.code, exc.template, **exc.params) from exc
-    options: dict[str, Any] = {"timezone": timezone_name or settings.TIME_ZONE}
+    if (history or HistoryMode.AUTO) not in HistoryMode.values:
+        raise ImportRefused(
+            "unknown_history",
+            gettext_noop("Unknown choice for history '%(value)s'. Use one of: %(choices)s."),
+            value=history,
+            choices=", ".join(HistoryMode.values),
+        )
+    options: dict[str, Any] = {"timezone": timezone_name or settings.TIME_ZONE, HISTORY: history or HistoryMode.AUTO}
     if mapping_name:
         saved = ColumnMapping.objects.filter(name=mapping_name).first()
         if saved is None:

@@ -17,6 +17,7 @@ from voxloop.channels.fileimport.mapping import PRESETS, REQUIRED_FIELDS, TARGET
 from voxloop.channels.fileimport.readers import FileFormatError
 from voxloop.channels.fileimport.tasks import run_import_task
 from voxloop.core.exports import safe_row
+from voxloop.feedback import history
 from voxloop.feedback.models import Channel, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
 
 IMPORTING_ROLES = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.ANALYST}
@@ -94,7 +95,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     fields = [(f, f in REQUIRED_FIELDS[kind], suggested.get(f, "")) for f in TARGET_FIELDS[kind]]
     context.update({
         "token": token, "file_name": path.name, "preview": preview, "fields": fields, "kind": kind,
-        "channel": channel, "source": source, "encoding": preview.encoding,
+        "channel": channel, "source": source, "encoding": preview.encoding, "history_choices": history.choices(),
     })  # fmt: skip
     return render(request, "fileimport/mapping.html", context)
 
@@ -126,6 +127,7 @@ def start(request: HttpRequest) -> HttpResponse:
             encoding=request.POST.get("encoding", ""),
             timezone_name=request.POST.get("timezone", ""),
             created_by=request.user,
+            history=request.POST.get("history", ""),
         )
     except services.ImportRefused as exc:
         messages.error(request, exc.localized())

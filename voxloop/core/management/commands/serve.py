@@ -6,23 +6,15 @@ Redis/RabbitMQ broker only the web server runs; start workers with `voxloop work
 """
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from voxloop.core.queues import QUEUES
 from voxloop.core.security import INSECURE_KEY_MESSAGE, insecure_secret_key
-
-
-def celery_worker_args(*, beat: bool, concurrency: int, loglevel: str = "INFO") -> list[str]:
-    args = [sys.executable, "-m", "celery", "-A", "voxloop", "worker", "--loglevel", loglevel,
-            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]  # fmt: skip
-    if beat:
-        args += ["--beat", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
-    return args
+from voxloop.core.workers import consumers, supervise
 
 
 class Command(BaseCommand):
@@ -45,36 +37,18 @@ class Command(BaseCommand):
                "--logger-class", "voxloop.core.logmask.AccessLogMasker"]  # fmt: skip
         children = [subprocess.Popen(web, env=env)]
         if settings.EMBEDDED_BROKER and not options["no_worker"]:
-            # Warnings only: the web server's access log is what a person running `serve` watches.
-            worker = celery_worker_args(beat=True, concurrency=1, loglevel="WARNING")
-            children.append(subprocess.Popen(worker, env=env))
-            self.stdout.write("Background tasks: embedded worker and scheduler started (no broker to install).")
+            # One small consumer per queue (urgent with the scheduler, default, bulk), each running one task at a
+            # time in its own process: a long import never holds the SLA sweep. Warnings only: the web server's
+            # access log is what a person running `serve` watches.
+            for worker in consumers(QUEUES, beat=True, concurrency=1, loglevel="WARNING", solo=True):
+                children.append(subprocess.Popen(worker, env=env))
+            self.stdout.write(
+                "Background tasks: embedded workers (urgent, default, bulk) and scheduler started (no broker to install)."
+            )
         elif not settings.EMBEDDED_BROKER:
             self.stdout.write("Background tasks: run `voxloop worker --beat` next to this server (broker configured).")
         self.stdout.write(f"VoxLoop is serving at http://{options['host']}:{options['port']}/ (Ctrl-C to stop)")
 
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        try:
-            while not stopping and all(child.poll() is None for child in children):
-                time.sleep(0.5)
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-            deadline = time.monotonic() + 15
-            for child in children:
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-        failed = [c.args[2] for c in children if c.returncode not in (0, -signal.SIGTERM, None) and not stopping]
+        failed = supervise(children)
         if failed:
             raise SystemExit(f"stopped because a child process exited: {failed}")

@@ -5,11 +5,20 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from voxloop.channels.fileimport import services
 from voxloop.channels.fileimport.mapping import PRESETS
+from voxloop.feedback.history import OPTION as HISTORY
+from voxloop.feedback.history import HistoryMode, mode_label
 from voxloop.feedback.models import Channel, ImportBatch, ImportKind
+
+
+def _history_line(mode: str) -> str:
+    return gettext(
+        "%(choice)s. History is analysed and counted, but opens no case and notifies nobody (--history)."
+    ) % {"choice": mode_label(mode)}
 
 
 class Command(BaseCommand):
@@ -27,6 +36,10 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", default="", help="force the file's encoding, e.g. gbk, utf-16")
         parser.add_argument("--format", dest="file_format", default="", choices=["", "csv", "xlsx", "json", "jsonl"])
         parser.add_argument("--timezone", default="", help="time zone of times without one (default TIME_ZONE)")
+        parser.add_argument("--history", choices=HistoryMode.values, default=HistoryMode.AUTO,
+                            help="which rows are history (analysed and counted, but they open no case and notify "
+                                 "nobody): auto = received more than HISTORICAL_AFTER_DAYS days before the import "
+                                 "(default), all, or none")  # fmt: skip
         parser.add_argument("--save-mapping", default="", help="save the mapping used under this name")
         parser.add_argument("--resume", type=int, help="resume an interrupted import batch by id")
         parser.add_argument("--background", action="store_true", help="queue the import for a worker")
@@ -66,6 +79,7 @@ class Command(BaseCommand):
                 encoding=options["encoding"],
                 file_format=options["file_format"],
                 timezone_name=options["timezone"],
+                history=options["history"],
             )
         except services.ImportRefused as exc:
             raise CommandError(exc.message) from exc
@@ -74,6 +88,8 @@ class Command(BaseCommand):
                                   channel=batch.channel, source=batch.source)  # fmt: skip
         self.stdout.write(f"Batch {batch.pk}: {batch.file_name} ({batch.file_format}, {batch.encoding or '-'})")
         self.stdout.write("Mapping: " + ", ".join(f"{k} <- {v}" for k, v in batch.mapping.items()))
+        if batch.kind == ImportKind.FEEDBACK:
+            self.stdout.write("History: " + _history_line(batch.options.get(HISTORY, HistoryMode.AUTO)))
         if batch.options.get("unmapped_columns"):
             self.stdout.write("Kept in the raw payload only: " + ", ".join(batch.options["unmapped_columns"]))
         return self._run(batch, options)

@@ -1,0 +1,42 @@
+"""Queues by urgency and which task goes to which (docs/operations.md, "Queues"): the one routing table.
+
+A flood of bulk work (an import, a re-analysis) must never delay the SLA sweep or a notification, so each queue
+has its own consumer (voxloop.core.workers). voxloop/celery.py hands this table to Celery.
+"""
+
+URGENT, DEFAULT, BULK = "urgent", "default", "bulk"
+#: Consumed in this order of priority; `voxloop worker` without --queues starts one consumer for each.
+QUEUES = (URGENT, DEFAULT, BULK)
+#: Tasks queued before queues existed wait in Celery's own default queue; the default consumer drains it too.
+LEGACY_QUEUE = "celery"
+
+#: The one place that says which queue a task goes to. A task missing here fails a test
+#: (voxloop/core/tests/test_queues.py) instead of silently landing in `default`.
+TASK_QUEUES: dict[str, str] = {
+    # urgent: clocks that customers and agents are promised, and messages they wait for.
+    "voxloop.cases.tasks.sla_sweep_task": URGENT,
+    "voxloop.cases.tasks.process_case_events_task": URGENT,  # escalations, notifications, webhooks out of events
+    "voxloop.notify.tasks.send_outgoing_messages_task": URGENT,
+    "voxloop.webhooks.tasks.deliver_webhooks_task": URGENT,
+    "voxloop.core.tasks.ping_task": URGENT,  # a health check answers even while the other queues are busy
+    # default: the live path of one item (ingest hand-off, analysis, rules) and the daily-cadence sweeps.
+    "voxloop.analysis.tasks.analyze_feedback_task": DEFAULT,
+    "voxloop.analysis.tasks.analyze_pending_task": DEFAULT,
+    "voxloop.channels.email.tasks.poll_mailbox_task": DEFAULT,
+    "voxloop.channels.email.tasks.poll_all_mailboxes_task": DEFAULT,
+    "voxloop.cases.tasks.follow_up_sweep_task": DEFAULT,
+    "voxloop.cases.tasks.auto_close_task": DEFAULT,
+    "voxloop.surveys.tasks.send_invitation_task": DEFAULT,
+    "voxloop.surveys.tasks.sweep_invitations_task": DEFAULT,
+    "voxloop.surveys.tasks.close_loop_task": DEFAULT,
+    "voxloop.metrics.tasks.refresh_rollups_task": DEFAULT,  # folds recent changes in: small when run often
+    "voxloop.alerts.tasks.detect_alerts_task": DEFAULT,
+    # bulk: long runs over many rows (imports, re-analysis, retraining, clustering, segment rebuilds).
+    "voxloop.channels.fileimport.tasks.run_import_task": BULK,
+    "voxloop.channels.fileimport.tasks.resume_stalled_imports_task": BULK,
+    "voxloop.channels.email.tasks.import_mail_file_task": BULK,
+    "voxloop.channels.email.tasks.resume_stalled_mail_imports_task": BULK,
+    "voxloop.analysis.tasks.run_job_task": BULK,
+    "voxloop.analysis.tasks.find_emerging_topics_task": BULK,
+    "voxloop.dashboards.tasks.assign_segments_task": BULK,
+}
