@@ -5,6 +5,9 @@ from voxloop.cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("counts/", views.inbox_counts, name="counts"),
+    path("views/save/", views.save_view, name="save_view"),
+    path("views/<int:pk>/delete/", views.delete_view, name="delete_view"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/do/<slug:action>/", views.case_action, name="action"),
     path("macros/", views.macro_list, name="macros"),

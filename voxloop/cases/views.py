@@ -12,13 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
-from voxloop.cases import compensation, linking, macros, queries, services
+from voxloop.cases import compensation, linking, macros, queries, saved_views, services
 from voxloop.cases.forms import (
     AssignForm,
     CompensationForm,
@@ -53,32 +54,91 @@ def _visible_case(request: HttpRequest, pk: int) -> Case:
 # --- inbox -----------------------------------------------------------------------------------------------
 
 
+def _tab_links(request: HttpRequest, filters: queries.CaseInboxFilters) -> list[tuple[str, str, str, int | None]]:
+    """(key, label, query string, count) for each list; counts are for the current filters."""
+    counts = queries.tab_counts(request.user, filters)
+    return [(key, str(queries.TAB_LABELS[key]), filters.query_string(tab=key), counts.get(key)) for key in queries.TABS]
+
+
+def _saved_view_links(request: HttpRequest) -> list[tuple[Any, int]]:
+    now = timezone.now()
+    return [
+        (view, queries.inbox_queryset(request.user, saved_views.filters_of(view), now).count())
+        for view in saved_views.views_of(request.user)
+    ]
+
+
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    if request.htmx and request.GET.get("after"):
+        return render(
+            request,
+            "cases/_inbox_rows.html",
+            {"rows": rows, "next_cursor": cursor, "filters": filters, "query_string": filters.query_string()},
+        )
     team_ids = queries.visible_team_ids(request.user)
     teams = Team.objects.order_by("name") if team_ids is None else Team.objects.filter(pk__in=team_ids)
     assignees = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
     if team_ids is not None:
         assignees = assignees.filter(teams__in=team_ids).distinct()
+    order_help = str(queries.TAB_ORDER_HELP[filters.tab]) % {
+        "hours": f"{queries.breaching_soon_hours():g}",
+        "days": queries.CUSTOMER_RECENT_DAYS,
+    }
     context = {
         "rows": rows,
         "filters": filters,
         "next_cursor": cursor,
         "query_string": filters.query_string(),
-        "tabs": [(key, queries.TAB_LABELS[key], filters.query_string(tab=key)) for key in queries.TABS],
+        "tabs": _tab_links(request, filters),
+        "saved_views": _saved_view_links(request),
+        "order_help": order_help,
         "statuses": CaseStatus.choices,
         "severities": Severity.choices,
         "teams": teams,
         "assignees": assignees.order_by("username")[:300],
-        "soon_hours": queries.breaching_soon_hours(),
         "follow_ups": queries.follow_ups_due(request.user),
         "active_nav": "cases",
     }
-    template = "cases/_inbox_rows.html" if request.htmx and request.GET.get("after") else "cases/inbox.html"
-    return render(request, template, context)
+    return render(request, "cases/inbox.html", context)
+
+
+@login_required
+def inbox_counts(request: HttpRequest) -> HttpResponse:
+    """The list tabs with fresh counts; the inbox polls this so the numbers move without a reload."""
+    filters = queries.CaseInboxFilters.from_params(request.GET)
+    context = {
+        "filters": filters,
+        "tabs": _tab_links(request, filters),
+        "saved_views": _saved_view_links(request),
+        "query_string": filters.query_string(),
+    }
+    return render(request, "cases/_inbox_tabs.html", context)
+
+
+@login_required
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    filters = queries.CaseInboxFilters.from_params(request.POST)
+    try:
+        view = saved_views.save_view(request.user, request.POST.get("name", ""), filters)
+    except saved_views.SavedViewError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('cases:inbox')}?{filters.query_string()}")
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(f"{reverse('cases:inbox')}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not saved_views.delete_view(request.user, pk):
+        raise Http404
+    messages.success(request, _("View deleted."))
+    return redirect("cases:inbox")
 
 
 # --- case page -------------------------------------------------------------------------------------------

@@ -102,3 +102,17 @@ def team_agents(staffed_team) -> tuple[User, User]:
 def on_postgres() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locking between connections is tested on PostgreSQL (VOXLOOP_TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def wang(team_agents) -> User:
+    return team_agents[0]
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """An agent of another team in another department."""
+    other = Team.objects.create(name="物流组", department=Department.objects.create(name="物流部"))
+    user = User.objects.create_user("chen-other", password="x", role=Role.AGENT)
+    user.teams.add(other)
+    return user
