@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
-from voxloop.cases import compensation, linking, macros, queries, saved_views, services
+from voxloop.cases import compensation, delivery, linking, macros, queries, saved_views, services, tracking
 from voxloop.cases.forms import (
     AssignForm,
     CompensationForm,
@@ -39,6 +39,7 @@ from voxloop.cases.forms import (
 )
 from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseFeedback, CaseStatus, Compensation, Severity
 from voxloop.cases.services import CaseError, CaseErrorCode
+from voxloop.feedback.panels import customer_panels
 
 
 def _visible_case(request: HttpRequest, pk: int) -> Case:
@@ -172,11 +173,12 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         comp.user_may_approve = compensation.may_approve(user, comp)
         comp.user_may_reject = compensation.may_reject(user, comp)
     customer = case.customer
-    other_cases = []
+    panels, customer_feedback, customer_orders = [], [], []
     if customer is not None:
-        other_cases = list(
-            queries.visible_cases(user).filter(customer=customer).exclude(pk=case.pk).order_by("-created_at")[:10]
-        )
+        # The one view of the customer: their cases (open first), survey answers, recent feedback and orders.
+        panels = customer_panels(customer, user, current_case_id=case.pk)
+        customer_feedback = list(customer.feedback_items.order_by("-received_at", "-id")[:5])
+        customer_orders = list(customer.orders.select_related("product").order_by("-ordered_at")[:5])
     is_member = not case.team_id or user.teams.filter(pk=case.team_id).exists()
     return {
         "case": case,
@@ -186,7 +188,12 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "feedback_links": CaseFeedback.objects.filter(case=case).select_related("feedback").order_by("linked_at"),
         "timeline": queries.timeline(case, user),
         "customer": customer,
-        "other_cases": other_cases,
+        "customer_panels": panels,
+        "reply_route": delivery.reply_route(case) if can_work else None,
+        "tracking_link": tracking.tracking_url(case) if can_work else "",
+        "tracking_expired": bool(case.tracking_expires_at and case.tracking_expires_at <= now),
+        "customer_feedback": customer_feedback,
+        "customer_orders": customer_orders,
         "compensations": comps,
         "can_work": can_work,
         "can_manage": can_work and user.may_manage,
@@ -207,6 +214,23 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
         record_access(request.user, case, customer_id=case.customer_id, request=request)
     return render(request, "cases/detail.html", _case_context(request, case))
+
+
+@login_required
+@require_POST
+def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the customer will read if this reply is sent (a fragment for the composer); sends nothing."""
+    case = _visible_case(request, pk)
+    if not queries.may_work_on(request.user, case):
+        raise PermissionDenied
+    text = (request.POST.get("reply-text") or "").strip()
+    context = {
+        "case": case,
+        "text": text,
+        "route": delivery.reply_route(case),
+        "preview": delivery.reply_preview(case, request.user, text) if text else None,
+    }
+    return render(request, "cases/_reply_preview.html", context)
 
 
 # Each action: (form class, needs the case to build the form, only managers, what it does -> success message).

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 
 from voxloop.accounts.models import Department, Role, Team, User
-from voxloop.cases.models import EscalationLevel
+from voxloop.cases.models import Case, EscalationLevel, Severity
+from voxloop.cases.services import open_case
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -116,3 +117,13 @@ def outsider(db) -> User:
     user = User.objects.create_user("chen-other", password="x", role=Role.AGENT)
     user.teams.add(other)
     return user
+
+
+@pytest.fixture
+def team_case(make_feedback, staffed_team) -> Case:
+    case = open_case([make_feedback()], Severity.IMPORTANT, team=staffed_team, now=timezone.now())
+    customer = case.customer
+    customer.email = "wang.xiaoming@example.com"
+    customer.phone = "13812345678"
+    customer.save(update_fields=["email", "phone"])
+    return case

@@ -31,16 +31,6 @@ def zhang(team_agents) -> User:
     return team_agents[1]
 
 
-@pytest.fixture
-def team_case(make_feedback, staffed_team) -> Case:
-    case = open_case([make_feedback()], Severity.IMPORTANT, team=staffed_team, now=timezone.now())
-    customer = case.customer
-    customer.email = "wang.xiaoming@example.com"
-    customer.phone = "13812345678"
-    customer.save(update_fields=["email", "phone"])
-    return case
-
-
 def act(client, case: Case, action: str, **data):
     return client.post(reverse("cases:action", args=[case.pk, action]), data)
 
