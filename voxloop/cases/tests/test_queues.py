@@ -228,3 +228,29 @@ def test_queues_in_a_browser_show_counts_and_refresh_them(login_page, live_serve
     assert page.locator("tr.case-row td:first-child a").all_inner_texts() == [soon.number, later.number]
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.locator('[data-tab="breached"]').is_visible()
+
+
+@pytest.mark.parametrize("tab", ["breached", "customer", "waiting"])
+def test_every_list_pages_with_its_own_order(client, wang, make_feedback, staffed_team, monkeypatch, tab):
+    monkeypatch.setattr(queries, "INBOX_PAGE_SIZE", 2)
+    now = timezone.now()
+    expected = []
+    for i in range(5):
+        case = new_case(make_feedback, staffed_team, -timedelta(hours=10 - i))
+        if tab == "customer":
+            add_customer_message(case, f"第{i}条消息", now=now - timedelta(hours=10 - i))
+        if tab == "waiting":
+            set_status(case, CaseStatus.PENDING_CUSTOMER, wang, now=now - timedelta(hours=10 - i))
+        expected.append(case.number)
+    if tab == "customer":
+        expected.reverse()  # the latest message first
+    client.force_login(wang)
+    seen, cursor = [], ""
+    for _ in range(5):
+        params = {"tab": tab, "after": cursor} if cursor else {"tab": tab}
+        response = client.get(reverse("cases:inbox"), params, HTTP_HX_REQUEST="true" if cursor else "")
+        seen += [c.number for c in response.context["rows"]]
+        cursor = response.context["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
