@@ -263,6 +263,10 @@ class Case(TimeStampedModel):
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["team", "status"], name="case_team_status"),
             models.Index(fields=["customer", "-created_at"], name="case_customer_recent"),
+            # The inbox's "escalated" list and its count read only the few escalated cases.
+            models.Index(
+                fields=["escalation_level"], condition=models.Q(escalation_level__gt=0), name="case_escalated"
+            ),
             models.Index(
                 fields=["auto_close_at"], condition=models.Q(auto_close_at__isnull=False), name="case_auto_close"
             ),
@@ -312,6 +316,10 @@ class CaseEvent(models.Model):
         indexes = [
             models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
             models.Index(fields=["id"], condition=models.Q(processed=False), name="caseevent_unprocessed"),
+            # The inbox's "customer replied" list: the last days' customer messages, a small slice of the timeline.
+            models.Index(
+                fields=["created_at"], condition=models.Q(kind="customer_message"), name="caseevent_customer_recent"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -466,3 +474,28 @@ class FollowUp(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.status} {self.due_at:%Y-%m-%d}"
+
+
+class SavedView(models.Model):
+    """A user's own named filter of a list (the case inbox today), kept as the list's query string so that the
+    list reads it exactly like a link."""
+
+    class ListName(models.TextChoices):
+        CASES = "cases", _("Cases")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(_("list"), max_length=20, choices=ListName.choices, default=ListName.CASES)
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filter"), max_length=500)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_name", "name"], name="saved_view_user_list_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

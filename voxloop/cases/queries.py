@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Case as DjCase
-from django.db.models import DateTimeField, F, Q, QuerySet, When
+from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -64,15 +64,31 @@ def may_work_on(user: User, case: Case) -> bool:
 # The main menu's entry (its msgid lives in the cases catalog, next to the pages it opens).
 NAV_LABEL = gettext_lazy("Cases")
 INBOX_PAGE_SIZE = 30
-TABS = ("mine", "team", "unassigned", "breaching", "waiting", "all")
+TABS = ("mine", "team", "unassigned", "breaching", "breached", "waiting", "escalated", "customer", "all")
 TAB_LABELS = {
     "mine": gettext_lazy("Mine"),
     "team": gettext_lazy("My team's"),
     "unassigned": gettext_lazy("Unassigned"),
-    "breaching": gettext_lazy("Breaching soon"),
+    "breaching": gettext_lazy("About to breach"),
+    "breached": gettext_lazy("Breached"),
     "waiting": gettext_lazy("Waiting on customer"),
+    "escalated": gettext_lazy("Escalated to me / my team"),
+    "customer": gettext_lazy("Customer replied"),
     "all": gettext_lazy("All visible"),
 }
+# What each list is sorted by, told above the list so nobody has to guess why a case comes first.
+TAB_ORDER_HELP = {
+    "mine": gettext_lazy("Sorted by the next due time, most urgent first."),
+    "team": gettext_lazy("Sorted by the next due time, most urgent first."),
+    "unassigned": gettext_lazy("Sorted by the next due time, most urgent first."),
+    "breaching": gettext_lazy("Not yet breached, due within %(hours)s hours or warned; the soonest due first."),
+    "breached": gettext_lazy("Past their due time now; the most overdue first."),
+    "waiting": gettext_lazy("Clocks paused while the customer is asked; the longest waiting first."),
+    "escalated": gettext_lazy("Escalated to you, or in your teams and escalated; the most urgent first."),
+    "customer": gettext_lazy("The customer wrote in the last %(days)s days; the latest message first."),
+    "all": gettext_lazy("Every case you may see, newest first."),
+}
+CUSTOMER_RECENT_DAYS = 7
 
 
 def breaching_soon_hours() -> float:
@@ -127,12 +143,19 @@ class CaseInboxFilters:
     def active(self) -> bool:
         return bool(self.status or self.severity or self.team or self.assignee)
 
-    def query_string(self, **override: str) -> str:
+    def params(self, **override: str) -> dict[str, str]:
         params = {"tab": self.tab, "status": self.status, "severity": self.severity}
         params["team"] = str(self.team) if self.team else ""
         params["assignee"] = self.assignee
         params.update(override)
-        return urlencode({k: v for k, v in params.items() if v})
+        return {k: v for k, v in params.items() if v}
+
+    def as_params(self) -> list[tuple[str, str]]:
+        """The filter as (name, value) pairs, e.g. for hidden form fields."""
+        return list(self.params().items())
+
+    def query_string(self, **override: str) -> str:
+        return urlencode(self.params(**override))
 
 
 def _next_due_expression() -> DjCase:
@@ -149,6 +172,12 @@ def _next_due_expression() -> DjCase:
     )
 
 
+def _recent_customer_message_cases(now: datetime) -> QuerySet[CaseEvent]:
+    """Ids of cases the customer wrote to lately: a range on the event time index, not a scan of the timeline."""
+    since = now - timedelta(days=CUSTOMER_RECENT_DAYS)
+    return CaseEvent.objects.filter(kind=EventKind.CUSTOMER_MESSAGE, created_at__gte=since).values("case_id")
+
+
 def inbox_queryset(user: User, filters: CaseInboxFilters, now: datetime) -> QuerySet[Case]:
     tab = filters.tab
     team_ids = list(user.teams.values_list("pk", flat=True)) if tab == "team" else []
@@ -156,8 +185,13 @@ def inbox_queryset(user: User, filters: CaseInboxFilters, now: datetime) -> Quer
     # keeps their query a single index range instead of visible_cases' OR.
     if tab == "mine" and user.is_active:
         cases = Case.objects.filter(assignee=user)
+    elif tab == "team" and filters.team:
+        # A manager looks at any team they oversee: the team chosen in the filter, within what they may see.
+        cases = visible_cases(user).filter(team_id=filters.team)
     elif tab == "team" and team_ids and user.is_active:
         cases = Case.objects.filter(team_id__in=team_ids)
+    elif tab == "team":
+        cases = Case.objects.none()
     else:
         cases = visible_cases(user)
     if tab != "all":
@@ -167,24 +201,73 @@ def inbox_queryset(user: User, filters: CaseInboxFilters, now: datetime) -> Quer
     elif tab == "waiting":
         cases = cases.filter(status=CaseStatus.PENDING_CUSTOMER)
     elif tab == "breaching":
+        # Not yet breached: the running clock's due time lies ahead, within the horizon or already warned.
         horizon = now + timedelta(hours=breaching_soon_hours())
-        cases = cases.filter(paused_since__isnull=True).filter(
-            Q(first_responded_at__isnull=True, first_response_due_at__lte=horizon)
-            | Q(resolution_due_at__lte=horizon)
-            | Q(first_responded_at__isnull=True, first_response_warned=True)
-            | Q(resolution_warned=True)
+        cases = (
+            cases.filter(paused_since__isnull=True)
+            .annotate(next_due=_next_due_expression())
+            .filter(next_due__gte=now)
+            .filter(
+                Q(next_due__lte=horizon)
+                | Q(first_responded_at__isnull=True, first_response_warned=True)
+                | Q(resolution_warned=True)
+            )
         )
+    elif tab == "breached":
+        cases = (
+            cases.filter(paused_since__isnull=True).annotate(next_due=_next_due_expression()).filter(next_due__lt=now)
+        )
+    elif tab == "escalated":
+        my_teams = list(user.teams.values_list("pk", flat=True)) + list(user.led_teams.values_list("pk", flat=True))
+        to_me = CaseEvent.objects.filter(kind=EventKind.ESCALATED, payload__to_user_id=user.pk).values("case_id")
+        cases = cases.filter(escalation_level__gt=0).filter(
+            Q(pk__in=to_me) | Q(team_id__in=my_teams) | Q(assignee=user)
+        )
+    elif tab == "customer":
+        cases = cases.filter(pk__in=_recent_customer_message_cases(now))
     if filters.status:
         cases = cases.filter(status=filters.status)
     if filters.severity:
         cases = cases.filter(severity=filters.severity)
-    if filters.team:
+    if filters.team and tab != "team":
         cases = cases.filter(team_id=filters.team)
     if filters.assignee == "none":
         cases = cases.filter(assignee__isnull=True)
     elif filters.assignee:
         cases = cases.filter(assignee_id=int(filters.assignee))
     return cases
+
+
+def tab_counts(user: User, filters: CaseInboxFilters | None = None, now: datetime | None = None) -> dict[str, int]:
+    """How many cases each list holds with the current filters: one COUNT per list, each over the same query
+    the list pages through (so a tab never promises cases its list does not show), each on an index."""
+    now = now or timezone.now()
+    base = filters or CaseInboxFilters()
+    counts = {}
+    for tab in TABS:
+        if tab == "all":
+            continue  # every case ever: the one count that grows without bound, and nobody works from it
+        tab_filters = CaseInboxFilters(
+            tab=tab, status=base.status, severity=base.severity, team=base.team, assignee=base.assignee
+        )
+        counts[tab] = inbox_queryset(user, tab_filters, now).count()
+    return counts
+
+
+def _sort_key(tab: str) -> tuple[str, bool]:
+    """The column each list is ordered by and whether ascending (see TAB_ORDER_HELP)."""
+    if tab == "all":
+        return "created_at", False
+    if tab == "waiting":
+        return "paused_since", True
+    if tab == "customer":
+        return "last_customer_at", False
+    return "next_due", True
+
+
+def _last_customer_message() -> Subquery:
+    latest = CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.CUSTOMER_MESSAGE).order_by("-created_at")
+    return Subquery(latest.values("created_at")[:1], output_field=DateTimeField())
 
 
 def _encode_cursor(value: datetime | None, pk: int) -> str:
@@ -214,24 +297,27 @@ def inbox_page(
     decoded = _decode_cursor(cursor) if cursor else None
     # Two steps: order and cut the narrow case rows first, then load the page with its customer, team and
     # assignee; joining before the sort would make the database join every matching case.
-    if filters.tab == "all":
-        if decoded and decoded[0] is not None:
-            moment, pk = decoded
-            cases = cases.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
-        keys = list(cases.order_by("-created_at", "-id").values_list("pk", "created_at")[: INBOX_PAGE_SIZE + 1])
-    else:
+    key, ascending = _sort_key(filters.tab)
+    if key == "next_due" and "next_due" not in cases.query.annotations:
         cases = cases.annotate(next_due=_next_due_expression())
-        if decoded:
-            moment, pk = decoded
-            if moment is None:
-                cases = cases.filter(next_due__isnull=True, pk__gt=pk)
-            else:
-                cases = cases.filter(Q(next_due__gt=moment) | Q(next_due=moment, pk__gt=pk) | Q(next_due__isnull=True))
-        keys = list(
-            cases.order_by(F("next_due").asc(nulls_last=True), "id").values_list("pk", "next_due")[
-                : INBOX_PAGE_SIZE + 1
-            ]
-        )
+    elif key == "last_customer_at":
+        cases = cases.annotate(last_customer_at=_last_customer_message())
+    if decoded:
+        moment, pk = decoded
+        after, pk_after = ("gt", "gt") if ascending else ("lt", "lt")
+        if moment is None:
+            cases = cases.filter(**{f"{key}__isnull": True, f"pk__{pk_after}": pk})
+        else:
+            cases = cases.filter(
+                Q(**{f"{key}__{after}": moment})
+                | Q(**{key: moment, f"pk__{pk_after}": pk})
+                | Q(**{f"{key}__isnull": True})
+            )
+    if ascending:
+        ordering = (F(key).asc(nulls_last=True), "id")
+    else:
+        ordering = (F(key).desc(nulls_last=True), "-id")
+    keys = list(cases.order_by(*ordering).values_list("pk", key)[: INBOX_PAGE_SIZE + 1])
     next_cursor = ""
     if len(keys) > INBOX_PAGE_SIZE:
         keys = keys[:INBOX_PAGE_SIZE]

@@ -5,7 +5,11 @@ from voxloop.cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("counts/", views.inbox_counts, name="counts"),
+    path("views/save/", views.save_view, name="save_view"),
+    path("views/<int:pk>/delete/", views.delete_view, name="delete_view"),
     path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/preview/", views.reply_preview, name="reply_preview"),
     path("<int:pk>/do/<slug:action>/", views.case_action, name="action"),
     path("macros/", views.macro_list, name="macros"),
     path("macros/new/", views.macro_edit, name="macro_new"),

@@ -12,13 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
-from voxloop.cases import compensation, linking, macros, queries, services
+from voxloop.cases import compensation, delivery, linking, macros, queries, saved_views, services, tracking
 from voxloop.cases.forms import (
     AssignForm,
     CompensationForm,
@@ -38,6 +39,7 @@ from voxloop.cases.forms import (
 )
 from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseFeedback, CaseStatus, Compensation, Severity
 from voxloop.cases.services import CaseError, CaseErrorCode
+from voxloop.feedback.panels import customer_panels
 
 
 def _visible_case(request: HttpRequest, pk: int) -> Case:
@@ -53,32 +55,91 @@ def _visible_case(request: HttpRequest, pk: int) -> Case:
 # --- inbox -----------------------------------------------------------------------------------------------
 
 
+def _tab_links(request: HttpRequest, filters: queries.CaseInboxFilters) -> list[tuple[str, str, str, int | None]]:
+    """(key, label, query string, count) for each list; counts are for the current filters."""
+    counts = queries.tab_counts(request.user, filters)
+    return [(key, str(queries.TAB_LABELS[key]), filters.query_string(tab=key), counts.get(key)) for key in queries.TABS]
+
+
+def _saved_view_links(request: HttpRequest) -> list[tuple[Any, int]]:
+    now = timezone.now()
+    return [
+        (view, queries.inbox_queryset(request.user, saved_views.filters_of(view), now).count())
+        for view in saved_views.views_of(request.user)
+    ]
+
+
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    if request.htmx and request.GET.get("after"):
+        return render(
+            request,
+            "cases/_inbox_rows.html",
+            {"rows": rows, "next_cursor": cursor, "filters": filters, "query_string": filters.query_string()},
+        )
     team_ids = queries.visible_team_ids(request.user)
     teams = Team.objects.order_by("name") if team_ids is None else Team.objects.filter(pk__in=team_ids)
     assignees = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
     if team_ids is not None:
         assignees = assignees.filter(teams__in=team_ids).distinct()
+    order_help = str(queries.TAB_ORDER_HELP[filters.tab]) % {
+        "hours": f"{queries.breaching_soon_hours():g}",
+        "days": queries.CUSTOMER_RECENT_DAYS,
+    }
     context = {
         "rows": rows,
         "filters": filters,
         "next_cursor": cursor,
         "query_string": filters.query_string(),
-        "tabs": [(key, queries.TAB_LABELS[key], filters.query_string(tab=key)) for key in queries.TABS],
+        "tabs": _tab_links(request, filters),
+        "saved_views": _saved_view_links(request),
+        "order_help": order_help,
         "statuses": CaseStatus.choices,
         "severities": Severity.choices,
         "teams": teams,
         "assignees": assignees.order_by("username")[:300],
-        "soon_hours": queries.breaching_soon_hours(),
         "follow_ups": queries.follow_ups_due(request.user),
         "active_nav": "cases",
     }
-    template = "cases/_inbox_rows.html" if request.htmx and request.GET.get("after") else "cases/inbox.html"
-    return render(request, template, context)
+    return render(request, "cases/inbox.html", context)
+
+
+@login_required
+def inbox_counts(request: HttpRequest) -> HttpResponse:
+    """The list tabs with fresh counts; the inbox polls this so the numbers move without a reload."""
+    filters = queries.CaseInboxFilters.from_params(request.GET)
+    context = {
+        "filters": filters,
+        "tabs": _tab_links(request, filters),
+        "saved_views": _saved_view_links(request),
+        "query_string": filters.query_string(),
+    }
+    return render(request, "cases/_inbox_tabs.html", context)
+
+
+@login_required
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    filters = queries.CaseInboxFilters.from_params(request.POST)
+    try:
+        view = saved_views.save_view(request.user, request.POST.get("name", ""), filters)
+    except saved_views.SavedViewError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('cases:inbox')}?{filters.query_string()}")
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(f"{reverse('cases:inbox')}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not saved_views.delete_view(request.user, pk):
+        raise Http404
+    messages.success(request, _("View deleted."))
+    return redirect("cases:inbox")
 
 
 # --- case page -------------------------------------------------------------------------------------------
@@ -112,11 +173,12 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         comp.user_may_approve = compensation.may_approve(user, comp)
         comp.user_may_reject = compensation.may_reject(user, comp)
     customer = case.customer
-    other_cases = []
+    panels, customer_feedback, customer_orders = [], [], []
     if customer is not None:
-        other_cases = list(
-            queries.visible_cases(user).filter(customer=customer).exclude(pk=case.pk).order_by("-created_at")[:10]
-        )
+        # The one view of the customer: their cases (open first), survey answers, recent feedback and orders.
+        panels = customer_panels(customer, user, current_case_id=case.pk)
+        customer_feedback = list(customer.feedback_items.order_by("-received_at", "-id")[:5])
+        customer_orders = list(customer.orders.select_related("product").order_by("-ordered_at")[:5])
     is_member = not case.team_id or user.teams.filter(pk=case.team_id).exists()
     return {
         "case": case,
@@ -126,7 +188,12 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "feedback_links": CaseFeedback.objects.filter(case=case).select_related("feedback").order_by("linked_at"),
         "timeline": queries.timeline(case, user),
         "customer": customer,
-        "other_cases": other_cases,
+        "customer_panels": panels,
+        "reply_route": delivery.reply_route(case) if can_work else None,
+        "tracking_link": tracking.tracking_url(case) if can_work else "",
+        "tracking_expired": bool(case.tracking_expires_at and case.tracking_expires_at <= now),
+        "customer_feedback": customer_feedback,
+        "customer_orders": customer_orders,
         "compensations": comps,
         "can_work": can_work,
         "can_manage": can_work and user.may_manage,
@@ -147,6 +214,23 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
         record_access(request.user, case, customer_id=case.customer_id, request=request)
     return render(request, "cases/detail.html", _case_context(request, case))
+
+
+@login_required
+@require_POST
+def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the customer will read if this reply is sent (a fragment for the composer); sends nothing."""
+    case = _visible_case(request, pk)
+    if not queries.may_work_on(request.user, case):
+        raise PermissionDenied
+    text = (request.POST.get("reply-text") or "").strip()
+    context = {
+        "case": case,
+        "text": text,
+        "route": delivery.reply_route(case),
+        "preview": delivery.reply_preview(case, request.user, text) if text else None,
+    }
+    return render(request, "cases/_reply_preview.html", context)
 
 
 # Each action: (form class, needs the case to build the form, only managers, what it does -> success message).

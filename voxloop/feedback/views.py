@@ -11,6 +11,7 @@ from voxloop.analysis.queries import panel_context
 from voxloop.feedback import queries
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
 from voxloop.feedback.normalize import RowError
+from voxloop.feedback.panels import customer_panels, feedback_panels
 from voxloop.feedback.services import STAFF_CHANNELS, record_staff_feedback
 
 
@@ -52,6 +53,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "item": item,
         "history": queries.customer_history(item),
         "thread": queries.thread(item),
+        "panels": feedback_panels(item, request.user),
         "active_nav": "feedback",
         **panel_context(item, request.user),
     }
@@ -107,6 +109,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "orders": customer.orders.select_related("product").order_by("-ordered_at")[:100],
         "feedback_items": customer.feedback_items.select_related("product").order_by("-received_at")[:200],
+        "panels": customer_panels(customer, request.user),
         "active_nav": "customers",
     }
     return render(request, "feedback/customer.html", context)

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from voxloop.metrics import exports, queries
+from voxloop.metrics import exports, performance, queries
 from voxloop.metrics.models import Dimension, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
@@ -177,3 +177,26 @@ def drill_responses(request: HttpRequest) -> HttpResponse:
 @login_required
 def drill_feedback(request: HttpRequest) -> HttpResponse:
     return _drill(request, "feedback")
+
+
+@login_required
+def my_performance(request: HttpRequest) -> HttpResponse:
+    """Every staff member's own numbers against their team's median. Agents may open it (the panel compares
+    people and stays closed to them); it only ever shows the signed-in user's own values."""
+    user = request.user
+    if not (user.is_superuser or getattr(user, "role", "") in performance.STAFF_ROLES):
+        raise PermissionDenied
+    raw = request.GET.get("days", "30")
+    days = int(raw) if raw.isdigit() and int(raw) in performance.PERIODS else 0
+    if not days:
+        allowed = ", ".join(str(d) for d in performance.PERIODS)
+        return _error_page(request, _("Choose a period of %(allowed)s days.") % {"allowed": allowed})
+    rows = performance.performance(user, days, local_day(timezone.now()))
+    context = {
+        "rows": rows,
+        "days": days,
+        "periods": performance.PERIODS,
+        "team_size": len(performance.team_members(user)),
+        "active_nav": "cases",
+    }
+    return render(request, "metrics/my_performance.html", context)

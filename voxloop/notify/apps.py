@@ -12,10 +12,13 @@ class NotifyConfig(AppConfig):
         from django.core.checks import register
 
         from voxloop.cases import followup
+        from voxloop.cases.delivery import register_reply_delivery
         from voxloop.cases.outbox import register_event_handler
-        from voxloop.notify.services import handle_case_event
+        from voxloop.notify.services import handle_case_event, reply_preview, reply_route
 
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
         register_event_handler(handle_case_event)
+        # The case page's reply composer asks notify where a reply would go before the agent sends it.
+        register_reply_delivery(reply_route, reply_preview)
         # Bad follow-up / auto-close settings stop start-up with a clear message instead of failing on resolve.
         register(followup.check_settings)

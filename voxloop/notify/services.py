@@ -24,7 +24,7 @@ import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Role, User
+from voxloop.cases.delivery import ReplyPreview, ReplyRoute
 from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
@@ -223,6 +224,36 @@ def customer_address(case: Case) -> str:
 
 def customer_wrote_to_us(case: Case) -> bool:
     return Feedback.objects.filter(case_links__case_id=case.pk, channel__in=CUSTOMER_WROTE_CHANNELS).exists()
+
+
+@dataclass
+class _DraftReply:
+    """What ``_context`` reads of an event, for a reply that is only being previewed."""
+
+    payload: dict[str, Any]
+    actor: User | None
+    actor_id: int | None
+
+
+def reply_route(case: Case) -> ReplyRoute:
+    """Where a public reply on this case would go now, by the same rules ``_build`` applies when it is sent."""
+    address = customer_address(case)
+    if not address:
+        return ReplyRoute("", "", "", str(_("The customer has no email address, so the reply will not be sent.")))
+    if case.customer_id and case.customer and case.customer.opted_out and not customer_wrote_to_us(case):
+        return ReplyRoute(
+            "", "", address, str(_("The customer opted out of contact and did not write to us: nothing is sent."))
+        )
+    return ReplyRoute("email", str(_("email")), address)
+
+
+def reply_preview(case: Case, author: User, text: str) -> ReplyPreview:
+    """The email a public reply would become, rendered as the customer will read it (in their language)."""
+    # Rendered from a stand-in for the reply event: nothing is stored (the reply does not exist yet).
+    event = cast(CaseEvent, _DraftReply(payload={"text": text}, actor=author, actor_id=author.pk))
+    language = customer_language(case) or normalise_language(settings.LANGUAGE_CODE) or "zh-hans"
+    subject, body = _render(MessageKind.CUSTOMER_REPLY, language, _context(event, case, Planned("", CUSTOMER)))
+    return ReplyPreview(subject, body, language)
 
 
 def handle_case_event(event: CaseEvent) -> None:

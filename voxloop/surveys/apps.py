@@ -13,3 +13,7 @@ class SurveysConfig(AppConfig):
         from voxloop.surveys import services
 
         services.register_followup_sender()
+        # The customer's pages (feedback app, a lower layer) show their survey answers through a panel.
+        from voxloop.surveys import customer_view
+
+        customer_view.register()

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 
 from voxloop.accounts.models import Department, Role, Team, User
-from voxloop.cases.models import EscalationLevel
+from voxloop.cases.models import Case, EscalationLevel, Severity
+from voxloop.cases.services import open_case
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -102,3 +103,27 @@ def team_agents(staffed_team) -> tuple[User, User]:
 def on_postgres() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locking between connections is tested on PostgreSQL (VOXLOOP_TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def wang(team_agents) -> User:
+    return team_agents[0]
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """An agent of another team in another department."""
+    other = Team.objects.create(name="物流组", department=Department.objects.create(name="物流部"))
+    user = User.objects.create_user("chen-other", password="x", role=Role.AGENT)
+    user.teams.add(other)
+    return user
+
+
+@pytest.fixture
+def team_case(make_feedback, staffed_team) -> Case:
+    case = open_case([make_feedback()], Severity.IMPORTANT, team=staffed_team, now=timezone.now())
+    customer = case.customer
+    customer.email = "wang.xiaoming@example.com"
+    customer.phone = "13812345678"
+    customer.save(update_fields=["email", "phone"])
+    return case

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from voxloop.accounts.models import Department, Role, Team, User
+from voxloop.accounts.models import Team, User
 from voxloop.analysis.models import Topic
 from voxloop.cases import queries
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, Severity
@@ -27,32 +27,8 @@ def client():
 
 
 @pytest.fixture
-def wang(team_agents) -> User:
-    return team_agents[0]
-
-
-@pytest.fixture
 def zhang(team_agents) -> User:
     return team_agents[1]
-
-
-@pytest.fixture
-def outsider(db) -> User:
-    """An agent of another team in another department."""
-    other = Team.objects.create(name="物流组", department=Department.objects.create(name="物流部"))
-    user = User.objects.create_user("chen-other", password="x", role=Role.AGENT)
-    user.teams.add(other)
-    return user
-
-
-@pytest.fixture
-def team_case(make_feedback, staffed_team) -> Case:
-    case = open_case([make_feedback()], Severity.IMPORTANT, team=staffed_team, now=timezone.now())
-    customer = case.customer
-    customer.email = "wang.xiaoming@example.com"
-    customer.phone = "13812345678"
-    customer.save(update_fields=["email", "phone"])
-    return case
 
 
 def act(client, case: Case, action: str, **data):
@@ -105,16 +81,19 @@ def test_inbox_rows_show_masked_customer_for_analysts_and_a_countdown(client, wa
     assert "王小明****公司" in html
 
 
-def test_breaching_soon_lists_overdue_and_soon_due_cases_only(client, wang, make_feedback, staffed_team):
+def test_overdue_cases_are_breached_not_about_to_breach(client, wang, make_feedback, staffed_team):
+    """Issue 18.1: "about to breach" holds only cases not yet breached; the overdue ones have their own list
+    (this test asserted the old mixed list before)."""
     now = timezone.now()
     overdue = open_case([make_feedback()], Severity.URGENT, team=staffed_team, now=now - timedelta(days=10))
     relaxed = open_case([make_feedback()], Severity.NORMAL, team=staffed_team, now=now)
     client.force_login(wang)
     numbers = inbox_numbers(client, tab="breaching")
-    assert overdue.number in numbers
+    assert overdue.number not in numbers
+    assert overdue.number in inbox_numbers(client, tab="breached")
     if relaxed.first_response_due_at > now + timedelta(hours=queries.breaching_soon_hours()):
         assert relaxed.number not in numbers
-    html = client.get(reverse("cases:inbox"), {"tab": "breaching"}).content.decode()
+    html = client.get(reverse("cases:inbox"), {"tab": "breached"}).content.decode()
     assert "countdown overdue" in html
     assert "overdue by" in html
 

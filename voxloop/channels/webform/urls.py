@@ -6,4 +6,5 @@ app_name = "webform"
 urlpatterns = [
     path("", views.feedback_form, name="form"),
     path("embed/", views.embedded_form, name="embed"),
+    path("thanks/<str:token>/", views.thanks, name="thanks"),
 ]

@@ -57,4 +57,23 @@
       picker.value = "";
     });
   }
+
+  // "Copy link" next to the tracking link: the clipboard API where the page is secure, else select and copy.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".copy-link");
+    if (!button) return;
+    const input = button.parentElement.querySelector(".tracking-url");
+    if (!input) return;
+    const done = () => {
+      button.textContent = button.dataset.copied;
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, () => {
+        input.select();
+      });
+    } else {
+      input.select();
+      if (document.execCommand("copy")) done();
+    }
+  });
 })();

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -71,9 +73,48 @@ def test_a_five_star_rating_is_stored_on_a_scale_of_five(client):
 
 
 def test_nul_characters_are_removed_with_a_record_of_it(client):
-    response = client.post(reverse("webform:form"), {"text": "好\x00评", "customer_name": "小\x00王", "submission_id": "n"})
+    response = client.post(
+        reverse("webform:form"), {"text": "好\x00评", "customer_name": "小\x00王", "submission_id": "n"}
+    )
     assert response.status_code == 200
     item = Feedback.objects.get()
     assert (item.text, item.contact_name) == ("好评", "小王")
     assert item.raw_payload["text"] == "好评"
     assert item.raw_payload["_voxloop"] == {"nul_removed_from": ["text", "customer_name"]}
+
+
+def test_thank_you_page_shows_the_case_number_and_tracking_link(client, django_capture_on_commit_callbacks, settings):
+    settings.ANALYZE_ON_INGEST = True  # the whole hand-off: analysis, rules, the case
+    from voxloop.cases.models import Case
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("webform:form"),
+            {"text": "快递丢了三次，客服一直不回复，太差了，我要投诉到12315！", "phone": "13800000002",
+             "submission_id": "case-opening"}, HTTP_ACCEPT_LANGUAGE="en",
+        )  # fmt: skip
+    assert response.status_code == 200
+    case = Case.objects.get(feedback_links__feedback__text__startswith="快递丢了三次")
+    # the page was rendered before the case existed: it asks again, and the answer names the case
+    poll_url = re.search(r'hx-get="([^"]+)"', response.content.decode()).group(1)
+    html = client.get(poll_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"opened case {case.number}" in html
+    assert case.tracking_token in html
+    assert 'hx-trigger="every 3s"' not in html  # found: no more asking
+    zh = client.get(poll_url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"创建了工单 {case.number}" in zh and "查看工单进度" in zh
+
+
+def test_thank_you_page_asks_again_while_the_case_is_not_there_yet(client):
+    response = client.post(reverse("webform:form"), {"text": "网站很好用，谢谢", "submission_id": "praise"},
+                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    html = response.content.decode()
+    assert "We have received your feedback." in html
+    assert "opened case" not in html
+    assert 'hx-trigger="every 3s"' in html
+
+
+def test_a_forged_thank_you_link_tells_nothing(client):
+    response = client.get(reverse("webform:thanks", args=["1:forged"]), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "opened case" not in response.content.decode()
