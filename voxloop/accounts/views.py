@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.models import AuditAction, AuditLog
+from voxloop.accounts.permissions import Capability, has
 
 
 def _parse_day(value: str) -> date | None:
@@ -24,7 +25,7 @@ def _parse_day(value: str) -> date | None:
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_superuser or request.user.role == "admin"):
+    if not has(request.user, Capability.ADMINISTER):
         raise PermissionDenied
     entries = AuditLog.objects.all()
     username = request.GET.get("user", "").strip()[:150]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
+from voxloop.accounts.permissions import PolicyDenied
 from voxloop.api import cases, customers, feedback
 from voxloop.api.ratelimit import RateLimited
 from voxloop.metrics import api as metrics_api
@@ -56,6 +57,12 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         error.pop("ctx", None)
         error.pop("url", None)
     return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(PolicyDenied)
+def policy_denied(request: HttpRequest, exc: PolicyDenied) -> HttpResponse:
+    """A service refused the acting user by the permission policy: the same 403 and reason as on the page."""
+    return api.create_response(request, {"detail": exc.message, "code": exc.code}, status=403)
 
 
 @api.exception_handler(RequestDataTooBig)

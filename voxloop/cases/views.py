@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
+from voxloop.accounts.permissions import Capability, has, require
 from voxloop.cases import compensation, linking, macros, queries, services
 from voxloop.cases.forms import (
     AssignForm,
@@ -129,7 +130,7 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "other_cases": other_cases,
         "compensations": comps,
         "can_work": can_work,
-        "can_manage": can_work and user.may_manage,
+        "can_manage": can_work and has(user, Capability.MANAGE_CASES),
         "can_take": can_work and case.assignee_id is None and case.status in ACTIVE_STATUSES and is_member,
         "is_active": case.status in ACTIVE_STATUSES and not case.merged_into_id,
         "can_reopen": can_work and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not case.merged_into_id,
@@ -266,8 +267,8 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if not queries.may_work_on(request.user, case):
         raise PermissionDenied
     form_class, needs_case, managers_only, handler = ACTIONS[action]
-    if managers_only and not request.user.may_manage:
-        raise PermissionDenied
+    if managers_only:
+        require(request.user, Capability.MANAGE_CASES)
     kwargs: dict[str, Any] = {"case": case} if needs_case else {}
     form = form_class(request.POST, prefix=None if form_class is forms.Form else action, **kwargs)
     error, status = "", 400
@@ -292,8 +293,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not request.user.may_manage:
-        raise PermissionDenied
+    require(request.user, Capability.MANAGE_CASES)
 
 
 @login_required
@@ -341,7 +341,7 @@ def macro_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
-    _require_manager(request)
+    require(request.user, Capability.DECIDE_COMPENSATION)
     pending = list(compensation.pending_for(request.user, queries.visible_cases(request.user)))
     for comp in pending:
         comp.user_may_approve = compensation.may_approve(request.user, comp)
@@ -358,7 +358,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
+    require(request.user, Capability.DECIDE_COMPENSATION)
     comp = get_object_or_404(
         Compensation.objects.filter(case__in=queries.visible_cases(request.user)).select_related("case"), pk=pk
     )
