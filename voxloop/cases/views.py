@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, has, require
@@ -59,6 +60,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    # Customers' names shown unmasked are personal-data access (none recorded for masked roles).
+    privacy.record_shown(request.user, Case, [(c.pk, c.customer_id) for c in rows if c.customer_id], request=request)
     team_ids = queries.visible_team_ids(request.user)
     teams = Team.objects.order_by("name") if team_ids is None else Team.objects.filter(pk__in=team_ids)
     assignees = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
