@@ -61,13 +61,19 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    # Shortcuts for templates; the rules live in voxloop.accounts.permissions (imported here, not at the top,
+    # because that module imports Role from this one).
     @property
     def may_see_personal_data(self) -> bool:
-        return self.is_superuser or self.role in {Role.ADMIN, Role.MANAGER, Role.AGENT}
+        from voxloop.accounts.permissions import may_see_personal_data
+
+        return may_see_personal_data(self)
 
     @property
     def may_manage(self) -> bool:
-        return self.is_superuser or self.role in {Role.ADMIN, Role.MANAGER}
+        from voxloop.accounts.permissions import may_manage_cases
+
+        return may_manage_cases(self)
 
 
 class AuditAction(models.TextChoices):

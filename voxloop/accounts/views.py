@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts import config_audit
 from voxloop.accounts.models import AuditAction, AuditLog, ConfigAction, ConfigChange
+from voxloop.accounts.permissions import Capability, has
 
 
 def _parse_day(value: str) -> date | None:
@@ -25,7 +26,7 @@ def _parse_day(value: str) -> date | None:
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_superuser or request.user.role == "admin"):
+    if not has(request.user, Capability.ADMINISTER):
         raise PermissionDenied
     if request.GET.get("kind") == "config":
         return _config_changes(request)

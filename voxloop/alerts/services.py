@@ -35,6 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
 from voxloop.insights import anomaly
 from voxloop.metrics.models import MetricDaily, Source
@@ -53,7 +54,6 @@ COUNT_DIMENSIONS = ("", "topic", "product", "channel")
 RATE_DIMENSIONS = ("", "topic")
 EXAMPLES = 5
 # Roles that may acknowledge alerts (viewers and analysts see them; viewers cannot acknowledge).
-ACKNOWLEDGE_ROLES = {"admin", "manager", "analyst"}
 
 
 def close_after_days() -> int:
@@ -61,7 +61,7 @@ def close_after_days() -> int:
 
 
 def may_acknowledge(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or getattr(user, "role", "") in ACKNOWLEDGE_ROLES))
+    return has(user, Capability.ACKNOWLEDGE_ALERTS)
 
 
 # --- reading the roll-ups into arrays -------------------------------------------------------------------------
@@ -349,11 +349,13 @@ def _announce_if_due(alert: Alert, run: DetectRun) -> None:
 
 def subscribers_for(alert: Alert) -> list[AlertSubscription]:
     """One matching subscription per user (with email on), for active users who may see insights."""
-    from voxloop.dashboards.pages import may_see_insights
-
     chosen: dict[int, AlertSubscription] = {}
     for subscription in AlertSubscription.objects.filter(email=True, user__is_active=True).select_related("user"):
-        if subscription.user_id not in chosen and subscription.matches(alert) and may_see_insights(subscription.user):
+        if (
+            subscription.user_id not in chosen
+            and subscription.matches(alert)
+            and has(subscription.user, Capability.READ_METRICS)
+        ):
             chosen[subscription.user_id] = subscription
     return list(chosen.values())
 

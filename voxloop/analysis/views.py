@@ -1,16 +1,13 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from voxloop.accounts.models import Role
+from voxloop.accounts.permissions import Capability, require
 from voxloop.analysis import jobs, queries
 from voxloop.analysis.models import AnalysisJob
 from voxloop.analysis.services import CorrectionError, correct_feedback
 from voxloop.feedback.models import Feedback
-
-CORRECTING_ROLES = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.ANALYST}
 
 
 @login_required
@@ -22,8 +19,7 @@ def analysis_panel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def correct(request: HttpRequest, pk: int) -> HttpResponse:
-    if not (request.user.is_superuser or request.user.role in CORRECTING_ROLES):
-        raise PermissionDenied
+    require(request.user, Capability.CORRECT_ANALYSIS)
     feedback = get_object_or_404(Feedback, pk=pk)
     field = request.POST.get("field", "")
     value = request.POST.getlist("value") if field == "topics" else request.POST.get("value", "")
@@ -37,12 +33,9 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- models page: retrain / reanalyze as background jobs with live progress -------------------------
 
-MODEL_ROLES = {Role.ADMIN, Role.ANALYST}
-
 
 def _require_model_role(request: HttpRequest) -> None:
-    if not (request.user.is_superuser or request.user.role in MODEL_ROLES):
-        raise PermissionDenied
+    require(request.user, Capability.MANAGE_MODELS)
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
+from voxloop.accounts.permissions import PolicyDenied
 from voxloop.api import cases, customers, feedback, metrics
 from voxloop.api.language import in_api_language, refuse_nul_in_query
 from voxloop.api.ratelimit import RateLimited
@@ -109,6 +110,12 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         error.pop("ctx", None)
         error.pop("url", None)
     return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(PolicyDenied)
+def policy_denied(request: HttpRequest, exc: PolicyDenied) -> HttpResponse:
+    """A service refused the acting user by the permission policy: the same 403 and reason as on the page."""
+    return api.create_response(request, {"detail": exc.message, "code": exc.code}, status=403)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -21,8 +21,10 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from pydantic import Field
 
+from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.models import Role, Team, User
+from voxloop.accounts.models import Team, User
+from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, PolicyDenied, has
 from voxloop.api import services as api_services
 from voxloop.api.auth import TokenAuth
 from voxloop.api.case_schemas import (
@@ -43,7 +45,6 @@ from voxloop.cases import queries, services
 from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus
 from voxloop.cases.services import CaseError, CaseErrorCode
 from voxloop.feedback.models import Customer
-from voxloop.webhooks.services import scrub_personal_data
 
 router = Router(tags=["cases"])
 
@@ -77,7 +78,7 @@ def _acting_user(request: HttpRequest) -> User:
 
 
 def _may_write(user: User) -> bool:
-    return user.is_superuser or user.role not in {Role.ANALYST, Role.VIEWER}
+    return has(user, Capability.WORK_ON_CASES)
 
 
 def _case_error(exc: CaseError) -> ApiProblem:
@@ -95,29 +96,20 @@ def _base_queryset(user: User):  # type: ignore[no-untyped-def]
     )
 
 
-def _mask(value: str, user: User) -> str:
-    if not value or user.may_see_personal_data:
-        return value
-    if "@" in value:
-        name, _at, domain = value.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return f"{value[:1]}***" if len(value) <= 6 else f"{value[:3]}****{value[-2:]}"
-
-
 def _case_row(case: Case, user: User, *, detail: bool = False) -> dict[str, Any]:
     customer = None
     if case.customer_id and case.customer:
         customer = {"id": case.customer.pk, "external_id": case.customer.external_id}
         if detail:
             customer |= {
-                "name": _mask(case.customer.name, user),
-                "email": _mask(case.customer.email, user),
-                "phone": _mask(case.customer.phone, user),
+                "name": privacy.name_for(case.customer.name, user),
+                "email": privacy.contact_for(case.customer.email, user),
+                "phone": privacy.contact_for(case.customer.phone, user),
             }
     return {
         "id": case.pk,
         "number": case.number,
-        "title": case.title,
+        "title": privacy.text_for(case.title, user, privacy.known_values(case.customer) if case.customer_id else ()),
         "status": case.status,
         "severity": case.severity,
         "team_id": case.team_id,
@@ -135,7 +127,7 @@ def _case_row(case: Case, user: User, *, detail: bool = False) -> dict[str, Any]
         "resolved_at": case.resolved_at,
         "closed_at": case.closed_at,
         "root_cause": case.root_cause,
-        "resolution": case.resolution,
+        "resolution": privacy.text_for(case.resolution, user),
         "reopen_count": case.reopen_count,
         "repeat_of_id": case.repeat_of_id,
         "merged_into_id": case.merged_into_id,
@@ -151,7 +143,7 @@ def _event_row(event: CaseEvent, user: User) -> dict[str, Any]:
         "kind": event.kind,
         "created_at": event.created_at,
         "actor": event.actor.get_username() if event.actor_id and event.actor else None,
-        "payload": payload if user.may_see_personal_data else scrub_personal_data(payload),
+        "payload": privacy.payload_for(payload, user),
     }
 
 
@@ -347,28 +339,27 @@ def _apply_assignee(case: Case, user: User, ref: str | int) -> None:
         )
     if case.assignee_id == assignee.pk:
         return
-    if assignee.pk == user.pk and not user.may_manage:
+    if assignee.pk == user.pk and not has(user, Capability.MANAGE_CASES):
         # Agents take unassigned cases, as with the "Take" button; a case someone else holds is a 409.
         services.take_case(case, user)
         return
-    if not user.may_manage:
-        raise ApiProblem(
-            403,
-            "not_allowed",
-            _("Only managers and administrators assign cases to other people; agents may take unassigned ones."),
-            "assignee",
-        )
-    services.assign_case(case, assignee, user)
+    try:
+        services.assign_case(case, assignee, user)  # the service applies the policy, as for the page
+    except PolicyDenied as exc:
+        raise ApiProblem(403, exc.code, exc.message, "assignee") from exc
 
 
 def _apply_team(case: Case, user: User, team_id: int) -> None:
-    if not user.may_manage:
-        raise ApiProblem(403, "not_allowed", _("Only managers and administrators move cases to another team."), "team")
+    if not has(user, Capability.MANAGE_CASES):  # before the team lookup, so it reveals nothing about teams
+        raise ApiProblem(403, "not_allowed", DENIED_MESSAGES[Capability.MANAGE_CASES], "team")
     visible = queries.visible_team_ids(user)
     team = Team.objects.filter(pk=team_id).first()
     if team is None or (visible is not None and team.pk not in visible):
         raise ApiProblem(400, "unknown_team", _("There is no team %(id)s you can work in.") % {"id": team_id}, "team")
-    services.change_team(case, team, user)
+    try:
+        services.change_team(case, team, user)
+    except PolicyDenied as exc:
+        raise ApiProblem(403, exc.code, exc.message, "team") from exc
 
 
 @router.patch(

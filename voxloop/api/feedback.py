@@ -15,11 +15,13 @@ from ninja import Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 from pydantic import BaseModel, Field
 
+from voxloop.accounts import privacy
+from voxloop.accounts.models import User
 from voxloop.api import services
 from voxloop.api.auth import TokenAuth
 from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.idempotency import IDEMPOTENCY, idempotent
-from voxloop.api.models import Scope
+from voxloop.api.models import ApiToken, Scope
 from voxloop.api.schemas import (
     ApiDateTime,
     ErrorOut,
@@ -197,7 +199,8 @@ def list_feedback(request: HttpRequest, filters: Query[FeedbackFilters]):
     rows = list(qs.order_by("-received_at", "-id").values(*FEEDBACK_FIELDS)[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
-    items = [_row(r) for r in rows]
+    items = [_shown(request, _row(r)) for r in rows]
+    _audit(request, items)
     next_cursor = encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
     return {"items": items, "next_cursor": next_cursor}
 
@@ -216,5 +219,38 @@ def _row(row: dict) -> dict:
     summary="Read one feedback item, with its raw payload",
 )
 def get_feedback(request: HttpRequest, feedback_id: int):
-    row = get_object_or_404(Feedback.objects.values(*FEEDBACK_FIELDS, "raw_payload"), pk=feedback_id)
-    return _row(row)
+    row = _shown(
+        request, _row(get_object_or_404(Feedback.objects.values(*FEEDBACK_FIELDS, "raw_payload"), pk=feedback_id))
+    )
+    _audit(request, [row])
+    return row
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    return token.created_by
+
+
+def _shown(request: HttpRequest, row: dict) -> dict:
+    """The item as the token's user may see it: masked as on the pages for a role without the right. A token
+    that acts for no user was given feedback:read by an administrator for a system, and reads unmasked."""
+    user = _viewer(request)
+    if user is None or privacy.may_see(user):
+        return row
+    known = [row.get(k) for k in ("contact_name", "contact_phone", "contact_email")]
+    for key in ("title", "text"):
+        row[key] = privacy.mask_text(row[key], known)
+    row["contact_name"] = privacy.mask_name(row["contact_name"])
+    row["contact_email"] = privacy.mask_contact(row["contact_email"])
+    row["contact_phone"] = privacy.mask_contact(row["contact_phone"])
+    if "raw_payload" in row:
+        row["raw_payload"] = privacy.mask_payload(row["raw_payload"], known)
+    return row
+
+
+def _audit(request: HttpRequest, rows: list[dict]) -> None:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    privacy.record_shown(
+        token.created_by, Feedback, [(r["id"], r["customer"]) for r in rows], request=request,
+        username=f"API token {token.prefix}",
+    )  # fmt: skip

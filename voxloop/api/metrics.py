@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
+from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, has
 from voxloop.api.auth import TokenAuth
 from voxloop.api.models import Scope
 from voxloop.metrics import exports, queries
@@ -57,6 +58,14 @@ class TableOut(Schema):
     rows: list[list[Any]]
 
 
+def _require_reader(request: HttpRequest) -> None:
+    """A token that acts for a user reads what that user's role may read on the metrics pages (a token for no
+    user was given metrics:read by an administrator, for a system)."""
+    user = request.auth.created_by  # type: ignore[attr-defined]
+    if user is not None and not has(user, Capability.READ_METRICS):
+        raise HttpError(403, str(DENIED_MESSAGES[Capability.READ_METRICS]))
+
+
 def _panel(filters: PanelFilters) -> queries.Panel:
     try:
         period, cut = queries.parse_panel_params(filters.dict(), local_day(timezone.now()))
@@ -77,6 +86,7 @@ def _panel(filters: PanelFilters) -> queries.Panel:
 def kpis(request: HttpRequest, filters: Query[PanelFilters]):
     """Rates are fractions (0..1), NPS is in points (-100..100), durations in seconds; `value` is null when
     there is no data. `previous_*` is the same number of days just before the period."""
+    _require_reader(request)
     panel = _panel(filters)
     return {
         "start": panel.period.start.isoformat(),
@@ -116,6 +126,7 @@ def kpis(request: HttpRequest, filters: Query[PanelFilters]):
 def table(request: HttpRequest, table: str, filters: Query[PanelFilters], by: str = "topic", kpi: str = ""):
     """The tables of the panel's CSV/Excel exports: kpis, daily, breakdown (by= a dimension),
     csat_dimensions, repurchase."""
+    _require_reader(request)
     panel = _panel(filters)
     try:
         header, rows = exports.table_for(table, panel, dimension=by, key=kpi or None)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.permissions import Capability, require
 from voxloop.api import services
 from voxloop.api.forms import TokenForm
 from voxloop.api.models import ApiToken
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not (request.user.is_superuser or getattr(request.user, "role", "") == "admin"):
-        raise PermissionDenied
+    require(request.user, Capability.ADMINISTER)
 
 
 @never_cache

@@ -8,13 +8,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.permissions import Capability, require
 from voxloop.automation import queries
 from voxloop.automation.forms import (
     AutomationRuleForm,
@@ -29,8 +29,7 @@ from voxloop.automation.rules import RuleValidationError, compile_conditions, va
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not (request.user.is_superuser or getattr(request.user, "role", "") == "admin"):
-        raise PermissionDenied
+    require(request.user, Capability.ADMINISTER)
 
 
 @login_required

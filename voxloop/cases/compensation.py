@@ -14,7 +14,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from voxloop.accounts import permissions
 from voxloop.accounts.models import Role, User
+from voxloop.accounts.permissions import Capability, has
 from voxloop.cases.events import record_event
 from voxloop.cases.models import (
     Case,
@@ -35,7 +37,6 @@ DEFAULT_LIMITS: dict[str, Decimal | None] = {
 DEFAULT_CURRENCY = "CNY"
 # Compensation.amount has max_digits=12, decimal_places=2.
 MAX_AMOUNT = Decimal("9999999999.99")
-ACTING_ROLES = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
 class CompensationErrorCode(StrEnum):
@@ -66,14 +67,14 @@ class Limit:
 
 
 def role_of(user: User) -> str:
-    return Role.ADMIN if user.is_superuser else user.role
+    return permissions.role_of(user)
 
 
 def limit_for(user: User) -> Limit | None:
     """The user's approval limit, or None when the role may not handle compensation at all."""
-    role = role_of(user)
-    if role not in ACTING_ROLES:
+    if not has(user, Capability.OFFER_COMPENSATION):
         return None
+    role = role_of(user)
     row = CompensationLimit.objects.filter(role=role).first()
     if row is not None:
         return Limit(row.max_amount, row.currency)
@@ -170,7 +171,7 @@ def may_reject(user: User, comp: Compensation) -> bool:
     """Managers and admins may turn down any pending request but their own."""
     return (
         comp.status == CompensationStatus.PENDING
-        and role_of(user) in (Role.MANAGER, Role.ADMIN)
+        and has(user, Capability.DECIDE_COMPENSATION)
         and comp.requested_by_id != user.pk
     )
 
@@ -190,7 +191,7 @@ def decide_compensation(
     pk = comp.pk if isinstance(comp, Compensation) else comp
     current = Compensation.objects.select_related("case").get(pk=pk)
     limit = limit_for(actor)
-    if limit is None or role_of(actor) == Role.AGENT:
+    if limit is None or not has(actor, Capability.DECIDE_COMPENSATION):
         raise CompensationError(
             CompensationErrorCode.NOT_ALLOWED, _("Only managers and administrators decide on compensation.")
         )

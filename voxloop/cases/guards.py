@@ -27,6 +27,7 @@ class CaseErrorCode(StrEnum):
     NOT_IN_TEAM = "not_in_team"
     MAX_ESCALATION = "max_escalation"
     MERGE_INVALID = "merge_invalid"
+    UNKNOWN_TEAM = "unknown_team"
 
 
 class CaseError(Exception):

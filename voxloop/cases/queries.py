@@ -13,7 +13,9 @@ from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from voxloop.accounts import privacy
 from voxloop.accounts.models import Role, Team, User
+from voxloop.accounts.permissions import may_work_on_cases
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
@@ -52,9 +54,7 @@ def visible_cases(user: User) -> QuerySet[Case]:
 
 def may_work_on(user: User, case: Case) -> bool:
     """Whether ``user`` may change ``case`` (reply, assign, resolve...); analysts and viewers only read."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.role in {Role.ANALYST, Role.VIEWER} and not user.is_superuser:
+    if not may_work_on_cases(user):
         return False
     return visible_cases(user).filter(pk=case.pk).exists()
 
@@ -611,10 +611,9 @@ def _compensation_status(value: object) -> str:
 def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
     """The case's events as readable entries; contact details in them are masked for viewers who may not see
     personal data."""
-    from voxloop.core.templatetags.voxloop import mask_contact
 
     def mask(value: str) -> str:
-        return mask_contact(value, viewer) if viewer is not None else value
+        return privacy.contact_for(value, viewer) if viewer is not None else value
 
     events = list(case.events.select_related("actor").order_by("created_at", "id"))
     user_ids: set[int] = set()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
+from voxloop.accounts.permissions import Capability, require
 from voxloop.cases import followup, repeat
 from voxloop.cases.events import record_event
 from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
@@ -28,6 +29,7 @@ from voxloop.cases.models import (
     EventKind,
     Severity,
 )
+from voxloop.cases.queries import visible_cases, visible_team_ids
 from voxloop.cases.sla import (
     CalendarCache,
     escalate_in_memory,
@@ -60,6 +62,8 @@ def open_case(
 ) -> Case:
     """Open a case for one or more feedback items; its SLA clocks start now. Callers opening many cases
     (the rules) pass one ``calendars`` cache so each business calendar is built once."""
+    if actor is not None:
+        require(actor, Capability.WORK_ON_CASES)
     now = _now(now)
     ids = list(dict.fromkeys(int(i) for i in feedback_ids))
     if not ids:
@@ -84,6 +88,12 @@ def open_case(
             .first()
         )
         if taken:
+            if actor is not None and not visible_cases(actor).filter(pk=taken[1]).exists():
+                # Naming a case the actor gets 404 for would reveal that it exists.
+                raise CaseError(
+                    CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
+                    _("Feedback %(feedback)s already belongs to an open case.") % {"feedback": taken[0]},
+                )
             raise CaseError(
                 CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
                 _("Feedback %(feedback)s already belongs to open case %(case)s.")
@@ -134,6 +144,8 @@ def open_case(
 
 
 def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, now: datetime | None = None) -> Case:
+    if actor is not None:
+        require(actor, Capability.MANAGE_CASES)
     now = _now(now)
     with transaction.atomic():
         case = lock_case(case)
@@ -155,6 +167,12 @@ def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, 
 def change_team(case: Case | int, team: Team, actor: User | None = None, *, now: datetime | None = None) -> Case:
     """Move a case to another team (a manager's decision). An assignee who is not in the new team lets go,
     so the case waits in that team's queue. Due times stay as promised to the customer."""
+    if actor is not None:
+        require(actor, Capability.MANAGE_CASES)
+        allowed = visible_team_ids(actor)  # a manager moves cases among the teams of their department
+        if allowed is not None and team.pk not in allowed:
+            message = _("There is no team %(id)s you can work in.") % {"id": team.pk}
+            raise CaseError(CaseErrorCode.UNKNOWN_TEAM, message)
     now = _now(now)
     with transaction.atomic():
         case = lock_case(case)
@@ -181,6 +199,7 @@ def change_team(case: Case | int, team: Team, actor: User | None = None, *, now:
 
 def take_case(case: Case | int, agent: User, *, now: datetime | None = None) -> Case:
     """An agent takes an unassigned case. Two agents at once: the conditional update lets exactly one win."""
+    require(agent, Capability.WORK_ON_CASES)
     now = _now(now)
     pk = case.pk if isinstance(case, Case) else case
     team_id = Case.objects.filter(pk=pk).values_list("team_id", flat=True).first()

@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
+from voxloop.accounts.permissions import Capability, has, require
 from voxloop.cases import compensation, delivery, linking, macros, queries, saved_views, services, tracking
 from voxloop.cases.forms import (
     AssignForm,
@@ -74,6 +76,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    # Customers' names shown unmasked are personal-data access (none recorded for masked roles).
+    privacy.record_shown(request.user, Case, [(c.pk, c.customer_id) for c in rows if c.customer_id], request=request)
     if request.htmx and request.GET.get("after"):
         return render(
             request,
@@ -196,7 +200,7 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "customer_orders": customer_orders,
         "compensations": comps,
         "can_work": can_work,
-        "can_manage": can_work and user.may_manage,
+        "can_manage": can_work and has(user, Capability.MANAGE_CASES),
         "can_take": can_work and case.assignee_id is None and case.status in ACTIVE_STATUSES and is_member,
         "is_active": case.status in ACTIVE_STATUSES and not case.merged_into_id,
         "can_reopen": can_work and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not case.merged_into_id,
@@ -350,8 +354,8 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if not queries.may_work_on(request.user, case):
         raise PermissionDenied
     form_class, needs_case, managers_only, handler = ACTIONS[action]
-    if managers_only and not request.user.may_manage:
-        raise PermissionDenied
+    if managers_only:
+        require(request.user, Capability.MANAGE_CASES)
     kwargs: dict[str, Any] = {"case": case} if needs_case else {}
     form = form_class(request.POST, prefix=None if form_class is forms.Form else action, **kwargs)
     error, status = "", 400
@@ -376,8 +380,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not request.user.may_manage:
-        raise PermissionDenied
+    require(request.user, Capability.MANAGE_CASES)
 
 
 @login_required
@@ -425,7 +428,7 @@ def macro_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
-    _require_manager(request)
+    require(request.user, Capability.DECIDE_COMPENSATION)
     pending = list(compensation.pending_for(request.user, queries.visible_cases(request.user)))
     for comp in pending:
         comp.user_may_approve = compensation.may_approve(request.user, comp)
@@ -442,7 +445,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
+    require(request.user, Capability.DECIDE_COMPENSATION)
     comp = get_object_or_404(
         Compensation.objects.filter(case__in=queries.visible_cases(request.user)).select_related("case"), pk=pk
     )

@@ -2,14 +2,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis.queries import NAV_LABEL as ANALYSIS_MODELS_NAV_LABEL
 from voxloop.cases.queries import NAV_LABEL as CASES_NAV_LABEL
 from voxloop.dashboards.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
 from voxloop.dashboards.pages import insight_navigation
-from voxloop.metrics.queries import METRICS_ROLES
 from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
 from voxloop.privacy.queries import NAV_LABEL as PRIVACY_NAV_LABEL
-from voxloop.surveys.queries import BUILDER_ROLES as SURVEY_ROLES
 from voxloop.surveys.queries import NAV_LABEL as SURVEYS_NAV_LABEL
 from voxloop.webhooks.queries import NAV_LABEL as WEBHOOKS_NAV_LABEL
 
@@ -26,21 +25,21 @@ def navigation(request: HttpRequest) -> dict:
         (_("Imports"), reverse("fileimport:list"), "imports"),
         (CASES_NAV_LABEL, reverse("cases:inbox"), "cases"),
     ]
-    if user.is_superuser or getattr(user, "role", "") in SURVEY_ROLES:
+    if has(user, Capability.BUILD_SURVEYS):
         items.append((SURVEYS_NAV_LABEL, reverse("surveys:list"), "surveys"))
-    if user.is_superuser or getattr(user, "role", "") in METRICS_ROLES:
+    if has(user, Capability.READ_METRICS):
         items.append((METRICS_NAV_LABEL, reverse("metrics:panel"), "metrics"))
         insight_pages = insight_navigation()
         if insight_pages:
             items.append((INSIGHTS_NAV_LABEL, insight_pages[0]["url"], "insights"))
-    if user.is_staff or getattr(user, "role", "") in {"admin", "manager"}:
+    if has(user, Capability.MANAGE_MAILBOXES):
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
-    if user.is_superuser or getattr(user, "role", "") == "admin":
+    if has(user, Capability.ADMINISTER):
         items.append((_("API tokens"), reverse("api_tokens:list"), "api_tokens"))
         items.append((WEBHOOKS_NAV_LABEL, reverse("webhooks:list"), "webhooks"))
         items.append((_("Rules"), reverse("automation:list"), "rules"))
         items.append((_("Audit log"), reverse("audit_log"), "audit_log"))
         items.append((PRIVACY_NAV_LABEL, reverse("privacy:inbox"), "privacy"))
-    if user.is_superuser or getattr(user, "role", "") in {"admin", "analyst"}:
+    if has(user, Capability.MANAGE_MODELS):
         items.append((ANALYSIS_MODELS_NAV_LABEL, reverse("analysis:models"), "models"))
     return {"nav_items": items}

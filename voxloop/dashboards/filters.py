@@ -64,4 +64,3 @@ def parse_filters(params: Any, today: date, default_period: str = "90") -> Insig
         )
     cut = Cut(*chosen[0]).validate() if chosen else Cut()
     return InsightFilters(period, cut, choice)
-

@@ -30,9 +30,10 @@ from django.utils.text import slugify
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.dashboards.filters import FILTER_DIMENSIONS, PERIOD_CHOICES, InsightFilters, parse_filters
 from voxloop.metrics import exports
-from voxloop.metrics.queries import METRICS_ROLES, PeriodError, value_labels
+from voxloop.metrics.queries import PeriodError, value_labels
 from voxloop.metrics.services import local_day
 
 NAV_LABEL = gettext_lazy("Insights")
@@ -124,7 +125,7 @@ def insight_navigation() -> list[dict[str, Any]]:
 
 
 def may_see_insights(user: Any) -> bool:
-    return bool(user.is_superuser or getattr(user, "role", "") in METRICS_ROLES)
+    return has(user, Capability.READ_METRICS)
 
 
 def insights_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

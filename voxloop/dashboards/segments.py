@@ -24,9 +24,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import AuditAction, AuditLog, User
+from voxloop.accounts.privacy import name_for
 from voxloop.cases.models import ACTIVE_STATUSES, Case
 from voxloop.core.clientip import client_ip
-from voxloop.core.templatetags.voxloop import mask_contact
 from voxloop.dashboards.pages import Chart, Table
 from voxloop.dashboards.segmentation import last_run, thresholds_of
 from voxloop.feedback.models import Customer, CustomerSegment, Feedback, Kind
@@ -260,7 +260,7 @@ def _rows(customers: Sequence[Customer], user: User, thresholds: Thresholds | No
         rows.append(
             CustomerRow(
                 pk=c.pk,
-                name=mask_contact(c.name or c.external_id or f"#{c.pk}", user),
+                name=name_for(c.name or c.external_id or f"#{c.pk}", user),
                 external_id=c.external_id,
                 lifetime_value=c.lifetime_value,
                 orders=c.order_count,

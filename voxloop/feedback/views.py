@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.models import Role
+from voxloop.accounts.permissions import Capability, require
 from voxloop.analysis.queries import panel_context
 from voxloop.feedback import queries
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
@@ -19,6 +19,8 @@ from voxloop.feedback.services import STAFF_CHANNELS, record_staff_feedback
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.InboxFilters.from_params(request.GET)
     items, cursor = queries.inbox_page(filters, request.GET.get("before", ""))
+    # Names and texts shown unmasked are personal-data access, one entry per item (none for masked roles).
+    privacy.record_shown(request.user, Feedback, [(f.pk, f.customer_id) for f in items], request=request)
     params = request.GET.copy()
     params.pop("before", None)
     context = {
@@ -47,7 +49,13 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Feedback.objects.select_related("customer", "product", "order", "batch", "created_by"), pk=pk
     )
-    if item.customer_id or item.contact_name or item.contact_email or item.contact_phone:
+    if (
+        item.customer_id
+        or item.contact_name
+        or item.contact_email
+        or item.contact_phone
+        or privacy.holds_personal_data(item.text, item.title, item.raw_payload)
+    ):
         record_access(request.user, item, customer_id=item.customer_id, request=request)
     context = {
         "item": item,
@@ -62,8 +70,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def staff_entry(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_superuser or request.user.role in {Role.ADMIN, Role.MANAGER, Role.AGENT}):
-        raise PermissionDenied
+    require(request.user, Capability.ENTER_FEEDBACK)
     channels = [(c, label) for c, label in Channel.choices if c in STAFF_CHANNELS]
     context = {"channels": channels, "data": {}, "active_nav": "staff_entry", "products": Product.objects.all()[:500]}
     if request.method == "POST":
@@ -94,11 +101,9 @@ def staff_entry(request: HttpRequest) -> HttpResponse:
 @login_required
 def customers(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
-    return render(
-        request,
-        "feedback/customers.html",
-        {"customers": queries.search_customers(q), "q": q, "active_nav": "customers"},
-    )
+    found = list(queries.search_customers(q))
+    privacy.record_shown(request.user, Customer, [(c.pk, c.pk) for c in found], request=request)
+    return render(request, "feedback/customers.html", {"customers": found, "q": q, "active_nav": "customers"})
 
 
 @login_required

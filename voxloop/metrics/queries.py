@@ -23,7 +23,6 @@ from voxloop.metrics.services import SOURCE_DIMENSIONS
 MAX_PERIOD_DAYS = 3 * 366
 NAV_LABEL = _("Metrics")  # the main menu entry (core's navigation), in this app's catalog
 # Agents see their own work in the case inbox; the panel compares people and teams, so it is for these roles.
-METRICS_ROLES = {"admin", "manager", "analyst", "viewer"}
 
 
 class PeriodError(ValueError):

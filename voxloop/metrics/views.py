@@ -15,17 +15,17 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.metrics import exports, performance, queries
 from voxloop.metrics.models import Dimension, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
-METRICS_ROLES = queries.METRICS_ROLES
 PAGE_SIZE = 50
 
 
 def _require_metrics(request: HttpRequest) -> None:
     user = request.user
-    if not (user.is_superuser or getattr(user, "role", "") in METRICS_ROLES):
+    if not has(user, Capability.READ_METRICS):
         raise PermissionDenied
 
 

@@ -11,7 +11,6 @@ from voxloop.surveys.models import Invitation, InvitationStatus, Response, Surve
 
 # The menu entry (the core navigation imports it, so the wording lives in this app's catalog).
 NAV_LABEL = _("Surveys")
-BUILDER_ROLES = frozenset({"admin", "manager", "analyst"})
 
 
 def survey_list() -> QuerySet[Survey]:

@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from voxloop.accounts.models import Role
+from voxloop.accounts.permissions import Capability, require
 from voxloop.core.clientip import client_ip
 from voxloop.feedback.models import Customer
 from voxloop.surveys import queries, services
@@ -44,9 +43,7 @@ HONEYPOT = "website"
 
 
 def _require_builder(request: HttpRequest) -> None:
-    user = request.user
-    if not (user.is_superuser or getattr(user, "role", "") in {Role.ADMIN, Role.MANAGER, Role.ANALYST}):
-        raise PermissionDenied(_("Only managers, analysts and administrators work on surveys."))
+    require(request.user, Capability.BUILD_SURVEYS)
 
 
 def _form_errors(form: Any, exc: SurveyError) -> None:

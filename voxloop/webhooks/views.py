@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.permissions import Capability, require
 from voxloop.webhooks import queries, services
 from voxloop.webhooks.forms import EndpointForm
 from voxloop.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not (request.user.is_superuser or getattr(request.user, "role", "") == "admin"):
-        raise PermissionDenied
+    require(request.user, Capability.ADMINISTER)
 
 
 @never_cache

@@ -78,7 +78,7 @@ def test_inbox_rows_show_masked_customer_for_analysts_and_a_countdown(client, wa
     html = client.get(reverse("cases:inbox"), {"tab": "all"}).content.decode()
     assert team_case.number in html
     assert "王小明先生的公司" not in html
-    assert "王小明****公司" in html
+    assert "王**" in html  # a name keeps its first character only (voxloop.accounts.privacy.mask_name)
 
 
 def test_overdue_cases_are_breached_not_about_to_breach(client, wang, make_feedback, staffed_team):

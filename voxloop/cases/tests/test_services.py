@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, Severity, SLAPolicy
 from voxloop.cases.services import (
     CaseError,
@@ -185,9 +186,10 @@ def test_reopen_starts_a_fresh_resolution_clock(make_feedback, agent):
 
 def test_assign_and_take(make_feedback, staffed_team, team_agents, agent):
     wang, zhang = team_agents
+    mei = User.objects.get(username="mei-manager")  # assigning to someone else is a manager's decision
     case = open_case([make_feedback()], team=staffed_team, now=MONDAY_9)
     with pytest.raises(CaseError) as exc:
-        assign_case(case, agent, actor=wang)  # agent fixture is in another team
+        assign_case(case, agent, actor=mei)  # agent fixture is in another team
     assert exc.value.code == CaseErrorCode.NOT_IN_TEAM
     with pytest.raises(CaseError) as exc:
         take_case(case, agent)  # only members of the case's team take from its queue
@@ -197,7 +199,7 @@ def test_assign_and_take(make_feedback, staffed_team, team_agents, agent):
         take_case(case, zhang)
     assert exc.value.code == CaseErrorCode.ALREADY_TAKEN
     assert "wang-agent" in exc.value.message
-    assign_case(case, zhang, actor=wang)
+    assign_case(case, zhang, actor=mei)
     case.refresh_from_db()
     unassigned_but_resolved = open_case([make_feedback()], team=staffed_team, now=MONDAY_9)
     resolve_case(unassigned_but_resolved, wang, root_cause="logistics", resolution="已处理")

@@ -8,21 +8,19 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.permissions import Capability, require
 from voxloop.channels.email import services, tasks
 from voxloop.channels.email.forms import MailboxForm, MailUploadForm
 from voxloop.channels.email.models import Mailbox
 
 
 def _require_manager(request: HttpRequest) -> None:
-    user = request.user
-    if not (user.is_staff or getattr(user, "may_manage", False)):
-        raise PermissionDenied
+    require(request.user, Capability.MANAGE_MAILBOXES)
 
 
 @login_required

@@ -5,13 +5,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.models import AuditAction, Role
+from voxloop.accounts.models import AuditAction, User
+from voxloop.accounts.permissions import Capability, require
+from voxloop.accounts.privacy import mask_payload, mask_text
 from voxloop.channels.fileimport import services
 from voxloop.channels.fileimport.mapping import PRESETS, REQUIRED_FIELDS, TARGET_FIELDS
 from voxloop.channels.fileimport.readers import FileFormatError
@@ -20,14 +22,12 @@ from voxloop.core.exports import safe_row
 from voxloop.feedback import history
 from voxloop.feedback.models import Channel, ColumnMapping, ImportBatch, ImportKind, QuarantinedRow
 
-IMPORTING_ROLES = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.ANALYST}
 ENCODINGS = [("", "auto"), ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 BOM"), ("gb18030", "GBK / GB18030"),
              ("utf-16", "UTF-16"), ("big5hkscs", "Big5")]  # fmt: skip
 
 
 def _require_importer(request: HttpRequest) -> None:
-    if not (request.user.is_superuser or request.user.role in IMPORTING_ROLES):
-        raise PermissionDenied
+    require(request.user, Capability.IMPORT_FILES)
 
 
 def _upload_dir(token: str) -> Path:
@@ -153,8 +153,24 @@ def _batch_context(batch: ImportBatch) -> dict:
 @login_required
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
-    template = "fileimport/_progress.html" if request.htmx else "fileimport/batch_detail.html"
-    return render(request, template, _batch_context(batch))
+    if request.htmx:
+        return render(request, "fileimport/_progress.html", _batch_context(batch))
+    context = _batch_context(batch)
+    unmasked = _sees_rows_unmasked(request.user, batch)
+    context["quarantined"] = list(context["quarantined"])
+    for row in context["quarantined"]:
+        row.shown_raw = row.raw if unmasked else privacy.mask_payload(row.raw)
+        row.shown_text = row.raw_text if unmasked else privacy.mask_text(row.raw_text)
+    if unmasked and context["quarantined"]:
+        # The rejected rows are shown as the file had them: an unmasked view is personal-data access.
+        privacy.record_shown(request.user, ImportBatch, [(batch.pk, None)], request=request, unmasked=True)
+    return render(request, "fileimport/batch_detail.html", context)
+
+
+def _sees_rows_unmasked(user: User, batch: ImportBatch) -> bool:
+    """Rows of a file are personal data: unmasked for roles with the right, and for whoever uploaded the file
+    (it is their own file, and they fix and import the rejected rows again)."""
+    return privacy.may_see(user) or (batch.created_by_id is not None and batch.created_by_id == user.pk)
 
 
 class _Echo:
@@ -169,6 +185,7 @@ def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     batch = get_object_or_404(ImportBatch, pk=pk)
     # The original rows carry whatever contact details the file had: an export of personal data.
     record_access(request.user, batch, customer_id=None, action=AuditAction.EXPORT_PERSONAL_DATA, request=request)
+    unmasked = _sees_rows_unmasked(request.user, batch)  # masked as on the batch page for everyone else
     rows = QuarantinedRow.objects.filter(batch=batch).order_by("row_number")
     columns: list[str] = []
     for raw in rows.values_list("raw", flat=True)[:1000]:
@@ -181,11 +198,11 @@ def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
         yield writer.writerow(safe_row([*columns, "voxloop_row", "voxloop_reason", "voxloop_raw_line"]))
         for row in rows.iterator(chunk_size=2000):
+            raw, text = (row.raw, row.raw_text) if unmasked else (mask_payload(row.raw), mask_text(row.raw_text))
             # The rows are what outsiders sent: a "=HYPERLINK(...)" in them must not run when the file is opened.
             yield writer.writerow(
                 safe_row(
-                    [row.raw.get(c, "") for c in columns]
-                    + [row.row_number, row.reason_display, "" if row.raw else row.raw_text]
+                    [raw.get(c, "") for c in columns] + [row.row_number, row.reason_display, "" if row.raw else text]
                 )
             )
 

@@ -8,9 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 SKIP = {".venv", "node_modules", "var", "staticfiles"}
-CATALOGS = sorted(
-    p for p in ROOT.rglob("zh_Hans/LC_MESSAGES/django.po") if not SKIP & set(p.relative_to(ROOT).parts)
-)
+CATALOGS = sorted(p for p in ROOT.rglob("zh_Hans/LC_MESSAGES/django.po") if not SKIP & set(p.relative_to(ROOT).parts))
 
 
 def test_catalogs_exist():

@@ -14,13 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from voxloop.accounts.models import Role
+from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis import emerging as service
 from voxloop.analysis.models import EmergingCluster, EmergingRun, Topic
 from voxloop.dashboards import emerging as read
 from voxloop.dashboards.pages import InsightPage, insight_navigation, insights_view, respond
 
-RUN_ROLES = {Role.ADMIN, Role.MANAGER, Role.ANALYST}  # viewers look, they do not start jobs
 WINDOW_CHOICES = (("30", gettext_lazy("Last 30 days")), ("90", gettext_lazy("Last 90 days")),
                   ("180", gettext_lazy("Last 180 days")), ("365", gettext_lazy("Last 365 days")))  # fmt: skip
 STEP_NAMES = {
@@ -32,11 +31,11 @@ STEP_NAMES = {
 
 
 def may_start_runs(user: Any) -> bool:
-    return bool(user.is_superuser or getattr(user, "role", "") in RUN_ROLES)
+    return has(user, Capability.START_ANALYSIS_RUNS)
 
 
 def may_adopt(user: Any) -> bool:
-    return bool(user.is_superuser or getattr(user, "role", "") == Role.ADMIN)
+    return has(user, Capability.ADMINISTER)
 
 
 def _base_context(request: HttpRequest) -> dict[str, Any]:

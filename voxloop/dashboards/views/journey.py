@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.dashboards import journey
 from voxloop.dashboards.forms import TouchpointFormSet
 from voxloop.dashboards.models import Touchpoint
@@ -18,7 +19,7 @@ from voxloop.dashboards.pages import filters_from, insight_navigation, insights_
 
 
 def may_edit_journey(user: object) -> bool:
-    return bool(getattr(user, "is_superuser", False) or getattr(user, "role", "") == "admin")
+    return has(user, Capability.ADMINISTER)
 
 
 @insights_view

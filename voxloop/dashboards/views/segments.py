@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.permissions import Capability, has
 from voxloop.dashboards import segmentation
 from voxloop.dashboards import segments as read
 from voxloop.dashboards.pages import InsightPage, insights_view, respond
@@ -25,7 +26,7 @@ from voxloop.metrics import exports
 
 def may_act(user: Any) -> bool:
     """Opening cases in bulk and recomputing are for managers and admins; analysts and viewers only look."""
-    return bool(getattr(user, "may_manage", False))
+    return has(user, Capability.ACT_ON_SEGMENTS)
 
 
 def _segment(code: str) -> str:
