@@ -117,7 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "voxloop.core.context_processors.navigation",
+                "voxloop.navigation.navigation",
             ],
         },
     },

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from voxloop.accounts import privacy
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent
 from voxloop.cases.queries import visible_cases
@@ -278,10 +279,7 @@ class Results:
 
 
 def _mask(value: str, user: User) -> str:
-    # The one masking rule (moving to accounts/privacy.py; the template tag is its current home).
-    from voxloop.core.templatetags.voxloop import mask_contact
-
-    return mask_contact(value, user)
+    return privacy.contact_for(value, user)
 
 
 def phone_variants(digits: str) -> list[str]:

@@ -41,13 +41,6 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/automation/services.py", "automation", "cases"),
     ("voxloop/automation/sla_forms.py", "automation", "cases"),
     ("voxloop/automation/sla_views.py", "automation", "cases"),
-    # Navigation lives in core and reads every app's menu label and roles (issue 14: navigation out of core).
-    ("voxloop/core/context_processors.py", "core", "analysis"),
-    ("voxloop/core/context_processors.py", "core", "cases"),
-    ("voxloop/core/context_processors.py", "core", "dashboards"),
-    ("voxloop/core/context_processors.py", "core", "metrics"),
-    ("voxloop/core/context_processors.py", "core", "surveys"),
-    ("voxloop/core/context_processors.py", "core", "webhooks"),
     # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),
