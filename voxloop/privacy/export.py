@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from voxloop.core.exports import safe_cell
 from voxloop.privacy.queries import PLACES, Subject
 
 # Fields never exported: they would let the reader act as us (tokens, signing secrets) or are internal plumbing.
@@ -39,12 +40,10 @@ def _row(obj: Model) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> Any:
-    # A spreadsheet must not run what a customer typed: cells starting like a formula are prefixed with '.
+    # A spreadsheet must not run what a customer typed: the one export-cell rule (voxloop.core.exports).
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    return safe_cell(value)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

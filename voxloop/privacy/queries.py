@@ -11,7 +11,8 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.accounts.models import AuditLog, Role, User
+from voxloop.accounts.models import AuditLog, User
+from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.cases.models import Case, CaseEvent
 from voxloop.feedback.models import Customer, Feedback, Order, QuarantinedRow
@@ -25,9 +26,9 @@ NAV_LABEL = _("Privacy requests")
 
 
 def may_handle_requests(user: User) -> bool:
-    """Who may see and act on data-subject requests, retention and consent: administrators (the one place to
-    point at the permission policy, voxloop.accounts.permissions, once it exists)."""
-    return bool(user.is_authenticated and (user.is_superuser or getattr(user, "role", "") == Role.ADMIN))
+    """Who may see and act on data-subject requests, retention and consent: administrators (the policy's
+    ADMINISTER capability)."""
+    return has(user, Capability.ADMINISTER)
 
 
 # The places a person's data can live, in the order the finder shows them: key -> label.
