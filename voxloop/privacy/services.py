@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,7 @@ from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import AuditAction, User
 from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.cases.models import Case, CaseEvent, FollowUp, FollowUpStatus
+from voxloop.core.hooks import Hook
 from voxloop.feedback.models import Customer, Feedback, QuarantinedRow
 from voxloop.notify.models import MessageStatus, OutgoingMessage
 from voxloop.privacy.models import (
@@ -276,6 +278,19 @@ def _scrub_json(value: Any, values: set[str]) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure rewrote in place without model signals, for the copies kept elsewhere (the search index)."""
+
+    feedback_ids: list[int]
+    customer_ids: list[int]
+    case_event_ids: list[int]
+
+
+# Announced after the erasure's commit; voxloop.search re-indexes the records so erased words cannot be found.
+subject_erased: Hook[Erased] = Hook("subject erased")
+
+
 def erase_subject(subject: Subject, *, keep_feedback: bool, request_id: int | None = None) -> dict[str, int]:
     """Anonymise the person everywhere the finder found them; returns the records changed or removed per place.
     Runs inside the caller's transaction. Tombstones go in first, so an import running meanwhile is screened."""
@@ -391,6 +406,12 @@ def erase_subject(subject: Subject, *, keep_feedback: bool, request_id: int | No
         )
     else:
         customers.delete()
+    erased = Erased(
+        feedback_ids=list(feedback_ids) if keep_feedback else [],
+        customer_ids=list(subject.customer_ids) if keep_feedback else [],
+        case_event_ids=[e.pk for e in events],
+    )
+    transaction.on_commit(lambda: subject_erased.announce(erased))
     return changed
 
 

@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from voxloop.cases.models import Case, CaseEvent
 from voxloop.feedback import hooks
 from voxloop.feedback.models import Customer, Feedback
+from voxloop.privacy.services import Erased, subject_erased
 from voxloop.search import services
 from voxloop.search.models import DocKind
 
@@ -74,12 +75,20 @@ _REMOVERS = {model: _remover(kind) for model, kind in (
 )}  # fmt: skip
 
 
+def _reindex_erased(erased: Erased) -> None:
+    # Erasure rewrites texts and contacts in bulk (no model signals): index the rewritten records again.
+    services.index_feedback(erased.feedback_ids, with_customers=False)
+    services.index_customers(erased.customer_ids)
+    services.index_events(erased.case_event_ids)
+
+
 def connect() -> None:
     from voxloop.search.queries import feedback_text_filter
 
     hooks.feedback_storing.register(index_few_now)
     hooks.feedback_stored.register(queue_feedback_indexing)
     hooks.register_text_search(feedback_text_filter)
+    subject_erased.register(_reindex_erased)
     post_save.connect(_case_saved, sender=Case, dispatch_uid="search_case_saved")
     post_save.connect(_event_saved, sender=CaseEvent, dispatch_uid="search_event_saved")
     post_save.connect(_customer_saved, sender=Customer, dispatch_uid="search_customer_saved")

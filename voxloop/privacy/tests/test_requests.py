@@ -219,3 +219,21 @@ def test_a_customer_or_order_import_cannot_recreate_an_erased_customer(person, a
     assert Customer.objects.get(pk=result.ids[1]).phone == "13700000000"  # someone else: as usual
     upsert_orders([prepare_order({"order_id": "SO-1", "ordered_at": "2025-03-01", "amount": "9", "phone": PHONE})])
     assert not Customer.objects.filter(phone=PHONE).exists()
+
+
+def test_an_erased_person_cannot_be_found_through_search(
+    person, admin_user, second_admin, django_capture_on_commit_callbacks
+):
+    from voxloop.search.models import DocKind, SearchDocument
+
+    def found(word: str) -> set[str]:
+        return {d.kind for d in SearchDocument.objects.all() if word in d.body}
+
+    # Stored feedback is indexed with its customer (in the storing transaction, for small batches).
+    assert DocKind.FEEDBACK in found(PHONE) and DocKind.CUSTOMER in found(PHONE)
+    request = _verified(admin_user, phone=PHONE)
+    services.ask_erasure(request, actor=admin_user, keep_feedback=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve_erasure(request, actor=second_admin)
+    assert not found(PHONE)
+    assert DocKind.FEEDBACK in found("快递")  # the de-identified text is still searchable
