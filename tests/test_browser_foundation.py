@@ -24,7 +24,7 @@ def test_agent_filters_inbox_in_chinese_and_sees_script_as_text(login_page, agen
     evil = add('<script>document.title="pwned"</script>差评')
     page = login_page(agent)
     assert page.url.endswith("/feedback/")
-    page.fill("input[name=q]", "物流")
+    page.fill("form.filters input[name=q]", "物流")  # the inbox's own filter, not the top bar's search
     page.click("form.filters button[type=submit]")
     page.wait_for_load_state("networkidle")
     rows = page.locator("tr.inbox-row")

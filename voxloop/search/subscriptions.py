@@ -22,6 +22,7 @@ from voxloop.search.models import DocKind
 INLINE_LIMIT = 50
 INDEX_CHUNK = 2_000
 _CASE_FIELDS = {"number", "title", "resolution"}
+_FEEDBACK_FIELDS = {"title", "text", "contact_name", "contact_phone", "contact_email"}
 _CUSTOMER_FIELDS = {"name", "external_id", "email", "phone", "handles"}
 
 
@@ -58,6 +59,13 @@ def _event_saved(sender: type, instance: CaseEvent, created: bool = False, **kwa
         services.index_events([instance.pk])
 
 
+def _feedback_saved(sender: type, instance: Feedback, update_fields: Any = None, **kwargs: Any) -> None:
+    # Ingest stores in bulk (no signal) and announces through feedback's hooks; this catches the texts and
+    # contacts changed one by one afterwards (an edit, a correction of the contact), so the index follows them.
+    if _touches(update_fields, _FEEDBACK_FIELDS):
+        services.index_feedback([instance.pk], with_customers=False)
+
+
 def _customer_saved(sender: type, instance: Customer, update_fields: Any = None, **kwargs: Any) -> None:
     if _touches(update_fields, _CUSTOMER_FIELDS):
         services.index_customers([instance.pk])
@@ -91,6 +99,7 @@ def connect() -> None:
     subject_erased.register(_reindex_erased)
     post_save.connect(_case_saved, sender=Case, dispatch_uid="search_case_saved")
     post_save.connect(_event_saved, sender=CaseEvent, dispatch_uid="search_event_saved")
+    post_save.connect(_feedback_saved, sender=Feedback, dispatch_uid="search_feedback_saved")
     post_save.connect(_customer_saved, sender=Customer, dispatch_uid="search_customer_saved")
     for model, handler in _REMOVERS.items():
         post_delete.connect(handler, sender=model, dispatch_uid=f"search_removed_{model.__name__}", weak=False)
