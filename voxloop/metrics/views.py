@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from voxloop.accounts import privacy
 from voxloop.accounts.permissions import Capability, has
 from voxloop.metrics import exports, performance, queries
 from voxloop.metrics.models import Dimension, Source
@@ -145,6 +146,12 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
     except queries.PeriodError as exc:
         return _error_page(request, str(exc))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if kind in ("feedback", "responses") and page.object_list:
+        # Feedback texts and survey comments are shown as written to roles that may see personal data: audited.
+        shown = list(page.object_list)
+        privacy.record_shown(
+            request.user, type(shown[0]), [(o.pk, getattr(o, "customer_id", None)) for o in shown], request=request
+        )
     definition = queries.KPI_BY_KEY.get(kpi)
     params = _base_params(request)
     context = {

@@ -12,9 +12,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from voxloop.accounts.models import AuditLog
 from voxloop.api.services import create_api_token
 from voxloop.metrics import services
 from voxloop.metrics.tests.conftest import make_case, make_customer, make_response
+from voxloop.surveys.models import Response
 
 
 @pytest.fixture
@@ -149,3 +151,14 @@ def test_panel_in_a_browser_draws_charts_and_opens_a_table(login_page, analyst, 
     page.click("#kpi-resolution_rate a.drill")
     page.wait_for_selector("#drill-rows")
     assert page.locator("#drill-rows tbody tr").count() == 3
+
+
+def test_drill_down_lists_are_audited_when_shown_unmasked(client, analyst, manager, recent_data):
+    # Comments are shown as written to managers (audited, one entry per row) and hidden from analysts (no entry).
+    client.force_login(analyst)
+    client.get(reverse("metrics:drill_responses"), {"period": "7", "kpi": "nps"})
+    assert not AuditLog.objects.exists()
+    client.force_login(manager)
+    client.get(reverse("metrics:drill_responses"), {"period": "7", "kpi": "nps"})
+    entries = AuditLog.objects.filter(user=manager, object_type="surveys.response")
+    assert sorted(int(e.object_id) for e in entries) == sorted(Response.objects.values_list("pk", flat=True))
