@@ -17,6 +17,8 @@ from voxloop_nlp.sentiment_model import SentimentModel
 from voxloop_nlp.topic_model import ARTIFACT as TOPIC_MODEL
 from voxloop_nlp.topic_model import TopicModel
 
+EMOTION_MODEL = "emotion_model"
+
 PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "models"
 
 
@@ -26,6 +28,7 @@ class ModelSet:
     sentiment: SentimentModel
     topic_classifier: object | None  # training.topic_classifier.TopicClassifier, when trained
     topic_model: TopicModel | None = None  # the trained topic model (default taxonomy)
+    emotion_model: TopicModel | None = None  # the trained emotion model (same format), Chinese text
 
     @property
     def version(self) -> str:
@@ -52,7 +55,12 @@ def load_dir(path: str | os.PathLike[str]) -> ModelSet:
     # model comes from it when it has one, else from the package (it needs the labelled sets to retrain).
     source = directory if (directory / f"{TOPIC_MODEL}.json").exists() else PACKAGE_MODEL_DIR
     topic_model = TopicModel.load(source) if (source / f"{TOPIC_MODEL}.json").exists() else None
-    return ModelSet(directory, SentimentModel.load(directory), topics, topic_model)
+    # The emotion model is the package's unless the folder has its own (retrain does not change it).
+    em_source = directory if (directory / f"{EMOTION_MODEL}.json").exists() else PACKAGE_MODEL_DIR
+    emotion_model = (
+        TopicModel.load(em_source, EMOTION_MODEL) if (em_source / f"{EMOTION_MODEL}.json").exists() else None
+    )
+    return ModelSet(directory, SentimentModel.load(directory), topics, topic_model, emotion_model)
 
 
 def active() -> ModelSet:

@@ -1,7 +1,18 @@
-"""Emotions with evidence words, negation ("不失望" is no disappointment) and degree ("非常失望" > "有点失望")."""
+"""Emotions with evidence words, negation ("不失望" is no disappointment) and degree ("非常失望" > "有点失望").
+
+Two sources: the lexicon cues below, and for Chinese text the trained emotion model (NLPCC 2014 Weibo
+labels plus these cues, `training/train_emotions.py`, artifact `models/emotion_model.*`), which adds
+the emotion it finds likely (p >= MODEL_P) with the words that weighed most for it as evidence, so
+"我要不要考虑下降低回家的频率啊 回来一次吵一次" is anger although it holds no cue word.
+"""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
+from voxloop_nlp import models_store
 from voxloop_nlp.cues import CueMatcher
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
@@ -165,6 +176,9 @@ EMOTION_CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The emotions the trained model (NLPCC 2014 Weibo labels, `training/train_emotions.py`) can give.
+MODEL_EMOTIONS = ("joy", "anger", "sadness", "anxiety", "surprise", "disappointment", "gratitude")
+
 _CUE_TO_EMOTION = {cue.lower(): name for name, cues in EMOTION_CUES.items() for cue in cues}
 _MATCHER = CueMatcher(_CUE_TO_EMOTION)
 
@@ -184,7 +198,57 @@ def detect_emotions(lower: str) -> list[dict]:
     return sorted(found.values(), key=lambda e: (-e["intensity"], e["name"]))
 
 
-@component("emotions", requires=["normalized"], assigns=["emotions"])
+# The model adds an emotion only when it is more likely than not; it never removes a cue's emotion.
+MODEL_P = 0.5
+# Intensity of a model-only emotion: below a plain cue's 0.5 unless the model is sure.
+MODEL_INTENSITY = 0.55
+POSITIVE_EMOTIONS = frozenset({"joy", "gratitude"})
+NEGATIVE_EMOTIONS = frozenset({"anger", "disappointment", "anxiety", "sadness"})
+CLEAR = 0.35  # |sentiment score| from which the text's polarity is taken as clear (as in `urgency`)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def add_model_emotions(found: list[dict], probs, model, tokens, score: float = 0.0) -> list[dict]:
+    """Add the model's likely emotions (with evidence words) to the lexicon's; none without evidence, and
+    none that contradicts a clear sentiment: Weibo talk is not feedback, and "饭很好吃，不过…等了三个小时"
+    is no joy whatever its food words say."""
+    have = {e["name"] for e in found}
+    table = None
+    for i in np.argsort(-probs):
+        p = float(probs[i])
+        if p < MODEL_P:
+            break
+        name = model.codes[i]
+        if (
+            name in have
+            or (name in POSITIVE_EMOTIONS and score <= -CLEAR)
+            or (name in NEGATIVE_EMOTIONS and score >= CLEAR)
+        ):
+            continue
+        if table is None:
+            table = model.evidence_table(tokens)
+        evidence = model.evidence_from(table, int(i))
+        if not evidence:
+            continue  # an emotion nobody can point at in the text is not reported
+        found.append({"name": name, "evidence": evidence, "intensity": round(MODEL_INTENSITY * p, 2)})
+    return sorted(found, key=lambda e: (-e["intensity"], e["name"]))
+
+
+def _batch(docs: list[FeedbackDoc]) -> None:
+    for doc in docs:
+        doc.emotions = detect_emotions(doc.lower)
+    model = models_store.active().emotion_model
+    if model is None:
+        return
+    zh = [d for d in docs if _HAN.search(d.lower)]
+    if not zh:
+        return
+    probs = model.predict_texts([d.lower for d in zh], [d.tokens for d in zh])
+    for doc, row in zip(zh, probs, strict=True):
+        doc.emotions = add_model_emotions(doc.emotions, row, model, doc.tokens, doc.sentiment_score)
+
+
+@component("emotions", requires=["normalized", "tokens", "sentiment"], assigns=["emotions"], batch=_batch)
 def emotions(doc: FeedbackDoc) -> FeedbackDoc:
-    doc.emotions = detect_emotions(doc.lower)
+    _batch([doc])
     return doc

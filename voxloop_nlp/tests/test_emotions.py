@@ -43,3 +43,20 @@ def test_all_core_emotions_are_detectable():
     }
     for name, text in samples.items():
         assert name in names(text), text
+
+
+def test_trained_model_finds_an_emotion_without_a_cue_word_with_its_evidence():
+    import voxloop_nlp
+
+    found = {e["name"]: e for e in voxloop_nlp.analyze("客服一直推脱，真是气人").emotions}
+    assert "anger" in found  # no lexicon cue: "气人" is not one, the trained model finds it
+    assert found["anger"]["evidence"] and all(w in "客服一直推脱，真是气人" for w in found["anger"]["evidence"])
+    assert set(found["anger"]) == {"name", "evidence", "intensity"}  # the shape the Django side stores
+
+
+def test_model_emotion_never_contradicts_a_clear_sentiment():
+    import voxloop_nlp
+
+    names_ = {e["name"] for e in voxloop_nlp.analyze("饭很好吃，不过送餐速度真的很慢，我等了三个小时，疯了").emotions}
+    assert not names_ & {"joy", "gratitude"}
+    assert not voxloop_nlp.analyze("请问什么时候发货？").emotions

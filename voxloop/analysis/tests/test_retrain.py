@@ -48,6 +48,25 @@ def test_retrain_uses_corrections_and_switches_only_when_not_worse(agent, capsys
         assert models_store.active().directory.resolve() == active_model_dir().resolve()
 
 
+@pytest.mark.slow
+def test_retrain_works_without_the_datasets(agent, capsys, monkeypatch, tmp_path):
+    """A real install has no ../shared/datasets: retrain refits on the state shipped in the package and
+    judges the new model on each shipped evaluation set and the held-out corrections separately."""
+    monkeypatch.setenv("VOXLOOP_DATASETS", str(tmp_path / "absent"))
+    ids = ingest_feedback(
+        [prepare_feedback({"text": t}, channel="review") for t in ("一般吧，说不上好", "送餐员给我打电话比较粗鲁")]
+    ).created
+    for pk in ids:
+        correct_feedback(Feedback.objects.get(pk=pk), "sentiment", "negative", user=agent)
+    call_command("retrain", "--dry-run")
+    out = capsys.readouterr().out
+    assert "2 sentiment" in out
+    for name in ("online_shopping", "chnsenticorp_htl", "uci_yelp", "uci_amazon", "semeval14_restaurant"):
+        assert f"  {name}: " in out  # each shipped evaluation set reported on its own
+    assert "Dry run" in out or "Kept the current model: the new one was worse by more than 0.5 point on" in out
+    assert active_model_dir() is None
+
+
 def test_switching_is_picked_up_by_other_processes(tmp_path, settings):
     import shutil
 

@@ -15,11 +15,24 @@ STEP_NAMES = {
 }
 
 
+def _worse(report) -> list[str]:
+    from voxloop_nlp.training import worse_sets
+
+    return worse_sets(report.old_metrics, report.new_metrics)
+
+
 class Command(BaseCommand):
     help = "Retrain with users' corrections, evaluate on a held-out split, and switch if the new model is not worse."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data-dir", default="", help="labelled training data (default ../shared/datasets)")
+        parser.add_argument(
+            "--data-dir",
+            default="",
+            help=(
+                "a developer's copy of the labelled datasets: train from scratch on them "
+                "(default: refit on the training state shipped with the package; no datasets needed)"
+            ),
+        )
         parser.add_argument("--limit-per-dataset", type=int, default=None, help="train on a sample (quick checks)")
         parser.add_argument("--dry-run", action="store_true", help="train and evaluate, but do not switch")
         parser.add_argument("--reanalyze", action="store_true", help="after a switch, re-analyse stored feedback")
@@ -59,6 +72,7 @@ class Command(BaseCommand):
 
                 call_command("reanalyze", "--background")
         elif not report.not_worse:
-            self.stdout.write("Kept the current model: the new one was worse on the held-out split.")
+            worse = ", ".join(_worse(report))
+            self.stdout.write(f"Kept the current model: the new one was worse by more than 0.5 point on: {worse}.")
         else:
             self.stdout.write("Dry run: the current model stays in use.")
