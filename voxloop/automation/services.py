@@ -3,6 +3,14 @@
 Guarantees: each rule fires at most once per feedback item (RuleFiring rows, checked under a row lock), so
 re-running never repeats actions nor opens a second case; an item belongs to at most one case; conditions are
 judged on a snapshot taken before any action, and actions never evaluate rules, so rules cannot loop.
+
+Speed (docs/rules.md, "Throughput"): items are carried out in waves of up to WAVE items of distinct customers,
+one transaction each. A wave reads what it needs in bulk (firings, links, the customers' open and resolved
+cases on the items' topics) and writes in bulk (tags, firings, new cases with their clocks, links, events and
+assignments through ``cases.services.open_cases``). Since every case lookup is per customer, items of
+distinct customers cannot affect each other, so a wave decides exactly as one-by-one processing would. The
+rare items that join, reopen or are already in a case take the one-by-one path (``_fire``), and a wave that
+meets a CaseError is rolled back and redone one by one, so a failing item only rolls back itself.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from django.utils import timezone
 
 from voxloop.accounts.models import Team
 from voxloop.automation.models import AutomationRule, FeedbackTag, RuleFiring
-from voxloop.automation.routing import RoutingContext, assign_by_routing, compiled_routing_rules
+from voxloop.automation.routing import RoutingContext, assign_by_routing, compiled_routing_rules, pick_agent
 from voxloop.automation.rules import (
     SEVERITY_RANK,
     Facts,
@@ -30,12 +38,12 @@ from voxloop.automation.rules import (
     facts_queryset,
     validate_actions,
 )
-from voxloop.cases.events import record_event
+from voxloop.cases.events import record_event, record_events
 from voxloop.cases.followup import resolved_case_on_topic
 from voxloop.cases.linking import link_feedback
-from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, EventKind
-from voxloop.cases.queries import newest_case_on_topics
-from voxloop.cases.services import CaseError, change_severity, open_case, reopen_case
+from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseFeedback, CaseStatus, EventKind
+from voxloop.cases.queries import newest_case_on_topics, newest_cases_on_topics
+from voxloop.cases.services import CaseError, CaseRequest, change_severity, open_case, open_cases, reopen_case
 from voxloop.cases.sla import CalendarCache
 from voxloop.feedback.history import historical_feedback_ids
 from voxloop.feedback.models import AnalysisStatus, Feedback
@@ -43,7 +51,8 @@ from voxloop.feedback.models import AnalysisStatus, Feedback
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
-COMMIT_EVERY = 50
+COMMIT_EVERY = 50  # items per transaction on the one-by-one path
+WAVE = 100  # items per transaction on the batch path
 
 
 class Outcome:
@@ -127,9 +136,10 @@ def _matching(rules: list[_Rule], facts: Facts, fired: set[int]) -> list[_Rule]:
     return hits
 
 
-def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None) -> RulesResult:
+def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None, batch: bool = True) -> RulesResult:
     """Evaluate the enabled rules on these feedback items (call it right after analysis stored its results).
-    Safe to repeat and to run concurrently on the same items."""
+    Safe to repeat and to run concurrently on the same items. ``batch=False`` carries out every item one by
+    one (the path the batch falls back to; benchmarks/rules.py --baseline measures it)."""
     now = now or timezone.now()
     ids = sorted({int(i) for i in feedback_ids})  # one lock order for every worker: no deadlocks
     result = RulesResult()
@@ -159,19 +169,175 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None) -> 
             facts = facts_for(item)
             if _matching(rules, facts, fired.get(feedback_id, set())):
                 due.append(facts)
-        for start_commit in range(0, len(due), COMMIT_EVERY):
-            # A few items per commit (each in its own savepoint): one item's failure rolls back only that item.
-            with transaction.atomic():
-                for facts in due[start_commit : start_commit + COMMIT_EVERY]:
-                    item_result = RulesResult()
-                    try:
-                        _fire(facts, rules, routing, item_result, now, historical=facts.feedback_id in history)
-                    except CaseError as exc:
-                        result.errors[facts.feedback_id] = exc.message
-                        logger.warning("rules on feedback %s: %s", facts.feedback_id, exc.message)
-                        continue
-                    _add(result, item_result)
+        if batch:
+            for wave in _waves(due):
+                _fire_wave_or_one_by_one(wave, rules, routing, result, now, history)
+            continue
+        _fire_one_by_one(due, rules, routing, result, now, history)
     return result
+
+
+def _fire_one_by_one(
+    due: list[Facts], rules: list[_Rule], routing: _Routing, result: RulesResult, now: datetime, history: set[int]
+) -> None:
+    for start_commit in range(0, len(due), COMMIT_EVERY):
+        # A few items per commit (each in its own savepoint): one item's failure rolls back only that item.
+        with transaction.atomic():
+            for facts in due[start_commit : start_commit + COMMIT_EVERY]:
+                item_result = RulesResult()
+                try:
+                    _fire(facts, rules, routing, item_result, now, historical=facts.feedback_id in history)
+                except CaseError as exc:
+                    result.errors[facts.feedback_id] = exc.message
+                    logger.warning("rules on feedback %s: %s", facts.feedback_id, exc.message)
+                    continue
+                _add(result, item_result)
+
+
+def _waves(due: list[Facts]) -> Iterable[list[Facts]]:
+    """Up to WAVE items each, no customer twice in one wave (a customer's later items wait for the next wave,
+    so they see the case the earlier one opened or joined), otherwise in id order."""
+    waiting = due
+    while waiting:
+        wave: list[Facts] = []
+        later: list[Facts] = []
+        customers: set[int] = set()
+        for facts in waiting:
+            if len(wave) >= WAVE or (facts.customer_id is not None and facts.customer_id in customers):
+                later.append(facts)
+                continue
+            wave.append(facts)
+            if facts.customer_id is not None:
+                customers.add(facts.customer_id)
+        yield wave
+        waiting = later
+
+
+def _fire_wave_or_one_by_one(
+    wave: list[Facts], rules: list[_Rule], routing: _Routing, result: RulesResult, now: datetime, history: set[int]
+) -> None:
+    part = RulesResult()
+    try:
+        with transaction.atomic():
+            _fire_wave(wave, rules, routing, part, now, history)
+    except CaseError as exc:
+        # E.g. no SLA policy for one severity: redo the wave item by item, so only the failing items fail.
+        logger.info("rules: a batch of %s items is redone one by one: %s", len(wave), exc.message)
+        routing.context = RoutingContext()  # the rolled-back assignments must not count as load
+        _fire_one_by_one(wave, rules, routing, result, now, history)
+        return
+    _add(result, part)
+    result.errors.update(part.errors)
+
+
+def _fire_wave(
+    wave: list[Facts], rules: list[_Rule], routing: _Routing, result: RulesResult, now: datetime, history: set[int]
+) -> None:
+    """``_fire`` for a wave of items of distinct customers, with bulk reads and writes (see the module doc)."""
+    ids = [facts.feedback_id for facts in wave]
+    # The same lock as _fire's, taken for the whole wave in id order: a concurrent run waits, then sees the firings.
+    list(Feedback.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    already: dict[int, set[int]] = {}
+    for rule_id, feedback_id in RuleFiring.objects.filter(feedback_id__in=ids).values_list("rule_id", "feedback_id"):
+        already.setdefault(feedback_id, set()).add(rule_id)
+    hits_of: dict[int, list[_Rule]] = {}
+    plans: dict[int, Plan] = {}
+    for facts in wave:
+        hits = _matching(rules, facts, already.get(facts.feedback_id, set()))
+        if hits:
+            hits_of[facts.feedback_id] = hits
+            plans[facts.feedback_id] = plan = Plan()
+            for rule in hits:
+                plan.add(rule.actions, rule.pk, rule.name)
+    todo = [facts for facts in wave if facts.feedback_id in hits_of]
+    if not todo:
+        return
+    live = [f for f in todo if f.feedback_id not in history]
+    linked = set(
+        CaseFeedback.objects.filter(feedback_id__in=[f.feedback_id for f in live]).values_list("feedback_id", flat=True)
+    )
+    # Which items would join an open case or reopen a resolved one: those go one by one (they are few).
+    joining = {
+        f.customer_id: f.top_topics
+        for f in live
+        if f.feedback_id not in linked and plans[f.feedback_id].severity and plans[f.feedback_id].merge_open
+        and f.customer_id is not None and f.top_topics
+    }  # fmt: skip
+    with_open = newest_cases_on_topics(joining, ACTIVE_STATUSES)
+    resolved = {c: t for c, t in joining.items() if c not in with_open}
+    with_resolved = newest_cases_on_topics(resolved, [CaseStatus.RESOLVED])
+    slow = [
+        f
+        for f in live
+        if f.feedback_id in linked
+        or (f.customer_id in joining and (f.customer_id in with_open or f.customer_id in with_resolved))
+    ]
+    slow_ids = {f.feedback_id for f in slow}
+    fast = [f for f in todo if f.feedback_id not in slow_ids]
+
+    tags = []
+    for facts in fast:
+        hits, plan = hits_of[facts.feedback_id], plans[facts.feedback_id]
+        rule_of_tag = {t: r.pk for r in reversed(hits) for a in r.actions if a["type"] == "add_tags" for t in a["tags"]}
+        tags.extend(FeedbackTag(feedback_id=facts.feedback_id, tag=t, rule_id=rule_of_tag.get(t)) for t in plan.tags)
+    if tags:
+        FeedbackTag.objects.bulk_create(tags, ignore_conflicts=True)
+
+    requests: list[tuple[Facts, CaseRequest]] = []
+    firings: list[RuleFiring] = []
+    for facts in fast:
+        plan = plans[facts.feedback_id]
+        if facts.feedback_id in history:
+            result.historical += 1  # tags only, no firing: see _fire
+            continue
+        if not plan.severity:
+            firings.extend(
+                RuleFiring(
+                    rule_id=r.pk, feedback_id=facts.feedback_id, case=None, outcome=Outcome.NO_CASE, fired_at=now
+                )
+                for r in hits_of[facts.feedback_id]
+            )
+            result.matched += 1
+            result.firings += len(hits_of[facts.feedback_id])
+            continue
+        team = routing.team_for(facts, plan.team)
+        agent = pick_agent(team, language=facts.language, topics=facts.topics, context=routing.context)
+        if agent is not None and team is not None:
+            routing.context.assigned(team, agent, plan.severity)
+        requests.append((facts, CaseRequest([facts.feedback_id], plan.severity, team=team, assignee=agent)))
+    cases = open_cases([r for _f, r in requests], now=now, calendars=routing.calendars)
+    events = []
+    for (facts, _request), case in zip(requests, cases, strict=True):
+        plan, hits = plans[facts.feedback_id], hits_of[facts.feedback_id]
+        result.cases_opened.append(case.pk)
+        if case.assignee_id:
+            result.assigned += 1
+        else:
+            result.unassigned += 1
+        events.extend((case, EventKind.NOTIFICATION, None, now, {**n, "feedback_id": facts.feedback_id})
+                      for n in plan.notifications)  # fmt: skip
+        if plan.acknowledge:  # a case opened just now has not been acknowledged yet
+            events.append(
+                (case, EventKind.ACKNOWLEDGED, None, now, {"feedback_id": facts.feedback_id, "automatic": True})
+            )
+        firings.extend(
+            RuleFiring(rule_id=r.pk, feedback_id=facts.feedback_id, case=case, outcome=Outcome.OPENED, fired_at=now)
+            for r in hits
+        )
+        result.matched += 1
+        result.firings += len(hits)
+    record_events(events)
+    RuleFiring.objects.bulk_create(firings)
+
+    for facts in slow:
+        item_result = RulesResult()
+        try:
+            _fire(facts, rules, routing, item_result, now, historical=False)
+        except CaseError as exc:
+            result.errors[facts.feedback_id] = exc.message
+            logger.warning("rules on feedback %s: %s", facts.feedback_id, exc.message)
+            continue
+        _add(result, item_result)
 
 
 def apply_rules_after_analysis(feedback_ids: list[int]) -> None:

@@ -4,6 +4,7 @@ hear of them. The kick is one task per transaction, never one per event (voxloop
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,21 @@ def record_event(case: Case, kind: str, actor: User | None, now: datetime, **pay
     event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, payload=_jsonable(payload), created_at=now)
     on_commit_once(kick_outbox)
     return event
+
+
+def record_events(rows: Sequence[tuple[Case, str, User | None, datetime, dict[str, Any]]]) -> list[CaseEvent]:
+    """Write many timeline rows in one INSERT, in the given order (ids follow it, so each case's timeline
+    reads as if recorded one by one), in the caller's transaction; the outbox runs once after it commits.
+    For batch writers (the rules); events with a text for search (replies, notes) go through ``record_event``."""
+    events = CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(case=case, kind=kind, actor=actor, payload=_jsonable(payload), created_at=now)
+            for case, kind, actor, now, payload in rows
+        ]
+    )
+    if events:
+        on_commit_once(kick_outbox)
+    return events
 
 
 def _jsonable(payload: dict) -> dict:

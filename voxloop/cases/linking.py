@@ -23,6 +23,11 @@ def attach_feedback(case: Case, feedback_ids: Sequence[int]) -> None:
     CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for i in feedback_ids])
 
 
+def attach_feedback_to_cases(links: Sequence[tuple[Case, Sequence[int]]]) -> None:
+    """``attach_feedback`` for many fresh cases at once (one INSERT); the same duties fall on the caller."""
+    CaseFeedback.objects.bulk_create([CaseFeedback(case=case, feedback_id=i) for case, ids in links for i in ids])
+
+
 def link_feedback(
     case: Case | int, feedback_id: int, actor: User | None, *, now: datetime | None = None, automatic: bool = False
 ) -> Case:

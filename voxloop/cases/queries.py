@@ -658,3 +658,38 @@ def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -
     )
     newest = next((pk for pk in candidate_ids if pk in on_topic), None)
     return Case.objects.get(pk=newest) if newest else None
+
+
+def case_top_topics(case_ids: Iterable[int]) -> dict[int, set[str]]:
+    """case id -> the top-level topics of its feedback, for many cases in one query."""
+    from voxloop.cases.models import CaseFeedback
+
+    found: dict[int, set[str]] = {}
+    ids = list(case_ids)
+    if not ids:
+        return found
+    rows = CaseFeedback.objects.filter(case_id__in=ids, feedback__topic_links__isnull=False).values_list(
+        "case_id", "feedback__topic_links__top_code"
+    )
+    for case_id, top in rows:
+        found.setdefault(case_id, set()).add(top)
+    return found
+
+
+def newest_cases_on_topics(wanted: Mapping[int, Iterable[str]], statuses: Iterable[str]) -> dict[int, int]:
+    """For many customers at once (customer id -> top-level topics): the id of each customer's newest case in
+    ``statuses`` (merged duplicates left out) holding feedback on one of its topics; customers with none are
+    left out. The batch form of ``newest_case_on_topics`` for the rules: two queries for the whole batch."""
+    if not wanted:
+        return {}
+    candidates = list(
+        Case.objects.filter(customer_id__in=list(wanted), status__in=list(statuses), merged_into__isnull=True)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "customer_id")
+    )
+    topics = case_top_topics(pk for pk, _customer in candidates)
+    found: dict[int, int] = {}
+    for pk, customer_id in candidates:
+        if customer_id not in found and topics.get(pk, set()) & set(wanted[customer_id]):
+            found[customer_id] = pk
+    return found

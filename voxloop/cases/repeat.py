@@ -14,9 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from voxloop.analysis.models import FeedbackTopic
-from voxloop.cases.events import record_event
+from voxloop.cases.events import record_event, record_events
 from voxloop.cases.models import Case, CaseFeedback, EventKind
-from voxloop.cases.queries import newest_case_on_topics
+from voxloop.cases.queries import case_top_topics, newest_case_on_topics
 
 
 def window_days() -> int:
@@ -61,6 +61,44 @@ def flag_repeat(case: Case, now: datetime) -> Case | None:
         topics=shared, window_days=window_days(),
     )  # fmt: skip
     return earlier
+
+
+def flag_repeats(cases: list[Case], now: datetime) -> None:
+    """``flag_repeat`` for many cases just opened together (services.open_cases), in a few queries for all of
+    them. Each case looks at the customer's other cases as ``earlier_case_on_topic`` does, the ones opened
+    before it in the same batch included, so the outcome is the one of opening them one by one."""
+    new = [c for c in cases if c.customer_id]
+    if not new:
+        return
+    start = now - timedelta(days=window_days())
+    new_ids = {c.pk for c in new}
+    older = list(
+        Case.objects.filter(customer_id__in={c.customer_id for c in new}, merged_into__isnull=True)
+        .exclude(pk__in=new_ids)
+        .filter(Q(created_at__gte=start) | Q(resolved_at__gte=start) | Q(closed_at__gte=start))
+        .values_list("pk", "customer_id", "created_at", "number")
+    )
+    topics = case_top_topics([*new_ids, *(pk for pk, *_rest in older)])
+    by_customer: dict[int, list[tuple]] = {}
+    for row in older:
+        by_customer.setdefault(row[1], []).append(row)
+    flagged: list[Case] = []
+    events = []
+    for case in new:  # in opening order: a case opened earlier in the batch is a candidate for the later ones
+        mine = topics.get(case.pk, set())
+        candidates = sorted(by_customer.get(case.customer_id, []), key=lambda r: (r[2], r[0]), reverse=True)
+        earlier = next((r for r in candidates if topics.get(r[0], set()) & mine), None)
+        by_customer.setdefault(case.customer_id, []).append((case.pk, case.customer_id, case.created_at, case.number))
+        if earlier is None:
+            continue
+        case.repeat_of_id = earlier[0]
+        flagged.append(case)
+        payload = {"repeat_of_case_id": earlier[0], "repeat_of_number": earlier[3],
+                   "topics": sorted(mine & topics.get(earlier[0], set())), "window_days": window_days()}  # fmt: skip
+        events.append((case, EventKind.REPEAT, None, now, payload))
+    if flagged:
+        Case.objects.bulk_update(flagged, ["repeat_of"])
+        record_events(events)
 
 
 def repeat_rate(start: datetime, end: datetime, topic: str | None = None) -> tuple[int, int]:

@@ -6,19 +6,24 @@ docs/architecture/cases.md lists one function per state change."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case as DjCase
+from django.db.models import CharField, Value, When
+from django.db.models.functions import Cast, Concat, LPad
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.cases import followup, repeat
-from voxloop.cases.events import record_event
+from voxloop.cases.events import record_event, record_events
 from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
-from voxloop.cases.linking import attach_feedback
+from voxloop.cases.hooks import cases_written
+from voxloop.cases.linking import attach_feedback, attach_feedback_to_cases
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
@@ -28,6 +33,7 @@ from voxloop.cases.models import (
     Clock,
     EventKind,
     Severity,
+    SLAPolicy,
 )
 from voxloop.cases.queries import visible_cases, visible_team_ids
 from voxloop.cases.sla import (
@@ -48,6 +54,33 @@ def _now(now: datetime | None) -> datetime:
 
 
 # --- operations -------------------------------------------------------------------------------------
+
+
+def _require_free_feedback(ids: Sequence[int], found: set[int], actor: User | None) -> None:
+    """Every item exists (``found``: the ids the caller locked) and none already belongs to an active case."""
+    missing = sorted(set(ids) - found)
+    if missing:
+        raise CaseError(
+            CaseErrorCode.FEEDBACK_NOT_FOUND,
+            _("Feedback %(ids)s does not exist.") % {"ids": ", ".join(map(str, missing))},
+        )
+    taken = (
+        CaseFeedback.objects.filter(feedback_id__in=ids, case__status__in=ACTIVE_STATUSES)
+        .values_list("feedback_id", "case_id")
+        .first()
+    )
+    if taken:
+        if actor is not None and not visible_cases(actor).filter(pk=taken[1]).exists():
+            # Naming a case the actor gets 404 for would reveal that it exists.
+            raise CaseError(
+                CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
+                _("Feedback %(feedback)s already belongs to an open case.") % {"feedback": taken[0]},
+            )
+        raise CaseError(
+            CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
+            _("Feedback %(feedback)s already belongs to open case %(case)s.")
+            % {"feedback": taken[0], "case": taken[1]},
+        )
 
 
 def open_case(
@@ -76,29 +109,7 @@ def open_case(
         )
     with transaction.atomic():
         items = list(Feedback.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        missing = sorted(set(ids) - {f.pk for f in items})
-        if missing:
-            raise CaseError(
-                CaseErrorCode.FEEDBACK_NOT_FOUND,
-                _("Feedback %(ids)s does not exist.") % {"ids": ", ".join(map(str, missing))},
-            )
-        taken = (
-            CaseFeedback.objects.filter(feedback_id__in=ids, case__status__in=ACTIVE_STATUSES)
-            .values_list("feedback_id", "case_id")
-            .first()
-        )
-        if taken:
-            if actor is not None and not visible_cases(actor).filter(pk=taken[1]).exists():
-                # Naming a case the actor gets 404 for would reveal that it exists.
-                raise CaseError(
-                    CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
-                    _("Feedback %(feedback)s already belongs to an open case.") % {"feedback": taken[0]},
-                )
-            raise CaseError(
-                CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
-                _("Feedback %(feedback)s already belongs to open case %(case)s.")
-                % {"feedback": taken[0], "case": taken[1]},
-            )
+        _require_free_feedback(ids, {f.pk for f in items}, actor)
         by_id = {f.pk: f for f in items}
         customer = next((by_id[i].customer for i in ids if by_id[i].customer_id), None)
         policy = select_policy(severity, team, customer.segment if customer else "")
@@ -141,6 +152,149 @@ def open_case(
         )
         repeat.flag_repeat(case, now)  # same customer, same topic, within REPEAT_WINDOW_DAYS: linked and counted
     return case
+
+
+# f"C{pk:07d}" as SQL (LPAD alone would cut ids of eight digits and more).
+_CASE_NUMBER = DjCase(
+    When(pk__lt=10**7, then=Concat(Value("C"), LPad(Cast("pk", CharField()), 7, Value("0")))),
+    default=Concat(Value("C"), Cast("pk", CharField())),
+)
+
+
+_CLOCK_FIELDS = tuple(
+    f"{clock}_{part}" for clock in Clock.values for part in ("due_at", "warn_at", "warned", "breached")
+) + ("sla_next_check_at",)
+
+
+@dataclass
+class CaseRequest:
+    """One case of a batch (``open_cases``): its feedback, severity, team and, optionally, the agent it goes to."""
+
+    feedback_ids: Sequence[int]
+    severity: str = Severity.NORMAL
+    team: Team | None = None
+    assignee: User | None = None
+    title: str = ""
+
+
+def _bad_severity(severity: str) -> CaseError:
+    return CaseError(
+        CaseErrorCode.BAD_SEVERITY,
+        _("Unknown severity %(value)r; use one of %(allowed)s.")
+        % {"value": severity, "allowed": ", ".join(Severity.values)},
+    )
+
+
+def open_cases(
+    requests: Sequence[CaseRequest], *, now: datetime | None = None, calendars: CalendarCache | None = None
+) -> list[Case]:
+    """Open many cases at once, each as ``open_case`` followed by ``assign_case`` would (same checks, same rows,
+    same timeline: created, repeat, assigned), with a few queries for the whole batch instead of a dozen per
+    case. For the automation rules (no actor). All or nothing: the first request that cannot be opened raises
+    its CaseError and the batch writes nothing."""
+    now = _now(now)
+    if not requests:
+        return []
+    wanted: list[list[int]] = []
+    for request in requests:
+        ids = list(dict.fromkeys(int(i) for i in request.feedback_ids))
+        if not ids:
+            raise CaseError(CaseErrorCode.NO_FEEDBACK, _("A case needs at least one feedback item."))
+        if request.severity not in Severity.values:
+            raise _bad_severity(request.severity)
+        wanted.append(ids)
+    all_ids = [i for ids in wanted for i in ids]
+    if len(set(all_ids)) != len(all_ids):
+        first = next(i for i in all_ids if all_ids.count(i) > 1)
+        raise CaseError(
+            CaseErrorCode.FEEDBACK_IN_OPEN_CASE,
+            _("Feedback %(feedback)s already belongs to an open case.") % {"feedback": first},
+        )
+    with transaction.atomic():
+        by_id = {
+            f.pk: f
+            for f in Feedback.objects.select_for_update(of=("self",))
+            .filter(pk__in=all_ids)
+            .select_related("customer")
+            .order_by("pk")
+        }
+        _require_free_feedback(all_ids, set(by_id), None)
+        pairs = {(r.assignee.pk, r.team.pk) for r in requests if r.assignee is not None and r.team is not None}
+        members = set(
+            User.teams.through.objects.filter(
+                user_id__in={u for u, _t in pairs}, team_id__in={t for _u, t in pairs}
+            ).values_list("user_id", "team_id")
+        )
+        for request in requests:
+            if request.assignee is not None and request.team is not None:
+                if (request.assignee.pk, request.team.pk) not in members:
+                    raise CaseError(
+                        CaseErrorCode.NOT_IN_TEAM,
+                        _("%(user)s is not a member of the case's team.") % {"user": request.assignee.get_username()},
+                    )
+        cache = calendars or CalendarCache()
+        policies: dict[tuple[str, int | None, str], SLAPolicy | None] = {}
+        cases: list[Case] = []
+        clocks: dict[int, dict[str, Any]] = {}
+        for request, ids in zip(requests, wanted, strict=True):
+            customer = next((by_id[i].customer for i in ids if by_id[i].customer_id), None)
+            segment = customer.segment if customer else ""
+            key = (request.severity, request.team.pk if request.team else None, segment)
+            if key not in policies:
+                policies[key] = select_policy(request.severity, request.team, segment)
+            policy = policies[key]
+            if policy is None:
+                raise CaseError(
+                    CaseErrorCode.NO_SLA_POLICY,
+                    _("No active SLA policy for severity %(severity)s; add one in the admin.")
+                    % {"severity": request.severity},
+                )
+            first = by_id[ids[0]]
+            case = Case(
+                title=request.title or (first.title or first.text)[:300],
+                customer=customer,
+                severity=request.severity,
+                team=request.team,
+                sla_policy=policy,
+            )
+            if request.assignee is not None:
+                case.assignee = request.assignee
+                case.status = CaseStatus.OPEN  # as assign_case leaves a new case
+            if policy.pk not in clocks:  # every case of a policy starts its clocks at ``now``: compute them once
+                cal = cache.get(policy.calendar_id)
+                start_clock(case, Clock.FIRST_RESPONSE, cal, now)
+                start_clock(case, Clock.RESOLUTION, cal, now)
+                schedule_next_check(case)
+                clocks[policy.pk] = {f: getattr(case, f) for f in _CLOCK_FIELDS}
+            for name, value in clocks[policy.pk].items():
+                setattr(case, name, value)
+            cases.append(case)
+        Case.objects.bulk_create(cases)
+        for case in cases:
+            case.number = f"C{case.pk:07d}"
+            case.created_at = now  # opened "as of" now, like open_case
+        # The number is the id, known after the INSERT: one UPDATE computes f"C{pk:07d}" in SQL for the batch.
+        Case.objects.filter(pk__in=[case.pk for case in cases]).update(number=_CASE_NUMBER, created_at=now)
+        attach_feedback_to_cases(list(zip(cases, wanted, strict=True)))
+        record_events(
+            [
+                (case, EventKind.CREATED, None, now, {
+                    "feedback_ids": ids, "severity": case.severity, "team_id": case.team_id,
+                    "policy_id": case.sla_policy_id, "first_response_due_at": case.first_response_due_at,
+                    "resolution_due_at": case.resolution_due_at})
+                for case, ids in zip(cases, wanted, strict=True)
+            ]
+        )  # fmt: skip
+        repeat.flag_repeats(cases, now)
+        record_events(
+            [
+                (case, EventKind.ASSIGNED, None, now, {"from_user_id": None, "to_user_id": case.assignee_id})
+                for case in cases
+                if case.assignee_id
+            ]
+        )
+        cases_written.announce([case.pk for case in cases])
+    return cases
 
 
 def assign_case(case: Case | int, assignee: User, actor: User | None = None, *, now: datetime | None = None) -> Case:

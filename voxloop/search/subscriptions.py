@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
+from voxloop.cases import hooks as case_hooks
 from voxloop.cases.models import Case, CaseEvent
 from voxloop.feedback import hooks
 from voxloop.feedback.models import Customer, Feedback
@@ -97,6 +98,7 @@ def connect() -> None:
     hooks.feedback_stored.register(queue_feedback_indexing)
     hooks.register_text_search(feedback_text_filter)
     subject_erased.register(_reindex_erased)
+    case_hooks.cases_written.register(services.index_cases)  # cases opened in bulk send no post_save
     post_save.connect(_case_saved, sender=Case, dispatch_uid="search_case_saved")
     post_save.connect(_event_saved, sender=CaseEvent, dispatch_uid="search_event_saved")
     post_save.connect(_feedback_saved, sender=Feedback, dispatch_uid="search_feedback_saved")
