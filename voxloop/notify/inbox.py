@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
+from voxloop.cases.queries import visible_cases
 from voxloop.notify.models import MessageKind, Notification, NotificationKind, NotificationPreference
 from voxloop.notify.services import EMAIL_EVENT_KINDS, plan
 
@@ -89,8 +90,11 @@ def _recipients(event: CaseEvent, case: Case) -> list[tuple[str, User]]:
             return []
         return [(NotificationKind.ASSIGNED, user)]
     if event.kind == EventKind.INTERNAL_NOTE:
+        # Only colleagues who may open the case: a mention must not lead someone to a page they cannot see.
         return [
-            (NotificationKind.MENTION, u) for u in mentioned_users(payload.get("text", "")) if u.pk != event.actor_id
+            (NotificationKind.MENTION, u)
+            for u in mentioned_users(payload.get("text", ""))
+            if u.pk != event.actor_id and visible_cases(u).filter(pk=case.pk).exists()
         ]
     return [(FROM_MESSAGE[p.kind], p.to_user) for p in plan(event, case) if p.to_user and p.kind in FROM_MESSAGE]
 

@@ -137,6 +137,11 @@ def test_mentions_in_an_internal_note(case, people):
     assert kinds(people["zhang"]) == [NotificationKind.MENTION]
     assert kinds(people["lead"]) == [NotificationKind.MENTION]
     assert kinds(people["wang"]) == []  # the author, and the email address is no mention
+    outsider = User.objects.create_user("chen-other", password="x", role=Role.AGENT)
+    outsider.teams.add(Team.objects.create(name="别的组"))
+    add_reply(case, people["wang"], "@chen-other 你看不到这个工单", public=False)
+    deliver()
+    assert kinds(outsider) == []  # may not open the case: no notification leading to a refused page
     add_reply(case, people["wang"], "@zhang-agent 公开回复不算提及", public=True)
     deliver()
     assert Notification.objects.filter(kind=NotificationKind.MENTION).count() == 2
