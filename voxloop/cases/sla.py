@@ -39,6 +39,7 @@ class CalendarCache:
     def __init__(self) -> None:
         self._by_id: dict[int, PureCalendar] = {}
         self._levels: list[EscalationLevel] | None = None
+        self._admins: list[int] | None = None
 
     def get(self, calendar_id: int) -> PureCalendar:
         if calendar_id not in self._by_id:
@@ -58,6 +59,13 @@ class CalendarCache:
 
     def level(self, number: int) -> EscalationLevel | None:
         return next((lv for lv in self.levels if lv.level == number), None)
+
+    @property
+    def admins(self) -> list[int]:
+        """The escalation fallback, read once per sweep (not once per escalated case)."""
+        if self._admins is None:
+            self._admins = _admins()
+        return self._admins
 
 
 def select_policy(severity: str, team: Team | None, segment: str) -> SLAPolicy | None:
@@ -122,14 +130,16 @@ def _admins() -> list[int]:
     )
 
 
-def escalation_recipients(team: Team | None, level: EscalationLevel) -> tuple[list[int], bool]:
+def escalation_recipients(
+    team: Team | None, level: EscalationLevel, admins: list[int] | None = None
+) -> tuple[list[int], bool]:
     """(user ids, fell back?): the people a level reaches. A level that names nobody for this team (no lead,
     no department manager, no named person, or an inactive one) reaches the administrators instead, so an
     escalation always lands on someone's desk."""
     users = _level_users(team, level)
     if users:
         return users, False
-    return _admins(), True
+    return (admins if admins is not None else _admins()), True
 
 
 @dataclass
@@ -168,7 +178,7 @@ def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: 
     level = cache.level(case.escalation_level + 1)
     assert level is not None
     case.escalation_level = level.level
-    recipients, fallback = escalation_recipients(case.team if case.team_id else None, level)
+    recipients, fallback = escalation_recipients(case.team if case.team_id else None, level, cache.admins)
     following = cache.level(level.level + 1)
     anchor = _breach_anchor(case)
     if following and anchor and case.sla_policy:
