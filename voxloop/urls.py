@@ -19,6 +19,7 @@ urlpatterns = [
     path("analysis/", include("voxloop.analysis.urls")),
     path("cases/", include("voxloop.cases.urls")),
     path("search/", include("voxloop.search.urls")),
+    path("notifications/", include("voxloop.notify.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.dashboards.urls")),

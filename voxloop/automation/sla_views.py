@@ -25,6 +25,7 @@ from voxloop.automation.views import _require_admin
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
 from voxloop.cases.holidays import import_holidays
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
+from voxloop.cases.sla import ChainGap, chain_gaps
 
 
 @login_required
@@ -37,9 +38,17 @@ def overview(request: HttpRequest) -> HttpResponse:
         "policies": SLAPolicy.objects.select_related("team", "calendar"),
         "calendars": calendars,
         "levels": EscalationLevel.objects.select_related("user"),
+        # Levels that name nobody for some team: their escalations fall back to the administrators.
+        "chain_gaps": _visible_gaps(chain_gaps()),
         "active_nav": "rules",
     }
     return render(request, "automation/sla.html", context)
+
+
+def _visible_gaps(gaps: list[ChainGap]) -> list[ChainGap]:
+    """A named-person level that names nobody is one line for every case, not one per team."""
+    named = {g.level for g in gaps if g.target == EscalationLevel.Target.NAMED_USER}
+    return [g for g in gaps if g.level not in named or g.team is None]
 
 
 @login_required

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from voxloop.accounts.models import Team
+from voxloop.accounts.models import Role, Team, User
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.events import kick_outbox_after_commit
@@ -39,6 +39,7 @@ class CalendarCache:
     def __init__(self) -> None:
         self._by_id: dict[int, PureCalendar] = {}
         self._levels: list[EscalationLevel] | None = None
+        self._admins: list[int] | None = None
 
     def get(self, calendar_id: int) -> PureCalendar:
         if calendar_id not in self._by_id:
@@ -53,11 +54,18 @@ class CalendarCache:
     @property
     def levels(self) -> list[EscalationLevel]:
         if self._levels is None:
-            self._levels = list(EscalationLevel.objects.order_by("level"))
+            self._levels = list(EscalationLevel.objects.select_related("user").order_by("level"))
         return self._levels
 
     def level(self, number: int) -> EscalationLevel | None:
         return next((lv for lv in self.levels if lv.level == number), None)
+
+    @property
+    def admins(self) -> list[int]:
+        """The escalation fallback, read once per sweep (not once per escalated case)."""
+        if self._admins is None:
+            self._admins = _admins()
+        return self._admins
 
 
 def select_policy(severity: str, team: Team | None, segment: str) -> SLAPolicy | None:
@@ -103,13 +111,58 @@ def schedule_next_check(case: Case) -> None:
     case.sla_next_check_at = min(moments) if moments else None
 
 
-def _escalation_target(case: Case, level: EscalationLevel) -> int | None:
-    team = case.team
+def _level_users(team: Team | None, level: EscalationLevel) -> list[int]:
+    """The active users a level names for a case of ``team`` (None: a case without a team), before any fallback."""
     if level.target == EscalationLevel.Target.TEAM_LEAD:
-        return team.lead_id if team else None
-    if level.target == EscalationLevel.Target.DEPARTMENT_MANAGER:
-        return team.department.manager_id if team and team.department else None
-    return level.user_id
+        user = team.lead if team else None
+    elif level.target == EscalationLevel.Target.DEPARTMENT_MANAGER:
+        user = team.department.manager if team and team.department else None
+    else:
+        user = level.user
+    return [user.pk] if user is not None and user.is_active else []
+
+
+def _admins() -> list[int]:
+    return list(
+        User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:20]
+    )
+
+
+def escalation_recipients(
+    team: Team | None, level: EscalationLevel, admins: list[int] | None = None
+) -> tuple[list[int], bool]:
+    """(user ids, fell back?): the people a level reaches. A level that names nobody for this team (no lead,
+    no department manager, no named person, or an inactive one) reaches the administrators instead, so an
+    escalation always lands on someone's desk."""
+    users = _level_users(team, level)
+    if users:
+        return users, False
+    return (admins if admins is not None else _admins()), True
+
+
+@dataclass
+class ChainGap:
+    """A chain level that names nobody for some team (the administrators get those escalations instead)."""
+
+    level: int
+    target: str
+    team: Team | None  # None: cases without a team
+
+
+def chain_gaps() -> list[ChainGap]:
+    """Every (level, team) pair whose level resolves to nobody, for the SLA page and the start-up check."""
+    gaps: list[ChainGap] = []
+    levels = list(EscalationLevel.objects.select_related("user").order_by("level"))
+    if not levels:
+        return gaps
+    teams: list[Team | None] = [None, *Team.objects.select_related("lead", "department__manager").order_by("name")]
+    for level in levels:
+        for team in teams:
+            if not _level_users(team, level):
+                gaps.append(ChainGap(level.level, level.target, team))
+    return gaps
 
 
 def _breach_anchor(case: Case) -> datetime | None:
@@ -125,6 +178,7 @@ def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: 
     level = cache.level(case.escalation_level + 1)
     assert level is not None
     case.escalation_level = level.level
+    recipients, fallback = escalation_recipients(case.team if case.team_id else None, level, cache.admins)
     following = cache.level(level.level + 1)
     anchor = _breach_anchor(case)
     if following and anchor and case.sla_policy:
@@ -136,7 +190,10 @@ def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: 
     return {
         "level": level.level,
         "target": level.target,
-        "to_user_id": _escalation_target(case, level),
+        # to_user_id: the first recipient (older readers of the payload); to_user_ids: everyone it reaches.
+        "to_user_id": recipients[0] if recipients else None,
+        "to_user_ids": recipients,
+        "fallback_to_admins": fallback,
         "reason": reason,
         "by_user_id": actor_id,
     }
@@ -255,7 +312,11 @@ def sweep_sla(now: datetime | None = None, *, batch_size: int = 500, max_batches
         batches += 1
         with transaction.atomic():
             new_events: list[CaseEvent] = []
-            cases = Case.objects.filter(pk__in=ids).select_related("sla_policy", "team__department").order_by("pk")
+            cases = (
+                Case.objects.filter(pk__in=ids)
+                .select_related("sla_policy", "team__lead", "team__department__manager")
+                .order_by("pk")
+            )
             for case in cases:
                 result.examined += 1
                 if case.sla_next_check_at is None or case.sla_next_check_at > now:

@@ -14,11 +14,17 @@ class NotifyConfig(AppConfig):
         from voxloop.cases import followup
         from voxloop.cases.delivery import register_reply_delivery
         from voxloop.cases.outbox import register_event_handler
+        from voxloop.notify import inbox
+        from voxloop.notify.checks import check_escalation_chain
         from voxloop.notify.services import handle_case_event, reply_preview, reply_route
 
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
         register_event_handler(handle_case_event)
+        # ... and in-app notifications (the bell), for the same colleagues plus assignees and @mentions.
+        register_event_handler(inbox.handle_case_event)
         # The case page's reply composer asks notify where a reply would go before the agent sends it.
         register_reply_delivery(reply_route, reply_preview)
         # Bad follow-up / auto-close settings stop start-up with a clear message instead of failing on resolve.
         register(followup.check_settings)
+        # An escalation level that names nobody for a team falls back to the administrators: say so at start-up.
+        register(check_escalation_chain)

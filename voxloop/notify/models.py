@@ -77,3 +77,65 @@ class OutgoingMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.to_email or self.recipient} ({self.status})"
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned to you")
+    CUSTOMER_REPLIED = "customer_replied", _("The customer replied")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACH = "sla_breach", _("SLA breach")
+    ESCALATION = "escalation", _("Escalation")
+    APPROVAL_NEEDED = "approval_needed", _("Approval needed")
+    MENTION = "mention", _("Mentioned in a note")
+    FOLLOW_UP = "follow_up", _("Follow-up due")
+    RULE = "rule", _("Automation rule")
+
+
+class Notification(models.Model):
+    """One thing a colleague should know, on their own list (the bell). The text is a template key plus values,
+    rendered when read, so it appears in the reader's language of the moment."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # With user and kind, makes handling an event twice notify nobody twice.
+    event = models.ForeignKey("cases.CaseEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    values = models.JSONField(_("values"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "user", "kind"], condition=models.Q(event__isnull=False), name="notification_once"
+            ),
+        ]
+        indexes = [
+            # The bell's only query: a user's unread count.
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+            models.Index(fields=["user", "created_at"], name="notification_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} -> {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """A colleague's choice of transports: the in-app list always; email as well unless they turn it off."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email = models.BooleanField(_("also send me email"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: email={self.email}"

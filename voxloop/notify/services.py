@@ -8,8 +8,9 @@ SMTP failures with exponential backoff. A refused address (5xx) fails at once an
 Who hears what:
 - the customer: the acknowledgement, every public reply, and the resolution (with the tracking link), in their
   language (case, customer, else the language they wrote in);
-- staff: SLA warnings (assignee, else team lead), breaches (assignee and team lead), escalations (the level's
-  target), compensation waiting for approval (the department manager if their limit covers it, else the
+- staff (by email unless they turned it off; always in-app, see ``inbox``): SLA warnings (assignee, else team
+  lead), breaches (assignee and team lead), escalations (the level's people, or the administrators when it names
+  nobody), compensation waiting for approval (the department manager if their limit covers it, else the
   administrators), follow-up tasks, information the customer added, and automation rules' "notify" actions.
 
 Opt-out rule: a customer who opted out of contact still gets the acknowledgement, replies and resolution of a
@@ -45,7 +46,7 @@ from voxloop.core.kicks import on_commit_once
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Channel, Feedback
-from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
+from voxloop.notify.models import MessageKind, MessageStatus, NotificationPreference, NotSentReason, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,13 @@ def _user(pk: Any) -> User | None:
     return User.objects.filter(pk=pk).first() if isinstance(pk, int) else None
 
 
+def _escalation_users(payload: dict) -> list[User]:
+    """Everyone an escalation reaches (``to_user_ids``; events from before it was recorded name one user)."""
+    ids = [pk for pk in payload.get("to_user_ids") or [payload.get("to_user_id")] if isinstance(pk, int)]
+    by_pk = User.objects.in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
 def _approvers(case: Case, payload: dict) -> list[Planned]:
     from voxloop.cases.compensation import may_approve
     from voxloop.cases.models import Compensation
@@ -132,7 +140,7 @@ def plan(event: CaseEvent, case: Case) -> list[Planned]:
         lead = case.team.lead if case.team_id and case.team else None
         planned, message = _staff(case.assignee, lead), MessageKind.STAFF_SLA_BREACH
     elif kind == EventKind.ESCALATED:
-        planned, message = _staff(_user(payload.get("to_user_id"))), MessageKind.STAFF_ESCALATION
+        planned, message = _staff(*_escalation_users(payload)), MessageKind.STAFF_ESCALATION
     elif kind == EventKind.COMPENSATION and payload.get("status") == "pending":
         planned, message = _approvers(case, payload), MessageKind.STAFF_COMPENSATION
     elif kind == EventKind.FOLLOW_UP and payload.get("action") == "due":
@@ -256,9 +264,14 @@ def reply_preview(case: Case, author: User, text: str) -> ReplyPreview:
     return ReplyPreview(subject, body, language)
 
 
+def wants_email(user: User) -> bool:
+    """A colleague's emails are optional: the in-app list always has the notification."""
+    return not NotificationPreference.objects.filter(user=user, email=False).exists()
+
+
 def handle_case_event(event: CaseEvent) -> None:
     """Store the messages this event calls for. Runs in the outbox transaction: no network I/O here."""
-    if event.kind not in _INTERESTING:
+    if event.kind not in EMAIL_EVENT_KINDS:
         return
     case = (
         Case.objects.select_related("customer", "team__lead", "team__department__manager", "assignee")
@@ -268,7 +281,7 @@ def handle_case_event(event: CaseEvent) -> None:
     )
     if case is None:
         return
-    planned = plan(event, case)
+    planned = [p for p in plan(event, case) if p.to_user is None or wants_email(p.to_user)]
     if not planned:
         return
     done = set(OutgoingMessage.objects.filter(event=event).values_list("recipient", flat=True))
@@ -299,7 +312,7 @@ def handle_case_event(event: CaseEvent) -> None:
         on_commit_once(_kick_sender)
 
 
-_INTERESTING = {
+EMAIL_EVENT_KINDS = {
     EventKind.ACKNOWLEDGED,
     EventKind.PUBLIC_REPLY,
     EventKind.RESOLVED,
