@@ -58,7 +58,9 @@ def test_analyst_reanalyses_stale_items_and_sees_the_result(client, analyst, dja
     }
     detail = client.get(response.url).content.decode()
     assert f"Re-analysed 3 items with model {voxloop_nlp.MODEL_VERSION}" in detail
-    assert "hx-trigger" not in detail  # finished: the page stops polling
+    # finished: the job's card stops polling (the top bar's bell polls on every page)
+    job_card_tag = detail[detail.index('<section class="card analysis-job"') :].split(">", 1)[0]
+    assert "hx-get" not in job_card_tag and "hx-trigger" not in job_card_tag
 
 
 def test_a_running_job_is_polled_and_shows_its_progress(client, analyst):
