@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from voxloop.core.messages import english, stored
+from voxloop.feedback.bands import CSAT_LOW_MAX, NPS_DETRACTOR_MAX
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
 from voxloop.surveys.models import (
@@ -51,9 +52,6 @@ SUPPORTED_LANGUAGES = ("zh-hans", "en")
 COMMENT_MAX_CHARS = 5000
 DIMENSION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-# NPS 0-6 are detractors; CSAT 1-2 is dissatisfied: both reopen the case the survey followed.
-NPS_DETRACTOR_MAX = 6
-CSAT_LOW_MAX = 2
 # Words in the title of a survey's Feedback item that the default automation rule looks for (see
 # migration 0003): the rules see the rating but not its scale, so the band is named explicitly.
 DETRACTOR_MARK = "#detractor"
