@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from voxloop.core.messages import english, stored
-from voxloop.feedback.bands import CSAT_LOW_MAX, NPS_DETRACTOR_MAX
+from voxloop.feedback import bands
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
 from voxloop.surveys.models import (
@@ -910,9 +910,8 @@ def _queue_close_loop(response_id: int, edited: bool) -> None:
 
 
 def is_unhappy(response: Response) -> bool:
-    return (response.nps is not None and response.nps <= NPS_DETRACTOR_MAX) or (
-        response.csat is not None and response.csat <= CSAT_LOW_MAX
-    )
+    """A detractor NPS or a low CSAT (voxloop.feedback.bands): it reopens the case the survey followed."""
+    return bands.is_unhappy(response.nps, response.csat)
 
 
 def _feedback_title(response: Response) -> str:
@@ -923,9 +922,9 @@ def _feedback_title(response: Response) -> str:
         parts.append(f"CSAT {response.csat}")
     if response.ces is not None:
         parts.append(f"CES {response.ces}")
-    if response.nps is not None and response.nps <= NPS_DETRACTOR_MAX:
+    if response.nps is not None and response.nps <= bands.NPS_DETRACTOR_MAX:
         parts.append(DETRACTOR_MARK)
-    if response.csat is not None and response.csat <= CSAT_LOW_MAX:
+    if response.csat is not None and response.csat <= bands.CSAT_LOW_MAX:
         parts.append(LOW_CSAT_MARK)
     return " · ".join(parts)[:500]
 
