@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from voxloop.automation.rules import SURVEY_SOURCE
 from voxloop.core.messages import english, stored
 from voxloop.feedback import bands
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
@@ -52,10 +53,6 @@ SUPPORTED_LANGUAGES = ("zh-hans", "en")
 COMMENT_MAX_CHARS = 5000
 DIMENSION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Words in the title of a survey's Feedback item that the default automation rule looks for (see
-# migration 0003): the rules see the rating but not its scale, so the band is named explicitly.
-DETRACTOR_MARK = "#detractor"
-LOW_CSAT_MARK = "#low-csat"
 
 
 class SurveyErrorCode(StrEnum):
@@ -922,10 +919,6 @@ def _feedback_title(response: Response) -> str:
         parts.append(f"CSAT {response.csat}")
     if response.ces is not None:
         parts.append(f"CES {response.ces}")
-    if response.nps is not None and response.nps <= bands.NPS_DETRACTOR_MAX:
-        parts.append(DETRACTOR_MARK)
-    if response.csat is not None and response.csat <= bands.CSAT_LOW_MAX:
-        parts.append(LOW_CSAT_MARK)
     return " · ".join(parts)[:500]
 
 
@@ -953,7 +946,7 @@ def comment_to_feedback(response: Response) -> int | None:
         title=_feedback_title(response),
         channel="survey",
         received_at=response.submitted_at,
-        source="survey",
+        source=SURVEY_SOURCE,
         external_id=f"survey-response:{response.pk}",
         rating=rating,
         rating_scale=scale,
@@ -964,6 +957,7 @@ def comment_to_feedback(response: Response) -> int | None:
         product=response.product.code if response.product_id and response.product else "",
         raw_payload={
             "survey_id": response.survey_id,
+            "survey_kind": response.survey.kind,  # with nps and csat: the rules' survey_kind and survey_band
             "response_id": response.pk,
             "case_id": response.case_id,
             "nps": response.nps,
@@ -1023,8 +1017,8 @@ def _link_to_case(response: Response, feedback_id: int) -> bool:
 
 def close_loop(response_id: int, *, edited: bool = False) -> dict[str, Any]:
     """After a response is stored: an unhappy answer reopens the case it followed, and the comment becomes
-    feedback (linked to that case when it is open again). Without a case the automation rules decide: the
-    feedback item carries the score (see the default rule added by migration 0003)."""
+    feedback (linked to that case when it is open again). Without a case the automation rules decide: they see
+    the answer's survey_kind and survey_band (see the default rule, migrations 0003 and 0005)."""
     response = Response.objects.select_related("survey", "customer", "product").filter(pk=response_id).first()
     if response is None:
         return {"response": None}
