@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from voxloop.automation.rules import SURVEY_SOURCE
+from voxloop.cases.tracking import normalise_language
 from voxloop.core.messages import english, stored
 from voxloop.feedback import bands
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
@@ -77,18 +78,9 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def normalise_language(code: str | None) -> str:
-    code = (code or "").lower().replace("_", "-")
-    if code.startswith("en"):
-        return "en"
-    if code.startswith("zh"):
-        return "zh-hans"
-    return ""
-
-
 def survey_language(survey: Survey, wanted: str | None) -> str:
     """The language to show a survey in: the one asked for if the survey offers it, else its first one."""
-    offered = [normalise_language(code) for code in survey.languages or []] or ["zh-hans"]
+    offered = [normalise_language(code) or "" for code in survey.languages or []] or ["zh-hans"]
     lang = normalise_language(wanted)
     return lang if lang in offered else offered[0]
 
@@ -97,7 +89,7 @@ def survey_language(survey: Survey, wanted: str | None) -> str:
 
 
 def _clean_languages(languages: Iterable[str]) -> list[str]:
-    cleaned = [normalise_language(code) for code in languages]
+    cleaned = [normalise_language(code) or "" for code in languages]
     if not cleaned or any(code not in SUPPORTED_LANGUAGES for code in cleaned):
         raise SurveyError(
             SurveyErrorCode.INVALID,
