@@ -14,7 +14,11 @@ __all__ = ["decode_cursor", "encode_cursor"]
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The API's lists order on timestamps that are never empty, so a cursor without one is not theirs."""
     try:
-        return decode_token(cursor)
+        moment, pk = decode_token(cursor)
+        if moment is None:
+            raise CursorError(cursor)
     except CursorError as exc:
         raise HttpError(400, _("The cursor is not valid; use next_cursor from the previous page.")) from exc
+    return moment, pk

@@ -16,13 +16,22 @@ class CursorError(ValueError):
     """A cursor this codec did not make (edited by hand, cut short, or from another list)."""
 
 
-def encode_cursor(moment: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode()
+NULL = "null"  # the key of a row whose timestamp is empty (the inbox sorts cases with no due time last)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def encode_cursor(moment: datetime | None, pk: int) -> str:
+    stamp = moment.isoformat() if moment is not None else NULL
+    return base64.urlsafe_b64encode(f"{stamp}|{pk}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+    """(timestamp or None, pk); raises CursorError for anything encode_cursor did not make."""
     try:
         stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
+        if not pk.isdigit():
+            raise ValueError(pk)
+        if stamp == NULL:
+            return None, int(pk)
         moment = datetime.fromisoformat(stamp)
         offset = moment.utcoffset()
         # A hand-made cursor must not reach the database with what it cannot store (PostgreSQL: ±15:59).
