@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts.permissions import Capability, has
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
+from voxloop.feedback.bands import NPS_DETRACTOR_MAX
 from voxloop.insights import anomaly
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import value_labels
@@ -306,7 +307,9 @@ def example_ids(alert: Alert, limit: int = EXAMPLES) -> list[int]:
         from voxloop.surveys.models import Response
 
         rows = (
-            Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end, nps__lte=6, feedback__isnull=False)
+            Response.objects.filter(
+                submitted_at__gte=start, submitted_at__lt=end, nps__lte=NPS_DETRACTOR_MAX, feedback__isnull=False
+            )
             .order_by("-submitted_at", "-id")
             .values_list("feedback_id", flat=True)[:limit]
         )

@@ -84,8 +84,8 @@ def _latest_corrections(feedback_ids: Sequence[int]) -> dict[tuple[int, str], An
 
 def customer_words(channel: str, title: str, text: str) -> str:
     """What the analysis reads: the title (an email subject, a review's headline) and the text. A survey
-    comment's title is our own label ("NPS 推荐意愿 · NPS 4 · #detractor"), not the customer's words: analysing
-    it would put "detractor" into keywords, topics and emerging-topic clusters."""
+    comment's title is our own label ("NPS 推荐意愿 · NPS 4"), not the customer's words: analysing
+    it would put "NPS" into keywords, topics and emerging-topic clusters."""
     if title and channel != Channel.SURVEY and title not in text:
         return f"{title}\n{text}"
     return text

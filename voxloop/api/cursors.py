@@ -1,28 +1,24 @@
-"""Keyset-paging cursors shared by the list endpoints: an opaque token for (a timestamp, a primary key)."""
+"""The list endpoints' keyset cursors: the codec in voxloop.cases.cursors, a bad cursor answered with a 400."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 
+from voxloop.cases.cursors import CursorError, encode_cursor
+from voxloop.cases.cursors import decode_cursor as decode_token
 
-def encode_cursor(moment: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode()
+__all__ = ["decode_cursor", "encode_cursor"]
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The API's lists order on timestamps that are never empty, so a cursor without one is not theirs."""
     try:
-        stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        moment = datetime.fromisoformat(stamp)
-        offset = moment.utcoffset()
-        # A hand-made cursor must not reach the database with what it cannot store (PostgreSQL: ±15:59).
-        if offset is None or abs(offset) >= timedelta(hours=16):
-            raise ValueError(stamp)
-        moment.astimezone(UTC)
-        return moment, int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
+        moment, pk = decode_token(cursor)
+        if moment is None:
+            raise CursorError(cursor)
+    except CursorError as exc:
         raise HttpError(400, _("The cursor is not valid; use next_cursor from the previous page.")) from exc
+    return moment, pk

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.feedback.bands import CSAT_BANDS, NPS_BANDS, answer_bands
 from voxloop.feedback.models import Channel, Kind, Sentiment, Urgency
 
 
@@ -29,6 +30,13 @@ class Severity(models.TextChoices):
     IMPORTANT = "important", _("Important")
     URGENT = "urgent", _("Urgent")
 
+
+# A survey answer's comment is stored as a feedback item from this source with the answer's scores and the
+# survey's kind in its payload (voxloop.surveys.services.comment_to_feedback); the rules see them as the facts
+# survey_kind and survey_band. The kinds are SurveyKind's values, written out because surveys sit above
+# automation (a surveys test checks that the two agree).
+SURVEY_SOURCE = "survey"
+SURVEY_KINDS = ("nps", "csat", "ces", "custom")
 
 # The reason kinds the analysis pipeline gives for urgency ("safety:起火" -> "safety").
 URGENCY_REASON_KINDS = ("safety", "legal", "media", "churn", "repeated_contact", "strong_negative_emotion")
@@ -61,6 +69,8 @@ class Facts:
     customer_lifetime_value: Decimal | None = None
     product: str = ""  # product code
     rating: Decimal | None = None
+    survey_kind: str = ""  # the survey's kind when the item is a survey answer's comment, else ""
+    survey_band: tuple[str, ...] = ()  # its scores' bands, e.g. ("detractor",) or ("promoter", "low")
     text: str = ""  # subject and text, lower-cased
 
     @property
@@ -73,6 +83,7 @@ def facts_for(feedback: Any) -> Facts:
     topic_links (see ``facts_queryset``)."""
     analysis = getattr(feedback, "analysis", None) if _has_analysis(feedback) else None
     customer = feedback.customer
+    survey_kind, survey_band = survey_facts(feedback.source, feedback.raw_payload)
     reasons = tuple(dict.fromkeys(str(r).split(":")[0] for r in (analysis.urgency_reasons if analysis else []) or []))
     return Facts(
         feedback_id=feedback.pk,
@@ -90,8 +101,23 @@ def facts_for(feedback: Any) -> Facts:
         customer_lifetime_value=customer.lifetime_value if customer else None,
         product=(feedback.product.code if feedback.product_id and feedback.product else "").lower(),
         rating=feedback.rating,
+        survey_kind=survey_kind,
+        survey_band=survey_band,
         text=f"{feedback.title}\n{feedback.text}".lower() if feedback.title else (feedback.text or "").lower(),
     )
+
+
+def survey_facts(source: str, payload: Any) -> tuple[str, tuple[str, ...]]:
+    """The survey kind and score bands of a survey answer's feedback item; ("", ()) for any other item."""
+    if source != SURVEY_SOURCE or not isinstance(payload, dict):
+        return "", ()
+    kind = payload.get("survey_kind")
+    scores = [payload.get(key) for key in ("nps", "csat")]
+    try:
+        found = answer_bands(*(s if isinstance(s, int) and not isinstance(s, bool) else None for s in scores))
+    except ValueError:  # a score off its scale has no band
+        found = ()
+    return (kind if kind in SURVEY_KINDS else ""), found
 
 
 def _has_analysis(feedback: Any) -> bool:
@@ -158,6 +184,8 @@ FIELDS: dict[str, FieldSpec] = {
     "customer_lifetime_value": FieldSpec(NUMBER, _("customer lifetime value")),
     "product": FieldSpec(STRING, _("product code")),
     "rating": FieldSpec(NUMBER, _("rating")),
+    "survey_kind": FieldSpec(CHOICE, _("survey kind"), SURVEY_KINDS),
+    "survey_band": FieldSpec(LIST, _("survey score band"), NPS_BANDS + CSAT_BANDS),
     "text": FieldSpec(TEXT, _("keywords in text")),
 }
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_lazy
 from voxloop.accounts import privacy
 from voxloop.accounts.models import Role, Team, User
 from voxloop.accounts.permissions import may_work_on_cases
+from voxloop.cases.cursors import CursorError, decode_cursor, encode_cursor
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
@@ -270,23 +271,6 @@ def _last_customer_message() -> Subquery:
     return Subquery(latest.values("created_at")[:1], output_field=DateTimeField())
 
 
-def _encode_cursor(value: datetime | None, pk: int) -> str:
-    return f"{value.isoformat() if value else 'null'}_{pk}"
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime | None, int] | None:
-    stamp, sep, pk = cursor.rpartition("_")
-    if not sep or not pk.isdigit():
-        return None
-    if stamp == "null":
-        return None, int(pk)
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else None), int(pk)
-
-
 def inbox_page(
     user: User, filters: CaseInboxFilters, cursor: str = "", now: datetime | None = None
 ) -> tuple[list[Case], str]:
@@ -294,7 +278,10 @@ def inbox_page(
     time (most urgent first); "all visible" newest first."""
     now = now or timezone.now()
     cases = inbox_queryset(user, filters, now)
-    decoded = _decode_cursor(cursor) if cursor else None
+    try:
+        decoded = decode_cursor(cursor) if cursor else None
+    except CursorError:
+        decoded = None  # a link edited by hand: start again at the first page
     # Two steps: order and cut the narrow case rows first, then load the page with its customer, team and
     # assignee; joining before the sort would make the database join every matching case.
     key, ascending = _sort_key(filters.tab)
@@ -321,7 +308,7 @@ def inbox_page(
     next_cursor = ""
     if len(keys) > INBOX_PAGE_SIZE:
         keys = keys[:INBOX_PAGE_SIZE]
-        next_cursor = _encode_cursor(keys[-1][1], keys[-1][0])
+        next_cursor = encode_cursor(keys[-1][1], keys[-1][0])
     by_pk = Case.objects.select_related("customer", "team", "assignee").in_bulk([pk for pk, _ in keys])
     page = [by_pk[pk] for pk, _ in keys if pk in by_pk]
     for case in page:

@@ -49,10 +49,10 @@ from voxloop.cases.models import (
     Severity,
 )
 from voxloop.dashboards.models import SegmentRun
+from voxloop.feedback.bands import CSAT_LOW_MAX, NPS_DETRACTOR_MAX
 from voxloop.feedback.models import Customer, CustomerSegment, Feedback, Kind
 from voxloop.insights.segments import CustomerRecord, Segment, Segmentation, Thresholds, segment_customers
 from voxloop.surveys.models import Response
-from voxloop.surveys.services import CSAT_LOW_MAX, NPS_DETRACTOR_MAX
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from voxloop.analysis.models import FeedbackTopic
+from voxloop.feedback.bands import UNHAPPY_RATING_MAX
 from voxloop.feedback.hooks import text_search_provider
 from voxloop.feedback.models import Customer, Feedback
 
@@ -93,9 +94,10 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
         if filters.rating == "none":
             items = items.filter(rating__isnull=True)
         elif filters.rating == "low":
-            items = items.filter(rating__isnull=False, rating__lte=2, rating_scale=5) | items.filter(
-                rating__isnull=False, rating__lte=6, rating_scale=10
-            )
+            low = Q(pk__in=[])
+            for scale, highest in UNHAPPY_RATING_MAX.items():
+                low |= Q(rating__isnull=False, rating__lte=highest, rating_scale=scale)
+            items = items.filter(low)
         elif filters.rating.isdigit():
             items = items.filter(rating=int(filters.rating))
     for name in ("sentiment", "kind", "urgency"):

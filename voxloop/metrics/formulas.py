@@ -33,13 +33,6 @@ class NpsResult:
     ci_high: float
 
 
-def nps_group(score: int) -> str:
-    """0-6 detractor, 7-8 passive, 9-10 promoter (the standard bands)."""
-    if not 0 <= score <= 10:
-        raise ValueError(f"an NPS answer is 0..10, not {score}")
-    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-
-
 def nps(promoters: int, passives: int, detractors: int) -> NpsResult | None:
     """NPS = %promoters - %detractors with a 95% interval by the trinomial variance method:
     Var(NPS as a fraction) = ((p+ + p-) - (p+ - p-)^2) / n."""

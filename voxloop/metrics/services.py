@@ -35,6 +35,7 @@ from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEvent, CaseFeedback, EventKind
 from voxloop.core.kicks import on_commit_once
+from voxloop.feedback.bands import nps_band
 from voxloop.feedback.models import Feedback, Order
 from voxloop.insights import terms
 from voxloop.metrics import formulas
@@ -357,7 +358,7 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
         if csat_score is not None:
             bands.append("csat_high" if csat_score >= 4 else "csat_low")
         if nps_score is not None:
-            bands.append(formulas.nps_group(nps_score))
+            bands.append(nps_band(nps_score))
         repurchased = False
         if response["customer_id"] and bands:
             submitted = response["submitted_at"]
@@ -367,7 +368,7 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
         topic_sums: list[tuple[str, float]] = []
         for code in response_topics:
             if nps_score is not None:
-                topic_sums.append((f"t:{code}:{formulas.nps_group(nps_score)}s", 1))
+                topic_sums.append((f"t:{code}:{nps_band(nps_score)}s", 1))
             if csat_score is not None:
                 topic_sums += [(f"t:{code}:csat_n", 1), (f"t:{code}:csat_sum", csat_score),
                                (f"t:{code}:csat_sq", csat_score * csat_score)]  # fmt: skip
@@ -376,7 +377,7 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
             for key, amount in topic_sums:
                 cell.add(key, amount)
             if nps_score is not None:
-                cell.add(formulas.nps_group(nps_score) + "s")
+                cell.add(nps_band(nps_score) + "s")
             if csat_score is not None:
                 cell.add("csat_n")
                 cell.add("csat_sum", csat_score)

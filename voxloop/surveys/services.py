@@ -25,7 +25,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from voxloop.automation.rules import SURVEY_SOURCE
+from voxloop.cases.tracking import normalise_language
 from voxloop.core.messages import english, stored
+from voxloop.feedback import bands
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
 from voxloop.surveys.models import (
@@ -51,13 +54,6 @@ SUPPORTED_LANGUAGES = ("zh-hans", "en")
 COMMENT_MAX_CHARS = 5000
 DIMENSION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-# NPS 0-6 are detractors; CSAT 1-2 is dissatisfied: both reopen the case the survey followed.
-NPS_DETRACTOR_MAX = 6
-CSAT_LOW_MAX = 2
-# Words in the title of a survey's Feedback item that the default automation rule looks for (see
-# migration 0003): the rules see the rating but not its scale, so the band is named explicitly.
-DETRACTOR_MARK = "#detractor"
-LOW_CSAT_MARK = "#low-csat"
 
 
 class SurveyErrorCode(StrEnum):
@@ -82,18 +78,9 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def normalise_language(code: str | None) -> str:
-    code = (code or "").lower().replace("_", "-")
-    if code.startswith("en"):
-        return "en"
-    if code.startswith("zh"):
-        return "zh-hans"
-    return ""
-
-
 def survey_language(survey: Survey, wanted: str | None) -> str:
     """The language to show a survey in: the one asked for if the survey offers it, else its first one."""
-    offered = [normalise_language(code) for code in survey.languages or []] or ["zh-hans"]
+    offered = [normalise_language(code) or "" for code in survey.languages or []] or ["zh-hans"]
     lang = normalise_language(wanted)
     return lang if lang in offered else offered[0]
 
@@ -102,7 +89,7 @@ def survey_language(survey: Survey, wanted: str | None) -> str:
 
 
 def _clean_languages(languages: Iterable[str]) -> list[str]:
-    cleaned = [normalise_language(code) for code in languages]
+    cleaned = [normalise_language(code) or "" for code in languages]
     if not cleaned or any(code not in SUPPORTED_LANGUAGES for code in cleaned):
         raise SurveyError(
             SurveyErrorCode.INVALID,
@@ -912,9 +899,8 @@ def _queue_close_loop(response_id: int, edited: bool) -> None:
 
 
 def is_unhappy(response: Response) -> bool:
-    return (response.nps is not None and response.nps <= NPS_DETRACTOR_MAX) or (
-        response.csat is not None and response.csat <= CSAT_LOW_MAX
-    )
+    """A detractor NPS or a low CSAT (voxloop.feedback.bands): it reopens the case the survey followed."""
+    return bands.is_unhappy(response.nps, response.csat)
 
 
 def _feedback_title(response: Response) -> str:
@@ -925,10 +911,6 @@ def _feedback_title(response: Response) -> str:
         parts.append(f"CSAT {response.csat}")
     if response.ces is not None:
         parts.append(f"CES {response.ces}")
-    if response.nps is not None and response.nps <= NPS_DETRACTOR_MAX:
-        parts.append(DETRACTOR_MARK)
-    if response.csat is not None and response.csat <= CSAT_LOW_MAX:
-        parts.append(LOW_CSAT_MARK)
     return " · ".join(parts)[:500]
 
 
@@ -956,7 +938,7 @@ def comment_to_feedback(response: Response) -> int | None:
         title=_feedback_title(response),
         channel="survey",
         received_at=response.submitted_at,
-        source="survey",
+        source=SURVEY_SOURCE,
         external_id=f"survey-response:{response.pk}",
         rating=rating,
         rating_scale=scale,
@@ -967,6 +949,7 @@ def comment_to_feedback(response: Response) -> int | None:
         product=response.product.code if response.product_id and response.product else "",
         raw_payload={
             "survey_id": response.survey_id,
+            "survey_kind": response.survey.kind,  # with nps and csat: the rules' survey_kind and survey_band
             "response_id": response.pk,
             "case_id": response.case_id,
             "nps": response.nps,
@@ -1026,8 +1009,8 @@ def _link_to_case(response: Response, feedback_id: int) -> bool:
 
 def close_loop(response_id: int, *, edited: bool = False) -> dict[str, Any]:
     """After a response is stored: an unhappy answer reopens the case it followed, and the comment becomes
-    feedback (linked to that case when it is open again). Without a case the automation rules decide: the
-    feedback item carries the score (see the default rule added by migration 0003)."""
+    feedback (linked to that case when it is open again). Without a case the automation rules decide: they see
+    the answer's survey_kind and survey_band (see the default rule, migrations 0003 and 0005)."""
     response = Response.objects.select_related("survey", "customer", "product").filter(pk=response_id).first()
     if response is None:
         return {"response": None}

@@ -172,7 +172,8 @@ def test_every_problem_is_reported_at_once():
         )
     assert exc.value.messages == [
         "conditions[0]: unknown field 'mood'; use one of sentiment, sentiment_score, kind, urgency, urgency_reasons, "
-        "topics, channel, language, customer_tags, customer_segment, customer_lifetime_value, product, rating, text.",
+        "topics, channel, language, customer_tags, customer_segment, customer_lifetime_value, product, rating, "
+        "survey_kind, survey_band, text.",
         "conditions[1].any[0]: 'rant' is not a valid kind; use one of complaint, praise, suggestion, question, other.",
         "actions[0]: unknown severity 'critical'; use one of normal, important, urgent.",
     ]
@@ -204,3 +205,15 @@ def test_unknown_team_is_named():
     with pytest.raises(RuleValidationError) as exc:
         validate_actions([{"type": "set_team", "team": "夜班"}], team_exists=lambda ref: False)
     assert exc.value.messages == ["actions[0]: there is no team '夜班'."]
+
+
+def test_survey_band_and_kind_are_facts_with_checked_values():
+    predicate = compile_conditions([{"field": "survey_band", "op": "any", "value": ["detractor", "low"]}])
+    assert predicate(Facts(feedback_id=1, survey_kind="nps", survey_band=("detractor",)))
+    assert predicate(Facts(feedback_id=1, survey_kind="csat", survey_band=("promoter", "low")))
+    assert not predicate(Facts(feedback_id=1, survey_kind="nps", survey_band=("passive",)))
+    assert not predicate(Facts(feedback_id=1))  # not a survey answer
+    with pytest.raises(RuleValidationError, match="'unhappy' is not a valid survey_band"):
+        compile_conditions([{"field": "survey_band", "op": "any", "value": ["unhappy"]}])
+    with pytest.raises(RuleValidationError, match="'poll' is not a valid survey_kind"):
+        compile_conditions([{"field": "survey_kind", "op": "eq", "value": "poll"}])

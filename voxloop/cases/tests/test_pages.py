@@ -3,6 +3,7 @@ every action on it, with the errors a person sees when something is not allowed.
 
 from __future__ import annotations
 
+import base64
 import threading
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from voxloop.accounts.models import Team, User
 from voxloop.analysis.models import Topic
 from voxloop.cases import queries
+from voxloop.cases.cursors import decode_cursor, encode_cursor
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind, Severity
 from voxloop.cases.services import open_case, take_case
 from voxloop.feedback.models import Customer
@@ -482,3 +484,24 @@ def test_team_tab_query_can_use_the_inbox_index(wang, team_case):
         cursor.execute("SET LOCAL enable_sort = off")
         plan = query.explain()
     assert "case_inbox_team_next_due" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "2025-01-01T00:00:00+20:00_1",  # the inbox's old format, with an offset PostgreSQL cannot store
+        base64.urlsafe_b64encode(b"2025-01-01T00:00:00+20:00|1").decode(),
+        base64.urlsafe_b64encode(b"null|x").decode(),
+        "!!",
+    ],
+)
+def test_a_hand_made_inbox_cursor_shows_the_first_page(client, wang, make_feedback, staffed_team, cursor):
+    opened = open_case([make_feedback()], team=staffed_team)
+    client.force_login(wang)
+    response = client.get(reverse("cases:inbox"), {"tab": "all", "after": cursor})
+    assert response.status_code == 200
+    assert [c.number for c in response.context["rows"]] == [opened.number]
+
+
+def test_the_inbox_cursor_round_trips_an_empty_due_time():
+    assert decode_cursor(encode_cursor(None, 7)) == (None, 7)

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from voxloop.feedback import queries
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Customer, Feedback
 
@@ -123,3 +124,11 @@ def test_search_gives_the_newest_matches_whether_or_not_they_are_among_the_newes
     assert pages("物流") == [["物流慢", "物流快"], ["物流一般", "物流差"]]
     assert pages("价格") == [["价格太贵"]]
     assert pages("质量 好") == [["质量好"]]
+
+
+def test_low_rating_filter_uses_the_unhappy_band_of_each_scale():
+    # NPS 6/10 and CSAT 2/5 are unhappy; NPS 7/10 and 3/5 are not (voxloop.feedback.bands).
+    for text, rating, scale in (("nps six", 6, 10), ("nps seven", 7, 10), ("csat two", 2, 5), ("csat three", 3, 5)):
+        add(text, rating=rating, rating_scale=scale)
+    low = queries.filter_feedback(queries.InboxFilters(rating="low"))
+    assert sorted(low.values_list("text", flat=True)) == ["csat two", "nps six"]

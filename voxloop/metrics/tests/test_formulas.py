@@ -46,13 +46,6 @@ def test_nps_interval_is_clipped():
     assert result.ci_high == 100
 
 
-def test_nps_group_bands():
-    assert [f.nps_group(s) for s in (0, 6, 7, 8, 9, 10)] == [
-        "detractor", "detractor", "passive", "passive", "promoter", "promoter"]  # fmt: skip
-    with pytest.raises(ValueError, match="0..10"):
-        f.nps_group(11)
-
-
 def test_csat_top2_and_mean():
     # Scores 5, 4, 3: top-2 share 2/3, mean 4, sample variance 1.
     result = f.csat(n=3, total=12, total_squares=50, top2=2)

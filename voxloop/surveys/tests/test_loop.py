@@ -9,6 +9,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from voxloop.automation.models import AutomationRule, RuleFiring
+from voxloop.automation.rules import facts_for, facts_queryset
 from voxloop.cases.models import Case, CaseFeedback, CaseStatus, FollowUp
 from voxloop.feedback.models import Feedback
 from voxloop.surveys import services
@@ -111,9 +113,39 @@ def test_a_detractor_with_no_case_gets_a_recovery_case_from_the_rules(
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "4", "q2": "一般般吧"})  # a mild comment: the score decides
     feedback = Feedback.objects.get(channel="survey")
-    assert "#detractor" in feedback.title
+    assert "#" not in feedback.title  # the band is a fact the rules see, not a word in the title
+    assert facts_for(facts_queryset([feedback.pk]).get()).survey_band == ("detractor",)
     case = Case.objects.get(feedback_items=feedback)
     assert case.severity == "important"
+    rule = AutomationRule.objects.get(name__contains="Survey detractors")
+    assert RuleFiring.objects.filter(rule=rule, feedback=feedback).exists()  # opened by the rule, not by hand
+
+
+def test_a_low_csat_with_no_case_gets_a_recovery_case_from_the_rules(
+    client, followup_survey, customer, settings, sla_defaults, django_capture_on_commit_callbacks
+):
+    settings.ANALYZE_ON_INGEST = True
+    invitation = services.create_link_invitation(followup_survey, customer=customer, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(client, invitation, {"q1": "2", "q5": "还行吧"})
+    feedback = Feedback.objects.get(channel="survey")
+    facts = facts_for(facts_queryset([feedback.pk]).get())
+    assert (facts.survey_kind, facts.survey_band) == ("csat", ("low",))
+    assert "#" not in feedback.title
+    assert Case.objects.get(feedback_items=feedback).severity == "important"
+
+
+def test_a_neutral_csat_comment_opens_no_case(
+    client, followup_survey, customer, settings, sla_defaults, django_capture_on_commit_callbacks
+):
+    settings.ANALYZE_ON_INGEST = True
+    followup_survey.questions.filter(kind="text").update(show_if={})  # ask for a comment at any score
+    invitation = services.create_link_invitation(followup_survey, customer=customer, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(client, invitation, {"q1": "3", "q5": "还行吧"})
+    feedback = Feedback.objects.get(channel="survey")
+    assert facts_for(facts_queryset([feedback.pk]).get()).survey_band == ("neutral",)
+    assert not Case.objects.exists()
 
 
 def test_a_promoter_comment_opens_no_case(
