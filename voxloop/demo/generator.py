@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +26,10 @@ DEMO_USERS = [
     ("agent2", Role.AGENT, "客服 王强", False),
     ("analyst", Role.ANALYST, "体验分析师 陈静", False),
 ]
+# Share of items that follow up an earlier complaint of the same customer on the same topic ("第二次反馈了").
+REPEAT_SHARE = 0.1
+DEMO_MAIL_DOMAIN = "demo.voxloop.local"  # a reserved-looking local domain: the demo's mail never leaves the sink
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 RATED_CHANNELS = {Channel.REVIEW: 5, Channel.SURVEY: 10, Channel.WEBFORM: 5, Channel.API: 5}
 # Share of items per channel: reviews and the hotline dominate, as in most Chinese consumer businesses.
 CHANNEL_WEIGHTS = {
@@ -65,6 +70,10 @@ def ensure_users() -> list[tuple[str, str, str]]:
                 username=username, password=DEMO_PASSWORD, role=role, first_name=full_name,
                 is_staff=superuser, is_superuser=superuser, languages_spoken=["zh", "en"],
             )  # fmt: skip
+        if not user.email:
+            # Staff notifications need an address: on the demo's mail sink they visibly go out instead of
+            # being recorded as "no email address".
+            User.objects.filter(pk=user.pk).update(email=f"{username}@{DEMO_MAIL_DOMAIN}")
         if role in (Role.AGENT, Role.MANAGER):
             user.teams.add(teams["front"] if username != "agent2" else teams["after"])
         logins.append((username, DEMO_PASSWORD, str(Role(role).label)))
@@ -129,13 +138,17 @@ def compose_text(rng: random.Random, *, topic: str, kind: str, lang: str, produc
 def _timestamp(
     rng: random.Random, now: datetime, days: int, incidents: list[tuple[int, int, str]], topic: str
 ) -> datetime:
+    """A moment in the past ``days``, in Shanghai business hours (08:00-22:59), weekdays busier than weekends."""
+    local_now = now.astimezone(SHANGHAI)
     while True:
         day = rng.randrange(days)
-        moment = now - timedelta(days=day, hours=rng.randrange(0, 14), minutes=rng.randrange(60))
+        moment = local_now - timedelta(days=day, hours=rng.randrange(0, 14), minutes=rng.randrange(60))
         moment = moment.replace(hour=max(8, min(moment.hour, 22)))
+        if moment > local_now:  # pulled into the evening of a day that has not got there yet: the day before
+            moment -= timedelta(days=1)
         weekday_weight = [1.3, 1.15, 1.0, 1.0, 0.95, 0.7, 0.65][moment.weekday()]
         if rng.random() < weekday_weight / 1.3:
-            return moment
+            return moment.astimezone(now.tzinfo)
 
 
 def generate_feedback(
@@ -153,6 +166,7 @@ def generate_feedback(
         orders_by_customer.setdefault(order["customer_id"], []).append(order)
     channels, weights = zip(*CHANNEL_WEIGHTS.items(), strict=True)
     items = []
+    complaints: list[dict[str, Any]] = []  # earlier complaints with a customer, that a repeat can follow up
     for i in range(count):
         channel = rng.choices(channels, weights)[0]
         topic = rng.choice(list(P.TOPICS))
@@ -167,6 +181,15 @@ def generate_feedback(
             received = now - timedelta(days=rng.randrange(start - 3, end - 2), hours=rng.randrange(10))
             kind = "complaint"
         customer = rng.choice(customers) if rng.random() < 0.75 else None
+        # A repeat complaint: a customer writes again on the same topic some days after an earlier complaint, so
+        # the texts that say "second time" have a first time. Every draw here is independent of the clock: the
+        # items stay the same whenever the demo is loaded.
+        repeat_of = rng.choice(complaints[-60:]) if complaints and rng.random() < REPEAT_SHARE else None
+        if repeat_of is not None:
+            customer, topic = repeat_of["customer"], repeat_of["topic"]
+            kind = "complaint"
+            later = repeat_of["received"] + timedelta(days=rng.randint(12, 28), hours=rng.randrange(10))
+            received = max(repeat_of["received"], min(later, now - timedelta(minutes=10)))
         lang = "en" if (customer and customer["language"] == "en") or rng.random() < 0.06 else "zh"
         product = rng.choice(P.PRODUCTS)
         own_orders = orders_by_customer.get(customer["customer_id"], []) if customer else []
@@ -176,6 +199,11 @@ def generate_feedback(
         else:
             order = None
         text = compose_text(rng, topic=topic, kind=kind, lang=lang, product=product)
+        if repeat_of is not None:
+            opener = "Second time writing: " if lang == "en" else "第二次反馈了，"
+            text = text if text.startswith(opener) else opener + text
+        elif kind == "complaint" and customer and channel != Channel.SURVEY:
+            complaints.append({"customer": customer, "topic": topic, "received": received})
         if lang == "zh" and rng.random() < 0.08:
             text = traditional(text)
         item: dict[str, Any] = {
@@ -227,7 +255,9 @@ def load_demo(*, items: int = 5000, days: int = 180, seed: int = 42,
             orders.append({
                 "order_id": f"SO{customer['customer_id'][1:]}{n:02d}",
                 "customer_id": customer["customer_id"],
-                "ordered_at": (now - timedelta(days=rng.randrange(5, 400))).isoformat(),
+                # Before the feedback's window: whether a customer orders again after a survey answer is
+                # then decided by the loop (demo.loop._repurchases), by how satisfied they were.
+                "ordered_at": (now - timedelta(days=rng.randrange(185, 500))).isoformat(),
                 "amount": f"{rng.choice([69, 129, 299, 499, 899, 1299, 2599, 3999])}.00",
                 "product": product[0],
                 "product_name": product[1],

@@ -106,10 +106,11 @@ URGENT_ZH = ["{p}充电时冒烟了，差点起火！", "热水器漏电，家�
              "已经找了律师，准备起诉", "不解决我就发微博曝光你们", "要求退货退款，再也不买你们家的东西了"]  # fmt: skip
 URGENT_EN = ["the {p} caught fire while charging!", "I got an electric shock from the {p}",
              "fix this or I will cancel my account", "I have contacted my lawyer"]  # fmt: skip
-OPENERS_ZH = ["", "", "你好，", "客服你好，", "说实话，", "第二次反馈了，", "买了{n}天，"]
+# "第二次反馈了" / "Second time writing" only open real repeat complaints (generator.REPEAT_SHARE).
+OPENERS_ZH = ["", "", "你好，", "客服你好，", "说实话，", "买了{n}天，"]
 CLOSERS_ZH_NEG = ["", "。", "，希望尽快处理。", "，请给个说法。", "！", "，失望。", "，太让人失望了。"]
 CLOSERS_ZH_POS = ["", "。", "，总体还算满意。", "！", "，会推荐给朋友。", "，谢谢！"]
-OPENERS_EN = ["", "Hi, ", "Honestly, ", "Second time writing: "]
+OPENERS_EN = ["", "Hi, ", "Honestly, "]
 CLOSERS_EN_NEG = [".", ". Please fix this.", ". Very disappointed.", "!"]
 CLOSERS_EN_POS = [".", "!", ". Would recommend.", ". Thank you!"]
 NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

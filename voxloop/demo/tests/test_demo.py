@@ -6,11 +6,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from voxloop.accounts.models import User
-from voxloop.cases.models import Case, CaseEvent, CaseStatus
+from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseEvent, CaseFeedback, CaseStatus
 from voxloop.feedback.models import Channel, Customer, Feedback, Order
+from voxloop.metrics.queries import kpi_panel, make_period
 from voxloop.surveys.models import Response
 
 pytestmark = pytest.mark.django_db
+DEMO = ["admin", "manager", "agent", "agent2", "analyst"]
 
 
 def test_demo_data_is_varied_realistic_and_idempotent(capsys):
@@ -41,8 +43,44 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     )
     assert Feedback.objects.filter(channel="survey").exists()
     assert not CaseEvent.objects.filter(processed=False).exists()  # history sends no email at start
+    # The demo tells the truth: nothing dated later than now.
+    now = timezone.now()
+    assert not items.filter(received_at__gt=now).exists()
+    assert not Case.objects.filter(created_at__gt=now).exists()
+    assert not CaseEvent.objects.filter(created_at__gt=now).exists()
+    assert not Response.objects.filter(submitted_at__gt=now).exists()
+    assert not Order.objects.filter(ordered_at__gt=now).exists()
+    # Realistic queues: open cases breached by hours or days (a few, recent), never by months (a reopened case's
+    # resolution clock starts again at the reopening; a case waiting for the customer has its clock paused).
+    active = Case.objects.filter(status__in=ACTIVE_STATUSES, paused_since__isnull=True)
+    month_ago = now - timedelta(days=30)
+    assert not active.filter(resolution_due_at__lt=month_ago).exists()
+    assert not active.filter(first_responded_at__isnull=True, first_response_due_at__lt=month_ago).exists()
+    assert active.filter(resolution_due_at__gt=now).count() > active.filter(resolution_due_at__lte=now).count()
+    # CES answers, canned replies, staff with an address on the demo's mail sink.
+    assert Response.objects.filter(ces__isnull=False).count() > 5
+    assert CannedReply.objects.filter(is_active=True).values("language").distinct().count() == 2
+    assert all(
+        e.endswith("@demo.voxloop.local")
+        for e in User.objects.filter(username__in=DEMO).values_list("email", flat=True)
+    )
+    # Satisfied customers order again more often than dissatisfied ones (the repurchase bands' premise).
+    bands = kpi_panel(make_period(None, None, timezone.localdate(), last_days=180)).repurchase["bands"]
+    assert bands["csat_high"]["rate"] > bands["csat_low"]["rate"]
+    # Repeat complaints flagged by cases.repeat: the repeat rate (repeat cases among the cases with a known
+    # customer, as the metrics page counts it) above its 15% alert threshold for at least one topic.
+    rates = {}
+    for topic in ("quality", "logistics", "price", "attitude"):
+        on_topic = CaseFeedback.objects.filter(feedback__topic_links__top_code=topic).values("case_id")
+        identified = Case.objects.filter(pk__in=on_topic, customer__isnull=False, merged_into__isnull=True)
+        rates[topic] = (identified.filter(repeat_of__isnull=False).count(), identified.count())
+    assert max(r / n for r, n in rates.values() if n) > 0.15, rates
+    # Every text that says "second time" has a first complaint of the same customer before it.
+    for repeat in items.filter(text__startswith="第二次反馈了", customer__isnull=False)[:20]:
+        assert items.filter(customer_id=repeat.customer_id, received_at__lt=repeat.received_at).exists()
     counts = (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count())
     call_command("load_demo", "--items", "400", verbosity=0)
+    assert CannedReply.objects.count() == 6
     assert (
         Feedback.objects.count(),
         Customer.objects.count(),
