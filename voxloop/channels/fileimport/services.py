@@ -18,6 +18,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.files import File
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -541,6 +542,20 @@ def _holder_is_gone(owner: str) -> bool:
     return False
 
 
+def _update_when_unlocked(rows: Any, values: dict[str, Any], *, wait_s: float = 5.0) -> int:
+    """``rows.update(**values)``, waiting while SQLite says the table is locked by another connection's write.
+    A file database waits by itself (its busy timeout); a shared-cache database, such as the in-memory one,
+    answers SQLITE_LOCKED at once instead, which here only means that the other runner is writing a chunk."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return rows.update(**values)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def acquire_lease(batch_id: int) -> str:
     """Make this process the batch's only runner, or raise BatchBusy. One conditional UPDATE: on SQLite
     writers take turns and on PostgreSQL the second UPDATE re-checks the row after the first commits, so
@@ -549,7 +564,7 @@ def acquire_lease(batch_id: int) -> str:
     now = timezone.now()
     lease = {"lease_owner": owner, "lease_expires_at": now + timezone.timedelta(seconds=LEASE_SECONDS)}
     free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
-    if ImportBatch.objects.filter(free, pk=batch_id).update(**lease):
+    if _update_when_unlocked(ImportBatch.objects.filter(free, pk=batch_id), lease):
         return owner
     holder = ImportBatch.objects.filter(pk=batch_id).values("lease_owner", "lease_expires_at", "rows_processed").first()
     if holder is None:
