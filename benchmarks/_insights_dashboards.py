@@ -243,7 +243,7 @@ def page_variants(quick: bool = False) -> list[tuple[str, str, dict[str, str]]]:
 
     product = Product.objects.order_by("pk").values_list("pk", flat=True).first()
     try:
-        from voxloop.dashboards.pages import insight_navigation
+        from voxloop.insights.pages import insight_navigation
 
         pages = [(item["key"], item["url"]) for item in insight_navigation()]
     except ImportError:

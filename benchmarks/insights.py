@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from voxloop.demo import phrases as P  # noqa: E402
-from voxloop.insights.anomaly import (  # noqa: E402
+from voxloop.stats.anomaly import (  # noqa: E402
     NPS_PARAMS,
     CountParams,
     Metric,

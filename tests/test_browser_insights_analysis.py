@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def seeded(db):
     """A transactional test starts with empty tables: put back the taxonomy and the journey's touchpoints."""
     importlib.import_module("voxloop.analysis.migrations.0002_default_taxonomy").seed(apps, None)
-    importlib.import_module("voxloop.dashboards.migrations.0002_default_touchpoints").seed(apps, None)
+    importlib.import_module("voxloop.insights.migrations.0002_default_touchpoints").seed(apps, None)
     assert Topic.objects.filter(code="logistics").exists()
 
 
@@ -142,7 +142,7 @@ def test_admin_fixes_a_bad_topic_in_the_journey_editor(login_page, admin_user, s
     page.click("#journey-editor button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/insights/journey/"), page.locator("#journey-editor").inner_text()[:1500]
-    from voxloop.dashboards.models import Touchpoint
+    from voxloop.insights.models import Touchpoint
 
     assert Touchpoint.objects.get(code="delivery").topic_codes == ["logistics", "logistics.damage"]
 

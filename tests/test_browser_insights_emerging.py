@@ -12,7 +12,7 @@ from voxloop.analysis import emerging
 from voxloop.analysis.models import EmergingRun, Topic
 from voxloop.analysis.services import seed_default_taxonomy
 from voxloop.analysis.tests.test_emerging import themes
-from voxloop.dashboards.tests.test_emotions import store
+from voxloop.insights.tests.test_emotions import store
 from voxloop.metrics import services as rollups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,9 +11,9 @@ import pytest
 from django.apps import apps
 
 from voxloop.cases.models import ACTIVE_STATUSES, Case, SLAPolicy
-from voxloop.dashboards import segmentation
-from voxloop.dashboards.tests.test_segments import build_world
 from voxloop.feedback.models import Customer, CustomerSegment
+from voxloop.insights import segmentation
+from voxloop.insights.tests.test_segments import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis.queries import NAV_LABEL as ANALYSIS_MODELS_NAV_LABEL
 from voxloop.cases.queries import NAV_LABEL as CASES_NAV_LABEL
-from voxloop.dashboards.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
-from voxloop.dashboards.pages import insight_navigation
+from voxloop.insights.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
+from voxloop.insights.pages import insight_navigation
 from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
 from voxloop.privacy.queries import NAV_LABEL as PRIVACY_NAV_LABEL
 from voxloop.surveys.queries import NAV_LABEL as SURVEYS_NAV_LABEL

@@ -77,7 +77,7 @@ INSTALLED_APPS = [
     "voxloop.webhooks",
     "voxloop.surveys",
     "voxloop.metrics",
-    "voxloop.dashboards",
+    "voxloop.insights",
     "voxloop.alerts",
     "voxloop.search",
     "voxloop.privacy",
@@ -368,9 +368,9 @@ CELERY_BEAT_SCHEDULE["alerts-detect"] = {
     "task": "voxloop.alerts.tasks.detect_alerts_task",
     "schedule": float(ALERTS_DETECT_SECONDS),
 }
-# --- Customer segments (voxloop.dashboards.segmentation): every customer placed again once a day.
+# --- Customer segments (voxloop.insights.segmentation): every customer placed again once a day.
 CELERY_BEAT_SCHEDULE["customer-segments"] = {
-    "task": "voxloop.dashboards.tasks.assign_segments_task",
+    "task": "voxloop.insights.tasks.assign_segments_task",
     "schedule": 24 * 60 * 60.0,
 }
 

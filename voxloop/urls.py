@@ -22,7 +22,7 @@ urlpatterns = [
     path("notifications/", include("voxloop.notify.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
-    path("insights/", include("voxloop.dashboards.urls")),
+    path("insights/", include("voxloop.insights.urls")),
     path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),
     path("settings/api-tokens/", include("voxloop.api.urls")),

@@ -22,7 +22,7 @@ class AcknowledgeForm(forms.Form):
 
 def scope_choices(language: str) -> list[tuple[Any, Any]]:
     """The subscription's scope: every alert, every alert of one dimension, or one topic / product / channel."""
-    from voxloop.dashboards.pages import filter_options
+    from voxloop.insights.pages import filter_options
 
     options = {o["name"]: o for o in filter_options(language)}
     choices: list[tuple[Any, Any]] = [("", _("Every alert"))]

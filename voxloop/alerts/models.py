@@ -1,4 +1,4 @@
-"""Early-warning alerts: one row per anomalous run of one daily series (voxloop.insights.anomaly), and who wants
+"""Early-warning alerts: one row per anomalous run of one daily series (voxloop.stats.anomaly), and who wants
 to hear about them.
 
 Detection runs often (hourly and daily) over the whole year; an alert is identified by its fingerprint
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from voxloop.core.models import TimeStampedModel
-from voxloop.insights.anomaly import Severity as AnomalySeverity
+from voxloop.stats.anomaly import Severity as AnomalySeverity
 
 # Lowest first: "at least high" compares ranks.
 SEVERITY_RANK = {AnomalySeverity.MEDIUM.value: 1, AnomalySeverity.HIGH.value: 2, AnomalySeverity.CRITICAL.value: 3}

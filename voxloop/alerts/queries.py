@@ -16,9 +16,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from voxloop.alerts.models import Alert, AlertDimension, AlertMetric, AlertStatus, Severity
-from voxloop.insights import anomaly
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Period, value_labels
+from voxloop.stats import anomaly
 
 LIST_LIMIT = 200
 TABS = ("open", "acknowledged", "all")
@@ -49,7 +49,7 @@ def cut_params(dimension: str, value: str) -> dict[str, str]:
 def feedback_link(metric: str, dimension: str, value: str, start: date, end: date) -> str:
     """All feedback of the series' cut in ``start``..``end``: negatives for a negative-share alert, survey
     comments for an NPS alert."""
-    from voxloop.dashboards.pages import feedback_url
+    from voxloop.insights.pages import feedback_url
 
     params: dict[str, Any] = cut_params(dimension, value)
     if metric == AlertMetric.RATE:

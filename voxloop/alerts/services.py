@@ -1,7 +1,7 @@
 """Early warning: find unusual rises in the daily roll-ups, keep them as alerts, tell the people who asked.
 
 ``detect`` reads a year of MetricDaily (plus the weeks of history the baselines need) in three queries, builds
-one series x days array per metric and hands them to voxloop.insights.anomaly, which scores every series at
+one series x days array per metric and hands them to voxloop.stats.anomaly, which scores every series at
 once. Each run of anomalous days that still touches the last ``ALERTS_CLOSE_AFTER_DAYS`` days is upserted by
 its fingerprint (metric, dimension, value, first day), so detection can run every hour: the same run updates
 its row (it grew, its severity rose); older runs are history and are left as stored.
@@ -38,10 +38,10 @@ from django.utils.translation import gettext as _
 from voxloop.accounts.permissions import Capability, has
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
 from voxloop.feedback.bands import NPS_DETRACTOR_MAX
-from voxloop.insights import anomaly
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import value_labels
 from voxloop.metrics.services import local_day, range_bounds
+from voxloop.stats import anomaly
 
 logger = logging.getLogger(__name__)
 

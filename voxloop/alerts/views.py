@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from voxloop.alerts import queries, services
 from voxloop.alerts.forms import AcknowledgeForm, SubscriptionForm
 from voxloop.alerts.models import Alert, AlertMetric, AlertStatus, Severity
-from voxloop.dashboards.pages import Chart, InsightPage, Table, filters_from, insights_view, respond, today
+from voxloop.insights.pages import Chart, InsightPage, Table, filters_from, insights_view, respond, today
 
 
 def _language() -> str:

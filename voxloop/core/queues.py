@@ -38,7 +38,7 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.channels.email.tasks.resume_stalled_mail_imports_task": BULK,
     "voxloop.analysis.tasks.run_job_task": BULK,
     "voxloop.analysis.tasks.find_emerging_topics_task": BULK,
-    "voxloop.dashboards.tasks.assign_segments_task": BULK,
+    "voxloop.insights.tasks.assign_segments_task": BULK,
     # batches of over 50 items only: smaller ones are indexed in the storing transaction itself.
     "voxloop.search.tasks.index_feedback_task": BULK,
     "voxloop.privacy.tasks.apply_retention_task": BULK,  # nightly retention

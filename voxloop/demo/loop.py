@@ -564,7 +564,7 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
         status=FollowUpStatus.SKIPPED, skip_reason="demo history"
     )
     # Segments first: the roll-ups cut by the customers' segments as they stand when a day is computed.
-    from voxloop.dashboards.segmentation import assign_segments
+    from voxloop.insights.segmentation import assign_segments
 
     assign_segments(now)
     # The KPI panel and the insight pages read daily roll-ups: build them for the whole history at once.

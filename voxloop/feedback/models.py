@@ -46,7 +46,7 @@ class Urgency(models.TextChoices):
 
 class CustomerSegment(models.TextChoices):
     """Where a customer stands by complaint history and value (set by the segmentation task; see
-    voxloop.insights.segments). Stored as text on Customer.segment, so imports may also carry their own."""
+    voxloop.stats.segments). Stored as text on Customer.segment, so imports may also carry their own."""
 
     LOYAL_ADVOCATE = "loyal_advocate", _("Loyal advocate")
     GROWTH_POTENTIAL = "growth_potential", _("Growth potential")

@@ -1,186 +1,249 @@
-"""Drivers: which topics move NPS or CSAT most.
+"""Drivers (insight page 5): which topics move NPS and CSAT most.
 
-For each topic: the mean score of respondents whose comment mentions it against those whose comment does
-not, the difference with its 95% interval (Welch), and the weighted impact
+For each topic: the score of the responses whose topics include it against the score of those that do not,
+and the impact = that difference x the share of responses mentioning it (voxloop.stats.drivers). Read from
+the responses roll-ups: the topic rows give each topic's group (NPS group counts; CSAT n, sum and sum of
+squares) and the total row gives everyone, so "without the topic" is total minus the topic's group: exact
+for means, NPS and their variances. Two queries, whatever the number of responses.
 
-    impact = (mean with topic - mean without) x share of respondents mentioning it
-
-i.e. roughly how many points the overall score would move if the topic's effect disappeared. For NPS a
-respondent counts +100 (promoter, 9-10), 0 (passive, 7-8) or -100 (detractor, 0-6), so a group's mean
-is that group's NPS and the difference is in NPS points.
+Under a filter (channel, product, team, topic, segment, language) the same figures come from that cut's rows:
+every responses cell carries its responses' per-topic sums (``t:<top code>:promoters`` ... ``:csat_sq``), so
+a product's drivers are exact too. Two queries again: which topics the period has, then the cut's rows.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Hashable, Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from typing import Any
 
-from scipy.stats import t as student_t
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
+from voxloop.insights.filters import InsightFilters
+from voxloop.insights.pages import Chart, InsightPage, Table
+from voxloop.insights.root_causes import DOWN as GOOD
+from voxloop.insights.root_causes import FLAT, SumsKey
+from voxloop.insights.root_causes import UP as BAD
+from voxloop.metrics.models import MetricDaily, Source
+from voxloop.metrics.queries import Cut, Period, Totals, drill_responses, response_mentions, value_labels
+from voxloop.stats.drivers import Driver, ScoreSums, driver_impacts_from_sums
 
-class Scale(StrEnum):
-    NPS = "nps"  # 0..10 answers, scored as promoter/passive/detractor
-    MEAN = "mean"  # any numeric score averaged as is (CSAT 1..5, CES 1..7)
-
-
-@dataclass(frozen=True)
-class Driver:
-    topic: Hashable
-    mentions: int  # respondents mentioning the topic
-    share: float  # mentions / all respondents
-    mean_with: float
-    mean_without: float | None  # None when every respondent mentions it
-    difference: float | None  # mean_with - mean_without
-    ci_low: float | None  # 95% Welch interval of the difference
-    ci_high: float | None
-    impact: float | None  # difference x share
-    enough_data: bool  # both groups have at least ``min_group`` respondents
+METRICS = ("nps", "csat")
+MIN_GROUP = 5  # fewer responses on either side: shown, but marked "too few to tell"
 
 
-def _score(value: float, scale: Scale) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"a score must be a number, not {value!r}")
-    if scale is Scale.NPS:
-        if not 0 <= value <= 10 or value != int(value):
-            raise ValueError(f"an NPS answer is a whole number 0..10, not {value!r}")
-        return 100.0 if value >= 9 else 0.0 if value >= 7 else -100.0
-    return float(value)
+def score_sums(totals: Totals, metric: str) -> ScoreSums:
+    if metric == "nps":
+        return ScoreSums.from_nps_groups(totals.get("promoters"), totals.get("passives"), totals.get("detractors"))
+    return ScoreSums(totals.get("csat_n"), totals.sums.get("csat_sum", 0.0), totals.sums.get("csat_sq", 0.0))
 
 
-def _mean_var(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
-    return mean, var
+SCORE_KEYS = {"nps": ("promoters", "passives", "detractors"), "csat": ("csat_n", "csat_sum", "csat_sq")}
 
 
-def _driver(
-    topic: Hashable,
-    with_group: tuple[int, float, float],
-    without_group: tuple[int, float, float],
-    total: int,
-    min_group: int,
-    confidence: float,
-) -> Driver:
-    """One topic's driver from (n, mean, sample variance) of the respondents mentioning it and of the rest."""
-    k_with, mean_with, var_with = with_group
-    k_without, mean_without, var_without = without_group
-    share = k_with / total
-    if k_without == 0:
-        return Driver(topic, k_with, share, mean_with, None, None, None, None, None, False)
-    difference = mean_with - mean_without
-    se2_a, se2_b = var_with / k_with, var_without / k_without
-    se = math.sqrt(se2_a + se2_b)
-    if se > 0:
-        # Welch-Satterthwaite degrees of freedom; groups of one contribute no variance estimate
-        dof_terms = [se2**2 / (k - 1) for se2, k in ((se2_a, k_with), (se2_b, k_without)) if k > 1 and se2 > 0]
-        dof = (se2_a + se2_b) ** 2 / sum(dof_terms) if dof_terms else 1.0
-        half = float(student_t.ppf(0.5 + confidence / 2, dof)) * se
+def sums_by_value(dimension: str, period: Period, metric: str) -> dict[str, Totals]:
+    """The responses roll-ups of one dimension summed per value over the period in the database: just the
+    three counters the score needs, so a two-year page adds up a few thousand rows in one query."""
+    keys = SCORE_KEYS[metric]
+    rows = (
+        MetricDaily.objects.filter(source=Source.RESPONSES, dimension=dimension, day__gte=period.start,
+                                   day__lte=period.end)
+        .values("value")
+        .annotate(**{f"s{i}": Sum(SumsKey(key)) for i, key in enumerate(keys)})
+        .order_by()
+    )  # fmt: skip
+    out: dict[str, Totals] = {}
+    for row in rows:
+        totals = out[row["value"]] = Totals()
+        for i, key in enumerate(keys):
+            totals.sums[key] = float(row[f"s{i}"] or 0)
+    return out
+
+
+def topics_in(period: Period) -> list[str]:
+    """The topic codes responses of the period mention (the responses roll-ups' topic rows)."""
+    values = (
+        MetricDaily.objects.filter(source=Source.RESPONSES, dimension="topic", day__gte=period.start,
+                                   day__lte=period.end)
+        .exclude(value="")
+        .values_list("value", flat=True)
+        .distinct()
+        .order_by()
+    )  # fmt: skip
+    return sorted(set(values))
+
+
+def topic_key(code: str, key: str) -> str:
+    """The per-topic sum inside every responses cell (``t:<top code>:<key>``)."""
+    return f"t:{code}:{key}"
+
+
+def cut_sums(cut: Cut, period: Period, metric: str, codes: list[str]) -> tuple[Totals, dict[str, Totals]]:
+    """One cut's responses over the period and, within it, each topic's group: one aggregate over that cut's
+    rows (one a day), the per-topic sums read out of the JSON in SQL."""
+    keys = SCORE_KEYS[metric]
+    wanted = [("", key) for key in keys] + [(code, key) for code in codes for key in keys]
+    sums = MetricDaily.objects.filter(
+        source=Source.RESPONSES, dimension=cut.dimension, value=cut.value, day__gte=period.start,
+        day__lte=period.end,
+    ).aggregate(**{f"s{i}": Sum(SumsKey(topic_key(code, key) if code else key))
+                   for i, (code, key) in enumerate(wanted)})  # fmt: skip
+    overall, groups = Totals(), {code: Totals() for code in codes}
+    for i, (code, key) in enumerate(wanted):
+        (groups[code] if code else overall).sums[key] = float(sums[f"s{i}"] or 0)
+    return overall, groups
+
+
+@dataclass
+class Drivers:
+    metric: str
+    overall: ScoreSums
+    drivers: list[Driver] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    available: bool = True  # kept for the page template; every cut is answered now
+    skipped: list[str] = field(default_factory=list)  # topics whose roll-ups disagree with the total
+
+
+def topic_drivers(filters: InsightFilters, metric: str, language: str) -> Drivers:
+    """Drivers of NPS or CSAT over the page's period, within the filter's cut when one is set (from the
+    per-topic sums of that cut's rows; without a cut from the topic rows, as they always were)."""
+    metric = metric if metric in METRICS else "nps"
+    period, cut = filters.period, filters.cut
+    if cut.dimension:
+        codes = topics_in(period)
+        totals, cells = cut_sums(cut, period, metric, codes)
+        overall = score_sums(totals, metric)
+        groups = {code: score_sums(cell, metric) for code, cell in cells.items()}
     else:
-        half = 0.0
-    return Driver(
-        topic=topic,
-        mentions=k_with,
-        share=share,
-        mean_with=mean_with,
-        mean_without=mean_without,
-        difference=difference,
-        ci_low=difference - half,
-        ci_high=difference + half,
-        impact=difference * share,
-        enough_data=k_with >= min_group and k_without >= min_group,
+        overall = score_sums(sums_by_value("", period, metric).get("", Totals()), metric)
+        groups = {code: score_sums(cell, metric) for code, cell in sums_by_value("topic", period, metric).items()
+                  if code}  # fmt: skip
+    result = Drivers(metric, overall)
+    if overall.n <= 0:
+        return result
+    # A topic cannot have more respondents than everyone; if the roll-ups say so (days being recomputed while
+    # the page reads them), that topic is left out rather than failing the page.
+    result.skipped = sorted(code for code, group in groups.items() if group.n > overall.n)
+    groups = {code: group for code, group in groups.items() if group.n <= overall.n}
+    result.drivers = driver_impacts_from_sums(overall, groups, min_group=MIN_GROUP)
+    result.labels = value_labels("topic", [str(d.topic) for d in result.drivers], language)
+    return result
+
+
+def responses_url(period: Period, topic: str, metric: str) -> str:
+    """The metrics drill list of the responses mentioning ``topic`` in the period (with that score)."""
+    params = {"period": "custom", "start": period.start.isoformat(), "end": period.end.isoformat(),
+              "cut": "topic", "value": topic, "kpi": metric}  # fmt: skip
+    return reverse("metrics:drill_responses") + "?" + urlencode(params)
+
+
+def drill_url(filters: InsightFilters, topic: str, metric: str) -> str:
+    """Where a point leads: without a filter the metrics drill list of the topic's responses; with one, this
+    page's own list of the responses in that cut that mention the topic (the metrics list takes one cut)."""
+    if not filters.cut.dimension:
+        return responses_url(filters.period, topic, metric)
+    params = {**filters.params(), "about": topic, "metric": metric}
+    return reverse("dashboards:drivers_responses") + "?" + urlencode(params)
+
+
+def responses_behind(filters: InsightFilters, topic: str, metric: str) -> Any:
+    """The responses behind one point under a filter: submitted in the period, in the cut, with the score,
+    mentioning the topic; exactly those the cut's ``t:<topic>:...`` sums count."""
+    return drill_responses(filters.period, filters.cut, metric).filter(response_mentions(topic))
+
+
+def significant(driver: Driver) -> bool:
+    """The 95% interval of the difference leaves out zero, and both groups are big enough."""
+    return bool(
+        driver.enough_data
+        and driver.ci_low is not None
+        and driver.ci_high is not None
+        and (driver.ci_low > 0 or driver.ci_high < 0)
     )
 
 
-def _ranked(drivers: list[Driver]) -> list[Driver]:
-    drivers.sort(key=lambda d: (-abs(d.impact) if d.impact is not None else 0.0, str(d.topic)))
-    return drivers
+def _r(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
-def driver_impacts(
-    responses: Iterable[tuple[float, Collection[Hashable]]],
-    *,
-    scale: Scale | str = Scale.NPS,
-    min_group: int = 5,
-    confidence: float = 0.95,
-) -> list[Driver]:
-    """Rank topics by |impact| (largest first) from ``(score, topics mentioned)`` pairs."""
-    scale = Scale(scale)
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    scored = []
-    for score, topics in responses:
-        if isinstance(topics, str):
-            # frozenset("delivery") would silently be eight one-letter topics
-            raise ValueError(f"topics must be a collection of topic codes, not the string {topics!r}")
-        scored.append((_score(score, scale), frozenset(topics)))
-    if not scored:
-        raise ValueError("no responses to analyse")
-    n = len(scored)
-    topics = sorted({t for _, ts in scored for t in ts}, key=str)
-    drivers = []
-    for topic in topics:
-        with_topic = [s for s, ts in scored if topic in ts]
-        without = [s for s, ts in scored if topic not in ts]
-        without_group = (len(without), *_mean_var(without)) if without else (0, 0.0, 0.0)
-        drivers.append(
-            _driver(topic, (len(with_topic), *_mean_var(with_topic)), without_group, n, min_group, confidence)
-        )
-    return _ranked(drivers)
+def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPage:
+    result = topic_drivers(filters, metric, language)
+    metric = result.metric
+    nps = metric == "nps"
+    digits = 1 if nps else 2
+    unit = _("NPS points") if nps else _("CSAT points (1–5)")
+    metric_name = _("NPS") if nps else _("CSAT")
+    charts: list[Chart] = []
+    scored = [d for d in result.drivers if d.impact is not None]
+    if result.available:
+        urls = {str(d.topic): drill_url(filters, str(d.topic), metric) for d in result.drivers}
+        biggest = max((abs(d.impact or 0) for d in scored), default=0) or 1
 
+        def point(d: Driver) -> dict[str, Any]:
+            colour = FLAT if not significant(d) else (GOOD if (d.difference or 0) > 0 else BAD)
+            return {"name": result.labels.get(str(d.topic), str(d.topic)),
+                    "value": [round(d.share * 100, 1), _r(d.difference, digits), _r(d.impact, digits)],
+                    "url": urls[str(d.topic)], "symbolSize": round(10 + 30 * abs(d.impact or 0) / biggest, 1),
+                    "itemStyle": {"color": colour}}  # fmt: skip
 
-# --- the same from additive sums (daily roll-ups) ---------------------------------------------------------
+        option: dict[str, Any] = {
+            "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
+            "grid": {"left": 60, "right": 30, "bottom": 50, "top": 30},
+            "xAxis": {"type": "value", "name": _("Responses mentioning it (%)"), "nameLocation": "middle",
+                      "nameGap": 30, "axisLabel": {"formatter": "{value}%"}},
+            "yAxis": {"type": "value", "name": _("Difference (%(unit)s)") % {"unit": unit}},
+            "series": [{"type": "scatter", "name": metric_name, "data": [point(d) for d in scored],
+                        "label": {"show": True, "position": "right", "formatter": "{b}"},
+                        "markLine": {"silent": True, "symbol": "none", "lineStyle": {"color": "#888"},
+                                     "data": [{"yAxis": 0}]}}],
+        }  # fmt: skip
+        header = [_("Topic"), _("Code"), _("Responses mentioning it"), _("Share (%)"),
+                  _("%(metric)s with the topic") % {"metric": metric_name},
+                  _("%(metric)s without it") % {"metric": metric_name}, _("Difference"), _("95% CI low"),
+                  _("95% CI high"), _("Impact (difference x share)"), _("Significant")]  # fmt: skip
 
+        def verdict(d: Driver) -> str:
+            if not d.enough_data:
+                return _("too few to tell")
+            return _("yes") if significant(d) else _("no")
 
-@dataclass(frozen=True)
-class ScoreSums:
-    """Additive sums of a group's scores: how many, their sum and their sum of squares. Sums of days add up,
-    so a period's group comes from its daily roll-ups exactly."""
-
-    n: int
-    total: float
-    squares: float
-
-    @classmethod
-    def from_nps_groups(cls, promoters: int, passives: int, detractors: int) -> ScoreSums:
-        """NPS scores each respondent +100, 0 or -100: the sums follow from the three counts."""
-        return cls(promoters + passives + detractors, 100.0 * (promoters - detractors),
-                   10_000.0 * (promoters + detractors))  # fmt: skip
-
-    def minus(self, other: ScoreSums) -> ScoreSums:
-        return ScoreSums(self.n - other.n, self.total - other.total, self.squares - other.squares)
-
-    def mean_var(self) -> tuple[float, float]:
-        mean = self.total / self.n
-        var = max(0.0, (self.squares - self.n * mean * mean) / (self.n - 1)) if self.n > 1 else 0.0
-        return mean, var
-
-
-def driver_impacts_from_sums(
-    overall: ScoreSums,
-    by_topic: Mapping[Hashable, ScoreSums],
-    *,
-    min_group: int = 5,
-    confidence: float = 0.95,
-) -> list[Driver]:
-    """:func:`driver_impacts` from aggregates: ``overall`` sums every respondent once, ``by_topic`` the
-    respondents mentioning each topic (a respondent counts in every topic it mentions). Respondents without
-    a topic are those in ``overall`` minus the topic's group, so means, NPS and the Welch interval are the
-    same as from the individual responses (up to rounding of the sums of squares)."""
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    if overall.n <= 0:
-        raise ValueError("no responses to analyse")
-    drivers = []
-    for topic in sorted(by_topic, key=str):
-        group = by_topic[topic]
-        if group.n <= 0:
-            continue
-        if group.n > overall.n:
-            raise ValueError(f"topic {topic!r} has more respondents ({group.n}) than all of them ({overall.n})")
-        rest = overall.minus(group)
-        without_group = (rest.n, *rest.mean_var()) if rest.n > 0 else (0, 0.0, 0.0)
-        drivers.append(_driver(topic, (group.n, *group.mean_var()), without_group, overall.n, min_group, confidence))
-    return _ranked(drivers)
+        rows = [[result.labels.get(str(d.topic), str(d.topic)), str(d.topic), d.mentions, round(d.share * 100, 1),
+                 _r(d.mean_with, digits), _r(d.mean_without, digits), _r(d.difference, digits),
+                 _r(d.ci_low, digits), _r(d.ci_high, digits), _r(d.impact, digits), verdict(d)]
+                for d in result.drivers]  # fmt: skip
+        note = _(
+            "%(n)s responses with %(metric)s. Each point is a topic: across, how often responses mention it; up "
+            "or down, how much higher or lower %(metric)s is when they do; the larger the point, the larger its "
+            "impact (difference x share), i.e. about how far the overall score would move without the topic's "
+            "effect. Coloured points differ significantly (95%% Welch interval leaves out zero). Click a point "
+            "for its responses."
+        ) % {"n": result.overall.n, "metric": metric_name}
+        if filters.cut.dimension:
+            note += " " + _("Within the filter: both groups are the filter's responses, with and without the topic.")
+            if result.overall.n and not result.drivers:
+                note += " " + _(
+                    "No topic is recorded for these responses. Days computed before topics were kept per filter "
+                    "have none until the roll-ups are rebuilt (voxloop rebuild_rollups)."
+                )
+        charts.append(Chart("drivers", _("What moves %(metric)s") % {"metric": metric_name}, option,
+                            Table(header, rows, [urls[str(d.topic)] for d in result.drivers]), note=note,
+                            height=420))  # fmt: skip
+    return InsightPage(
+        key="drivers",
+        title=str(_("Drivers")),
+        intro=_(
+            "Which topics move NPS and CSAT most: for each topic, the score of the responses that mention it "
+            "minus the score of those that do not, weighted by how many mention it."
+        ),  # fmt: skip
+        charts=charts,
+        template="dashboards/drivers.html",
+        context={
+            "metric": metric,
+            "metric_choices": [("nps", _("NPS")), ("csat", _("CSAT"))],
+            "extra_params": [("metric", metric)],
+            "query": urlencode({**filters.params(), "metric": metric}),
+            "base_query": urlencode(filters.params()),
+        },
+    )

@@ -37,9 +37,9 @@ from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEv
 from voxloop.core.kicks import on_commit_once
 from voxloop.feedback.bands import nps_band
 from voxloop.feedback.models import Feedback, Order
-from voxloop.insights import terms
 from voxloop.metrics import formulas
 from voxloop.metrics.models import Dimension, DirtyDay, MetricDaily, Source, Watermark
+from voxloop.stats import terms
 from voxloop.surveys.models import Answer, Response
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ SOURCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
     Source.FEEDBACK: ("channel", "product", "topic", "segment", "language"),
 }
 # The feedback source's multi-valued term dimensions: an item counts once under each evidence word of its
-# emotions and each of its needs (voxloop.insights.terms.need_key), and items with none count nowhere, so
+# emotions and each of its needs (voxloop.stats.terms.need_key), and items with none count nowhere, so
 # these dimensions have no "" row. They are not Dimension choices: the KPI panel's cut menus leave them out.
 EMOTION_WORD, NEED, SUBTOPIC = "emotion_word", "need", "subtopic"
 # Multi-valued dimensions of the feedback source with no "" row (an item without any counts in none of them).

@@ -45,7 +45,7 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),
     # The pure statistics package borrows metrics' Wilson interval; the formula belongs in the package.
-    ("voxloop/insights/pareto.py", "insights", "metrics"),
+    ("voxloop/stats/pareto.py", "stats", "metrics"),
 }
 
 # Circles among apps of one layer (every other circle contains an upward import and is listed above).
