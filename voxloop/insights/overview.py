@@ -33,10 +33,10 @@ from voxloop.insights.trends import (
     time_buckets,
     time_series_option,
 )
-from voxloop.metrics import formulas
 from voxloop.metrics.models import Source
 from voxloop.metrics.queries import KPI_BY_KEY, Cut, KpiCard, KpiDef, KpiValue, Period, Totals, kpi_value
 from voxloop.metrics.templatetags.metrics_format import delta_format, kpi_format
+from voxloop.stats import formulas
 
 # The cards, in order. CSAT is the top-2 share, CES the mean (1-7), first response the business-hours median.
 OVERVIEW_KPIS = ("feedback_items", "negative_share", "nps", "csat_top2", "ces_mean", "frt_business_median",

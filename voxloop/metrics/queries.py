@@ -16,9 +16,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Lower, NullIf, Trim
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.metrics import formulas
 from voxloop.metrics.models import Dimension, MetricDaily, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS
+from voxloop.stats import formulas
 
 MAX_PERIOD_DAYS = 3 * 366
 NAV_LABEL = _("Metrics")  # the main menu entry (core's navigation), in this app's catalog

@@ -37,9 +37,8 @@ from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEv
 from voxloop.core.kicks import on_commit_once
 from voxloop.feedback.bands import nps_band
 from voxloop.feedback.models import Feedback, Order
-from voxloop.metrics import formulas
 from voxloop.metrics.models import Dimension, DirtyDay, MetricDaily, Source, Watermark
-from voxloop.stats import terms
+from voxloop.stats import formulas, terms
 from voxloop.surveys.models import Answer, Response
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from scipy.stats import norm
 
-from voxloop.metrics.formulas import wilson_interval
+from voxloop.stats.formulas import wilson_interval
 
 
 @dataclass(frozen=True)

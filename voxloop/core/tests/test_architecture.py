@@ -44,8 +44,6 @@ KNOWN_UPWARD_IMPORTS = {
     # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),
-    # The pure statistics package borrows metrics' Wilson interval; the formula belongs in the package.
-    ("voxloop/stats/pareto.py", "stats", "metrics"),
 }
 
 # Circles among apps of one layer (every other circle contains an upward import and is listed above).

@@ -12,10 +12,11 @@ from voxloop.analysis.models import FeedbackTopic
 from voxloop.cases import services as cases
 from voxloop.cases.models import Case, SLAPolicy
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
-from voxloop.metrics import formulas, queries
+from voxloop.metrics import queries
 from voxloop.metrics import services as metrics
 from voxloop.metrics.models import Source
 from voxloop.metrics.tests.conftest import MONDAY, sh
+from voxloop.stats import formulas
 
 
 @pytest.fixture

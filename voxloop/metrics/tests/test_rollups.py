@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from voxloop.cases.models import CaseEvent, EventKind
-from voxloop.metrics import formulas, queries, services
+from voxloop.metrics import queries, services
 from voxloop.metrics.models import DirtyDay, MetricDaily, Source
 from voxloop.metrics.tests.conftest import (
     MONDAY,
@@ -20,6 +20,7 @@ from voxloop.metrics.tests.conftest import (
     make_response,
     sh,
 )
+from voxloop.stats import formulas
 
 HOUR = 3600.0
 MONDAY_ONLY = queries.Period(MONDAY, MONDAY)

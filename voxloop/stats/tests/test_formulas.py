@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voxloop.metrics import formulas as f
+from voxloop.stats import formulas as f
 
 
 def test_nps_hand_computed():
