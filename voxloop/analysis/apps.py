@@ -8,7 +8,13 @@ class AnalysisConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models can only be imported once the app registry is ready.
+        from voxloop.analysis import queries
         from voxloop.analysis.dispatch import queue_analysis
-        from voxloop.feedback.hooks import feedback_stored
+        from voxloop.feedback.hooks import TopicDirectory, feedback_stored, register_topic_directory
+        from voxloop.feedback.panels import register_feedback_context
 
         feedback_stored.register(queue_analysis)
+        # The inbox filters and names topics, and the feedback page shows the analysis, without feedback
+        # importing analysis (a lower layer never imports a higher one).
+        register_topic_directory(TopicDirectory(queries.top_level_topics, queries.topic_names, queries.with_topic))
+        register_feedback_context("analysis", queries.panel_context)

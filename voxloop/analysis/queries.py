@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,23 @@ EMOTION_NAMES = {
     "disgust": _("disgust"),
     "fear": _("fear"),
 }
+
+
+def top_level_topics() -> list[tuple[str, str]]:
+    """(code, name) of the active top-level topics, for the inbox's topic filter."""
+    language = get_language() or ""
+    return [(t.code, t.display_name(language)) for t in Topic.objects.filter(parent__isnull=True, is_active=True)]
+
+
+def topic_names() -> dict[str, str]:
+    language = get_language() or ""
+    return {t.code: t.display_name(language) for t in Topic.objects.all()}
+
+
+def with_topic(items: QuerySet[Feedback], code: str) -> QuerySet[Feedback]:
+    """The items with a topic under ``code`` (its own code or a child's, which starts with it)."""
+    # EXISTS rather than a join: no DISTINCT, so the result can also serve as a subquery of ids.
+    return items.filter(Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"), code__startswith=code)))
 
 
 def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:

@@ -7,6 +7,8 @@ imports a higher one; the higher one registers a callable in its ``AppConfig.rea
   with the rows themselves (search indexes small batches at once).
 - A text-search provider: the inbox's text filter, replaced by the search app's word index when it is
   installed; without one the inbox falls back to substring matching.
+- A topic directory: the topics the inbox filters by and names, which voxloop.analysis owns (it registers
+  one); without it the inbox has no topic filter.
 
 - Ingest screens see every batch of validated feedback (and record screens every batch of customers and
   orders) before it is stored, and may rewrite items in place (voxloop.privacy de-identifies the items of an
@@ -18,6 +20,7 @@ imports a higher one; the higher one registers a callable in its ``AppConfig.rea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +42,27 @@ def register_text_search(provider: TextSearch) -> None:
 
 def text_search_provider() -> TextSearch | None:
     return _text_search[0] if _text_search else None
+
+
+@dataclass(frozen=True)
+class TopicDirectory:
+    """What the inbox needs from the owner of the topic taxonomy; names are in the active language."""
+
+    top_level: Callable[[], list[tuple[str, str]]]  # (code, name) of the active top-level topics
+    names: Callable[[], dict[str, str]]  # code -> name, every topic
+    # The items with a topic whose code starts with the given code (a top-level code takes in its children).
+    with_topic: Callable[[QuerySet, str], QuerySet]
+
+
+_topic_directory: list[TopicDirectory] = []
+
+
+def register_topic_directory(directory: TopicDirectory) -> None:
+    _topic_directory[:] = [directory]
+
+
+def topic_directory() -> TopicDirectory | None:
+    return _topic_directory[0] if _topic_directory else None
 
 
 class ContactPurpose(StrEnum):

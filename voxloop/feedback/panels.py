@@ -2,7 +2,8 @@
 
 Feedback sits below cases and surveys, so it never names them: each registers a panel provider here in its
 ``AppConfig.ready`` (DESIGN §8: a stage announces, the next subscribes), and the pages render whatever
-panels the installed apps provide, in their ``order``."""
+panels the installed apps provide, in their ``order``. A context provider adds variables to the feedback
+item page itself (analysis: its facts, topics and correction form, which the page lays out around the text)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ class Panel:
 
 CustomerPanelProvider = Callable[[Customer, User, dict[str, Any]], "Panel | None"]
 FeedbackPanelProvider = Callable[[Feedback, User], "Panel | None"]
+FeedbackContextProvider = Callable[[Feedback, User], dict[str, Any]]
 
 _customer_providers: dict[str, CustomerPanelProvider] = {}
 _feedback_providers: dict[str, FeedbackPanelProvider] = {}
+_feedback_context: dict[str, FeedbackContextProvider] = {}
 
 
 def register_customer_panel(name: str, provider: CustomerPanelProvider) -> None:
@@ -35,6 +38,10 @@ def register_customer_panel(name: str, provider: CustomerPanelProvider) -> None:
 
 def register_feedback_panel(name: str, provider: FeedbackPanelProvider) -> None:
     _feedback_providers[name] = provider
+
+
+def register_feedback_context(name: str, provider: FeedbackContextProvider) -> None:
+    _feedback_context[name] = provider
 
 
 def customer_panels(customer: Customer, user: User, **hints: Any) -> list[Panel]:
@@ -47,3 +54,11 @@ def customer_panels(customer: Customer, user: User, **hints: Any) -> list[Panel]
 def feedback_panels(item: Feedback, user: User) -> list[Panel]:
     panels = [p for p in (provider(item, user) for provider in _feedback_providers.values()) if p]
     return sorted(panels, key=lambda p: p.order)
+
+
+def feedback_page_context(item: Feedback, user: User) -> dict[str, Any]:
+    """The variables the installed apps add to the feedback item page."""
+    context: dict[str, Any] = {}
+    for provider in _feedback_context.values():
+        context.update(provider(item, user))
+    return context

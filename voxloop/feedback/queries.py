@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.bands import UNHAPPY_RATING_MAX
-from voxloop.feedback.hooks import text_search_provider
+from voxloop.feedback.hooks import text_search_provider, topic_directory
 from voxloop.feedback.models import Customer, Feedback
 
 PAGE_SIZE = 50
@@ -103,11 +102,9 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
     for name in ("sentiment", "kind", "urgency"):
         if getattr(filters, name):
             items = items.filter(**{name: getattr(filters, name)})
-    if filters.topic:
-        # EXISTS rather than a join: no DISTINCT, so the result can also serve as a subquery of ids.
-        items = items.filter(
-            Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"), code__startswith=filters.topic))
-        )
+    directory = topic_directory()
+    if filters.topic and directory is not None:
+        items = directory.with_topic(items, filters.topic)
     return items
 
 
@@ -193,18 +190,10 @@ def search_customers(q: str, limit: int = 50) -> QuerySet[Customer]:
 
 
 def top_level_topics() -> list[tuple[str, str]]:
-    from django.utils.translation import get_language
-
-    from voxloop.analysis.models import Topic
-
-    language = get_language() or ""
-    return [(t.code, t.display_name(language)) for t in Topic.objects.filter(parent__isnull=True, is_active=True)]
+    directory = topic_directory()
+    return directory.top_level() if directory is not None else []
 
 
 def topic_names() -> dict[str, str]:
-    from django.utils.translation import get_language
-
-    from voxloop.analysis.models import Topic
-
-    language = get_language() or ""
-    return {t.code: t.display_name(language) for t in Topic.objects.all()}
+    directory = topic_directory()
+    return directory.names() if directory is not None else {}

@@ -7,11 +7,10 @@ from django.utils.translation import gettext as _
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.permissions import Capability, require
-from voxloop.analysis.queries import panel_context
 from voxloop.feedback import queries
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
 from voxloop.feedback.normalize import RowError
-from voxloop.feedback.panels import customer_panels, feedback_panels
+from voxloop.feedback.panels import customer_panels, feedback_page_context, feedback_panels
 from voxloop.feedback.services import STAFF_CHANNELS, record_staff_feedback
 
 
@@ -63,7 +62,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "thread": queries.thread(item),
         "panels": feedback_panels(item, request.user),
         "active_nav": "feedback",
-        **panel_context(item, request.user),
+        **feedback_page_context(item, request.user),
     }
     return render(request, "feedback/detail.html", context)
 

@@ -41,9 +41,6 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/automation/services.py", "automation", "cases"),
     ("voxloop/automation/sla_forms.py", "automation", "cases"),
     ("voxloop/automation/sla_views.py", "automation", "cases"),
-    # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
-    ("voxloop/feedback/queries.py", "feedback", "analysis"),
-    ("voxloop/feedback/views.py", "feedback", "analysis"),
 }
 
 # Circles among apps of one layer (every other circle contains an upward import and is listed above).

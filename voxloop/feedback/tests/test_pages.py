@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback import queries
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Customer, Feedback
@@ -132,3 +133,17 @@ def test_low_rating_filter_uses_the_unhappy_band_of_each_scale():
         add(text, rating=rating, rating_scale=scale)
     low = queries.filter_feedback(queries.InboxFilters(rating="low"))
     assert sorted(low.values_list("text", flat=True)) == ["csat two", "nps six"]
+
+
+def test_inbox_filters_by_topic_and_its_children_through_the_analysis_topics(agent_client):
+    # Feedback never imports analysis: the topics reach the inbox through the directory analysis registers.
+    late = add("The parcel came a week late")
+    lost = add("The parcel never came")
+    rude = add("The agent was rude")
+    FeedbackTopic.objects.create(feedback=late, code="logistics", top_code="logistics")
+    FeedbackTopic.objects.create(feedback=lost, code="logistics.lost", top_code="logistics")
+    FeedbackTopic.objects.create(feedback=rude, code="service", top_code="service")
+    page = agent_client.get(reverse("feedback:inbox"), {"topic": "logistics"}, HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "a week late" in text and "never came" in text and "was rude" not in text
+    assert ("logistics", "Logistics and delivery") in page.context["topics"]  # the seeded taxonomy's name
