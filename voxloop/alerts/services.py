@@ -11,10 +11,10 @@ Series (feedback roll-ups unless said otherwise):
   rate   negative share per day: all feedback, and per topic
   nps    NPS per day of the survey responses (all responses)
 
-A new alert, or one whose severity rose, is announced once: an email (the notify outbox) to every subscriber it
-matches and an ``alert.raised`` webhook event. The announcement is claimed by a conditional update of
-``notified_severity`` in the same transaction, so two detection runs at once never announce twice, and an
-acknowledged alert is never announced again.
+A new alert, or one whose severity rose, is announced once through ``alerts.hooks.announce_alert``: notify
+e-mails every subscriber it matches (its outbox) and webhooks queues an ``alert.raised`` event. The
+announcement is claimed by a conditional update of ``notified_severity`` in the same transaction, so two
+detection runs at once never announce twice, and an acknowledged alert is never announced again.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
 from django.db.models.fields.json import KeyTextTransform
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.permissions import Capability, has
+from voxloop.alerts.hooks import announce_alert
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
 from voxloop.feedback.bands import NPS_DETRACTOR_MAX
 from voxloop.metrics.models import MetricDaily, Source
@@ -346,8 +346,9 @@ def _announce_if_due(alert: Alert, run: DetectRun) -> None:
         return
     alert.notified_severity = alert.severity
     run.announced += 1
-    run.emails += queue_emails(alert, previous)
-    run.webhooks += emit_webhook(alert, previous)
+    queued = announce_alert(alert, previous)
+    run.emails += queued.get("emails", 0)
+    run.webhooks += queued.get("webhooks", 0)
 
 
 def subscribers_for(alert: Alert) -> list[AlertSubscription]:
@@ -361,89 +362,6 @@ def subscribers_for(alert: Alert) -> list[AlertSubscription]:
         ):
             chosen[subscription.user_id] = subscription
     return list(chosen.values())
-
-
-def queue_emails(alert: Alert, previous_severity: str = "") -> int:
-    """Store one OutgoingMessage per subscriber (sent by the notify task after commit)."""
-    from voxloop.cases.tracking import normalise_language
-    from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
-
-    subscriptions = subscribers_for(alert)
-    if not subscriptions:
-        return 0
-    from voxloop.alerts import queries
-
-    now = timezone.now()
-    queued = 0
-    for subscription in subscriptions:
-        user = subscription.user
-        language = normalise_language(user.language) or normalise_language(settings.LANGUAGE_CODE) or "en"
-        with translation.override(language):
-            text = queries.describe(alert, language)
-            subject = _("[%(severity)s] Early warning: %(what)s since %(since)s") % {
-                "severity": text["severity"], "what": text["what"], "since": text["since"],
-            }  # fmt: skip
-            body = render_to_string("alerts/email/alert_raised.txt", {
-                "alert": alert, "text": text, "recipient_name": user.get_full_name() or user.username,
-                "previous_severity": str(Severity(previous_severity).label) if previous_severity else "",
-                "alert_url": settings.SITE_URL.rstrip("/") + queries.alert_path(alert),
-                "feedback_url": settings.SITE_URL.rstrip("/") + queries.alert_feedback_url(alert),
-                "subscriptions_url": settings.SITE_URL.rstrip("/") + queries.subscriptions_path(),
-            })  # fmt: skip
-        message = OutgoingMessage(
-            kind=MessageKind.STAFF_ALERT, recipient=f"user:{user.pk}", to_user=user, to_email=user.email,
-            language=language, subject=subject[:300], body=body.strip() + "\n", next_attempt_at=now,
-        )  # fmt: skip
-        if not user.email:
-            message.status, message.last_error, message.next_attempt_at = (
-                MessageStatus.NOT_SENT,
-                NotSentReason.NO_ADDRESS,
-                None,
-            )
-        message.save()
-        queued += message.status == MessageStatus.PENDING
-    if queued:
-        transaction.on_commit(_kick_mail_sender)
-    return queued
-
-
-def _kick_mail_sender() -> None:
-    from voxloop.notify.tasks import send_outgoing_messages_task
-
-    send_outgoing_messages_task.delay()
-
-
-def webhook_payload(alert: Alert, previous_severity: str = "") -> dict[str, Any]:
-    from voxloop.alerts import queries
-
-    site = settings.SITE_URL.rstrip("/")
-    return {
-        "alert": {
-            "id": alert.pk,
-            "url": site + queries.alert_path(alert),
-            "metric": alert.metric,
-            "dimension": alert.dimension,
-            "value": alert.value,
-            "label": alert.label,
-            "started_on": alert.started_on.isoformat(),
-            "last_day": alert.last_day.isoformat(),
-            "days": alert.days,
-            "observed": round(alert.observed, 4),
-            "expected": round(alert.expected, 4),
-            "ratio": None if alert.ratio is None else round(alert.ratio, 3),
-            "peak_z": round(alert.peak_z, 2),
-            "severity": alert.severity,
-            "previous_severity": previous_severity or None,
-            "status": alert.status,
-            "feedback_url": site + queries.alert_feedback_url(alert),
-        }
-    }
-
-
-def emit_webhook(alert: Alert, previous_severity: str = "") -> int:
-    from voxloop.webhooks.services import emit_event
-
-    return emit_event("alert.raised", webhook_payload(alert, previous_severity))
 
 
 # --- acknowledging and subscribing ----------------------------------------------------------------------------

@@ -11,12 +11,14 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
+        from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.cases import followup
         from voxloop.cases.delivery import register_reply_delivery
         from voxloop.cases.outbox import register_event_handler
         from voxloop.notify import inbox
         from voxloop.notify.checks import check_escalation_chain
         from voxloop.notify.services import handle_case_event, reply_preview, reply_route
+        from voxloop.notify.staff import queue_alert_emails
 
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
         register_event_handler(handle_case_event)
@@ -24,6 +26,8 @@ class NotifyConfig(AppConfig):
         register_event_handler(inbox.handle_case_event)
         # The case page's reply composer asks notify where a reply would go before the agent sends it.
         register_reply_delivery(reply_route, reply_preview)
+        # A new or worse early-warning alert is e-mailed to its subscribers through the same outbox.
+        register_alert_announcer("emails", queue_alert_emails)
         # Bad follow-up / auto-close settings stop start-up with a clear message instead of failing on resolve.
         register(followup.check_settings)
         # An escalation level that names nobody for a team falls back to the administrators: say so at start-up.

@@ -36,6 +36,8 @@ from django.utils.translation import gettext_noop
 
 from voxloop.accounts.config_audit import record_config_change
 from voxloop.accounts.models import ConfigAction, User
+from voxloop.alerts.hooks import AlertRaised
+from voxloop.alerts.messages import webhook_payload
 from voxloop.cases.models import Case, CaseEvent, EventKind
 from voxloop.core.kicks import on_commit_once
 from voxloop.core.messages import english, stored
@@ -376,6 +378,11 @@ def emit_event(kind: str, data: dict[str, Any]) -> int:
     )
     on_commit_once(_kick_sender)
     return len(endpoints)
+
+
+def emit_alert_raised(raised: AlertRaised) -> int:
+    """The alerts announcer (registered in WebhooksConfig.ready): one ``alert.raised`` delivery per endpoint."""
+    return emit_event("alert.raised", webhook_payload(raised.alert, raised.previous_severity))
 
 
 def _kick_sender() -> None:

@@ -31,9 +31,6 @@ import_graph = _import_graph()
 
 # (file, importing app, imported app) -- without the "voxloop." prefix. Only ever remove lines.
 KNOWN_UPWARD_IMPORTS = {
-    # alerts builds e-mails and emits webhooks itself instead of announcing alerts for notify/webhooks.
-    ("voxloop/alerts/services.py", "alerts", "notify"),
-    ("voxloop/alerts/services.py", "alerts", "webhooks"),
     # apply_rules still calls the case functions and routing reads agents' open cases instead of handing
     # decisions to cases; the SLA/calendar admin pages live in automation although they edit cases' models
     # (issue 14: automation decides, cases write).
