@@ -1,13 +1,15 @@
 """Routing and assignment: routing rules pick the team; inside the team the case goes to the available agent
 who speaks the customer's language, preferring agents skilled in the case's topics, with the lightest load
-(open cases weighted by severity). Nobody eligible: the case stays in the team's unassigned queue."""
+(open cases weighted by severity). Nobody eligible: the case stays in the team's unassigned queue.
+
+This module decides; the cases app carries the decision out (``cases.rule_actions.assign_by_routing``) and
+tells it the agents' open cases through the counter it registers here, since automation sits below cases
+(docs/architecture/layers.md, L3)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-
-from django.db.models import Count
+from collections.abc import Callable, Iterable
 
 from voxloop.accounts.models import Team, User
 from voxloop.automation.models import RoutingRule
@@ -20,8 +22,6 @@ from voxloop.automation.rules import (
     primary_language,
     topic_matches,
 )
-from voxloop.cases.models import ACTIVE_STATUSES, Case
-from voxloop.cases.services import CaseError, assign_case
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +48,21 @@ def pick_team(facts: Facts, rules: list[tuple[int, Predicate]] | None = None) ->
     return None
 
 
+# (agent ids) -> [(agent id, severity, open cases of that severity)]; registered by voxloop.cases.
+OpenCaseCounter = Callable[[list[int]], Iterable[tuple[int, str, int]]]
+_open_case_counters: list[OpenCaseCounter] = []
+
+
+def register_open_case_counter(counter: OpenCaseCounter) -> None:
+    _open_case_counters[:] = [counter]
+
+
 def agent_loads(agent_ids: Iterable[int]) -> dict[int, int]:
-    """Open cases per agent, weighted by severity."""
+    """Open cases per agent, weighted by severity (all 0 without a registered counter: no cases app)."""
     loads: dict[int, int] = {}
-    rows = (
-        Case.objects.filter(assignee_id__in=list(agent_ids), status__in=ACTIVE_STATUSES)
-        .values("assignee_id", "severity")
-        .annotate(n=Count("id"))
-    )
-    for row in rows:
-        loads[row["assignee_id"]] = loads.get(row["assignee_id"], 0) + row["n"] * SEVERITY_WEIGHT.get(
-            row["severity"], 1
-        )
+    counts = _open_case_counters[0](list(agent_ids)) if _open_case_counters else ()
+    for agent_id, severity, n in counts:
+        loads[agent_id] = loads.get(agent_id, 0) + n * SEVERITY_WEIGHT.get(severity, 1)
     return loads
 
 
@@ -113,19 +116,3 @@ class RoutingContext:
     def assigned(self, team: Team, agent: User, severity: str) -> None:
         loads = self.loads(team)
         loads[agent.pk] = loads.get(agent.pk, 0) + SEVERITY_WEIGHT.get(severity, 1)
-
-
-def assign_by_routing(case: Case, facts: Facts, context: RoutingContext | None = None) -> Case | None:
-    """Assign a freshly opened case inside its team through ``assign_case``; returns the updated case, or None
-    when nobody is eligible (the case waits in the queue)."""
-    context = context or RoutingContext()
-    agent = pick_agent(case.team, language=facts.language, topics=facts.topics, context=context)
-    if agent is None or case.team is None:
-        return None
-    try:
-        assigned = assign_case(case, agent)
-    except CaseError as exc:  # e.g. the agent left the team a moment ago: leave it in the queue
-        logger.warning("case %s not assigned to %s: %s", case.pk, agent.pk, exc.message)
-        return None
-    context.assigned(case.team, agent, case.severity)
-    return assigned

@@ -10,6 +10,14 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         # The customer page and the feedback page (feedback app, a lower layer) show the cases through panels.
+        from voxloop.automation.routing import register_open_case_counter
+        from voxloop.automation.services import register_rule_runner
         from voxloop.cases import customer_view
+        from voxloop.cases.queries import open_cases_by_agent
+        from voxloop.cases.rule_actions import RuleRun
 
         customer_view.register()
+        # Automation decides and sits below cases: it hands the items its rules fire on to this app, which
+        # writes the cases, and asks it for the agents' open cases when routing (docs/architecture/layers.md, L3).
+        register_rule_runner(RuleRun)
+        register_open_case_counter(open_cases_by_agent)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Case as DjCase
-from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -27,6 +27,16 @@ from voxloop.cases.models import (
     EventKind,
     Severity,
 )
+
+
+def open_cases_by_agent(agent_ids: list[int]) -> list[tuple[int, str, int]]:
+    """(agent id, severity, how many of their cases are open) -- routing's load, registered in CasesConfig.ready."""
+    rows = (
+        Case.objects.filter(assignee_id__in=agent_ids, status__in=ACTIVE_STATUSES)
+        .values("assignee_id", "severity")
+        .annotate(n=Count("id"))
+    )
+    return [(row["assignee_id"], row["severity"], row["n"]) for row in rows]
 
 
 def visible_team_ids(user: User) -> list[int] | None:
