@@ -19,6 +19,8 @@ class NotifyConfig(AppConfig):
         from voxloop.notify.checks import check_escalation_chain
         from voxloop.notify.services import handle_case_event, reply_preview, reply_route
         from voxloop.notify.staff import queue_alert_emails
+        from voxloop.notify.surveys import send_survey_email
+        from voxloop.surveys.delivery import register_survey_mailer
 
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
         register_event_handler(handle_case_event)
@@ -28,6 +30,8 @@ class NotifyConfig(AppConfig):
         register_reply_delivery(reply_route, reply_preview)
         # A new or worse early-warning alert is e-mailed to its subscribers through the same outbox.
         register_alert_announcer("emails", queue_alert_emails)
+        # Survey invitations and reminders go out through the outbox too (all outbound e-mail is notify's).
+        register_survey_mailer(send_survey_email)
         # Bad follow-up / auto-close settings stop start-up with a clear message instead of failing on resolve.
         register(followup.check_settings)
         # An escalation level that names nobody for a team falls back to the administrators: say so at start-up.

@@ -26,6 +26,8 @@ class MessageKind(models.TextChoices):
     STAFF_CUSTOMER_MESSAGE = "staff_customer_message", _("The customer added information")
     STAFF_RULE = "staff_rule", _("Automation rule notification")
     STAFF_ALERT = "staff_alert", _("Early-warning alert")
+    SURVEY_INVITATION = "survey_invitation", _("Survey invitation")
+    SURVEY_REMINDER = "survey_reminder", _("Survey reminder")
 
 
 class MessageStatus(models.TextChoices):
@@ -54,6 +56,7 @@ class OutgoingMessage(TimeStampedModel):
     language = models.CharField(_("language"), max_length=10)
     subject = models.CharField(_("subject"), max_length=300)
     body = models.TextField(_("text"))
+    html_body = models.TextField(_("HTML text"), blank=True)  # sent as an alternative part when set
     status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
@@ -31,6 +30,7 @@ from voxloop.core.messages import english, stored
 from voxloop.feedback import bands
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
+from voxloop.surveys.delivery import SurveyEmail, send_survey_email
 from voxloop.surveys.models import (
     SCORE_RANGES,
     Answer,
@@ -551,9 +551,7 @@ def _send_email(invitation: Invitation, *, reminder: bool) -> None:
         subject = render_to_string("surveys/email/invitation_subject.txt", context).strip()
         body = render_to_string("surveys/email/invitation.txt", context)
         html = render_to_string("surveys/email/invitation.html", context)
-    message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+    send_survey_email(SurveyEmail(invitation.pk, invitation.email, lang, subject, body, html, reminder))
 
 
 def send_invitation(invitation_id: int, *, now: datetime | None = None) -> str:

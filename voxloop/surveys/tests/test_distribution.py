@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from voxloop.feedback.models import Customer
+from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
 from voxloop.surveys import services
 from voxloop.surveys.models import Invitation, InvitationStatus
 
@@ -144,3 +145,30 @@ def test_an_invitation_that_could_not_be_sent_says_why_in_the_readers_language(c
     url = reverse("surveys:detail", args=[nps_survey.pk])
     assert "没有邮箱地址。" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "No email address." in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_invitations_and_reminders_go_out_through_the_notify_outbox(
+    nps_survey, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = services.invite_by_email(nps_survey, customer=customer, language="en")
+    services.sweep_invitations(timezone.now() + timedelta(days=4))
+    sent = list(OutgoingMessage.objects.order_by("id").values_list("kind", "status", "to_email"))
+    assert sent == [
+        (MessageKind.SURVEY_INVITATION, MessageStatus.SENT, customer.email),
+        (MessageKind.SURVEY_REMINDER, MessageStatus.SENT, customer.email),
+    ]
+    # The branded HTML part still travels with the plain text.
+    assert invitation.token in mail.outbox[0].body
+    assert [kind for _html, kind in mail.outbox[0].alternatives] == ["text/html"]
+
+
+def test_a_failed_invitation_is_logged_in_the_outbox_with_the_reason(nps_survey, customer, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens on the discard port
+    invitation = services.invite_by_email(nps_survey, customer=customer)
+    assert services.send_invitation(invitation.pk) == "failed"
+    message = OutgoingMessage.objects.get()
+    assert message.status == MessageStatus.FAILED and message.last_error
+    invitation.refresh_from_db()
+    assert message.last_error in invitation.error

@@ -1,0 +1,39 @@
+"""Survey invitations and reminders through the outbox (the mailer voxloop.surveys asks for).
+
+Unlike case messages they are sent at once, one attempt, by the survey's own worker: the invitation records
+whether it went out (and a reminder is never retried), so the row here is written first, as the record of
+what was sent to whom, and then marked sent or failed.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
+from voxloop.notify.services import build_email, classify
+from voxloop.surveys.delivery import SurveyEmail, SurveyMailError
+
+
+def send_survey_email(mail: SurveyEmail) -> None:
+    """Store and send one invitation or reminder; raises SurveyMailError (and records it) when it fails."""
+    message = OutgoingMessage.objects.create(
+        kind=MessageKind.SURVEY_REMINDER if mail.reminder else MessageKind.SURVEY_INVITATION,
+        recipient=f"invitation:{mail.invitation_id}",
+        to_email=mail.to,
+        language=mail.language,
+        subject=mail.subject[:300],
+        body=mail.body,
+        html_body=mail.html,
+        next_attempt_at=None,  # not for the retrying sender: this one attempt is the survey worker's
+        attempts=1,
+    )
+    try:
+        build_email(message).send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and on the invitation
+        _permanent, reason = classify(exc)
+        OutgoingMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
+        )
+        raise SurveyMailError(reason) from exc
+    now = timezone.now()
+    OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
