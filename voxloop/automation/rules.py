@@ -32,7 +32,7 @@ class Severity(models.TextChoices):
 
 
 # A survey answer's comment is stored as a feedback item from this source with the answer's scores and the
-# survey's kind in its payload (voxloop.surveys.services.comment_to_feedback); the rules see them as the facts
+# survey's kind in its payload (voxloop.surveys.loop.comment_to_feedback); the rules see them as the facts
 # survey_kind and survey_band. The kinds are SurveyKind's values, written out because surveys sit above
 # automation (a surveys test checks that the two agree).
 SURVEY_SOURCE = "survey"

@@ -248,7 +248,7 @@ def _score(rng: random.Random, case: Case) -> int:
 def _answer(
     survey: Any, invitation: Any, answers: dict[int, Any], comment: str, at: datetime, case: Case | None
 ) -> Any:
-    from voxloop.surveys import services as survey_services
+    from voxloop.surveys import answers as survey_answers
     from voxloop.surveys.models import Answer, InvitationStatus, Response
 
     questions = {q.order: q for q in survey.questions.all()}
@@ -265,7 +265,7 @@ def _answer(
     )
     if case is not None:
         response.case = case
-        for key, value in survey_services._case_context(case).items():
+        for key, value in survey_answers._case_context(case).items():
             setattr(response, key, value)
     response.save()
     rows = [
@@ -286,9 +286,9 @@ def _answer(
 def _comment_to_feedback(response: Any, at: datetime, comments: list[tuple[int, datetime]]) -> None:
     """The comment becomes feedback; ``comments`` collects it to be analysed and judged by the rules at the
     moment it was written (see ``_judge_comments``)."""
-    from voxloop.surveys import services as survey_services
+    from voxloop.surveys import loop as survey_loop
 
-    feedback_id = survey_services.comment_to_feedback(response)
+    feedback_id = survey_loop.comment_to_feedback(response)
     if feedback_id:
         comments.append((feedback_id, at + timedelta(minutes=15)))
 

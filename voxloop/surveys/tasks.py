@@ -6,20 +6,20 @@ from typing import Any
 
 from celery import shared_task
 
-from voxloop.surveys import services
+from voxloop.surveys import invitations, loop
 
 
 @shared_task
 def send_invitation_task(invitation_id: int) -> str:
-    return services.send_invitation(invitation_id)
+    return invitations.send_invitation(invitation_id)
 
 
 @shared_task
 def sweep_invitations_task() -> dict[str, int]:
-    result = services.sweep_invitations()
+    result = invitations.sweep_invitations()
     return {"sent": result.sent, "reminded": result.reminded, "expired": result.expired, "failed": result.failed}
 
 
 @shared_task
 def close_loop_task(response_id: int, edited: bool = False) -> dict[str, Any]:
-    return services.close_loop(response_id, edited=edited)
+    return loop.close_loop(response_id, edited=edited)

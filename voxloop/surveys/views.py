@@ -22,7 +22,8 @@ from django_ratelimit.decorators import ratelimit
 from voxloop.accounts.permissions import Capability, require
 from voxloop.core.clientip import client_ip
 from voxloop.feedback.models import Customer
-from voxloop.surveys import queries, services
+from voxloop.surveys import answers, building, common, invitations, queries
+from voxloop.surveys.common import SurveyError, SurveyErrorCode
 from voxloop.surveys.forms import BatchInviteForm, EmailInviteForm, LinkInviteForm, QuestionForm, SurveyForm
 from voxloop.surveys.models import (
     SCORE_RANGES,
@@ -33,7 +34,6 @@ from voxloop.surveys.models import (
     Response,
     Survey,
 )
-from voxloop.surveys.services import SurveyError, SurveyErrorCode
 
 logger = logging.getLogger(__name__)
 HONEYPOT = "website"
@@ -64,7 +64,7 @@ def _survey_form_save(request: HttpRequest, form: SurveyForm, survey: Survey | N
         return None
     data = form.cleaned_data
     try:
-        return services.save_survey(
+        return building.save_survey(
             survey,
             name=data["name"],
             kind=data["kind"],
@@ -73,7 +73,7 @@ def _survey_form_save(request: HttpRequest, form: SurveyForm, survey: Survey | N
             is_active=data["is_active"],
             is_followup_default=data["is_followup_default"],
             branding={"logo_text": data["logo_text"], "colour": data["colour"]},
-            texts={key: data[key] for key in services.SURVEY_TEXT_FIELDS},
+            texts={key: data[key] for key in building.SURVEY_TEXT_FIELDS},
             created_by=request.user,
         )
     except SurveyError as exc:
@@ -106,7 +106,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "is_followup_default": survey.is_followup_default,
         "logo_text": (survey.branding or {}).get("logo_text", ""),
         "colour": (survey.branding or {}).get("colour", ""),
-        **{key: getattr(survey, key) for key in services.SURVEY_TEXT_FIELDS},
+        **{key: getattr(survey, key) for key in building.SURVEY_TEXT_FIELDS},
     }
     form = SurveyForm(request.POST or None, initial=initial)
     if request.method == "POST" and _survey_form_save(request, form, survey) is not None:
@@ -163,7 +163,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = QuestionForm(request.POST)
     if form.is_valid():
         try:
-            services.add_question(survey, **_question_form_call(form))
+            building.add_question(survey, **_question_form_call(form))
         except SurveyError as exc:
             _form_errors(form, exc)
         else:
@@ -184,7 +184,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.update_question(question, **_question_form_call(form))
+                building.update_question(question, **_question_form_call(form))
             except SurveyError as exc:
                 _form_errors(form, exc)
             else:
@@ -204,7 +204,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def question_move(request: HttpRequest, pk: int) -> HttpResponse:
     _require_builder(request)
     question = get_object_or_404(Question, pk=pk)
-    services.move_question(question, request.POST.get("direction", ""))
+    building.move_question(question, request.POST.get("direction", ""))
     return redirect(reverse("surveys:detail", args=[question.survey_id]) + "#questions")
 
 
@@ -215,7 +215,7 @@ def question_delete(request: HttpRequest, pk: int) -> HttpResponse:
     question = get_object_or_404(Question, pk=pk)
     survey_id = question.survey_id
     try:
-        services.delete_question(question)
+        building.delete_question(question)
     except SurveyError as exc:
         messages.error(request, exc.message)
     else:
@@ -251,17 +251,17 @@ def invite(request: HttpRequest, pk: int, how: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             if how == "link":
-                invitation = services.create_link_invitation(
+                invitation = invitations.create_link_invitation(
                     survey,
                     customer=_customer_by_external_id(data["customer_id"]),
                     language=data["language"],
                     created_by=request.user,
                 )
                 messages.success(
-                    request, _("Personal link created: %(url)s") % {"url": services.survey_url(invitation)}
+                    request, _("Personal link created: %(url)s") % {"url": invitations.survey_url(invitation)}
                 )
             elif how == "email":
-                services.invite_by_email(
+                invitations.invite_by_email(
                     survey,
                     email=data["email"],
                     customer=_customer_by_external_id(data["customer_id"]),
@@ -270,7 +270,7 @@ def invite(request: HttpRequest, pk: int, how: str) -> HttpResponse:
                 )
                 messages.success(request, _("Invitation queued for sending."))
             else:
-                result = services.invite_batch(
+                result = invitations.invite_batch(
                     survey, segment=data["segment"].strip(), tags=form.tag_list(), created_by=request.user
                 )
                 messages.success(
@@ -311,7 +311,7 @@ def _score_buttons(question: Question) -> list[int]:
 def _page_questions(survey: Survey, lang: str, values: dict[str, list[str]]) -> list[dict[str, Any]]:
     rows = []
     for question in survey.questions.order_by("order"):
-        name = services.field_name(question)
+        name = answers.field_name(question)
         rows.append(
             {
                 "q": question,
@@ -331,7 +331,7 @@ def _page_questions(survey: Survey, lang: str, values: dict[str, list[str]]) -> 
 def _values_from_response(response: Response) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for answer in response.answers.select_related("question"):
-        name = services.field_name(answer.question)
+        name = answers.field_name(answer.question)
         if answer.number is not None:
             values[name] = [str(answer.number)]
         elif answer.text:
@@ -352,7 +352,7 @@ def _prefill_from_query(request: HttpRequest, survey: Survey) -> dict[str, list[
     if not score.isdigit() or headline is None:
         return {}
     low, high = SCORE_RANGES[headline.kind]
-    return {services.field_name(headline): [score]} if low <= int(score) <= high else {}
+    return {answers.field_name(headline): [score]} if low <= int(score) <= high else {}
 
 
 # Answers that need a look re-render the page with status 200, as HTML forms conventionally do: a 4xx document
@@ -436,21 +436,21 @@ def _bot(request: HttpRequest) -> bool:
 
 def _lang_for(request: HttpRequest, survey: Survey, invitation: Invitation | None = None) -> str:
     wanted = request.GET.get("lang") or request.POST.get("lang") or (invitation.language if invitation else "")
-    return services.survey_language(survey, wanted or translation.get_language())
+    return common.survey_language(survey, wanted or translation.get_language())
 
 
 @ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """/s/<token>/: GET shows the survey and records only that the link was opened; POST records the answers."""
     try:
-        invitation = services.find_invitation(token)
+        invitation = answers.find_invitation(token)
     except SurveyError:
         return _not_found(request)
     survey = invitation.survey
     lang = _lang_for(request, survey, invitation)
     existing = _existing_response(request, invitation)
     if request.method != "POST":
-        services.record_open(invitation)
+        answers.record_open(invitation)
         if invitation.status == InvitationStatus.ANSWERED:
             if existing is not None and existing.editable_until > timezone.now() and request.GET.get("edit"):
                 return _render_page(request, survey, lang, values=_values_from_response(existing), editing=existing)
@@ -463,7 +463,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if invitation.status == InvitationStatus.ANSWERED and existing is None:
         return _render_thanks(request, survey, lang, response=None, already=True)
     try:
-        response = services.submit_response(invitation=invitation, data=request.POST, language=lang, response=existing)
+        response = answers.submit_response(invitation=invitation, data=request.POST, language=lang, response=existing)
     except SurveyError as exc:
         if exc.code == SurveyErrorCode.INVALID:
             return _render_page(
@@ -480,7 +480,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 def _open(request: HttpRequest, public_token: str, *, embedded: bool) -> HttpResponse:
     try:
-        survey = services.find_open_survey(public_token)
+        survey = answers.find_open_survey(public_token)
     except SurveyError:
         return _not_found(request)
     lang = _lang_for(request, survey)
@@ -498,7 +498,7 @@ def _open(request: HttpRequest, public_token: str, *, embedded: bool) -> HttpRes
     if _bot(request):
         return _render_thanks(request, survey, lang, response=None, embedded=embedded)
     try:
-        invitation, response = services.submit_open_response(
+        invitation, response = answers.submit_open_response(
             survey=survey,
             data=request.POST,
             channel=InvitationChannel.EMBED if embedded else InvitationChannel.LINK,

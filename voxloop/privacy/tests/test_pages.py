@@ -17,8 +17,9 @@ from voxloop.feedback.models import Customer, Feedback, ImportBatch, Quarantined
 from voxloop.privacy import retention, services
 from voxloop.privacy.models import DataClass, DataSubjectRequest, RequestState, RetentionRun
 from voxloop.privacy.tasks import apply_retention_task
+from voxloop.surveys.common import SurveyError
+from voxloop.surveys.invitations import invite_batch, invite_by_email
 from voxloop.surveys.models import Invitation, InvitationChannel, InvitationStatus, Survey
-from voxloop.surveys.services import SurveyError, invite_batch, invite_by_email
 
 pytestmark = pytest.mark.django_db
 PHONE = "13912345678"

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 
 from voxloop.feedback.models import Customer
-from voxloop.surveys import services
+from voxloop.surveys import building, invitations
 from voxloop.surveys.models import Invitation, Survey
 
 
@@ -27,11 +27,11 @@ def english_and_fresh_rate_limits(client):
 @pytest.fixture
 def nps_survey(db) -> Survey:
     """NPS with a "why?" shown only after a score of 6 or less, and an optional choice question."""
-    survey = services.save_survey(None, name="Relationship NPS", kind="nps", languages=["zh-hans", "en"])
-    services.add_question(
+    survey = building.save_survey(None, name="Relationship NPS", kind="nps", languages=["zh-hans", "en"])
+    building.add_question(
         survey, kind="text", text_zh="为什么？", text_en="Why?", show_if={"question": 1, "lte": 6}, required=True
     )
-    services.add_question(
+    building.add_question(
         survey,
         kind="multiple",
         text_zh="您用过哪些渠道？",
@@ -49,7 +49,7 @@ def customer(db) -> Customer:
 @pytest.fixture
 def invitation(nps_survey, customer) -> Invitation:
     # English, so messages can be asserted in English; the customer's own language has its own test.
-    return services.create_link_invitation(nps_survey, customer=customer, language="en")
+    return invitations.create_link_invitation(nps_survey, customer=customer, language="en")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from voxloop.surveys import services
+from voxloop.surveys import answers, common, invitations
 from voxloop.surveys.models import Answer, Invitation, InvitationStatus, Response
 
 pytestmark = pytest.mark.django_db
@@ -72,18 +72,18 @@ def test_the_edit_link_shows_the_saved_answers(client, invitation):
 
 
 def test_a_resubmitted_form_for_one_invitation_never_makes_a_second_response(invitation, nps_survey):
-    services.submit_response(invitation=invitation, data={"q1": "8"})
+    answers.submit_response(invitation=invitation, data={"q1": "8"})
     stale = Invitation.objects.get(pk=invitation.pk)
-    services.submit_response(invitation=stale, data={"q1": "2", "q2": "慢"})
+    answers.submit_response(invitation=stale, data={"q1": "2", "q2": "慢"})
     assert list(Response.objects.values_list("nps", flat=True)) == [2]  # the same response, changed
     # Anonymous responses are not linked to their invitation: the claim on the invitation is the guard.
     nps_survey.is_anonymous = True
     nps_survey.save()
-    anonymous = services.create_link_invitation(nps_survey)
-    services.submit_response(invitation=anonymous, data={"q1": "9"})
-    with pytest.raises(services.SurveyError) as caught:
-        services.submit_response(invitation=anonymous, data={"q1": "1", "q2": "x"})
-    assert caught.value.code == services.SurveyErrorCode.ALREADY_ANSWERED
+    anonymous = invitations.create_link_invitation(nps_survey)
+    answers.submit_response(invitation=anonymous, data={"q1": "9"})
+    with pytest.raises(common.SurveyError) as caught:
+        answers.submit_response(invitation=anonymous, data={"q1": "1", "q2": "x"})
+    assert caught.value.code == common.SurveyErrorCode.ALREADY_ANSWERED
     assert Response.objects.count() == 2
 
 
@@ -91,8 +91,8 @@ def test_why_is_asked_only_after_a_low_score(client, invitation, nps_survey):
     page = client.get(url(invitation)).content.decode()
     assert 'data-show-if="q1" data-lte="6"' in page
     questions = list(nps_survey.questions.order_by("order"))
-    assert [q.order for q in services.visible_questions(questions, {1: 9})] == [1, 3]
-    assert [q.order for q in services.visible_questions(questions, {1: 6})] == [1, 2, 3]
+    assert [q.order for q in answers.visible_questions(questions, {1: 9})] == [1, 3]
+    assert [q.order for q in answers.visible_questions(questions, {1: 6})] == [1, 2, 3]
     # A promoter's answer to the hidden "why?" is ignored; the question is not required for them.
     client.post(url(invitation), {"q1": "10", "q2": "should not be kept"})
     assert Response.objects.get().comment == ""
@@ -150,7 +150,7 @@ def test_unknown_expired_and_switched_off_links_all_look_the_same(client, invita
     assert unknown.status_code == expired.status_code == posted.status_code == 404
     assert unknown.content == expired.content  # nothing tells which case it is
     assert Response.objects.count() == 0
-    fresh = services.create_link_invitation(nps_survey)
+    fresh = invitations.create_link_invitation(nps_survey)
     nps_survey.is_active = False
     nps_survey.save()
     assert client.get(url(fresh)).content == unknown.content
@@ -159,7 +159,7 @@ def test_unknown_expired_and_switched_off_links_all_look_the_same(client, invita
 def test_anonymous_surveys_keep_no_customer(client, nps_survey, customer, resolved_case):
     nps_survey.is_anonymous = True
     nps_survey.save()
-    invitation = services.create_link_invitation(nps_survey, customer=customer, language="en")
+    invitation = invitations.create_link_invitation(nps_survey, customer=customer, language="en")
     Invitation.objects.filter(pk=invitation.pk).update(case=resolved_case)
     client.post(url(invitation), {"q1": "2", "q2": "客服态度差"})
     response = Response.objects.get()

@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
-from voxloop.surveys import services
+from voxloop.surveys import answers, building
 from voxloop.surveys.models import Question, Survey
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_reordering_keeps_the_why_question_pointing_at_its_score(client, manager
 
 
 def test_a_question_with_answers_cannot_be_deleted(client, manager, invitation, nps_survey):
-    services.submit_response(invitation=invitation, data={"q1": "9"})
+    answers.submit_response(invitation=invitation, data={"q1": "9"})
     client.force_login(manager)
     headline = nps_survey.questions.get(order=1)
     page = client.post(reverse("surveys:question_delete", args=[headline.pk]), follow=True)
@@ -135,6 +135,6 @@ def test_a_question_with_answers_cannot_be_deleted(client, manager, invitation, 
 
 def test_only_one_survey_follows_resolved_cases(nps_survey):
     csat = Survey.objects.get(template_code="csat")
-    services.save_survey(csat, name=csat.name, kind="csat", languages=["zh-hans"], is_followup_default=True)
-    services.save_survey(nps_survey, name="NPS", kind="nps", languages=["zh-hans"], is_followup_default=True)
+    building.save_survey(csat, name=csat.name, kind="csat", languages=["zh-hans"], is_followup_default=True)
+    building.save_survey(nps_survey, name="NPS", kind="nps", languages=["zh-hans"], is_followup_default=True)
     assert list(Survey.objects.filter(is_followup_default=True)) == [nps_survey]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from voxloop.feedback.models import Customer
 from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
-from voxloop.surveys import services
+from voxloop.surveys import answers, invitations
 from voxloop.surveys.models import Invitation, InvitationStatus
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +36,9 @@ def segment(db) -> dict[str, Customer]:
 def test_a_batch_skips_opted_out_recently_surveyed_and_unreachable_customers_and_says_how_many(
     segment, nps_survey, django_capture_on_commit_callbacks
 ):
-    services.create_link_invitation(nps_survey, customer=segment["recent"])  # surveyed a moment ago
+    invitations.create_link_invitation(nps_survey, customer=segment["recent"])  # surveyed a moment ago
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.invite_batch(nps_survey, segment="loyal")
+        result = invitations.invite_batch(nps_survey, segment="loyal")
     assert (result.invited, result.skipped_opted_out, result.skipped_recently_surveyed, result.skipped_no_email) == (
         2, 1, 1, 1,
     )  # fmt: skip
@@ -51,13 +51,13 @@ def test_a_batch_skips_opted_out_recently_surveyed_and_unreachable_customers_and
     assert Invitation.objects.filter(channel="batch", status=InvitationStatus.SENT).count() == 2
     # Run again at once: everybody was just surveyed (fatigue), nobody gets a second email.
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.invite_batch(nps_survey, segment="loyal")
+        again = invitations.invite_batch(nps_survey, segment="loyal")
     assert again.invited == 0 and again.skipped_recently_surveyed == 3
     assert len(mail.outbox) == 2
 
 
 def test_a_batch_by_tags_needs_every_tag(segment, nps_survey):
-    result = services.invite_batch(nps_survey, tags=["vip", "b2b"])
+    result = invitations.invite_batch(nps_survey, tags=["vip", "b2b"])
     assert result.invited == 1
     assert Invitation.objects.get().customer == segment["en"]
 
@@ -82,25 +82,25 @@ def test_an_unanswered_invitation_is_reminded_once_and_only_once(
     nps_survey, customer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = services.invite_by_email(nps_survey, customer=customer, language="en")
+        invitation = invitations.invite_by_email(nps_survey, customer=customer, language="en")
     assert len(mail.outbox) == 1
     now = timezone.now()
-    assert services.sweep_invitations(now + timedelta(days=1)).reminded == 0  # too early
-    assert services.sweep_invitations(now + timedelta(days=4)).reminded == 1
-    assert services.sweep_invitations(now + timedelta(days=5)).reminded == 0
+    assert invitations.sweep_invitations(now + timedelta(days=1)).reminded == 0  # too early
+    assert invitations.sweep_invitations(now + timedelta(days=4)).reminded == 1
+    assert invitations.sweep_invitations(now + timedelta(days=5)).reminded == 0
     assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("Reminder:")
     invitation.refresh_from_db()
     assert invitation.reminded_at is not None
 
 
 def test_answered_invitations_get_no_reminder_and_stale_ones_expire(nps_survey, customer, segment):
-    answered = services.invite_by_email(nps_survey, customer=customer)
-    services.send_invitation(answered.pk)
-    services.submit_response(invitation=answered, data={"q1": "9"})
-    stale = services.invite_by_email(nps_survey, customer=segment["zh"])
-    services.send_invitation(stale.pk)
+    answered = invitations.invite_by_email(nps_survey, customer=customer)
+    invitations.send_invitation(answered.pk)
+    answers.submit_response(invitation=answered, data={"q1": "9"})
+    stale = invitations.invite_by_email(nps_survey, customer=segment["zh"])
+    invitations.send_invitation(stale.pk)
     mail.outbox.clear()
-    result = services.sweep_invitations(timezone.now() + timedelta(days=31))
+    result = invitations.sweep_invitations(timezone.now() + timedelta(days=31))
     assert result.reminded == 0 and result.expired == 1
     assert not mail.outbox
     assert Invitation.objects.get(pk=stale.pk).status == InvitationStatus.EXPIRED
@@ -109,8 +109,8 @@ def test_answered_invitations_get_no_reminder_and_stale_ones_expire(nps_survey, 
 def test_a_failed_send_is_recorded_not_lost(nps_survey, customer, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens on the discard port
-    invitation = services.invite_by_email(nps_survey, customer=customer)
-    assert services.send_invitation(invitation.pk) == "failed"
+    invitation = invitations.invite_by_email(nps_survey, customer=customer)
+    assert invitations.send_invitation(invitation.pk) == "failed"
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.FAILED and invitation.error
 
@@ -140,7 +140,7 @@ def test_an_invitation_that_could_not_be_sent_says_why_in_the_readers_language(c
     invitation = Invitation.objects.create(
         survey=nps_survey, customer=segment["no_email"], channel="followup", email="", language="zh-hans"
     )
-    assert services.send_invitation(invitation.pk) == "failed"
+    assert invitations.send_invitation(invitation.pk) == "failed"
     client.force_login(manager)
     url = reverse("surveys:detail", args=[nps_survey.pk])
     assert "没有邮箱地址。" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
@@ -151,8 +151,8 @@ def test_invitations_and_reminders_go_out_through_the_notify_outbox(
     nps_survey, customer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = services.invite_by_email(nps_survey, customer=customer, language="en")
-    services.sweep_invitations(timezone.now() + timedelta(days=4))
+        invitation = invitations.invite_by_email(nps_survey, customer=customer, language="en")
+    invitations.sweep_invitations(timezone.now() + timedelta(days=4))
     sent = list(OutgoingMessage.objects.order_by("id").values_list("kind", "status", "to_email"))
     assert sent == [
         (MessageKind.SURVEY_INVITATION, MessageStatus.SENT, customer.email),
@@ -166,8 +166,8 @@ def test_invitations_and_reminders_go_out_through_the_notify_outbox(
 def test_a_failed_invitation_is_logged_in_the_outbox_with_the_reason(nps_survey, customer, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens on the discard port
-    invitation = services.invite_by_email(nps_survey, customer=customer)
-    assert services.send_invitation(invitation.pk) == "failed"
+    invitation = invitations.invite_by_email(nps_survey, customer=customer)
+    assert invitations.send_invitation(invitation.pk) == "failed"
     message = OutgoingMessage.objects.get()
     assert message.status == MessageStatus.FAILED and message.last_error
     invitation.refresh_from_db()

@@ -13,7 +13,7 @@ from voxloop.automation.models import AutomationRule, RuleFiring
 from voxloop.automation.rules import facts_for, facts_queryset
 from voxloop.cases.models import Case, CaseFeedback, CaseStatus, FollowUp
 from voxloop.feedback.models import Feedback
-from voxloop.surveys import services
+from voxloop.surveys import invitations, loop
 from voxloop.surveys.models import Invitation, InvitationChannel, InvitationStatus, Response, Survey
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_without_a_follow_up_survey_the_agent_gets_the_follow_up_task(resolved_c
 def test_low_csat_reopens_the_case_and_its_comment_becomes_feedback_on_it(
     client, resolved_case, followup_survey, manager, django_capture_on_commit_callbacks
 ):
-    invitation = services.invite_for_case(resolved_case)
+    invitation = invitations.invite_for_case(resolved_case)
     invitation.language = "en"
     invitation.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -88,8 +88,8 @@ def test_the_comment_is_stored_once_however_often_the_loop_runs(client, invitati
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "3", "q2": "太慢"})
     response = Response.objects.get()
-    services.close_loop(response.pk)
-    services.close_loop(response.pk)
+    loop.close_loop(response.pk)
+    loop.close_loop(response.pk)
     assert Feedback.objects.filter(channel="survey").count() == 1
     assert Feedback.objects.get(channel="survey").external_id == f"survey-response:{response.pk}"
 
@@ -97,7 +97,7 @@ def test_the_comment_is_stored_once_however_often_the_loop_runs(client, invitati
 def test_a_happy_answer_completes_the_follow_up_without_reopening(
     client, resolved_case, followup_survey, django_capture_on_commit_callbacks
 ):
-    invitation = services.invite_for_case(resolved_case)
+    invitation = invitations.invite_for_case(resolved_case)
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "5"})
     assert Case.objects.get(pk=resolved_case.pk).status == CaseStatus.RESOLVED
@@ -125,7 +125,7 @@ def test_a_low_csat_with_no_case_gets_a_recovery_case_from_the_rules(
     client, followup_survey, customer, settings, sla_defaults, django_capture_on_commit_callbacks
 ):
     settings.ANALYZE_ON_INGEST = True
-    invitation = services.create_link_invitation(followup_survey, customer=customer, language="en")
+    invitation = invitations.create_link_invitation(followup_survey, customer=customer, language="en")
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "2", "q5": "还行吧"})
     feedback = Feedback.objects.get(channel="survey")
@@ -140,7 +140,7 @@ def test_a_neutral_csat_comment_opens_no_case(
 ):
     settings.ANALYZE_ON_INGEST = True
     followup_survey.questions.filter(kind="text").update(show_if={})  # ask for a comment at any score
-    invitation = services.create_link_invitation(followup_survey, customer=customer, language="en")
+    invitation = invitations.create_link_invitation(followup_survey, customer=customer, language="en")
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "3", "q5": "还行吧"})
     feedback = Feedback.objects.get(channel="survey")
@@ -154,7 +154,7 @@ def test_a_promoter_comment_opens_no_case(
     settings.ANALYZE_ON_INGEST = True
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "10", "q3": ["c1"]})
-        invitation2 = services.create_link_invitation(invitation.survey, language="en")
+        invitation2 = invitations.create_link_invitation(invitation.survey, language="en")
         answer(client, invitation2, {"q1": "9"})
     assert not Case.objects.exists()
 
@@ -164,11 +164,11 @@ def test_no_follow_up_survey_for_opted_out_or_recently_surveyed_customers(
 ):
     customer.opted_out = True
     customer.save()
-    assert services.invite_for_case(resolved_case) is None
+    assert invitations.invite_for_case(resolved_case) is None
     customer.opted_out = False
     customer.save()
-    services.create_link_invitation(nps_survey, customer=customer)  # surveyed a moment ago
-    assert services.invite_for_case(resolved_case) is None
+    invitations.create_link_invitation(nps_survey, customer=customer)  # surveyed a moment ago
+    assert invitations.invite_for_case(resolved_case) is None
     Invitation.objects.update(created_at=timezone.now() - timedelta(days=91))
-    assert services.invite_for_case(resolved_case) is not None
-    assert services.invite_for_case(resolved_case) is None  # one per case
+    assert invitations.invite_for_case(resolved_case) is not None
+    assert invitations.invite_for_case(resolved_case) is None  # one per case
