@@ -1,9 +1,13 @@
-"""Shared fixtures: personas (one user per role), a team, and a real headless Chromium."""
+"""Shared fixtures: personas (one user per role), a team, a real headless Chromium, and tallies."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +65,73 @@ def login_page(page, live_server):
         return page
 
     return _login
+
+
+# --- tallies: figures some tests report about themselves, printed at the end of the run -----------------------
+
+TALLY_DIR = Path(__file__).resolve().parent / "var" / "tallies"
+
+
+class Tally:
+    """Counts a test adds up while it runs (examples hypothesis generated, operations schemathesis called), so
+    that the end of every run says how much was really tried, not only that it passed. Each xdist worker writes
+    its own file; the controller sums them in the terminal summary."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.labels: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def add(self, topic: str, **counts: int) -> None:
+        for key, n in counts.items():
+            self.counts[topic][key] += n
+
+    def distinct(self, topic: str, key: str, label: str) -> None:
+        """Counts ``label`` once however often it is seen (an operation called by many examples)."""
+        self.labels[topic][key].add(label)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "labels": {t: {k: sorted(v) for k, v in d.items()} for t, d in self.labels.items()},
+        }
+
+
+TALLY = Tally()
+
+
+@pytest.fixture(scope="session")
+def tally() -> Tally:
+    return TALLY
+
+
+def _worker(config: pytest.Config) -> str:
+    return getattr(config, "workerinput", {}).get("workerid", "main")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        shutil.rmtree(TALLY_DIR, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if TALLY.counts or TALLY.labels:
+        TALLY_DIR.mkdir(parents=True, exist_ok=True)
+        (TALLY_DIR / f"{_worker(session.config)}.json").write_text(json.dumps(TALLY.as_json()))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not TALLY_DIR.is_dir():
+        return
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    labels: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for path in sorted(TALLY_DIR.glob("*.json")):
+        data = json.loads(path.read_text())
+        for topic, values in data["counts"].items():
+            for key, n in values.items():
+                counts[topic][key] += n
+        for topic, values in data["labels"].items():
+            for key, names in values.items():
+                labels[topic][key].update(names)
+    for topic in sorted(set(counts) | set(labels)):
+        figures = {**{k: len(v) for k, v in labels[topic].items()}, **counts[topic]}
+        terminalreporter.write_line(f"{topic}: " + " ".join(f"{k}={v}" for k, v in figures.items()))

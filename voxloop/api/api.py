@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
+from ninja.params.models import QueryModel
 
 from voxloop.accounts.permissions import PolicyDenied
 from voxloop.api import cases, customers, feedback, metrics
@@ -125,7 +129,51 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
     return api.create_response(request, {"detail": message, "code": "request_too_large"}, status=413)
 
 
-# Before validation, so that validation errors are in the answer's language too.
+def _query_names(run: Callable[..., HttpResponse]) -> frozenset[str]:
+    """The query parameters an operation declares. `run` is the operation's bound `run` method, perhaps
+    wrapped by the decorators added before this one (functools.wraps keeps the chain)."""
+    operation = getattr(inspect.unwrap(run), "__self__", None)
+    if operation is None:  # ninja no longer hands over the bound method: fail loudly rather than refuse all
+        raise TypeError("refuse_unknown_query must be the first view decorator added to the API")
+    names: set[str] = set()
+    for model in getattr(operation, "models", []):
+        if issubclass(model, QueryModel):
+            flatten = getattr(model, "__ninja_flatten_map__", None)
+            names.update(flatten or (field.alias or name for name, field in model.model_fields.items()))
+    return frozenset(names)
+
+
+def refuse_unknown_query(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A query parameter the operation does not declare is a 422 naming it, like an unknown body field: a
+    misspelt filter (`?sinse=`) silently ignored would answer with every item instead of the few asked for."""
+    known = _query_names(run)
+
+    @wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        unknown = sorted(name for name in request.GET if name not in known)
+        if not unknown:
+            return run(request, *args, **kwargs)
+        if known:
+            msg = _("Unknown query parameter; this operation accepts: %(names)s.") % {"names": ", ".join(sorted(known))}
+        else:
+            msg = _("Unknown query parameter; this operation takes no query parameters.")
+        errors = [
+            {
+                "type": "extra_forbidden",
+                "loc": ["query", name],
+                "msg": msg,
+                "input": request.GET.get(name),
+            }
+            for name in unknown
+        ]
+        return validation_error(request, ValidationError(errors))
+
+    return wrapper
+
+
+# Before validation, so that validation errors are in the answer's language too. The first added wraps the
+# operation itself (it reads the operation's parameters) and runs last, inside the answer's language.
+api.add_decorator(refuse_unknown_query, mode="view")
 api.add_decorator(in_api_language, mode="view")
 api.add_decorator(refuse_nul_in_query, mode="view")
 api.add_router("", feedback.router)

@@ -26,8 +26,26 @@ ZH_ADDRESS = re.compile(
     rf"(?:[{_NUM}A-Za-z-]+(?:栋|幢|座|号楼|单元|楼|层|室|号))*"
 )
 EN_ADDRESS = re.compile(
-    r"\b[0-9]{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct)\b\.?"
+    r"\b[0-9]{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct"
+    r"|Parkway|Pkwy|Place|Pl|Square|Sq|Terrace|Highway|Hwy|Crescent|Close)\b\.?"
 )
+EN_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Flat)\.?\s*#?\s*[0-9][0-9A-Za-z-]*")
+# An address after the words that announce one ("地址：", "住在", "寄到"), to the end of its clause, when it
+# holds a named place or a numbered building: ZH_ADDRESS needs a street number and misses "杭州市西湖区文三路"
+# or "幸福小区5栋2单元301". Without such a place ("送到楼下", "寄到公司") the words are kept.
+_ZH_ADDRESS_LEAD = re.compile(
+    r"((?:收货|收件|送货|家庭|联系|寄送|详细|新)?地址\s*(?:是|为|改为|改成)?\s*[:：]?\s*|住址\s*(?:是)?\s*[:：]?\s*"
+    r"|住在|家住|家在|寄到|送到|发到|邮到|寄往|送往|发往)([^\s，。！？；,;!?、()（）\[\]\n]{2,40})"
+)
+_ZH_PLACE = re.compile(
+    rf"[\u4e00-\u9fff]{{2,}}(?:省|市|区|县|镇|乡|村|路|街|大道|巷|弄|胡同)|[{_NUM}A-Za-z]+(?:栋|幢|单元|室|号楼)"
+)
+# A numbered building of an estate, wherever it is written: "汤臣豪园3期12栋501室", "幸福小区5栋2单元301".
+ZH_ESTATE = re.compile(
+    rf"(?:[\u4e00-\u9fff]{{2,8}}(?:小区|花园|公寓|家园|新村|大厦|苑|园|城|府|湾))?(?:[{_NUM}]{{1,3}}期)?"
+    rf"[0-9A-Za-z{_NUM}-]{{1,5}}(?:栋|幢|号楼)(?:[{_NUM}]{{1,3}}单元)?(?:[0-9]{{1,5}}(?:室|号)?)?"
+)
+_ESTATE_HINT = re.compile("[栋幢]|号楼")
 # Common Chinese surnames, less the ones that are everyday function words ("向老师反映", "于先生" aside:
 # 于/向/和/与 before 老师/先生 are far more often prepositions than names).
 _SURNAMES = (
@@ -101,15 +119,27 @@ def _zh_address(m: re.Match[str]) -> str:
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
+def _zh_lead_address(m: re.Match[str]) -> str:
+    return m.group(1) + "[ADDRESS]" if _ZH_PLACE.search(m.group(2)) else m.group(0)
+
+
+def mask_addresses(text: str) -> str:
+    """Chinese addresses: with a street number, after the words that announce one, and numbered buildings."""
+    if "号" in text:
+        text = ZH_ADDRESS.sub(_zh_address, text)
+    text = _ZH_ADDRESS_LEAD.sub(_zh_lead_address, text)
+    return ZH_ESTATE.sub("[ADDRESS]", text) if _ESTATE_HINT.search(text) else text
+
+
 def mask_pii(text: str) -> str:
-    # Most feedback holds no "@", no ASCII digit and no "号": skip the patterns that need one (each
-    # substitution only removes such characters, so a check on the original text is exact).
+    # Most feedback holds no "@" and no ASCII digit: skip the patterns that need one (each substitution only
+    # removes such characters, so a check on the original text is exact).
     if "@" in text:
         text = EMAIL.sub("[EMAIL]", text)
     text = mask_names_and_ids(text)
     digits = _ASCII_DIGIT.search(text) is not None
     if not digits:
-        return ZH_ADDRESS.sub(_zh_address, text) if "号" in text else text
+        return mask_addresses(text)
     text = ID_CARD.sub(lambda m: "[ID]" if _id_valid(m.group(0)) else m.group(0), text)
 
     def card(m: re.Match[str]) -> str:
@@ -119,9 +149,9 @@ def mask_pii(text: str) -> str:
     text = BANK_CARD.sub(card, text)
     text = MOBILE.sub("[PHONE]", text)
     text = LANDLINE.sub("[PHONE]", text)
-    text = ZH_ADDRESS.sub(_zh_address, text)
+    text = mask_addresses(text)
     text = EN_ADDRESS.sub("[ADDRESS]", text)
-    return text
+    return EN_UNIT.sub("[ADDRESS]", text)
 
 
 @component("pii", assigns=["masked_text"])

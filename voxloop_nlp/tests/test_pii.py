@@ -49,3 +49,29 @@ def test_wechat_and_qq_ids():
 def test_words_that_only_look_like_names_are_kept():
     for text in ("这位先生态度很好", "向老师反映了", "我是老用户了", "我是高中生，觉得不错", "请问先生贵姓"):
         assert mask_pii(text) == text
+
+
+def test_addresses_without_a_street_number_after_the_words_that_announce_one():
+    assert mask_pii("地址：杭州市西湖区文三路，电话没人接") == "地址：[ADDRESS]，电话没人接"
+    assert mask_pii("我住在上海市浦东新区张江镇汤臣豪园3期12栋501室") == "我住在[ADDRESS]"
+    assert mask_pii("地址改成南京市鼓楼区中山路") == "地址改成[ADDRESS]"
+    assert mask_pii("发到幸福小区5栋2单元301") == "发到[ADDRESS]"
+
+
+def test_numbered_buildings_of_an_estate_anywhere_in_the_text():
+    assert mask_pii("幸福小区5栋2单元301的邻居也没收到") == "[ADDRESS]的邻居也没收到"
+    assert mask_pii("汤臣豪园3期12栋501室门口") == "[ADDRESS]门口"
+
+
+def test_english_addresses_and_flats():
+    assert mask_pii("Please ship to 1600 Amphitheatre Parkway, Mountain View") == (
+        "Please ship to [ADDRESS], Mountain View"
+    )
+    assert mask_pii("Send it to Flat 3, 12 High St, London") == "Send it to [ADDRESS], [ADDRESS], London"
+    assert mask_pii("Apt 4B door was open") == "[ADDRESS] door was open"
+
+
+def test_words_that_only_announce_a_place_are_kept():
+    for text in ("送到楼下就走了", "寄到公司了", "送到小区门口", "住在市区", "寄到了3号才收到", "发到我手上就坏了",
+                 "送到马路边上了"):  # fmt: skip
+        assert mask_pii(text) == text

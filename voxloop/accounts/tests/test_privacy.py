@@ -56,3 +56,11 @@ def test_payload_values_are_masked_by_what_their_key_names():
 
 def test_full_width_digits_in_text_are_a_phone_number_too():
     assert privacy.mask_text("我的手机１３８００１３８０００") == "我的手机[PHONE]"
+
+
+def test_addresses_in_free_text_are_masked_for_roles_without_the_right():
+    text = "快递没送到，地址：杭州市西湖区文三路，幸福小区5栋2单元301"
+    viewer = User(username="v", role=Role.VIEWER)
+    assert privacy.text_for(text, viewer) == "快递没送到，地址：[ADDRESS]，[ADDRESS]"
+    assert privacy.mask_payload({"备注": text})["备注"] == "快递没送到，地址：[ADDRESS]，[ADDRESS]"
+    assert privacy.text_for(text, User(username="a", role=Role.AGENT)) == text

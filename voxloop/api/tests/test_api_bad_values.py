@@ -198,3 +198,34 @@ def test_a_nul_character_in_a_query_parameter_is_400_not_500(client, token):
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "nul_in_parameter"
     assert "external_id" in response.json()["detail"]
+
+
+def test_an_unknown_query_parameter_is_422_naming_it(client, token):
+    assert post(client, "/api/feedback", {"text": "物流太慢", "external_id": "q1"}, token).status_code == 201
+    # A misspelt filter must not answer with every item as if no filter had been given.
+    response = get(client, "/api/feedback", token, sinse="2026-01-05T10:00:00Z", external_id="q1")
+    assert response.status_code == 422, response.content
+    assert _fields(response) == ["sinse"]
+    assert "since" in response.json()["detail"][0]["message"]  # the accepted names are listed
+    assert get(client, "/api/feedback", token, since="2026-01-05T10:00:00Z", external_id="q1").status_code == 200
+    # Every operation, also those that take no query parameter at all, and in the client's language.
+    item = Feedback.objects.get()
+    response = client.get(
+        f"/api/feedback/{item.pk}",
+        {"expand": "all"},
+        headers={"Authorization": f"Bearer {token}"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 422
+    assert _fields(response) == ["expand"]
+    assert "未知的查询参数" in response.json()["detail"][0]["message"]
+    batch = client.post(
+        "/api/feedback/batch?dry_run=1",
+        data=json.dumps({"items": [{"text": "x"}]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert batch.status_code == 422
+    assert _fields(batch) == ["dry_run"]
+    assert Feedback.objects.count() == 1
+    assert get(client, "/api/cases", token, statu="new").status_code == 422

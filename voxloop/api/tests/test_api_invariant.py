@@ -54,7 +54,8 @@ def _post(client, url: str, items: list, token: str):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=batches)
-def test_feedback_batch_accounts_for_every_item(client, batch):
+def test_feedback_batch_accounts_for_every_item(client, batch, tally):
+    tally.add("hypothesis invariant: API batches", feedback_batches=1, feedback_items=len(batch))
     token = create_api_token("invariant", ["feedback:write"])[1]
     items = batch
     before = Feedback.objects.count()
@@ -104,7 +105,8 @@ bad_order = st.one_of(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(st.one_of(good_order, bad_order), min_size=1, max_size=8))
-def test_order_batch_accounts_for_every_item(client, items):
+def test_order_batch_accounts_for_every_item(client, items, tally):
+    tally.add("hypothesis invariant: API batches", order_batches=1, order_items=len(items))
     token = create_api_token("invariant", ["orders:write", "customers:write"])[1]
     response = _post(client, "/api/orders/batch", items, token)
     assert response.status_code == 200, response.content[:500]

@@ -510,9 +510,34 @@ def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
         workbook.close()
 
 
+def _too_large_line(number: int, excerpt: str, chars: int) -> SourceRow:
+    return SourceRow(
+        number,
+        raw_text=_SURROGATE.sub("\ufffd", excerpt[:EXCERPT_CHARS]),
+        error_code="row_too_large",
+        error=gettext_noop(
+            "Line %(line)s has %(chars)s characters, more than the %(limit)s a line may have; only its beginning"
+            " is kept here. Shorten the text or split it, and import the line again."
+        ),
+        error_params={"line": number, "chars": f"{chars:,}", "limit": f"{MAX_ROW_CHARS:,}"},
+    )
+
+
 def _iter_jsonl(path: Path, encoding: str) -> Iterator[SourceRow]:
     with path.open("r", encoding=encoding, errors="surrogateescape") as fh:
-        for number, line in enumerate(fh, start=1):
+        number = 0
+        # A line is read up to MAX_ROW_CHARS, like a CSV row: a longer one (a 1 GB line) is quarantined with
+        # its beginning and skipped a megabyte at a time, instead of being held whole in memory.
+        while line := fh.readline(MAX_ROW_CHARS + 1):
+            number += 1
+            if len(line) > MAX_ROW_CHARS and not line.endswith("\n"):
+                chars = len(line)
+                while piece := fh.readline(1 << 20):
+                    chars += len(piece)
+                    if piece.endswith("\n"):
+                        break
+                yield _too_large_line(number, line, chars - 1 if piece.endswith("\n") else chars)
+                continue
             text = line.strip()
             if not text:
                 continue

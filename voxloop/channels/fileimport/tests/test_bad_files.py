@@ -65,6 +65,32 @@ def test_a_ten_mebibyte_cell_is_quarantined_and_every_row_after_it_is_read(tmp_p
         assert "超过了一行允许的 8,388,608 个字符" in row.reason_display
 
 
+@pytest.mark.parametrize("last", [False, True])
+def test_a_ten_mebibyte_jsonl_line_is_quarantined_and_every_line_after_it_is_read(tmp_path, last):
+    keys = ["评价ID", "评价内容", "评价时间", "评分"]
+    lines = [
+        json.dumps(dict(zip(keys, [f"R{i}", f"第{i}条评价", "2025-03-05 10:00", 4], strict=True)))
+        for i in range(1, 101)
+    ]
+    big = 100 if last else 5
+    lines[big - 1] = json.dumps({"评价ID": f"R{big}", "评价内容": "长" * TEN_MIB}, ensure_ascii=False)
+    # The last line without its line break: the file's end closes the oversized line too.
+    batch = run(write(tmp_path, "huge.jsonl", "\n".join(lines) + ("" if last else "\n")))
+    assert batch.status == BatchStatus.COMPLETED
+    assert counts(batch) == (100, 99, 0, 1)
+    assert Feedback.objects.filter(batch=batch, external_id="R100").exists() != last
+    row = QuarantinedRow.objects.get(batch=batch)
+    assert (row.row_number, row.reason_code) == (big, "row_too_large")
+    assert row.raw_text.startswith('{"评价ID": "R') and len(row.raw_text) == readers.EXCERPT_CHARS
+    chars = len(lines[big - 1])
+    assert row.reason == (
+        f"Line {big} has {chars:,} characters, more than the 8,388,608 a line may have; only its beginning is kept"
+        " here. Shorten the text or split it, and import the line again."
+    )
+    with translation.override("zh-hans"):
+        assert f"第 {big} 行有 {chars:,} 个字符" in row.reason_display
+
+
 def test_an_oversized_unclosed_quote_swallows_to_the_end_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "MAX_ROW_CHARS", 1000)
     rows = [f"R{i},第{i}条评价,2025-03-05,4" for i in range(1, 101)]

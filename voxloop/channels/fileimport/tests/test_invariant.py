@@ -108,9 +108,10 @@ def _write(tmp_path: Path, fmt: str, rows: list[tuple[str, list]], n: int) -> Pa
     return path
 
 
-def _check_invariant(tmp_path: Path, fmt: str, kinds: list[str], texts: list[str]) -> None:
+def _check_invariant(tmp_path: Path, fmt: str, kinds: list[str], texts: list[str], tally) -> None:
     n = next(files)
     rows, good = _rows(kinds, texts, fmt, n)
+    tally.add("hypothesis invariant: generated files", **{"files": 1, "rows": len(rows), f"{fmt}_files": 1})
     path = _write(tmp_path, fmt, rows, n)
     batch = services.create_batch(path, channel="review", source="invariant", mapping=MAPPING,
                                   encoding="" if fmt == "xlsx" else "utf-8")  # fmt: skip
@@ -130,11 +131,11 @@ def _check_invariant(tmp_path: Path, fmt: str, kinds: list[str], texts: list[str
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl"])
-def test_every_row_of_any_file_is_accepted_a_duplicate_or_quarantined(tmp_path, small_limits, fmt):
+def test_every_row_of_any_file_is_accepted_a_duplicate_or_quarantined(tmp_path, small_limits, fmt, tally):
     @EXAMPLES
     @given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=30), texts=st.lists(TEXT, min_size=30,
                                                                                          max_size=30))  # fmt: skip
     def check(kinds, texts):
-        _check_invariant(tmp_path, fmt, kinds, texts)
+        _check_invariant(tmp_path, fmt, kinds, texts, tally)
 
     check()
