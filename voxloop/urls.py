@@ -23,6 +23,7 @@ urlpatterns = [
     path("metrics/", include("voxloop.metrics.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.insights.urls")),
+    path("settings/rules/sla/", include("voxloop.cases.sla_urls")),
     path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),
     path("settings/api-tokens/", include("voxloop.api.urls")),

@@ -35,12 +35,9 @@ KNOWN_UPWARD_IMPORTS = {
     ("voxloop/alerts/services.py", "alerts", "notify"),
     ("voxloop/alerts/services.py", "alerts", "webhooks"),
     # apply_rules still calls the case functions and routing reads agents' open cases instead of handing
-    # decisions to cases; the SLA/calendar admin pages live in automation although they edit cases' models
-    # (issue 14: automation decides, cases write).
+    # decisions to cases (issue 14: automation decides, cases write).
     ("voxloop/automation/routing.py", "automation", "cases"),
     ("voxloop/automation/services.py", "automation", "cases"),
-    ("voxloop/automation/sla_forms.py", "automation", "cases"),
-    ("voxloop/automation/sla_views.py", "automation", "cases"),
     # The inbox filters and shows topics, which analysis owns; a topic read model below feedback would fix it.
     ("voxloop/feedback/queries.py", "feedback", "analysis"),
     ("voxloop/feedback/views.py", "feedback", "analysis"),
