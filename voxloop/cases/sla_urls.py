@@ -11,6 +11,7 @@ urlpatterns = [
     path("calendars/new/", sla_views.calendar_edit, name="calendar_new"),
     path("calendars/<int:pk>/", sla_views.calendar_edit, name="calendar_edit"),
     path("calendars/<int:pk>/holidays/", sla_views.holidays_upload, name="holidays_upload"),
+    path("calendars/<int:pk>/holidays/library/", sla_views.holidays_from_library, name="holidays_library"),
     path("escalation/new/", sla_views.level_edit, name="level_new"),
     path("escalation/<int:pk>/", sla_views.level_edit, name="level_edit"),
     path("<str:kind>/<int:pk>/delete/", sla_views.delete, name="delete"),

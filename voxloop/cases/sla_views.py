@@ -9,13 +9,20 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from voxloop.automation.views import _require_admin
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
-from voxloop.cases.holidays import import_holidays
+from voxloop.cases.holidays import (
+    coming_years,
+    import_holidays,
+    library_version,
+    load_library_holidays,
+    years_without_holidays,
+)
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
 from voxloop.cases.sla import ChainGap, chain_gaps
 from voxloop.cases.sla_forms import (
@@ -84,8 +91,39 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "upload": upload,
         "holidays": _holidays(calendar),
         "active_nav": "rules",
+        **_library_context(calendar),
     }
     return render(request, "cases/calendar.html", context)
+
+
+def _library_context(calendar: BusinessCalendar | None) -> dict:
+    return {
+        "library_years": coming_years(),
+        "library_version": library_version(),
+        "years_missing": years_without_holidays(calendar) if calendar else [],
+    }
+
+
+@require_POST
+@login_required
+def holidays_from_library(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add this year's and next year's days from the holidays library; days the calendar has are kept."""
+    _require_admin(request)
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    try:
+        count = load_library_holidays(calendar, coming_years())
+    except CalendarError as exc:
+        messages.error(request, exc.message)
+    else:
+        first, second = coming_years()
+        messages.success(
+            request,
+            _(
+                "%(count)s days for %(first)s and %(second)s added from the holidays library; days already listed were kept."
+            )
+            % {"count": count, "first": first, "second": second},
+        )
+    return redirect(f"{reverse('sla:calendar_edit', args=[calendar.pk])}#holidays")
 
 
 def _holidays(calendar: BusinessCalendar | None) -> list:
@@ -129,6 +167,7 @@ def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
         "upload_errors": errors,
         "holidays": _holidays(calendar),
         "active_nav": "rules",
+        **_library_context(calendar),
     }
     # 200, like any form shown again with its errors (a 4xx page would be reported as a failed load).
     return render(request, "cases/calendar.html", context)
