@@ -23,6 +23,8 @@ urlpatterns = [
     path("metrics/", include("voxloop.metrics.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.insights.urls")),
+    path("settings/people/", include("voxloop.accounts.people_urls")),
+    path("settings/checklist/", include("voxloop.cases.checklist_urls")),
     path("settings/rules/sla/", include("voxloop.cases.sla_urls")),
     path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),
