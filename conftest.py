@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -21,6 +22,18 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
 ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Tests start without the shipped teams and routing rules (automation migration 0003), as after a flush:
+    each test builds the routing it checks; voxloop/automation/tests/test_default_setup.py loads the shipped
+    set-up explicitly."""
+    from django.apps import apps
+
+    shipped = importlib.import_module("voxloop.automation.migrations.0003_default_teams_and_routing")
+    with django_db_blocker.unblock():
+        shipped.remove_shipped(apps, None)
 
 
 @pytest.fixture(scope="session")

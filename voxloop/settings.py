@@ -320,6 +320,12 @@ CELERY_BEAT_SCHEDULE["survey-invitations"] = {
 CASES_BREACHING_SOON_HOURS = envint("CASES_BREACHING_SOON_HOURS", 4)
 
 # --- Cases: the SLA sweep flips due warnings, breaches and escalations (idempotent, safe to run twice).
+# Business calendars without holidays for this year or the next get them from the holidays library (daily; a
+# year that has days is an admin's and stays as it is).
+CELERY_BEAT_SCHEDULE["holidays-fill"] = {
+    "task": "voxloop.cases.tasks.fill_holidays_task",
+    "schedule": float(envint("HOLIDAYS_FILL_SECONDS", 24 * 3600)),
+}
 CELERY_BEAT_SCHEDULE["sla-sweep"] = {
     "task": "voxloop.cases.tasks.sla_sweep_task",
     "schedule": float(envint("SLA_SWEEP_SECONDS", 60)),

@@ -106,3 +106,21 @@ def job_context(job: AnalysisJob) -> dict[str, Any]:
         "step_name": STEP_NAMES.get(job.step, job.step),
         "active_nav": "models",
     }
+
+
+def topic_choices(language: str | None = None) -> list[tuple[str, str]]:
+    """Active topics as (code, name in the page's language); a sub-topic is named "parent › child"."""
+    language = language if language is not None else (get_language() or "")
+    topics = list(Topic.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code"))
+    names = {t.code: t.display_name(language) for t in topics}
+    choices = []
+    for topic in sorted(topics, key=lambda t: (t.code.split(".")[0], t.code.count("."), t.sort_order, t.code)):
+        parent = topic.code.rsplit(".", 1)[0] if "." in topic.code else ""
+        label = f"{names.get(parent, parent)} › {names[topic.code]}" if parent else names[topic.code]
+        choices.append((topic.code, label))
+    return choices
+
+
+def topic_skill_choices() -> list[tuple[str, str]]:
+    """Skills are top-level topics (a skill covers its sub-topics): a short list to tick."""
+    return [(code, label) for code, label in topic_choices() if "." not in code]

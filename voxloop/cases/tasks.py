@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from voxloop.cases import followup, outbox, sla
+from voxloop.cases import followup, holidays, outbox, sla
 from voxloop.cases.events import OUTBOX_KICK, kick_outbox
 from voxloop.core.kicks import kick_taken
 
@@ -14,6 +14,12 @@ def sla_sweep_task() -> dict:
     """Flip due SLA warnings, breaches and escalations. Concurrent runs are harmless (conditional updates)."""
     result = sla.sweep_sla()
     return {"examined": result.examined, "flipped": result.flipped, "events": result.events}
+
+
+@shared_task(ignore_result=True)
+def fill_holidays_task() -> dict[str, int]:
+    """Load this year's and next year's holidays from the library into calendars that have none for them."""
+    return holidays.fill_missing_years()
 
 
 @shared_task(ignore_result=True)

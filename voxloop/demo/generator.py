@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,10 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.utils import timezone
 
 from voxloop.accounts.models import Department, Role, Team, User
+from voxloop.cases.holidays import fill_missing_years
+from voxloop.cases.models import EscalationLevel
 from voxloop.demo import phrases as P
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback, Product
@@ -24,8 +28,25 @@ DEMO_USERS = [
     ("manager", Role.MANAGER, "客服经理 周敏", False),
     ("agent", Role.AGENT, "客服 李娜", False),
     ("agent2", Role.AGENT, "客服 王强", False),
+    ("agent3", Role.AGENT, "客服 张伟", False),
     ("analyst", Role.ANALYST, "体验分析师 陈静", False),
 ]
+# The shipped teams (automation migration 0003) and who of the demo works in which: 李娜 speaks English.
+SHIPPED_TEAMS = {
+    "after_sales": "售后服务组",
+    "logistics": "物流组",
+    "complaints": "投诉处理组",
+    "english": "英文支持组",
+}
+DEMO_TEAMS = {
+    "manager": ("front",),
+    "agent": ("front", "after_sales", "english"),
+    "agent2": ("after_sales", "logistics"),
+    "agent3": ("complaints",),
+}
+# 张伟, the complaints team's agent, is away today: its new cases wait in the team's queue for someone to take.
+DEMO_AWAY = {"agent3"}
+DEMO_SKILLS = {"agent": ["refund", "repair", "attitude"], "agent2": ["logistics", "quality"]}
 # Share of items that follow up an earlier complaint of the same customer on the same topic ("第二次反馈了").
 REPEAT_SHARE = 0.1
 DEMO_MAIL_DOMAIN = "demo.voxloop.local"  # a reserved-looking local domain: the demo's mail never leaves the sink
@@ -59,9 +80,13 @@ def ensure_users() -> list[tuple[str, str, str]]:
     quality, _ = Department.objects.get_or_create(name="质量管理部", defaults={"name_en": "Quality"})
     teams = {
         "front": Team.objects.get_or_create(name="一线客服组", defaults={"name_en": "Front-line support", "department": service})[0],
-        "after": Team.objects.get_or_create(name="售后服务组", defaults={"name_en": "After-sales", "department": service})[0],
         "quality": Team.objects.get_or_create(name="质量改进组", defaults={"name_en": "Quality improvement", "department": quality})[0],
     }  # fmt: skip
+    # The shipped teams and routing (automation migration 0003; put back here when a test database lacks them),
+    # staffed below so routed cases reach people: the "my team" tab and metrics by team have something to show.
+    ensure_shipped_routing()
+    for key, name in SHIPPED_TEAMS.items():
+        teams[key] = Team.objects.get(name=name)
     logins = []
     for username, role, full_name, superuser in DEMO_USERS:
         user = User.objects.filter(username=username).first()
@@ -69,19 +94,28 @@ def ensure_users() -> list[tuple[str, str, str]]:
             user = User.objects.create_user(
                 username=username, password=DEMO_PASSWORD, role=role, first_name=full_name,
                 is_staff=superuser, is_superuser=superuser, languages_spoken=["zh", "en"],
+                is_away=username in DEMO_AWAY,
             )  # fmt: skip
         if not user.email:
             # Staff notifications need an address: on the demo's mail sink they visibly go out instead of
             # being recorded as "no email address".
             User.objects.filter(pk=user.pk).update(email=f"{username}@{DEMO_MAIL_DOMAIN}")
-        if role in (Role.AGENT, Role.MANAGER):
-            user.teams.add(teams["front"] if username != "agent2" else teams["after"])
+        user.teams.add(*(teams[key] for key in DEMO_TEAMS.get(username, ())))
+        if username in DEMO_SKILLS and not user.skills:
+            User.objects.filter(pk=user.pk).update(skills=DEMO_SKILLS[username])
         logins.append((username, DEMO_PASSWORD, str(Role(role).label)))
     manager = User.objects.get(username="manager")
-    if service.manager_id is None:
-        Department.objects.filter(pk=service.pk).update(manager=manager)
-    Team.objects.filter(pk=teams["front"].pk, lead__isnull=True).update(lead=manager)
+    admin = User.objects.get(username="admin")
+    Department.objects.filter(pk__in=[service.pk, quality.pk], manager__isnull=True).update(manager=manager)
+    Team.objects.filter(pk__in=[t.pk for t in teams.values()], lead__isnull=True).update(lead=manager)
+    # Every level of the escalation chain reaches someone: leads and managers above, the admin on the last one.
+    EscalationLevel.objects.filter(target=EscalationLevel.Target.NAMED_USER, user__isnull=True).update(user=admin)
     return logins
+
+
+def ensure_shipped_routing() -> None:
+    shipped = importlib.import_module("voxloop.automation.migrations.0003_default_teams_and_routing")
+    shipped.create_defaults(django_apps, None)
 
 
 def _person(rng: random.Random, i: int) -> dict[str, Any]:
@@ -244,6 +278,7 @@ def load_demo(*, items: int = 5000, days: int = 180, seed: int = 42,
               progress: Callable[[int], None] | None = None) -> DemoResult:  # fmt: skip
     rng = random.Random(seed)
     logins = ensure_users()
+    fill_missing_years()  # this year's and next year's holidays, from the holidays library
     for code, name, name_en, category in P.PRODUCTS:
         Product.objects.update_or_create(code=code, defaults={"name": name, "name_en": name_en, "category": category})
     customers = [_person(rng, i) for i in range(1, 1001)]

@@ -74,7 +74,7 @@ def test_an_sla_policy_edited_on_its_page(admin_client):
     data = {"name": policy.name, "severity": policy.severity, "calendar": policy.calendar_id,
             "first_response_minutes": "45", "resolution_minutes": str(policy.resolution_minutes),
             "warn_share": str(policy.warn_share), "is_active": "on", "customer_segment": ""}  # fmt: skip
-    assert admin_client.post(reverse("automation:policy_edit", args=[policy.pk]), data).status_code == 302
+    assert admin_client.post(reverse("sla:policy_edit", args=[policy.pk]), data).status_code == 302
     [entry] = entries("cases.slapolicy")
     assert entry.action == ConfigAction.CHANGED
     assert entry.changes == {"first_response_minutes": [policy.first_response_minutes, 45]}
@@ -84,7 +84,7 @@ def test_an_sla_policy_edited_on_its_page(admin_client):
 def test_a_business_calendar_and_its_holidays(admin_client):
     days = {f"hours_{d}": "" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "makeup")}
     data = {"name": "上海客服", "time_zone": "Asia/Shanghai", **days, "hours_mon": "09:00-18:00"}
-    assert admin_client.post(reverse("automation:calendar_new"), data).status_code == 302
+    assert admin_client.post(reverse("sla:calendar_new"), data).status_code == 302
     calendar = BusinessCalendar.objects.get(name="上海客服")
     [created] = entries("cases.businesscalendar")
     assert created.changes["working_hours"] == [None, {"mon": [["09:00", "18:00"]]}]

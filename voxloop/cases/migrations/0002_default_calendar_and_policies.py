@@ -1,7 +1,7 @@
-"""Ship a usable default: a Mon-Fri calendar in Asia/Shanghai with the Chinese public holidays from
-data/cn_public_holidays.csv, one SLA policy per severity, and the three-level escalation chain."""
+"""Ship a usable default: a Mon-Fri calendar in Asia/Shanghai with the Chinese public holidays and make-up days
+from the holidays library (2025 to next year), one SLA policy per severity, and the three-level escalation chain."""
 
-from pathlib import Path
+from datetime import date
 
 from django.db import migrations
 
@@ -16,7 +16,7 @@ LEVELS = [(1, "team_lead", 0), (2, "department_manager", 4 * 60), (3, "named_use
 
 
 def create_defaults(apps, schema_editor):
-    from voxloop.cases.calendar import load_holiday_rows
+    from voxloop.cases.holidays import library_holiday_rows
 
     BusinessCalendar = apps.get_model("cases", "BusinessCalendar")
     Holiday = apps.get_model("cases", "Holiday")
@@ -25,9 +25,10 @@ def create_defaults(apps, schema_editor):
     calendar = BusinessCalendar.objects.create(
         name="中国大陆工作日 / China working days", time_zone="Asia/Shanghai", working_hours=DEFAULT_HOURS, is_default=True
     )
-    text = (Path(__file__).resolve().parent.parent / "data" / "cn_public_holidays.csv").read_text(encoding="utf-8")
+    # From 2025 (the history a demo or an import may hold) to next year, as the library knows them when installed.
+    years = range(2025, max(2026, date.today().year + 1) + 1)
     Holiday.objects.bulk_create(
-        [Holiday(calendar=calendar, date=r.day, kind=r.kind, name=r.name) for r in load_holiday_rows(text)]
+        [Holiday(calendar=calendar, date=r.day, kind=r.kind, name=r.name) for r in library_holiday_rows(years)]
     )
     for severity, name, first_response, resolution in POLICIES:
         SLAPolicy.objects.create(

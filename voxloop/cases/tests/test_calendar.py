@@ -1,7 +1,6 @@
 """The business-hours calculator: hand-made cases and round-trip properties. No database."""
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,13 +15,12 @@ from voxloop.cases.calendar import (
     HolidayRow,
     load_holiday_rows,
 )
+from voxloop.cases.holidays import library_holiday_rows
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
 SPLIT_DAY = [["09:00", "12:00"], ["13:00", "18:00"]]  # 8 working hours with a lunch break
-CN_HOLIDAYS = load_holiday_rows(
-    (Path(__file__).resolve().parents[1] / "data" / "cn_public_holidays.csv").read_text(encoding="utf-8")
-)
+CN_HOLIDAYS = library_holiday_rows([2025, 2026])
 
 
 def china() -> BusinessCalendar:
@@ -173,7 +171,7 @@ def test_holiday_json_loader():
         load_holiday_rows("[{", "json")
 
 
-def test_shipped_holiday_list_is_valid_and_has_make_up_days():
+def test_library_holiday_list_is_valid_and_has_make_up_days():
     kinds = {r.day: r.kind for r in CN_HOLIDAYS}
     assert kinds[date(2026, 10, 1)] == "holiday"
     assert kinds[date(2026, 2, 14)] == "workday"

@@ -30,12 +30,7 @@ def _import_graph() -> ModuleType:
 import_graph = _import_graph()
 
 # (file, importing app, imported app) -- without the "voxloop." prefix. Only ever remove lines.
-KNOWN_UPWARD_IMPORTS = {
-    # The SLA/calendar admin pages live in automation although they edit cases' models; helper "config" moves
-    # them into cases (issue 14: automation decides, cases write).
-    ("voxloop/automation/sla_forms.py", "automation", "cases"),
-    ("voxloop/automation/sla_views.py", "automation", "cases"),
-}
+KNOWN_UPWARD_IMPORTS: set[tuple[str, str, str]] = set()
 
 # Circles among apps of one layer (every other circle contains an upward import and is listed above).
 KNOWN_PEER_CIRCLES: set[tuple[str, ...]] = set()

@@ -6,13 +6,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from voxloop.accounts.models import User
-from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseEvent, CaseFeedback, CaseStatus
+from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseEvent, CaseFeedback, CaseStatus, Holiday
+from voxloop.cases.sla import chain_gaps
 from voxloop.feedback.models import Channel, Customer, Feedback, Order
 from voxloop.metrics.queries import kpi_panel, make_period
 from voxloop.surveys.models import Response
 
 pytestmark = pytest.mark.django_db
-DEMO = ["admin", "manager", "agent", "agent2", "analyst"]
+DEMO = ["admin", "manager", "agent", "agent2", "agent3", "analyst"]
 
 
 def test_demo_data_is_varied_realistic_and_idempotent(capsys):
@@ -78,6 +79,21 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     # Every text that says "second time" has a first complaint of the same customer before it.
     for repeat in items.filter(text__startswith="第二次反馈了", customer__isnull=False)[:20]:
         assert items.filter(customer_id=repeat.customer_id, received_at__lt=repeat.received_at).exists()
+    # Teams and routing in use: cases are routed to the shipped teams, whose members are the demo's agents (the
+    # "my team" tab and metrics by team have cases), and every chain level reaches someone for every team.
+    shipped = ["售后服务组", "物流组", "投诉处理组", "英文支持组"]
+    for name in shipped:
+        assert Case.objects.filter(team__name=name).exists(), name
+    english = CaseFeedback.objects.filter(case__team__name="英文支持组", feedback__language__startswith="en")
+    assert set(english.values_list("case_id", flat=True)) == set(
+        Case.objects.filter(team__name="英文支持组").values_list("pk", flat=True)
+    )  # routed there by an English item
+    assert Case.objects.filter(team__in=User.objects.get(username="agent2").teams.all()).count() > 20
+    assert Case.objects.filter(team__isnull=False).count() > Case.objects.filter(team__isnull=True).count()
+    assert [g for g in chain_gaps() if g.team is None or g.team.name in shipped] == [
+        g for g in chain_gaps() if g.team is None and g.target != "named_user"
+    ]  # only "cases without a team" have no lead or department manager (they go to the administrators)
+    assert Holiday.objects.filter(date__year=timezone.localdate().year + 1).exists()
     counts = (Feedback.objects.count(), Customer.objects.count(), Case.objects.count(), Response.objects.count())
     call_command("load_demo", "--items", "400", verbosity=0)
     assert CannedReply.objects.count() == 6

@@ -221,6 +221,6 @@ def test_chain_gaps_on_the_sla_page_and_at_start_up(client, make_feedback, peopl
     [warning] = check_escalation_chain()
     assert "无组长组" in warning.msg and warning.id == "notify.W001"
     client.force_login(people["admin"])
-    page = client.get(reverse("automation:sla"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get(reverse("sla:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="chain-gaps"' in page and "无组长组" in page
     call_command("check")  # a warning, not an error: start-up goes on

@@ -9,11 +9,23 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from voxloop.automation.sla_forms import (
+from voxloop.automation.views import _require_admin
+from voxloop.cases.calendar import WEEKDAYS, CalendarError
+from voxloop.cases.holidays import (
+    coming_years,
+    import_holidays,
+    library_version,
+    load_library_holidays,
+    years_without_holidays,
+)
+from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
+from voxloop.cases.sla import ChainGap, chain_gaps
+from voxloop.cases.sla_forms import (
     WEEKDAY_LABELS,
     CalendarForm,
     EscalationLevelForm,
@@ -21,11 +33,6 @@ from voxloop.automation.sla_forms import (
     SLAPolicyForm,
     hours_text,
 )
-from voxloop.automation.views import _require_admin
-from voxloop.cases.calendar import WEEKDAYS, CalendarError
-from voxloop.cases.holidays import import_holidays
-from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
-from voxloop.cases.sla import ChainGap, chain_gaps
 
 
 @login_required
@@ -42,7 +49,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "chain_gaps": _visible_gaps(chain_gaps()),
         "active_nav": "rules",
     }
-    return render(request, "automation/sla.html", context)
+    return render(request, "cases/sla.html", context)
 
 
 def _visible_gaps(gaps: list[ChainGap]) -> list[ChainGap]:
@@ -59,9 +66,9 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("SLA policy saved. It applies to cases opened from now on."))
-        return redirect("automation:sla")
+        return redirect("sla:overview")
     title = policy.name if policy else _("New SLA policy")
-    return render(request, "automation/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
 
 
 @login_required
@@ -77,15 +84,46 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 BusinessCalendar.objects.exclude(pk=calendar.pk).update(is_default=False)
                 BusinessCalendar.objects.filter(pk=calendar.pk).update(is_default=True)
         messages.success(request, _("Calendar saved."))
-        return redirect("automation:calendar_edit", pk=calendar.pk)
+        return redirect("sla:calendar_edit", pk=calendar.pk)
     context = {
         "form": form,
         "calendar": calendar,
         "upload": upload,
         "holidays": _holidays(calendar),
         "active_nav": "rules",
+        **_library_context(calendar),
     }
-    return render(request, "automation/calendar.html", context)
+    return render(request, "cases/calendar.html", context)
+
+
+def _library_context(calendar: BusinessCalendar | None) -> dict:
+    return {
+        "library_years": coming_years(),
+        "library_version": library_version(),
+        "years_missing": years_without_holidays(calendar) if calendar else [],
+    }
+
+
+@require_POST
+@login_required
+def holidays_from_library(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add this year's and next year's days from the holidays library; days the calendar has are kept."""
+    _require_admin(request)
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    try:
+        count = load_library_holidays(calendar, coming_years())
+    except CalendarError as exc:
+        messages.error(request, exc.message)
+    else:
+        first, second = coming_years()
+        messages.success(
+            request,
+            _(
+                "%(count)s days for %(first)s and %(second)s added from the holidays library; days already listed were kept."
+            )
+            % {"count": count, "first": first, "second": second},
+        )
+    return redirect(f"{reverse('sla:calendar_edit', args=[calendar.pk])}#holidays")
 
 
 def _holidays(calendar: BusinessCalendar | None) -> list:
@@ -121,7 +159,7 @@ def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, _("%(count)s days loaded into %(calendar)s.") % {"count": count, "calendar": calendar}
             )
-            return redirect("automation:calendar_edit", pk=calendar.pk)
+            return redirect("sla:calendar_edit", pk=calendar.pk)
     context = {
         "form": CalendarForm(instance=calendar),
         "calendar": calendar,
@@ -129,9 +167,10 @@ def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
         "upload_errors": errors,
         "holidays": _holidays(calendar),
         "active_nav": "rules",
+        **_library_context(calendar),
     }
     # 200, like any form shown again with its errors (a 4xx page would be reported as a failed load).
-    return render(request, "automation/calendar.html", context)
+    return render(request, "cases/calendar.html", context)
 
 
 @login_required
@@ -142,9 +181,9 @@ def level_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Escalation level saved."))
-        return redirect("automation:sla")
+        return redirect("sla:overview")
     title = str(level) if level else _("New escalation level")
-    return render(request, "automation/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
 
 
 @require_POST
@@ -153,7 +192,7 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     _require_admin(request)
     model = {"policy": SLAPolicy, "level": EscalationLevel, "calendar": BusinessCalendar}.get(kind)
     if model is None:
-        return redirect("automation:sla")
+        return redirect("sla:overview")
     obj = get_object_or_404(model, pk=pk)
     try:
         obj.delete()
@@ -163,4 +202,4 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         )
     else:
         messages.success(request, _("%(name)s deleted.") % {"name": obj})
-    return redirect("automation:sla")
+    return redirect("sla:overview")

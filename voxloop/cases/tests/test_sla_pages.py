@@ -25,36 +25,36 @@ def calendar_data(**hours):
 
 
 def test_overview_lists_the_shipped_policies_and_is_for_admins(admin_client_, client, manager):
-    page = admin_client_.get(reverse("automation:sla")).content.decode()
+    page = admin_client_.get(reverse("sla:overview")).content.decode()
     for policy in SLAPolicy.objects.all():
         assert policy.name in page
     client.force_login(manager)
-    assert client.get(reverse("automation:sla")).status_code == 403
+    assert client.get(reverse("sla:overview")).status_code == 403
 
 
 def test_policy_targets_are_checked(admin_client_):
     calendar = BusinessCalendar.objects.get(is_default=True)
     data = {"name": "VIP 紧急", "severity": "urgent", "calendar": calendar.pk, "first_response_minutes": "120",
             "resolution_minutes": "60", "warn_share": "1.5", "is_active": "on", "customer_segment": "vip"}  # fmt: skip
-    response = admin_client_.post(reverse("automation:policy_new"), data)
+    response = admin_client_.post(reverse("sla:policy_new"), data)
     page = response.content.decode()
     assert response.status_code == 200
     assert "Give a share between 0 and 1" in page
     assert "cannot be shorter than the first response" in page
     data.update(resolution_minutes="480", warn_share="0.75")
-    assert admin_client_.post(reverse("automation:policy_new"), data).status_code == 302
+    assert admin_client_.post(reverse("sla:policy_new"), data).status_code == 302
     policy = SLAPolicy.objects.get(name="VIP 紧急")
     assert (policy.customer_segment, policy.first_response_minutes, policy.warn_share) == ("vip", 120, 0.75)
 
 
 def test_a_calendar_without_working_hours_is_refused(admin_client_):
-    response = admin_client_.post(reverse("automation:calendar_new"), calendar_data())
+    response = admin_client_.post(reverse("sla:calendar_new"), calendar_data())
     assert response.status_code == 200
     assert "no working hours on any day of the week" in response.content.decode()
-    bad = admin_client_.post(reverse("automation:calendar_new"), calendar_data(mon="9-18"))
+    bad = admin_client_.post(reverse("sla:calendar_new"), calendar_data(mon="9-18"))
     assert "Monday: &#x27;9-18&#x27; is not a time range like 09:00-18:00." in bad.content.decode()
     wrong_zone = admin_client_.post(
-        reverse("automation:calendar_new"), {**calendar_data(mon="09:00-18:00"), "time_zone": "Mars/Olympus"}
+        reverse("sla:calendar_new"), {**calendar_data(mon="09:00-18:00"), "time_zone": "Mars/Olympus"}
     )
     assert "is not a known time zone" in wrong_zone.content.decode()
     assert not BusinessCalendar.objects.filter(name="上海客服").exists()
@@ -63,7 +63,7 @@ def test_a_calendar_without_working_hours_is_refused(admin_client_):
 def test_calendar_hours_are_saved_and_one_default_remains(admin_client_):
     old_default = BusinessCalendar.objects.get(is_default=True)
     data = {**calendar_data(mon="09:00-12:00，13:00-18:00", sat="9:30-12:00"), "make_default": "on"}
-    response = admin_client_.post(reverse("automation:calendar_new"), data)
+    response = admin_client_.post(reverse("sla:calendar_new"), data)
     assert response.status_code == 302
     calendar = BusinessCalendar.objects.get(name="上海客服")
     assert calendar.working_hours == {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], "sat": [["09:30", "12:00"]]}
@@ -76,7 +76,7 @@ def test_a_holiday_list_with_a_bad_line_changes_nothing(admin_client_):
     calendar = BusinessCalendar.objects.get(is_default=True)
     before = Holiday.objects.filter(calendar=calendar).count()
     text = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-30,holiday,春节\n2027-02-07,vacation,调休\n"
-    url = reverse("automation:holidays_upload", args=[calendar.pk])
+    url = reverse("sla:holidays_upload", args=[calendar.pk])
     response = admin_client_.post(url, {"text": text, "fmt": "csv", "replace_years": "on"})
     page = response.content.decode()
     assert response.status_code == 200
@@ -88,7 +88,7 @@ def test_a_gbk_holiday_file_loads(admin_client_):
     calendar = BusinessCalendar.objects.get(is_default=True)
     content = "2027-01-01,holiday,元旦\n2027-02-20,workday,春节调休\n".encode("gb18030")
     upload = SimpleUploadedFile("2027.csv", content, content_type="text/csv")
-    url = reverse("automation:holidays_upload", args=[calendar.pk])
+    url = reverse("sla:holidays_upload", args=[calendar.pk])
     response = admin_client_.post(url, {"file": upload, "fmt": "csv", "replace_years": "on"})
     assert response.status_code == 302
     rows = {(h.date, h.kind, h.name) for h in Holiday.objects.filter(calendar=calendar, date__year=2027)}
@@ -97,6 +97,6 @@ def test_a_gbk_holiday_file_loads(admin_client_):
 
 def test_a_calendar_in_use_cannot_be_deleted(admin_client_):
     calendar = BusinessCalendar.objects.get(is_default=True)
-    response = admin_client_.post(reverse("automation:sla_delete", args=["calendar", calendar.pk]), follow=True)
+    response = admin_client_.post(reverse("sla:delete", args=["calendar", calendar.pk]), follow=True)
     assert "deactivate it instead of deleting it" in response.content.decode()
     assert BusinessCalendar.objects.filter(pk=calendar.pk).exists()
