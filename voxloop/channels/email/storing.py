@@ -3,7 +3,8 @@
 external_id is the Message-ID (a content hash when there is none), source is "email:<mailbox or file>",
 the customer is found or created by the From address, and replies share a `thread_key`: the thread's
 first Message-ID (from References / In-Reply-To), or, without those, the earlier message with the same
-normalised subject from the same sender. Files (files.py) and IMAP mailboxes (imap.py) both end here.
+normalised subject from the same sender. A message that answers a case joins it (threading.py). Files
+(files.py) and IMAP mailboxes (imap.py) both end here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from voxloop.channels.email.parsing import ParsedMail, message_from_bytes, normalize_subject, parse_message
+from voxloop.channels.email.threading import join_replies
 from voxloop.core.messages import StoredMessage, english, stored
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback, ImportBatch, QuarantinedRow
@@ -210,6 +212,7 @@ def ingest_messages(
                     batch.rejected_count += 1
             threads.preload([p[2] for p in parsed])
             inputs: list[FeedbackInput] = []
+            mails: list[ParsedMail] = []
             for row_number, raw, mail, extra in parsed:
                 try:
                     item = _to_input(mail, raw, source, extra)
@@ -220,7 +223,11 @@ def ingest_messages(
                 item.attachments = _store_attachments(mail)
                 item.thread_key = threads.key_for(mail, item.external_id)
                 inputs.append(item)
+                mails.append(mail)
             result = ingest_feedback(inputs, batch=batch, created_by_id=batch.created_by_id)
+            duplicates = set(result.duplicates)
+            fresh = [mail for position, mail in enumerate(mails) if position not in duplicates]
+            join_replies(list(zip(fresh, result.created, strict=True)))
             batch.accepted_count += len(result.created)
             batch.duplicate_count += len(result.duplicates)
             batch.rows_processed += len(chunk)
