@@ -339,6 +339,9 @@ FOLLOW_UP_DELAY_DAYS = envint("FOLLOW_UP_DELAY_DAYS", 3)
 FOLLOW_UP_FATIGUE_DAYS = envint("FOLLOW_UP_FATIGUE_DAYS", 30)
 AUTO_CLOSE_DAYS = envint("AUTO_CLOSE_DAYS", 7)
 REPEAT_WINDOW_DAYS = envint("REPEAT_WINDOW_DAYS", 30)
+# A customer's reply to a case closed less than this many days ago reopens it; later, it opens a linked
+# follow-up case (0: always a follow-up).
+CLOSED_CASE_REOPEN_DAYS = envint("CLOSED_CASE_REOPEN_DAYS", 7)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 6)
 NOTIFY_RETRY_SECONDS = envint("NOTIFY_RETRY_SECONDS", 60)

@@ -552,7 +552,14 @@ def describe_event(
             return TimelineEntry(event, summary, str(p.get("message") or ""))
         summary = gettext("Notification.")
     elif kind == EventKind.CUSTOMER_MESSAGE:
-        summary = gettext("Message from the customer")
+        if p.get("follow_up_case_id"):
+            summary = gettext("The customer replied to this closed case; follow-up case %(case)s was opened.") % {
+                "case": p.get("follow_up_number") or case_ref(p.get("follow_up_case_id"))
+            }
+        elif p.get("via") == "email":
+            summary = gettext("Email from the customer")
+        else:
+            summary = gettext("Message from the customer")
         return TimelineEntry(event, summary, str(p.get("text", "")), True)
     elif kind == EventKind.COMPENSATION:
         action = p.get("action")
@@ -588,9 +595,11 @@ def describe_event(
             summary = gettext("Follow-up: %(what)s.") % {"what": action or p.get("status") or "—"}
         return TimelineEntry(event, summary, str(p.get("reason") or p.get("note") or ""))
     elif kind == EventKind.REPEAT:
-        summary = gettext("Repeat complaint: the customer had case %(case)s on the same topic.") % {
-            "case": p.get("repeat_of_number") or case_ref(p.get("repeat_of_case_id"))
-        }
+        earlier = p.get("repeat_of_number") or case_ref(p.get("repeat_of_case_id"))
+        if p.get("reason") == "reply_to_closed":
+            summary = gettext("Follow-up of closed case %(case)s: the customer replied to it.") % {"case": earlier}
+        else:
+            summary = gettext("Repeat complaint: the customer had case %(case)s on the same topic.") % {"case": earlier}
     elif kind == EventKind.CLOSED:
         summary = gettext("Closed.")
     else:
@@ -620,7 +629,7 @@ def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
         for key in ("to_user_id", "from_user_id", "by_user_id"):
             if isinstance(p.get(key), int):
                 user_ids.add(p[key])
-        for key in ("into_case_id", "repeat_of_case_id"):
+        for key in ("into_case_id", "repeat_of_case_id", "follow_up_case_id"):
             if isinstance(p.get(key), int):
                 case_ids.add(p[key])
         case_ids.update(c for c in p.get("from_case_ids", []) if isinstance(c, int))

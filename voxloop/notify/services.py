@@ -42,6 +42,7 @@ from voxloop.cases.delivery import ReplyPreview, ReplyRoute
 from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
+from voxloop.channels.email.threading import outgoing_message_id
 from voxloop.core.kicks import on_commit_once
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
@@ -440,13 +441,17 @@ def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Ite
 
 def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiAlternatives:
     """The e-mail for a stored message: plain text, plus its HTML alternative when it has one."""
+    headers = {"Auto-Submitted": "auto-generated"} if message.kind in AUTOMATIC else {}
+    if message.case_id and message.recipient == CUSTOMER:
+        # Our own, stored Message-ID: the customer's reply names it in In-Reply-To and so finds its case.
+        headers["Message-ID"] = outgoing_message_id(message.case_id, message.pk)
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
         connection=connection,
-        headers={"Auto-Submitted": "auto-generated"} if message.kind in AUTOMATIC else None,
+        headers=headers or None,
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")

@@ -54,3 +54,22 @@ class Mailbox(TimeStampedModel):
         if self.password_env:
             return os.environ.get(self.password_env, "")
         return self.password
+
+
+class SentMessageId(models.Model):
+    """The Message-ID of one message we sent a customer about a case. A reply names it in In-Reply-To or
+    References, which is how the reply finds its case whatever its subject says. Stored without the angle
+    brackets, as parsing.py reads the headers; one per outgoing message, so a retried send reuses it."""
+
+    message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", verbose_name=_("case"))
+    # The notify app's OutgoingMessage id; a plain number, so email does not depend on notify's tables.
+    outgoing_id = models.BigIntegerField(_("outgoing message"), unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sent Message-ID")
+        verbose_name_plural = _("sent Message-IDs")
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -171,6 +171,7 @@ class ParsedMail:
     body_html: str
     text: str  # the body without quoted earlier messages
     attachments: list[Attachment] = field(default_factory=list)
+    auto_reply: bool = False  # an out-of-office or other automatic answer (RFC 3834), not a person writing
 
 
 def _ids(value: str) -> list[str]:
@@ -186,6 +187,18 @@ def _header(msg: email.message.Message, name: str) -> str:
         if key.lower() == wanted:
             return decode_header_value(value)
     return ""
+
+
+def _is_automatic(msg: email.message.Message) -> bool:
+    """RFC 3834's Auto-Submitted, and the older headers that Exchange and autoresponders still send."""
+    submitted = _header(msg, "Auto-Submitted").strip().lower()
+    precedence = _header(msg, "Precedence").strip().lower()
+    return (
+        (bool(submitted) and submitted != "no")
+        or precedence in ("auto_reply", "bulk", "junk")
+        or bool(_header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"))
+        or _header(msg, "X-Auto-Response-Suppress").strip().lower() == "all"
+    )
 
 
 def parse_message(msg: email.message.Message) -> ParsedMail:
@@ -240,6 +253,7 @@ def parse_message(msg: email.message.Message) -> ParsedMail:
         body_html=body_html,
         text=strip_quoted(body_text),
         attachments=attachments,
+        auto_reply=_is_automatic(msg),
     )
 
 

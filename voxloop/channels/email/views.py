@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.permissions import Capability, require
-from voxloop.channels.email import services, tasks
+from voxloop.channels.email import files, tasks
 from voxloop.channels.email.forms import MailboxForm, MailUploadForm
 from voxloop.channels.email.models import Mailbox
 
@@ -76,13 +76,13 @@ def upload(request: HttpRequest) -> HttpResponse:
             fh.write(block)
         path = Path(fh.name)
     try:
-        batch = services.create_mail_batch(
+        batch = files.create_mail_batch(
             path,
             created_by=request.user,
             file_name=Path(upload.name).name,
             keep_file=str(path.relative_to(settings.MEDIA_ROOT)),
         )
-    except services.MailImportError as exc:
+    except files.MailImportError as exc:
         path.unlink(missing_ok=True)
         messages.error(request, exc.message)
         return redirect("email:mailboxes")

@@ -12,7 +12,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voxloop.channels.email import services, tasks
+from voxloop.channels.email import files, imap, tasks
 from voxloop.channels.email.models import Mailbox
 from voxloop.channels.email.parsing import html_to_text, strip_quoted
 from voxloop.channels.email.tests import messages as m
@@ -29,7 +29,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 
 def test_eml_with_gbk_headers_and_body(tmp_path):
-    batch = services.import_mail_file(write(tmp_path, "complaint.eml", m.gbk_complaint()))
+    batch = files.import_mail_file(write(tmp_path, "complaint.eml", m.gbk_complaint()))
     assert (batch.origin, batch.status, batch.accepted_count, batch.rejected_count) == ("email", "completed", 1, 0)
     item = Feedback.objects.get()
     assert item.channel == "email"
@@ -46,7 +46,7 @@ def test_eml_with_gbk_headers_and_body(tmp_path):
 
 def test_mbox_threads_replies_strips_quotes_and_keeps_attachments(tmp_path):
     data = m.mbox(m.gbk_complaint(), m.reply_with_quote(), m.html_only(), m.same_subject_followup())
-    batch = services.import_mail_file(write(tmp_path, "support.mbox", data))
+    batch = files.import_mail_file(write(tmp_path, "support.mbox", data))
     assert (batch.total_rows, batch.accepted_count, batch.rejected_count) == (4, 4, 0)
     first = Feedback.objects.get(external_id="gbk-001@example.cn")
     reply = Feedback.objects.get(external_id="reply-002@example.cn")
@@ -70,7 +70,7 @@ def test_mbox_threads_replies_strips_quotes_and_keeps_attachments(tmp_path):
 
 def test_reimport_creates_nothing_and_unreadable_messages_are_quarantined(tmp_path):
     path = write(tmp_path, "mix.mbox", m.mbox(m.raw_8bit_gbk_header(), m.empty_message(), m.html_only()))
-    first = services.import_mail_file(path)
+    first = files.import_mail_file(path)
     assert (first.accepted_count, first.rejected_count) == (2, 1)
     row = QuarantinedRow.objects.get(batch=first)
     assert row.row_number == 2
@@ -80,14 +80,14 @@ def test_reimport_creates_nothing_and_unreadable_messages_are_quarantined(tmp_pa
     assert raw8.title == "物流太慢"
     assert raw8.contact_name == "李娜"
     assert raw8.text == "快递一周还没到。"
-    again = services.import_mail_file(path)
+    again = files.import_mail_file(path)
     assert (again.accepted_count, again.duplicate_count, again.rejected_count) == (0, 2, 1)
     assert Feedback.objects.count() == 2
 
 
 def test_nul_and_control_characters_in_mail(tmp_path):
     raw = m.html_only().replace(b"nobody answers", b"nobody\x00 answers").replace(b"Jane Doe", b"Jane\x00 Doe")
-    services.import_mail_file(write(tmp_path, "nul.eml", raw))
+    files.import_mail_file(write(tmp_path, "nul.eml", raw))
     item = Feedback.objects.get()
     assert item.text.startswith("My order is late & nobody answers.")
     assert "\x00" not in item.raw_payload["body_html"]
@@ -97,15 +97,15 @@ def test_nul_and_control_characters_in_mail(tmp_path):
 def test_message_without_message_id_or_date_is_not_doubled(tmp_path):
     raw = b"From: a@example.com\r\nSubject: hello\r\n\r\nNo id, no date.\r\n"
     path = write(tmp_path, "bare.eml", raw)
-    services.import_mail_file(path)
-    again = services.import_mail_file(path)
+    files.import_mail_file(path)
+    again = files.import_mail_file(path)
     assert (again.accepted_count, again.duplicate_count) == (0, 1)
     assert Feedback.objects.get().external_id.startswith("sha256:")
 
 
 def test_thread_found_across_imports(tmp_path):
-    services.import_mail_file(write(tmp_path, "a.eml", m.gbk_complaint()))
-    services.import_mail_file(write(tmp_path, "b.eml", m.reply_with_quote()))
+    files.import_mail_file(write(tmp_path, "a.eml", m.gbk_complaint()))
+    files.import_mail_file(write(tmp_path, "b.eml", m.reply_with_quote()))
     assert set(Feedback.objects.values_list("thread_key", flat=True)) == {"gbk-001@example.cn"}
 
 
@@ -116,10 +116,10 @@ def test_html_and_quote_helpers():
 
 
 def test_imap_folder_names_in_modified_utf7():
-    assert services.imap_utf7("INBOX") == "INBOX"
-    assert services.imap_utf7("&Ti1lhw-") == "&Ti1lhw-"  # already encoded: left alone
-    assert services.imap_utf7("收件箱") == "&ZTZO9nux-"
-    assert services.imap_utf7("客户/投诉 & 建议") == "&W6JiNw-/&YpWLyQ- &- &XvqLrg-"
+    assert imap.imap_utf7("INBOX") == "INBOX"
+    assert imap.imap_utf7("&Ti1lhw-") == "&Ti1lhw-"  # already encoded: left alone
+    assert imap.imap_utf7("收件箱") == "&ZTZO9nux-"
+    assert imap.imap_utf7("客户/投诉 & 建议") == "&W6JiNw-/&YpWLyQ- &- &XvqLrg-"
 
 
 def test_import_mail_command(tmp_path, capsys):
@@ -150,7 +150,7 @@ def test_imap_poll_fetches_only_new_messages():
     store.add(m.html_only())
     with ImapTestServer(store) as server:
         box = _mailbox(server.port, store)
-        batch = services.poll_mailbox(box.pk)
+        batch = imap.poll_mailbox(box.pk)
         assert (batch.origin, batch.accepted_count, batch.source) == ("imap", 2, "email:service")
         box.refresh_from_db()
         assert (box.last_uid, box.uidvalidity, box.last_error) == (2, 1001, "")
@@ -158,13 +158,13 @@ def test_imap_poll_fetches_only_new_messages():
         assert box.polling_since is None
         # Nothing new: no fetch, no batch.
         store.commands.clear()
-        assert services.poll_mailbox(box.pk) is None
+        assert imap.poll_mailbox(box.pk) is None
         assert not any("FETCH" in c for c in store.commands)
         assert any("UID SEARCH UID 3:*" in c for c in store.commands)
         store.add(m.reply_with_quote())
         store.add(m.same_subject_followup())
         store.commands.clear()
-        batch = services.poll_mailbox(box.pk)
+        batch = imap.poll_mailbox(box.pk)
         assert batch.accepted_count == 2
         fetches = [c for c in store.commands if "FETCH" in c]
         assert fetches
@@ -182,10 +182,10 @@ def test_imap_uidvalidity_change_rereads_without_duplicates():
     store.add(m.gbk_complaint())
     with ImapTestServer(store) as server:
         box = _mailbox(server.port, store)
-        services.poll_mailbox(box.pk)
+        imap.poll_mailbox(box.pk)
         store.uidvalidity = 2002
         store.add(m.html_only())
-        batch = services.poll_mailbox(box.pk)
+        batch = imap.poll_mailbox(box.pk)
     assert (batch.accepted_count, batch.duplicate_count) == (1, 1)
     box.refresh_from_db()
     assert (box.uidvalidity, box.last_uid) == (2002, 2)
@@ -195,7 +195,7 @@ def test_imap_errors_are_recorded_on_the_mailbox():
     store = FakeMailStore()
     with ImapTestServer(store) as server:
         box = _mailbox(server.port, store, password="wrong")
-        assert services.poll_mailbox(box.pk) is None
+        assert imap.poll_mailbox(box.pk) is None
         box.refresh_from_db()
         assert "Invalid credentials" in box.last_error
         assert box.polling_since is None
@@ -204,13 +204,13 @@ def test_imap_errors_are_recorded_on_the_mailbox():
 
         os.environ["VOXLOOP_TEST_IMAP_PW"] = store.password
         try:
-            services.poll_mailbox(box.pk)
+            imap.poll_mailbox(box.pk)
         finally:
             del os.environ["VOXLOOP_TEST_IMAP_PW"]
         box.refresh_from_db()
         assert "Nope" in box.last_error
     # Nobody listening: a connection error, recorded, not raised.
-    services.poll_mailbox(box.pk)
+    imap.poll_mailbox(box.pk)
     box.refresh_from_db()
     assert "Error" in box.last_error or "refused" in box.last_error.lower()
 
@@ -225,7 +225,7 @@ def test_two_polls_at_once_store_each_message_once():
         results = []
 
         def run():
-            results.append(services.poll_mailbox(box.pk))
+            results.append(imap.poll_mailbox(box.pk))
             connection.close()
 
         threads = [threading.Thread(target=run) for _ in range(2)]
@@ -322,19 +322,18 @@ def test_any_message_is_stored_or_quarantined(tmp_path, subject, sender, date, b
         b"From: " + sender + b"\r\nSubject: " + subject + b"\r\nDate: " + date
         + b"\r\nContent-Type: text/plain; charset=" + charset + b"\r\n\r\n" + body
     )  # fmt: skip
-    batch = services.import_mail_file(write(tmp_path, "junk.eml", raw))
+    batch = files.import_mail_file(write(tmp_path, "junk.eml", raw))
     assert batch.status == "completed"
     assert batch.accepted_count + batch.duplicate_count + batch.rejected_count == 1
 
 
 def test_an_uploaded_mbox_is_imported_in_the_background_and_resumes_after_a_crash(client, manager, tmp_path, settings):
-    from voxloop.channels.email import services as mail_services
     from voxloop.feedback.models import BatchStatus
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     client.force_login(manager)
     upload_path = write(tmp_path, "export.mbox", m.mbox(m.gbk_complaint(), m.reply_with_quote()))
-    real_run = mail_services.ingest_messages
+    real_run = files.ingest_messages
     calls = []
 
     def crash_after_first_chunk(batch, messages, **kwargs):
@@ -345,7 +344,7 @@ def test_an_uploaded_mbox_is_imported_in_the_background_and_resumes_after_a_cras
             raise RuntimeError("worker killed")
         return real_run(batch, messages, **kwargs)
 
-    mail_services.ingest_messages = crash_after_first_chunk
+    files.ingest_messages = crash_after_first_chunk
     try:
         with upload_path.open("rb") as fh, pytest.raises(RuntimeError):
             client.post("/email/upload/", {"file": fh})
@@ -354,9 +353,9 @@ def test_an_uploaded_mbox_is_imported_in_the_background_and_resumes_after_a_cras
         kept = tmp_path / "media" / batch.file.name
         assert kept.is_file()  # the upload survives the crash
         ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
-        mail_services.run_stored_mail_batch(batch.pk)
+        files.run_stored_mail_batch(batch.pk)
     finally:
-        mail_services.ingest_messages = real_run
+        files.ingest_messages = real_run
     batch.refresh_from_db()
     assert (batch.status, batch.accepted_count, batch.duplicate_count) == (BatchStatus.COMPLETED, 2, 0)
     assert Feedback.objects.count() == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from voxloop.channels.email.services import MailImportError, import_mail_file
+from voxloop.channels.email.files import MailImportError, import_mail_file
 
 
 class Command(BaseCommand):

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"No such file: {path}")
         if path.suffix.lower() in {".eml", ".mbox"}:
-            from voxloop.channels.email.services import import_mail_file
+            from voxloop.channels.email.files import import_mail_file
 
             batch = import_mail_file(path)
             self.stdout.write(self._summary(batch))
