@@ -18,12 +18,14 @@ are folded: a first analysis belongs to a new item, whose day the catch-up recom
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -112,7 +114,8 @@ def fold(before: Contribution, after: Contribution) -> dict[str, int]:
     unfit = {d for d in days if d not in rolled_up}  # no roll-up yet: the catch-up may not have seen the day
     stored = _stored_rows(delta, set(foldable))
     now = timezone.now()
-    replaced: list[int] = []
+    updates: dict[date, list[tuple[int, int, dict]]] = defaultdict(list)  # (pk, n, sums) of rows that stay
+    deletes: dict[date, list[int]] = defaultdict(list)
     new_rows: dict[date, list[MetricDaily]] = defaultdict(list)
     for key, (dn, dsums) in delta.items():
         day = key[0]
@@ -124,27 +127,49 @@ def fold(before: Contribution, after: Contribution) -> dict[str, int]:
         for name, amount in dsums.items():
             merged[name] = merged.get(name, 0) + amount
         merged = {k: _plain(v) for k, v in merged.items() if abs(v) > EPSILON}
-        if n < 0 or (n == 0 and (merged or histograms)):
+        if n < 0 or (n == 0 and (merged or histograms)) or (pk is None and n == 0):
             unfit.add(day)  # the stored day does not hold what the items added: recompute it
-            continue
-        if pk is not None:
-            replaced.append(pk)
-        if n > 0:
+        elif pk is None:
             new_rows[day].append(
                 MetricDaily(source=source, day=day, dimension=key[1], value=key[2], n=n, sums=merged,
                             histograms=histograms, computed_at=now)
             )  # fmt: skip
-    for day in unfit:
-        new_rows.pop(day, None)
-    keep = {pk for key, (pk, *_rest) in stored.items() if key[0] in unfit}
-    replaced = [pk for pk in replaced if pk not in keep]
-    for i in range(0, len(replaced), 5000):
-        MetricDaily.objects.filter(pk__in=replaced[i : i + 5000]).delete()
-    MetricDaily.objects.bulk_create([row for rows in new_rows.values() for row in rows], batch_size=2000)
+        elif n == 0:
+            deletes[day].append(pk)
+        else:
+            updates[day].append((pk, n, merged))
+    kept = [d for d in foldable if d not in unfit]
+    _write(
+        [u for d in kept for u in updates[d]], [pk for d in kept for pk in deletes[d]],
+        [row for d in kept for row in new_rows[d]], now,
+    )  # fmt: skip
     marked = sorted(unfit | (set(days) & waiting))
     if unfit:
         services.mark_dirty_soon(source, unfit)
     return {"folded": len(set(foldable) - unfit), "marked": len(marked)}
+
+
+def _write(updates: list[tuple[int, int, dict]], deletes: list[int], rows: list[MetricDaily], now: Any) -> None:
+    """Rows changed in place (one UPDATE ... FROM unnest per 5,000 on PostgreSQL), emptied ones deleted, new ones
+    inserted."""
+    for i in range(0, len(deletes), 5000):
+        MetricDaily.objects.filter(pk__in=deletes[i : i + 5000]).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for i in range(0, len(updates), 5000):
+                chunk = updates[i : i + 5000]
+                cursor.execute(
+                    "UPDATE metrics_metricdaily AS m SET n = v.n, sums = v.sums, computed_at = %s "
+                    "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::int[]) AS n, unnest(%s::jsonb[]) AS sums) AS v "
+                    "WHERE m.id = v.id",
+                    [now, [u[0] for u in chunk], [u[1] for u in chunk], [json.dumps(u[2]) for u in chunk]],
+                )
+    else:
+        MetricDaily.objects.bulk_update(
+            [MetricDaily(pk=pk, n=n, sums=sums, computed_at=now) for pk, n, sums in updates],
+            ["n", "sums", "computed_at"], batch_size=500,
+        )  # fmt: skip
+    MetricDaily.objects.bulk_create(rows, batch_size=2000)
 
 
 def _plain(value: float) -> float | int:
