@@ -5,8 +5,10 @@ Every task goes to one of three queues by urgency, by the table in voxloop.core.
 """
 
 import os
+import time
 
 from celery import Celery
+from celery.signals import before_task_publish
 from kombu import Exchange, Queue
 
 from voxloop.core.queues import DEFAULT, LEGACY_QUEUE, QUEUES, TASK_QUEUES
@@ -23,3 +25,10 @@ app.conf.task_default_routing_key = DEFAULT
 app.conf.task_default_exchange = DEFAULT
 app.conf.task_routes = {name: {"queue": queue} for name, queue in TASK_QUEUES.items()}
 app.autodiscover_tasks()
+
+
+@before_task_publish.connect
+def stamp_sent_at(headers: dict | None = None, **_kwargs: object) -> None:
+    """When the task was queued: `voxloop doctor` reports the age of each queue's oldest task from it."""
+    if headers is not None:
+        headers.setdefault("voxloop_sent_at", time.time())
