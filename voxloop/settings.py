@@ -249,6 +249,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if EMBEDDED_BROKER
     else {}
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A worker lost with its machine (SIGKILL, power) never acknowledges its task: Redis hands the task to another
+    # worker once it has been taken for longer than the visibility timeout. Keep it above the longest task (a task
+    # still running past it would be started a second time; every task is safe to repeat, but the work doubles).
+    # A killed pool process is noticed at once by its worker, which puts the task back (reject on worker lost).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": envint("BROKER_VISIBILITY_TIMEOUT", 3600),
+        "unacked_restore_interval": envint("BROKER_RESTORE_INTERVAL", 10),
+        # A scan for abandoned tasks every interval x throttle seconds (about once a minute) per worker.
+        "unacked_restore_throttle": envint("BROKER_RESTORE_THROTTLE", 6),
+    }
 if EMBEDDED_BROKER:
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
