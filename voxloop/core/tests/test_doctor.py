@@ -9,17 +9,15 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from django.urls import reverse
 from django.utils import timezone
 
 from voxloop import doctor
 from voxloop.celery import app
 from voxloop.core import timing
+from voxloop.core.tests.conftest import REDIS_TEST_URL
 from voxloop.feedback.models import Feedback
 from voxloop.metrics.models import DirtyDay
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture
@@ -58,31 +56,22 @@ def test_an_urgent_task_waiting_too_long_fails(fs_broker, capsys):
 
 
 @pytest.mark.django_db
-def test_redis_queue_depth_and_oldest_task_age(settings, capsys, monkeypatch):
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    client.flushdb()
+def test_redis_queue_depth_and_oldest_task_age(settings, capsys, monkeypatch, redis_broker):
     settings.CELERY_BROKER_URL = REDIS_TEST_URL
-    try:
-        with app.connection_for_write(REDIS_TEST_URL) as conn:
-            for _ in range(3):
-                app.send_task("voxloop.analysis.tasks.analyze_pending_task", queue="default", connection=conn)
-        assert dict(doctor.queue_state())["default"][0] == 3
-        code, out = run(capsys)
-        assert code == 0, out
-        assert "default: 3 waiting, oldest 0 s" in out or "default: 3 waiting, oldest 1 s" in out
-        later = time.time() + 400  # the same queue six minutes on, nobody consuming it
-        monkeypatch.setattr(doctor.time, "time", lambda: later)
-        code, out = run(capsys, "--json")
-        report = json.loads(out)
-        assert code == 1 and report["healthy"] is False
-        default = next(c for c in report["checks"] if c["section"] == "queues" and c["name"] == "default")
-        assert default["status"] == "fail" and default["data"]["depth"] == 3 and default["data"]["oldest_s"] >= 399
-    finally:
-        client.flushdb()
+    with app.connection_for_write(REDIS_TEST_URL) as conn:
+        for _ in range(3):
+            app.send_task("voxloop.analysis.tasks.analyze_pending_task", queue="default", connection=conn)
+    assert dict(doctor.queue_state())["default"][0] == 3
+    code, out = run(capsys)
+    assert code == 0, out
+    assert "default: 3 waiting, oldest 0 s" in out or "default: 3 waiting, oldest 1 s" in out
+    later = time.time() + 400  # the same queue six minutes on, nobody consuming it
+    monkeypatch.setattr(doctor.time, "time", lambda: later)
+    code, out = run(capsys, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["healthy"] is False
+    default = next(c for c in report["checks"] if c["section"] == "queues" and c["name"] == "default")
+    assert default["status"] == "fail" and default["data"]["depth"] == 3 and default["data"]["oldest_s"] >= 399
 
 
 @pytest.mark.django_db

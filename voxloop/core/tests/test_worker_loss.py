@@ -16,26 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from voxloop.celery import app
+from voxloop.core.tests.conftest import REDIS_TEST_URL
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def broker() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 class Workers:
@@ -94,7 +81,7 @@ def send(folder: Path, seconds: float) -> None:
         app.send_task("voxloop.tests.mark_slowly", args=[str(folder), seconds], queue="default", connection=conn)
 
 
-def test_a_task_of_a_killed_worker_is_completed_by_another(workers, broker, tmp_path):
+def test_a_task_of_a_killed_worker_is_completed_by_another(workers, redis_broker, tmp_path):
     """The whole worker (consumer and pool process) is SIGKILLed mid-task, as when its machine dies; another worker
     started afterwards completes the task once the visibility timeout has passed. Nothing is left queued."""
     marks = tmp_path / "marks"
@@ -110,12 +97,12 @@ def test_a_task_of_a_killed_worker_is_completed_by_another(workers, broker, tmp_
     assert [name.split("-")[1] for name in done] == ["second"]
     assert len(started) == 1 and len(list(marks.glob("start-second-*"))) == 1
     deadline = time.monotonic() + 10
-    while (broker.llen("default") or broker.zcard("unacked_index")) and time.monotonic() < deadline:
+    while (redis_broker.llen("default") or redis_broker.zcard("unacked_index")) and time.monotonic() < deadline:
         time.sleep(0.2)  # the acknowledgement lands just after the task's last line
-    assert broker.llen("default") == 0 and broker.zcard("unacked_index") == 0
+    assert redis_broker.llen("default") == 0 and redis_broker.zcard("unacked_index") == 0
 
 
-def test_a_killed_pool_process_gives_its_task_back_at_once(workers, broker, tmp_path):
+def test_a_killed_pool_process_gives_its_task_back_at_once(workers, redis_broker, tmp_path):
     """Only the process running the task dies (the kernel's OOM killer, a crash): its worker notices and puts the
     task back without waiting for the visibility timeout; a second worker, idle until then, completes it."""
     marks = tmp_path / "marks"
