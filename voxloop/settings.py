@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Page times for `voxloop doctor` (voxloop.core.timing): outermost after static files, so it times the rest.
     "voxloop.core.timing.RequestTimingMiddleware",
+    # Reporting pages read from the replica when one is configured (voxloop.core.dbrouter).
+    "voxloop.core.dbrouter.ReplicaReadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,6 +148,17 @@ else:
             },
         }
     }
+# A streaming replica for the reporting pages' reads (voxloop.core.dbrouter; docs/operations.md, "Read replica"):
+# metrics, insights, reports and exports read from it, everything else and every write use the primary, and a
+# browser that has just written reads from the primary for REPLICA_PIN_SECONDS.
+DATABASE_REPLICA_URL = envstr("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60)),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["voxloop.core.dbrouter.ReplicaRouter"]
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared between processes (rate limits, login throttling). Redis when configured.
