@@ -21,11 +21,13 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, connections
 from django.db.models import Min
 from django.utils import timezone
 
 from voxloop.cases.models import Case
+from voxloop.celery import periodic_run_key
 from voxloop.core import timing
 from voxloop.core.queues import LEGACY_QUEUE, QUEUES
 from voxloop.feedback.models import AnalysisStatus, Feedback
@@ -156,6 +158,25 @@ def check_queues() -> list[Check]:
         checks.append(Check("queues", queue, f"{depth} waiting, oldest {_age(age)}", status, why,
                             {"depth": depth, "oldest_s": age}))  # fmt: skip
     return checks
+
+
+def check_schedule(now_s: float | None = None) -> list[Check]:
+    """When the SLA sweep (the most time-critical scheduled task) last started, and how long it had waited."""
+    now_s = time.time() if now_s is None else now_s
+    entry = settings.CELERY_BEAT_SCHEDULE.get("sla-sweep")
+    if not entry:
+        return []
+    period = float(entry["schedule"])
+    run = cache.get(periodic_run_key(entry["task"]))
+    if not run:
+        return [Check("schedule", "SLA sweep", "no run recorded yet (is a worker running with --beat?)", WARN)]
+    ago = now_s - run["started_at"]
+    waited = run["started_at"] - run["sent_at"] if run.get("sent_at") else None
+    late = ago > 3 * period
+    return [Check("schedule", "SLA sweep", f"last started {_age(ago)} ago, after {_age(waited)} in its queue "
+                  f"(every {_age(period)})", FAIL if late else OK,
+                  f"no sweep for {_age(ago)}: is the scheduler (--beat) running, the urgent queue consumed?" if late else "",
+                  {"started_s_ago": ago, "waited_s": waited, "period_s": period})]  # fmt: skip
 
 
 # --- roll-ups and analysis ----------------------------------------------------------------------------------
@@ -323,7 +344,7 @@ def check_tier(now: Any) -> list[Check]:
 def run_checks() -> list[Check]:
     now = timezone.now()
     checks: list[Check] = []
-    for step in (check_queues, lambda: check_rollups(now), lambda: check_analysis(now), check_tables,
+    for step in (check_queues, check_schedule, lambda: check_rollups(now), lambda: check_analysis(now), check_tables,
                  check_pages, check_replica, lambda: check_tier(now)):  # fmt: skip
         checks.extend(step())
     return checks

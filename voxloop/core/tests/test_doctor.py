@@ -9,11 +9,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from voxloop import doctor
-from voxloop.celery import app
+from voxloop.cases.tasks import sla_sweep_task
+from voxloop.celery import app, periodic_run_key
 from voxloop.core import timing
 from voxloop.core.tests.conftest import REDIS_TEST_URL
 from voxloop.feedback.models import Feedback
@@ -129,3 +131,17 @@ def test_ring_buffer_summary_keeps_the_last_hour():
     summary = buffer.summary(now)
     assert "GET /old/" not in summary
     assert summary["GET /inbox/"] == {"count": 100, "p50": 51.0, "p95": 96.0, "max": 100.0, "errors": 1}
+
+
+@pytest.mark.django_db
+def test_a_missing_sla_sweep_fails(fs_broker, capsys):
+    """The sweep records its start (voxloop.celery.note_periodic_start); one that stopped running is named."""
+    sla_sweep_task.delay()
+    code, out = run(capsys)
+    assert code == 0, out
+    assert "SLA sweep: last started 0 s ago" in out
+    key = periodic_run_key("voxloop.cases.tasks.sla_sweep_task")
+    cache.set(key, {"sent_at": time.time() - 700, "started_at": time.time() - 600}, None)
+    code, out = run(capsys)
+    assert code == 1
+    assert "SLA sweep: last started 10 min ago, after 100 s in its queue" in out and "no sweep for 10 min" in out
