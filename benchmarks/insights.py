@@ -414,7 +414,8 @@ def main() -> None:
             extra += f"dashboard_{db}_cpu_p95_ms={d.get('cpu_p95', float('nan')):.1f} "
         for db, d in measured.items():
             extra += (f"rebuild_{db}_s={d.get('rebuild_s', float('nan')):.1f} "
-                      f"incr_new_{db}_ms={d['incr_new_ms']:.0f} incr_reanalysed_{db}_ms={d['incr_reanalysed_ms']:.0f} ")  # fmt: skip
+                      f"incr_new_{db}_ms={d['incr_new_ms']:.0f} incr_reanalysed_{db}_ms={d['incr_reanalysed_ms']:.0f} "
+                      f"incr_reanalysed_full_{db}_ms={d.get('incr_reanalysed_full_ms', float('nan')):.0f} ")  # fmt: skip
         extra += f"dashboard_items={args.feedback} "
         pages = [(db, p) for db, d in measured.items() for p in d["pages"].values()]
         over = [f"{db}:{p['page']}:{p['variant']}" for db, p in pages if p["p95"] > 300 or p["status"] != 200]

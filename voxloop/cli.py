@@ -19,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return nlp_main(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxloop.settings")
+    if argv and argv[0] == "doctor":  # not a management command: it reads every app (voxloop/doctor.py)
+        import django
+
+        django.setup()
+        from voxloop.doctor import main as doctor_main
+
+        return doctor_main(argv[1:])
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["voxloop", *argv])

@@ -87,6 +87,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Page times for `voxloop doctor` (voxloop.core.timing): outermost after static files, so it times the rest.
+    "voxloop.core.timing.RequestTimingMiddleware",
+    # Reporting pages read from the replica when one is configured (voxloop.core.dbrouter).
+    "voxloop.core.dbrouter.ReplicaReadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +148,17 @@ else:
             },
         }
     }
+# A streaming replica for the reporting pages' reads (voxloop.core.dbrouter; docs/operations.md, "Read replica"):
+# metrics, insights, reports and exports read from it, everything else and every write use the primary, and a
+# browser that has just written reads from the primary for REPLICA_PIN_SECONDS.
+DATABASE_REPLICA_URL = envstr("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60)),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["voxloop.core.dbrouter.ReplicaRouter"]
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared between processes (rate limits, login throttling). Redis when configured.
@@ -247,6 +262,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if EMBEDDED_BROKER
     else {}
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A worker lost with its machine (SIGKILL, power) never acknowledges its task: Redis hands the task to another
+    # worker once it has been taken for longer than the visibility timeout. Keep it above the longest task (a task
+    # still running past it would be started a second time; every task is safe to repeat, but the work doubles).
+    # A killed pool process is noticed at once by its worker, which puts the task back (reject on worker lost).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": envint("BROKER_VISIBILITY_TIMEOUT", 3600),
+        "unacked_restore_interval": envint("BROKER_RESTORE_INTERVAL", 10),
+        # A scan for abandoned tasks every interval x throttle seconds (about once a minute) per worker.
+        "unacked_restore_throttle": envint("BROKER_RESTORE_THROTTLE", 6),
+    }
 if EMBEDDED_BROKER:
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)

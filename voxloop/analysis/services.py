@@ -19,6 +19,10 @@ from voxloop.feedback.models import AnalysisStatus, Channel, Feedback, Kind, Sen
 ANALYSIS_CHUNK = 500
 # Called with the ids of each batch whose results were just stored (the automation rules subscribe).
 feedback_analysed: Hook[list[int]] = Hook("feedback analysed")
+# Inside the storing transaction, with the ids of the batch: before its stored results are replaced, and after
+# (the metrics fold a re-analysis into the daily roll-ups by the difference, voxloop.metrics.deltas).
+analysis_replacing: Hook[list[int]] = Hook("analysis replacing")
+analysis_replaced: Hook[list[int]] = Hook("analysis replaced")
 
 
 class CorrectionError(ValueError):
@@ -122,6 +126,7 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
     ids = [f.pk for f in items]
     corrected = _latest_corrections(ids)
     with transaction.atomic():
+        analysis_replacing.announce(ids)
         FeedbackAnalysis.objects.filter(feedback_id__in=ids).delete()
         FeedbackTopic.objects.filter(feedback_id__in=ids, origin=FeedbackTopic.Origin.MODEL).delete()
         analyses, topic_rows = [], []
@@ -171,6 +176,7 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
             ["language", "sentiment", "sentiment_score", "kind", "urgency", "model_version", "analysis_status"],
             batch_size=500,
         )
+        analysis_replaced.announce(ids)
 
 
 _ALLOWED = {

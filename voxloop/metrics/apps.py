@@ -7,3 +7,11 @@ class MetricsConfig(AppConfig):
     label = "metrics"
     verbose_name = _("Metrics")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from voxloop.analysis.services import analysis_replaced, analysis_replacing
+        from voxloop.metrics import deltas
+
+        # A re-analysis folds into the roll-ups by its difference (deltas.py), not by recomputing its days.
+        analysis_replacing.register(deltas.before_reanalysis)
+        analysis_replaced.register(deltas.after_reanalysis)

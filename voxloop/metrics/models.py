@@ -89,3 +89,19 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.checked_until}"
+
+
+class FoldedAnalysis(models.Model):
+    """An analysis whose item was folded into the roll-ups by its difference when it was stored (a re-analysis,
+    voxloop.metrics.deltas), so the catch-up does not recompute the item's whole day again. Rows go once the
+    catch-up's position has passed them."""
+
+    analysis_id = models.BigIntegerField(primary_key=True)  # FeedbackAnalysis.pk; no key: the row is replaced
+    folded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("folded analysis")
+        verbose_name_plural = _("folded analyses")
+
+    def __str__(self) -> str:
+        return str(self.analysis_id)

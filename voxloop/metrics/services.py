@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEv
 from voxloop.core.kicks import on_commit_once
 from voxloop.feedback.bands import nps_band
 from voxloop.feedback.models import Feedback, Order
-from voxloop.metrics.models import Dimension, DirtyDay, MetricDaily, Source, Watermark
+from voxloop.metrics.models import Dimension, DirtyDay, FoldedAnalysis, MetricDaily, Source, Watermark
 from voxloop.stats import formulas, terms
 from voxloop.surveys.models import Answer, Response
 
@@ -403,7 +403,7 @@ def compute_feedback_day(day: date) -> DayAccumulator:
     return compute_feedback(day, day).days[day]
 
 
-def compute_feedback(first: date, last: date) -> RangeAccumulator:
+def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] | None = None) -> RangeAccumulator:
     """Feedback received on each day, by channel, product, topic, segment and language, and by the
     multi-valued dimensions (emotion evidence words, need keys, sub-topic codes). Every cell's sums:
 
@@ -412,12 +412,20 @@ def compute_feedback(first: date, last: date) -> RangeAccumulator:
     tc:<top code> / sc:<parent.child> (complaints mentioning that topic / sub-topic), tn:<top code> (negative
     items mentioning that topic), tv / ts / tsn:<top code> (items mentioning that topic; their sentiment score
     sum and count), sv / sneg / ss / ssn:<parent.child> (the same per sub-topic, with its negatives). Repeat
-    complaints are counted on cases, where the repeat flag lives."""
+    complaints are counted on cases, where the repeat flag lives.
+
+    ``feedback_ids``: only these items, what they add to the days (voxloop.metrics.deltas folds re-analysed
+    items in by the difference)."""
     start, end = range_bounds(first, last)
     accs = RangeAccumulator(Source.FEEDBACK, first, last)
+    scope = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
+    topic_scope = FeedbackTopic.objects.filter(feedback__received_at__gte=start, feedback__received_at__lt=end)
+    if feedback_ids is not None:
+        scope = scope.filter(pk__in=list(feedback_ids))
+        topic_scope = topic_scope.filter(feedback_id__in=list(feedback_ids))
     # One range query; the analysis JSON comes through the one-to-one join (no per-item queries).
     items = list(
-        Feedback.objects.filter(received_at__gte=start, received_at__lt=end).values_list(
+        scope.values_list(
             "id", "channel", "product_id", "customer__segment", "sentiment", "sentiment_score", "kind",
             "language", "received_at", "analysis__emotions", "analysis__needs",
         )
@@ -426,9 +434,7 @@ def compute_feedback(first: date, last: date) -> RangeAccumulator:
         return accs
     topics: dict[int, set[str]] = defaultdict(set)
     subtopics: dict[int, set[str]] = defaultdict(set)
-    for feedback_id, code, top_code in FeedbackTopic.objects.filter(
-        feedback__received_at__gte=start, feedback__received_at__lt=end
-    ).values_list("feedback_id", "code", "top_code"):
+    for feedback_id, code, top_code in topic_scope.values_list("feedback_id", "code", "top_code"):
         topics[feedback_id].add(top_code)
         if "." in code:
             subtopics[feedback_id].add(code)
@@ -533,14 +539,34 @@ def compute_range(source: str, first: date, last: date, calendars: CalendarLooku
 
 def refresh_range(source: str, first: date, last: date, *, calendars: CalendarLookup | None = None) -> int:
     """Recompute the days ``first``..``last`` of one source; returns the roll-up rows written. Idempotent:
-    the days' old rows are replaced in the same transaction, and days without data end up with none."""
-    accs = compute_range(source, first, last, calendars)
-    now = timezone.now()
-    rows = [row for acc in accs.days.values() for row in acc.rows(now)]
+    the days' old rows are replaced in the same transaction, and days without data end up with none.
+
+    The days are locked while they are read and written, so a delta folded in by another transaction
+    (voxloop.metrics.deltas) lands either before this read or after this write, never in between."""
     with transaction.atomic():
+        lock_days(source, [first + timedelta(days=i) for i in range((last - first).days + 1)])
+        accs = compute_range(source, first, last, calendars)
+        now = timezone.now()
+        rows = [row for acc in accs.days.values() for row in acc.rows(now)]
         MetricDaily.objects.filter(source=source, day__gte=first, day__lte=last).delete()
         MetricDaily.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+_LOCK_SPACE = {Source.CASES: 7_660_001, Source.RESPONSES: 7_660_002, Source.FEEDBACK: 7_660_003}
+
+
+def lock_days(source: str, days: Iterable[date]) -> None:
+    """Take this transaction's lock on the roll-up days of one source (PostgreSQL advisory locks, in day order
+    so that two writers cannot deadlock; SQLite has a single writer anyway)."""
+    ordinals = sorted({d.toordinal() for d in days})
+    if connection.vendor != "postgresql" or not ordinals:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, d)) FROM (SELECT unnest(%s::int[]) AS d ORDER BY 1) AS days",
+            [_LOCK_SPACE[source], ordinals],
+        )
 
 
 def refresh_day(source: str, day: date, *, calendars: CalendarLookup | None = None) -> int:
@@ -570,6 +596,13 @@ def _schedule_refresh() -> None:
         logger.warning("metrics: could not queue refresh_rollups_task; the periodic refresh will catch up")
 
 
+def mark_dirty_soon(source: str, days: Iterable[date]) -> int:
+    """Mark days dirty and ask for a refresh once this transaction commits."""
+    marked = mark_dirty(source, days)
+    on_commit_once(_schedule_refresh)
+    return marked
+
+
 def note_case_changed(case: Case) -> None:
     """Call after a service changed a case (opened, replied, resolved, reopened...)."""
     mark_dirty(Source.CASES, [local_day(case.created_at)])
@@ -591,17 +624,32 @@ def _days_of(instants: Iterable[datetime]) -> set[date]:
     return {local_day(t) for t in instants if t is not None}
 
 
-def _new_since(model: Any, position: int, column: str, time_column: str, since: datetime) -> tuple[list[Any], int]:
+def _new_since(
+    model: Any, position: int, column: str, time_column: str, since: datetime,
+    skip: Callable[[list[int]], set[int]] | None = None,
+) -> tuple[list[Any], int]:  # fmt: skip
     """Values of ``column`` for rows added since the last look, and the new position. Rows above ``position``
     are new; the ``CATCH_UP_ID_MARGIN`` keys below it are looked at again for rows that took their key
     earlier but committed after the last look (their time is then recent). Only the primary-key index is
-    used, and rows already counted are not marked again."""
+    used, and rows already counted are not marked again. ``skip`` names the keys among them whose change is
+    already in the roll-ups."""
     rows = list(
         model.objects.filter(pk__gt=max(0, position - CATCH_UP_ID_MARGIN))
         .filter(Q(pk__gt=position) | Q(**{f"{time_column}__gt": since}))
         .values_list("pk", column)
     )
-    return [value for _pk, value in rows], max([position, *(pk for pk, _v in rows)])
+    skipped = skip([pk for pk, _v in rows]) if skip and rows else set()
+    return [value for pk, value in rows if pk not in skipped], max([position, *(pk for pk, _v in rows)])
+
+
+def _folded(analysis_ids: list[int]) -> set[int]:
+    """Analyses whose items were folded into the roll-ups by deltas when they were stored (deltas.py)."""
+    found: set[int] = set()
+    for i in range(0, len(analysis_ids), 5000):
+        found.update(
+            FoldedAnalysis.objects.filter(analysis_id__in=analysis_ids[i : i + 5000]).values_list("pk", flat=True)
+        )
+    return found
 
 
 def catch_up(now: datetime | None = None) -> dict[str, int]:
@@ -611,8 +659,8 @@ def catch_up(now: datetime | None = None) -> dict[str, int]:
     cases: new timeline events (every case change writes one: reply, status, resolution, reopening, SLA
     warning and breach, assignment, repeat flag); responses: submitted since, or still inside their edit
     window; new orders (a repurchase for earlier responses of that customer); feedback: new items, new
-    analyses and new corrections. Re-analysing stored feedback in bulk (``voxloop reanalyze``) changes rows
-    in place: run ``voxloop rebuild_rollups --source feedback`` after it."""
+    analyses and new corrections. A re-analysis of items that were analysed before is folded in by deltas
+    as it is stored (voxloop.metrics.deltas), so its analyses are skipped here."""
     now = now or timezone.now()
     marks: dict[str, set[date]] = {Source.CASES: set(), Source.RESPONSES: set(), Source.FEEDBACK: set()}
     for source in marks:
@@ -650,8 +698,13 @@ def catch_up(now: datetime | None = None) -> dict[str, int]:
                 Feedback, positions.get("feedback", 0), "received_at", "created_at", since
             )
             analysed, positions["analysis"] = _new_since(
-                FeedbackAnalysis, positions.get("analysis", 0), "feedback__received_at", "analysed_at", since
-            )
+                FeedbackAnalysis, positions.get("analysis", 0), "feedback__received_at", "analysed_at", since,
+                skip=_folded,
+            )  # fmt: skip
+            # A folded analysis is looked at again only while its key is within the margin below the position.
+            FoldedAnalysis.objects.filter(
+                Q(analysis_id__lte=positions["analysis"] - CATCH_UP_ID_MARGIN) | Q(folded_at__lt=now - timedelta(days=1))
+            ).delete()
             corrected = Correction.objects.filter(created_at__gt=since).values_list("feedback__received_at", flat=True)
             marks[source] = _days_of([*received, *analysed, *corrected])
         Watermark.objects.filter(pk=mark.pk).update(checked_until=now, positions=positions)
