@@ -16,6 +16,9 @@ from voxloop.feedback.hooks import text_search_provider
 from voxloop.feedback.models import Customer, Feedback
 
 PAGE_SIZE = 50
+# What the inbox's aspect filter accepts: a complaint about the topic (as the Pareto counts them) or the topic's
+# own polarity (as the journey map and the topic charts count them).
+ASPECT_FILTERS = ("complaint", "negative", "neutral", "positive")
 
 
 @dataclass
@@ -33,6 +36,7 @@ class InboxFilters:
     kind: str = ""
     urgency: str = ""
     topic: str = ""
+    aspect: str = ""  # the topic's own polarity: negative/neutral/positive, or "complaint" (ASPECT_FILTERS)
     q: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -103,11 +107,18 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
     for name in ("sentiment", "kind", "urgency"):
         if getattr(filters, name):
             items = items.filter(**{name: getattr(filters, name)})
-    if filters.topic:
+    if filters.aspect and filters.aspect not in ASPECT_FILTERS:
+        filters.errors.append("aspect")
+    elif filters.topic or filters.aspect:
         # EXISTS rather than a join: no DISTINCT, so the result can also serve as a subquery of ids.
-        items = items.filter(
-            Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"), code__startswith=filters.topic))
-        )
+        rows = FeedbackTopic.objects.filter(feedback=OuterRef("pk"))
+        if filters.topic:
+            rows = rows.filter(code__startswith=filters.topic)
+        if filters.aspect == "complaint":
+            rows = rows.filter(FeedbackTopic.complaint_q())
+        elif filters.aspect:
+            rows = rows.filter(FeedbackTopic.polarity_q(filters.aspect))
+        items = items.filter(Exists(rows))
     return items
 
 
