@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.core.models import TimeStampedModel
@@ -73,6 +74,11 @@ class FeedbackTopic(models.Model):
     top_code = models.CharField(max_length=50)  # the top-level code, for roll-ups
     confidence = models.FloatField(default=1.0)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.MODEL)
+    # The topic's own polarity in the text (aspect sentiment: "东西不错，就是物流慢了点" is quality positive,
+    # logistics negative). Blank for rows stored before aspect sentiment existed and for topics a person set:
+    # those fall back to the item's overall label.
+    sentiment = models.CharField(max_length=10, blank=True, default="")
+    sentiment_score = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("feedback topic")
@@ -85,6 +91,25 @@ class FeedbackTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feedback_id}: {self.code}"
+
+    @staticmethod
+    def polarity_q(label: str, prefix: str = "") -> Q:
+        """Rows whose topic is ``label`` (positive/neutral/negative) in their item: the row's own polarity, or
+        the item's overall label when the row has none (see ``sentiment``)."""
+        return Q(**{f"{prefix}sentiment": label}) | Q(
+            **{f"{prefix}sentiment": "", f"{prefix}feedback__sentiment": label}
+        )
+
+    @staticmethod
+    def complaint_q(prefix: str = "") -> Q:
+        """Rows that make their item a complaint about the row's topic: the topic's own polarity is negative
+        and the item is not a plain question; a row without a polarity (stored before aspect sentiment, or set
+        by a person) counts when the item is a complaint. The roll-ups' ``tc:``/``sc:`` sums count the same
+        (voxloop.metrics.services.topic_complaint), so a Pareto bar and its drill list agree. ``prefix``: the
+        lookup path to these rows from the queried model ("" on FeedbackTopic itself)."""
+        return Q(**{f"{prefix}sentiment": "negative"}) & ~Q(**{f"{prefix}feedback__kind": "question"}) | Q(
+            **{f"{prefix}sentiment": "", f"{prefix}feedback__kind": "complaint"}
+        )
 
 
 class CorrectionField(models.TextChoices):
@@ -151,6 +176,7 @@ class AnalysisJob(BackgroundRun):
     class Kind(models.TextChoices):
         RETRAIN = "retrain", _("Retrain")
         REANALYZE = "reanalyze", _("Re-analyse")
+        ADAPT = "adapt", _("Adapt to this installation")
 
     Status = BackgroundRun.Status
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)

@@ -37,10 +37,18 @@ def topic_names() -> dict[str, str]:
     return {t.code: t.display_name(language) for t in Topic.objects.all()}
 
 
-def with_topic(items: QuerySet[Feedback], code: str) -> QuerySet[Feedback]:
-    """The items with a topic under ``code`` (its own code or a child's, which starts with it)."""
+def with_topic(items: QuerySet[Feedback], code: str, aspect: str = "") -> QuerySet[Feedback]:
+    """The items with a topic under ``code`` (its own code or a child's, which starts with it); with ``aspect``,
+    only where that topic's own polarity is it ("complaint": a complaint about the topic, as the Pareto counts)."""
     # EXISTS rather than a join: no DISTINCT, so the result can also serve as a subquery of ids.
-    return items.filter(Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"), code__startswith=code)))
+    rows = FeedbackTopic.objects.filter(feedback=OuterRef("pk"))
+    if code:
+        rows = rows.filter(code__startswith=code)
+    if aspect == "complaint":
+        rows = rows.filter(FeedbackTopic.complaint_q())
+    elif aspect:
+        rows = rows.filter(FeedbackTopic.polarity_q(aspect))
+    return items.filter(Exists(rows))
 
 
 def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:

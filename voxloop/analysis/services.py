@@ -153,13 +153,19 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
                 )
             )
             if (item.pk, CorrectionField.TOPICS) not in corrected:
-                for topic in res.get("topics", []):
+                overall = corrected.get((item.pk, CorrectionField.SENTIMENT))
+                topics = res.get("topics", [])
+                unanimous = len({aspect_of(t, "", None)[0] for t in topics}) <= 1
+                for topic in topics:
+                    label, score = aspect_of(topic, sentiment.get("label", ""), overall if unanimous else None)
                     topic_rows.append(
                         FeedbackTopic(
                             feedback_id=item.pk,
                             code=topic["code"],
                             top_code=topic["code"].split(".")[0],
                             confidence=float(topic.get("confidence", 1.0)),
+                            sentiment=label,
+                            sentiment_score=score,
                         )
                     )
             item.language = res.get("language", "")[:10]
@@ -177,6 +183,20 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
             batch_size=500,
         )
         analysis_replaced.announce(ids)
+
+
+def aspect_of(topic: dict[str, Any], model_label: str, corrected_label: str | None) -> tuple[str, float | None]:
+    """A topic's own polarity as stored on its row. Where every topic of the text agreed with its overall
+    label, they follow a person's correction of that label (one judgement, corrected: pass ``corrected_label``
+    only then); where the model judged the topics apart ("东西不错，就是物流慢了点": quality positive, logistics
+    negative) a correction of the whole says nothing about each, and they keep their own."""
+    own = topic.get("sentiment")
+    if not isinstance(own, dict) or own.get("label") not in Sentiment.values:
+        return "", None
+    label, score = own["label"], own.get("score")
+    if corrected_label and corrected_label != model_label and label == model_label:
+        return corrected_label, None
+    return label, (float(score) if isinstance(score, int | float) else None)
 
 
 _ALLOWED = {
@@ -219,6 +239,12 @@ def correct_feedback(feedback: Feedback, field: str, value: Any, *, user: Any) -
             old = getattr(feedback, field)
             setattr(feedback, field, value)
             Feedback.objects.filter(pk=feedback.pk).update(**{field: value})
+            if field == CorrectionField.SENTIMENT and old and old != value:
+                # Topics that all shared the corrected verdict follow it (see aspect_of); topics the model
+                # judged apart keep theirs.
+                rows = FeedbackTopic.objects.filter(feedback=feedback).exclude(sentiment="")
+                if set(rows.values_list("sentiment", flat=True)) == {old}:
+                    rows.update(sentiment=value, sentiment_score=None)
             new_value = value
         return Correction.objects.create(
             feedback=feedback,

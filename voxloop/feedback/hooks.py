@@ -50,8 +50,9 @@ class TopicDirectory:
 
     top_level: Callable[[], list[tuple[str, str]]]  # (code, name) of the active top-level topics
     names: Callable[[], dict[str, str]]  # code -> name, every topic
-    # The items with a topic whose code starts with the given code (a top-level code takes in its children).
-    with_topic: Callable[[QuerySet, str], QuerySet]
+    # The items with a topic whose code starts with the given code (a top-level code takes in its children),
+    # and, when the aspect (one of feedback.queries.ASPECT_FILTERS) is given, whose own polarity matches it.
+    with_topic: Callable[[QuerySet, str, str], QuerySet]
 
 
 _topic_directory: list[TopicDirectory] = []

@@ -15,6 +15,9 @@ from voxloop.feedback.hooks import text_search_provider, topic_directory
 from voxloop.feedback.models import Customer, Feedback
 
 PAGE_SIZE = 50
+# What the inbox's aspect filter accepts: a complaint about the topic (as the Pareto counts them) or the topic's
+# own polarity (as the journey map and the topic charts count them).
+ASPECT_FILTERS = ("complaint", "negative", "neutral", "positive")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class InboxFilters:
     kind: str = ""
     urgency: str = ""
     topic: str = ""
+    aspect: str = ""  # the topic's own polarity: negative/neutral/positive, or "complaint" (ASPECT_FILTERS)
     q: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -103,8 +107,10 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
         if getattr(filters, name):
             items = items.filter(**{name: getattr(filters, name)})
     directory = topic_directory()
-    if filters.topic and directory is not None:
-        items = directory.with_topic(items, filters.topic)
+    if filters.aspect and filters.aspect not in ASPECT_FILTERS:
+        filters.errors.append("aspect")
+    elif (filters.topic or filters.aspect) and directory is not None:
+        items = directory.with_topic(items, filters.topic, filters.aspect)
     return items
 
 

@@ -37,6 +37,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "urgencies": Urgency.choices,
         "topics": queries.top_level_topics(),
         "topic_names": queries.topic_names(),
+        "aspects": [
+            ("complaint", _("Complaints about the topic")),
+            ("negative", _("Topic negative")),
+            ("neutral", _("Topic neutral")),
+            ("positive", _("Topic positive")),
+        ],
+        "other_errors": [e for e in filters.errors if e != "aspect"],
         "active_nav": "feedback",
     }
     template = "feedback/_inbox_rows.html" if request.htmx and request.GET.get("before") else "feedback/inbox.html"

@@ -129,6 +129,20 @@ def cut_topic_figures(cut: Cut, period: Period, codes: Iterable[str]) -> dict[st
     return figures
 
 
+def overall_topic_figures(period: Period, codes: Iterable[str]) -> dict[str, Figures]:
+    """Figures of each code over all feedback: the total rows' per-topic sums, which count each topic by its
+    own polarity (aspect sentiment: "东西不错，就是物流慢了点" is a logistics negative, not a quality one); a
+    code those sums do not know (roll-ups older than them) from the topic rows, by the items' labels."""
+    codes = sorted(set(codes))
+    figures = cut_topic_figures(Cut(), period, codes)
+    missing = [code for code, f in figures.items() if not f.n]
+    if missing:
+        for code, older in topic_figures(period, missing).items():
+            if older.n or older.complaints:
+                figures[code] = older
+    return figures
+
+
 @dataclass
 class TouchpointRow:
     touchpoint: Touchpoint
@@ -167,7 +181,7 @@ def journey(filters: InsightFilters, language: str, touchpoints: list[Touchpoint
     elif cut.dimension:
         per_code = cut_topic_figures(cut, filters.period, codes)
     else:
-        per_code = topic_figures(filters.period, codes)
+        per_code = overall_topic_figures(filters.period, codes)
     labels = topic_labels(codes, language)
     rows, pains = [], []
     for touchpoint in touchpoints:
@@ -279,8 +293,9 @@ def _journey_chart(filters: InsightFilters, result: Journey, base: str) -> Chart
 
 def _pain_chart(filters: InsightFilters, result: Journey, focus: str) -> Chart:
     pains = [p for p in result.pain_points if not focus or p.touchpoint.code == focus]
-    urls = [feedback_url(filters, topic=p.code, sentiment="negative" if p.figures.n is not None else None,
-                         kind=None if p.figures.n is not None else "complaint") for p in pains]  # fmt: skip
+    # The topic's own polarity, as the figures count it (aspect sentiment; the item's label where none).
+    urls = [feedback_url(filters, topic=p.code, aspect="negative" if p.figures.n is not None else "complaint")
+            for p in pains]  # fmt: skip
     shown = list(zip(pains, urls, strict=True))[:MAX_PAIN_POINTS]
     shown.reverse()  # the worst on top of a horizontal chart
     names = [f"{p.touchpoint_label} · {p.label}" for p, _u in shown]

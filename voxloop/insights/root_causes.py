@@ -235,7 +235,8 @@ def change_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
 def build_page(filters: InsightFilters, level: str, language: str) -> InsightPage:
     result = root_causes(filters, level, language)
     topics, causes = result.topics, result.root_causes
-    topic_urls = {str(r): feedback_url(filters, topic=str(r), kind="complaint")
+    # Complaints about the topic by its own polarity (aspect sentiment), as the tc:/sc: sums count them.
+    topic_urls = {str(r): feedback_url(filters, topic=str(r), aspect="complaint")
                   for r in {*(row.cause for row in topics.rows), *(c.cause for c in topics.changes)}}  # fmt: skip
     cause_urls = {str(r.cause): cases_drill_url(filters, str(r.cause)) for r in causes.rows}
     cause_urls.update({str(c.cause): cases_drill_url(filters, str(c.cause)) for c in causes.changes})

@@ -278,7 +278,7 @@ def topic_chart(filters: InsightFilters, buckets: list[Bucket], language: str) -
     series = []
     for i, code in enumerate(top):
         values = bucketed(per_value[code], buckets)
-        urls = [bucket_url(links, b, topic=code, sentiment=sentiment) if v else None
+        urls = [bucket_url(links, b, topic=code, aspect=sentiment) if v else None
                 for b, v in zip(buckets, values, strict=True)]  # fmt: skip
         series.append(Series(labels.get(code, code), values, urls, PALETTE[i % len(PALETTE)]))
     if rest:

@@ -409,8 +409,8 @@ def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] |
 
     negative / positive / neutral (sentiment), complaints (kind), sent_sum / sent_n (sentiment score),
     emo:<emotion> (items with that emotion; in an emotion_word cell: items where the word was evidence of it),
-    tc:<top code> / sc:<parent.child> (complaints mentioning that topic / sub-topic), tn:<top code> (negative
-    items mentioning that topic), tv / ts / tsn:<top code> (items mentioning that topic; their sentiment score
+    tc:<top code> / sc:<parent.child> (complaints about that topic / sub-topic), tn:<top code> (items where that
+    topic is negative; both by the topic's own polarity where the analysis gave one, see _topic_sums), tv / ts / tsn:<top code> (items mentioning that topic; their sentiment score
     sum and count), sv / sneg / ss / ssn:<parent.child> (the same per sub-topic, with its negatives). Repeat
     complaints are counted on cases, where the repeat flag lives.
 
@@ -434,10 +434,16 @@ def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] |
         return accs
     topics: dict[int, set[str]] = defaultdict(set)
     subtopics: dict[int, set[str]] = defaultdict(set)
-    for feedback_id, code, top_code in topic_scope.values_list("feedback_id", "code", "top_code"):
+    aspects: dict[int, dict[str, Aspect]] = defaultdict(dict)
+    for feedback_id, code, top_code, aspect, aspect_score in topic_scope.values_list(
+        "feedback_id", "code", "top_code", "sentiment", "sentiment_score"
+    ):
         topics[feedback_id].add(top_code)
         if "." in code:
             subtopics[feedback_id].add(code)
+        if aspect:
+            aspects[feedback_id][code] = (aspect, aspect_score)
+            _merge_top_aspect(aspects[feedback_id], top_code, (aspect, aspect_score))
     for (feedback_id, channel, product_id, segment, sentiment, score, kind, language, received_at, emotions,
          needs) in items:  # fmt: skip
         acc = accs.for_instant(received_at)
@@ -452,7 +458,7 @@ def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] |
         item_subtopics = sorted(subtopics.get(feedback_id, ()))
         need_cells += [acc.cells[(SUBTOPIC, code[:100])] for code in item_subtopics]
         base = _feedback_sums(sentiment, score, kind)
-        sums = base + _topic_sums(sentiment, score, kind, item_topics, item_subtopics)
+        sums = base + _topic_sums(sentiment, score, kind, item_topics, item_subtopics, aspects.get(feedback_id))
         names = terms.emotion_names(emotions)
         for cell in cells:
             cell.n += 1
@@ -489,28 +495,62 @@ def _feedback_sums(sentiment: str, score: float | None, kind: str) -> list[tuple
     return sums
 
 
+# A topic's own polarity in one item (FeedbackTopic.sentiment / sentiment_score).
+Aspect = tuple[str, float | None]
+_SEVERITY = {"negative": 2, "neutral": 1, "positive": 0}
+
+
+def _merge_top_aspect(item_aspects: dict[str, Aspect], top_code: str, aspect: Aspect) -> None:
+    """An item's polarity of a top-level topic, over its rows of that topic (``logistics`` and
+    ``logistics.delay``): the most negative wins, so the top-level counts agree with the inbox drill list,
+    which finds an item when any of the topic's rows is a complaint."""
+    key = f"top:{top_code}"
+    known = item_aspects.get(key)
+    if known is None or _SEVERITY.get(aspect[0], 0) > _SEVERITY.get(known[0], 0):
+        item_aspects[key] = aspect
+
+
+def topic_complaint(aspect: str, kind: str) -> bool:
+    """Whether an item is a complaint about one of its topics: the topic's own polarity is negative and the
+    item is not a plain question; a topic without a polarity (stored before aspect sentiment, or set by a
+    person) counts when the item is a complaint. FeedbackTopic.complaint_q is the same rule in SQL."""
+    if aspect:
+        return aspect == "negative" and kind != "question"
+    return kind == COMPLAINT_KIND
+
+
 def _topic_sums(
-    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str]
+    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str],
+    aspects: dict[str, Aspect] | None = None,
 ) -> list[tuple[str, float]]:
-    """The per-topic sums one feedback item adds to the total and cut cells (not to term rows)."""
+    """The per-topic sums one feedback item adds to the total and cut cells (not to term rows). Each topic is
+    counted by its own polarity (aspect sentiment) where the analysis gave one, else by the item's label."""
+    aspects = aspects or {}
     sums: list[tuple[str, float]] = []
-    if kind == COMPLAINT_KIND:
-        sums += [(f"tc:{code}", 1) for code in top_codes]
-        sums += [(f"sc:{code}", 1) for code in sub_codes]
-    if sentiment == "negative":
-        sums += [(f"tn:{code}", 1) for code in top_codes]
     # Volume and sentiment per topic and sub-topic inside every cell: the journey map within one product,
     # channel, ... reads them from that cut's rows (the topic rows hold them only over all feedback).
     for code in top_codes:
+        aspect, aspect_score = aspects.get(f"top:{code}", ("", None))
+        label = aspect or sentiment
+        value = aspect_score if aspect else score
+        if topic_complaint(aspect, kind):
+            sums.append((f"tc:{code}", 1))
+        if label == "negative":
+            sums.append((f"tn:{code}", 1))
         sums.append((f"tv:{code}", 1))
-        if score is not None:
-            sums += [(f"ts:{code}", score), (f"tsn:{code}", 1)]
+        if value is not None:
+            sums += [(f"ts:{code}", value), (f"tsn:{code}", 1)]
     for code in sub_codes:
+        aspect, aspect_score = aspects.get(code, ("", None))
+        label = aspect or sentiment
+        value = aspect_score if aspect else score
+        if topic_complaint(aspect, kind):
+            sums.append((f"sc:{code}", 1))
         sums.append((f"sv:{code}", 1))
-        if sentiment == "negative":
+        if label == "negative":
             sums.append((f"sneg:{code}", 1))
-        if score is not None:
-            sums += [(f"ss:{code}", score), (f"ssn:{code}", 1)]
+        if value is not None:
+            sums += [(f"ss:{code}", value), (f"ssn:{code}", 1)]
     return sums
 
 

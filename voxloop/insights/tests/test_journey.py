@@ -95,7 +95,7 @@ def test_page_chart_drills_to_pain_points_then_to_the_feedback(client, analyst, 
     pain = json.loads(json.dumps(narrowed.context["chart_options"]["pain_points"]))
     assert pain["yAxis"]["data"] == ["Delivery · Logistics and delivery"]
     url = pain["series"][0]["data"][0]["url"]
-    assert "topic=logistics" in url and "sentiment=negative" in url
+    assert "topic=logistics" in url and "aspect=negative" in url  # the topic negative itself (its own polarity)
     assert client.get(url).status_code == 200
     items = filter_feedback(InboxFilters.from_params(dict(parse_qsl(url.split("?", 1)[1]))))
     assert items.count() == 3 and all(f.sentiment == "negative" for f in items)

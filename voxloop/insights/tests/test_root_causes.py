@@ -105,7 +105,7 @@ def test_page_drills_a_topic_bar_to_its_complaints(client, analyst, complaints):
     options = _options(response)
     bar = options["complaint_topics"]["series"][0]["data"][0]
     assert bar["value"] == 100.0
-    assert "topic=quality" in bar["url"] and "kind=complaint" in bar["url"]
+    assert "topic=quality" in bar["url"] and "aspect=complaint" in bar["url"]  # complaints about the topic itself
     assert f"product_id={complaints.pk}" in bar["url"] and "date_from=2026-03-01" in bar["url"]
     assert client.get(bar["url"]).status_code == 200
     # the inbox filters select exactly the ten complaints about quality on product P in the period
