@@ -11,10 +11,13 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
+        from voxloop.actions.hooks import action_announced
         from voxloop.cases.outbox import register_event_handler
-        from voxloop.webhooks.services import check_settings, handle_case_event
+        from voxloop.webhooks.services import check_settings, handle_action_announcement, handle_case_event
 
         # Every case event is offered to the webhooks: the handler only stores deliveries (inside the outbox
         # transaction); a Celery task sends them after commit.
         register_event_handler(handle_case_event)
         register(check_settings)
+        # Improvement actions announce action.created / action.status_changed / action.verdict after commit.
+        action_announced.register(handle_action_announcement)
