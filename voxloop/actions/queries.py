@@ -29,7 +29,7 @@ def actions_for(
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif status == "closed":
         qs = qs.exclude(status__in=OPEN_STATUSES)
-    elif status:
+    elif status and status != "all":
         qs = qs.filter(status=status)
     if department.isdigit():
         qs = qs.filter(department_id=int(department))
