@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "voxloop.metrics",
     "voxloop.insights",
     "voxloop.alerts",
+    "voxloop.actions",
     "voxloop.search",
     "voxloop.privacy",
     "voxloop.demo",
@@ -402,6 +403,18 @@ ALERTS_CLOSE_AFTER_DAYS = envint("ALERTS_CLOSE_AFTER_DAYS", 3)
 CELERY_BEAT_SCHEDULE["alerts-detect"] = {
     "task": "voxloop.alerts.tasks.detect_alerts_task",
     "schedule": float(ALERTS_DETECT_SECONDS),
+}
+# --- Improvement actions (voxloop.actions): effects measured daily at 14/30/60/90 days; late actions reminded.
+# Days past the due date after which the responsible department's manager is told as well.
+ACTIONS_ESCALATE_AFTER_DAYS = envint("ACTIONS_ESCALATE_AFTER_DAYS", 3)
+ACTIONS_MEASURE_HOUR = envint("ACTIONS_MEASURE_HOUR", 4)
+CELERY_BEAT_SCHEDULE["actions-measure"] = {
+    "task": "voxloop.actions.tasks.measure_effects_task",
+    "schedule": crontab(hour=ACTIONS_MEASURE_HOUR, minute=41),
+}
+CELERY_BEAT_SCHEDULE["actions-overdue"] = {
+    "task": "voxloop.actions.tasks.overdue_actions_task",
+    "schedule": crontab(hour="*/6", minute=7),
 }
 # --- Customer segments (voxloop.insights.segmentation): every customer placed again once a day.
 CELERY_BEAT_SCHEDULE["customer-segments"] = {

@@ -21,6 +21,7 @@ urlpatterns = [
     path("search/", include("voxloop.search.urls")),
     path("notifications/", include("voxloop.notify.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
+    path("actions/", include("voxloop.actions.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.insights.urls")),
     path("settings/people/", include("voxloop.accounts.people_urls")),

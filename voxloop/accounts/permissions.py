@@ -34,6 +34,8 @@ class Capability(StrEnum):
     START_ANALYSIS_RUNS = "start_analysis_runs"  # emerging-topic runs
     ACT_ON_SEGMENTS = "act_on_segments"  # open cases in bulk for a segment, recompute segments
     MANAGE_MAILBOXES = "manage_mailboxes"
+    PROPOSE_ACTIONS = "propose_actions"  # propose an improvement action, comment, work on one's own actions
+    APPROVE_ACTIONS = "approve_actions"  # approve, cancel and close improvement actions of any department
     ADMINISTER = "administer"  # API tokens, webhooks, rules, journey, adopting topics, the audit log
 
 
@@ -56,6 +58,8 @@ GRANTS: dict[Capability, frozenset[str]] = {
     Capability.START_ANALYSIS_RUNS: frozenset({ADMIN, MANAGER, ANALYST}),  # viewers look, they start no jobs
     Capability.ACT_ON_SEGMENTS: frozenset({ADMIN, MANAGER}),
     Capability.MANAGE_MAILBOXES: frozenset({ADMIN, MANAGER}),
+    Capability.PROPOSE_ACTIONS: frozenset({ADMIN, MANAGER, AGENT, ANALYST}),
+    Capability.APPROVE_ACTIONS: frozenset({ADMIN, MANAGER}),
     Capability.ADMINISTER: frozenset({ADMIN}),
 }
 # Django staff operate the server (the admin site, mail set-up) whatever their product role.
@@ -79,6 +83,8 @@ DENIED_MESSAGES = {
     Capability.START_ANALYSIS_RUNS: _("Viewers look at the results; they do not start analysis runs."),
     Capability.ACT_ON_SEGMENTS: _("Only managers and administrators act on a segment."),
     Capability.MANAGE_MAILBOXES: _("Only managers and administrators set up mailboxes."),
+    Capability.PROPOSE_ACTIONS: _("Viewers can read improvement actions but not propose or change them."),
+    Capability.APPROVE_ACTIONS: _("Only managers and administrators approve, cancel or close improvement actions."),
     Capability.ADMINISTER: _("Only administrators may do this."),
 }
 

@@ -16,7 +16,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.params.models import QueryModel
 
 from voxloop.accounts.permissions import PolicyDenied
-from voxloop.api import cases, customers, feedback, metrics
+from voxloop.api import actions, cases, customers, feedback, metrics
 from voxloop.api.language import in_api_language, refuse_nul_in_query
 from voxloop.api.ratelimit import RateLimited
 
@@ -180,3 +180,4 @@ api.add_router("", feedback.router)
 api.add_router("", customers.router)
 api.add_router("", metrics.router)
 api.add_router("", cases.router)
+api.add_router("", actions.router)

@@ -18,6 +18,8 @@ class Scope(models.TextChoices):
     CASES_READ = "cases:read", _("Read cases and their timelines")
     CASES_WRITE = "cases:write", _("Create, update and comment on cases")
     METRICS_READ = "metrics:read", METRICS_READ_SCOPE_LABEL
+    ACTIONS_READ = "actions:read", _("Read improvement actions and their measured effects")
+    ACTIONS_WRITE = "actions:write", _("Create improvement actions and change their status")
 
 
 class ApiToken(TimeStampedModel):

@@ -31,6 +31,7 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.surveys.tasks.close_loop_task": DEFAULT,
     "voxloop.metrics.tasks.refresh_rollups_task": DEFAULT,  # folds recent changes in: small when run often
     "voxloop.alerts.tasks.detect_alerts_task": DEFAULT,
+    "voxloop.actions.tasks.overdue_actions_task": DEFAULT,  # reminders and escalations of late actions
     # bulk: long runs over many rows (imports, re-analysis, retraining, clustering, segment rebuilds).
     "voxloop.channels.fileimport.tasks.run_import_task": BULK,
     "voxloop.channels.fileimport.tasks.resume_stalled_imports_task": BULK,
@@ -42,4 +43,6 @@ TASK_QUEUES: dict[str, str] = {
     # batches of over 50 items only: smaller ones are indexed in the storing transaction itself.
     "voxloop.search.tasks.index_feedback_task": BULK,
     "voxloop.privacy.tasks.apply_retention_task": BULK,  # nightly retention
+    "voxloop.actions.tasks.measure_effects_task": BULK,  # effect of improvement actions at 14/30/60/90 days
+    "voxloop.actions.tasks.measure_action_task": BULK,  # the same on demand
 }

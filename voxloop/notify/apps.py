@@ -11,6 +11,7 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
+        from voxloop.actions.hooks import action_overdue
         from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.cases import followup
         from voxloop.cases.delivery import register_reply_delivery
@@ -36,3 +37,5 @@ class NotifyConfig(AppConfig):
         register(followup.check_settings)
         # An escalation level that names nobody for a team falls back to the administrators: say so at start-up.
         register(check_escalation_chain)
+        # Late improvement actions: a reminder to the owner, then an escalation to the department's manager.
+        action_overdue.register(inbox.handle_action_overdue)

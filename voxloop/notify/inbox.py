@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
+from voxloop.actions.hooks import OverdueNotice
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.queries import visible_cases
 from voxloop.notify.models import MessageKind, Notification, NotificationKind, NotificationPreference
@@ -47,6 +48,8 @@ TEXTS: dict[str, Any] = {
     NotificationKind.MENTION: _("%(actor)s mentioned you in a note on case %(number)s"),
     NotificationKind.FOLLOW_UP: _("A follow-up on case %(number)s is due"),
     NotificationKind.RULE: _("The rule “%(rule)s” flagged case %(number)s"),
+    NotificationKind.ACTION_OVERDUE: _("Your improvement action “%(title)s” is past its due date"),
+    NotificationKind.ACTION_ESCALATED: _("The improvement action “%(title)s” of your department is overdue"),
 }
 # Said when the level named nobody for this case and the administrators stand in.
 ESCALATION_FALLBACK = _(
@@ -137,6 +140,20 @@ _INTERESTING = (EMAIL_EVENT_KINDS - {EventKind.ACKNOWLEDGED, EventKind.PUBLIC_RE
 
 
 # --- reading ------------------------------------------------------------------------------------------------
+
+
+def handle_action_overdue(notice: OverdueNotice) -> None:
+    """An improvement action is late: the owner (or, escalated, the department's manager) gets a notification that
+    links to the action. Runs once per notice (the actions app claims each notice before announcing it)."""
+    kind = NotificationKind.ACTION_ESCALATED if notice.escalated else NotificationKind.ACTION_OVERDUE
+    now = timezone.now()
+    users = User.objects.filter(pk__in=notice.user_ids, is_active=True)
+    Notification.objects.bulk_create(
+        [
+            Notification(user=u, kind=kind, values={"title": notice.title, "url": notice.url}, created_at=now)
+            for u in users
+        ]
+    )
 
 
 def text(notification: Notification) -> str:

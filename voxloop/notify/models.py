@@ -92,6 +92,8 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", _("Mentioned in a note")
     FOLLOW_UP = "follow_up", _("Follow-up due")
     RULE = "rule", _("Automation rule")
+    ACTION_OVERDUE = "action_overdue", _("Improvement action overdue")
+    ACTION_ESCALATED = "action_escalated", _("Overdue improvement action escalated")
 
 
 class Notification(models.Model):

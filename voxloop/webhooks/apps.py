@@ -11,9 +11,15 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
+        from voxloop.actions.hooks import action_announced
         from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.cases.outbox import register_event_handler
-        from voxloop.webhooks.services import check_settings, emit_alert_raised, handle_case_event
+        from voxloop.webhooks.services import (
+            check_settings,
+            emit_alert_raised,
+            handle_action_announcement,
+            handle_case_event,
+        )
 
         # Every case event is offered to the webhooks: the handler only stores deliveries (inside the outbox
         # transaction); a Celery task sends them after commit.
@@ -21,3 +27,5 @@ class WebhooksConfig(AppConfig):
         register(check_settings)
         # A new or worse early-warning alert becomes an ``alert.raised`` delivery for the endpoints that want it.
         register_alert_announcer("webhooks", emit_alert_raised)
+        # Improvement actions announce action.created / action.status_changed / action.verdict after commit.
+        action_announced.register(handle_action_announcement)

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_noop
 
 from voxloop.accounts.config_audit import record_config_change
 from voxloop.accounts.models import ConfigAction, User
+from voxloop.actions.hooks import ActionAnnouncement
 from voxloop.alerts.hooks import AlertRaised
 from voxloop.alerts.messages import webhook_payload
 from voxloop.cases.models import Case, CaseEvent, EventKind
@@ -70,7 +71,13 @@ _BLOCKED = gettext_noop(
 
 # Events that are not case events, declared here so endpoints can choose them: kind -> label. Other apps emit them
 # with ``emit_event`` (an early-warning alert raised, or risen in severity: voxloop.alerts).
-OTHER_EVENTS: dict[str, Any] = {"alert.raised": _("Early-warning alert raised")}
+OTHER_EVENTS: dict[str, Any] = {
+    "alert.raised": _("Early-warning alert raised"),
+    # improvement actions (voxloop.actions announces them; handle_action_announcement queues them)
+    "action.created": _("Improvement action created"),
+    "action.status_changed": _("Improvement action status changed"),
+    "action.verdict": _("Improvement action effect measured"),
+}
 
 
 def event_choices() -> list[tuple[str, Any]]:
@@ -383,6 +390,9 @@ def emit_event(kind: str, data: dict[str, Any]) -> int:
 def emit_alert_raised(raised: AlertRaised) -> int:
     """The alerts announcer (registered in WebhooksConfig.ready): one ``alert.raised`` delivery per endpoint."""
     return emit_event("alert.raised", webhook_payload(raised.alert, raised.previous_severity))
+def handle_action_announcement(announcement: ActionAnnouncement) -> None:
+    """An improvement action was created, changed status or got a verdict (registered in WebhooksConfig.ready)."""
+    emit_event(announcement.kind, announcement.data)
 
 
 def _kick_sender() -> None:

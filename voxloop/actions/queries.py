@@ -1,0 +1,103 @@
+"""Read side of the actions pages and API: the list with its tabs and filters (overdue first), and the effect
+chart's ECharts option."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
+
+from voxloop.accounts.models import User
+from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ImprovementAction
+
+TABS = ("mine", "department", "all")
+
+
+def actions_for(
+    user: User, tab: str, today: date, *, status: str = "", department: str = "", action_type: str = "", q: str = ""
+) -> QuerySet[ImprovementAction]:
+    """The list: "mine" (owned or collaborating), "department" (the departments of my teams and those I manage),
+    or all; overdue ones first, then by due date."""
+    qs = ImprovementAction.objects.select_related("department", "owner")
+    if tab == "mine":
+        qs = qs.filter(Q(owner=user) | Q(collaborators=user)).distinct()
+    elif tab == "department":
+        qs = qs.filter(Q(department__manager=user) | Q(department__teams__members=user)).distinct()
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status == "closed":
+        qs = qs.exclude(status__in=OPEN_STATUSES)
+    elif status and status != "all":
+        qs = qs.filter(status=status)
+    if department.isdigit():
+        qs = qs.filter(department_id=int(department))
+    if action_type:
+        qs = qs.filter(action_type=action_type)
+    if q:
+        qs = qs.filter(title__icontains=q)
+    overdue = Case(
+        When(status__in=DUE_STATUSES, due_date__lt=today, then=Value(True)), default=Value(False),
+        output_field=BooleanField(),
+    )  # fmt: skip
+    return qs.annotate(overdue=overdue).order_by("-overdue", "due_date", "id")
+
+
+def effect_chart(report: dict[str, Any]) -> dict[str, Any]:
+    """The series, the intervention line and the counterfactual band (the pre-trend carried on, 95%)."""
+    series = report.get("series") or {}
+    days = series.get("days", [])
+    low = series.get("counterfactual_low", [])
+    high = series.get("counterfactual_high", [])
+    band_base = [v if v is not None else None for v in low]
+    band_width = [None if a is None or b is None else round(b - a, 4) for a, b in zip(low, high, strict=False)]
+    intervention = series.get("intervention")
+    observed_name = _("Complaints per 1,000 feedback items")
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [observed_name, _("Expected without the action"), _("Rest of the business")]},
+        "grid": {"left": 48, "right": 16, "top": 40, "bottom": 60},
+        "xAxis": {"type": "category", "data": days},
+        "yAxis": {"type": "value", "name": "‰", "min": 0},
+        "dataZoom": [{"type": "inside"}, {"type": "slider", "height": 18}],
+        "series": [
+            {"name": observed_name, "type": "line", "data": series.get("observed", []), "showSymbol": False,
+             "lineStyle": {"width": 1.5}, "connectNulls": False,
+             "markLine": {"symbol": "none", "label": {"formatter": _("Implemented")},
+                          "lineStyle": {"type": "dashed", "color": "#c0392b"},
+                          "data": [{"xAxis": intervention}] if intervention else []}},
+            {"name": _("Expected without the action"), "type": "line", "data": series.get("counterfactual", []),
+             "showSymbol": False, "lineStyle": {"type": "dashed", "color": "#555"}},
+            {"name": "band-base", "type": "line", "data": band_base, "stack": "band", "showSymbol": False,
+             "lineStyle": {"opacity": 0}, "tooltip": {"show": False}},
+            {"name": _("95% band"), "type": "line", "data": band_width, "stack": "band", "showSymbol": False,
+             "lineStyle": {"opacity": 0}, "areaStyle": {"color": "rgba(85,85,85,0.18)"}},
+            {"name": _("Rest of the business"), "type": "line", "data": series.get("control", []), "showSymbol": False,
+             "lineStyle": {"width": 1, "color": "#9ab"}},
+        ],
+    }  # fmt: skip
+
+
+def effect_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    series = report.get("series") or {}
+    rows = []
+    keys = ("observed", "items", "complaints", "counterfactual", "counterfactual_low", "counterfactual_high", "control")
+    columns = [series.get(k, []) for k in keys]
+    for i, day in enumerate(series.get("days", [])):
+        row = {"day": day}
+        for key, column in zip(keys, columns, strict=True):
+            row[key] = column[i] if i < len(column) else None
+        rows.append(row)
+    return rows
+
+
+def annotations(first: date, last: date) -> list[dict[str, Any]]:
+    """Actions implemented in a period, for the trends and Pareto charts' markers."""
+    rows = ImprovementAction.objects.filter(implemented_on__gte=first, implemented_on__lte=last).values(
+        "pk", "title", "implemented_on", "topics"
+    )
+    return [
+        {"id": r["pk"], "title": r["title"], "day": r["implemented_on"].isoformat(), "topics": r["topics"]}
+        for r in rows
+    ]

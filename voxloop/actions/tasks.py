@@ -1,0 +1,27 @@
+"""Thin tasks: they call a service and are safe to run twice (measurements and notices are claimed)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from voxloop.actions import services
+from voxloop.actions.models import ImprovementAction
+
+
+@shared_task
+def measure_effects_task() -> int:
+    """The scheduled measurements at 14, 30, 60 and 90 days after "implemented on" (daily)."""
+    return services.measure_due_effects()
+
+
+@shared_task
+def measure_action_task(action_id: int) -> int | None:
+    action = ImprovementAction.objects.filter(pk=action_id).select_related("department", "owner").first()
+    if action is None or action.implemented_on is None:
+        return None
+    return services.measure_effect(action, services.ON_DEMAND).pk
+
+
+@shared_task
+def overdue_actions_task() -> tuple[int, int]:
+    return services.flag_overdue_actions()

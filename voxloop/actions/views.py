@@ -1,0 +1,201 @@
+"""The actions pages: the list (mine / my department's / all, overdue first), the detail page with its status
+buttons, sub-tasks, comments and effect chart, and "create action" prefilled from where it was started."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from voxloop.accounts.models import Department
+from voxloop.accounts.permissions import Capability, PolicyDenied, has, require
+from voxloop.actions import queries, services
+from voxloop.actions.forms import ActionForm
+from voxloop.actions.models import ActionStatus, ActionTask, ActionType, ImprovementAction
+from voxloop.actions.services import ActionError
+
+# The buttons each status offers: (transition, label, needs approval rights)
+TRANSITIONS = {
+    ActionStatus.PROPOSED: [("approve", True)],
+    ActionStatus.APPROVED: [("start", False)],
+    ActionStatus.IN_PROGRESS: [("implement", False)],
+    ActionStatus.IMPLEMENTED: [("verify", False)],
+    ActionStatus.VERIFYING: [("close_effective", True), ("close_not_effective", True)],
+}
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "approve": _("Approve"),
+        "start": _("Start the work"),
+        "implement": _("Mark as implemented"),
+        "verify": _("Start verifying"),
+        "close_effective": _("Close as effective"),
+        "close_not_effective": _("Close as not effective"),
+        "cancel": _("Cancel the action"),
+    }
+
+
+def _may_view(user) -> None:
+    if not (has(user, Capability.READ_METRICS) or has(user, Capability.PROPOSE_ACTIONS)):
+        require(user, Capability.READ_METRICS)
+
+
+@login_required
+def action_list(request: HttpRequest) -> HttpResponse:
+    _may_view(request.user)
+    tab = request.GET.get("tab", "mine")
+    if tab not in queries.TABS:
+        tab = "mine"
+    today = timezone.localdate()
+    filters = {
+        "status": request.GET.get("status", "open"),
+        "department": request.GET.get("department", ""),
+        "action_type": request.GET.get("type", ""),
+        "q": request.GET.get("q", "").strip(),
+    }
+    qs = queries.actions_for(request.user, tab, today, **filters)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "actions/list.html", {
+        "tab": tab, "page": page, "filters": filters, "today": today,
+        "departments": Department.objects.all(), "types": ActionType.choices,
+        "statuses": ActionStatus.choices, "may_propose": has(request.user, Capability.PROPOSE_ACTIONS),
+    })  # fmt: skip
+
+
+@login_required
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _may_view(request.user)
+    action = get_object_or_404(ImprovementAction.objects.select_related("department__manager", "owner"), pk=pk)
+    labels = _labels()
+    may_approve = services.may_approve(request.user, action)
+    may_work = services.may_work_on(request.user, action)
+    buttons = [
+        (name, labels[name]) for name, approval in TRANSITIONS.get(action.status, [])
+        if (may_approve if approval else may_work)
+    ]  # fmt: skip
+    measurement = services.latest_report(action)
+    report = measurement.report if measurement else None
+    return render(request, "actions/detail.html", {
+        "action": action, "buttons": buttons, "may_work": may_work, "may_approve": may_approve,
+        "may_cancel": may_approve and action.is_open, "may_comment": has(request.user, Capability.PROPOSE_ACTIONS),
+        "overdue": action.is_overdue(timezone.localdate()), "measurement": measurement, "report": report,
+        "chart_options": {"effect": queries.effect_chart(report)} if report and report.get("improvement") else {},
+        "table": queries.effect_table(report) if report else [],
+        "measurements": action.measurements.all()[:10], "events": action.events.select_related("actor"),
+        "tasks": action.tasks.all(), "comments": action.comments.select_related("author"),
+        "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
+    })  # fmt: skip
+
+
+@login_required
+def action_create(request: HttpRequest) -> HttpResponse:
+    require(request.user, Capability.PROPOSE_ACTIONS)
+    if request.method == "POST":
+        form = ActionForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                action = services.create_action(
+                    request.user, title=data["title"], department=data["department"], owner=data["owner"],
+                    due_date=data["due_date"], description=data["description"], plan=data["plan"],
+                    action_type=data["action_type"], topics=ActionForm.split(data["topics"]),
+                    products=ActionForm.split(data["products"]), channels=data["channels"], segment=data["segment"],
+                    origin=data["origin"], origin_ref=data["origin_ref"], collaborators=list(data["collaborators"]),
+                )  # fmt: skip
+            except ActionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The action was created and its baseline frozen."))
+                return redirect("actions:detail", pk=action.pk)
+    else:
+        # Prefilled from a Pareto bar, a driver, an alert, an emerging topic or a case (links carry the scope).
+        get = request.GET
+        initial = {
+            "title": get.get("title", ""), "topics": get.get("topics", ""), "products": get.get("products", ""),
+            "channels": get.getlist("channels"), "segment": get.get("segment", ""),
+            "origin": get.get("origin", "manual"), "origin_ref": get.get("ref", ""), "owner": request.user.pk,
+        }  # fmt: skip
+        form = ActionForm(initial=initial)
+    return render(request, "actions/create.html", {"form": form})
+
+
+def _back(pk: int) -> HttpResponse:
+    return redirect("actions:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def action_status(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
+    transition = request.POST.get("transition", "")
+    user = request.user
+    try:
+        if transition == "approve":
+            services.approve_action(user, action)
+        elif transition == "start":
+            services.start_action(user, action, request.POST.get("plan") or None)
+        elif transition == "implement":
+            services.implement_action(user, action, parse_date(request.POST.get("implemented_on", "")) or None)
+        elif transition == "verify":
+            services.verify_action(user, action)
+        elif transition in ("close_effective", "close_not_effective"):
+            services.close_action(user, action, effective=transition == "close_effective")
+        elif transition == "cancel":
+            services.cancel_action(user, action, request.POST.get("reason", ""))
+        else:
+            messages.error(request, _("Unknown step."))
+            return _back(pk)
+    except (ActionError, PolicyDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    return _back(pk)
+
+
+@login_required
+@require_POST
+def action_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
+    try:
+        services.add_task(request.user, action, request.POST.get("title", ""))
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return _back(pk)
+
+
+@login_required
+@require_POST
+def action_task_toggle(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
+    task = get_object_or_404(ActionTask.objects.select_related("action__department"), pk=task_pk, action_id=pk)
+    try:
+        services.set_task_done(request.user, task, request.POST.get("done") == "1")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return _back(pk)
+
+
+@login_required
+@require_POST
+def action_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ImprovementAction, pk=pk)
+    try:
+        services.add_comment(request.user, action, request.POST.get("text", ""))
+    except (ActionError, PolicyDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    return _back(pk)
+
+
+@login_required
+@require_POST
+def action_measure(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
+    try:
+        services.measure_now(request.user, action)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return _back(pk)
