@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voxloop.core.models import TimeStampedModel
 
@@ -117,7 +118,7 @@ class AuditLog(models.Model):
 
 
 class ConfigAction(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("configuration change", "Created")
     CHANGED = "changed", _("Changed")
     DELETED = "deleted", _("Deleted")
 

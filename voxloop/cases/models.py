@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Severity is part of the rule language (a rule opens a case "with severity X"), which sits below cases.
 from voxloop.automation.rules import Severity
@@ -31,7 +32,7 @@ ACTIVE_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_CUSTOMER,
 
 
 class EventKind(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("case event", "Created")
     PUBLIC_REPLY = "public_reply", _("Public reply")
     INTERNAL_NOTE = "internal_note", _("Internal note")
     STATUS_CHANGED = "status_changed", _("Status changed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.core.messages import render
@@ -34,7 +34,7 @@ class Kind(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
     PRAISE = "praise", _("Praise")
     SUGGESTION = "suggestion", _("Suggestion")
-    QUESTION = "question", _("Question")
+    QUESTION = "question", pgettext_lazy("kind of feedback", "Question")
     OTHER = "other", _("Other")
 
 
@@ -268,7 +268,7 @@ class Order(TimeStampedModel):
 
     class Meta:
         ordering = ["-ordered_at"]
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("purchase order", "order")
         verbose_name_plural = _("orders")
         indexes = [models.Index(fields=["customer", "ordered_at"], name="order_customer_time")]
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voxloop.accounts.models import AuditAction
 from voxloop.core.models import TimeStampedModel
@@ -15,7 +16,7 @@ from voxloop.core.models import TimeStampedModel
 class RequestKind(models.TextChoices):
     ACCESS = "access", _("Access / copy")
     PORTABILITY = "portability", _("Portability")
-    CORRECTION = "correction", _("Correction")
+    CORRECTION = "correction", pgettext_lazy("privacy request", "Correction")
     DELETION = "deletion", _("Deletion")
     RESTRICTION = "restriction", _("Restriction of processing")
     CONSENT_WITHDRAWAL = "consent_withdrawal", _("Consent withdrawal")
