@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from voxloop.feedback.models import Feedback, Kind
-from voxloop.metrics.formulas import wilson_interval
+from voxloop.stats.formulas import wilson_interval
 
 PER = 1000.0
 BASELINE_DAYS = 90

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notify', '0003_in_app_notifications'),
+        ('notify', '0004_survey_messages'),
     ]
 
     operations = [
