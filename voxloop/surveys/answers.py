@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from voxloop.cases.models import CaseEvent, EventKind
 from voxloop.surveys.common import COMMENT_MAX_CHARS, SurveyError, SurveyErrorCode, now_or_current, survey_language
 from voxloop.surveys.invitations import invitation_expiry
 from voxloop.surveys.models import (
@@ -25,6 +26,7 @@ from voxloop.surveys.models import (
     Response,
     Survey,
 )
+from voxloop.surveys.tasks import close_loop_task
 
 
 def find_invitation(token: str, *, now: datetime | None = None) -> Invitation:
@@ -160,8 +162,6 @@ def _headline(survey: Survey, questions: list[Question], clean: CleanAnswers) ->
 
 def _case_context(case: Any) -> dict[str, Any]:
     """Who gets the credit: the last person who replied publicly on the case (not merely the assignee)."""
-    from voxloop.cases.models import CaseEvent, EventKind
-
     agent_id = (
         CaseEvent.objects.filter(case=case, kind=EventKind.PUBLIC_REPLY, actor__isnull=False)
         .order_by("-created_at", "-id")
@@ -283,6 +283,4 @@ def submit_open_response(
 
 
 def _queue_close_loop(response_id: int, edited: bool) -> None:
-    from voxloop.surveys.tasks import close_loop_task
-
     close_loop_task.delay(response_id, edited)
