@@ -160,7 +160,7 @@ def _headline(survey: Survey, questions: list[Question], clean: CleanAnswers) ->
     return scores
 
 
-def _case_context(case: Any) -> dict[str, Any]:
+def case_credit(case: Any) -> dict[str, Any]:
     """Who gets the credit: the last person who replied publicly on the case (not merely the assignee)."""
     agent_id = (
         CaseEvent.objects.filter(case=case, kind=EventKind.PUBLIC_REPLY, actor__isnull=False)
@@ -217,7 +217,7 @@ def submit_response(
                 response.customer_id = invitation.customer_id
                 if invitation.case_id:
                     response.case_id = invitation.case_id
-                    for key, value in _case_context(invitation.case).items():
+                    for key, value in case_credit(invitation.case).items():
                         setattr(response, key, value)
         response.language = lang
         for key, value in _headline(survey, questions, clean).items():
