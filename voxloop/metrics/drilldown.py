@@ -11,7 +11,12 @@ from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value, Wh
 from django.db.models.functions import Coalesce, Lower, NullIf, Trim
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.analysis.models import FeedbackTopic
+from voxloop.cases.models import Case, CaseFeedback
+from voxloop.feedback.models import Feedback
 from voxloop.metrics.queries import Cut, Period, PeriodError
+from voxloop.metrics.services import day_bounds
+from voxloop.surveys.models import Response
 
 
 def _case_population(kpi: str) -> Q:
@@ -32,25 +37,18 @@ def _case_population(kpi: str) -> Q:
 
 
 def _first_feedback(field_name: str) -> Subquery:
-    from voxloop.cases.models import CaseFeedback
-
     return Subquery(
         CaseFeedback.objects.filter(case_id=OuterRef("pk")).order_by("id").values(f"feedback__{field_name}")[:1]
     )
 
 
 def _local_range(period: Period) -> tuple[Any, Any]:
-    from voxloop.metrics.services import day_bounds
-
     return day_bounds(period.start)[0], day_bounds(period.end)[1]
 
 
 def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -> Any:
     """The cases counted in a case KPI for this period and cut (merged duplicates left out, as in the roll-ups).
     ``root_cause``: only the resolved cases with that root-cause code (what the roll-ups' ``rc:<code>`` count)."""
-    from voxloop.analysis.models import FeedbackTopic
-    from voxloop.cases.models import Case
-
     start, end = _local_range(period)
     cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True)
     cases = cases.filter(_case_population(kpi))
@@ -79,9 +77,6 @@ def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -
 
 
 def drill_responses(period: Period, cut: Cut, kpi: str = "") -> Any:
-    from voxloop.analysis.models import FeedbackTopic
-    from voxloop.surveys.models import Response
-
     start, end = _local_range(period)
     responses = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
     if kpi.startswith("nps"):
@@ -92,8 +87,6 @@ def drill_responses(period: Period, cut: Cut, kpi: str = "") -> Any:
         responses = responses.filter(ces__isnull=False)
     d, v = cut.dimension, cut.value
     if d == "channel":
-        from voxloop.cases.models import CaseFeedback
-
         origin = CaseFeedback.objects.filter(case_id=OuterRef("case_id")).order_by("id").values("feedback__channel")[:1]
         responses = responses.annotate(origin=Subquery(origin))
         responses = responses.filter(origin=v) if v else responses.filter(origin__isnull=True)
@@ -119,8 +112,6 @@ def drill_responses(period: Period, cut: Cut, kpi: str = "") -> Any:
 def response_mentions(topic: str) -> Q:
     """Responses about ``topic`` as the roll-ups count them: a topic of their case's items or of their own
     analysed comment."""
-    from voxloop.analysis.models import FeedbackTopic
-
     of_case = FeedbackTopic.objects.filter(feedback__case_links__case_id=OuterRef("case_id"), top_code=topic)
     of_comment = FeedbackTopic.objects.filter(feedback_id=OuterRef("feedback_id"), top_code=topic)
     return Q(Exists(of_case)) | Q(Exists(of_comment))
@@ -132,8 +123,6 @@ _HANT = ("zh-hant", "zh-tw", "zh-hk")
 def responses_in_language(responses: Any, language: str) -> Any:
     """The responses whose language is ``language`` as the roll-ups decide it: the analysed comment's, else
     the case's first item's, else the survey's mapped to analysed codes (services.analysed_language_of)."""
-    from voxloop.cases.models import CaseFeedback
-
     origin = CaseFeedback.objects.filter(case_id=OuterRef("case_id")).order_by("id").values("feedback__language")[:1]
     survey = Lower(Trim("language"))
     mapped = CaseWhen(
@@ -152,9 +141,6 @@ def responses_in_language(responses: Any, language: str) -> Any:
 
 
 def drill_feedback(period: Period, cut: Cut, kpi: str = "") -> Any:
-    from voxloop.analysis.models import FeedbackTopic
-    from voxloop.feedback.models import Feedback
-
     start, end = _local_range(period)
     items = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
     d, v = cut.dimension, cut.value
