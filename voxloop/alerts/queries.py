@@ -16,6 +16,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from voxloop.alerts.models import Alert, AlertDimension, AlertMetric, AlertStatus, Severity
+from voxloop.alerts.services import BASELINE_DAYS, COUNT_PARAMS, NPS_PARAMS, RATE_PARAMS
+from voxloop.feedback.models import Feedback
+from voxloop.insights.pages import feedback_url
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Period, value_labels
 from voxloop.stats import anomaly
@@ -49,8 +52,6 @@ def cut_params(dimension: str, value: str) -> dict[str, str]:
 def feedback_link(metric: str, dimension: str, value: str, start: date, end: date) -> str:
     """All feedback of the series' cut in ``start``..``end``: negatives for a negative-share alert, survey
     comments for an NPS alert."""
-    from voxloop.insights.pages import feedback_url
-
     params: dict[str, Any] = cut_params(dimension, value)
     if metric == AlertMetric.RATE:
         params["sentiment"] = "negative"
@@ -201,8 +202,6 @@ def _spread(observed: np.ndarray, expected: np.ndarray, z: np.ndarray) -> np.nda
 def series_view(alert: Alert, today: date) -> SeriesView:
     """The alert's series from CONTEXT_DAYS before it to CONTEXT_DAYS after it (or today), re-scored with the
     detector's parameters (the baseline weeks before the first shown day are read too)."""
-    from voxloop.alerts.services import BASELINE_DAYS, COUNT_PARAMS, NPS_PARAMS, RATE_PARAMS
-
     shown_first = alert.started_on - timedelta(days=CONTEXT_DAYS)
     last = min(alert.last_day + timedelta(days=CONTEXT_DAYS), max(today, alert.last_day))
     first = shown_first - timedelta(days=BASELINE_DAYS)
@@ -260,8 +259,6 @@ def series_view(alert: Alert, today: date) -> SeriesView:
 
 def examples(alert: Alert) -> list[Any]:
     """The alert's example items (kept ids), in the stored order; items deleted since are left out."""
-    from voxloop.feedback.models import Feedback
-
     ids = [i for i in alert.example_ids if isinstance(i, int)]
     items = {f.pk: f for f in Feedback.objects.filter(pk__in=ids).only("id", "text", "received_at", "channel",
                                                                       "sentiment", "kind")}  # fmt: skip

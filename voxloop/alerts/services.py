@@ -38,10 +38,12 @@ from voxloop.accounts.permissions import Capability, has
 from voxloop.alerts.hooks import announce_alert
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
 from voxloop.feedback.bands import NPS_DETRACTOR_MAX
+from voxloop.feedback.models import Feedback
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import value_labels
 from voxloop.metrics.services import local_day, range_bounds
 from voxloop.stats import anomaly
+from voxloop.surveys.models import Response
 
 logger = logging.getLogger(__name__)
 
@@ -304,8 +306,6 @@ def example_ids(alert: Alert, limit: int = EXAMPLES) -> list[int]:
     queries with LIMIT (negatives, complaints), merged."""
     start, end = range_bounds(alert.started_on, alert.last_day)
     if alert.metric == AlertMetric.NPS:
-        from voxloop.surveys.models import Response
-
         rows = (
             Response.objects.filter(
                 submitted_at__gte=start, submitted_at__lt=end, nps__lte=NPS_DETRACTOR_MAX, feedback__isnull=False
@@ -314,8 +314,6 @@ def example_ids(alert: Alert, limit: int = EXAMPLES) -> list[int]:
             .values_list("feedback_id", flat=True)[:limit]
         )
         return list(dict.fromkeys(rows))
-    from voxloop.feedback.models import Feedback
-
     items = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
     if alert.dimension == "topic":
         items = items.filter(topic_links__top_code=alert.value)

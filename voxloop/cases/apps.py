@@ -9,6 +9,7 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here: models can only be imported once the app registry is ready.
         # The customer page and the feedback page (feedback app, a lower layer) show the cases through panels.
         from voxloop.automation.routing import register_open_case_counter
         from voxloop.automation.services import register_rule_runner

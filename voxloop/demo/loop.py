@@ -23,13 +23,33 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from voxloop.accounts.models import Role, User
+from voxloop.alerts.services import detect
+from voxloop.analysis.emerging import find_emerging_topics
 from voxloop.analysis.models import FeedbackTopic
+from voxloop.analysis.services import analyze_feedback
+from voxloop.automation.services import apply_rules
+from voxloop.cases import followup, sla
 from voxloop.cases import services as case_services
-from voxloop.cases import sla
-from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseEvent, CaseStatus, FollowUp, FollowUpStatus
+from voxloop.cases.macros import save_macro
+from voxloop.cases.models import (
+    ACTIVE_STATUSES,
+    CannedReply,
+    Case,
+    CaseEvent,
+    CaseFeedback,
+    CaseStatus,
+    FollowUp,
+    FollowUpStatus,
+)
 from voxloop.cases.services import CaseError
 from voxloop.demo.phrases import PRODUCTS
 from voxloop.feedback.models import AnalysisStatus, Customer, Feedback
+from voxloop.feedback.records import prepare_order, upsert_orders
+from voxloop.insights.segmentation import assign_segments
+from voxloop.metrics.services import rebuild
+from voxloop.surveys import answers as survey_answers
+from voxloop.surveys import loop as survey_loop
+from voxloop.surveys.models import Answer, Invitation, InvitationChannel, InvitationStatus, Response, Survey
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPLIES_ZH = [
@@ -94,8 +114,6 @@ class LoopResult:
 
 
 def _analyse(ids: list[int]) -> int:
-    from voxloop.analysis.services import analyze_feedback
-
     # Rules run below, on each item's own day, instead of "now".
     with override_settings(AUTOMATION_ON_ANALYSIS=False):
         return analyze_feedback(ids)
@@ -112,8 +130,6 @@ def _replay(
     replay has passed the days its work takes, and resolved cases are auto-closed as the product does every few
     minutes. So a customer who writes again after the earlier case was closed gets a new case flagged as a
     repeat (cases.repeat), and one who writes while it is open joins it, as in real life. Returns the cases."""
-    from voxloop.automation.services import apply_rules
-    from voxloop.cases import followup
 
     rows = list(Feedback.objects.filter(pk__in=ids).order_by("received_at", "pk").values_list("pk", "received_at"))
     opened: list[int] = []
@@ -225,8 +241,6 @@ def _work_case(
 
 def _root_causes(case_ids: list[int]) -> dict[int, str]:
     """The top-level topic of each case's first feedback item: what the agent records as the root cause."""
-    from voxloop.cases.models import CaseFeedback
-
     first_feedback = dict(
         CaseFeedback.objects.filter(case_id__in=case_ids).order_by("-linked_at").values_list("case_id", "feedback_id")
     )
@@ -248,9 +262,6 @@ def _score(rng: random.Random, case: Case) -> int:
 def _answer(
     survey: Any, invitation: Any, answers: dict[int, Any], comment: str, at: datetime, case: Case | None
 ) -> Any:
-    from voxloop.surveys import answers as survey_answers
-    from voxloop.surveys.models import Answer, InvitationStatus, Response
-
     questions = {q.order: q for q in survey.questions.all()}
     response = Response(
         survey=survey,
@@ -265,7 +276,7 @@ def _answer(
     )
     if case is not None:
         response.case = case
-        for key, value in survey_answers._case_context(case).items():
+        for key, value in survey_answers.case_credit(case).items():
             setattr(response, key, value)
     response.save()
     rows = [
@@ -286,7 +297,6 @@ def _answer(
 def _comment_to_feedback(response: Any, at: datetime, comments: list[tuple[int, datetime]]) -> None:
     """The comment becomes feedback; ``comments`` collects it to be analysed and judged by the rules at the
     moment it was written (see ``_judge_comments``)."""
-    from voxloop.surveys import loop as survey_loop
 
     feedback_id = survey_loop.comment_to_feedback(response)
     if feedback_id:
@@ -294,8 +304,6 @@ def _comment_to_feedback(response: Any, at: datetime, comments: list[tuple[int, 
 
 
 def _judge_comments(comments: list[tuple[int, datetime]], now: datetime) -> None:
-    from voxloop.automation.services import apply_rules
-
     if not comments:
         return
     _analyse([fid for fid, _ in comments])  # one batch: the pipeline is fast in bulk, slow one by one
@@ -311,8 +319,6 @@ def _judge_comments(comments: list[tuple[int, datetime]], now: datetime) -> None
 
 
 def _invite_after_case(survey: Any, case: Case, at: datetime) -> Any:
-    from voxloop.surveys.models import Invitation, InvitationChannel, InvitationStatus
-
     customer = case.customer
     return Invitation.objects.create(
         survey=survey, customer=customer, case=case, channel=InvitationChannel.FOLLOWUP,
@@ -324,8 +330,6 @@ def _invite_after_case(survey: Any, case: Case, at: datetime) -> Any:
 def _follow_up_surveys(
     cases: list[Case], rng: random.Random, now: datetime, result: LoopResult, comments: list[tuple[int, datetime]]
 ) -> None:
-    from voxloop.surveys.models import Survey
-
     survey = Survey.objects.filter(template_code="csat").first()
     if survey is None:
         return
@@ -375,8 +379,6 @@ def _effort_surveys(
     cases: list[Case], rng: random.Random, now: datetime, result: LoopResult, comments: list[tuple[int, datetime]]
 ) -> None:
     """A customer-effort (CES, 1-7) survey to a share of the resolved cases not asked for satisfaction."""
-    from voxloop.surveys.models import Invitation, Survey
-
     survey = Survey.objects.filter(template_code="ces").first()
     if survey is None:
         return
@@ -399,8 +401,6 @@ def _effort_surveys(
 def _repurchases(rng: random.Random, now: datetime) -> None:
     """Orders placed after a survey answer: satisfied customers come back far more often than dissatisfied ones
     (the premise the metrics page's repurchase bands test). Through the same import service as the orders."""
-    from voxloop.feedback.records import prepare_order, upsert_orders
-    from voxloop.surveys.models import Response
 
     orders = []
     responses = (
@@ -472,9 +472,6 @@ def _finish_backlog(rng: random.Random, now: datetime) -> None:
 
 def ensure_canned_replies() -> int:
     """The canned replies a service team starts with, in both languages (skipped when their title exists)."""
-    from voxloop.cases.macros import save_macro
-    from voxloop.cases.models import CannedReply
-
     created = 0
     for title, body, language in CANNED_REPLIES:
         if not CannedReply.objects.filter(title=title).exists():
@@ -487,8 +484,6 @@ def _relationship_nps(
     rng: random.Random, now: datetime, result: LoopResult, comments: list[tuple[int, datetime]]
 ) -> None:
     """A quarterly relationship NPS to a sample of customers; promoters are the customers without complaints."""
-    from voxloop.surveys.models import Invitation, InvitationChannel, InvitationStatus, Survey
-
     survey = Survey.objects.filter(template_code="nps").first()
     if survey is None or survey.responses.exists():
         return
@@ -554,7 +549,6 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
     with transaction.atomic():
         _repurchases(rng, now)
     # Resolved long enough ago: closed by the auto-close the product runs every few minutes.
-    from voxloop.cases import followup
 
     followup.auto_close_cases(now=now)
     sla.sweep_sla(now=now)
@@ -564,16 +558,12 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
         status=FollowUpStatus.SKIPPED, skip_reason="demo history"
     )
     # Segments first: the roll-ups cut by the customers' segments as they stand when a day is computed.
-    from voxloop.insights.segmentation import assign_segments
 
     assign_segments(now)
     # The KPI panel and the insight pages read daily roll-ups: build them for the whole history at once.
-    from voxloop.metrics.services import rebuild
 
     rebuild()
     # Early warning over the history (older alerts stored closed, nobody emailed), and one emerging-topics run.
-    from voxloop.alerts.services import detect
-    from voxloop.analysis.emerging import find_emerging_topics
 
     detect(backfill=True)
     find_emerging_topics(days=180)

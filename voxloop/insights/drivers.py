@@ -26,8 +26,9 @@ from voxloop.insights.pages import Chart, InsightPage, Table
 from voxloop.insights.root_causes import DOWN as GOOD
 from voxloop.insights.root_causes import FLAT, SumsKey
 from voxloop.insights.root_causes import UP as BAD
+from voxloop.metrics.drilldown import drill_responses, response_mentions
 from voxloop.metrics.models import MetricDaily, Source
-from voxloop.metrics.queries import Cut, Period, Totals, drill_responses, response_mentions, value_labels
+from voxloop.metrics.queries import Cut, Period, Totals, value_labels
 from voxloop.stats.drivers import Driver, ScoreSums, driver_impacts_from_sums
 
 METRICS = ("nps", "csat")

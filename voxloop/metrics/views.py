@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
 from voxloop.accounts.permissions import Capability, has
-from voxloop.metrics import exports, performance, queries
+from voxloop.metrics import drilldown, exports, performance, queries
 from voxloop.metrics.models import Dimension, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
@@ -140,9 +140,9 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
     try:
         period, cut = queries.parse_panel_params(request.GET, today)
         if kind == "cases":
-            rows = queries.drill_cases(period, cut, kpi, root_cause=request.GET.get("root_cause", "").strip())
+            rows = drilldown.drill_cases(period, cut, kpi, root_cause=request.GET.get("root_cause", "").strip())
         else:
-            rows = {"responses": queries.drill_responses, "feedback": queries.drill_feedback}[kind](period, cut, kpi)
+            rows = {"responses": drilldown.drill_responses, "feedback": drilldown.drill_feedback}[kind](period, cut, kpi)
     except queries.PeriodError as exc:
         return _error_page(request, str(exc))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -9,6 +9,7 @@ class NotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here: models can only be imported once the app registry is ready.
         from django.core.checks import register
 
         from voxloop.actions.hooks import action_overdue

@@ -56,7 +56,8 @@ class OutgoingMessage(TimeStampedModel):
     language = models.CharField(_("language"), max_length=10)
     subject = models.CharField(_("subject"), max_length=300)
     body = models.TextField(_("text"))
-    html_body = models.TextField(_("HTML text"), blank=True)  # sent as an alternative part when set
+    # Sent as an alternative part (survey invitations: notify/surveys.py; the retrying sender sends text only).
+    html_body = models.TextField(_("HTML text"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

@@ -29,7 +29,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -439,13 +439,12 @@ def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Ite
     return run
 
 
-def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiAlternatives:
-    """The e-mail for a stored message: plain text, plus its HTML alternative when it has one."""
+def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: SendRun) -> None:
     headers = {"Auto-Submitted": "auto-generated"} if message.kind in AUTOMATIC else {}
     if message.case_id and message.recipient == CUSTOMER:
         # Our own, stored Message-ID: the customer's reply names it in In-Reply-To and so finds its case.
         headers["Message-ID"] = outgoing_message_id(message.case_id, message.pk)
-    email = EmailMultiAlternatives(
+    email = EmailMessage(
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -453,13 +452,6 @@ def build_email(message: OutgoingMessage, connection: Any = None) -> EmailMultiA
         connection=connection,
         headers=headers or None,
     )
-    if message.html_body:
-        email.attach_alternative(message.html_body, "text/html")
-    return email
-
-
-def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: SendRun) -> None:
-    email = build_email(message, connection)
     try:
         email.send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded on the row

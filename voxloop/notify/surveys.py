@@ -7,10 +7,12 @@ what was sent to whom, and then marked sent or failed.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
-from voxloop.notify.services import build_email, classify
+from voxloop.notify.services import AUTOMATIC, classify
 from voxloop.surveys.delivery import SurveyEmail, SurveyMailError
 
 
@@ -28,7 +30,7 @@ def send_survey_email(mail: SurveyEmail) -> None:
         attempts=1,
     )
     try:
-        build_email(message).send(fail_silently=False)
+        _email(message).send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and on the invitation
         _permanent, reason = classify(exc)
         OutgoingMessage.objects.filter(pk=message.pk).update(
@@ -37,3 +39,16 @@ def send_survey_email(mail: SurveyEmail) -> None:
         raise SurveyMailError(reason) from exc
     now = timezone.now()
     OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
+
+
+def _email(message: OutgoingMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers={"Auto-Submitted": "auto-generated"} if message.kind in AUTOMATIC else None,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email

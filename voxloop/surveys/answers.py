@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from voxloop.cases.models import CaseEvent, EventKind
 from voxloop.surveys.common import COMMENT_MAX_CHARS, SurveyError, SurveyErrorCode, now_or_current, survey_language
 from voxloop.surveys.invitations import invitation_expiry
 from voxloop.surveys.models import (
@@ -25,6 +26,7 @@ from voxloop.surveys.models import (
     Response,
     Survey,
 )
+from voxloop.surveys.tasks import close_loop_task
 
 
 def find_invitation(token: str, *, now: datetime | None = None) -> Invitation:
@@ -158,10 +160,8 @@ def _headline(survey: Survey, questions: list[Question], clean: CleanAnswers) ->
     return scores
 
 
-def _case_context(case: Any) -> dict[str, Any]:
+def case_credit(case: Any) -> dict[str, Any]:
     """Who gets the credit: the last person who replied publicly on the case (not merely the assignee)."""
-    from voxloop.cases.models import CaseEvent, EventKind
-
     agent_id = (
         CaseEvent.objects.filter(case=case, kind=EventKind.PUBLIC_REPLY, actor__isnull=False)
         .order_by("-created_at", "-id")
@@ -217,7 +217,7 @@ def submit_response(
                 response.customer_id = invitation.customer_id
                 if invitation.case_id:
                     response.case_id = invitation.case_id
-                    for key, value in _case_context(invitation.case).items():
+                    for key, value in case_credit(invitation.case).items():
                         setattr(response, key, value)
         response.language = lang
         for key, value in _headline(survey, questions, clean).items():
@@ -283,6 +283,4 @@ def submit_open_response(
 
 
 def _queue_close_loop(response_id: int, edited: bool) -> None:
-    from voxloop.surveys.tasks import close_loop_task
-
     close_loop_task.delay(response_id, edited)

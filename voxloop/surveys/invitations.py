@@ -12,13 +12,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from voxloop.cases import followup
+from voxloop.cases.models import FollowUpStatus
 from voxloop.core.messages import english, stored
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids, may_contact
 from voxloop.feedback.models import Customer
@@ -127,8 +129,6 @@ def segment_customers(segment: str = "", tags: Iterable[str] = ()):  # type: ign
 
 
 def _json_contains_ok() -> bool:
-    from django.db import connection
-
     return connection.features.supports_json_field_contains
 
 
@@ -212,21 +212,13 @@ def invite_for_case(case: Any, *, now: datetime | None = None, send_after: datet
 
 
 def register_followup_sender() -> None:
-    """Plug the survey invitation into the case follow-up (voxloop.cases.followup), when that module exists."""
-    try:
-        from voxloop.cases import followup
-    except ImportError:  # pragma: no cover - the cases app without follow-ups
-        return
-    register = getattr(followup, "register_sender", None)
-    if register is not None:
-        register(followup_sender)
+    """Plug the survey invitation into the case follow-up (voxloop.cases.followup)."""
+    followup.register_sender(followup_sender)
 
 
 def followup_sender(follow_up: Any, now: datetime) -> str | None:
     """Sender for a due case follow-up: email the follow-up survey. None (not handled: the agent gets a task)
     when no follow-up survey is set or the customer cannot or should not get one."""
-    from voxloop.cases.models import FollowUpStatus
-
     if invite_for_case(follow_up.case, now=now) is None:
         return None
     follow_up.method = "survey"
@@ -234,12 +226,14 @@ def followup_sender(follow_up: Any, now: datetime) -> str | None:
 
 
 def _queue_send(invitation_id: int) -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.surveys.tasks import send_invitation_task
 
     send_invitation_task.delay(invitation_id)
 
 
 def _queue_sweep() -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.surveys.tasks import sweep_invitations_task
 
     sweep_invitations_task.delay()

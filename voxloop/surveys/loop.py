@@ -9,7 +9,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from voxloop.automation.rules import SURVEY_SOURCE
+from voxloop.cases import followup
+from voxloop.cases.guards import CaseError
+from voxloop.cases.linking import link_feedback
+from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseFeedback, CaseStatus
 from voxloop.feedback import bands
+from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 from voxloop.surveys.common import COMMENT_MAX_CHARS
 from voxloop.surveys.models import Response
 
@@ -45,8 +50,6 @@ def _headline_rating(response: Response) -> tuple[int | None, int | None]:
 def comment_to_feedback(response: Response) -> int | None:
     """The comment becomes a Feedback item (channel "survey") through the one ingest path, idempotent on the
     response id; returns its id (None without a comment)."""
-    from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
-
     if not response.comment.strip():
         return None
     rating, scale = _headline_rating(response)
@@ -86,10 +89,6 @@ def comment_to_feedback(response: Response) -> int | None:
 def _record_case_outcome(response: Response, *, edited: bool) -> bool:
     """Tell the case the survey followed how it went: an unhappy answer reopens it (resolved or closed alike);
     a happy first answer completes the follow-up. Returns True when the case was reopened."""
-    from voxloop.cases import followup
-    from voxloop.cases.models import Case, CaseStatus
-    from voxloop.cases.services import CaseError
-
     if not response.case_id or (response.nps is None and response.csat is None):
         return False
     case = Case.objects.filter(pk=response.case_id).first()
@@ -109,10 +108,6 @@ def _record_case_outcome(response: Response, *, edited: bool) -> bool:
 
 def _link_to_case(response: Response, feedback_id: int) -> bool:
     """The comment joins the case the survey followed while that case is being worked on again."""
-    from voxloop.cases.linking import link_feedback
-    from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseFeedback
-    from voxloop.cases.services import CaseError
-
     if not response.case_id or CaseFeedback.objects.filter(feedback_id=feedback_id).exists():
         return False
     if not Case.objects.filter(pk=response.case_id, status__in=ACTIVE_STATUSES, merged_into__isnull=True).exists():

@@ -14,7 +14,7 @@ from voxloop.analysis.models import FeedbackTopic, Topic
 from voxloop.cases.models import CaseFeedback
 from voxloop.insights.drivers import topic_drivers
 from voxloop.insights.filters import parse_filters
-from voxloop.metrics import queries, services
+from voxloop.metrics import drilldown, queries, services
 from voxloop.metrics.models import MetricDaily
 from voxloop.metrics.tests.conftest import csat_survey, make_case, make_feedback, make_response  # noqa: F401
 
@@ -200,5 +200,5 @@ def test_a_point_drills_to_the_responses_mentioning_the_topic(client, analyst, c
     assert client.get(point["url"]).status_code == 200
     params = dict(parse_qsl(point["url"].split("?", 1)[1]))
     period, cut = queries.parse_panel_params(params, TODAY)
-    listed = queries.drill_responses(period, cut, params["kpi"])
+    listed = drilldown.drill_responses(period, cut, params["kpi"])
     assert sorted(r.pk for r in listed) == sorted(about)

@@ -258,7 +258,8 @@ def test_every_responses_cell_carries_score_sums_per_topic(csat_survey, policy):
 
 def test_drill_lists_hold_exactly_what_the_roll_up_counts_by_language_and_comment_topic(csat_survey, policy):
     """The number under a language or topic cut and the list behind it agree, for feedback, cases and responses."""
-    from voxloop.metrics.queries import Cut, Period, drill_cases, drill_feedback, drill_responses
+    from voxloop.metrics.drilldown import drill_cases, drill_feedback, drill_responses
+    from voxloop.metrics.queries import Cut, Period
 
     case_en = make_case(sh(23, 9), policy=policy)
     CaseFeedback.objects.create(case=case_en, feedback=make_feedback(sh(23, 8), language="en", topics=("logistics",)))
