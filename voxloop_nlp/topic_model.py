@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -70,7 +71,7 @@ class TopicModel:
     coef: np.ndarray  # (n_codes, N_FEATURES)
     intercept: np.ndarray
     threshold: float = 0.5
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
         z = np.asarray(X @ self.coef.T) + self.intercept
