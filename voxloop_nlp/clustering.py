@@ -96,7 +96,8 @@ def _features(texts: list[str], dimensions: int, sample: np.ndarray, seed: int) 
     tfidf = TfidfTransformer(sublinear_tf=True).fit(hashed[sample]).transform(hashed)
     components = max(1, min(dimensions, len(sample) - 1, tfidf.shape[1] - 1))
     svd = TruncatedSVD(n_components=components, random_state=seed).fit(tfidf[sample])
-    return normalize(svd.transform(tfidf)).astype(np.float64)
+    vectors: np.ndarray = normalize(svd.transform(tfidf)).astype(np.float64)
+    return vectors
 
 
 def _kmeans(k: int, seed: int, n_init: int = 4) -> Any:

@@ -51,7 +51,8 @@ class TopicClassifier:
     threshold: float = 0.5
 
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(np.asarray(X @ self.coef.T) + self.intercept)))
+        probs: np.ndarray = 1.0 / (1.0 + np.exp(-(np.asarray(X @ self.coef.T) + self.intercept)))
+        return probs
 
     @classmethod
     def train(

@@ -74,7 +74,7 @@ def combine(
     taxonomy: Taxonomy,
     model: Any = None,
     probs: np.ndarray | None = None,
-    clf=None,
+    clf: Any = None,
     clf_probs: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """(code → confidence, code → evidence) from phrases, the trained model and the corrections classifier."""

@@ -82,7 +82,7 @@ def retrain(
     out_dir: str | os.PathLike[str],
     base_dir: str | os.PathLike[str] | None = None,
     topic_examples: Sequence[tuple[str, Sequence[str]]] = (),
-    taxonomy=None,
+    taxonomy: Any = None,
     limit_per_dataset: int | None = None,
     version: str | None = None,
     progress: ProgressFn | None = None,

@@ -122,7 +122,12 @@ def aspect_accuracy(examples: Sequence[TopicExample]) -> dict[str, float]:
 
 
 def fewshot_accuracy(
-    examples: Sequence[TopicExample], k: int | None, *, label_of=lambda e: e.raw[0], seed: int = 7, max_test: int = 2000
+    examples: Sequence[TopicExample],
+    k: int | None,
+    *,
+    label_of: Any = lambda e: e.raw[0],
+    seed: int = 7,
+    max_test: int = 2000,
 ) -> float:
     """Top-1 accuracy of a taxonomy learnt (`learn.learn`) from k examples per class (None: the whole train
     split), on the test split; single-label texts only. The set's own categories are the codes."""
