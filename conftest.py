@@ -82,7 +82,9 @@ def login_page(page, live_server):
 
 # --- tallies: figures some tests report about themselves, printed at the end of the run -----------------------
 
-TALLY_DIR = Path(__file__).resolve().parent / "var" / "tallies"
+# One folder per run (the controller's process id), handed to the xdist workers: two runs at once in one checkout
+# must not add up each other's figures.
+TALLY_ROOT = Path(__file__).resolve().parent / "var" / "tallies"
 
 
 class Tally:
@@ -117,27 +119,35 @@ def tally() -> Tally:
     return TALLY
 
 
-def _worker(config: pytest.Config) -> str:
-    return getattr(config, "workerinput", {}).get("workerid", "main")
+def _tally_dir(config: pytest.Config) -> Path:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return Path(workerinput["tally_dir"])
+    return TALLY_ROOT / str(os.getpid())
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
-        shutil.rmtree(TALLY_DIR, ignore_errors=True)
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # xdist, in the controller, for each worker it starts
+    node.workerinput["tally_dir"] = str(_tally_dir(node.config))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if TALLY.counts or TALLY.labels:
-        TALLY_DIR.mkdir(parents=True, exist_ok=True)
-        (TALLY_DIR / f"{_worker(session.config)}.json").write_text(json.dumps(TALLY.as_json()))
+        folder = _tally_dir(session.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        (folder / f"{name}.json").write_text(json.dumps(TALLY.as_json()))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not TALLY_DIR.is_dir():
+    if hasattr(config, "workerinput"):
+        return
+    folder = _tally_dir(config)
+    if not folder.is_dir():
         return
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for path in sorted(TALLY_DIR.glob("*.json")):
+    for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
         for topic, values in data["counts"].items():
             for key, n in values.items():
@@ -145,6 +155,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for topic, values in data["labels"].items():
             for key, names in values.items():
                 labels[topic][key].update(names)
+    shutil.rmtree(folder, ignore_errors=True)
     for topic in sorted(set(counts) | set(labels)):
         figures = {**{k: len(v) for k, v in labels[topic].items()}, **counts[topic]}
         terminalreporter.write_line(f"{topic}: " + " ".join(f"{k}={v}" for k, v in figures.items()))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from voxloop_nlp.doc import Analysis, FeedbackDoc
 
 if TYPE_CHECKING:
+    from voxloop_nlp.registry import Pipeline
     from voxloop_nlp.taxonomy import Taxonomy
     from voxloop_nlp.topic_model import TopicModel
 
@@ -25,10 +26,10 @@ DEFAULT_PIPELINE = (
 )  # fmt: skip
 MAX_TEXT_CHARS = 20_000  # longer input is analysed on its first 20k characters (the original is kept by callers)
 
-_pipeline = None
+_pipeline: Pipeline | None = None
 
 
-def _get_pipeline():
+def _get_pipeline() -> Pipeline:
     global _pipeline
     if _pipeline is None:
         from voxloop_nlp.registry import Pipeline

@@ -70,6 +70,7 @@ def emphasised_clause(lower: str) -> str | None:
     """The part of a text after its last contrast ("…，就是物流慢了点" → "物流慢了点"), or the main clause
     of a concessive one ("虽然贵，但…", "although X, Y" → Y); None when the text has no contrast."""
     last = None
+    m: re.Match[str] | None
     for m in _CONTRAST.finditer(lower):
         if _has_content(lower[: m.start()]) and _has_content(lower[m.end() :]):
             last = m

@@ -95,7 +95,7 @@ def run(input_path: str, output_path: str, *, workers: int = 1, err: IO[str] | N
 
             # A bounded window of chunks in flight keeps memory flat on a 1 GB input.
             with mp.get_context("fork").Pool(workers) as pool:
-                pending: deque = deque()
+                pending: deque[Any] = deque()
                 for chunk in _chunks(src):
                     ids, texts, nbad = _parse(chunk, err)
                     bad += nbad
@@ -118,7 +118,7 @@ def run(input_path: str, output_path: str, *, workers: int = 1, err: IO[str] | N
     return 1 if bad else 0
 
 
-def _drain(result, dst: IO[str], bar) -> int:
+def _drain(result: Any, dst: IO[str], bar: Any) -> int:
     lines = result.get()
     for line in lines:
         dst.write(line + "\n")

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -95,10 +96,11 @@ def _features(texts: list[str], dimensions: int, sample: np.ndarray, seed: int) 
     tfidf = TfidfTransformer(sublinear_tf=True).fit(hashed[sample]).transform(hashed)
     components = max(1, min(dimensions, len(sample) - 1, tfidf.shape[1] - 1))
     svd = TruncatedSVD(n_components=components, random_state=seed).fit(tfidf[sample])
-    return normalize(svd.transform(tfidf)).astype(np.float64)
+    vectors: np.ndarray = normalize(svd.transform(tfidf)).astype(np.float64)
+    return vectors
 
 
-def _kmeans(k: int, seed: int, n_init: int = 4):
+def _kmeans(k: int, seed: int, n_init: int = 4) -> Any:
     # Lloyd's k-means on the sample (at most ``sample_size`` points of ``dimensions`` values: about a
     # second) finds clearly better optima than the mini-batch variant on short texts; the rest of the
     # texts are only assigned to the nearest centre
@@ -265,7 +267,7 @@ def cluster_texts(
             picked.append(int(usable[members[j]]))
             if len(picked) == examples:
                 break
-        growth_fields: dict[str, float | int | None] = {}
+        growth_fields: dict[str, Any] = {}
         if seconds is not None:
             recent = int(recent_mask[members].sum())
             earlier = len(members) - recent

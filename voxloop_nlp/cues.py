@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 _ZH = re.compile(r"[\u4e00-\u9fff]")
 ZH_NEGATORS = (
@@ -98,14 +99,14 @@ class Hit:
 def trie_pattern(words: Iterable[str]) -> str:
     """One regex for many literals, shaped as a trie: far faster than a flat alternation in `re`,
     and greedy, so the longest cue at a position wins."""
-    trie: dict = {}
+    trie: dict[str, Any] = {}
     for word in words:
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict) -> str:
+    def build(node: dict[str, Any]) -> str:
         end = "" in node
         alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
         if not alts:

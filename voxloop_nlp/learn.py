@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
@@ -28,7 +29,7 @@ class LearnError(ValueError):
     pass
 
 
-def parse_examples(lines: Iterable[str], err=None) -> tuple[list[tuple[str, list[str]]], int]:
+def parse_examples(lines: Iterable[str], err: Any = None) -> tuple[list[tuple[str, list[str]]], int]:
     """(examples, number of bad lines); each bad line is reported on `err` as `line N: …; skipped`."""
     examples: list[tuple[str, list[str]]] = []
     bad = 0
@@ -87,7 +88,7 @@ def load(model_dir: str | Path) -> TopicModel:
     return TopicModel.load(directory, ARTIFACT)
 
 
-def ranked_codes(model: TopicModel, probs) -> list[tuple[int, float]]:
+def ranked_codes(model: TopicModel, probs: Any) -> list[tuple[int, float]]:
     """(code index, probability) best first: the best always, others at or above the threshold."""
     order = sorted(range(len(model.codes)), key=lambda j: -float(probs[j]))
     return [(j, float(probs[j])) for k, j in enumerate(order) if k == 0 or float(probs[j]) >= model.threshold]

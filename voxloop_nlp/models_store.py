@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from voxloop_nlp.sentiment_model import SentimentModel
 from voxloop_nlp.topic_model import ARTIFACT as TOPIC_MODEL
@@ -84,7 +85,7 @@ def next_version() -> str:
     return "vx-sent-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
-def write_metrics(directory: Path, version: str, metrics: dict) -> None:
+def write_metrics(directory: Path, version: str, metrics: dict[str, Any]) -> None:
     (directory / "metrics.json").write_text(
         json.dumps({"version": version, "test": metrics}, ensure_ascii=False, indent=2) + "\n", "utf-8"
     )

@@ -31,7 +31,9 @@ class PipelineError(ValueError):
     pass
 
 
-def component(name: str, *, requires: Sequence[str] = (), assigns: Sequence[str] = (), batch: BatchFn | None = None):
+def component(
+    name: str, *, requires: Sequence[str] = (), assigns: Sequence[str] = (), batch: BatchFn | None = None
+) -> Callable[[ComponentFn], ComponentFn]:
     def register(func: ComponentFn) -> ComponentFn:
         REGISTRY[name] = Component(name, func, tuple(requires), tuple(assigns), batch)
         return func

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from voxloop_nlp.cues import CueMatcher
 
 TOP_LEVEL_CODES = (
     "quality", "attitude", "speed", "logistics", "price", "refund",
@@ -95,7 +98,7 @@ class Taxonomy:
         return index
 
     @cached_property
-    def matcher(self):
+    def matcher(self) -> CueMatcher:
         from voxloop_nlp.cues import CueMatcher
 
         return CueMatcher(self.phrase_index)
@@ -109,7 +112,7 @@ class Taxonomy:
         return hashlib.sha1(blob, usedforsecurity=False).hexdigest()[:12]
 
 
-def _t(code, zh, en, pzh="", pen=""):
+def _t(code: str, zh: str, en: str, pzh: str = "", pen: str = "") -> dict[str, Any]:
     return {
         "code": code,
         "name_zh": zh,

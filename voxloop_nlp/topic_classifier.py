@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -20,7 +21,7 @@ MIN_POSITIVES = 3
 
 
 @lru_cache(maxsize=1)
-def _vectorizers():
+def _vectorizers() -> Any:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     char = HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=N_FEATURES, lowercase=False)
@@ -50,11 +51,12 @@ class TopicClassifier:
     threshold: float = 0.5
 
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(np.asarray(X @ self.coef.T) + self.intercept)))
+        probs: np.ndarray = 1.0 / (1.0 + np.exp(-(np.asarray(X @ self.coef.T) + self.intercept)))
+        return probs
 
     @classmethod
     def train(
-        cls, examples: Sequence[tuple[str, Sequence[str]]], *, taxonomy, C: float = 4.0
+        cls, examples: Sequence[tuple[str, Sequence[str]]], *, taxonomy: Any, C: float = 4.0
     ) -> TopicClassifier | None:
         from sklearn.linear_model import LogisticRegression
 

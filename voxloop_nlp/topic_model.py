@@ -13,9 +13,10 @@ topic the phrases did not find still says why ("味道" → quality).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -61,7 +62,8 @@ def token_columns(tokens: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     h = np.fromiter((sm._token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
     cols = (sm._mix(h + np.uint64(1)) & np.uint64(sm.WORD_FEATURES - 1)) & np.uint64(2**WORD_BITS - 1)
-    return cols.astype(np.int64) + 2**CHAR_BITS
+    columns: np.ndarray = cols.astype(np.int64) + 2**CHAR_BITS
+    return columns
 
 
 @dataclass
@@ -70,11 +72,12 @@ class TopicModel:
     coef: np.ndarray  # (n_codes, N_FEATURES)
     intercept: np.ndarray
     threshold: float = 0.5
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
         z = np.asarray(X @ self.coef.T) + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        probs: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return probs
 
     def predict_texts(self, lowers: Sequence[str], token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         return self.predict_proba(featurize(lowers, token_lists))
@@ -127,7 +130,7 @@ class TopicModel:
 def fit(
     lowers: Sequence[str],
     token_lists: Sequence[Sequence[str]],
-    labels: Sequence[Sequence[str]],
+    labels: Sequence[Collection[str]],
     codes: Sequence[str],
     *,
     C: float = 2.0,

@@ -73,7 +73,7 @@ def _jsonable(value: Any) -> Any:
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The tracked fields' values as JSON (foreign keys as ids)."""
-    spec = TRACKED.get(instance._meta.model_name, Tracked())
+    spec = TRACKED.get(instance._meta.model_name or "", Tracked())
     values: dict[str, Any] = {}
     for field in instance._meta.concrete_fields:
         if field.primary_key or field.name in _ALWAYS_IGNORED or field.name in spec.ignored:
@@ -82,7 +82,9 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     return values
 
 
-def diff(before: dict[str, Any] | None, after: dict[str, Any] | None, secret: frozenset[str] = frozenset()) -> dict:
+def diff(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, secret: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """{field: [before, after]} for the fields that differ; a secret's values are replaced by a mark."""
     # A creation or a deletion: its empty fields say nothing.
     creating, deleting = before is None, after is None
@@ -138,7 +140,7 @@ _BEFORE = "_config_audit_before"
 
 
 def _spec(sender: type[models.Model]) -> Tracked | None:
-    return TRACKED.get(sender._meta.model_name)
+    return TRACKED.get(sender._meta.model_name or "")
 
 
 def _before_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any) -> None:
@@ -218,7 +220,7 @@ def tracked_types() -> list[tuple[str, str]]:
 
 def type_label(label: str) -> str:
     try:
-        return str(apps.get_model(*label.split("."))._meta.verbose_name)
+        return str(apps.get_model(label)._meta.verbose_name)
     except (LookupError, ValueError):
         return label
 
@@ -236,7 +238,7 @@ def _shown(value: Any) -> str:
 def diff_rows(entry: ConfigChange) -> list[tuple[str, str, str]]:
     """(field's verbose name, before, after) for the page."""
     try:
-        meta = apps.get_model(*entry.object_type.split("."))._meta
+        meta = apps.get_model(entry.object_type)._meta
     except (LookupError, ValueError):
         meta = None
     rows = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts import config_audit
-from voxloop.accounts.models import AuditAction, AuditLog, ConfigAction, ConfigChange
+from voxloop.accounts.models import AuditAction, AuditLog, ConfigAction, ConfigChange, User
 from voxloop.accounts.permissions import Capability, has
 
 
@@ -87,9 +88,9 @@ def _config_changes(request: HttpRequest) -> HttpResponse:
     if until:
         entries = entries.filter(at__date__lte=until)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    for entry in page:
-        entry.type_label = config_audit.type_label(entry.object_type)
-        entry.rows = config_audit.diff_rows(entry)
+    for entry in page:  # the template reads these two beside the model's fields
+        entry.type_label = config_audit.type_label(entry.object_type)  # type: ignore[attr-defined]
+        entry.rows = config_audit.diff_rows(entry)  # type: ignore[attr-defined]
     params = request.GET.copy()
     params.pop("page", None)
     context = {
@@ -111,7 +112,7 @@ def _config_changes(request: HttpRequest) -> HttpResponse:
 @login_required
 def toggle_away(request: HttpRequest) -> HttpResponse:
     """An agent marks themselves away (holiday, training): routing then gives new cases to colleagues."""
-    user = request.user
+    user = cast(User, request.user)  # login_required: never the anonymous user
     user.is_away = not user.is_away
     user.save(update_fields=["is_away"])
     back = request.META.get("HTTP_REFERER", "")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 
 from voxloop.automation.models import AutomationRule, FeedbackTag, RoutingRule, RuleFiring
@@ -11,7 +13,7 @@ class AutomationRuleAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
-    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: Any, obj: Any, form: Any, change: Any) -> None:
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

@@ -27,7 +27,7 @@ def render(message: StoredMessage | None, fallback: str = "") -> str:
     template = (message or {}).get("template")
     if not template:
         return fallback
-    params = message.get("params") or {}
+    params = (message or {}).get("params") or {}
     try:
         return english(gettext(template), params)
     except (KeyError, ValueError, TypeError):  # a translation or a stored row that lost a value must not break a page

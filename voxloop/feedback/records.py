@@ -161,14 +161,27 @@ def find_customers(keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str,
     return found
 
 
+def _recall(made: dict[str, Customer], key: tuple[str, str, str]) -> Customer | None:
+    """A customer created earlier in the same batch with the id ``key`` names: a later row with that id and
+    another phone or e-mail is not found by find_customers, and creating the customer twice would break the
+    unique id (a server error that loses the whole batch)."""
+    return made.get(key[0]) if key[0] else None
+
+
+def _remember(made: dict[str, Customer], customer: Customer) -> None:
+    if customer.external_id:
+        made[customer.external_id] = customer
+
+
 def upsert_customers(items: Sequence[CustomerInput], *, batch: ImportBatch | None = None) -> UpsertResult:
     result = UpsertResult()
     screen_records("customers", items)  # e.g. an erased person's rows are de-identified (voxloop.privacy)
     with transaction.atomic():
         found = find_customers([(i.customer_id, i.phone, i.email) for i in items])
+        made: dict[str, Customer] = {}
         for item in items:
             key = (item.customer_id, item.phone, item.email)
-            customer = found.get(key)
+            customer = found.get(key) or _recall(made, key)
             values = {
                 "external_id": item.customer_id,
                 "name": item.name,
@@ -184,6 +197,7 @@ def upsert_customers(items: Sequence[CustomerInput], *, batch: ImportBatch | Non
                 customer.save()
                 result.created += 1
                 found[key] = customer
+                _remember(made, customer)
             else:
                 # A value in the file updates the customer; an empty cell never erases what we know.
                 for name, value in values.items():
@@ -211,13 +225,15 @@ def upsert_orders(items: Sequence[OrderInput], *, batch: ImportBatch | None = No
         products = {p.code: p for p in Product.objects.filter(code__in=codes)}
         existing = {o.external_id: o for o in Order.objects.filter(external_id__in=[i.order_id for i in items])}
         touched: set[int] = set()
+        made: dict[str, Customer] = {}
         for item, key in zip(items, keys, strict=True):
-            customer = found.get(key)
+            customer = found.get(key) or _recall(made, key)
             if customer is None:
                 customer = Customer.objects.create(
                     external_id=item.customer_id, phone=item.phone, email=item.email, name=item.customer_name
                 )
-                found[key] = customer
+                _remember(made, customer)
+            found[key] = customer
             code = item.product or item.product_name
             product = products.get(code) if code else None
             if code and product is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
+from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, has
 from voxloop.metrics import drilldown, exports, performance, queries
 from voxloop.metrics.models import Dimension, Source
@@ -190,7 +191,7 @@ def drill_feedback(request: HttpRequest) -> HttpResponse:
 def my_performance(request: HttpRequest) -> HttpResponse:
     """Every staff member's own numbers against their team's median. Agents may open it (the panel compares
     people and stays closed to them); it only ever shows the signed-in user's own values."""
-    user = request.user
+    user = cast(User, request.user)  # login_required: never the anonymous user
     if not (user.is_superuser or getattr(user, "role", "") in performance.STAFF_ROLES):
         raise PermissionDenied
     raw = request.GET.get("days", "30")

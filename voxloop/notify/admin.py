@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 
 from voxloop.notify.models import OutgoingMessage
@@ -11,5 +13,5 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutgoingMessage._meta.fields]
     raw_id_fields = ["case", "event", "to_user"]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: Any) -> bool:
         return False  # messages are written by the outbox handler, never by hand

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -15,8 +17,8 @@ class IdentifiersForm(forms.Form):
     handle = forms.CharField(label=_("Handle (WeChat, Weibo…)"), max_length=200, required=False)
     order = forms.CharField(label=_("Order number"), max_length=100, required=False)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}  # Django returns cleaned_data; the stubs allow None
         if not any((data.get(k) or "").strip() for k in ("customer_id", "phone", "email", "handle", "order")):
             raise forms.ValidationError(
                 _("Give at least one identifier: customer ID, phone, email, handle or order number.")

@@ -146,7 +146,7 @@ class Subject:
         return AuditLog.objects.filter(customer_id__in=self.customer_ids)
 
     def attachments(self) -> list[dict[str, Any]]:
-        found = []
+        found: list[dict[str, Any]] = []
         for pk, attachments in self.feedback().exclude(attachments=[]).values_list("pk", "attachments"):
             found.extend({"feedback_id": pk, **a} for a in attachments if isinstance(a, dict))
         return found

@@ -9,6 +9,7 @@ the emotion it finds likely (p >= MODEL_P) with the words that weighed most for 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -183,8 +184,8 @@ _CUE_TO_EMOTION = {cue.lower(): name for name, cues in EMOTION_CUES.items() for 
 _MATCHER = CueMatcher(_CUE_TO_EMOTION)
 
 
-def detect_emotions(lower: str) -> list[dict]:
-    found: dict[str, dict] = {}
+def detect_emotions(lower: str) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
     exclaim = min(lower.count("!"), 3)
     for hit in _MATCHER.find(lower):
         name = _CUE_TO_EMOTION.get(hit.cue)
@@ -208,7 +209,9 @@ CLEAR = 0.35  # |sentiment score| from which the text's polarity is taken as cle
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def add_model_emotions(found: list[dict], probs, model, tokens, score: float = 0.0) -> list[dict]:
+def add_model_emotions(
+    found: list[dict[str, Any]], probs: Any, model: Any, tokens: Any, score: float = 0.0
+) -> list[dict[str, Any]]:
     """Add the model's likely emotions (with evidence words) to the lexicon's; none without evidence, and
     none that contradicts a clear sentiment: Weibo talk is not feedback, and "饭很好吃，不过…等了三个小时"
     is no joy whatever its food words say."""

@@ -8,6 +8,7 @@ complaint. Trailing tags and ids are ignored (the sentiment component leaves the
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from voxloop_nlp import lexicon
 from voxloop_nlp.cues import CueMatcher
@@ -29,7 +30,7 @@ _NEGATIVE_WORDS = CueMatcher(w for w, p in lexicon.POLARITY.items() if p < 0)
 _NEGATIVE_EMOTIONS = {"anger", "disappointment", "sadness"}
 
 
-def carries_complaint(lower: str, emotions: list[dict]) -> bool:
+def carries_complaint(lower: str, emotions: list[dict[str, Any]]) -> bool:
     """A complaint word, a negative emotion or an un-negated negative opinion word."""
     if _COMPLAINT.search(lower) or any(e["name"] in _NEGATIVE_EMOTIONS for e in emotions):
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
@@ -21,7 +22,7 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 
 
 @lru_cache(maxsize=1)
-def _t2s():
+def _t2s() -> Any:
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -32,7 +33,7 @@ def to_half_width(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
+    return str(_t2s().convert(text))
 
 
 def normalize_text(text: str) -> str:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
@@ -22,7 +23,7 @@ class Segmenter(StrEnum):
 
 
 @lru_cache(maxsize=1)
-def _jieba():
+def _jieba() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

@@ -9,6 +9,7 @@ is scored twice, whole and its emphasised clause alone, and the clause weighs mo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ CONTRAST_UNSURE = 0.35  # the clause decides only where the whole text's score i
 
 
 def _model_scores(
-    model, norms: list[str], lowers: list[str], tokens: list[list[str]], english_head: bool = True
+    model: Any, norms: list[str], lowers: list[str], tokens: list[list[str]], english_head: bool = True
 ) -> list[float]:
     if not lowers:
         return []
@@ -38,7 +39,7 @@ def _model_scores(
 
 
 def fast_scores(
-    model, norms: Sequence[str], lowers: Sequence[str], tokens: Sequence[list[str]], *, english_head: bool = True
+    model: Any, norms: Sequence[str], lowers: Sequence[str], tokens: Sequence[list[str]], *, english_head: bool = True
 ) -> tuple[np.ndarray, list[str]]:
     """The fast lane's scores (what users see and what every evaluation measures) and each text's core
     (lower-cased, trailing tags removed), for `kind` to read. `english_head=False`: n-grams alone (clauses

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def phrase_topics(lower: str, taxonomy: Taxonomy) -> dict[str, list[str]]:
     index = taxonomy.phrase_index
     courier = None
     for hit in taxonomy.matcher.find(lower):
-        codes = index.get(hit.cue, ())
+        codes: Sequence[str] = index.get(hit.cue, ())
         if hit.cue in COURIER_WORDS:
             if courier is None:
                 courier = bool(_DELIVERY_CONTEXT.search(lower)) and not _REPAIR_CONTEXT.search(lower)
@@ -71,9 +72,9 @@ def combine(
     lower: str,
     tokens: Sequence[str],
     taxonomy: Taxonomy,
-    model=None,
+    model: Any = None,
     probs: np.ndarray | None = None,
-    clf=None,
+    clf: Any = None,
     clf_probs: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """(code → confidence, code → evidence) from phrases, the trained model and the corrections classifier."""

@@ -9,6 +9,7 @@ important (two of them together: urgent). A negated cue ("没有起火", "不会
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from voxloop_nlp.cues import CueMatcher
 from voxloop_nlp.doc import FeedbackDoc
@@ -175,7 +176,7 @@ _CUE_TO_REASON = {cue.lower(): reason for reason, cues in REASON_CUES.items() fo
 _MATCHER = CueMatcher(_CUE_TO_REASON)
 
 
-def urgency_of(lower: str, emotions: list[dict], sentiment_score: float = 0.0) -> tuple[str, list[str]]:
+def urgency_of(lower: str, emotions: list[dict[str, Any]], sentiment_score: float = 0.0) -> tuple[str, list[str]]:
     reasons: list[str] = []
     for hit in _MATCHER.find(lower):
         reason = _CUE_TO_REASON.get(hit.cue)

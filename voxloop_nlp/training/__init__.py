@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from voxloop_nlp.training.data import Example, data_dir, load_all, split, split_of
 
@@ -81,7 +82,7 @@ def retrain(
     out_dir: str | os.PathLike[str],
     base_dir: str | os.PathLike[str] | None = None,
     topic_examples: Sequence[tuple[str, Sequence[str]]] = (),
-    taxonomy=None,
+    taxonomy: Any = None,
     limit_per_dataset: int | None = None,
     version: str | None = None,
     progress: ProgressFn | None = None,
@@ -168,7 +169,7 @@ def retrain(
     )
 
 
-def _state_dir(old) -> Path:
+def _state_dir(old: Any) -> Path:
     """The current model's training state, else the package's (a model written before states existed)."""
     from voxloop_nlp import models_store
 
@@ -178,7 +179,7 @@ def _state_dir(old) -> Path:
     raise RetrainError(f"No training state ({STATE_ARTIFACT}) in {old.directory} nor in the package.")
 
 
-def _refit_from_state(old, corr_train, corr_test, new_version: str, step):
+def _refit_from_state(old: Any, corr_train: Any, corr_test: Any, new_version: str, step: Any) -> Any:
     """The current sentiment model refitted on the shipped state + corrections; both judged per set."""
     import copy
 

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import optimize, sparse
@@ -111,8 +112,8 @@ def _order(e: Example) -> str:
     return hashlib.md5(e.text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _sample(examples: Sequence[Example], per_key, key) -> list[Example]:
-    seen: dict = defaultdict(int)
+def _sample(examples: Sequence[Example], per_key: int, key: Any) -> list[Example]:
+    seen: dict[Any, int] = defaultdict(int)
     out = []
     for e in sorted(examples, key=_order):
         k = key(e)

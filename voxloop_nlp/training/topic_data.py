@@ -16,6 +16,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from voxloop_nlp.training.data import _clean, data_dir, split_of
 
@@ -193,13 +194,15 @@ LOADERS = {
 }
 
 
-def load_topic_sets(path=None, sets=TOPIC_SETS) -> dict[str, list[TopicExample]]:
+def load_topic_sets(path: Any = None, sets: Any = TOPIC_SETS) -> dict[str, list[TopicExample]]:
     root = data_dir(path)
     return {name: LOADERS[name](root) for name in sets}
 
 
 def split_topic(examples: list[TopicExample]) -> tuple[list[TopicExample], list[TopicExample]]:
-    train, test, seen = [], [], set()
+    train: list[TopicExample] = []
+    test: list[TopicExample] = []
+    seen: set[Any] = set()
     for ex in examples:
         key = (ex.dataset, ex.text)
         if key in seen:

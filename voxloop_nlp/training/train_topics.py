@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def _prep(texts: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     return lowers, [tokenize(t) for t in lowers]
 
 
-def top_codes(codes, taxonomy: Taxonomy) -> set[str]:
+def top_codes(codes: Any, taxonomy: Taxonomy) -> set[str]:
     out = set()
     for c in codes:
         if c in taxonomy.topics:
@@ -121,7 +122,12 @@ def aspect_accuracy(examples: Sequence[TopicExample]) -> dict[str, float]:
 
 
 def fewshot_accuracy(
-    examples: Sequence[TopicExample], k: int | None, *, label_of=lambda e: e.raw[0], seed: int = 7, max_test: int = 2000
+    examples: Sequence[TopicExample],
+    k: int | None,
+    *,
+    label_of: Any = lambda e: e.raw[0],
+    seed: int = 7,
+    max_test: int = 2000,
 ) -> float:
     """Top-1 accuracy of a taxonomy learnt (`learn.learn`) from k examples per class (None: the whole train
     split), on the test split; single-label texts only. The set's own categories are the codes."""
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     sets = load_topic_sets(args.datasets)
     splits = {name: split_topic(mapped_only(ex)) for name, ex in sets.items()}
-    metrics: dict[str, dict] = {}
+    metrics: dict[str, dict[str, Any]] = {}
     # Cross-domain: train on cosmetics + SemEval, test on car; and the reverse.
     m = train_model([e for n in ("cosmetics", "semeval") for e in splits[n][0]])
     metrics["cross_cosmetics_semeval_to_car"] = evaluate(m, splits["car"][1])

@@ -71,6 +71,7 @@ def test_a_routing_rule_change(admin_client, team):
 
 def test_an_sla_policy_edited_on_its_page(admin_client):
     policy = SLAPolicy.objects.filter(is_active=True).first()
+    assert policy is not None  # the migrations' default policies
     data = {"name": policy.name, "severity": policy.severity, "calendar": policy.calendar_id,
             "first_response_minutes": "45", "resolution_minutes": str(policy.resolution_minutes),
             "warn_share": str(policy.warn_share), "is_active": "on", "customer_segment": ""}  # fmt: skip
@@ -96,6 +97,7 @@ def test_a_business_calendar_and_its_holidays(admin_client):
 
 def test_an_escalation_level(admin_client, manager):
     level = EscalationLevel.objects.order_by("level").first()
+    assert level is not None
     level.after_breach_minutes = 90
     level.user = manager
     level.save()
@@ -156,6 +158,7 @@ def test_the_audit_page_searches_configuration_changes_in_both_languages(admin_c
     team.name_en = "First line"
     team.save()
     policy = SLAPolicy.objects.first()
+    assert policy is not None
     policy.warn_share = 0.7
     policy.save()
     page = admin_client.get(reverse("audit_log"), {"kind": "config", "type": "cases.slapolicy"}).content.decode()
@@ -178,7 +181,7 @@ def test_every_tracked_model_is_found_and_connected():
     from voxloop.accounts.config_audit import TRACKED, tracked_models
 
     found = tracked_models()
-    assert sorted(m._meta.model_name for m in found) == sorted(TRACKED)
+    assert sorted(m._meta.model_name or "" for m in found) == sorted(TRACKED)
     assert all(post_save.has_listeners(model) for model in found)
 
 

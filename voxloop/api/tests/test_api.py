@@ -226,6 +226,27 @@ def test_customers_and_orders_batch(client, token):
     assert Order.objects.count() == 2
 
 
+def test_a_new_customer_named_twice_in_one_batch_is_created_once(client, token):
+    # Found by the invariant test: the second row with the same id and another e-mail was not matched to the
+    # customer the first row had just created, whose unique id then made the whole batch a 500.
+    orders = [
+        {"order_id": "O-1", "customer_id": "C7", "email": "a@b.cn", "ordered_at": "2026-03-01T12:00:00+08:00"},
+        {"order_id": "O-2", "customer_id": "C7", "ordered_at": "2026-03-02T12:00:00+08:00"},
+    ]
+    result = post(client, "/api/orders/batch", {"items": orders}, token)
+    assert result.status_code == 200, result.content[:300]
+    assert (result.json()["created"], result.json()["rejected"]) == (2, 0)
+    assert Customer.objects.get(external_id="C7").order_count == 2
+    customers = [{"customer_id": "C8", "phone": "13800002222"}, {"customer_id": "C8", "email": "c8@b.cn"}]
+    response = post(client, "/api/customers/batch", {"items": customers}, token)
+    assert response.status_code == 200, response.content[:300]
+    assert (response.json()["created"], response.json()["updated"]) == (1, 1)
+    assert Customer.objects.filter(external_id="C8").values_list("phone", "email").get() == (
+        "13800002222",
+        "c8@b.cn",
+    )
+
+
 def test_create_api_token_command(capsys):
     call_command("create_api_token", "--name", "crm", "--scopes", "feedback:write,customers:write")
     raw = capsys.readouterr().out.strip().splitlines()[-1]

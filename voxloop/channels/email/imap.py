@@ -39,7 +39,8 @@ def imap_utf7(name: str) -> str:
     including ones already written in that form, are sent as typed."""
     if name.isascii():
         return name
-    out, pending = [], []
+    out: list[str] = []
+    pending: list[str] = []
 
     def flush() -> None:
         if pending:
@@ -92,7 +93,8 @@ def poll_mailbox(mailbox_id: int, *, fetch_chunk: int = 50) -> ImportBatch | Non
                 box.last_uid = 0  # the folder was renumbered: read it again; Message-IDs prevent doubles
             box.uidvalidity = validity
             Mailbox.objects.filter(pk=box.pk).update(uidvalidity=validity, last_uid=box.last_uid)
-            data = _check(*conn.uid("SEARCH", None, "UID", f"{box.last_uid + 1}:*"), "Searching for new mail")
+            search = conn.uid("SEARCH", None, "UID", f"{box.last_uid + 1}:*")  # type: ignore[arg-type]  # no charset
+            data = _check(*search, "Searching for new mail")
             # "N:*" always matches the newest message, even when its UID is below N: filter again.
             uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > box.last_uid)
             if uids:

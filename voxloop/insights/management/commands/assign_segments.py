@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -18,10 +20,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         show = not options["no_progress"] and options["verbosity"] > 0
 
-        def progress(jobs):  # type: ignore[no-untyped-def]
+        def progress(jobs: Any) -> Any:
             return tqdm(jobs, desc="segments", unit="step", disable=not show, file=self.stderr._out)
 
         result = segmentation.assign_segments(progress=progress)

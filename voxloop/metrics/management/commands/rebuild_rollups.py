@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -30,14 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("--source", choices=Source.values, action="append", help="only this source (repeatable)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         since, until = options["since"], options["until"]
         if since and until and until < since:
             raise CommandError(f"--until {until} is before --since {since}")
         sources = options["source"] or list(Source.values)
         show = not options["no_progress"] and options["verbosity"] > 0
 
-        def progress(jobs):  # type: ignore[no-untyped-def]
+        def progress(jobs: Any) -> Any:
             return tqdm(jobs, desc="roll-ups", unit="chunk", disable=not show, file=self.stderr._out)
 
         days = services.rebuild(sources, since=since, until=until, progress=progress)
