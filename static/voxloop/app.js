@@ -39,3 +39,21 @@ document.body.addEventListener("htmx:configRequest", (event) => {
     row.querySelector("select[name$='-field']").addEventListener("change", () => update(row));
   }
 })();
+
+// The metrics panel: the value list shows the values of the chosen cut only (teams and agents by name).
+(() => {
+  const values = document.querySelector("select[data-cut-values]");
+  const cut = values && values.form.querySelector("select[name=cut]");
+  if (!cut) return;
+  const update = () => {
+    for (const group of values.querySelectorAll("optgroup")) {
+      const mine = group.dataset.dimension === cut.value;
+      group.hidden = !mine;
+      group.disabled = !mine;
+    }
+    const chosen = values.selectedOptions[0];
+    if (chosen && chosen.parentElement.tagName === "OPTGROUP" && chosen.parentElement.hidden) values.value = "";
+  };
+  update();
+  cut.addEventListener("change", update);
+})();
