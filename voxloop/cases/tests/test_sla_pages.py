@@ -110,7 +110,9 @@ def test_targets_are_shown_and_entered_in_working_hours_and_days(admin_client_, 
     assert "2400" not in page and "First response (working time)" in page
     client.force_login(admin_user)
     zh = client.get(reverse("sla:overview"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "5 个工作日（每天 8 小时）" in zh and "1 个工作小时" in zh and "分钟" not in zh.split("sla-policies")[1][:3000]
+    assert (
+        "5 个工作日（每天 8 小时）" in zh and "1 个工作小时" in zh and "分钟" not in zh.split("sla-policies")[1][:3000]
+    )
     normal = SLAPolicy.objects.get(severity="normal", team=None, customer_segment="")
     form = admin_client_.get(reverse("sla:policy_edit", args=[normal.pk])).context["form"]
     assert form["resolution"].value() == [5, "days"] or tuple(form.initial["resolution"]) == (5, "days")
