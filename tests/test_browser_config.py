@@ -164,3 +164,29 @@ def test_users_and_teams_pages_on_a_phone_in_english(open_page, admin_user, agen
     page.wait_for_load_state("networkidle")
     assert User.objects.get(pk=agent.pk).is_away
     assert "Away" in page.locator("#people-users").inner_text()
+
+
+def test_metrics_value_list_follows_the_cut(open_page, analyst, live_server):
+    logistics = Team.objects.create(name="物流组", name_en="Logistics")
+    page = open_page(analyst, locale="zh-CN", viewport=DESKTOP)
+    page.goto(f"{live_server.url}/metrics/")
+    page.select_option("select[name=cut]", "team")
+    shown = page.eval_on_selector_all(
+        "#cut-value optgroup:not([hidden]) option", "options => options.map(o => o.textContent)"
+    )
+    assert shown == ["物流组"]
+    page.select_option("#cut-value", str(logistics.pk))
+    page.click("form:has(select[name=cut]) button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "物流组" in page.content()
+    shot(page, "metrics-cut-zh-desktop")
+
+
+def test_setup_checklist_in_both_languages(open_page, admin_user, live_server):
+    for locale, viewport, title in (("zh-CN", DESKTOP, "配置清单"), ("en-US", PHONE, "Setup checklist")):
+        page = open_page(admin_user, locale=locale, viewport=viewport)
+        page.goto(f"{live_server.url}/settings/rules/")
+        page.click("#setup-checklist-link")
+        assert title in page.locator("h1").inner_text()
+        assert page.locator("#check-routing[data-ok='0']").count() == 1  # a flushed database routes nothing
+        shot(page, f"checklist-{locale}")
