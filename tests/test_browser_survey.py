@@ -73,8 +73,9 @@ def test_a_manager_adds_a_why_question_in_the_builder(login_page, manager, live_
     page.select_option("#id_kind", "text")
     page.fill("#id_text_zh", "我们哪里做得不够好？")
     page.fill("#id_text_en", "What should we have done better?")
-    page.fill("#id_show_if_question", "1")
-    page.fill("#id_show_if_lte", "6")
+    assert "1. " in page.locator("#id_show_if_question").inner_text()  # the survey's score question, by its text
+    page.select_option("#id_show_if_question", "1")
+    page.select_option("#id_show_if_lte", "6")
     page.get_by_role("button", name="添加问题").click()
     expect(page.get_by_text("问题已添加。")).to_be_visible()
     expect(page.get_by_text("我们哪里做得不够好？")).to_be_visible()

@@ -122,7 +122,13 @@ def topic_choices(language: str | None = None) -> list[tuple[str, str]]:
     topics = list(Topic.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code"))
     names = {t.code: t.display_name(language) for t in topics}
     choices = []
-    for topic in sorted(topics, key=lambda t: (t.code.split(".")[0], t.code.count("."), t.sort_order, t.code)):
+    order = {t.code: t.sort_order for t in topics}
+
+    def place(topic: Topic) -> tuple:  # the taxonomy's order, each sub-topic right after its parent
+        top = topic.code.split(".")[0]
+        return (order.get(top, topic.sort_order), top, topic.code.count("."), topic.sort_order, topic.code)
+
+    for topic in sorted(topics, key=place):
         parent = topic.code.rsplit(".", 1)[0] if "." in topic.code else ""
         label = f"{names.get(parent, parent)} › {names[topic.code]}" if parent else names[topic.code]
         choices.append((topic.code, label))

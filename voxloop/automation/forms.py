@@ -5,34 +5,61 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team
+from voxloop.automation.condition_values import (
+    OPERATOR_LABELS,
+    ROW_OPERATORS,
+    is_number,
+    listed_fields,
+    value_choices,
+    value_label,
+)
 from voxloop.automation.rules import (
     ADD_TAGS,
     ALL_OPERATORS,
     AUTO_ACKNOWLEDGE,
     FIELDS,
     NOTIFY,
+    NUMBER,
     OPEN_CASE,
+    OPERATORS_BY_TYPE,
     SET_TEAM,
     Severity,
 )
 
-OPERATOR_LABELS = {
-    "eq": _("is"),
-    "in": _("is one of"),
-    "any": _("any of"),
-    "contains": _("contains"),
-    "gte": _("at least"),
-    "lte": _("at most"),
-}
 EXTRA_ROWS = 3
+GROUP_LETTERS = "ABCDEF"
 # Lists are typed as "a, b" — Chinese users type the full-width comma or 、 too.
 _SPLIT = re.compile(r"[,，、;；]")
+
+
+def _field_label(name: str) -> str:
+    spec = FIELDS.get(name)
+    return str(spec.label) if spec else name
+
+
+def list_separator() -> str:
+    return "、" if (get_language() or "").startswith("zh") else ", "
+
+
+def _operator_words(ops: tuple[str, ...]) -> str:
+    return list_separator().join(f"“{OPERATOR_LABELS[op]}”" for op in ops)
+
+
+def value_optgroups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every listed field's values as one <optgroup> each; an option is "field:code", so the same code in two
+    fields (neutral sentiment, neutral CSAT) stays apart. The page shows only the chosen field's group."""
+    return [
+        (_field_label(name), [(f"{name}:{code}", label) for code, label in value_choices(name)])
+        for name in listed_fields()
+    ]
 
 
 class ConditionForm(forms.Form):
@@ -40,55 +67,189 @@ class ConditionForm(forms.Form):
     op = forms.ChoiceField(
         label=_("Operator"), required=False, choices=[(op, OPERATOR_LABELS[op]) for op in ALL_OPERATORS]
     )
-    value = forms.CharField(label=_("Value"), required=False, max_length=500)
+    values = forms.MultipleChoiceField(
+        label=_("Values"), required=False, widget=forms.SelectMultiple(attrs={"size": 6, "class": "cond-values"})
+    )
+    value = forms.CharField(label=_("Typed value"), required=False, max_length=500)
+    group = forms.ChoiceField(label=_("Group"), required=False, choices=[("", "—")] + [(g, g) for g in GROUP_LETTERS])
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, optgroups: list | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["field"].choices = [("", "—")] + [(name, spec.label) for name, spec in FIELDS.items()]
+        self.fields["values"].choices = optgroups if optgroups is not None else value_optgroups()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        name = data.get("field")
+        typed = [v.strip() for v in _SPLIT.split(data.get("value") or "") if v.strip()]
+        chosen = [v.split(":", 1)[1] for v in data.get("values") or [] if v.startswith(f"{name}:")]
+        if not name:
+            if typed or data.get("values"):
+                raise forms.ValidationError(_("Choose a field for this row, or empty the row."))
+            data["condition"] = None
+            return data
+        spec = FIELDS[name]
+        label = spec.label
+        allowed = ROW_OPERATORS[spec.type]
+        op = data.get("op") or allowed[0]
+        # The page offers the operators that read naturally; any the rule language accepts is kept as it is.
+        if op not in OPERATORS_BY_TYPE[spec.type]:
+            raise forms.ValidationError(
+                _("“%(op)s” does not apply to %(field)s; choose %(allowed)s."),
+                params={"op": OPERATOR_LABELS[op], "field": label, "allowed": _operator_words(allowed)},
+            )
+        if is_number(name):
+            raw = (data.get("value") or "").strip()
+            try:
+                number = Decimal(raw.replace("，", ","))
+            except InvalidOperation:
+                number = None
+            if number is None or not number.is_finite():
+                raise forms.ValidationError(_("%(field)s needs a number, e.g. 4."), params={"field": label})
+            data["condition"] = {"field": name, "op": op, "value": raw}
+            return data
+        known = dict(value_choices(name)) if name in listed_fields() else {}
+        if spec.choices:
+            wrong = [v for v in typed if v.lower() not in spec.choices]
+            if wrong:
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a value of %(field)s; choose from the list."),
+                    params={"value": wrong[0], "field": label},
+                )
+        codes = list(dict.fromkeys(chosen + typed))
+        if not codes:
+            if known:
+                message = _("Choose at least one value of %(field)s from the list.")
+            else:
+                message = _("Type at least one value for %(field)s.")
+            raise forms.ValidationError(message, params={"field": label})
+        several = op in ("in", "any")
+        if len(codes) > 1 and not several:
+            op = "in"  # several values ticked under "is": the row means "is one of"
+            several = True
+        data["condition"] = {"field": name, "op": op, "value": codes if several else codes[0]}
+        return data
 
     def to_condition(self) -> dict | None:
-        name = self.cleaned_data.get("field")
-        if not name:
-            return None
-        op = self.cleaned_data.get("op") or "eq"
-        raw = (self.cleaned_data.get("value") or "").strip()
-        value: Any = [v.strip() for v in _SPLIT.split(raw) if v.strip()] if op in ("in", "any") else raw
-        return {"field": name, "op": op, "value": value}
+        return self.cleaned_data.get("condition") if self.is_valid() else None
 
 
-ConditionFormSet = forms.formset_factory(ConditionForm, extra=EXTRA_ROWS, max_num=30, absolute_max=30)
+class BaseConditionFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index: int | None) -> dict:
+        # The value lists (the taxonomy's topics included) are read once per page, not once per row.
+        if not hasattr(self, "_optgroups"):
+            self._optgroups = value_optgroups()
+        return {**super().get_form_kwargs(index), "optgroups": self._optgroups}
+
+
+ConditionFormSet = forms.formset_factory(
+    ConditionForm, formset=BaseConditionFormSet, extra=EXTRA_ROWS, max_num=30, absolute_max=30
+)
+
+
+def _is_leaf(node: Any) -> bool:
+    return isinstance(node, dict) and set(node) == {"field", "op", "value"}
+
+
+def _row(node: dict, group: str = "") -> dict:
+    name, value = node["field"], node["value"]
+    values = value if isinstance(value, list) else [value]
+    known = dict(value_choices(name)) if name in listed_fields() and not is_number(name) else {}
+    listed = [f"{name}:{v}" for v in values if str(v) in known]
+    typed = [str(v) for v in values if str(v) not in known]
+    return {"field": name, "op": node["op"], "values": listed, "value": ", ".join(typed), "group": group}
 
 
 def condition_rows(conditions: Any) -> tuple[str, list[dict], str]:
-    """Split stored conditions into (match, flat rows, advanced JSON). Anything that is not a flat list of
-    leaves (or one "any" group of leaves) is returned as advanced JSON instead of rows."""
+    """Split stored conditions into (match, rows, advanced JSON). Rows cover a list of conditions and "any"
+    groups of them (rows sharing a group letter), or an "any" of conditions and "all" groups; anything deeper
+    is returned as advanced JSON instead of rows."""
 
-    def is_leaf(node: Any) -> bool:
-        return isinstance(node, dict) and set(node) == {"field", "op", "value"}
+    def rows_of(nodes: list, inner: str) -> list[dict] | None:
+        rows: list[dict] = []
+        letters = iter(GROUP_LETTERS)
+        for node in nodes:
+            if _is_leaf(node):
+                rows.append(_row(node))
+            elif isinstance(node, dict) and set(node) == {inner} and node[inner] and all(map(_is_leaf, node[inner])):
+                letter = next(letters, None)
+                if letter is None:
+                    return None
+                rows.extend(_row(leaf, letter) for leaf in node[inner])
+            else:
+                return None
+        return rows
 
-    def row(node: dict) -> dict:
-        value = node["value"]
-        return {
-            "field": node["field"],
-            "op": node["op"],
-            "value": ", ".join(value) if isinstance(value, list) else value,
-        }
-
-    if isinstance(conditions, list) and all(is_leaf(c) for c in conditions):
-        return "all", [row(c) for c in conditions], ""
-    if isinstance(conditions, dict) and set(conditions) == {"any"} and all(is_leaf(c) for c in conditions["any"]):
-        return "any", [row(c) for c in conditions["any"]], ""
+    if isinstance(conditions, list):
+        rows = rows_of(conditions, "any")
+        if rows is not None:
+            return "all", rows, ""
+    if isinstance(conditions, dict) and set(conditions) == {"any"} and isinstance(conditions["any"], list):
+        rows = rows_of(conditions["any"], "all")
+        if rows is not None:
+            return "any", rows, ""
     return "all", [], json.dumps(conditions, ensure_ascii=False, indent=2)
+
+
+def build_from_rows(match: str, rows: list[tuple[dict, str]]) -> Any:
+    """Rows (condition, group letter) -> stored conditions. With "all", rows sharing a letter are alternatives
+    (one is enough); with "any", rows sharing a letter must hold together."""
+    inner = "any" if match == "all" else "all"
+    nodes: list[Any] = []
+    groups: dict[str, list[dict]] = {}
+    for condition, letter in rows:
+        if not letter:
+            nodes.append(condition)
+        elif letter in groups:
+            groups[letter].append(condition)
+        else:
+            groups[letter] = [condition]
+            nodes.append(groups[letter])  # the group keeps the place of its first row
+    nodes = [({inner: n} if len(n) > 1 else n[0]) if isinstance(n, list) else n for n in nodes]
+    return {"any": nodes} if match == "any" and nodes else nodes
+
+
+_PLACE = re.compile(r"^(conditions|actions)((?:\[\d+\]|\.(?:any|all))*)")
+
+
+def readable_place(message: str) -> str:
+    """ "conditions[1].any[0]: ..." -> "Condition 2, alternative 1: ..." (the rule language names places as
+    JSON paths; people read words)."""
+    match = _PLACE.match(message)
+    if not match:
+        return message
+    words: list[str] = []
+    inner = ""
+    for index, group in re.findall(r"\[(\d+)\]|\.(any|all)", match.group(2)):
+        if group:
+            inner = group
+            continue
+        n = int(index) + 1
+        if not words:
+            template = _("condition %(n)s") if match.group(1) == "conditions" else _("action %(n)s")
+        else:
+            template = _("alternative %(n)s") if inner == "any" else _("part %(n)s")
+        words.append(str(template % {"n": n}))
+    if not words:
+        words.append(str(_("Conditions") if match.group(1) == "conditions" else _("Actions")))
+    place = " › ".join(words)
+    return place[:1].upper() + place[1:] + message[match.end() :]
 
 
 class RuleFormBase(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
-    order = forms.IntegerField(label=_("Order"), initial=100, help_text=_("Rules run from the lowest number up."))
+    order = forms.IntegerField(
+        label=pgettext_lazy("rule", "Order"), initial=100, help_text=_("Rules run from the lowest number up.")
+    )
     match = forms.ChoiceField(
         label=_("Conditions"),
         choices=[("all", _("All conditions must hold")), ("any", _("Any condition is enough"))],
         initial="all",
+        help_text=_(
+            "Rows with the same group letter are taken the other way round: when all must hold, one row of a "
+            "group is enough; when any is enough, all rows of a group must hold together."
+        ),
     )
     advanced = forms.CharField(
         label=_("Conditions as JSON (advanced)"),
@@ -107,8 +268,9 @@ class RuleFormBase(forms.Form):
                     _("The JSON conditions are not valid JSON (line %(line)s, column %(col)s): %(msg)s"),
                     params={"line": exc.lineno, "col": exc.colno, "msg": exc.msg},
                 ) from None
-        leaves = [c for c in (f.to_condition() for f in formset.forms if f.is_valid()) if c]
-        return {"any": leaves} if self.cleaned_data.get("match") == "any" and leaves else leaves
+        rows = [(f.cleaned_data["condition"], f.cleaned_data.get("group") or "") for f in formset.forms
+                if f.is_valid() and f.cleaned_data.get("condition")]  # fmt: skip
+        return build_from_rows(self.cleaned_data.get("match") or "all", rows)
 
 
 class AutomationRuleForm(RuleFormBase):
@@ -201,11 +363,17 @@ class RoutingRuleForm(RuleFormBase):
 def describe_conditions(conditions: Any) -> str:
     """A one-line reading of conditions for the rule list, e.g. "sentiment is negative and kind is complaint"."""
 
+    names: dict[str, dict[str, str]] = {}
+
     def leaf(node: dict) -> str:
-        spec = FIELDS.get(node.get("field", ""))
-        label = spec.label if spec else node.get("field", "?")
+        field = node.get("field", "")
+        spec = FIELDS.get(field)
+        label = spec.label if spec else field or "?"
         value = node.get("value")
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        values = value if isinstance(value, list) else [value]
+        shown = list_separator().join(
+            value_label(field, v, names) if field in listed_fields() else str(v) for v in values
+        )
         return f"{label} {OPERATOR_LABELS.get(node.get('op', ''), node.get('op', ''))} {shown}"
 
     both, either = " " + str(_("and")) + " ", " " + str(_("or")) + " "
@@ -243,3 +411,12 @@ def describe_actions(actions: list[dict]) -> str:
         elif kind == AUTO_ACKNOWLEDGE:
             parts.append(str(_("acknowledge the customer")))
     return "; ".join(parts)
+
+
+def field_meta() -> dict[str, dict[str, Any]]:
+    """What the page's script needs per field: its operators and whether it has a value list."""
+    listed = set(listed_fields())
+    return {
+        name: {"ops": list(ROW_OPERATORS[spec.type]), "listed": name in listed, "number": spec.type == NUMBER}
+        for name, spec in FIELDS.items()
+    }

@@ -23,6 +23,8 @@ from voxloop.automation.forms import (
     condition_rows,
     describe_actions,
     describe_conditions,
+    field_meta,
+    readable_place,
 )
 from voxloop.automation.models import AutomationRule, RoutingRule, team_exists
 from voxloop.automation.rules import RuleValidationError, compile_conditions, validate_rule
@@ -66,13 +68,16 @@ def _edit(request: HttpRequest, model: Any, form_class: Any, pk: int | None, tem
                 conditions = form.build_conditions(formset)
                 if form_class is AutomationRuleForm:
                     actions = form.build_actions()
+                    if not actions:
+                        raise RuleValidationError([_("Choose at least one thing to do: open a case, set a team, "
+                                                     "add tags, notify the team or acknowledge the customer.")])  # fmt: skip
                     warnings = validate_rule(conditions, actions, team_exists=team_exists)
                 else:
                     compile_conditions(conditions)
                     warnings = []
             except RuleValidationError as exc:
                 for message in exc.messages:
-                    form.add_error(None, message)
+                    form.add_error(None, readable_place(message))
             except forms.ValidationError as exc:  # JSON conditions that do not parse
                 form.add_error("advanced", exc)
             else:
@@ -95,6 +100,7 @@ def _edit(request: HttpRequest, model: Any, form_class: Any, pk: int | None, tem
         "rule": rule,
         "kind": template_kind,
         "preview": preview,
+        "field_meta": field_meta(),
         "days": queries.PREVIEW_DAYS,
         "active_nav": "rules",
     }

@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from voxloop.accounts.models import Role, Team, User
 from voxloop.automation.models import RoutingRule
@@ -110,7 +111,11 @@ def _mail() -> ChecklistItem:
     without_address = User.objects.filter(is_active=True, email="").exclude(role=Role.VIEWER).count()
     if without_address:
         problems.append(
-            _("%(count)s active staff members have no e-mail address; they get no notifications by mail.")
+            ngettext(
+                "%(count)s active staff member has no e-mail address and gets no notifications by mail.",
+                "%(count)s active staff members have no e-mail address and get no notifications by mail.",
+                without_address,
+            )
             % {"count": without_address}
         )
     return ChecklistItem("mail", _("Outgoing mail"), not problems, problems)

@@ -4,10 +4,12 @@ per weekday), holiday lists and the escalation chain."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
@@ -46,18 +48,109 @@ def parse_hours_text(text: str, label: Any) -> list[list[str]]:
     return intervals
 
 
+DEFAULT_DAY_MINUTES = 8 * 60
+UNIT_MINUTES = {"minutes": 1, "hours": 60}  # "days": one working day of the calendar, see working_day_minutes
+UNIT_CHOICES = [
+    ("hours", pgettext_lazy("duration unit", "working hours")),
+    ("days", pgettext_lazy("duration unit", "working days")),
+    ("minutes", pgettext_lazy("duration unit", "working minutes")),
+]
+
+
+def working_day_minutes(calendar: BusinessCalendar | None) -> int:
+    """The length of one working day of a calendar: its first weekday with hours (8 hours when unknown)."""
+    hours = (calendar.working_hours if calendar else None) or {}
+    for day in WEEKDAYS:
+        intervals = hours.get(day) or []
+        if intervals:
+            total = 0
+            for start, end in intervals:
+                (h1, m1), (h2, m2) = (map(int, start.split(":")), map(int, end.split(":")))
+                total += (h2 * 60 + m2) - (h1 * 60 + m1)
+            if total > 0:
+                return total
+    return DEFAULT_DAY_MINUTES
+
+
+def split_duration(minutes: int, day_minutes: int) -> tuple[Decimal, str]:
+    """Minutes -> (amount, unit) in the largest unit that holds them exactly: 2400 -> (5, "days") at 8 h a day."""
+    if minutes and minutes % day_minutes == 0:
+        return Decimal(minutes // day_minutes), "days"
+    if minutes % 60 == 0:
+        return Decimal(minutes // 60), "hours"
+    return Decimal(minutes), "minutes"
+
+
+def duration_text(minutes: int, day_minutes: int) -> str:
+    """How a target reads on the SLA page: "8 working hours", "5 working days (8 h each)", "90 working minutes"."""
+    amount, unit = split_duration(minutes, day_minutes)
+    n = int(amount)
+    if unit == "days":
+        return ngettext("%(n)s working day (%(h)s h each)", "%(n)s working days (%(h)s h each)", n) % {
+            "n": n, "h": format(Decimal(day_minutes) / 60, "f").rstrip("0").rstrip("."),
+        }  # fmt: skip
+    if unit == "hours":
+        return ngettext("%(n)s working hour", "%(n)s working hours", n) % {"n": n}
+    return ngettext("%(n)s working minute", "%(n)s working minutes", n) % {"n": n}
+
+
+class DurationWidget(forms.MultiWidget):
+    def __init__(self) -> None:
+        super().__init__([forms.NumberInput(attrs={"min": "0", "step": "any", "style": "max-width:8rem"}),
+                          forms.Select(choices=UNIT_CHOICES)])  # fmt: skip
+
+    def decompress(self, value: Any) -> list:
+        return list(value) if value else [None, "hours"]
+
+
+class DurationField(forms.MultiValueField):
+    """An amount and a unit (working minutes, hours or days), e.g. (Decimal("1.5"), "hours")."""
+
+    widget = DurationWidget
+
+    def __init__(self, **kwargs: Any) -> None:
+        fields = (
+            forms.DecimalField(min_value=0, max_digits=9, decimal_places=2),
+            forms.ChoiceField(choices=UNIT_CHOICES),
+        )
+        super().__init__(fields=fields, require_all_fields=True, **kwargs)
+
+    def compress(self, data_list: list) -> tuple[Decimal, str] | None:
+        return (data_list[0], data_list[1]) if data_list else None
+
+
+def to_minutes(value: tuple[Decimal, str], day_minutes: int) -> int:
+    amount, unit = value
+    factor = day_minutes if unit == "days" else UNIT_MINUTES[unit]
+    return int((amount * factor).to_integral_value())
+
+
+DURATION_HELP = _(
+    "Counted in the calendar's working hours: nights, weekends and holidays do not count (a calendar open round "
+    "the clock counts every hour). A working day is one day of the calendar's hours."
+)
+
+
 class SLAPolicyForm(forms.ModelForm):
+    first_response = DurationField(label=_("First response target"), help_text=DURATION_HELP)
+    resolution = DurationField(label=_("Resolution target"), help_text=DURATION_HELP)
+
     class Meta:
         model = SLAPolicy
-        fields = [
-            "name", "severity", "team", "customer_segment", "calendar", "first_response_minutes",
-            "resolution_minutes", "warn_share", "is_active",
-        ]  # fmt: skip
+        fields = ["name", "severity", "team", "customer_segment", "calendar", "warn_share", "is_active"]
         help_texts = {
-            "first_response_minutes": _("Business minutes: 480 is one working day of 8 hours."),
             "warn_share": _("A warning is raised when this share of the target has passed, e.g. 0.8."),
             "customer_segment": _("Empty: every segment. The most specific active policy wins."),
         }
+
+    field_order = ["name", "severity", "team", "customer_segment", "calendar", "first_response", "resolution"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            day = working_day_minutes(self.instance.calendar)
+            self.initial.setdefault("first_response", split_duration(self.instance.first_response_minutes, day))
+            self.initial.setdefault("resolution", split_duration(self.instance.resolution_minutes, day))
 
     def clean_warn_share(self) -> float:
         value = self.cleaned_data["warn_share"]
@@ -67,12 +160,16 @@ class SLAPolicyForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        first, resolution = data.get("first_response_minutes"), data.get("resolution_minutes")
-        for name in ("first_response_minutes", "resolution_minutes"):
-            if data.get(name) == 0:
+        day = working_day_minutes(data.get("calendar"))
+        minutes = {name: to_minutes(data[name], day) for name in ("first_response", "resolution") if data.get(name)}
+        for name, value in minutes.items():
+            if value < 1:
                 self.add_error(name, _("A target must be at least one minute."))
+        first, resolution = minutes.get("first_response"), minutes.get("resolution")
         if first and resolution and first > resolution:
-            self.add_error("resolution_minutes", _("The resolution target cannot be shorter than the first response."))
+            self.add_error("resolution", _("The resolution target cannot be shorter than the first response."))
+        if not self.errors:
+            self.instance.first_response_minutes, self.instance.resolution_minutes = first, resolution
         return data
 
 
@@ -155,6 +252,25 @@ class HolidayUploadForm(forms.Form):
 
 
 class EscalationLevelForm(forms.ModelForm):
+    after_breach = DurationField(
+        label=_("After the breach"),
+        help_text=_("Working time after the case's first breach, in the default calendar's working hours; 0: at once."),
+    )
+
     class Meta:
         model = EscalationLevel
-        fields = ["level", "target", "user", "after_breach_minutes"]
+        fields = ["level", "target", "user"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.day_minutes = working_day_minutes(BusinessCalendar.objects.filter(is_default=True).first())
+        if self.instance.pk:
+            self.initial.setdefault(
+                "after_breach", split_duration(self.instance.after_breach_minutes, self.day_minutes)
+            )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("after_breach"):
+            self.instance.after_breach_minutes = to_minutes(data["after_breach"], self.day_minutes)
+        return data

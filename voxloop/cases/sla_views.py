@@ -31,7 +31,9 @@ from voxloop.cases.sla_forms import (
     EscalationLevelForm,
     HolidayUploadForm,
     SLAPolicyForm,
+    duration_text,
     hours_text,
+    working_day_minutes,
 )
 
 
@@ -41,10 +43,19 @@ def overview(request: HttpRequest) -> HttpResponse:
     calendars = list(BusinessCalendar.objects.all())
     for calendar in calendars:
         calendar.hours_rows = [(WEEKDAY_LABELS[d], hours_text(calendar.working_hours.get(d, []))) for d in WEEKDAYS]
+    policies = list(SLAPolicy.objects.select_related("team", "calendar"))
+    for policy in policies:
+        day = working_day_minutes(policy.calendar)
+        policy.first_response_text = duration_text(policy.first_response_minutes, day)
+        policy.resolution_text = duration_text(policy.resolution_minutes, day)
+    levels = list(EscalationLevel.objects.select_related("user"))
+    default_day = working_day_minutes(next((c for c in calendars if c.is_default), None))
+    for level in levels:
+        level.after_text = duration_text(level.after_breach_minutes, default_day)
     context = {
-        "policies": SLAPolicy.objects.select_related("team", "calendar"),
+        "policies": policies,
         "calendars": calendars,
-        "levels": EscalationLevel.objects.select_related("user"),
+        "levels": levels,
         # Levels that name nobody for some team: their escalations fall back to the administrators.
         "chain_gaps": _visible_gaps(chain_gaps()),
         "active_nav": "rules",

@@ -16,6 +16,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.metrics import cuts
 from voxloop.metrics.models import Dimension, MetricDaily, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS
 from voxloop.stats import formulas
@@ -522,6 +523,9 @@ def parse_panel_params(params: Any, today: date) -> tuple[Period, Cut]:
     else:
         period = make_period(None, None, today, last_days=int(choice))
     cut = Cut((params.get("cut") or "").strip(), (params.get("value") or "").strip()).validate()
+    unknown = cuts.unknown_value_message(cut.dimension, cut.value)
+    if unknown:
+        raise PeriodError(unknown)  # a value naming nothing would show zeros as if they were true
     return period, cut
 
 

@@ -19,6 +19,7 @@ from voxloop.accounts import privacy
 from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, has
 from voxloop.metrics import drilldown, exports, performance, queries
+from voxloop.metrics.cuts import cut_choices
 from voxloop.metrics.models import Dimension, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
@@ -42,6 +43,12 @@ def _drill_url(kind: str, params: dict[str, str], kpi: str, **extra: str) -> str
 
 def _error_page(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "metrics/error.html", {"message": message, "active_nav": "metrics"}, status=400)
+
+
+def _cut_values(language: str, cut: queries.Cut) -> list[tuple[str, Any, list[tuple[str, str]]]]:
+    """(dimension, its name, its values) for the panel's value list: teams and agents by name, not by id."""
+    choices = cut_choices(language, (cut.dimension, cut.value))
+    return [(d, label, choices.get(d, [])) for d, label in Dimension.choices if d]
 
 
 @login_required
@@ -93,6 +100,7 @@ def panel(request: HttpRequest) -> HttpResponse:
         "params": params,
         "period_choice": request.GET.get("period") or "30",
         "dimensions": [(d, label) for d, label in Dimension.choices if d],
+        "cut_values": _cut_values(language, cut),
         "cut_label": cut_values.get(cut.value, cut.value),
         "by": by,
         "breakdown": breakdown_rows,

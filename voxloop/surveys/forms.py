@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.surveys.models import QuestionKind, SurveyKind
 
 LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
+SCORES = [("", "—")] + [(str(n), str(n)) for n in range(11)]
+SHOW_IF_MESSAGE = _("“Show only if” must name an earlier score question and a score within its range.")
 
 
 class SurveyForm(forms.Form):
@@ -57,9 +60,30 @@ class QuestionForm(forms.Form):
         required=False,
     )
     required = forms.BooleanField(label=_("Required"), required=False)
-    show_if_question = forms.IntegerField(label=_("Show only if question no."), required=False, min_value=1)
-    show_if_lte = forms.IntegerField(label=_("scored at most"), required=False)
-    show_if_gte = forms.IntegerField(label=_("scored at least"), required=False)
+    # "Why?" conditions are chosen: one of the survey's score questions, and a score on the 0–10 scale (the
+    # service checks the score against that question's own range and that the question comes earlier).
+    show_if_question = forms.TypedChoiceField(
+        label=_("Show only after the answer to"), required=False, coerce=int, empty_value=None,
+        error_messages={"invalid_choice": SHOW_IF_MESSAGE},
+    )  # fmt: skip
+    show_if_lte = forms.TypedChoiceField(
+        label=_("scored at most"), required=False, coerce=int, empty_value=None, choices=SCORES,
+        error_messages={"invalid_choice": SHOW_IF_MESSAGE},
+    )  # fmt: skip
+    show_if_gte = forms.TypedChoiceField(
+        label=_("scored at least"), required=False, coerce=int, empty_value=None, choices=SCORES,
+        error_messages={"invalid_choice": SHOW_IF_MESSAGE},
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, survey: Any = None, before: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = get_language() or ""
+        questions = [] if survey is None else [
+            q for q in survey.questions.order_by("order") if q.is_score and (before is None or q.order < before)
+        ]  # fmt: skip
+        self.fields["show_if_question"].choices = [("", _("always show"))] + [
+            (q.order, f"{q.order}. {q.text(language)} ({q.get_kind_display()})") for q in questions
+        ]
 
     def choices(self) -> list[dict[str, str]]:
         rows = []

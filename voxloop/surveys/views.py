@@ -122,7 +122,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "survey": survey,
         "questions": list(survey.questions.order_by("order")),
-        "question_form": QuestionForm(initial={"kind": "text"}),
+        "question_form": QuestionForm(initial={"kind": "text"}, survey=survey),
         "email_form": EmailInviteForm(),
         "link_form": LinkInviteForm(),
         "batch_form": BatchInviteForm(),
@@ -160,7 +160,7 @@ def _question_form_call(form: QuestionForm) -> dict[str, Any]:
 def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     _require_builder(request)
     survey = get_object_or_404(Survey, pk=pk)
-    form = QuestionForm(request.POST)
+    form = QuestionForm(request.POST, survey=survey)
     if form.is_valid():
         try:
             building.add_question(survey, **_question_form_call(form))
@@ -179,7 +179,9 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require_builder(request)
     question = get_object_or_404(Question.objects.select_related("survey"), pk=pk)
-    form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
+    form = QuestionForm(
+        request.POST or None, initial=QuestionForm.initial_for(question), survey=question.survey, before=question.order
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -73,7 +73,8 @@ def test_an_sla_policy_edited_on_its_page(admin_client):
     policy = SLAPolicy.objects.filter(is_active=True).first()
     assert policy is not None  # the migrations' default policies
     data = {"name": policy.name, "severity": policy.severity, "calendar": policy.calendar_id,
-            "first_response_minutes": "45", "resolution_minutes": str(policy.resolution_minutes),
+            "first_response_0": "45", "first_response_1": "minutes",
+            "resolution_0": str(policy.resolution_minutes), "resolution_1": "minutes",
             "warn_share": str(policy.warn_share), "is_active": "on", "customer_segment": ""}  # fmt: skip
     assert admin_client.post(reverse("sla:policy_edit", args=[policy.pk]), data).status_code == 302
     [entry] = entries("cases.slapolicy")

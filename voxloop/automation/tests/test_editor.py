@@ -51,21 +51,24 @@ def test_admin_builds_a_rule_from_rows(admin_client_, no_rules, team):
         {"type": "auto_acknowledge"},
     ]
     page = admin_client_.get(reverse("automation:list")).content.decode()
-    assert "物流差评" in page and "sentiment is negative and topics any of logistics, refund.slow" in page
+    # Values are named as people read them (the taxonomy's name for a topic), not by their codes.
+    assert "物流差评" in page and "sentiment is Negative and topics any of Logistics and delivery, refund.slow" in page
 
 
 def test_a_wrong_value_is_named_and_nothing_is_saved(admin_client_, no_rules):
     data = form_data([("sentiment", "eq", "furious")], open_case="normal")
     response = admin_client_.post(reverse("automation:automation_new"), data)
     assert response.status_code == 200
-    assert "&#x27;furious&#x27; is not a valid sentiment" in response.content.decode()
+    assert "Row 1: “furious” is not a value of sentiment; choose from the list." in response.content.decode()
     assert not AutomationRule.objects.exists()
 
 
 def test_a_rule_without_actions_is_refused(admin_client_, no_rules):
     response = admin_client_.post(reverse("automation:automation_new"), form_data([("kind", "eq", "complaint")]))
     assert response.status_code == 200
-    assert "give a non-empty list of actions" in response.content.decode()
+    page = response.content.decode()
+    assert "Choose at least one thing to do: open a case, set a team, add tags" in page
+    assert "[{" not in page.split('id="rule-errors"')[1].split("</div>")[0]  # no JSON in the message
 
 
 def test_broken_json_conditions_say_where(admin_client_, no_rules):
@@ -91,8 +94,10 @@ def test_editing_a_shipped_rule_keeps_it_unchanged(admin_client_, default_rules)
     data.pop("team", None)
     data.update({"cond-TOTAL_FORMS": str(len(formset.forms)), "cond-INITIAL_FORMS": "0",
                  "cond-MIN_NUM_FORMS": "0", "cond-MAX_NUM_FORMS": "30"})  # fmt: skip
+    assert formset.initial and not form.initial["advanced"]  # the shipped rule is shown as rows, not JSON
     for i, row in enumerate(formset.initial or []):
-        data.update({f"cond-{i}-field": row["field"], f"cond-{i}-op": row["op"], f"cond-{i}-value": row["value"]})
+        data.update({f"cond-{i}-field": row["field"], f"cond-{i}-op": row["op"], f"cond-{i}-value": row["value"],
+                     f"cond-{i}-values": row["values"], f"cond-{i}-group": row["group"]})  # fmt: skip
     before = (rule.conditions, rule.actions)
     response = admin_client_.post(reverse("automation:automation_edit", args=[rule.pk]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -127,3 +132,59 @@ def test_only_admins_edit_rules(client, manager, no_rules):
     assert client.get(reverse("automation:list")).status_code == 403
     assert client.post(reverse("automation:automation_new"), form_data([], tags="x")).status_code == 403
     assert not AutomationRule.objects.exists()
+
+
+def test_values_are_chosen_from_lists_and_rows_group_into_alternatives(admin_client_, no_rules):
+    page = admin_client_.get(reverse("automation:automation_new")).content.decode()
+    for option in ('value="sentiment:negative"', 'value="topics:logistics"', 'value="channel:hotline"',
+                   'value="urgency:urgent"', 'value="kind:complaint"', 'value="customer_segment:at_risk"',
+                   'value="survey_band:detractor"', 'value="survey_kind:nps"', 'value="language:en"'):  # fmt: skip
+        assert option in page, option
+    assert "Logistics and delivery" in page and "NPS detractor (0–6)" in page
+    data = form_data([], open_case="normal")
+    data.update({
+        "cond-0-field": "kind", "cond-0-op": "eq", "cond-0-values": ["kind:complaint"], "cond-0-group": "A",
+        "cond-1-field": "sentiment", "cond-1-op": "eq", "cond-1-values": ["sentiment:negative"], "cond-1-group": "A",
+        "cond-2-field": "channel", "cond-2-op": "eq", "cond-2-values": ["channel:hotline", "channel:chat"],
+    })  # fmt: skip
+    assert admin_client_.post(reverse("automation:automation_new"), data).status_code == 302
+    assert AutomationRule.objects.get().conditions == [
+        {"any": [{"field": "kind", "op": "eq", "value": "complaint"}, {"field": "sentiment", "op": "eq", "value": "negative"}]},
+        {"field": "channel", "op": "in", "value": ["hotline", "chat"]},  # two ticked under "is": "is one of"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"cond-0-field": "sentiment", "cond-0-op": "eq"}, "Row 1: Choose at least one value of sentiment from the list."),
+        ({"cond-0-field": "rating", "cond-0-op": "gte", "cond-0-value": "five"}, "Row 1: rating needs a number, e.g. 4."),
+        ({"cond-0-field": "rating", "cond-0-op": "contains", "cond-0-value": "4"},
+         "Row 1: “contains” does not apply to rating; choose “at least”, “at most”, “is”."),
+        ({"cond-0-op": "eq", "cond-0-value": "negative"}, "Row 1: Choose a field for this row, or empty the row."),
+    ],
+)  # fmt: skip
+def test_row_problems_are_named_in_words(admin_client_, no_rules, row, message):
+    data = {**form_data([], open_case="normal"), **row}
+    response = admin_client_.post(reverse("automation:automation_new"), data)
+    assert message in response.content.decode()
+    assert not AutomationRule.objects.exists()
+
+
+def test_advanced_json_errors_name_the_place_in_words(admin_client_, no_rules):
+    advanced = '[{"field": "sentiment", "op": "eq", "value": "negative"}, {"any": [{"field": "kind", "op": "eq", "value": "rant"}]}]'
+    response = admin_client_.post(
+        reverse("automation:automation_new"), form_data([], open_case="normal", advanced=advanced)
+    )
+    page = response.content.decode()
+    assert "Condition 2 › alternative 1: &#x27;rant&#x27; is not a valid kind" in page
+    assert "conditions[1]" not in page
+
+
+def test_the_editor_speaks_chinese(client, admin_user, no_rules):
+    client.force_login(admin_user)
+    data = form_data([("sentiment", "eq", "很生气")], open_case="normal")
+    page = client.post(reverse("automation:automation_new"), data, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "第 1 行：“很生气”不是情感的可选值，请从列表中选择。" in page
+    page = client.get(reverse("automation:automation_new"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "物流配送" in page and "贬损者" in page

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from voxloop.cases.models import BusinessCalendar, Holiday, SLAPolicy
+from voxloop.cases.models import BusinessCalendar, EscalationLevel, Holiday, SLAPolicy
 
 
 @pytest.fixture
@@ -34,17 +34,19 @@ def test_overview_lists_the_shipped_policies_and_is_for_admins(admin_client_, cl
 
 def test_policy_targets_are_checked(admin_client_):
     calendar = BusinessCalendar.objects.get(is_default=True)
-    data = {"name": "VIP 紧急", "severity": "urgent", "calendar": calendar.pk, "first_response_minutes": "120",
-            "resolution_minutes": "60", "warn_share": "1.5", "is_active": "on", "customer_segment": "vip"}  # fmt: skip
+    data = {"name": "VIP 紧急", "severity": "urgent", "calendar": calendar.pk, "first_response_0": "2",
+            "first_response_1": "hours", "resolution_0": "60", "resolution_1": "minutes", "warn_share": "1.5",
+            "is_active": "on", "customer_segment": "vip"}  # fmt: skip
     response = admin_client_.post(reverse("sla:policy_new"), data)
     page = response.content.decode()
     assert response.status_code == 200
     assert "Give a share between 0 and 1" in page
     assert "cannot be shorter than the first response" in page
-    data.update(resolution_minutes="480", warn_share="0.75")
+    data.update(resolution_0="1", resolution_1="days", warn_share="0.75")  # one working day: 8 hours
     assert admin_client_.post(reverse("sla:policy_new"), data).status_code == 302
     policy = SLAPolicy.objects.get(name="VIP 紧急")
     assert (policy.customer_segment, policy.first_response_minutes, policy.warn_share) == ("vip", 120, 0.75)
+    assert policy.resolution_minutes == 480
 
 
 def test_a_calendar_without_working_hours_is_refused(admin_client_):
@@ -100,3 +102,24 @@ def test_a_calendar_in_use_cannot_be_deleted(admin_client_):
     response = admin_client_.post(reverse("sla:delete", args=["calendar", calendar.pk]), follow=True)
     assert "deactivate it instead of deleting it" in response.content.decode()
     assert BusinessCalendar.objects.filter(pk=calendar.pk).exists()
+
+
+def test_targets_are_shown_and_entered_in_working_hours_and_days(admin_client_, client, admin_user):
+    page = admin_client_.get(reverse("sla:overview")).content.decode()
+    assert "5 working days (8 h each)" in page and "1 working hour" in page  # 2400 and 60 minutes
+    assert "2400" not in page and "First response (working time)" in page
+    client.force_login(admin_user)
+    zh = client.get(reverse("sla:overview"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert (
+        "5 个工作日（每天 8 小时）" in zh and "1 个工作小时" in zh and "分钟" not in zh.split("sla-policies")[1][:3000]
+    )
+    normal = SLAPolicy.objects.get(severity="normal", team=None, customer_segment="")
+    form = admin_client_.get(reverse("sla:policy_edit", args=[normal.pk])).context["form"]
+    assert form["resolution"].value() == [5, "days"] or tuple(form.initial["resolution"]) == (5, "days")
+    level = EscalationLevel.objects.get(level=2)
+    data = {"level": "2", "target": level.target, "user": "", "after_breach_0": "1.5", "after_breach_1": "hours"}
+    assert admin_client_.post(reverse("sla:level_edit", args=[level.pk]), data).status_code == 302
+    level.refresh_from_db()
+    assert level.after_breach_minutes == 90
+    bad = admin_client_.post(reverse("sla:level_edit", args=[level.pk]), {**data, "after_breach_0": "soon"})
+    assert "Enter a number." in bad.content.decode()
