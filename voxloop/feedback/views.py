@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.permissions import Capability, require
+from voxloop.accounts.permissions import Capability, has, require
 from voxloop.analysis.queries import panel_context
 from voxloop.feedback import queries
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
@@ -25,6 +25,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     params.pop("before", None)
     context = {
         "items": items,
+        # The bulk actions are the case app's (its urls); its last result is shown here after the redirect.
+        "bulk_summary": request.session.pop("bulk_summary", None),
+        "bulk_actions": [("tag", _("Add a tag")), ("link", _("Link to a case"))],
+        "may_bulk": has(request.user, Capability.CORRECT_ANALYSIS) or has(request.user, Capability.WORK_ON_CASES),
         "filters": filters,
         # Set by drill-downs from the insight pages; kept when the filter form is submitted again.
         "hidden_filters": [
