@@ -12,6 +12,7 @@ urlpatterns = [
     path("views/<int:pk>/delete/", views.delete_view, name="delete_view"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/preview/", views.reply_preview, name="reply_preview"),
+    path("<int:pk>/presence/", views.case_presence, name="presence"),
     path("<int:pk>/do/<slug:action>/", views.case_action, name="action"),
     path("macros/", views.macro_list, name="macros"),
     path("macros/new/", views.macro_edit, name="macro_new"),

@@ -22,7 +22,18 @@ from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, has, require
-from voxloop.cases import bulk, compensation, delivery, linking, macros, queries, saved_views, services, tracking
+from voxloop.cases import (
+    bulk,
+    compensation,
+    delivery,
+    linking,
+    macros,
+    presence,
+    queries,
+    saved_views,
+    services,
+    tracking,
+)
 from voxloop.cases.forms import (
     AssignForm,
     CompensationForm,
@@ -269,6 +280,8 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "macros": macros.rendered_macros(case, user) if can_work else [],
         "forms": _forms_for(case, bound),
         "limit": compensation.limit_for(user),
+        "present": presence.others(case.pk, user),
+        "poll": presence.POLL_SECONDS,
         "active_nav": "cases",
     }
 
@@ -279,7 +292,19 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if case.customer_id:
         # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
         record_access(request.user, case, customer_id=case.customer_id, request=request)
+    presence.mark(case.pk, request.user, presence.VIEWING)
     return render(request, "cases/detail.html", _case_context(request, case))
+
+
+@login_required
+@require_POST
+def case_presence(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case page's heartbeat: records this user (viewing, replying, left) and answers who else is here."""
+    case = _visible_case(request, pk)
+    state = request.POST.get("state", presence.VIEWING)
+    presence.mark(case.pk, request.user, state if state in presence.STATES else presence.VIEWING)
+    context = {"case": case, "present": presence.others(case.pk, request.user), "poll": presence.POLL_SECONDS}
+    return render(request, "cases/_presence.html", context)
 
 
 @login_required
