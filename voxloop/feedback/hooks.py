@@ -6,7 +6,8 @@ imports a higher one; the higher one registers a callable in its ``AppConfig.rea
 - ``feedback_storing``: the same ids inside the storing transaction, for work that must commit (or roll back)
   with the rows themselves (search indexes small batches at once).
 - A text-search provider: the inbox's text filter, replaced by the search app's word index when it is
-  installed; without one the inbox falls back to substring matching.
+  installed; without one the inbox falls back to substring matching. The search app also registers the
+  highlighter that marks the matched words in the inbox's rows.
 
 - Ingest screens see every batch of validated feedback (and record screens every batch of customers and
   orders) before it is stored, and may rewrite items in place (voxloop.privacy de-identifies the items of an
@@ -39,6 +40,19 @@ def register_text_search(provider: TextSearch) -> None:
 
 def text_search_provider() -> TextSearch | None:
     return _text_search[0] if _text_search else None
+
+
+# (text, query) -> the text's excerpt around its matches, escaped, the matches marked (<mark>); the search app's.
+TextHighlighter = Callable[[str, str], Any]
+_highlighter: list[TextHighlighter] = []
+
+
+def register_text_highlighter(highlighter: TextHighlighter) -> None:
+    _highlighter[:] = [highlighter]
+
+
+def text_highlighter() -> TextHighlighter | None:
+    return _highlighter[0] if _highlighter else None
 
 
 class ContactPurpose(StrEnum):

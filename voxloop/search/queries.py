@@ -189,6 +189,8 @@ def feedback_text_filter(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback
 
 # --- highlighting --------------------------------------------------------------------------------------
 
+INBOX_SNIPPET_CHARS = 140  # the inbox row's excerpt, as long as its unmarked one
+
 
 def _folded(text: str) -> str:
     """``text`` as the index saw it, character for character where the folding keeps lengths."""
@@ -234,6 +236,11 @@ def highlight(text: str, tokens: list[str], width: int = SNIPPET_CHARS) -> SafeS
     out.append("…" if end < len(text) else "")
     # Every piece of user text above went through escape(); only our <mark> tags are markup.
     return mark_safe("".join(out))  # noqa: S308
+
+
+def highlight_query(text: str, q: str) -> SafeString:
+    """``highlight`` for a query as typed (the feedback inbox's rows)."""
+    return highlight(text, query_tokens(q), INBOX_SNIPPET_CHARS)
 
 
 # --- the results page ----------------------------------------------------------------------------------

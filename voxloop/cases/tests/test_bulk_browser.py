@@ -44,7 +44,7 @@ def test_status_change_for_two_cases_reports_what_was_done_and_refused(
     page = login_page(manager)
     if language == "en":
         page.select_option("select[name=language]", "en")  # the top bar's language switch
-        page.wait_for_load_state("networkidle")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
     page.set_viewport_size(viewport)
     page.goto(f"{live_server.url}/cases/?tab=all")
     page.wait_for_load_state("networkidle")

@@ -86,7 +86,7 @@ def test_two_agents_on_one_case_see_each_other(settings, browser, live_server, c
         page.wait_for_load_state("networkidle")
         if locale == "en-US":
             page.select_option("select[name=language]", "en")
-            page.wait_for_load_state("networkidle")
+            expect(page.locator("html")).to_have_attribute("lang", "en")
         page.goto(f"{live_server.url}/cases/{case.pk}/")
         pages.append(page)
     wang_page, zhang_page = pages

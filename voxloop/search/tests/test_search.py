@@ -80,6 +80,20 @@ def test_inbox_search_matches_words_in_both_scripts_and_keeps_its_filters(store)
     assert len(page) == 3
 
 
+def test_the_inbox_counts_all_matches_and_marks_them_in_the_masked_text(store, client, analyst, agent):
+    store(*[f"第{n}次 账单不对，请联系 13812345678" for n in range(60)], "賬單重复扣款", "物流太慢")
+    client.force_login(agent)
+    page = client.get("/feedback/", {"q": "账单"}).content.decode()
+    assert "61 条结果（“账单”）" in page  # every match, not just the first page of 50
+    # The page shows 50 rows, each with its match marked; the Traditional spelling is marked too.
+    assert page.count("<mark>账单</mark>") + page.count("<mark>賬單</mark>") == 50
+    assert page.count('class="snippet"') == 50
+    client.force_login(analyst)  # a masked role: the phone number stays masked, the word is still marked
+    page = client.get("/feedback/", {"q": "账单"}).content.decode()
+    assert "13812345678" not in page and "<mark>账单</mark>" in page
+    assert 'id="inbox-summary"' not in client.get("/feedback/").content.decode()  # no search, no count
+
+
 def test_bulk_import_path_indexes_every_row_and_its_customers(store):
     texts = [f"第{n}单 物流太慢了" for n in range(600)] + ["物流很快 充电器坏了"]
     ids = store(*texts, customer={"customer_id": "BULK-1", "customer_name": "王小明", "phone": "13800138000"}, expect_new=True)  # fmt: skip
