@@ -22,6 +22,7 @@ from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, has, require
+from voxloop.accounts.templatetags.voxloop import case_title
 from voxloop.cases import (
     bulk,
     compensation,
@@ -53,6 +54,7 @@ from voxloop.cases.forms import (
 )
 from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseFeedback, CaseStatus, Compensation, Severity
 from voxloop.cases.services import CaseError, CaseErrorCode
+from voxloop.feedback.hooks import text_highlighter
 from voxloop.feedback.panels import customer_panels
 
 
@@ -88,6 +90,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    highlighter = text_highlighter() if filters.q else None
+    if highlighter is not None:
+        for row in rows:  # the search words marked in the title as this reader may see it
+            row.title_snippet = highlighter(str(case_title(row, request.user)), filters.q)
     # Customers' names shown unmasked are personal-data access (none recorded for masked roles).
     privacy.record_shown(request.user, Case, [(c.pk, c.customer_id) for c in rows if c.customer_id], request=request)
     if request.htmx and request.GET.get("after"):
@@ -111,6 +117,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "bulk_summary": request.session.pop(BULK_SUMMARY, None),
+        "match_count": queries.inbox_queryset(request.user, filters, now).count() if filters.q else None,
         "bulk_actions": bulk.CASE_ACTIONS.items(),
         "may_bulk": has(request.user, Capability.WORK_ON_CASES),
         # A manager assigns to anyone they see; an agent can only take cases (the service refuses the rest).

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.html import escape
@@ -185,6 +185,17 @@ def feedback_text_filter(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback
     if not tokens:
         return items.none()
     return items.filter(pk__in=_object_ids_sql(DocKind.FEEDBACK, tokens))
+
+
+def case_text_filter(cases: QuerySet[Case], q: str) -> QuerySet[Case]:
+    """The case inbox's search box: the case with this number, or the cases whose number, title or resolution
+    holds every word of ``q`` (the inbox's other filters and its user's scope stay as they are)."""
+    number = q.strip().upper()
+    tokens = query_tokens(q)
+    match = Q(number=number) if number else Q()
+    if tokens:
+        match |= Q(pk__in=_object_ids_sql(DocKind.CASE, tokens))
+    return cases.filter(match) if number or tokens else cases.none()
 
 
 # --- highlighting --------------------------------------------------------------------------------------

@@ -204,3 +204,21 @@ def test_case_text_from_the_newest_documents_keeps_to_the_agents_cases(two_teams
     found = search(agent, "退款")
     assert [h.url for h in found.case_text.hits] == [reverse("cases:detail", args=[newer.pk])]
     assert found.case_text.approximate
+
+
+def test_the_case_inbox_finds_cases_by_number_or_words_and_marks_them(client, two_teams):
+    mine, other, agent, _analyst = two_teams
+    Case.objects.create(number="C0000401", title="App配网总是失败，客户很着急", team=mine)
+    Case.objects.create(number="C0000402", title="退款一直没到账", team=mine)
+    Case.objects.create(number="C0000403", title="配网失败 另一组的工单", team=other)  # not the agent's
+    client.force_login(agent)
+    page = client.get("/cases/", {"tab": "team", "q": "配网 失败"}).content.decode()
+    assert "此列表中有 1 个工单匹配“配网 失败”" in page
+    assert "App<mark>配网</mark>总是<mark>失败</mark>" in page
+    assert "C0000403" not in page and "C0000402" not in page
+    page = client.get("/cases/", {"tab": "team", "q": "c0000402"}).content.decode()  # a number read out on a call
+    assert "C0000402" in page and "C0000401" not in page
+    # The tabs count the search too, so the agent sees which list holds the case.
+    counts = client.get("/cases/counts/", {"tab": "mine", "q": "退款"}).content.decode()
+    assert 'data-tab="team"' in counts and 'data-count="1"' in counts
+    assert 'data-tab="mine"' in counts and 'data-count="0"' in counts
