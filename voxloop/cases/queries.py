@@ -17,6 +17,7 @@ from voxloop.accounts import privacy
 from voxloop.accounts.models import Role, Team, User
 from voxloop.accounts.permissions import may_work_on_cases
 from voxloop.cases.cursors import CursorError, decode_cursor, encode_cursor
+from voxloop.cases.hooks import case_search_provider
 from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
@@ -75,6 +76,7 @@ def may_work_on(user: User, case: Case) -> bool:
 # The main menu's entry (its msgid lives in the cases catalog, next to the pages it opens).
 NAV_LABEL = gettext_lazy("Cases")
 INBOX_PAGE_SIZE = 30
+SEARCH_MAX_CHARS = 100
 TABS = ("mine", "team", "unassigned", "breaching", "breached", "waiting", "escalated", "customer", "all")
 TAB_LABELS = {
     "mine": gettext_lazy("Mine"),
@@ -113,6 +115,7 @@ class CaseInboxFilters:
     severity: str = ""
     team: int | None = None
     assignee: str = ""  # a user id, or "none" for unassigned
+    q: str = ""  # the search box: a case number, or words of the title or resolution
     errors: list[str] = field(default_factory=list)
 
     @classmethod
@@ -148,16 +151,18 @@ class CaseInboxFilters:
                 f.errors.append(
                     gettext("Assignee %(value)s is not a user number and was ignored.") % {"value": assignee[:30]}
                 )
+        f.q = " ".join(params.get("q", "").split())[:SEARCH_MAX_CHARS]
         return f
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.severity or self.team or self.assignee)
+        return bool(self.status or self.severity or self.team or self.assignee or self.q)
 
     def params(self, **override: str) -> dict[str, str]:
         params = {"tab": self.tab, "status": self.status, "severity": self.severity}
         params["team"] = str(self.team) if self.team else ""
         params["assignee"] = self.assignee
+        params["q"] = self.q
         params.update(override)
         return {k: v for k, v in params.items() if v}
 
@@ -236,6 +241,12 @@ def inbox_queryset(user: User, filters: CaseInboxFilters, now: datetime) -> Quer
         )
     elif tab == "customer":
         cases = cases.filter(pk__in=_recent_customer_message_cases(now))
+    if filters.q:
+        provider = case_search_provider()
+        if provider is not None:
+            cases = provider(cases, filters.q)  # the search app's word index
+        else:
+            cases = cases.filter(Q(number=filters.q.upper()) | Q(title__icontains=filters.q))
     if filters.status:
         cases = cases.filter(status=filters.status)
     if filters.severity:
@@ -259,7 +270,7 @@ def tab_counts(user: User, filters: CaseInboxFilters | None = None, now: datetim
         if tab == "all":
             continue  # every case ever: the one count that grows without bound, and nobody works from it
         tab_filters = CaseInboxFilters(
-            tab=tab, status=base.status, severity=base.severity, team=base.team, assignee=base.assignee
+            tab=tab, status=base.status, severity=base.severity, team=base.team, assignee=base.assignee, q=base.q
         )
         counts[tab] = inbox_queryset(user, tab_filters, now).count()
     return counts

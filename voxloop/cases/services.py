@@ -428,7 +428,10 @@ def set_status(case: Case | int, status: str, actor: User | None = None, *, now:
             raise CaseError(
                 CaseErrorCode.BAD_TRANSITION,
                 _("A case cannot go from %(old)s to %(new)s here (resolve and reopen have their own actions).")
-                % {"old": old, "new": status},
+                % {
+                    "old": CaseStatus(old).label,
+                    "new": CaseStatus(status).label if status in CaseStatus.values else status,
+                },
             )
         payload: dict[str, Any] = {"from": old, "to": status}
         if status == CaseStatus.PENDING_CUSTOMER:

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +22,19 @@ from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, has, require
-from voxloop.cases import compensation, delivery, linking, macros, queries, saved_views, services, tracking
+from voxloop.accounts.templatetags.voxloop import case_title
+from voxloop.cases import (
+    bulk,
+    compensation,
+    delivery,
+    linking,
+    macros,
+    presence,
+    queries,
+    saved_views,
+    services,
+    tracking,
+)
 from voxloop.cases.forms import (
     AssignForm,
     CompensationForm,
@@ -41,6 +54,7 @@ from voxloop.cases.forms import (
 )
 from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseFeedback, CaseStatus, Compensation, Severity
 from voxloop.cases.services import CaseError, CaseErrorCode
+from voxloop.feedback.hooks import text_highlighter
 from voxloop.feedback.panels import customer_panels
 
 
@@ -76,14 +90,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
+    highlighter = text_highlighter() if filters.q else None
+    if highlighter is not None:
+        for row in rows:  # the search words marked in the title as this reader may see it
+            row.title_snippet = highlighter(str(case_title(row, request.user)), filters.q)
     # Customers' names shown unmasked are personal-data access (none recorded for masked roles).
     privacy.record_shown(request.user, Case, [(c.pk, c.customer_id) for c in rows if c.customer_id], request=request)
     if request.htmx and request.GET.get("after"):
         return render(
             request,
             "cases/_inbox_rows.html",
-            {"rows": rows, "next_cursor": cursor, "filters": filters, "query_string": filters.query_string()},
-        )
+            {
+                "rows": rows, "next_cursor": cursor, "filters": filters, "query_string": filters.query_string(),
+                "may_bulk": has(request.user, Capability.WORK_ON_CASES),
+            },
+        )  # fmt: skip
     team_ids = queries.visible_team_ids(request.user)
     teams = Team.objects.order_by("name") if team_ids is None else Team.objects.filter(pk__in=team_ids)
     assignees = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
@@ -95,6 +116,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     context = {
         "rows": rows,
+        "bulk_summary": request.session.pop(BULK_SUMMARY, None),
+        "match_count": queries.inbox_queryset(request.user, filters, now).count() if filters.q else None,
+        "bulk_actions": bulk.CASE_ACTIONS.items(),
+        "may_bulk": has(request.user, Capability.WORK_ON_CASES),
+        # A manager assigns to anyone they see; an agent can only take cases (the service refuses the rest).
+        "bulk_assignees": assignees.order_by("username")[:300]
+        if has(request.user, Capability.MANAGE_CASES)
+        else [request.user],
+        "bulk_statuses": [(v, label) for v, label in CaseStatus.choices if v in bulk.BULK_STATUSES],
+        "bulk_severities": Severity.choices,
         "filters": filters,
         "next_cursor": cursor,
         "query_string": filters.query_string(),
@@ -144,6 +175,55 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     messages.success(request, _("View deleted."))
     return redirect("cases:inbox")
+
+
+# --- bulk actions ----------------------------------------------------------------------------------------
+
+BULK_SUMMARY = "bulk_summary"  # the session key the list pages read the last bulk result from
+
+
+def _bulk_params(data: Any) -> bulk.BulkParams:
+    assignee = data.get("assignee", "")
+    return bulk.BulkParams(
+        assignee_id=int(assignee) if assignee.isdigit() else None,
+        status=data.get("status", ""),
+        severity=data.get("severity", ""),
+        tag=data.get("tag", ""),
+        case_number=data.get("case_number", ""),
+    )
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse(default)
+    return redirect(target)
+
+
+def _run_bulk(request: HttpRequest, run: Callable[..., bulk.BulkResult], default: str) -> HttpResponse:
+    try:
+        result = run(
+            request.user, request.POST.getlist("ids"), request.POST.get("action", ""), _bulk_params(request.POST)
+        )
+    except bulk.BulkError as exc:
+        messages.error(request, exc.message)
+    else:
+        request.session[BULK_SUMMARY] = result.as_dict()
+    return _back(request, default)
+
+
+@login_required
+@require_POST
+def bulk_cases(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the selected cases; the list shows what was done and what was refused, and why."""
+    return _run_bulk(request, bulk.run_case_action, "cases:inbox")
+
+
+@login_required
+@require_POST
+def bulk_feedback(request: HttpRequest) -> HttpResponse:
+    """The same for the selected feedback items (tag, link to a case)."""
+    return _run_bulk(request, bulk.run_feedback_action, "feedback:inbox")
 
 
 # --- case page -------------------------------------------------------------------------------------------
@@ -207,6 +287,8 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
         "macros": macros.rendered_macros(case, user) if can_work else [],
         "forms": _forms_for(case, bound),
         "limit": compensation.limit_for(user),
+        "present": presence.others(case.pk, user),
+        "poll": presence.POLL_SECONDS,
         "active_nav": "cases",
     }
 
@@ -217,7 +299,19 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if case.customer_id:
         # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
         record_access(request.user, case, customer_id=case.customer_id, request=request)
+    presence.mark(case.pk, request.user, presence.VIEWING)
     return render(request, "cases/detail.html", _case_context(request, case))
+
+
+@login_required
+@require_POST
+def case_presence(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case page's heartbeat: records this user (viewing, replying, left) and answers who else is here."""
+    case = _visible_case(request, pk)
+    state = request.POST.get("state", presence.VIEWING)
+    presence.mark(case.pk, request.user, state if state in presence.STATES else presence.VIEWING)
+    context = {"case": case, "present": presence.others(case.pk, request.user), "poll": presence.POLL_SECONDS}
+    return render(request, "cases/_presence.html", context)
 
 
 @login_required

@@ -6,7 +6,8 @@ imports a higher one; the higher one registers a callable in its ``AppConfig.rea
 - ``feedback_storing``: the same ids inside the storing transaction, for work that must commit (or roll back)
   with the rows themselves (search indexes small batches at once).
 - A text-search provider: the inbox's text filter, replaced by the search app's word index when it is
-  installed; without one the inbox falls back to substring matching.
+  installed; without one the inbox falls back to substring matching. The search app also registers the
+  highlighter that marks the matched words in the inbox's rows.
 - A topic directory: the topics the inbox filters by and names, which voxloop.analysis owns (it registers
   one); without it the inbox has no topic filter.
 
@@ -64,6 +65,19 @@ def register_topic_directory(directory: TopicDirectory) -> None:
 
 def topic_directory() -> TopicDirectory | None:
     return _topic_directory[0] if _topic_directory else None
+
+
+# (text, query) -> the text's excerpt around its matches, escaped, the matches marked (<mark>); the search app's.
+TextHighlighter = Callable[[str, str], Any]
+_highlighter: list[TextHighlighter] = []
+
+
+def register_text_highlighter(highlighter: TextHighlighter) -> None:
+    _highlighter[:] = [highlighter]
+
+
+def text_highlighter() -> TextHighlighter | None:
+    return _highlighter[0] if _highlighter else None
 
 
 class ContactPurpose(StrEnum):

@@ -132,6 +132,11 @@ def search_text(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback]:
 SEARCH_WINDOW = 5_000
 
 
+def match_count(filters: InboxFilters) -> int:
+    """How many items the filters find (all pages): shown when searching, so the count says what a word finds."""
+    return search_text(_filter_fields(filters), filters.q).count()
+
+
 def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback], str]:
     """One page, newest first, with a keyset cursor for the next page (no COUNT over the whole table)."""
     items = _filter_fields(filters)

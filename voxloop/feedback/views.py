@@ -6,8 +6,10 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.permissions import Capability, require
+from voxloop.accounts.permissions import Capability, has, require
+from voxloop.accounts.templatetags.voxloop import feedback_text, feedback_title
 from voxloop.feedback import queries
+from voxloop.feedback.hooks import text_highlighter
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
 from voxloop.feedback.normalize import RowError
 from voxloop.feedback.panels import customer_panels, feedback_page_context, feedback_panels
@@ -22,8 +24,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
     privacy.record_shown(request.user, Feedback, [(f.pk, f.customer_id) for f in items], request=request)
     params = request.GET.copy()
     params.pop("before", None)
+    q = filters.q.strip()
+    highlighter = text_highlighter() if q else None
+    if highlighter is not None:
+        # The matched words marked in the text as this reader may see it (masked for masked roles).
+        for item in items:
+            item.snippet = highlighter(str(feedback_text(item, request.user)), q)
+            item.title_snippet = highlighter(str(feedback_title(item, request.user)), q) if item.title else ""
     context = {
+        "match_count": queries.match_count(filters) if q and not request.GET.get("before") else None,
         "items": items,
+        # The bulk actions are the case app's (its urls); its last result is shown here after the redirect.
+        "bulk_summary": request.session.pop("bulk_summary", None),
+        "bulk_actions": [("tag", _("Add a tag")), ("link", _("Link to a case"))],
+        "may_bulk": has(request.user, Capability.CORRECT_ANALYSIS) or has(request.user, Capability.WORK_ON_CASES),
         "filters": filters,
         # Set by drill-downs from the insight pages; kept when the filter form is submitted again.
         "hidden_filters": [

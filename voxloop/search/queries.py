@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.html import escape
@@ -187,7 +187,20 @@ def feedback_text_filter(items: QuerySet[Feedback], q: str) -> QuerySet[Feedback
     return items.filter(pk__in=_object_ids_sql(DocKind.FEEDBACK, tokens))
 
 
+def case_text_filter(cases: QuerySet[Case], q: str) -> QuerySet[Case]:
+    """The case inbox's search box: the case with this number, or the cases whose number, title or resolution
+    holds every word of ``q`` (the inbox's other filters and its user's scope stay as they are)."""
+    number = q.strip().upper()
+    tokens = query_tokens(q)
+    match = Q(number=number) if number else Q()
+    if tokens:
+        match |= Q(pk__in=_object_ids_sql(DocKind.CASE, tokens))
+    return cases.filter(match) if number or tokens else cases.none()
+
+
 # --- highlighting --------------------------------------------------------------------------------------
+
+INBOX_SNIPPET_CHARS = 140  # the inbox row's excerpt, as long as its unmarked one
 
 
 def _folded(text: str) -> str:
@@ -234,6 +247,11 @@ def highlight(text: str, tokens: list[str], width: int = SNIPPET_CHARS) -> SafeS
     out.append("…" if end < len(text) else "")
     # Every piece of user text above went through escape(); only our <mark> tags are markup.
     return mark_safe("".join(out))  # noqa: S308
+
+
+def highlight_query(text: str, q: str) -> SafeString:
+    """``highlight`` for a query as typed (the feedback inbox's rows)."""
+    return highlight(text, query_tokens(q), INBOX_SNIPPET_CHARS)
 
 
 # --- the results page ----------------------------------------------------------------------------------

@@ -92,11 +92,13 @@ def _reindex_erased(erased: Erased) -> None:
 
 
 def connect() -> None:
-    from voxloop.search.queries import feedback_text_filter
+    from voxloop.search.queries import case_text_filter, feedback_text_filter, highlight_query
 
     hooks.feedback_storing.register(index_few_now)
     hooks.feedback_stored.register(queue_feedback_indexing)
     hooks.register_text_search(feedback_text_filter)
+    hooks.register_text_highlighter(highlight_query)
+    case_hooks.register_case_search(case_text_filter)
     subject_erased.register(_reindex_erased)
     case_hooks.cases_written.register(services.index_cases)  # cases opened in bulk send no post_save
     post_save.connect(_case_saved, sender=Case, dispatch_uid="search_case_saved")

@@ -209,7 +209,7 @@ def test_queues_in_a_browser_show_counts_and_refresh_them(login_page, live_serve
     wang.save()
     page = login_page(wang)
     page.goto(f"{live_server.url}/cases/?tab=breaching")
-    rows = page.locator("tr.case-row td:first-child a").all_inner_texts()
+    rows = page.locator("tr.case-row td.case-number a").all_inner_texts()
     assert rows == [soon.number, later.number]
     assert page.locator('[data-tab="breached"] .tab-count').inner_text() == "1"
     assert page.locator('[data-tab="mine"] .tab-count').inner_text() == "0"
@@ -225,7 +225,7 @@ def test_queues_in_a_browser_show_counts_and_refresh_them(login_page, live_serve
     page.goto(f"{live_server.url}/cases/?tab=all")
     page.click(".saved-views a:has-text('快超时')")
     page.wait_for_load_state("networkidle")
-    assert page.locator("tr.case-row td:first-child a").all_inner_texts() == [soon.number, later.number]
+    assert page.locator("tr.case-row td.case-number a").all_inner_texts() == [soon.number, later.number]
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.locator('[data-tab="breached"]').is_visible()
 

@@ -28,7 +28,7 @@ def test_inbox_filters_by_chinese_search_channel_and_date(agent_client):
     add("客服态度很好", channel="hotline", received_at="2025-03-02 10:00")
     add("物流还行", channel="hotline", received_at="2025-04-02 10:00")
     page = agent_client.get(reverse("feedback:inbox"), {"q": "物流", "date_to": "2025-03-31"}).content.decode()
-    assert "物流太慢了" in page
+    assert "<mark>物流</mark>太慢了" in page  # found, with the searched word marked
     assert "物流还行" not in page and "客服态度很好" not in page
     page = agent_client.get(reverse("feedback:inbox"), {"channel": "hotline"}).content.decode()
     assert "客服态度很好" in page and "物流太慢了" not in page

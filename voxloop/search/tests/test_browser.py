@@ -55,3 +55,30 @@ def test_top_bar_search_in_chinese_and_english(settings, login_page, agent, live
     expect(page.locator("#search-feedback h2")).to_contain_text("Feedback")
     # Adjacent matched words are marked as one stretch.
     expect(page.locator("#search-feedback mark")).to_have_text(["物流太慢"])
+
+
+@pytest.mark.parametrize(
+    ("language", "viewport", "summary"),
+    [
+        ("zh-hans", {"width": 1440, "height": 900}, "2 条结果（“配网 失败”）"),
+        ("en", {"width": 390, "height": 844}, "2 results for “配网 失败”"),
+    ],
+)
+def test_feedback_inbox_search_shows_the_count_and_marks_the_words(
+    settings, login_page, agent, live_server, language, viewport, summary
+):
+    settings.ANALYZE_ON_INGEST = False
+    _store("App配网总是失败，重置也没用", "配網失敗三次了", "物流太慢了")
+    page = login_page(agent)
+    page.set_viewport_size(viewport)
+    if language == "en":
+        page.select_option("select[name=language]", "en")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"{live_server.url}/feedback/?q=配网+失败")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#inbox-summary")).to_have_text(summary)
+    expect(page.locator("tr.inbox-row")).to_have_count(2)
+    marks = page.locator("tr.inbox-row mark")
+    # Both words marked in both rows, the Traditional spelling too; adjacent matches as one stretch.
+    assert sorted(marks.all_inner_texts()) == ["失败", "配網失敗", "配网"]
+    page.screenshot(path=f"/tmp/desk/feedback-search-{language}-{viewport['width']}.png", full_page=True)

@@ -80,6 +80,20 @@ def test_inbox_search_matches_words_in_both_scripts_and_keeps_its_filters(store)
     assert len(page) == 3
 
 
+def test_the_inbox_counts_all_matches_and_marks_them_in_the_masked_text(store, client, analyst, agent):
+    store(*[f"第{n}次 账单不对，请联系 13812345678" for n in range(60)], "賬單重复扣款", "物流太慢")
+    client.force_login(agent)
+    page = client.get("/feedback/", {"q": "账单"}).content.decode()
+    assert "61 条结果（“账单”）" in page  # every match, not just the first page of 50
+    # The page shows 50 rows, each with its match marked; the Traditional spelling is marked too.
+    assert page.count("<mark>账单</mark>") + page.count("<mark>賬單</mark>") == 50
+    assert page.count('class="snippet"') == 50
+    client.force_login(analyst)  # a masked role: the phone number stays masked, the word is still marked
+    page = client.get("/feedback/", {"q": "账单"}).content.decode()
+    assert "13812345678" not in page and "<mark>账单</mark>" in page
+    assert 'id="inbox-summary"' not in client.get("/feedback/").content.decode()  # no search, no count
+
+
 def test_bulk_import_path_indexes_every_row_and_its_customers(store):
     texts = [f"第{n}单 物流太慢了" for n in range(600)] + ["物流很快 充电器坏了"]
     ids = store(*texts, customer={"customer_id": "BULK-1", "customer_name": "王小明", "phone": "13800138000"}, expect_new=True)  # fmt: skip
@@ -190,3 +204,21 @@ def test_case_text_from_the_newest_documents_keeps_to_the_agents_cases(two_teams
     found = search(agent, "退款")
     assert [h.url for h in found.case_text.hits] == [reverse("cases:detail", args=[newer.pk])]
     assert found.case_text.approximate
+
+
+def test_the_case_inbox_finds_cases_by_number_or_words_and_marks_them(client, two_teams):
+    mine, other, agent, _analyst = two_teams
+    Case.objects.create(number="C0000401", title="App配网总是失败，客户很着急", team=mine)
+    Case.objects.create(number="C0000402", title="退款一直没到账", team=mine)
+    Case.objects.create(number="C0000403", title="配网失败 另一组的工单", team=other)  # not the agent's
+    client.force_login(agent)
+    page = client.get("/cases/", {"tab": "team", "q": "配网 失败"}).content.decode()
+    assert "此列表中有 1 个工单匹配“配网 失败”" in page
+    assert "App<mark>配网</mark>总是<mark>失败</mark>" in page
+    assert "C0000403" not in page and "C0000402" not in page
+    page = client.get("/cases/", {"tab": "team", "q": "c0000402"}).content.decode()  # a number read out on a call
+    assert "C0000402" in page and "C0000401" not in page
+    # The tabs count the search too, so the agent sees which list holds the case.
+    counts = client.get("/cases/counts/", {"tab": "mine", "q": "退款"}).content.decode()
+    assert 'data-tab="team"' in counts and 'data-count="1"' in counts
+    assert 'data-tab="mine"' in counts and 'data-count="0"' in counts

@@ -77,3 +77,29 @@
     }
   });
 })();
+
+// The collision notice: tell the server when this agent starts or stops writing a reply (the page polls
+// who else is here), and that they left when the page goes away.
+(function () {
+  "use strict";
+  const state = document.getElementById("presence-state");
+  if (!state) return;
+  const reply = document.getElementById("id_reply-text");
+  if (reply) {
+    reply.addEventListener("input", () => {
+      const now = reply.value.trim() ? "replying" : "viewing";
+      if (now !== state.value) {
+        state.value = now;
+        document.body.dispatchEvent(new Event("presence-changed"));
+      }
+    });
+  }
+  window.addEventListener("pagehide", () => {
+    const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!token || !navigator.sendBeacon) return;
+    const data = new FormData();
+    data.append("state", "left");
+    data.append("csrfmiddlewaretoken", token.value);
+    navigator.sendBeacon(state.dataset.url, data);
+  });
+})();
