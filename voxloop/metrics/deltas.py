@@ -178,7 +178,10 @@ def _plain(value: float) -> float | int:
 
 
 def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int, int, dict, dict]]:
-    """The stored rows the delta touches, by key: a query per FETCH_DAYS days, one clause per dimension."""
+    """The stored rows the delta touches, by key: on PostgreSQL one join against the keys (the unique index finds
+    each row); elsewhere a query per FETCH_DAYS days with one clause per dimension, filtered here."""
+    if connection.vendor == "postgresql":
+        return _stored_rows_pg([key for key in delta if key[0] in days])
     wanted: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for day, dimension, value in delta:
         if day in days:
@@ -200,3 +203,26 @@ def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int,
             if value in wanted[day].get(dimension, ()):
                 out[(day, dimension, value)] = (pk, n, sums or {}, histograms or {})
     return out
+
+
+def _stored_rows_pg(keys: list[Key]) -> dict[Key, tuple[int, int, dict, dict]]:
+    out: dict[Key, tuple[int, int, dict, dict]] = {}
+    with connection.cursor() as cursor:
+        for i in range(0, len(keys), 20_000):
+            chunk = keys[i : i + 20_000]
+            cursor.execute(
+                "SELECT m.id, m.day, m.dimension, m.value, m.n, m.sums, m.histograms FROM metrics_metricdaily m "
+                "JOIN unnest(%s::date[], %s::text[], %s::text[]) AS k(day, dimension, value) "
+                "ON m.source = %s AND m.dimension = k.dimension AND m.value = k.value AND m.day = k.day",
+                [[k[0] for k in chunk], [k[1] for k in chunk], [k[2] for k in chunk], Source.FEEDBACK],
+            )
+            for pk, day, dimension, value, n, sums, histograms in cursor.fetchall():
+                out[(day, dimension, value)] = (pk, n, _json(sums), _json(histograms))
+    return out
+
+
+def _json(value: Any) -> dict:
+    """A JSON column read through a plain cursor: text or already decoded, depending on the driver."""
+    if isinstance(value, str | bytes):
+        return json.loads(value) or {}
+    return value or {}
