@@ -397,6 +397,7 @@ def main() -> None:
     parser.add_argument("--reanalyse", type=int, default=1000, help="old items re-analysed")
     parser.add_argument("--label", default="db")
     parser.add_argument("--quick", action="store_true", help="two variants per page: default and period=730")
+    parser.add_argument("--skip-pages", action="store_true", help="data and roll-up maintenance only")
     args = parser.parse_args()
 
     import django
@@ -418,7 +419,7 @@ def main() -> None:
     out.update(incremental(args.incremental, args.reanalyse))
     out.update(detect_alerts())
     vacuum_rollups()
-    pages = time_pages(args.runs, args.label, args.quick)
+    pages = {} if args.skip_pages else time_pages(args.runs, args.label, args.quick)
     out["pages"] = pages
     timed = [p for p in pages.values() if p["status"]]  # leave out variants that raised
     out["p95"] = max((p["p95"] for p in timed), default=float("nan"))

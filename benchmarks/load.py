@@ -13,7 +13,8 @@ then runs the clients for the duration, each sending its next request THINK seco
 * 15 read the API (GET /api/feedback?limit=50, alternately the first page and the next one);
 * 10 load the feedback inbox as a signed-in agent (GET /feedback/).
 
-Afterwards it waits up to 60 s for every accepted item to be stored and analysed. The SLA sweep's lateness is
+Afterwards it waits up to 60 s for every accepted item to be stored and analysed, and prints what
+`voxloop doctor` says about the stack. The SLA sweep's lateness is
 measured from beat's schedule: each start of the sweep is recorded by the worker (voxloop.celery.
 note_periodic_start) with the time beat queued it; a run's lateness is its start minus that, and a missing run
 counts from when it was due (previous start + period). An error is any answer other than the expected status, or
@@ -313,6 +314,9 @@ def main() -> None:
         drained_s = time.monotonic() - (deadline - 60)
         unprocessed = len(accepted) - done
         late, sweeps = watch.max_late(began_wall, ended_wall)
+        # What `voxloop doctor` says about the stack just loaded (its page timings come from this run).
+        doctor = subprocess.run([*voxloop, "doctor"], env=env, cwd=ROOT, capture_output=True, text=True)
+        print(f"voxloop doctor (exit {doctor.returncode}):\n{doctor.stdout}{doctor.stderr}", flush=True)
     finally:
         watch.stopped.set()
         for process in (web, worker):
