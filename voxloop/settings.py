@@ -304,6 +304,16 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Analysis: every stored item is analysed by a Celery task right after its commit.
 ANALYZE_ON_INGEST = envbool("ANALYZE_ON_INGEST", True)
+# The fast lane refits itself on this installation's own unlabelled feedback of the last ADAPT_DAYS days (at most
+# ADAPT_MAX_ITEMS items) every ADAPT_EVERY_HOURS hours (0: never), kept only if not worse (voxloop_nlp.adapt).
+ADAPT_EVERY_HOURS = envint("ADAPT_EVERY_HOURS", 24 * 7)
+ADAPT_DAYS = envint("ADAPT_DAYS", 90)
+ADAPT_MAX_ITEMS = envint("ADAPT_MAX_ITEMS", 20_000)
+if ADAPT_EVERY_HOURS > 0:
+    CELERY_BEAT_SCHEDULE["adapt-fast-lane"] = {
+        "task": "voxloop.analysis.tasks.adapt_fast_lane_task",
+        "schedule": float(ADAPT_EVERY_HOURS * 3600),
+    }
 # Analysed feedback then goes through the automation rules (cases, routing, assignment).
 AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
 

@@ -10,6 +10,7 @@ line number and skipped; the rest goes on; the exit status is 1 if any line was 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -70,9 +71,12 @@ def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, str]]]:
         yield buf
 
 
-def run(input_path: str, output_path: str, *, workers: int = 1, err: IO[str] | None = None) -> int:
+def run(input_path: str | IO[str], output_path: str, *, workers: int = 1, err: IO[str] | None = None) -> int:
     err = err or sys.stderr
-    src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8-sig", errors="replace")  # noqa: SIM115
+    if not isinstance(input_path, str):
+        src = input_path  # already read (`--adapt` on stdin)
+    else:
+        src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8-sig", errors="replace")  # noqa: SIM115
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")  # noqa: SIM115
     bar = None
     if err.isatty():
@@ -111,7 +115,7 @@ def run(input_path: str, output_path: str, *, workers: int = 1, err: IO[str] | N
             dst.close()
         else:
             dst.flush()
-        if src is not sys.stdin:
+        if isinstance(input_path, str) and src is not sys.stdin:
             src.close()
     if bad:
         err.write(f"{bad} line(s) skipped, {done} analysed.\n")
@@ -174,6 +178,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--topics", default=None, metavar="MODEL_DIR", help="topics from a taxonomy learnt with `voxloop topics learn`"
     )
+    parser.add_argument(
+        "--adapt",
+        action="store_true",
+        help="first refit the fast lane on the input's own texts (self-training, kept only if not worse)",
+    )
+    parser.add_argument(
+        "--save-adapted", default=None, metavar="DIR", help="with --adapt: also write the adapted model to DIR"
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -196,10 +208,52 @@ def main(argv: list[str]) -> int:
         except (FileNotFoundError, ValueError) as exc:
             print(f"voxloop analyze: {exc}", file=sys.stderr)
             return 2
+    if args.save_adapted and not args.adapt:
+        parser.error("--save-adapted needs --adapt")
+    source: str | io.StringIO = args.input
+    restore = None
+    if args.adapt:
+        source, restore = _adapt_on_input(args.input, args.save_adapted)
     try:
-        return run(args.input, args.output, workers=args.workers)
+        return run(source, args.output, workers=args.workers)
     finally:
         _custom_topics = None
+        if restore is not None:
+            from voxloop_nlp import models_store
+
+            models_store.set_active(restore)
+
+
+def _adapt_on_input(input_path: str, save_dir: str | None) -> tuple[str | io.StringIO, Any]:
+    """Read the input once for its texts, adapt the fast lane on them and make the adapted model active for
+    the final pass (the previous model set is returned, to restore). stdin is kept in memory for that pass."""
+    from voxloop_nlp import adapt, models_store
+
+    if input_path == "-":
+        data = sys.stdin.read()
+        source: str | io.StringIO = io.StringIO(data)
+        lines = data.splitlines()
+    else:
+        source = input_path
+        with open(input_path, encoding="utf-8-sig", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    texts = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # reported by the final pass
+        if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+            texts.append(obj["text"])
+    base = models_store.active()
+    report = adapt.adapt(texts, base=base)
+    print(f"voxloop analyze --adapt: {report.summary()}", file=sys.stderr)
+    if not report.adapted:
+        return source, None
+    if save_dir:
+        adapt.save(base, report.model, save_dir)
+    models_store.set_active(adapt.with_sentiment(base, report.model))
+    return source, base
 
 
 if __name__ == "__main__":

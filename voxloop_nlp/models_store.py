@@ -81,6 +81,14 @@ def activate(path: str | os.PathLike[str]) -> ModelSet:
     return models
 
 
+def set_active(models: ModelSet) -> ModelSet:
+    """Make an in-memory model set active (an adapted one: `voxloop_nlp.adapt`)."""
+    global _active
+    with _lock:
+        _active = models
+    return models
+
+
 def next_version() -> str:
     return "vx-sent-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 

@@ -31,3 +31,12 @@ def find_emerging_topics_task(run_id: int) -> None:
     from voxloop.analysis import emerging
 
     emerging.execute_run(run_id)
+
+
+@shared_task
+def adapt_fast_lane_task() -> None:
+    """Periodic (settings.ADAPT_EVERY_HOURS): refit the fast lane on this installation's own unlabelled
+    feedback, kept only if not worse (see jobs.run_adapt); its AnalysisJob row records what it did."""
+    from voxloop.analysis import jobs
+
+    jobs.adapt_periodically()

@@ -39,6 +39,7 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.channels.email.tasks.resume_stalled_mail_imports_task": BULK,
     "voxloop.analysis.tasks.run_job_task": BULK,
     "voxloop.analysis.tasks.find_emerging_topics_task": BULK,
+    "voxloop.analysis.tasks.adapt_fast_lane_task": BULK,  # self-training on the installation's own feedback
     "voxloop.insights.tasks.assign_segments_task": BULK,
     # batches of over 50 items only: smaller ones are indexed in the storing transaction itself.
     "voxloop.search.tasks.index_feedback_task": BULK,

@@ -48,6 +48,7 @@ INSIGHT_PAGES: tuple[tuple[str, Any, str], ...] = (
     ("dashboards:journey", gettext_lazy("Journey map"), "journey"),
     ("dashboards:segments", gettext_lazy("Customer segments"), "segments"),
     ("dashboards:emotions", gettext_lazy("Emotions and needs"), "emotions"),
+    ("dashboards:analysis_quality", gettext_lazy("Analysis quality"), "quality"),
 )
 
 

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from voxloop.insights.views import drivers, emerging, emotions, journey, overview, root_causes, segments, trends
+from voxloop.insights.views import (
+    drivers,
+    emerging,
+    emotions,
+    journey,
+    overview,
+    quality,
+    root_causes,
+    segments,
+    trends,
+)
 
 app_name = "dashboards"
 urlpatterns = [
@@ -22,4 +32,5 @@ urlpatterns = [
     path("segments/<slug:segment>/", segments.segment_customers, name="segment_customers"),
     path("segments/<slug:segment>/recovery/", segments.open_recovery_cases, name="segment_recovery"),
     path("emotions/", emotions.emotions, name="emotions"),
+    path("quality/", quality.quality_page, name="analysis_quality"),
 ]

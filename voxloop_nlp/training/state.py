@@ -159,20 +159,22 @@ def refit(
     y_corr: np.ndarray,
     *,
     prior: float = PRIOR,
+    weight: float = CORRECTION_WEIGHT,
 ) -> tuple[np.ndarray, float]:
     """(coef, intercept) of the current model corrected by people's labels.
 
     Minimises the weighted cross-entropy on corrections (their labels) and on the anchors (the current
     model's own probabilities as soft targets: distillation, so without corrections the optimum is the
     current model itself and fitting the small sample cannot make it drift), plus prior/2·||coef −
-    current coef||² for the weights no row touches. L-BFGS over the hashed weights."""
+    current coef||² for the weights no row touches. L-BFGS over the hashed weights. ``weight``: of each
+    extra row against one anchor (a person's correction; `adapt` passes less for its pseudo-labels)."""
     n = model.coef.shape[0]
     beta0 = model.coef.astype(np.float64)
     anchors = state.anchors[:, :n]
     soft = 1.0 / (1.0 + np.exp(-np.clip(anchors @ beta0 + model.intercept, -30, 30)))
     X = sparse.vstack([anchors, X_corr[:, :n]]).tocsr()
     t = np.concatenate([soft, y_corr.astype(np.float64)])
-    w = np.concatenate([state.anchor_w, np.full(len(y_corr), CORRECTION_WEIGHT)])
+    w = np.concatenate([state.anchor_w, np.full(len(y_corr), weight)])
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         beta, b = params[:-1], params[-1]
