@@ -8,11 +8,13 @@ from typing import Any
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from voxloop.accounts.models import User
 from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ImprovementAction
 
 TABS = ("mine", "department", "all")
+NAV_LABEL = gettext_lazy("Actions")
 
 
 def actions_for(
