@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy
 
 from voxloop.accounts.models import User
 from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ImprovementAction
+from voxloop.analysis.models import Topic
+from voxloop.feedback.models import Channel, Product
 
 TABS = ("mine", "department", "all")
-NAV_LABEL = gettext_lazy("Actions")
+NAV_LABEL = gettext_lazy("Improvement actions")
 
 
 def actions_for(
@@ -58,8 +60,9 @@ def effect_chart(report: dict[str, Any]) -> dict[str, Any]:
     observed_name = _("Complaints per 1,000 feedback items")
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [observed_name, _("Expected without the action"), _("Rest of the business")]},
-        "grid": {"left": 48, "right": 16, "top": 40, "bottom": 60},
+        "legend": {"type": "scroll", "top": 0, "data": [observed_name, _("Expected without the action"),
+                                                         _("Rest of the business")]},
+        "grid": {"left": 44, "right": 16, "top": 56, "bottom": 64, "containLabel": False},
         "xAxis": {"type": "category", "data": days},
         "yAxis": {"type": "value", "name": "‰", "min": 0},
         "dataZoom": [{"type": "inside"}, {"type": "slider", "height": 18}],
@@ -79,6 +82,19 @@ def effect_chart(report: dict[str, Any]) -> dict[str, Any]:
              "lineStyle": {"width": 1, "color": "#9ab"}},
         ],
     }  # fmt: skip
+
+
+def scope_labels(action: ImprovementAction, language: str) -> dict[str, list[str]]:
+    """The scope in words: taxonomy names, product names and channel labels instead of codes."""
+    names = {t.code: t.display_name(language) or t.code for t in Topic.objects.filter(code__in=action.topics)}
+    ids = [int(p) for p in action.products if str(p).isdigit()]
+    products = {str(p.pk): p.display_name(language) for p in Product.objects.filter(pk__in=ids)}
+    channels = dict(Channel.choices)
+    return {
+        "topics": [names.get(code, code) for code in action.topics],
+        "products": [products.get(str(pk), str(pk)) for pk in action.products],
+        "channels": [str(channels.get(code, code)) for code in action.channels],
+    }
 
 
 def effect_table(report: dict[str, Any]) -> list[dict[str, Any]]:

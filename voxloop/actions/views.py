@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -91,6 +92,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "measurements": action.measurements.all()[:10], "events": action.events.select_related("actor"),
         "tasks": action.tasks.all(), "comments": action.comments.select_related("author"),
         "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
+        "scope": queries.scope_labels(action, get_language() or ""),
     })  # fmt: skip
 
 
