@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,7 @@ from voxloop.actions.models import (
     EffectVerdict,
     ImprovementAction,
 )
+from voxloop.actions.queries import ANNOTATIONS_CACHE_KEY
 from voxloop.cases.models import Case
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.stats.effects import EffectReport, judge
@@ -233,6 +235,11 @@ def _move(
             )
         previous = action.status
         action.refresh_from_db()
+        if "implemented_on" in fields or new == ActionStatus.CANCELLED:
+            # the charts' marks changed: forget them now, and again after commit (a reader in between may have
+            # cached the old rows)
+            cache.delete(ANNOTATIONS_CACHE_KEY)
+            transaction.on_commit(lambda: cache.delete(ANNOTATIONS_CACHE_KEY))
         payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items() if k != "closed_at"}
         _event(action, ActionEventKind.STATUS_CHANGED, actor, from_status=previous, to_status=new, payload=payload)
         _announce("action.status_changed", action, from_status=previous, to_status=new)

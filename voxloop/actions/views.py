@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -201,3 +201,17 @@ def action_measure(request: HttpRequest, pk: int) -> HttpResponse:
     except ActionError as exc:
         messages.error(request, exc.message)
     return _back(pk)
+
+
+@login_required
+def action_annotations(request: HttpRequest) -> HttpResponse:
+    """The actions implemented between ``first`` and ``last`` (ISO dates), for the insight charts' marks."""
+    _may_view(request.user)
+    first, last = parse_date(request.GET.get("first", "") or ""), parse_date(request.GET.get("last", "") or "")
+    if first is None or last is None or first > last:
+        return JsonResponse(
+            {"detail": _("Give first and last as dates (YYYY-MM-DD), first not after last.")}, status=400
+        )
+    items = [{"day": a.day.isoformat(), "label": a.label, "url": a.url, "topics": list(a.topics)}
+             for a in queries.annotations(first, last)]  # fmt: skip
+    return JsonResponse({"items": items})
