@@ -7,12 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from voxloop.accounts.models import Department
 from voxloop.actions import services
 from voxloop.actions.models import ActionStatus, ImprovementAction
 from voxloop.actions.tests.fixtures import implement, seed_feedback
+from voxloop.metrics.services import rebuild
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/actions")
@@ -70,6 +72,36 @@ def test_action_page_draws_the_effect_and_closes(browser, live_server, measured,
         assert ImprovementAction.objects.get(pk=measured.pk).status == ActionStatus.CLOSED_EFFECTIVE
         page.goto(f"{live_server.url}/actions/?tab=all&status=all")
         page.screenshot(path=str(SHOTS / f"list-{device}-{language}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_trends_chart_marks_the_intervention_date(browser, live_server, manager, agent):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    today = timezone.localdate()
+    implemented = today - timedelta(days=10)
+    seed_feedback(today - timedelta(days=28), 28, per_day=6, rate_before=0.5, rate_after=0.2,
+                  change_on=implemented, seed=8)  # fmt: skip
+    rebuild(since=today - timedelta(days=30), until=today)
+    department = Department.objects.create(name="物流部", manager=manager)
+    action = services.create_action(manager, title="换快递", department=department, owner=agent,
+                                    due_date=today, topics=["delivery"])  # fmt: skip
+    implement(manager, agent, action, implemented)
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", manager.username)
+        page.fill("input[name=password]", "pw-for-tests")
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{live_server.url}{reverse('dashboards:trends')}?period=30")
+        marked = page.wait_for_selector("[data-insight-chart=topics][data-annotations]", timeout=10000)
+        assert marked.get_attribute("data-annotations") == "1"
+        page.screenshot(path=str(SHOTS / "trends-annotation.png"), full_page=True)
     finally:
         context.close()
     assert not errors, errors
