@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.permissions import Capability, has
+from voxloop.actions.queries import NAV_LABEL as ACTIONS_NAV_LABEL
 from voxloop.analysis.queries import NAV_LABEL as ANALYSIS_MODELS_NAV_LABEL
 from voxloop.cases.queries import NAV_LABEL as CASES_NAV_LABEL
 from voxloop.insights.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
@@ -32,6 +33,8 @@ def navigation(request: HttpRequest) -> dict:
         insight_pages = insight_navigation()
         if insight_pages:
             items.append((INSIGHTS_NAV_LABEL, insight_pages[0]["url"], "insights"))
+    if has(user, Capability.READ_METRICS) or has(user, Capability.PROPOSE_ACTIONS):
+        items.append((ACTIONS_NAV_LABEL, reverse("actions:list"), "actions"))
     if has(user, Capability.MANAGE_MAILBOXES):
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
     if has(user, Capability.ADMINISTER):

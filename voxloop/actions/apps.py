@@ -7,3 +7,19 @@ class ActionsConfig(AppConfig):
     label = "actions"
     verbose_name = _("Improvement actions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from voxloop.actions.queries import annotations, create_link
+        from voxloop.core.annotations import (
+            register_annotation_provider,
+            register_annotations_feed,
+            register_create_action_link,
+        )
+
+        # The trends and Pareto charts mark actions at their intervention dates; pages that show a cause offer
+        # a "create action" link with its scope (voxloop.core.annotations).
+        register_annotation_provider(annotations)
+        register_create_action_link(create_link)
+        register_annotations_feed(lambda: reverse("actions:annotations"))

@@ -28,7 +28,9 @@ class ActionForm(forms.Form):
     products = forms.CharField(
         label=_("Products"), required=False, help_text=_("Product numbers, separated by commas.")
     )
-    channels = forms.MultipleChoiceField(label=_("Channels"), choices=Channel.choices, required=False)
+    channels = forms.MultipleChoiceField(
+        label=_("Channels"), choices=Channel.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     segment = forms.CharField(label=_("Customer segment"), max_length=40, required=False)
     origin = forms.ChoiceField(choices=ActionOrigin.choices, initial=ActionOrigin.MANUAL, widget=forms.HiddenInput)
     origin_ref = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)

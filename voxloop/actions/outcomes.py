@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.models import Feedback, Kind
 from voxloop.stats.formulas import wilson_interval
 
@@ -80,14 +81,60 @@ def _per_day(qs: QuerySet[Feedback], **aggregates) -> dict[date, dict[str, int]]
     return {row["day"]: row for row in rows}
 
 
-def outcome_series(scope: Scope, first: date, last: date) -> OutcomeSeries:
+class OutcomeCache:
+    """Per-day figures over one span, read once and shared by every action measured in a run (the daily task
+    measures many actions over overlapping spans): the totals, and per top-level topic its items, complaints and
+    negatives. Scopes of one topic without product, channel or segment filters read from here; others query."""
+
+    def __init__(self, first: date, last: date) -> None:
+        self.first, self.last = first, last
+        start, end = _bounds(first, last)
+        base = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
+        self.totals = _per_day(base, n=Count("id"), c=Count("id", filter=Q(kind=COMPLAINT_KIND)))
+        rows = (
+            FeedbackTopic.objects.filter(feedback__received_at__gte=start, feedback__received_at__lt=end)
+            .annotate(day=TruncDate("feedback__received_at", tzinfo=timezone.get_current_timezone()))
+            .values("day", "top_code")
+            .annotate(
+                n=Count("feedback_id", distinct=True),
+                c=Count("feedback_id", distinct=True, filter=Q(feedback__kind=COMPLAINT_KIND)),
+                neg=Count("feedback_id", distinct=True, filter=Q(feedback__sentiment="negative")),
+            )
+            .order_by()
+        )
+        self.topics: dict[str, dict[date, dict[str, int]]] = {}
+        for row in rows:
+            self.topics.setdefault(row["top_code"], {})[row["day"]] = row
+
+    def covers(self, first: date, last: date) -> bool:
+        return self.first <= first and last <= self.last
+
+    def serves(self, scope: Scope) -> bool:
+        plain = not (scope.products or scope.channels or scope.segment)
+        return plain and len(scope.topics) == 1 and "." not in scope.topics[0]
+
+
+def _unfiltered(scope: Scope) -> bool:
+    return not (scope.products or scope.channels or scope.segment)
+
+
+def outcome_series(scope: Scope, first: date, last: date, cache: OutcomeCache | None = None) -> OutcomeSeries:
+    """The scope's figures per day from ``first`` to ``last``; at most three grouped queries (none from a cache
+    that covers the span and serves the scope)."""
     start, end = _bounds(first, last)
     base = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
     scoped = _scoped(base, scope)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    totals = _per_day(base, n=Count("id"), c=Count("id", filter=Q(kind=COMPLAINT_KIND)))
-    denominators = _per_day(scoped, n=Count("id"))
-    if scope.topics:
+    cached = cache is not None and cache.covers(first, last)
+    if cached:
+        totals = cache.totals
+    else:
+        totals = _per_day(base, n=Count("id"), c=Count("id", filter=Q(kind=COMPLAINT_KIND)))
+    # With no product, channel or segment filter the scope's items are all items: no second query.
+    denominators = totals if _unfiltered(scope) else _per_day(scoped, n=Count("id"))
+    if cached and cache.serves(scope):
+        topical = cache.topics.get(scope.topics[0], {})
+    elif scope.topics:
         about = scoped.filter(Q(topic_links__top_code__in=scope.topics) | Q(topic_links__code__in=scope.topics))
         topical = _per_day(
             about,

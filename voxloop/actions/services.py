@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,7 @@ from voxloop.actions.models import (
     EffectVerdict,
     ImprovementAction,
 )
+from voxloop.actions.queries import ANNOTATIONS_CACHE_KEY
 from voxloop.cases.models import Case
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.stats.effects import EffectReport, judge
@@ -233,6 +235,11 @@ def _move(
             )
         previous = action.status
         action.refresh_from_db()
+        if "implemented_on" in fields or new == ActionStatus.CANCELLED:
+            # the charts' marks changed: forget them now, and again after commit (a reader in between may have
+            # cached the old rows)
+            cache.delete(ANNOTATIONS_CACHE_KEY)
+            transaction.on_commit(lambda: cache.delete(ANNOTATIONS_CACHE_KEY))
         payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items() if k != "closed_at"}
         _event(action, ActionEventKind.STATUS_CHANGED, actor, from_status=previous, to_status=new, payload=payload)
         _announce("action.status_changed", action, from_status=previous, to_status=new)
@@ -391,8 +398,21 @@ def report_dict(report: EffectReport, series: outcomes.OutcomeSeries, interventi
     }  # fmt: skip
 
 
+def measurement_span(action: ImprovementAction, horizon_days: int, today: date) -> tuple[date, date]:
+    """The days a measurement reads: the baseline window before "implemented on", then up to the horizon."""
+    assert action.implemented_on is not None
+    start = action.implemented_on - timedelta(days=outcomes.BASELINE_DAYS)
+    last = today - timedelta(days=1)
+    if horizon_days:
+        last = min(last, action.implemented_on + timedelta(days=horizon_days - 1))
+    return start, max(last, action.implemented_on - timedelta(days=1))
+
+
 def compute_effect(
-    action: ImprovementAction, horizon_days: int = ON_DEMAND, today: date | None = None
+    action: ImprovementAction,
+    horizon_days: int = ON_DEMAND,
+    today: date | None = None,
+    cache: outcomes.OutcomeCache | None = None,
 ) -> dict[str, Any]:
     """The effect ``horizon_days`` after "implemented on" (on demand: up to yesterday), as a report dict."""
     if action.implemented_on is None:
@@ -400,13 +420,9 @@ def compute_effect(
             ActionErrorCode.WRONG_STATUS, _("The effect is measured from the implementation date; set it first.")
         )
     today = today or _today()
-    start = action.implemented_on - timedelta(days=outcomes.BASELINE_DAYS)
-    last = today - timedelta(days=1)
-    if horizon_days:
-        last = min(last, action.implemented_on + timedelta(days=horizon_days - 1))
-    last = max(last, action.implemented_on - timedelta(days=1))
+    start, last = measurement_span(action, horizon_days, today)
     scope = outcomes.Scope(action.topics, action.products, action.channels, action.segment)
-    series = outcomes.outcome_series(scope, start, last)
+    series = outcomes.outcome_series(scope, start, last, cache)
     control_rate, control_n = series.control()
     intervention = outcomes.BASELINE_DAYS
     report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
@@ -414,12 +430,16 @@ def compute_effect(
 
 
 def measure_effect(
-    action: ImprovementAction, horizon_days: int = ON_DEMAND, actor: User | None = None, today: date | None = None
+    action: ImprovementAction,
+    horizon_days: int = ON_DEMAND,
+    actor: User | None = None,
+    today: date | None = None,
+    cache: outcomes.OutcomeCache | None = None,
 ) -> EffectMeasurement:
     """Compute and keep one measurement; an implemented action starts verifying; the verdict is announced."""
     if actor is not None:
         _require_work(actor, action)
-    report = compute_effect(action, horizon_days, today)
+    report = compute_effect(action, horizon_days, today, cache)
     with transaction.atomic():
         if horizon_days == ON_DEMAND:
             EffectMeasurement.objects.filter(action=action, horizon_days=ON_DEMAND).delete()
@@ -476,12 +496,36 @@ def due_measurements(today: date | None = None) -> list[tuple[int, int]]:
 
 def measure_due_effects(today: date | None = None) -> int:
     """Take every scheduled measurement that is due (the daily task); returns how many were taken."""
-    done = 0
-    for pk, horizon in due_measurements(today):
-        action = ImprovementAction.objects.select_related("department", "owner").get(pk=pk)
-        measure_effect(action, horizon, today=today)
-        done += 1
-    return done
+    today = today or _today()
+    due = due_measurements(today)
+    if not due:
+        return 0
+    actions = ImprovementAction.objects.select_related("department", "owner").in_bulk([pk for pk, _ in due])
+    spans = [measurement_span(actions[pk], horizon, today) for pk, horizon in due]
+    cache = outcomes.OutcomeCache(min(s for s, _ in spans), max(e for _, e in spans))
+    for pk, horizon in due:
+        measure_effect(actions[pk], horizon, today=today, cache=cache)
+    return len(due)
+
+
+def measure_open_effects(today: date | None = None) -> dict[str, int]:
+    """Measure every implemented or verifying action now (on demand, one shared read of the data); returns the
+    count of each verdict."""
+    today = today or _today()
+    actions = list(
+        ImprovementAction.objects.filter(
+            status__in=[ActionStatus.IMPLEMENTED, ActionStatus.VERIFYING], implemented_on__isnull=False
+        ).select_related("department", "owner")
+    )
+    if not actions:
+        return {}
+    spans = [measurement_span(a, ON_DEMAND, today) for a in actions]
+    cache = outcomes.OutcomeCache(min(s for s, _ in spans), max(e for _, e in spans))
+    counts: dict[str, int] = {}
+    for action in actions:
+        verdict = measure_effect(action, ON_DEMAND, today=today, cache=cache).verdict
+        counts[verdict] = counts.get(verdict, 0) + 1
+    return counts
 
 
 def latest_report(action: ImprovementAction) -> EffectMeasurement | None:

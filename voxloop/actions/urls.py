@@ -7,6 +7,7 @@ app_name = "actions"
 urlpatterns = [
     path("", views.action_list, name="list"),
     path("new/", views.action_create, name="create"),
+    path("annotations/", views.action_annotations, name="annotations"),
     path("<int:pk>/", views.action_detail, name="detail"),
     path("<int:pk>/status/", views.action_status, name="status"),
     path("<int:pk>/tasks/", views.action_task_add, name="task_add"),

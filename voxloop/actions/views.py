@@ -6,10 +6,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -91,6 +92,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "measurements": action.measurements.all()[:10], "events": action.events.select_related("actor"),
         "tasks": action.tasks.all(), "comments": action.comments.select_related("author"),
         "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
+        "scope": queries.scope_labels(action, get_language() or ""),
     })  # fmt: skip
 
 
@@ -199,3 +201,17 @@ def action_measure(request: HttpRequest, pk: int) -> HttpResponse:
     except ActionError as exc:
         messages.error(request, exc.message)
     return _back(pk)
+
+
+@login_required
+def action_annotations(request: HttpRequest) -> HttpResponse:
+    """The actions implemented between ``first`` and ``last`` (ISO dates), for the insight charts' marks."""
+    _may_view(request.user)
+    first, last = parse_date(request.GET.get("first", "") or ""), parse_date(request.GET.get("last", "") or "")
+    if first is None or last is None or first > last:
+        return JsonResponse(
+            {"detail": _("Give first and last as dates (YYYY-MM-DD), first not after last.")}, status=400
+        )
+    items = [{"day": a.day.isoformat(), "label": a.label, "url": a.url, "topics": list(a.topics)}
+             for a in queries.annotations(first, last)]  # fmt: skip
+    return JsonResponse({"items": items})

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from voxloop.core.annotations import create_action_link
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import Chart, InsightPage, Table
 from voxloop.insights.root_causes import DOWN as GOOD
@@ -246,5 +247,18 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
             "extra_params": [("metric", metric)],
             "query": urlencode({**filters.params(), "metric": metric}),
             "base_query": urlencode(filters.params()),
+            # "create action" for each topic that pulls the score down significantly (voxloop.core.annotations)
+            "action_links": [
+                (result.labels.get(str(d.topic), str(d.topic)), url)
+                for d in result.drivers
+                if significant(d) and (d.difference or 0) < 0
+                if (
+                    url := create_action_link(
+                        "driver", topics=[str(d.topic)], title=result.labels.get(str(d.topic), str(d.topic))
+                    )
+                )
+            ]
+            if result.available
+            else [],
         },
     )

@@ -10,6 +10,7 @@ and the period-over-period test are voxloop.stats.pareto's.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from voxloop.core.annotations import Annotation, annotations_between, create_action_link
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.metrics.models import MetricDaily, Source
@@ -159,7 +161,9 @@ def _pct(fraction: float) -> float:
     return round(fraction * 100, 1)
 
 
-def pareto_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str], note: str) -> Chart:
+def pareto_chart(
+    key: str, title: str, data: CauseBreakdown, urls: dict[str, str], note: str, marks: Sequence[Annotation] = ()
+) -> Chart:
     """Bars of each cause's share (the vital few, up to the 80% cut, in red) with its 95% interval as a thin
     box, the cumulative share as a line on the same 0-100% axis, and the 80% line."""
     shown = data.rows[:MAX_BARS]
@@ -170,6 +174,13 @@ def pareto_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
     intervals = [{"value": [_pct(r.ci_low), _pct(r.ci_high), _pct(r.ci_low), _pct(r.ci_high)],
                   "url": urls.get(str(r.cause))} for r in shown]  # fmt: skip
     cumulative = [{"value": _pct(r.cumulative_share), "url": urls.get(str(r.cause))} for r in shown]
+    # a flag over the bar of each cause an improvement action worked on in the period, with its date
+    flags = []
+    for mark in marks:
+        for index, row in enumerate(shown):
+            if str(row.cause) in mark.topics:
+                flags.append({"coord": [index, row.percent], "value": mark.day.strftime("%m-%d"), "url": mark.url,
+                              "name": mark.label})  # fmt: skip
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
@@ -177,7 +188,8 @@ def pareto_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
         "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 35, "interval": 0}},
         "yAxis": {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [
-            {"name": _("Share of the total (%)"), "type": "bar", "data": bars, "barMaxWidth": 48},
+            {"name": _("Share of the total (%)"), "type": "bar", "data": bars, "barMaxWidth": 48,
+             "markPoint": {"symbol": "pin", "symbolSize": 36, "itemStyle": {"color": "#2b6cb0"}, "data": flags}},
             {"name": _("Interval (95%)"), "type": "candlestick", "data": intervals, "barWidth": 6,
              "itemStyle": {"color": "#333", "color0": "#333", "borderColor": "#333", "borderColor0": "#333"}},
             {"name": _("Cumulative share (%)"), "type": "line", "data": cumulative, "symbolSize": 6,
@@ -248,6 +260,7 @@ def build_page(filters: InsightFilters, level: str, language: str) -> InsightPag
             _("%(n)s topic mentions in complaints. A complaint that mentions two topics counts once for each, so "
               "shares are of mentions; complaints without a topic are not counted. Red bars make up the first 80%%. "
               "Click a bar for the complaints behind it.") % {"n": topics.total},
+            annotations_between(filters.period.start, filters.period.end),
         ))  # fmt: skip
         charts.append(change_chart(
             "what_changed", _("What changed since the previous period"), topics, topic_urls,
@@ -290,5 +303,18 @@ def build_page(filters: InsightFilters, level: str, language: str) -> InsightPag
             "query": urlencode({**filters.params(), "level": result.level}),
             "base_query": urlencode(filters.params()),
             "missing": missing,
+            # "create action" for each cause of the vital few (voxloop.core.annotations; empty without actions)
+            "action_links": [
+                (topics.labels.get(str(r.cause), str(r.cause)), url)
+                for r in topics.rows
+                if r.vital_few
+                if (
+                    url := create_action_link(
+                        "pareto", topics=[str(r.cause)], title=topics.labels.get(str(r.cause), str(r.cause))
+                    )
+                )
+            ]
+            if topics.available
+            else [],
         },
     )

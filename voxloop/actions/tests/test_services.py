@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from voxloop.accounts.models import Department, Role, User
 from voxloop.accounts.permissions import PolicyDenied
-from voxloop.actions import services
+from voxloop.actions import outcomes, services
 from voxloop.actions.hooks import action_announced
 from voxloop.actions.models import ActionEvent, ActionStatus, EffectMeasurement, ImprovementAction
 from voxloop.actions.services import ActionError, ActionErrorCode
@@ -184,3 +184,18 @@ def test_webhooks_receive_action_events(manager, agent, department, django_captu
     kinds = sorted(WebhookDelivery.objects.values_list("event_kind", flat=True))
     assert kinds == ["action.created", "action.status_changed"]
     assert action_announced.handlers  # registered by the webhooks app
+
+
+def test_a_shared_read_gives_the_same_series_as_the_scope_query(manager, agent, department):
+    implemented = TODAY - timedelta(days=40)
+    seed_feedback(implemented - timedelta(days=95), 130, per_day=15, rate_before=0.3, rate_after=0.1,
+                  change_on=implemented, seed=9)  # fmt: skip
+    scope = outcomes.Scope(["delivery"], [], [], "")
+    first, last = implemented - timedelta(days=90), TODAY - timedelta(days=1)
+    direct = outcomes.outcome_series(scope, first, last)
+    cache = outcomes.OutcomeCache(first - timedelta(days=10), last)
+    assert cache.serves(scope)
+    shared = outcomes.outcome_series(scope, first, last, cache)
+    for name in ("complaints", "items", "topic_items", "negatives", "total_items", "total_complaints"):
+        assert list(getattr(shared, name)) == list(getattr(direct, name)), name
+    assert direct.complaints.sum() > 0

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from voxloop.demo.actions import load_demo_actions
 from voxloop.demo.generator import load_demo
 from voxloop.demo.loop import simulate_loop
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
                 f"Demo loop: {loop.analysed:,} items analysed, {loop.cases:,} cases worked "
                 f"({loop.resolved:,} resolved), {loop.responses:,} survey answers."
             )
+        actions = load_demo_actions(seed=options["seed"])
+        if actions:
+            self.stdout.write(f"Demo improvement actions: {actions} (one effective, one not effective, one too early).")
         self.stdout.write(
             f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
         )

@@ -3,6 +3,28 @@
 (function () {
   "use strict";
   var charts = {};
+  // Improvement actions at their intervention dates: a dashed line on the time bucket that holds each date.
+  function markAnnotations(chart, el, spec) {
+    var url = spec.url + "?first=" + encodeURIComponent(spec.first) + "&last=" + encodeURIComponent(spec.last);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+      .then(function (body) {
+        var data = [];
+        (body.items || []).forEach(function (item) {
+          var bucket = spec.buckets.find(function (b) { return b[1] <= item.day && item.day <= b[2]; });
+          if (bucket) {
+            data.push({ xAxis: bucket[0], name: item.label, url: item.url,
+                        label: { formatter: item.label, position: "insideEndTop", fontSize: 10 } });
+          }
+        });
+        if (data.length) {
+          chart.setOption({ series: [{ markLine: { symbol: "none", lineStyle: { type: "dashed", color: "#c0392b" },
+                                                   data: data } }] });
+        }
+        el.setAttribute("data-annotations", String(data.length));
+      })
+      .catch(function () { el.setAttribute("data-annotations", "0"); });
+  }
   function start() {
     var source = document.getElementById("insight-charts");
     if (!source || typeof echarts === "undefined") return;
@@ -20,6 +42,7 @@
       });
       charts[key] = chart;
       el.setAttribute("data-rendered", "true");
+      if (option.voxloopAnnotations) markAnnotations(chart, el, option.voxloopAnnotations);
     });
     document.querySelectorAll("[data-png]").forEach(function (button) {
       button.addEventListener("click", function () {

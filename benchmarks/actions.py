@@ -1,0 +1,157 @@
+"""Improvement actions (issue 20): the effect estimator's power and false-positive rate on simulated series,
+the time to measure the effect of every open action, and the actions pages' server time.
+
+    .venv/bin/python benchmarks/actions.py --quick     # 300 simulated series per arm; 20,000 feedback items
+                                                       # over 200 days, 50 actions (SQLite in memory)
+    .venv/bin/python benchmarks/actions.py             # 2,000 series per arm; 1,000,000 items over 730 days,
+                                                       # 500 actions
+    VOXLOOP_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/vx_bench_actions .venv/bin/python benchmarks/actions.py
+
+Simulation (voxloop.stats.effects.synthetic_rate_series): a daily complaint rate of 12% of ~120 items a day with
+weekday volume, AR(1) noise (rho 0.5) partly shared with a control scope, binomial complaints; 90 days before the
+intervention and 30 after. Power = share of "effective" verdicts when the fix cut the rate by 25%; the false-
+positive rate = share of "effective" verdicts when nothing changed (nominal alpha / 2 = 2.5%).
+
+Database part: feedback items written with the ORM into the test database (settings_test: SQLite in memory, or
+PostgreSQL from VOXLOOP_TEST_DATABASE_URL), then actions on random topics implemented 14-120 days ago;
+effect_compute_s is the wall time of measuring all of them once (what the daily task does at most);
+actions_page_p95_ms is the p95 over requests of the list (all tabs) and of detail pages with their chart.
+The last line is `RESULT key=value ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxloop.settings_test")
+
+TOPICS = ["delivery", "quality", "price", "service", "refund", "packaging", "app", "billing", "stock", "install"]
+
+
+def simulate(runs: int) -> tuple[float, float, float]:
+    from voxloop.stats.effects import simulate_verdicts
+
+    started = time.perf_counter()
+    power = simulate_verdicts(np.random.default_rng(20), runs, 0.25, days=120)["effective"]
+    null = simulate_verdicts(np.random.default_rng(21), runs, 0.0, days=120)["effective"]
+    return power, null, time.perf_counter() - started
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))]
+
+
+def database_part(items: int, days: int, actions: int) -> tuple[float, float, dict[str, int]]:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+    from django.utils import timezone
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        return _measure(items, days, actions, timezone)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _measure(items: int, days: int, n_actions: int, timezone) -> tuple[float, float, dict[str, int]]:
+    from django.test import Client
+
+    from voxloop.accounts.models import Department, Role, User
+    from voxloop.actions import services
+    from voxloop.actions.models import ImprovementAction
+    from voxloop.analysis.models import FeedbackTopic
+    from voxloop.feedback.models import Feedback
+
+    rng = np.random.default_rng(5)
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    first = today - timedelta(days=days)
+    per_day = max(1, items // days)
+    started = time.perf_counter()
+    written = 0
+    for d in range(days):
+        day = first + timedelta(days=d)
+        topics = rng.integers(0, len(TOPICS), per_day)
+        complaint = rng.random(per_day) < 0.15
+        rows = [
+            Feedback(channel="webform", source="bench", external_id=f"b{d}-{i}", text="…",
+                     received_at=timezone.make_aware(datetime.combine(day, dtime(8)) + timedelta(seconds=i * 20), tz),
+                     kind="complaint" if complaint[i] else "praise",
+                     sentiment="negative" if complaint[i] else "positive")
+            for i in range(per_day)
+        ]  # fmt: skip
+        created = Feedback.objects.bulk_create(rows, batch_size=5000)
+        FeedbackTopic.objects.bulk_create(
+            [
+                FeedbackTopic(feedback_id=f.pk, code=TOPICS[t], top_code=TOPICS[t])
+                for f, t in zip(created, topics, strict=True)
+            ],
+            batch_size=5000,
+        )
+        written += len(created)
+    print(f"wrote {written:,} feedback items over {days} days in {time.perf_counter() - started:.1f} s", flush=True)
+
+    manager = User.objects.create_user("bench-manager", password="pw", role=Role.MANAGER)
+    department = Department.objects.create(name="质量部", name_en="Quality", manager=manager)
+    for i in range(n_actions):
+        action = services.create_action(
+            manager, title=f"整改 {i}", department=department, owner=manager, plan="计划",
+            due_date=today + timedelta(days=int(rng.integers(-20, 40))), topics=[TOPICS[i % len(TOPICS)]],
+        )  # fmt: skip
+        services.approve_action(manager, action)
+        services.start_action(manager, action)
+        services.implement_action(manager, action, today - timedelta(days=int(rng.integers(14, 121))))
+    open_actions = list(ImprovementAction.objects.all())
+    started = time.perf_counter()
+    verdicts = services.measure_open_effects()
+    compute_s = time.perf_counter() - started
+    print(f"measured {len(open_actions)} actions in {compute_s:.1f} s: {verdicts}", flush=True)
+
+    client = Client()
+    client.force_login(manager)
+    urls = [f"/actions/?tab={tab}&status=all" for tab in ("mine", "department", "all")]
+    urls += [f"/actions/{a.pk}/" for a in open_actions[:10]]
+    for url in urls:  # warm-up
+        assert client.get(url).status_code == 200, url
+    timings = []
+    for _ in range(5):
+        for url in urls:
+            t0 = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - t0) * 1000)
+    return compute_s, percentile(timings, 95), verdicts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    runs, items, days, actions = (300, 20_000, 200, 50) if args.quick else (2000, 1_000_000, 730, 500)
+    power, false_positive, sim_s = simulate(runs)
+    print(
+        f"simulation: {runs} series per arm in {sim_s:.1f} s; power {power:.3f}, false positives {false_positive:.3f}"
+    )
+    compute_s, page_p95, _ = database_part(items, days, actions)
+    print(
+        f"RESULT effect_detect_power={power:.3f} effect_false_positive_rate={false_positive:.3f} "
+        f"effect_compute_s={compute_s:.2f} actions_page_p95_ms={page_p95:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

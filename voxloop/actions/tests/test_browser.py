@@ -1,0 +1,107 @@
+"""The action page in a real Chromium: desktop and phone, Chinese and English; the effect chart draws, the table
+is one click away, and a status button moves the action. Screenshots go to /tmp/actions/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from voxloop.accounts.models import Department
+from voxloop.actions import services
+from voxloop.actions.models import ActionStatus, ImprovementAction
+from voxloop.actions.tests.fixtures import implement, seed_feedback
+from voxloop.metrics.services import rebuild
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SHOTS = Path("/tmp/actions")
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture
+def measured(manager, agent):
+    department = Department.objects.create(name="物流部", name_en="Logistics", manager=manager)
+    today = timezone.localdate()
+    implemented = today - timedelta(days=35)
+    seed_feedback(implemented - timedelta(days=95), 130, per_day=25, rate_before=0.25, rate_after=0.1,
+                  change_on=implemented, seed=4)  # fmt: skip
+    action = services.create_action(manager, title="更换快递承运商", department=department, owner=agent,
+                                    due_date=today - timedelta(days=40), topics=["delivery"])  # fmt: skip
+    implement(manager, agent, action, implemented)
+    services.measure_now(agent, action)
+    return action
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_action_page_draws_the_effect_and_closes(browser, live_server, measured, manager, language, device):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(locale=language, viewport=VIEWPORTS[device], is_mobile=device == "phone")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", manager.username)
+        page.fill("input[name=password]", "pw-for-tests")
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        if language == "en":
+            with page.expect_navigation():
+                page.select_option("select[name=language]", "en")
+        page.goto(f"{live_server.url}/actions/{measured.pk}/")
+        page.wait_for_selector("[data-insight-chart=effect][data-rendered=true]", timeout=10000)
+        verdict = page.locator("#verdict").inner_text()
+        assert verdict == ("Effective" if language == "en" else "有效")
+        explained = page.locator("#verdict-explained").inner_text()
+        assert ("Complaints fell by" in explained) if language == "en" else ("投诉每千条减少了" in explained)
+        assert "None" not in page.locator("main").inner_text()
+        assert not page.locator("#effect-table table").is_visible()
+        page.click("#effect-table summary")
+        assert page.locator("#effect-table tbody tr").count() == 125  # 90 days before + 35 after
+        page.screenshot(path=str(SHOTS / f"action-{device}-{language}.png"), full_page=True)
+        # the page is no wider than the phone: nothing to scroll sideways but the table's own box
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= VIEWPORTS[device]["width"] + 1
+        page.click("button[data-transition=close_effective]")
+        page.wait_for_load_state("networkidle")
+        assert ImprovementAction.objects.get(pk=measured.pk).status == ActionStatus.CLOSED_EFFECTIVE
+        page.goto(f"{live_server.url}/actions/?tab=all&status=all")
+        page.screenshot(path=str(SHOTS / f"list-{device}-{language}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_trends_chart_marks_the_intervention_date(browser, live_server, manager, agent):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    today = timezone.localdate()
+    implemented = today - timedelta(days=10)
+    seed_feedback(today - timedelta(days=28), 28, per_day=6, rate_before=0.5, rate_after=0.2,
+                  change_on=implemented, seed=8)  # fmt: skip
+    rebuild(since=today - timedelta(days=30), until=today)
+    department = Department.objects.create(name="物流部", manager=manager)
+    action = services.create_action(manager, title="换快递", department=department, owner=agent,
+                                    due_date=today, topics=["delivery"])  # fmt: skip
+    implement(manager, agent, action, implemented)
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", manager.username)
+        page.fill("input[name=password]", "pw-for-tests")
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{live_server.url}{reverse('dashboards:trends')}?period=30")
+        marked = page.wait_for_selector("[data-insight-chart=topics][data-annotations]", timeout=10000)
+        assert marked.get_attribute("data-annotations") == "1"
+        page.screenshot(path=str(SHOTS / "trends-annotation.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors
