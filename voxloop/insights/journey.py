@@ -244,7 +244,7 @@ def _journey_chart(filters: InsightFilters, result: Journey, base: str) -> Chart
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
-        "grid": {"left": 60, "right": 60, "bottom": 40, "top": 40},
+        "grid": {"left": 60, "right": 60, "bottom": 40, "top": 64},
         "xAxis": {"type": "category", "data": names, "axisLabel": {"interval": 0}},
         "yAxis": [
             {"type": "value", "name": _("Topic mentions")},

@@ -173,7 +173,7 @@ def pareto_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
-        "grid": {"left": 48, "right": 24, "bottom": 90, "top": 40},
+        "grid": {"left": 48, "right": 24, "bottom": 90, "top": 64},
         "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 35, "interval": 0}},
         "yAxis": {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [
