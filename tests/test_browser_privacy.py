@@ -63,6 +63,7 @@ def test_find_export_erase_and_reimport(login_page, admin_user, live_server, tmp
 
     # Find the person from the navigation.
     page.goto(f"{live_server.url}/feedback/")
+    page.click("nav.mainnav details[data-menu=settings] > summary")  # the top bar's settings menu
     page.click(f"nav.mainnav >> text={labels['nav']}")
     page.click(f"#privacy-nav >> text={labels['find']}")
     page.fill("#finder-form input[name=phone]", PHONE)

@@ -18,7 +18,7 @@ def navigation(request: HttpRequest) -> dict:
     """The main menu, shown to signed-in staff."""
     user = getattr(request, "user", None)
     if not user or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "nav_main": [], "nav_menus": []}
     items = [
         (_("Inbox"), reverse("feedback:inbox"), "feedback"),
         (_("Customers"), reverse("feedback:customers"), "customers"),
@@ -45,4 +45,21 @@ def navigation(request: HttpRequest) -> dict:
         items.append((PRIVACY_NAV_LABEL, reverse("privacy:inbox"), "privacy"))
     if has(user, Capability.MANAGE_MODELS):
         items.append((ANALYSIS_MODELS_NAV_LABEL, reverse("analysis:models"), "models"))
-    return {"nav_items": items}
+    return {"nav_items": items, **_grouped(items, getattr(request, "resolver_match", None))}
+
+
+# The top bar shows the daily work directly and groups the rest into two menus, so it fits on one line at
+# 1280 px in both languages. A page not named here (one added later) goes into the settings menu.
+MAIN_KEYS = ("feedback", "cases", "customers", "surveys", "metrics", "insights")
+COLLECT_KEYS = ("staff_entry", "imports", "mailboxes")
+
+
+def _grouped(items: list[tuple], match: object) -> dict:
+    main = [i for i in items if i[2] in MAIN_KEYS]
+    collect = [i for i in items if i[2] in COLLECT_KEYS]
+    settings = [i for i in items if i[2] not in MAIN_KEYS and i[2] not in COLLECT_KEYS]
+    menus = [(key, label, entries) for key, label, entries in (
+        ("collect", _("Collect"), collect),
+        ("settings", _("Settings"), settings),
+    ) if entries]  # fmt: skip
+    return {"nav_main": main, "nav_menus": menus}

@@ -222,6 +222,8 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = envstr("TIME_ZONE", "Asia/Shanghai")
 LOCALE_PATHS = [BASE_DIR / "locale"]  # project-level strings (templates/); apps keep their own
+# One date/time format per language (2026-12-07 12:11), not Django's "Dec. 7, 2026, 12:11 p.m." beside it.
+FORMAT_MODULE_PATH = ["voxloop.formats"]
 
 # --- Static and media: front-end libraries come from npm at setup, served by whitenoise.
 STATIC_URL = "/static/"

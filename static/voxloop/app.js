@@ -57,3 +57,16 @@ document.body.addEventListener("htmx:configRequest", (event) => {
   update();
   cut.addEventListener("change", update);
 })();
+// The top bar's menus: one open at a time, closed by a click elsewhere or Escape.
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.navmenu[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  document.querySelectorAll("details.navmenu[open]").forEach((menu) => {
+    menu.removeAttribute("open");
+    menu.querySelector("summary").focus();
+  });
+});

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.db.models import Case as DjCase
 from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from voxloop.accounts import privacy
 from voxloop.accounts.models import Role, Team, User
 from voxloop.accounts.permissions import may_work_on_cases
+from voxloop.analysis.models import Topic
 from voxloop.cases.cursors import CursorError, decode_cursor, encode_cursor
 from voxloop.cases.hooks import case_search_provider
 from voxloop.cases.models import (
@@ -440,6 +441,21 @@ def _severity_label(value: object) -> str:
         return str(value)
 
 
+# Why a case was reopened without a person saying so: the code the service recorded, told in words.
+REOPEN_REASONS = {
+    "customer_message": gettext_lazy("The customer wrote again."),
+    "new_complaint": gettext_lazy("A new complaint from the customer on the same topic."),
+    "follow_up_dissatisfied": gettext_lazy("The customer said at the follow-up that they are not satisfied."),
+}
+
+
+def _topic_label(code: object) -> str:
+    if not code:
+        return "—"
+    topic = Topic.objects.filter(code=str(code)).first()
+    return topic.display_name(get_language() or "") if topic else str(code)
+
+
 def _clock_label(value: object) -> str:
     try:
         return str(Clock(value).label)
@@ -540,11 +556,12 @@ def describe_event(
                 "cases": ", ".join(case_ref(c) for c in p.get("from_case_ids", []))
             }
     elif kind == EventKind.RESOLVED:
-        summary = gettext("Resolved. Root cause: %(cause)s.") % {"cause": p.get("root_cause", "")}
+        summary = gettext("Resolved. Root cause: %(cause)s.") % {"cause": _topic_label(p.get("root_cause"))}
         return TimelineEntry(event, summary, str(p.get("resolution", "")))
     elif kind == EventKind.REOPENED:
         summary = gettext("Reopened; resolution now due %(due)s.") % {"due": _when(p.get("resolution_due_at"))}
-        return TimelineEntry(event, summary, str(p.get("reason", "")))
+        reason = str(p.get("reason") or "")
+        return TimelineEntry(event, summary, str(REOPEN_REASONS.get(reason, reason)))
     elif kind == EventKind.FEEDBACK_LINKED:
         ids = p.get("feedback_ids") or ([p["feedback_id"]] if p.get("feedback_id") else [])
         summary = gettext("Feedback %(ids)s linked.") % {"ids": ", ".join(f"#{i}" for i in ids)}

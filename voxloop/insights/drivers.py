@@ -201,7 +201,7 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
                         "markLine": {"silent": True, "symbol": "none", "lineStyle": {"color": "#888"},
                                      "data": [{"yAxis": 0}]}}],
         }  # fmt: skip
-        header = [_("Topic"), _("Code"), _("Responses mentioning it"), _("Share (%)"),
+        header = [_("Topic"), _("Responses mentioning it"), _("Share (%)"),
                   _("%(metric)s with the topic") % {"metric": metric_name},
                   _("%(metric)s without it") % {"metric": metric_name}, _("Difference"), _("95% CI low"),
                   _("95% CI high"), _("Impact (difference x share)"), _("Significant")]  # fmt: skip
@@ -211,7 +211,7 @@ def build_page(filters: InsightFilters, metric: str, language: str) -> InsightPa
                 return _("too few to tell")
             return _("yes") if significant(d) else _("no")
 
-        rows = [[result.labels.get(str(d.topic), str(d.topic)), str(d.topic), d.mentions, round(d.share * 100, 1),
+        rows = [[result.labels.get(str(d.topic), str(d.topic)), d.mentions, round(d.share * 100, 1),
                  _r(d.mean_with, digits), _r(d.mean_without, digits), _r(d.difference, digits),
                  _r(d.ci_low, digits), _r(d.ci_high, digits), _r(d.impact, digits), verdict(d)]
                 for d in result.drivers]  # fmt: skip

@@ -258,7 +258,7 @@ def _journey_chart(filters: InsightFilters, result: Journey, base: str) -> Chart
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
-        "grid": {"left": 60, "right": 60, "bottom": 40, "top": 40},
+        "grid": {"left": 60, "right": 60, "bottom": 40, "top": 64},
         "xAxis": {"type": "category", "data": names, "axisLabel": {"interval": 0}},
         "yAxis": [
             {"type": "value", "name": _("Topic mentions")},
@@ -310,9 +310,9 @@ def _pain_chart(filters: InsightFilters, result: Journey, focus: str) -> Chart:
         "series": [{"name": _("Negative mentions"), "type": "bar", "data": values,
                     "label": {"show": True, "position": "right"}}],
     }  # fmt: skip
-    header = [_("Touchpoint"), _("Topic"), _("Code"), _("Mentions"), _("Negative"), _("Negative share (%)"),
+    header = [_("Touchpoint"), _("Topic"), _("Mentions"), _("Negative"), _("Negative share (%)"),
               _("Average sentiment (−1 to 1)"), _("Complaints")]  # fmt: skip
-    rows = [[p.touchpoint_label, p.label, p.code, p.figures.n, p.figures.negative, _pct(p.figures.negative_share),
+    rows = [[p.touchpoint_label, p.label, p.figures.n, p.figures.negative, _pct(p.figures.negative_share),
              _r(p.figures.sentiment, 3), p.figures.complaints] for p in pains]  # fmt: skip
     title = _("Pain points")
     focus_label = next((p.touchpoint_label for p in pains), "")

@@ -252,7 +252,7 @@ def _export(request: HttpRequest, page: InsightPage, fmt: str) -> HttpResponse:
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     name = f"voxloop-{page.key}-{slugify(chart.key)}"
     if fmt == "xlsx":
-        body = exports.to_xlsx(chart.table.header, chart.table.rows, chart.key[:31])
+        body = exports.to_xlsx(chart.table.header, chart.table.rows, chart.title)
         response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
         response = HttpResponse(

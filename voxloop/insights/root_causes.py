@@ -184,7 +184,7 @@ def pareto_chart(
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
-        "grid": {"left": 48, "right": 24, "bottom": 90, "top": 40},
+        "grid": {"left": 48, "right": 24, "bottom": 90, "top": 64},
         "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 35, "interval": 0}},
         "yAxis": {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [
@@ -197,9 +197,9 @@ def pareto_chart(
                           "label": {"formatter": _("Cut at 80%")}, "data": [{"yAxis": 80}]}},
         ],
     }  # fmt: skip
-    header = [_("Cause"), _("Code"), _("Count"), _("Share (%)"), _("95% CI low (%)"), _("95% CI high (%)"),
+    header = [_("Cause"), _("Count"), _("Share (%)"), _("95% CI low (%)"), _("95% CI high (%)"),
               _("Cumulative (%)"), _("Vital few (up to 80%)")]  # fmt: skip
-    rows = [[data.labels.get(str(r.cause), str(r.cause)), str(r.cause), r.count, r.percent, _pct(r.ci_low),
+    rows = [[data.labels.get(str(r.cause), str(r.cause)), r.count, r.percent, _pct(r.ci_low),
              _pct(r.ci_high), _pct(r.cumulative_share), _("yes") if r.vital_few else _("no")]
             for r in data.rows]  # fmt: skip
     links = [urls.get(str(r.cause)) for r in data.rows]
@@ -227,7 +227,7 @@ def change_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
         "series": [{"name": _("Change of share (points)"), "type": "bar", "data": bars,
                     "label": {"show": True, "position": "right", "formatter": "{c}"}}],
     }  # fmt: skip
-    header = [_("Cause"), _("Code"), _("Previous count"), _("Previous share (%)"), _("Count"), _("Share (%)"),
+    header = [_("Cause"), _("Previous count"), _("Previous share (%)"), _("Count"), _("Share (%)"),
               _("Change (points)"), _("95% CI low (points)"), _("95% CI high (points)"), _("p-value"),
               _("Significant change")]  # fmt: skip
 
@@ -236,7 +236,7 @@ def change_chart(key: str, title: str, data: CauseBreakdown, urls: dict[str, str
             return _("no")
         return _("up") if change.difference > 0 else _("down")
 
-    rows = [[data.labels.get(str(c.cause), str(c.cause)), str(c.cause), c.before_count, _pct(c.before_share),
+    rows = [[data.labels.get(str(c.cause), str(c.cause)), c.before_count, _pct(c.before_share),
              c.after_count, _pct(c.after_share), round(c.difference * 100, 1), round(c.ci_low * 100, 1),
              round(c.ci_high * 100, 1), round(c.p_value, 4), verdict(c)] for c in data.changes]  # fmt: skip
     links = [urls.get(str(c.cause)) for c in data.changes]

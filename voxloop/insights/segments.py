@@ -188,7 +188,7 @@ def tier_chart(data: Overview) -> Chart:
     option = {
         "tooltip": {"trigger": "axis"},
         "legend": {"data": [names[t] for t in TIER_ORDER], "top": 0},
-        "grid": {"left": 150, "right": 40, "top": 30, "bottom": 30},
+        "grid": {"left": 150, "right": 40, "top": 56, "bottom": 30},
         "xAxis": {"type": "value", "name": _("customers")},
         "yAxis": {"type": "category", "data": labels, "inverse": True},
         "series": series,

@@ -180,7 +180,7 @@ def time_series_option(labels: list[str], series: list[Series], *, stack: bool =
     option: dict[str, Any] = {
         "tooltip": {"trigger": "axis"},
         "legend": {"type": "scroll", "top": 0},
-        "grid": {"left": 56, "right": 56 if len(y_axes) > 1 else 24, "top": 40, "bottom": 56},
+        "grid": {"left": 56, "right": 56 if len(y_axes) > 1 else 24, "top": 64, "bottom": 56},
         "xAxis": {"type": "category", "data": labels},
         "yAxis": y_axes,
         "series": [],

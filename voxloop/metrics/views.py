@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
@@ -105,13 +105,25 @@ def panel(request: HttpRequest) -> HttpResponse:
         "by": by,
         "breakdown": breakdown_rows,
         "breakdown_keys": list(rows[0].kpis) if rows else [],
-        "kpi_labels": {k.key: k.label for k in queries.KPIS},
+        # Breakdown columns include KPIs shown only there (handle time, mean first response): all have names.
+        "kpi_labels": {key: k.label for key, k in queries.KPI_BY_KEY.items()},
+        "by_label": dict(Dimension.choices).get(by, by),
+        "cut_dimension_label": dict(Dimension.choices).get(cut.dimension, cut.dimension),
         "unavailable": [Source(s).label for s in result.unavailable_sources],
         "export_query": urlencode({**params, "by": by}),
         "responses_drill": _drill_url("responses", params, "csat"),
         "drill_feedback_sources": SOURCE_DIMENSIONS[Source.FEEDBACK],
     }
     return render(request, "metrics/panel.html", context)
+
+
+EXPORT_TITLES = {
+    "kpis": gettext_lazy("Metrics"),
+    "daily": gettext_lazy("Day by day"),
+    "breakdown": gettext_lazy("Breakdown"),
+    "csat_dimensions": gettext_lazy("CSAT by sub-dimension"),
+    "repurchase": gettext_lazy("Repurchase"),
+}
 
 
 @login_required
@@ -126,13 +138,14 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     try:
         period, cut = queries.parse_panel_params(request.GET, today)
         result = queries.kpi_panel(period, cut)
-        header, rows = exports.table_for(table, result, dimension=request.GET.get("by") or "topic",
-                                         key=request.GET.get("kpi") or None, language=get_language() or "")  # fmt: skip
+        header, rows = exports.table_for_people(table, result, dimension=request.GET.get("by") or "topic",
+                                                key=request.GET.get("kpi") or None,
+                                                language=get_language() or "")  # fmt: skip
     except (queries.PeriodError, exports.ExportError) as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     name = f"voxloop-{table}-{period.start}-{period.end}"
     if fmt == "xlsx":
-        body = exports.to_xlsx(header, rows, table)
+        body = exports.to_xlsx(header, rows, str(EXPORT_TITLES.get(table, table)))
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body = exports.to_csv(header, rows)

@@ -13,6 +13,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voxloop.core.messages import render
 from voxloop.core.models import TimeStampedModel
@@ -44,6 +45,17 @@ SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces
 
 # Standard sub-dimensions of CSAT; any other lowercase code is a custom dimension.
 STANDARD_DIMENSIONS = ("overall", "speed", "resolution", "attitude")
+DIMENSION_LABELS = {
+    "overall": pgettext_lazy("CSAT dimension", "Overall"),
+    "speed": pgettext_lazy("CSAT dimension", "Speed"),
+    "resolution": pgettext_lazy("CSAT dimension", "Resolution"),
+    "attitude": pgettext_lazy("CSAT dimension", "Attitude"),
+}
+
+
+def dimension_label(code: str) -> str:
+    """A CSAT sub-dimension's name; a custom one (typed by whoever built the survey) is its own name."""
+    return str(DIMENSION_LABELS.get(code, code))
 
 
 class InvitationChannel(models.TextChoices):

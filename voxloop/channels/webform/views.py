@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.decorators import ratelimit
@@ -19,6 +19,14 @@ from voxloop.feedback.models import Feedback
 from voxloop.feedback.normalize import RowError
 
 HONEYPOT = "website"
+# Each point of the rating says what it means, so a customer need not guess which end is good.
+RATING_WORDS = (
+    ("1", gettext_lazy("Very dissatisfied")),
+    ("2", gettext_lazy("Dissatisfied")),
+    ("3", pgettext_lazy("satisfaction", "Neutral")),
+    ("4", gettext_lazy("Satisfied")),
+    ("5", gettext_lazy("Very satisfied")),
+)
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -71,7 +79,8 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 
 def _form(request: HttpRequest, *, embedded: bool) -> HttpResponse:
     template = "webform/form.html"
-    context = {"embedded": embedded, "data": {}, "submission_id": uuid.uuid4().hex, "honeypot": HONEYPOT}
+    context = {"embedded": embedded, "data": {}, "submission_id": uuid.uuid4().hex, "honeypot": HONEYPOT,
+               "rating_words": RATING_WORDS}  # fmt: skip
     if getattr(request, "limited", False):
         context["error"] = "rate_limited"
         return render(request, template, context, status=429)

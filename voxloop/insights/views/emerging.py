@@ -119,7 +119,7 @@ def emerging_cluster(request: HttpRequest, pk: int) -> HttpResponse:
 class AdoptForm(forms.Form):
     code = forms.CharField(
         label=gettext_lazy("Code"), max_length=40,
-        help_text=gettext_lazy("Lower-case letters, digits and underscores; under a parent it becomes parent.code."),
+        help_text=gettext_lazy("Lower-case letters, digits and underscores; under a parent topic, its code and a dot come first."),
     )  # fmt: skip
     parent = forms.ChoiceField(label=gettext_lazy("Parent topic"), required=False)
     name_zh = forms.CharField(label=gettext_lazy("Chinese name"), max_length=100)
@@ -138,7 +138,7 @@ class AdoptForm(forms.Form):
 
     def __init__(self, *args: Any, language: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", _("None (a new top-level topic)"))] + read.parent_choices(language)
+        self.fields["parent"].choices = [("", _("No parent (a new top-level topic)"))] + read.parent_choices(language)
 
     @staticmethod
     def lines(text: str) -> list[str]:

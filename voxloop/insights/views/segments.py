@@ -120,7 +120,8 @@ def _export(request: HttpRequest, segment: str, tier: str, data: read.Overview, 
     header = read.export_header()
     name = f"voxloop-segment-{slugify(segment)}{'-' + tier if tier else ''}"
     if fmt == "xlsx":
-        body = exports.to_xlsx(header, rows, segment[:31])
+        title = str(CustomerSegment(segment).label) if segment in CustomerSegment.values else segment
+        body = exports.to_xlsx(header, rows, title)
         response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
         response = HttpResponse(exports.to_csv(header, rows), content_type="text/csv; charset=utf-8")

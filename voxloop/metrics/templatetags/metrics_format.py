@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from voxloop.surveys.models import dimension_label
+
 register = template.Library()
 
 
@@ -73,3 +75,9 @@ def ratio_format(value: float | None) -> str:
 @register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def dimension_name(code: str) -> str:
+    """A CSAT sub-dimension by its name (速度, not speed)."""
+    return dimension_label(code)

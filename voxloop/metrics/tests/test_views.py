@@ -71,7 +71,7 @@ def test_panel_cut_by_team_and_breakdown_by_agent(analyst_client, recent_data, p
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "team = Logistics" in page or "team = 物流组" in page
+    assert "Team = Logistics" in page or "团队 = 物流组" in page  # the dimension by its name, not "team"
     assert "Feedback (by the day it was received)" in page  # feedback cannot be cut by team: said so
     assert "Li" in page and "Wang" in page  # the breakdown by agent lists the replier and the assignee
 
@@ -106,17 +106,22 @@ def test_csv_and_excel_exports(analyst_client, recent_data):
     csv_response = analyst_client.get(reverse("metrics:export", args=["csv"]), {"table": "kpis", "period": "7"})
     assert csv_response.status_code == 200
     rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
-    by_key = {r[0]: r for r in rows[1:]}
-    assert by_key["resolution_rate"][3] == "0.6667" and by_key["resolution_rate"][4] == "3"
-    assert by_key["nps"][4] == "3"
+    # Translated names, the unit in its own column, rates in per cent, durations in hours.
+    assert rows[0][:4] == ["Metric", "Unit", "Value", "Sample size"]
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name["Resolution rate"][1:4] == ["%", "66.7", "3"]
+    assert by_name["NPS"][3] == "3"
+    assert by_name["First response, median (business hours)"][1] == "hours"
     xlsx = analyst_client.get(reverse("metrics:export", args=["xlsx"]), {"table": "breakdown", "by": "agent"})
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0][0] == "agent"
-    assert {"Wang", "Li"} <= {row[1] for row in values[1:]}
+    assert values[0][0] == "Agent" and sheet.title == "Breakdown"
+    assert {"Wang", "Li"} <= {row[0] for row in values[1:]}
+    assert all(isinstance(v, (int, float)) for row in values[1:] for v in row[1:3] if v is not None)  # numbers
+    assert not any("_" in str(h) for h in values[0])  # no internal keys such as cases_opened
     daily = analyst_client.get(reverse("metrics:export", args=["csv"]), {"table": "daily", "kpi": "nps"})
-    assert daily.content.decode("utf-8-sig").splitlines()[0] == "day,nps,nps n"
+    assert daily.content.decode("utf-8-sig").splitlines()[0] == "Day,NPS (points),NPS: number of cases or answers"
 
 
 def test_export_rejects_unknown_tables_and_formats(analyst_client):
