@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,15 +81,11 @@ def login_page(page, live_server):
 
 # --- tallies: figures some tests report about themselves, printed at the end of the run -----------------------
 
-# One folder per run (the controller's process id), handed to the xdist workers: two runs at once in one checkout
-# must not add up each other's figures.
-TALLY_ROOT = Path(__file__).resolve().parent / "var" / "tallies"
-
 
 class Tally:
     """Counts a test adds up while it runs (examples hypothesis generated, operations schemathesis called), so
-    that the end of every run says how much was really tried, not only that it passed. Each xdist worker writes
-    its own file; the controller sums them in the terminal summary."""
+    that the end of every run says how much was really tried, not only that it passed. Each xdist worker hands
+    its figures to the controller in its workeroutput; the controller sums them in the terminal summary."""
 
     def __init__(self) -> None:
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -104,11 +99,19 @@ class Tally:
         """Counts ``label`` once however often it is seen (an operation called by many examples)."""
         self.labels[topic][key].add(label)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_plain(self) -> dict[str, Any]:
+        """Plain dicts and lists, which xdist can send from a worker."""
         return {
-            "counts": self.counts,
+            "counts": {t: dict(d) for t, d in self.counts.items()},
             "labels": {t: {k: sorted(v) for k, v in d.items()} for t, d in self.labels.items()},
         }
+
+    def merge(self, plain: dict[str, Any]) -> None:
+        for topic, values in plain.get("counts", {}).items():
+            self.add(topic, **values)
+        for topic, values in plain.get("labels", {}).items():
+            for key, names in values.items():
+                self.labels[topic][key].update(names)
 
 
 TALLY = Tally()
@@ -119,43 +122,22 @@ def tally() -> Tally:
     return TALLY
 
 
-def _tally_dir(config: pytest.Config) -> Path:
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        return Path(workerinput["tally_dir"])
-    return TALLY_ROOT / str(os.getpid())
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller adds it up (pytest_testnodedown)
+        workeroutput["tally"] = json.dumps(TALLY.as_plain())
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:  # xdist, in the controller, for each worker it starts
-    node.workerinput["tally_dir"] = str(_tally_dir(node.config))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if TALLY.counts or TALLY.labels:
-        folder = _tally_dir(session.config)
-        folder.mkdir(parents=True, exist_ok=True)
-        name = getattr(session.config, "workerinput", {}).get("workerid", "main")
-        (folder / f"{name}.json").write_text(json.dumps(TALLY.as_json()))
+def pytest_testnodedown(node: Any, error: Any) -> None:  # xdist, in the controller, as each worker ends
+    plain = getattr(node, "workeroutput", {}).get("tally")
+    if plain:
+        TALLY.merge(json.loads(plain))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
-    folder = _tally_dir(config)
-    if not folder.is_dir():
-        return
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    labels: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text())
-        for topic, values in data["counts"].items():
-            for key, n in values.items():
-                counts[topic][key] += n
-        for topic, values in data["labels"].items():
-            for key, names in values.items():
-                labels[topic][key].update(names)
-    shutil.rmtree(folder, ignore_errors=True)
-    for topic in sorted(set(counts) | set(labels)):
-        figures = {**{k: len(v) for k, v in labels[topic].items()}, **counts[topic]}
+    for topic in sorted(set(TALLY.counts) | set(TALLY.labels)):
+        figures = {**{k: len(v) for k, v in TALLY.labels[topic].items()}, **TALLY.counts[topic]}
         terminalreporter.write_line(f"{topic}: " + " ".join(f"{k}={v}" for k, v in figures.items()))

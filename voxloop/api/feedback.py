@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,7 @@ class SplitItems:
     warnings: list[dict[str, Any]] = field(default_factory=list)  # what was changed to store an item
 
 
-def split_items(request: HttpRequest, items: list[BaseModel | RowError], *, single: bool = False) -> SplitItems:
+def split_items(request: HttpRequest, items: Sequence[BaseModel | RowError], *, single: bool = False) -> SplitItems:
     """Validated values for the write path, and each item exactly as it was sent for its raw payload.
 
     NUL characters cannot be stored: they are removed, and the removal is recorded in the item's raw payload

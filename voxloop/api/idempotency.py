@@ -110,7 +110,7 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                         ),
                     )
                 if record.status_code is None:
-                    response = _problem(
+                    response: HttpResponse = _problem(
                         409,
                         "idempotency_key_in_use",
                         _("A request with this Idempotency-Key is still running; retry in a moment."),

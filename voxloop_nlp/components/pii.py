@@ -46,6 +46,7 @@ ZH_ESTATE = re.compile(
     rf"[0-9A-Za-z{_NUM}-]{{1,5}}(?:栋|幢|号楼)(?:[{_NUM}]{{1,3}}单元)?(?:[0-9]{{1,5}}(?:室|号)?)?"
 )
 _ESTATE_HINT = re.compile("[栋幢]|号楼")
+_ADDRESS_LEAD_HINT = re.compile("地址|住址|住在|家住|家在|[寄送发邮]到|[寄送发]往")  # most texts: one quick search
 # Common Chinese surnames, less the ones that are everyday function words ("向老师反映", "于先生" aside:
 # 于/向/和/与 before 老师/先生 are far more often prepositions than names).
 _SURNAMES = (
@@ -127,7 +128,8 @@ def mask_addresses(text: str) -> str:
     """Chinese addresses: with a street number, after the words that announce one, and numbered buildings."""
     if "号" in text:
         text = ZH_ADDRESS.sub(_zh_address, text)
-    text = _ZH_ADDRESS_LEAD.sub(_zh_lead_address, text)
+    if _ADDRESS_LEAD_HINT.search(text):
+        text = _ZH_ADDRESS_LEAD.sub(_zh_lead_address, text)
     return ZH_ESTATE.sub("[ADDRESS]", text) if _ESTATE_HINT.search(text) else text
 
 
