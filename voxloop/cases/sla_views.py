@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from voxloop.automation.views import _require_admin
+from voxloop.accounts.permissions import Capability, require
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
 from voxloop.cases.holidays import (
     coming_years,
@@ -35,6 +35,10 @@ from voxloop.cases.sla_forms import (
     hours_text,
     working_day_minutes,
 )
+
+
+def _require_admin(request: HttpRequest) -> None:
+    require(request.user, Capability.ADMINISTER)
 
 
 @login_required
