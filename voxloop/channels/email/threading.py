@@ -18,6 +18,7 @@ What joining does to the case (reopen, follow-up case) is decided by ``voxloop.c
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -26,9 +27,11 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from voxloop.cases.guards import CaseError
 from voxloop.cases.models import Case, CaseFeedback
 from voxloop.cases.replies import ReplyOutcome, receive_customer_reply
 from voxloop.channels.email.models import SentMessageId
@@ -39,7 +42,8 @@ from voxloop.feedback.models import Channel, Feedback
 CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])C\d{7,12}(?![0-9])", re.IGNORECASE)
 # The tracking page's path (cases/public_urls.py); tokens are secrets.token_urlsafe(24), 32 characters.
 TRACKING_PATH = re.compile(r"/t/([A-Za-z0-9_-]{20,64})(?=[/\"'<>\s]|$)")
-REPLY_TEXT_LIMIT = 5000  # what the case timeline shows of the message; the feedback keeps all of it
+REPLY_TEXT_LIMIT = 5000
+logger = logging.getLogger(__name__)  # what the case timeline shows of the message; the feedback keeps all of it
 
 
 @dataclass(frozen=True)
@@ -144,5 +148,13 @@ def join_replies(items: Sequence[tuple[ParsedMail, int]]) -> list[Joined]:
         if fid in found:
             case_id, how = found[fid]
             text = (mail.text or mail.subject)[:REPLY_TEXT_LIMIT]
-            joined.append(Joined(fid, how, receive_customer_reply(case_id, fid, text=text, via="email")))
+            try:
+                with transaction.atomic():  # a savepoint: a reply the case refuses leaves the others alone
+                    outcome = receive_customer_reply(case_id, fid, text=text, via="email")
+            except CaseError as exc:
+                # E.g. no SLA policy for a follow-up case: the message stays stored, unjoined, and goes through
+                # the rules like any new feedback; the mailbox keeps being read.
+                logger.warning("email %s answers case %s but could not join it: %s", fid, case_id, exc.message)
+                continue
+            joined.append(Joined(fid, how, outcome))
     return joined

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import expect
 
+from voxloop.cases.models import Case
 from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,3 +83,32 @@ def test_feedback_inbox_search_shows_the_count_and_marks_the_words(
     # Both words marked in both rows, the Traditional spelling too; adjacent matches as one stretch.
     assert sorted(marks.all_inner_texts()) == ["失败", "配網失敗", "配网"]
     page.screenshot(path=f"/tmp/desk/feedback-search-{language}-{viewport['width']}.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("language", "viewport", "summary"),
+    [
+        ("zh-hans", {"width": 1440, "height": 900}, "此列表中有 1 个工单匹配“配网 失败”"),
+        ("en", {"width": 390, "height": 844}, "1 case matches “配网 失败” in this list"),
+    ],
+)
+def test_case_list_search_box_counts_and_marks(
+    settings, login_page, agent, team, live_server, language, viewport, summary
+):
+    settings.ANALYZE_ON_INGEST = False
+    Case.objects.create(number="C0000501", title="App配网总是失败，客户很着急", team=team)
+    Case.objects.create(number="C0000502", title="退款一直没到账", team=team)
+    page = login_page(agent)
+    page.set_viewport_size(viewport)
+    if language == "en":
+        page.select_option("select[name=language]", "en")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"{live_server.url}/cases/?tab=all")
+    box = page.locator("form.filters input[name=q]")
+    box.fill("配网 失败")
+    box.press("Enter")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#inbox-summary")).to_have_text(summary)
+    expect(page.locator("tr.case-row")).to_have_count(1)
+    expect(page.locator("tr.case-row mark")).to_have_text(["配网", "失败"])
+    page.screenshot(path=f"/tmp/desk/case-search-{language}-{viewport['width']}.png", full_page=True)

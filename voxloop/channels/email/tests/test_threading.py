@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from voxloop.accounts.models import User
 from voxloop.cases import outbox
-from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus, EventKind, Severity
+from voxloop.cases.models import Case, CaseEvent, CaseFeedback, CaseStatus, EventKind, Severity, SLAPolicy
 from voxloop.cases.queries import timeline
 from voxloop.cases.services import add_reply, assign_case, merge_cases, open_case, resolve_case, set_status
 from voxloop.cases.tests.conftest import MONDAY_9, english_messages  # noqa: F401 - a fixture
@@ -298,3 +298,12 @@ def test_the_customer_message_notifies_the_assignee(tmp_path, case, agent):
     receive(tmp_path, gmail(Reply(subject=f"Re: 工单 {case.number}", text="请问进度")))
     outbox.process_case_events()
     assert Notification.objects.filter(user=agent, kind=NotificationKind.CUSTOMER_REPLIED, case=case).exists()
+
+
+def test_a_reply_the_case_cannot_take_is_kept_and_the_import_goes_on(tmp_path, case, agent, settings):
+    settings.CLOSED_CASE_REOPEN_DAYS = 0
+    close(case, agent, days_ago=1)
+    SLAPolicy.objects.update(is_active=False)  # the follow-up case would need one
+    item = receive(tmp_path, gmail(Reply(subject=f"Re: 工单 {case.number}", text="又坏了")))
+    assert not CaseFeedback.objects.filter(feedback=item).exists()  # stored, left to the rules
+    assert Case.objects.count() == 1
