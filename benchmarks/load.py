@@ -17,7 +17,8 @@ Afterwards it waits up to 60 s for every accepted item to be stored and analysed
 `voxloop doctor` says about the stack. The SLA sweep's lateness is
 measured from beat's schedule: each start of the sweep is recorded by the worker (voxloop.celery.
 note_periodic_start) with the time beat queued it; a run's lateness is its start minus that, and a missing run
-counts from when it was due (previous start + period). An error is any answer other than the expected status, or
+counts from when it was due (previous start + period). With --quick the sweep runs every 15 s (SLA_SWEEP_SECONDS),
+so that the short run sees it several times. An error is any answer other than the expected status, or
 no answer within 30 s. The last line is `RESULT key=value ...`.
 """
 
@@ -229,6 +230,8 @@ def main() -> None:
            "VOXLOOP_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "voxloop.settings", "LOG_LEVEL": "WARNING",
            "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "0",
            "PYTHONPATH": str(ROOT), "HISTORICAL_AFTER_DAYS": "36500"}  # fmt: skip
+    if args.quick:  # 30 s would see at most one sweep of the default 60 s period: sweep every 15 s instead
+        env.setdefault("SLA_SWEEP_SECONDS", "15")
     os.environ.update(env)
     import redis
 

@@ -264,7 +264,7 @@ def table_sizes(limit: int = 10) -> list[tuple[str, int, int, int]]:
 def check_tables() -> list[Check]:
     checks = []
     for name, table_bytes, index_bytes, rows in table_sizes():
-        rows_text = f", ~{rows:,} rows" if rows >= 0 else ""
+        rows_text = f", ~{rows:,} rows" if rows > 0 else ""  # 0: PostgreSQL has not counted it yet (ANALYZE)
         checks.append(Check("tables", name, f"{_size(table_bytes)} + indexes {_size(index_bytes)}{rows_text}",
                             data={"table_bytes": table_bytes, "index_bytes": index_bytes, "rows": rows}))  # fmt: skip
     if connection.vendor == "sqlite":

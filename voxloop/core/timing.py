@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class RingBuffer:
         self.samples: deque[tuple[float, str, float, int]] = deque(maxlen=size)
         self.flushed_at = 0.0
         self.lock = threading.Lock()
+        self.flusher: threading.Thread | None = None
 
     def add(self, route: str, ms: float, status: int, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -43,7 +45,10 @@ class RingBuffer:
             if due:
                 self.flushed_at = now
         if due:
-            publish(self.summary(now))
+            # In a thread of its own: with the database cache on SQLite a write can wait for an import's lock, and
+            # no page may wait for its own timing.
+            self.flusher = threading.Thread(target=_publish_and_close, args=(self.summary(now),), daemon=True)
+            self.flusher.start()
 
     def summary(self, now: float | None = None) -> dict[str, dict[str, float]]:
         """Per route over the last hour: count, p50, p95 and max milliseconds, server errors."""
@@ -81,6 +86,13 @@ def publish(summary: dict[str, dict[str, float]], key: str = PROCESS_KEY) -> Non
             cache.set(REGISTRY_KEY, [*known, key][-500:], 2 * WINDOW_SECONDS)
     except Exception:  # noqa: BLE001
         logger.debug("timing: the cache is unavailable", exc_info=True)
+
+
+def _publish_and_close(summary: dict[str, dict[str, float]]) -> None:
+    try:
+        publish(summary)
+    finally:
+        connections.close_all()  # this thread's own connections (the database cache), not the request's
 
 
 def slowest(limit: int = 10) -> list[dict[str, Any]]:
