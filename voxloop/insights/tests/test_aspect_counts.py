@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
-from voxloop.analysis.models import FeedbackTopic, Topic
+from voxloop.analysis.models import FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.analysis.services import analyze_feedback, correct_feedback
 from voxloop.feedback.models import Feedback
 from voxloop.feedback.queries import InboxFilters, filter_feedback
@@ -136,3 +136,22 @@ def test_inbox_explains_an_unknown_aspect_filter(client, analyst, analysed):
     assert response.status_code == 200
     assert "The topic-sentiment filter was not understood" in response.content.decode()
     assert len(response.context["items"]) == 3
+
+
+def test_the_migration_copies_the_polarity_of_analyses_stored_before_it(db):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("voxloop.analysis.migrations.0006_topic_aspect_sentiment")
+    at = datetime(2026, 3, 5, 12, tzinfo=SH)
+    item = make_feedback(at, kind="praise", sentiment="positive", topics=("logistics", "quality"))
+    old = make_feedback(at, kind="complaint", sentiment="negative", topics=("quality",))  # analysed before it
+    FeedbackAnalysis.objects.filter(feedback=item).update(topics=[
+        {"code": "logistics", "sentiment": {"label": "negative", "score": -0.3}},
+        {"code": "quality", "sentiment": {"label": "positive", "score": 0.4}},
+    ])  # fmt: skip
+    migration.copy_aspect_sentiment(apps, None)
+    rows = dict(FeedbackTopic.objects.filter(feedback=item).values_list("code", "sentiment"))
+    assert rows == {"logistics": "negative", "quality": "positive"}
+    assert FeedbackTopic.objects.get(feedback=old).sentiment == ""  # no polarity known: the item's label counts
