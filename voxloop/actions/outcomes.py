@@ -135,12 +135,14 @@ def outcome_series(scope: Scope, first: date, last: date, cache: OutcomeCache | 
     if cached and cache.serves(scope):
         topical = cache.topics.get(scope.topics[0], {})
     elif scope.topics:
-        about = scoped.filter(Q(topic_links__top_code__in=scope.topics) | Q(topic_links__code__in=scope.topics))
+        # a semi-join on the topic rows: each item once, however many of the scope's topics it mentions
+        mentioning = FeedbackTopic.objects.filter(Q(top_code__in=scope.topics) | Q(code__in=scope.topics))
+        about = scoped.filter(id__in=mentioning.values("feedback_id"))
         topical = _per_day(
             about,
-            n=Count("id", distinct=True),
-            c=Count("id", distinct=True, filter=Q(kind=COMPLAINT_KIND)),
-            neg=Count("id", distinct=True, filter=Q(sentiment="negative")),
+            n=Count("id"),
+            c=Count("id", filter=Q(kind=COMPLAINT_KIND)),
+            neg=Count("id", filter=Q(sentiment="negative")),
         )
     else:
         topical = _per_day(

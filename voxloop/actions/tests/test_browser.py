@@ -21,6 +21,14 @@ SHOTS = Path("/tmp/actions")
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
+def log_in(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.fixture
 def measured(manager, agent):
     department = Department.objects.create(name="物流部", name_en="Logistics", manager=manager)
@@ -45,11 +53,7 @@ def test_action_page_draws_the_effect_and_closes(browser, live_server, measured,
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", manager.username)
-        page.fill("input[name=password]", "pw-for-tests")
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in(page, live_server, manager)
         if language == "en":
             with page.expect_navigation():
                 page.select_option("select[name=language]", "en")
@@ -93,11 +97,7 @@ def test_trends_chart_marks_the_intervention_date(browser, live_server, manager,
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", manager.username)
-        page.fill("input[name=password]", "pw-for-tests")
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in(page, live_server, manager)
         page.goto(f"{live_server.url}{reverse('dashboards:trends')}?period=30")
         marked = page.wait_for_selector("[data-insight-chart=topics][data-annotations]", timeout=10000)
         assert marked.get_attribute("data-annotations") == "1"
