@@ -41,6 +41,7 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.analysis.tasks.find_emerging_topics_task": BULK,
     "voxloop.analysis.tasks.adapt_fast_lane_task": BULK,  # self-training on the installation's own feedback
     "voxloop.insights.tasks.assign_segments_task": BULK,
+    "voxloop.cases.tasks.fill_holidays_task": BULK,  # next year's holidays from the library, once a day
     # batches of over 50 items only: smaller ones are indexed in the storing transaction itself.
     "voxloop.search.tasks.index_feedback_task": BULK,
     "voxloop.privacy.tasks.apply_retention_task": BULK,  # nightly retention
