@@ -92,10 +92,9 @@ def _top_codes(codes: Any) -> set[str]:
 def latest_corrections(period: Period) -> list[tuple[int, str, Any, date]]:
     """(feedback id, field, corrected value, local day) of each item's latest correction of each field made in
     the period."""
-    from voxloop.metrics.queries import _local_range
     from voxloop.metrics.services import local_day
 
-    start, end = _local_range(period)
+    start, end = period.bounds()
     seen: set[tuple[int, str]] = set()
     out = []
     rows = (
@@ -165,9 +164,8 @@ def quality(period: Period) -> Quality:
 
 def untopiced_items(period: Period, limit: int = WORK_LIST_SIZE) -> tuple[int, list[dict[str, Any]]]:
     """Analysed items of the period without any topic, newest first: the work list to label."""
-    from voxloop.metrics.queries import _local_range
 
-    start, end = _local_range(period)
+    start, end = period.bounds()
     items = (
         Feedback.objects.filter(received_at__gte=start, received_at__lt=end, analysis__isnull=False)
         .exclude(Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"))))
