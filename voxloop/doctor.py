@@ -108,7 +108,7 @@ def _redis_queues(url: str) -> dict[str, tuple[int, float | None]]:
         age = None
         if depth:
             # Kombu pushes on the left and workers pop on the right: the oldest task is the last element.
-            raw = client.lindex(queue, -1)
+            raw = client.lindex(queue, -1) or b""  # gone meanwhile: not JSON, no age
             try:
                 sent = json.loads(raw)["headers"].get("voxloop_sent_at")
                 age = max(0.0, now - float(sent)) if sent else None

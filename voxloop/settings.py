@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -254,7 +255,7 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "voxloop@localhost")
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
 EMBEDDED_BROKER = CELERY_BROKER_URL == "filesystem://"
 _broker_dir = DATA_DIR / "broker"
-CELERY_BROKER_TRANSPORT_OPTIONS = (
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
     {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -285,7 +286,7 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be r
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "poll-mailboxes": {
         "task": "voxloop.channels.email.tasks.poll_all_mailboxes_task",
         "schedule": float(envint("IMAP_POLL_SECONDS", 120)),

@@ -27,11 +27,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voxloop_nlp import models_store
 from voxloop_nlp.sentiment_model import SentimentModel
+
+if TYPE_CHECKING:  # for the annotation only: the functions import the training package where they use it
+    from voxloop_nlp.training.state import TrainingState
 
 CONFIDENT = 0.8  # |calibrated score|: P(positive) >= 0.9 or <= 0.1
 MAX_RATIO = 1.0  # at most this many of one class per one of the other
@@ -117,7 +121,7 @@ def pseudo_labels(
 
 def refit_on(
     model: SentimentModel,
-    state,
+    state: TrainingState,
     texts: Sequence[str],
     y: np.ndarray,
     *,

@@ -248,7 +248,7 @@ def _adapt_on_input(input_path: str, save_dir: str | None) -> tuple[str | io.Str
     base = models_store.active()
     report = adapt.adapt(texts, base=base)
     print(f"voxloop analyze --adapt: {report.summary()}", file=sys.stderr)
-    if not report.adapted:
+    if report.model is None:  # not adapted
         return source, None
     if save_dir:
         adapt.save(base, report.model, save_dir)

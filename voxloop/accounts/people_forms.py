@@ -3,7 +3,7 @@ skills), nothing typed as JSON."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
@@ -12,13 +12,24 @@ from django.utils.translation import gettext_lazy as _
 from voxloop.accounts.models import Department, Team, User
 from voxloop.accounts.people import LANGUAGE_CHOICES, skill_choices, with_current
 
+if TYPE_CHECKING:  # Django's form classes are generic in django-stubs only, not at run time
+    _UserChoiceField = forms.ModelChoiceField[User]
+    _UsersChoiceField = forms.ModelMultipleChoiceField[User]
+    _UserModelForm = forms.ModelForm[User]
+    _TeamModelForm = forms.ModelForm[Team]
+    _DepartmentModelForm = forms.ModelForm[Department]
+else:
+    _UserChoiceField = forms.ModelChoiceField
+    _UsersChoiceField = forms.ModelMultipleChoiceField
+    _UserModelForm = _TeamModelForm = _DepartmentModelForm = forms.ModelForm
 
-class UserChoiceField(forms.ModelChoiceField):
+
+class UserChoiceField(_UserChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return person_name(obj)
 
 
-class UsersField(forms.ModelMultipleChoiceField):
+class UsersField(_UsersChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return person_name(obj)
 
@@ -28,7 +39,7 @@ def person_name(user: User) -> str:
     return f"{full} ({user.username})" if full else user.username
 
 
-class UserForm(forms.ModelForm):
+class UserForm(_UserModelForm):
     WORKING = [("available", _("Available")), ("away", _("Away (gets no new cases)"))]
 
     working_status = forms.ChoiceField(label=_("Working status"), choices=WORKING, widget=forms.RadioSelect)
@@ -63,8 +74,10 @@ class UserForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         user = self.instance
         self.fields["email"].required = False
-        self.fields["languages_spoken"].choices = with_current(LANGUAGE_CHOICES, user.languages_spoken)
-        self.fields["skills"].choices = with_current(skill_choices(), user.skills)
+        cast(forms.ChoiceField, self.fields["languages_spoken"]).choices = with_current(
+            LANGUAGE_CHOICES, user.languages_spoken
+        )
+        cast(forms.ChoiceField, self.fields["skills"]).choices = with_current(skill_choices(), user.skills)
         if user.pk:
             self.initial.setdefault("teams", list(user.teams.all()))
             self.initial.setdefault("languages_spoken", list(user.languages_spoken or []))
@@ -86,7 +99,7 @@ class UserForm(forms.ModelForm):
         return user
 
 
-class TeamForm(forms.ModelForm):
+class TeamForm(_TeamModelForm):
     lead = UserChoiceField(label=_("Team lead"), queryset=User.objects.filter(is_active=True), required=False,
                            help_text=_("The first level of the escalation chain reaches the team lead."))  # fmt: skip
     members = UsersField(
@@ -107,7 +120,7 @@ class TeamForm(forms.ModelForm):
             self.initial.setdefault("members", list(self.instance.members.all()))
 
 
-class DepartmentForm(forms.ModelForm):
+class DepartmentForm(_DepartmentModelForm):
     manager = UserChoiceField(label=_("Manager"), queryset=User.objects.filter(is_active=True), required=False)
 
     class Meta:

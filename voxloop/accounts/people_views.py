@@ -28,8 +28,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     skills = people.skill_choices()
     users = list(User.objects.prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name"))))
     for user in users:
-        user.language_labels = _labels(people.LANGUAGE_CHOICES, user.languages_spoken)
-        user.skill_labels = _labels(skills, user.skills)
+        user.language_labels = _labels(people.LANGUAGE_CHOICES, user.languages_spoken)  # type: ignore[attr-defined]
+        user.skill_labels = _labels(skills, user.skills)  # type: ignore[attr-defined]
     context = {
         "users": users,
         "teams": Team.objects.select_related("department", "lead").prefetch_related("members"),

@@ -49,7 +49,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     for entry in page:
         # The model's name in the reader's language ("工单 #12"), never its label ("cases.case #12").
-        entry.type_label = config_audit.type_label(entry.object_type)
+        entry.type_label = config_audit.type_label(entry.object_type)  # type: ignore[attr-defined]
     params = request.GET.copy()
     params.pop("page", None)
     context = {

@@ -11,7 +11,7 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
-        from voxloop.actions.queries import annotations, create_link
+        from voxloop.actions.queries import action_annotations, create_link
         from voxloop.core.annotations import (
             register_annotation_provider,
             register_annotations_feed,
@@ -20,6 +20,6 @@ class ActionsConfig(AppConfig):
 
         # The trends and Pareto charts mark actions at their intervention dates; pages that show a cause offer
         # a "create action" link with its scope (voxloop.core.annotations).
-        register_annotation_provider(annotations)
+        register_annotation_provider(action_annotations)
         register_create_action_link(create_link)
         register_annotations_feed(lambda: reverse("actions:annotations"))

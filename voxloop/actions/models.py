@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voxloop.core.models import TimeStampedModel
 
@@ -20,7 +21,7 @@ class ActionType(models.TextChoices):
 class ActionStatus(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
     APPROVED = "approved", _("Approved")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("action status", "In progress")
     IMPLEMENTED = "implemented", _("Implemented")
     VERIFYING = "verifying", _("Verifying")
     CLOSED_EFFECTIVE = "closed_effective", _("Closed: effective")
@@ -154,7 +155,7 @@ class ActionComment(models.Model):
 
 
 class ActionEventKind(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("action event", "Created")
     STATUS_CHANGED = "status_changed", _("Status changed")
     MEASURED = "measured", _("Effect measured")
     OVERDUE = "overdue", _("Overdue")

@@ -7,8 +7,10 @@ feedback. Three grouped queries per series, whatever its length."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 from django.db.models import Count, Q, QuerySet
@@ -71,7 +73,7 @@ def _scoped(qs: QuerySet[Feedback], scope: Scope) -> QuerySet[Feedback]:
     return qs
 
 
-def _per_day(qs: QuerySet[Feedback], **aggregates) -> dict[date, dict[str, int]]:
+def _per_day(qs: QuerySet[Feedback], **aggregates) -> dict[date, Mapping[str, Any]]:
     rows = (
         qs.annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
@@ -102,7 +104,7 @@ class OutcomeCache:
             )
             .order_by()
         )
-        self.topics: dict[str, dict[date, dict[str, int]]] = {}
+        self.topics: dict[str, dict[date, Mapping[str, Any]]] = {}
         for row in rows:
             self.topics.setdefault(row["top_code"], {})[row["day"]] = row
 
@@ -125,15 +127,15 @@ def outcome_series(scope: Scope, first: date, last: date, cache: OutcomeCache | 
     base = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
     scoped = _scoped(base, scope)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    cached = cache is not None and cache.covers(first, last)
-    if cached:
-        totals = cache.totals
+    cached = cache if cache is not None and cache.covers(first, last) else None
+    if cached is not None:
+        totals = cached.totals
     else:
         totals = _per_day(base, n=Count("id"), c=Count("id", filter=Q(kind=COMPLAINT_KIND)))
     # With no product, channel or segment filter the scope's items are all items: no second query.
     denominators = totals if _unfiltered(scope) else _per_day(scoped, n=Count("id"))
-    if cached and cache.serves(scope):
-        topical = cache.topics.get(scope.topics[0], {})
+    if cached is not None and cached.serves(scope):
+        topical = cached.topics.get(scope.topics[0], {})
     elif scope.topics:
         # a semi-join on the topic rows: each item once, however many of the scope's topics it mentions
         mentioning = FeedbackTopic.objects.filter(Q(top_code__in=scope.topics) | Q(code__in=scope.topics))
@@ -152,7 +154,7 @@ def outcome_series(scope: Scope, first: date, last: date, cache: OutcomeCache | 
             neg=Count("id", filter=Q(sentiment="negative")),
         )
 
-    def column(table: dict[date, dict[str, int]], key: str) -> np.ndarray:
+    def column(table: dict[date, Mapping[str, Any]], key: str) -> np.ndarray:
         return np.array([float(table.get(d, {}).get(key, 0)) for d in days])
 
     return OutcomeSeries(

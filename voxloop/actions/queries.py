@@ -117,7 +117,7 @@ def effect_table(report: dict[str, Any]) -> list[dict[str, Any]]:
 ANNOTATIONS_CACHE_KEY = "actions:annotations"
 
 
-def annotations(first: date, last: date) -> list[Annotation]:
+def action_annotations(first: date, last: date) -> list[Annotation]:
     """Actions implemented in a period (not cancelled), for the trends and Pareto charts' marks. The few rows are
     cached whole (services.forget_annotations clears them when an implementation date or status changes), so
     the insight pages pay no query for them on a warm cache."""

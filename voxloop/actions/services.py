@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -488,6 +489,7 @@ def due_measurements(today: date | None = None) -> list[tuple[int, int]]:
     )
     due = []
     for pk, on in candidates:
+        assert on is not None  # implemented_on__isnull=False above
         for horizon in HORIZONS:
             if on + timedelta(days=horizon) <= today and (pk, horizon) not in taken:
                 due.append((pk, horizon))
@@ -553,7 +555,7 @@ def flag_overdue_actions(today: date | None = None) -> tuple[int, int]:
             ):
                 _event(action, ActionEventKind.OVERDUE, None, payload={"due_date": action.due_date.isoformat()})
                 notice = OverdueNotice(action.pk, action.title, url, [action.owner_id], escalated=False)
-                transaction.on_commit(lambda n=notice: action_overdue.announce(n))
+                transaction.on_commit(partial(action_overdue.announce, notice))
                 reminders += 1
         manager = action.department.manager
         if manager is None or not manager.is_active or action.due_date + escalate_after >= today:
@@ -562,7 +564,7 @@ def flag_overdue_actions(today: date | None = None) -> tuple[int, int]:
             if ImprovementAction.objects.filter(pk=action.pk, escalated_on__isnull=True).update(escalated_on=today):
                 _event(action, ActionEventKind.ESCALATED, None, payload={"to_user_id": manager.pk})
                 notice = OverdueNotice(action.pk, action.title, url, [manager.pk], escalated=True)
-                transaction.on_commit(lambda n=notice: action_overdue.announce(n))
+                transaction.on_commit(partial(action_overdue.announce, notice))
                 escalations += 1
     return reminders, escalations
 

@@ -3,6 +3,8 @@ buttons, sub-tasks, comments and effect chart, and "create action" prefilled fro
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -14,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from voxloop.accounts.models import Department
+from voxloop.accounts.models import Department, User
 from voxloop.accounts.permissions import Capability, PolicyDenied, has, require
 from voxloop.actions import queries, services
 from voxloop.actions.forms import ActionForm
@@ -50,7 +52,8 @@ def _may_view(user) -> None:
 
 @login_required
 def action_list(request: HttpRequest) -> HttpResponse:
-    _may_view(request.user)
+    user = cast(User, request.user)  # login_required: never the anonymous user
+    _may_view(user)
     tab = request.GET.get("tab", "mine")
     if tab not in queries.TABS:
         tab = "mine"
@@ -61,7 +64,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         "action_type": request.GET.get("type", ""),
         "q": request.GET.get("q", "").strip(),
     }
-    qs = queries.actions_for(request.user, tab, today, **filters)
+    qs = queries.actions_for(user, tab, today, **filters)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "actions/list.html", {
         "tab": tab, "page": page, "filters": filters, "today": today,
@@ -72,13 +75,14 @@ def action_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _may_view(request.user)
+    user = cast(User, request.user)  # login_required: never the anonymous user
+    _may_view(user)
     action = get_object_or_404(ImprovementAction.objects.select_related("department__manager", "owner"), pk=pk)
     labels = _labels()
-    may_approve = services.may_approve(request.user, action)
-    may_work = services.may_work_on(request.user, action)
+    may_approve = services.may_approve(user, action)
+    may_work = services.may_work_on(user, action)
     buttons = [
-        (name, labels[name]) for name, approval in TRANSITIONS.get(action.status, [])
+        (name, labels[name]) for name, approval in TRANSITIONS.get(ActionStatus(action.status), [])
         if (may_approve if approval else may_work)
     ]  # fmt: skip
     measurement = services.latest_report(action)
@@ -98,14 +102,15 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def action_create(request: HttpRequest) -> HttpResponse:
-    require(request.user, Capability.PROPOSE_ACTIONS)
+    user = cast(User, request.user)  # login_required: never the anonymous user
+    require(user, Capability.PROPOSE_ACTIONS)
     if request.method == "POST":
         form = ActionForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 action = services.create_action(
-                    request.user, title=data["title"], department=data["department"], owner=data["owner"],
+                    user, title=data["title"], department=data["department"], owner=data["owner"],
                     due_date=data["due_date"], description=data["description"], plan=data["plan"],
                     action_type=data["action_type"], topics=ActionForm.split(data["topics"]),
                     products=ActionForm.split(data["products"]), channels=data["channels"], segment=data["segment"],
@@ -137,7 +142,7 @@ def _back(pk: int) -> HttpResponse:
 def action_status(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
     transition = request.POST.get("transition", "")
-    user = request.user
+    user = cast(User, request.user)  # login_required: never the anonymous user
     try:
         if transition == "approve":
             services.approve_action(user, action)
@@ -164,7 +169,7 @@ def action_status(request: HttpRequest, pk: int) -> HttpResponse:
 def action_task_add(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
     try:
-        services.add_task(request.user, action, request.POST.get("title", ""))
+        services.add_task(cast(User, request.user), action, request.POST.get("title", ""))
     except ActionError as exc:
         messages.error(request, exc.message)
     return _back(pk)
@@ -175,7 +180,7 @@ def action_task_add(request: HttpRequest, pk: int) -> HttpResponse:
 def action_task_toggle(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     task = get_object_or_404(ActionTask.objects.select_related("action__department"), pk=task_pk, action_id=pk)
     try:
-        services.set_task_done(request.user, task, request.POST.get("done") == "1")
+        services.set_task_done(cast(User, request.user), task, request.POST.get("done") == "1")
     except ActionError as exc:
         messages.error(request, exc.message)
     return _back(pk)
@@ -186,7 +191,7 @@ def action_task_toggle(request: HttpRequest, pk: int, task_pk: int) -> HttpRespo
 def action_comment(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction, pk=pk)
     try:
-        services.add_comment(request.user, action, request.POST.get("text", ""))
+        services.add_comment(cast(User, request.user), action, request.POST.get("text", ""))
     except (ActionError, PolicyDenied) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
     return _back(pk)
@@ -197,7 +202,7 @@ def action_comment(request: HttpRequest, pk: int) -> HttpResponse:
 def action_measure(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
     try:
-        services.measure_now(request.user, action)
+        services.measure_now(cast(User, request.user), action)
     except ActionError as exc:
         messages.error(request, exc.message)
     return _back(pk)
@@ -213,5 +218,5 @@ def action_annotations(request: HttpRequest) -> HttpResponse:
             {"detail": _("Give first and last as dates (YYYY-MM-DD), first not after last.")}, status=400
         )
     items = [{"day": a.day.isoformat(), "label": a.label, "url": a.url, "topics": list(a.topics)}
-             for a in queries.annotations(first, last)]  # fmt: skip
+             for a in queries.action_annotations(first, last)]  # fmt: skip
     return JsonResponse({"items": items})

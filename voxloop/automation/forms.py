@@ -231,7 +231,7 @@ def readable_place(message: str) -> str:
             template = _("alternative %(n)s") if inner == "any" else _("part %(n)s")
         words.append(str(template % {"n": n}))
     if not words:
-        words.append(str(_("Conditions") if match.group(1) == "conditions" else _("Actions")))
+        words.append(str(_("Conditions") if match.group(1) == "conditions" else pgettext_lazy("rule", "Actions")))
     place = " › ".join(words)
     return place[:1].upper() + place[1:] + message[match.end() :]
 

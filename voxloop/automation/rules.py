@@ -383,7 +383,7 @@ ACTION_SPECS: dict[str, dict[str, bool]] = {  # type -> {key: required}
     NOTIFY: {"message": False},
     AUTO_ACKNOWLEDGE: {},
 }
-SEVERITY_RANK = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 3}
+SEVERITY_RANK: dict[str, int] = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 3}
 
 
 @dataclass

@@ -5,6 +5,7 @@ so a new year does not depend on someone typing the State Council's notice in.""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import holidays as holidays_library
 from django.db import transaction
@@ -31,7 +32,7 @@ def library_holiday_rows(years: Iterable[int], country: str = LIBRARY_COUNTRY) -
     zh = holidays_library.country_holidays(country, years=years, language="zh_CN")
     en = holidays_library.country_holidays(country, years=years, language="en_US")
     rows = [HolidayRow(day, "holiday", f"{zh.get(day)} / {en.get(day)}"[:_NAME_LENGTH]) for day in sorted(zh)]
-    workdays = getattr(zh, "weekend_workdays", set())
+    workdays: set[date] = getattr(zh, "weekend_workdays", set())
     rows += [HolidayRow(day, "workday", _WORKDAY_NAME) for day in sorted(workdays) if day.year in years]
     return sorted(rows, key=lambda r: r.day)
 

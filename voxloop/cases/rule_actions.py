@@ -21,10 +21,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
-from voxloop.accounts.models import Team
+from voxloop.accounts.models import Team, User
 from voxloop.automation.models import FeedbackTag, RuleFiring
 from voxloop.automation.routing import RoutingContext, compiled_routing_rules, pick_agent
 from voxloop.automation.rules import SEVERITY_RANK, Facts, Plan, Predicate
@@ -200,7 +201,7 @@ def _fire_wave(
     slow_ids = {f.feedback_id for f in slow}
     fast = [f for f in todo if f.feedback_id not in slow_ids]
 
-    tags = []
+    tags: list[FeedbackTag] = []
     for facts in fast:
         hits, plan = hits_of[facts.feedback_id], plans[facts.feedback_id]
         rule_of_tag = {t: r.pk for r in reversed(hits) for a in r.actions if a["type"] == "add_tags" for t in a["tags"]}
@@ -231,7 +232,7 @@ def _fire_wave(
             routing.context.assigned(team, agent, plan.severity)
         requests.append((facts, CaseRequest([facts.feedback_id], plan.severity, team=team, assignee=agent)))
     cases = open_cases([r for _f, r in requests], now=now, calendars=routing.calendars)
-    events = []
+    events: list[tuple[Case, str, User | None, datetime, dict[str, Any]]] = []
     for (facts, _request), case in zip(requests, cases, strict=True):
         plan, hits = plans[facts.feedback_id], hits_of[facts.feedback_id]
         result.cases_opened.append(case.pk)

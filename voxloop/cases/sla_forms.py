@@ -159,7 +159,8 @@ class SLAPolicyForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         day = working_day_minutes(data.get("calendar"))
         minutes = {name: to_minutes(data[name], day) for name in ("first_response", "resolution") if data.get(name)}
         for name, value in minutes.items():
@@ -195,7 +196,8 @@ class CalendarForm(forms.ModelForm):
         return [self[f"hours_{day}"] for day in [*WEEKDAYS, "makeup"]]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         spec: dict[str, list[list[str]]] = {}
         for day in [*WEEKDAYS, "makeup"]:
             try:
@@ -270,7 +272,8 @@ class EscalationLevelForm(forms.ModelForm):
             )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         if data.get("after_breach"):
             self.instance.after_breach_minutes = to_minutes(data["after_breach"], self.day_minutes)
         return data

@@ -46,16 +46,16 @@ def overview(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
     calendars = list(BusinessCalendar.objects.all())
     for calendar in calendars:
-        calendar.hours_rows = [(WEEKDAY_LABELS[d], hours_text(calendar.working_hours.get(d, []))) for d in WEEKDAYS]
+        calendar.hours_rows = [(WEEKDAY_LABELS[d], hours_text(calendar.working_hours.get(d, []))) for d in WEEKDAYS]  # type: ignore[attr-defined]
     policies = list(SLAPolicy.objects.select_related("team", "calendar"))
     for policy in policies:
         day = working_day_minutes(policy.calendar)
-        policy.first_response_text = duration_text(policy.first_response_minutes, day)
-        policy.resolution_text = duration_text(policy.resolution_minutes, day)
+        policy.first_response_text = duration_text(policy.first_response_minutes, day)  # type: ignore[attr-defined]
+        policy.resolution_text = duration_text(policy.resolution_minutes, day)  # type: ignore[attr-defined]
     levels = list(EscalationLevel.objects.select_related("user"))
     default_day = working_day_minutes(next((c for c in calendars if c.is_default), None))
     for level in levels:
-        level.after_text = duration_text(level.after_breach_minutes, default_day)
+        level.after_text = duration_text(level.after_breach_minutes, default_day)  # type: ignore[attr-defined]
     context = {
         "policies": policies,
         "calendars": calendars,

@@ -26,7 +26,7 @@ from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.insights.root_causes import BAR, BAR_VITAL, topic_labels
 from voxloop.metrics.queries import Period
 
-LABEL_FIELDS = (CorrectionField.SENTIMENT, CorrectionField.KIND, CorrectionField.URGENCY)
+LABEL_FIELDS: tuple[str, ...] = (CorrectionField.SENTIMENT, CorrectionField.KIND, CorrectionField.URGENCY)
 WORK_LIST_SIZE = 50
 WEEKLY_UP_TO_DAYS = 120  # longer periods are shown by month
 MAX_CONFUSIONS = 15
@@ -92,10 +92,9 @@ def _top_codes(codes: Any) -> set[str]:
 def latest_corrections(period: Period) -> list[tuple[int, str, Any, date]]:
     """(feedback id, field, corrected value, local day) of each item's latest correction of each field made in
     the period."""
-    from voxloop.metrics.queries import _local_range
     from voxloop.metrics.services import local_day
 
-    start, end = _local_range(period)
+    start, end = period.bounds()
     seen: set[tuple[int, str]] = set()
     out = []
     rows = (
@@ -165,9 +164,8 @@ def quality(period: Period) -> Quality:
 
 def untopiced_items(period: Period, limit: int = WORK_LIST_SIZE) -> tuple[int, list[dict[str, Any]]]:
     """Analysed items of the period without any topic, newest first: the work list to label."""
-    from voxloop.metrics.queries import _local_range
 
-    start, end = _local_range(period)
+    start, end = period.bounds()
     items = (
         Feedback.objects.filter(received_at__gte=start, received_at__lt=end, analysis__isnull=False)
         .exclude(Exists(FeedbackTopic.objects.filter(feedback=OuterRef("pk"))))
@@ -247,7 +245,7 @@ def per_label_chart(result: Quality) -> Chart:
     keys = sorted(result.per_label, key=lambda k: (list(LABEL_FIELDS).index(k[0]), k[1]))
     names = [f"{fields[f]} · {values.get((f, v), v)}" for f, v in keys]
     data = [{"value": _pct(result.per_label[k].rate),
-             "url": feedback_url(None, **{str(k[0]): k[1]}),
+             "url": feedback_url(None, **dict[str, Any]({str(k[0]): k[1]})),
              "itemStyle": {"color": BAR_VITAL if (result.per_label[k].rate or 0) < 0.5 else BAR}}
             for k in keys]  # fmt: skip
     option = {
@@ -285,7 +283,7 @@ def per_topic_chart(result: Quality, labels: dict[str, str]) -> Chart:
     }
     rows = [[labels.get(c, c), c, result.per_topic[c].model, result.per_topic[c].people, result.per_topic[c].both,
              _pct(result.per_topic[c].precision), _pct(result.per_topic[c].recall)] for c in codes]  # fmt: skip
-    links = [feedback_url(None, topic=c) for c in codes]
+    links: list[str | None] = [feedback_url(None, topic=c) for c in codes]
     header = [_("Topic"), _("Code"), _("Model gave it"), _("People gave it"), _("Both"), _("Precision (%)"),
               _("Recall (%)")]  # fmt: skip
     note = _("On items whose topics people corrected: precision is the share of the model's topic that people "

@@ -15,7 +15,6 @@ from voxloop.analysis.models import FeedbackTopic
 from voxloop.cases.models import Case, CaseFeedback
 from voxloop.feedback.models import Feedback
 from voxloop.metrics.queries import Cut, Period, PeriodError
-from voxloop.metrics.services import day_bounds
 from voxloop.surveys.models import Response
 
 
@@ -42,14 +41,10 @@ def _first_feedback(field_name: str) -> Subquery:
     )
 
 
-def _local_range(period: Period) -> tuple[Any, Any]:
-    return day_bounds(period.start)[0], day_bounds(period.end)[1]
-
-
 def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -> Any:
     """The cases counted in a case KPI for this period and cut (merged duplicates left out, as in the roll-ups).
     ``root_cause``: only the resolved cases with that root-cause code (what the roll-ups' ``rc:<code>`` count)."""
-    start, end = _local_range(period)
+    start, end = period.bounds()
     cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True)
     cases = cases.filter(_case_population(kpi))
     if root_cause:
@@ -62,7 +57,8 @@ def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -
     elif d == "team":
         cases = cases.filter(team_id=v) if v else cases.filter(team__isnull=True)
     elif d == "agent":
-        cases = cases.filter(assignee_id=v) if v else cases.filter(assignee__isnull=True)
+        # v is a user id here: parse_panel_params only lets known agents through
+        cases = cases.filter(assignee_id=int(v)) if v else cases.filter(assignee__isnull=True)
     elif d == "segment":
         cases = (
             cases.filter(customer__segment=v) if v else cases.filter(Q(customer__isnull=True) | Q(customer__segment=""))
@@ -77,7 +73,7 @@ def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -
 
 
 def drill_responses(period: Period, cut: Cut, kpi: str = "") -> Any:
-    start, end = _local_range(period)
+    start, end = period.bounds()
     responses = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
     if kpi.startswith("nps"):
         responses = responses.filter(nps__isnull=False)
@@ -141,7 +137,7 @@ def responses_in_language(responses: Any, language: str) -> Any:
 
 
 def drill_feedback(period: Period, cut: Cut, kpi: str = "") -> Any:
-    start, end = _local_range(period)
+    start, end = period.bounds()
     items = Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
     d, v = cut.dimension, cut.value
     if d == "channel":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.metrics import cuts
 from voxloop.metrics.models import Dimension, MetricDaily, Source
-from voxloop.metrics.services import SOURCE_DIMENSIONS
+from voxloop.metrics.services import SOURCE_DIMENSIONS, day_bounds
 from voxloop.stats import formulas
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -46,6 +46,10 @@ class Period:
 
     def each_day(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) in the site's time zone: the instants the period's local days cover."""
+        return day_bounds(self.start)[0], day_bounds(self.end)[1]
 
 
 def make_period(start: date | None, end: date | None, today: date, last_days: int | None = None) -> Period:

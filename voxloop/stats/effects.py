@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -392,7 +393,7 @@ def judge(
     post_days = int(len(post))
 
     def report(verdict: Verdict, **kw) -> EffectReport:
-        base = dict(
+        base: dict[str, Any] = dict(
             verdict=verdict,
             lower_is_better=lower_is_better,
             alpha=alpha,

@@ -96,7 +96,7 @@ def clean_answers(survey: Survey, data: Mapping[str, Any], language: str) -> Cle
     clean = CleanAnswers()
 
     def values(name: str) -> list[str]:
-        raw = data.getlist(name) if hasattr(data, "getlist") else data.get(name)  # type: ignore[union-attr]
+        raw = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
         if raw is None:
             return []
         items = raw if isinstance(raw, list | tuple) else [raw]

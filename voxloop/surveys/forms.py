@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import get_language
@@ -81,7 +81,7 @@ class QuestionForm(forms.Form):
         questions = [] if survey is None else [
             q for q in survey.questions.order_by("order") if q.is_score and (before is None or q.order < before)
         ]  # fmt: skip
-        self.fields["show_if_question"].choices = [("", _("always show"))] + [
+        cast(forms.ChoiceField, self.fields["show_if_question"]).choices = [("", _("always show"))] + [
             (q.order, f"{q.order}. {q.text(language)} ({q.get_kind_display()})") for q in questions
         ]
 

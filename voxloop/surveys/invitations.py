@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -118,7 +119,7 @@ class BatchResult:
         return self.invited + self.skipped_opted_out + self.skipped_recently_surveyed + self.skipped_no_email
 
 
-def segment_customers(segment: str = "", tags: Iterable[str] = ()):  # type: ignore[no-untyped-def]
+def segment_customers(segment: str = "", tags: Iterable[str] = ()) -> QuerySet[Customer]:
     """Customers in a segment and/or carrying every one of these tags (relationship NPS audiences)."""
     customers = Customer.objects.all()
     if segment:
@@ -145,7 +146,7 @@ def invite_batch(
         raise SurveyError(SurveyErrorCode.INVALID, message, {"segment": message})
     now = now_or_current(now)
     result = BatchResult()
-    customers = segment_customers(segment, tags).only("pk", "email", "language", "opted_out", "tags")
+    customers: QuerySet[Customer] | list[Customer] = segment_customers(segment, tags).only("pk", "email", "language", "opted_out", "tags")
     if tags and not _json_contains_ok():  # SQLite: filter the tags in Python
         wanted = set(tags)
         customers = [c for c in customers if wanted <= set(c.tags or [])]

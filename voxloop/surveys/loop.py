@@ -4,6 +4,7 @@ becomes feedback through the one ingest path (linked to that case when it is ope
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -61,7 +62,7 @@ def comment_to_feedback(response: Response) -> int | None:
         received_at=response.submitted_at,
         source=SURVEY_SOURCE,
         external_id=f"survey-response:{response.pk}",
-        rating=rating,
+        rating=None if rating is None else Decimal(rating),
         rating_scale=scale,
         customer_id=customer.external_id if customer else "",
         customer_name=customer.name if customer else "",

@@ -259,7 +259,7 @@ class Response(models.Model):
     nps = models.SmallIntegerField("NPS", null=True, blank=True)
     csat = models.SmallIntegerField("CSAT", null=True, blank=True)
     ces = models.SmallIntegerField("CES", null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(pgettext_lazy("survey response", "comment"), blank=True)
     # The Feedback item created from the comment (channel "survey"), analysed like any other.
     feedback = models.ForeignKey(
         "feedback.Feedback", null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
