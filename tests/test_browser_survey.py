@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from voxloop.feedback.models import Customer
-from voxloop.surveys import services
+from voxloop.surveys.building import add_question, save_survey
+from voxloop.surveys.invitations import create_link_invitation
 from voxloop.surveys.models import Response
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,17 +17,17 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def csat_invitation(db):
-    survey = services.save_survey(
+    survey = save_survey(
         None, name="售后回访", kind="csat", languages=["zh-hans", "en"], branding={"logo_text": "好家电"},
         texts={"title_zh": "您对这次售后服务满意吗？", "thank_you_zh": "感谢您的评价，我们会继续改进！"},
     )  # fmt: skip
-    services.add_question(survey, kind="csat", dimension="speed", text_zh="响应速度", text_en="Speed")
-    services.add_question(
+    add_question(survey, kind="csat", dimension="speed", text_zh="响应速度", text_en="Speed")
+    add_question(
         survey, kind="text", text_zh="很抱歉，哪里让您不满意？", text_en="What went wrong?",
         show_if={"question": 1, "lte": 2}, required=True,
     )  # fmt: skip
     customer = Customer.objects.create(external_id="C-7", name="李女士", email="li@example.com", language="zh-hans")
-    return services.create_link_invitation(survey, customer=customer)
+    return create_link_invitation(survey, customer=customer)
 
 
 def test_a_customer_answers_a_survey_on_a_phone_in_chinese(page, live_server, csat_invitation):
@@ -66,7 +67,7 @@ def test_a_customer_answers_a_survey_on_a_phone_in_chinese(page, live_server, cs
 
 
 def test_a_manager_adds_a_why_question_in_the_builder(login_page, manager, live_server):
-    survey = services.save_survey(None, name="关系型 NPS", kind="nps", languages=["zh-hans", "en"])
+    survey = save_survey(None, name="关系型 NPS", kind="nps", languages=["zh-hans", "en"])
     page = login_page(manager)
     page.goto(f"{live_server.url}/surveys/")
     page.get_by_role("link", name="关系型 NPS").click()
