@@ -35,6 +35,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         shipped.remove_shipped(apps, None)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Every test starts with an empty cache, as it starts with a clean database. The test cache is one LocMemCache
+    for the whole run, while the database rolls back and hands out the same primary keys again: without this, an
+    entry a previous test left (who is on case 1, a rate-limit counter) would speak for the next test's rows."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright (never a downloaded browser build)."""
