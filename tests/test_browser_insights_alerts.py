@@ -94,9 +94,11 @@ def test_clicking_an_anomalous_point_opens_that_days_feedback(login_page, analys
     page = login_page(analyst)
     page.goto(f"{live_server.url}/insights/alerts/{alert.pk}/")
     page.wait_for_selector("[data-insight-chart=series] canvas")
-    # where the last anomalous point (today) is drawn, in page coordinates
+    # where the last anomalous point (today) is drawn, in viewport coordinates: scrolled into view first, as a
+    # user would, since the alert's summary (with its create-action link) can push the chart below the fold
     x, y = page.locator("[data-insight-chart=series]").evaluate(
         """el => {
+            el.scrollIntoView({block: "center"});
             const chart = echarts.getInstanceByDom(el);
             const marked = chart.getOption().series.find(s => s.type === "scatter");
             const [day, value] = marked.data[marked.data.length - 1].value;
@@ -106,6 +108,11 @@ def test_clicking_an_anomalous_point_opens_that_days_feedback(login_page, analys
             return [box.left + point[0], box.top + point[1]];
         }"""
     )
+    # the point is on screen and nothing (an action marker, a band) lies over the chart there
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y)?.closest('[data-insight-chart]')?.dataset.insightChart", [x, y]
+    )
+    assert on_top == "series"
     page.mouse.click(x, y)
     page.wait_for_url("**/feedback/**")
     page.wait_for_load_state("networkidle")

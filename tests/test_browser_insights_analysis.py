@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from voxloop.analysis.models import Topic
+from voxloop.analysis.models import FeedbackTopic, Topic
 from voxloop.cases.models import Case, CaseFeedback
 from voxloop.metrics import services
 from voxloop.metrics.tests.conftest import make_case, make_feedback, make_response
@@ -49,6 +49,18 @@ def data(seeded):
     services.rebuild()
 
 
+MIXED_PRAISE = "东西不错，就是物流慢了点"
+
+
+def _praise_with_a_delivery_complaint() -> None:
+    """A praise overall whose delivery-delay topic is negative in its own words (aspect sentiment): the Pareto
+    and the journey count it as a delivery complaint, so the drill list must show it too."""
+    item = make_feedback(timezone.now() - timedelta(days=2), kind="praise", sentiment="positive", score=0.6,
+                         topics=("logistics.delay",), text=MIXED_PRAISE)  # fmt: skip
+    FeedbackTopic.objects.filter(feedback=item).update(sentiment="negative", sentiment_score=-0.6)
+    services.rebuild()
+
+
 def _charts_drawn(page, keys: list[str]) -> None:
     for key in keys:
         page.wait_for_selector(f'[data-insight-chart="{key}"][data-rendered="true"] canvas')
@@ -76,14 +88,18 @@ def _click_item(page, key: str, series: int, index: int) -> None:
 
 
 def test_root_causes_bar_opens_the_complaints_behind_it(login_page, analyst, data, live_server):
+    _praise_with_a_delivery_complaint()
     page = login_page(analyst)
     page.goto(f"{live_server.url}/insights/root-causes/?level=sub")
     _charts_drawn(page, ["complaint_topics", "case_root_causes"])
-    # the first bar (delivery delay, 6 of 6 sub-topic mentions): click its middle
+    # the first bar (delivery delay: 6 complaints and the praise that complains about it): click its middle
     _click_item(page, "complaint_topics", 0, 0)
-    assert "/feedback/" in page.url and "topic=logistics.delay" in page.url and "kind=complaint" in page.url
+    # complaints about the topic by its own polarity, as the bar counts them, not by the item's kind
+    assert "/feedback/" in page.url and "topic=logistics.delay" in page.url and "aspect=complaint" in page.url
+    assert page.locator("select[name=aspect]").input_value() == "complaint"
     rows = page.locator("#inbox-rows").inner_text()
-    assert rows.count("快递太慢了") == 6
+    assert rows.count("快递太慢了") == 6 and MIXED_PRAISE in rows
+    assert page.locator("#inbox-rows tr.inbox-row").count() == 7
     assert "质量一般" not in rows and "点赞" not in rows
 
 
@@ -109,6 +125,7 @@ def test_drivers_point_opens_the_responses_mentioning_the_topic(login_page, anal
 
 
 def test_journey_touchpoint_then_pain_point_then_feedback(login_page, analyst, data, live_server):
+    _praise_with_a_delivery_complaint()
     page = login_page(analyst)
     page.goto(f"{live_server.url}/insights/journey/")
     _charts_drawn(page, ["journey", "pain_points"])
@@ -123,9 +140,12 @@ def test_journey_touchpoint_then_pain_point_then_feedback(login_page, analyst, d
     assert page.locator("[data-focus=delivery]").count() == 1
     _charts_drawn(page, ["pain_points"])
     _click_item(page, "pain_points", 0, 0)
-    assert "/feedback/" in page.url and "topic=logistics" in page.url and "sentiment=negative" in page.url
+    # the topic negative by its own polarity, as the pain point counts it, not the item's overall label
+    assert "/feedback/" in page.url and "topic=logistics" in page.url and "aspect=negative" in page.url
+    assert page.locator("select[name=aspect]").input_value() == "negative"
     rows = page.locator("#inbox-rows").inner_text()
-    assert rows.count("快递太慢了") == 6 and "点赞" not in rows
+    assert rows.count("快递太慢了") == 6 and MIXED_PRAISE in rows and "点赞" not in rows
+    assert page.locator("#inbox-rows tr.inbox-row").count() == 7
 
 
 def test_admin_fixes_a_bad_topic_in_the_journey_editor(login_page, admin_user, seeded, live_server):
