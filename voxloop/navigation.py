@@ -50,7 +50,7 @@ def navigation(request: HttpRequest) -> dict:
 
 # The top bar shows the daily work directly and groups the rest into two menus, so it fits on one line at
 # 1280 px in both languages. A page not named here (one added later) goes into the settings menu.
-MAIN_KEYS = ("feedback", "cases", "customers", "surveys", "metrics", "insights")
+MAIN_KEYS = ("feedback", "cases", "customers", "surveys", "metrics", "insights", "actions")
 COLLECT_KEYS = ("staff_entry", "imports", "mailboxes")
 
 

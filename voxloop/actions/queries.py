@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from voxloop.accounts.models import User
 from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ActionStatus, ImprovementAction
@@ -20,7 +20,8 @@ from voxloop.core.annotations import Annotation
 from voxloop.feedback.models import Channel, Product
 
 TABS = ("mine", "department", "all")
-NAV_LABEL = gettext_lazy("Improvement actions")
+# Short in the top bar, which must hold every daily page on one line at 1280 px; pages say it in full.
+NAV_LABEL = pgettext_lazy("top bar", "Actions")
 
 
 def actions_for(
