@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from voxloop.actions import queries, services
 from voxloop.actions.models import ActionOrigin, ActionStatus, ActionType, ImprovementAction
 from voxloop.actions.services import ActionError, ActionErrorCode
 from voxloop.api.auth import TokenAuth
-from voxloop.api.cursors import decode_cursor, encode_cursor
+from voxloop.api.cursors import keyset_page
 from voxloop.api.models import ApiToken, Scope
 from voxloop.api.schemas import ErrorOut
 
@@ -164,16 +163,8 @@ def list_actions(request: HttpRequest, filters: Query[ActionFilters]):
     qs = queries.actions_for(user, filters.tab, today, status=filters.status or "all").prefetch_related("collaborators")
     if filters.department is not None:
         qs = qs.filter(department_id=filters.department)
-    if filters.cursor:
-        stamp, pk = decode_cursor(filters.cursor)
-        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-    rows = list(qs.order_by("-updated_at", "-id")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return {
-        "items": [_row(a, today) for a in rows],
-        "next_cursor": encode_cursor(rows[-1].updated_at, rows[-1].pk) if more else None,
-    }
+    rows, next_cursor = keyset_page(qs, filters.cursor, filters.limit, "updated_at")
+    return {"items": [_row(a, today) for a in rows], "next_cursor": next_cursor}
 
 
 @router.get(

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -37,7 +37,7 @@ from voxloop.api.case_schemas import (
     SeverityValue,
     StatusValue,
 )
-from voxloop.api.cursors import decode_cursor, encode_cursor
+from voxloop.api.cursors import keyset_page
 from voxloop.api.idempotency import IDEMPOTENCY, idempotent
 from voxloop.api.models import ApiToken, Scope
 from voxloop.api.schemas import ApiDateTime, ErrorOut
@@ -211,17 +211,8 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
             qs = qs.filter(assignee=assignee)
     if filters.updated_since:
         qs = qs.filter(updated_at__gte=filters.updated_since)
-    if filters.cursor:
-        stamp, pk = decode_cursor(filters.cursor)
-        # Keyset pagination on (updated_at, id): no page skips or repeats a case while others are being added.
-        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-    rows = list(qs.order_by("-updated_at", "-id")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return {
-        "items": [_case_row(c, user) for c in rows],
-        "next_cursor": encode_cursor(rows[-1].updated_at, rows[-1].pk) if more else None,
-    }
+    rows, next_cursor = keyset_page(qs, filters.cursor, filters.limit, "updated_at")
+    return {"items": [_case_row(c, user) for c in rows], "next_cursor": next_cursor}
 
 
 @router.get(
