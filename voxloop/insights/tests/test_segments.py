@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from voxloop.accounts.models import AuditAction, AuditLog, Role, User
-from voxloop.cases import followup
+from voxloop.cases import followup, recovery
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseStatus
 from voxloop.cases.services import open_case, resolve_case
 from voxloop.feedback.models import Customer, CustomerSegment, Feedback, Kind
@@ -239,17 +239,17 @@ def test_the_tier_query_agrees_with_the_placement(world):
 def test_recovery_cases_open_only_for_customers_without_an_open_case(world, manager):
     segmentation.assign_segments()
     open_case([Feedback.objects.get(customer=world["vip_unhappy"]).pk])  # already being handled
-    preview = segmentation.recovery_preview(S.HIGH_RISK_RECOVERY)
+    preview = recovery.recovery_preview(S.HIGH_RISK_RECOVERY)
     assert (preview["total"], preview["open_case"], preview["to_open"]) == (2, 1, 1)
 
-    result = segmentation.open_recovery_cases(S.HIGH_RISK_RECOVERY, manager)
+    result = recovery.open_recovery_cases(S.HIGH_RISK_RECOVERY, manager)
     assert len(result.opened) == 1 and result.skipped == {"open_case": 1} and result.remaining == 0
     case = Case.objects.get(pk=result.opened[0])
     latest = Feedback.objects.filter(customer=world["vip_low_score"]).latest("received_at")
     assert case.customer == world["vip_low_score"] and list(case.feedback_items.all()) == [latest]
     assert case.severity == "important" and case.created_by == manager
 
-    again = segmentation.open_recovery_cases(S.HIGH_RISK_RECOVERY, manager)
+    again = recovery.open_recovery_cases(S.HIGH_RISK_RECOVERY, manager)
     assert again.opened == [] and again.skipped == {"open_case": 2}
     assert Case.objects.filter(customer=world["vip_low_score"], status__in=ACTIVE_STATUSES).count() == 1
 
@@ -258,7 +258,7 @@ def test_recovery_skips_opted_out_customers_and_those_without_feedback(world, ma
     segmentation.assign_segments()
     Customer.objects.filter(pk=world["low_0"].pk).update(opted_out=True)
     feedback(world["low_1"], 3, kind=Kind.QUESTION)
-    result = segmentation.open_recovery_cases(S.OTHERS, manager)
+    result = recovery.open_recovery_cases(S.OTHERS, manager)
     # OTHERS: mid_one_old and low_1 have feedback; low_0 opted out; low_2..low_5 have none.
     assert len(result.opened) == 2
     assert result.skipped == {"opted_out": 1, "no_feedback": 4}
@@ -267,15 +267,15 @@ def test_recovery_skips_opted_out_customers_and_those_without_feedback(world, ma
 
 def test_recovery_opens_at_most_the_limit_and_says_how_many_remain(world, manager):
     segmentation.assign_segments()
-    result = segmentation.open_recovery_cases(S.AT_RISK, manager, limit=1)
+    result = recovery.open_recovery_cases(S.AT_RISK, manager, limit=1)
     # mid_reopened's case is open again (reopened), so only mid_two_old is due a case: the limit is no bar.
     assert len(result.opened) == 1 and result.remaining == 0
     for i in range(3):
         feedback(world[f"mid_{i}"], 2, kind=Kind.QUESTION)
-    result = segmentation.open_recovery_cases(S.GROWTH_POTENTIAL, manager, limit=2)
+    result = recovery.open_recovery_cases(S.GROWTH_POTENTIAL, manager, limit=2)
     assert len(result.opened) == 2 and result.remaining == 3  # mid_content, mid_fixed, mid_0..2: 5 candidates
     assert result.skipped == {"no_feedback": 2}  # mid_3, mid_4
-    assert segmentation.open_recovery_cases(S.GROWTH_POTENTIAL, manager, limit=2).remaining == 1
+    assert recovery.open_recovery_cases(S.GROWTH_POTENTIAL, manager, limit=2).remaining == 1
 
 
 def test_the_bulk_action_needs_a_confirmation_and_a_manager(world, client, manager, analyst, agent):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.permissions import Capability, has
+from voxloop.cases import recovery
 from voxloop.feedback.models import CustomerSegment
 from voxloop.insights import segmentation
 from voxloop.insights import segments as read
@@ -104,7 +105,7 @@ def segment_customers(request: HttpRequest, segment: str) -> HttpResponse:
             "tier_names": read.tier_labels(),
             "overview": data,
             "may_act": may_act(request.user),
-            "preview": segmentation.recovery_preview(segment) if may_act(request.user) else None,
+            "preview": recovery.recovery_preview(segment) if may_act(request.user) else None,
         },
     )
     return respond(request, page)
@@ -140,11 +141,11 @@ def open_recovery_cases(request: HttpRequest, segment: str) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the confirmation box to open the cases."))
         return redirect("dashboards:segment_customers", segment=segment)
-    result = segmentation.open_recovery_cases(segment, request.user)
+    result = recovery.open_recovery_cases(segment, request.user)
     messages.success(request, _("Opened %(n)s recovery cases.") % {"n": len(result.opened)})
     for code, n in result.skipped.items():
-        if code in segmentation.SKIP_LABELS:
-            reason = segmentation.SKIP_LABELS[code]
+        if code in recovery.SKIP_LABELS:
+            reason = recovery.SKIP_LABELS[code]
             messages.info(request, _("Skipped %(n)s customers who %(reason)s.") % {"n": n, "reason": reason})
         else:  # a case could not be opened: the case service's own reason (one example)
             text = _("Skipped %(n)s customers: %(reason)s") % {"n": n, "reason": result.messages.get(code, code)}
