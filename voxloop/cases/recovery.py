@@ -1,5 +1,7 @@
 """The bulk "open recovery cases" action on a customer segment: one case per customer of the segment that has no
-open case, opened through ``open_case``. The segments themselves are placed by voxloop.insights.segmentation."""
+open case, opened through ``open_case``. The segments themselves are placed by voxloop.insights.segmentation;
+the insights page only asks for the preview and calls ``open_recovery_cases`` (it writes no case itself), and
+the service checks the policy, so every caller gets the page's "managers and admins only"."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from voxloop.accounts.models import User
+from voxloop.accounts.permissions import Capability, require
 from voxloop.cases.guards import CaseError, CaseErrorCode
 from voxloop.cases.models import ACTIVE_STATUSES, Case, Severity
 from voxloop.cases.services import open_case
@@ -68,7 +71,11 @@ def open_recovery_cases(
 ) -> RecoveryResult:
     """Open one case per customer of ``segment`` that has no open case, from the customer's latest feedback,
     most valuable customers first. Customers with an open case, with no feedback to open one from, or who opted
-    out of contact are skipped (counted by reason). Running it again opens nothing twice."""
+    out of contact are skipped (counted by reason). Running it again opens nothing twice.
+
+    ``actor`` None is the system (a task, the demo); a person needs ``ACT_ON_SEGMENTS`` (PolicyDenied)."""
+    if actor is not None:
+        require(actor, Capability.ACT_ON_SEGMENTS)
     result = RecoveryResult()
     preview = recovery_preview(segment)
     for code in (SkipCode.OPEN_CASE, SkipCode.OPTED_OUT, SkipCode.NO_FEEDBACK):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from voxloop.accounts.models import AuditAction, AuditLog, Role, User
+from voxloop.accounts.permissions import PolicyDenied
 from voxloop.cases import followup, recovery
 from voxloop.cases.models import ACTIVE_STATUSES, Case, CaseStatus
 from voxloop.cases.services import open_case, resolve_case
@@ -276,6 +277,19 @@ def test_recovery_opens_at_most_the_limit_and_says_how_many_remain(world, manage
     assert len(result.opened) == 2 and result.remaining == 3  # mid_content, mid_fixed, mid_0..2: 5 candidates
     assert result.skipped == {"no_feedback": 2}  # mid_3, mid_4
     assert recovery.open_recovery_cases(S.GROWTH_POTENTIAL, manager, limit=2).remaining == 1
+
+
+def test_the_case_service_itself_refuses_who_the_page_refuses(world, manager, analyst, agent):
+    """The recovery action is a cases service: any caller (page, task, shell) gets the page's policy, and the
+    system (no actor) may run it."""
+    segmentation.assign_segments()
+    before = Case.objects.count()
+    for user in (analyst, agent):
+        with pytest.raises(PolicyDenied) as denied:
+            recovery.open_recovery_cases(S.HIGH_RISK_RECOVERY, user)
+        assert denied.value.code == "not_allowed"
+    assert Case.objects.count() == before
+    assert len(recovery.open_recovery_cases(S.HIGH_RISK_RECOVERY, None).opened) == 2
 
 
 def test_the_bulk_action_needs_a_confirmation_and_a_manager(world, client, manager, analyst, agent):
