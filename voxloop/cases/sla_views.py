@@ -62,7 +62,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "levels": levels,
         # Levels that name nobody for some team: their escalations fall back to the administrators.
         "chain_gaps": _visible_gaps(chain_gaps()),
-        "active_nav": "rules",
+        "active_nav": "sla",
     }
     return render(request, "cases/sla.html", context)
 
@@ -83,7 +83,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("SLA policy saved. It applies to cases opened from now on."))
         return redirect("sla:overview")
     title = policy.name if policy else _("New SLA policy")
-    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "sla"})
 
 
 @login_required
@@ -105,7 +105,7 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "calendar": calendar,
         "upload": upload,
         "holidays": _holidays(calendar),
-        "active_nav": "rules",
+        "active_nav": "sla",
         **_library_context(calendar),
     }
     return render(request, "cases/calendar.html", context)
@@ -181,7 +181,7 @@ def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
         "upload": upload,
         "upload_errors": errors,
         "holidays": _holidays(calendar),
-        "active_nav": "rules",
+        "active_nav": "sla",
         **_library_context(calendar),
     }
     # 200, like any form shown again with its errors (a 4xx page would be reported as a failed load).
@@ -198,7 +198,7 @@ def level_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("Escalation level saved."))
         return redirect("sla:overview")
     title = str(level) if level else _("New escalation level")
-    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "sla"})
 
 
 @require_POST
