@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
 from voxloop.cases.holidays import (
@@ -24,7 +25,7 @@ from voxloop.cases.holidays import (
     years_without_holidays,
 )
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
-from voxloop.cases.sla import ChainGap, chain_gaps
+from voxloop.cases.sla import ChainGap, chain_gaps, escalation_recipients
 from voxloop.cases.sla_forms import (
     WEEKDAY_LABELS,
     CalendarForm,
@@ -54,8 +55,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         policy.resolution_text = duration_text(policy.resolution_minutes, day)  # type: ignore[attr-defined]
     levels = list(EscalationLevel.objects.select_related("user"))
     default_day = working_day_minutes(next((c for c in calendars if c.is_default), None))
+    names = {u.pk: u.get_full_name() or u.username for u in User.objects.filter(is_active=True)}
     for level in levels:
         level.after_text = duration_text(level.after_breach_minutes, default_day)  # type: ignore[attr-defined]
+        # Who the level reaches for a case without a team (the shared queue), so the admin sees a person.
+        reached, fell_back = escalation_recipients(None, level)
+        level.unteamed_names = [names[pk] for pk in reached if pk in names]  # type: ignore[attr-defined]
+        level.unteamed_fallback = fell_back  # type: ignore[attr-defined]
     context = {
         "policies": policies,
         "calendars": calendars,
