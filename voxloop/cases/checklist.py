@@ -123,7 +123,10 @@ def _mail() -> ChecklistItem:
             )
             % {"count": without_address}
         )
-    return ChecklistItem("mail", _("Outgoing mail"), not problems, problems)
+    # The outgoing mail page (notify) shows what went out, or would have, where no server is set.
+    return ChecklistItem(
+        "mail", _("Outgoing mail"), not problems, problems, reverse("outgoing_mail:list"), _("See the outgoing mail")
+    )
 
 
 def _holidays() -> ChecklistItem:
