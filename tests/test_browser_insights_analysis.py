@@ -148,17 +148,19 @@ def test_journey_touchpoint_then_pain_point_then_feedback(login_page, analyst, d
     assert page.locator("#inbox-rows tr.inbox-row").count() == 7
 
 
-def test_admin_fixes_a_bad_topic_in_the_journey_editor(login_page, admin_user, seeded, live_server):
+def test_admin_picks_journey_topics_by_name(login_page, admin_user, seeded, live_server):
     page = login_page(admin_user)
     page.goto(f"{live_server.url}/insights/journey/")
     page.click("[data-journey-edit]")
     page.wait_for_load_state("networkidle")
-    field = page.locator("input[name$=topic_codes][value=logistics]")
-    field.fill("logistics, nonsense")
+    # topics are chosen by name: the delivery row's list shows the taxonomy's names, logistics chosen
+    field = page.locator("tr", has=page.locator("input[name$='-code'][value=delivery]")).locator("select[name$=topic_codes]")
+    assert field.locator("option:checked").all_inner_texts() == ["Logistics and delivery"]
+    field.select_option(value=[])
     page.click("#journey-editor button[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert "nonsense" in page.locator("#journey-editor").inner_text()
-    page.locator("input[name$=topic_codes][value*=nonsense]").fill("logistics, logistics.damage")
+    assert "Choose at least one topic." in page.locator("#journey-editor").inner_text()
+    field.select_option(label=["Logistics and delivery", "Logistics and delivery › Damaged in transit"])
     page.click("#journey-editor button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/insights/journey/"), page.locator("#journey-editor").inner_text()[:1500]

@@ -41,6 +41,10 @@ def navigation(request: HttpRequest) -> dict:
         items.append((_("API tokens"), reverse("api_tokens:list"), "api_tokens"))
         items.append((WEBHOOKS_NAV_LABEL, reverse("webhooks:list"), "webhooks"))
         items.append((_("Rules"), reverse("automation:list"), "rules"))
+        items.append((_("SLA policies and calendars"), reverse("sla:overview"), "sla"))
+        items.append((_("Users and teams"), reverse("people:overview"), "people"))
+        items.append((_("Setup checklist"), reverse("checklist:page"), "checklist"))
+        items.append((_("Outgoing mail"), reverse("outgoing_mail:list"), "outgoing_mail"))
         items.append((_("Audit log"), reverse("audit_log"), "audit_log"))
         items.append((PRIVACY_NAV_LABEL, reverse("privacy:inbox"), "privacy"))
     if has(user, Capability.MANAGE_MODELS):

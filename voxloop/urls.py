@@ -26,6 +26,7 @@ urlpatterns = [
     path("insights/", include("voxloop.insights.urls")),
     path("settings/people/", include("voxloop.accounts.people_urls")),
     path("settings/checklist/", include("voxloop.cases.checklist_urls")),
+    path("settings/outgoing-mail/", include("voxloop.notify.mail_urls")),
     path("settings/rules/sla/", include("voxloop.cases.sla_urls")),
     path("settings/rules/", include("voxloop.automation.urls")),
     path("api/", api.urls),

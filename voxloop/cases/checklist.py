@@ -67,7 +67,12 @@ def _escalation() -> ChecklistItem:
         if gap.target == EscalationLevel.Target.NAMED_USER:
             if gap.team is None:
                 problems.append(_("Level %(level)s names no active person.") % {"level": gap.level})
-        elif gap.team is not None:
+        elif gap.team is None:
+            problems.append(
+                _("Level %(level)s reaches nobody for cases without a team: no active manager or department manager.")
+                % {"level": gap.level}
+            )
+        else:
             reason = (
                 _("the team has no lead")
                 if gap.target == EscalationLevel.Target.TEAM_LEAD
@@ -118,7 +123,10 @@ def _mail() -> ChecklistItem:
             )
             % {"count": without_address}
         )
-    return ChecklistItem("mail", _("Outgoing mail"), not problems, problems)
+    # The outgoing mail page (notify) shows what went out, or would have, where no server is set.
+    return ChecklistItem(
+        "mail", _("Outgoing mail"), not problems, problems, reverse("outgoing_mail:list"), _("See the outgoing mail")
+    )
 
 
 def _holidays() -> ChecklistItem:

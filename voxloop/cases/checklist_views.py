@@ -13,4 +13,4 @@ from voxloop.cases.checklist import summary
 @login_required
 def checklist(request: HttpRequest) -> HttpResponse:
     require(request.user, Capability.ADMINISTER)
-    return render(request, "cases/checklist.html", {**summary(), "active_nav": "rules"})
+    return render(request, "cases/checklist.html", {**summary(), "active_nav": "checklist"})

@@ -40,6 +40,7 @@ class CalendarCache:
         self._by_id: dict[int, PureCalendar] = {}
         self._levels: list[EscalationLevel] | None = None
         self._admins: list[int] | None = None
+        self._unteamed: dict[str, list[int]] = {}
 
     def get(self, calendar_id: int) -> PureCalendar:
         if calendar_id not in self._by_id:
@@ -66,6 +67,12 @@ class CalendarCache:
         if self._admins is None:
             self._admins = _admins()
         return self._admins
+
+    def unteamed(self, target: str) -> list[int]:
+        """``unteamed_recipients``, read once per sweep and level kind."""
+        if target not in self._unteamed:
+            self._unteamed[target] = unteamed_recipients(target)
+        return self._unteamed[target]
 
 
 def select_policy(severity: str, team: Team | None, segment: str) -> SLAPolicy | None:
@@ -113,6 +120,8 @@ def schedule_next_check(case: Case) -> None:
 
 def _level_users(team: Team | None, level: EscalationLevel) -> list[int]:
     """The active users a level names for a case of ``team`` (None: a case without a team), before any fallback."""
+    if team is None and level.target != EscalationLevel.Target.NAMED_USER:
+        return unteamed_recipients(level.target)
     if level.target == EscalationLevel.Target.TEAM_LEAD:
         user = team.lead if team else None
     elif level.target == EscalationLevel.Target.DEPARTMENT_MANAGER:
@@ -120,6 +129,27 @@ def _level_users(team: Team | None, level: EscalationLevel) -> list[int]:
     else:
         user = level.user
     return [user.pk] if user is not None and user.is_active else []
+
+
+# At most this many people get one escalation of a case without a team (a large staff gets no flood).
+UNTEAMED_LIMIT = 5
+
+
+def unteamed_recipients(target: str) -> list[int]:
+    """Who a team-lead or department-manager level reaches for a case without a team. Such a case waits in the
+    shared queue, which the managers watch: a team-lead level reaches the managers (role), a department-manager
+    level the departments' managers; each falls back on the other. Empty only when the workspace has neither;
+    the administrators then get the escalation."""
+    managers = list(User.objects.filter(role=Role.MANAGER, is_active=True).order_by("pk").values_list("pk", flat=True))
+    heads = list(
+        User.objects.filter(managed_departments__isnull=False, is_active=True)
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if target == EscalationLevel.Target.DEPARTMENT_MANAGER:
+        return (heads or managers)[:UNTEAMED_LIMIT]
+    return (managers or heads)[:UNTEAMED_LIMIT]
 
 
 def _admins() -> list[int]:
@@ -131,12 +161,16 @@ def _admins() -> list[int]:
 
 
 def escalation_recipients(
-    team: Team | None, level: EscalationLevel, admins: list[int] | None = None
+    team: Team | None, level: EscalationLevel, admins: list[int] | None = None, cache: CalendarCache | None = None
 ) -> tuple[list[int], bool]:
     """(user ids, fell back?): the people a level reaches. A level that names nobody for this team (no lead,
     no department manager, no named person, or an inactive one) reaches the administrators instead, so an
-    escalation always lands on someone's desk."""
-    users = _level_users(team, level)
+    escalation always lands on someone's desk. A case without a team reaches the managers
+    (``unteamed_recipients``)."""
+    if cache is not None and team is None and level.target != EscalationLevel.Target.NAMED_USER:
+        users = cache.unteamed(level.target)
+    else:
+        users = _level_users(team, level)
     if users:
         return users, False
     return (admins if admins is not None else _admins()), True
@@ -178,7 +212,7 @@ def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: 
     level = cache.level(case.escalation_level + 1)
     assert level is not None
     case.escalation_level = level.level
-    recipients, fallback = escalation_recipients(case.team if case.team_id else None, level, cache.admins)
+    recipients, fallback = escalation_recipients(case.team if case.team_id else None, level, cache.admins, cache)
     following = cache.level(level.level + 1)
     anchor = _breach_anchor(case)
     if following and anchor and case.sla_policy:

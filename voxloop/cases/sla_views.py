@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.cases.calendar import WEEKDAYS, CalendarError
 from voxloop.cases.holidays import (
@@ -24,7 +25,7 @@ from voxloop.cases.holidays import (
     years_without_holidays,
 )
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, SLAPolicy
-from voxloop.cases.sla import ChainGap, chain_gaps
+from voxloop.cases.sla import ChainGap, chain_gaps, escalation_recipients
 from voxloop.cases.sla_forms import (
     WEEKDAY_LABELS,
     CalendarForm,
@@ -54,15 +55,20 @@ def overview(request: HttpRequest) -> HttpResponse:
         policy.resolution_text = duration_text(policy.resolution_minutes, day)  # type: ignore[attr-defined]
     levels = list(EscalationLevel.objects.select_related("user"))
     default_day = working_day_minutes(next((c for c in calendars if c.is_default), None))
+    names = {u.pk: u.get_full_name() or u.username for u in User.objects.filter(is_active=True)}
     for level in levels:
         level.after_text = duration_text(level.after_breach_minutes, default_day)  # type: ignore[attr-defined]
+        # Who the level reaches for a case without a team (the shared queue), so the admin sees a person.
+        reached, fell_back = escalation_recipients(None, level)
+        level.unteamed_names = [names[pk] for pk in reached if pk in names]  # type: ignore[attr-defined]
+        level.unteamed_fallback = fell_back  # type: ignore[attr-defined]
     context = {
         "policies": policies,
         "calendars": calendars,
         "levels": levels,
         # Levels that name nobody for some team: their escalations fall back to the administrators.
         "chain_gaps": _visible_gaps(chain_gaps()),
-        "active_nav": "rules",
+        "active_nav": "sla",
     }
     return render(request, "cases/sla.html", context)
 
@@ -83,7 +89,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("SLA policy saved. It applies to cases opened from now on."))
         return redirect("sla:overview")
     title = policy.name if policy else _("New SLA policy")
-    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "sla"})
 
 
 @login_required
@@ -105,7 +111,7 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "calendar": calendar,
         "upload": upload,
         "holidays": _holidays(calendar),
-        "active_nav": "rules",
+        "active_nav": "sla",
         **_library_context(calendar),
     }
     return render(request, "cases/calendar.html", context)
@@ -181,7 +187,7 @@ def holidays_upload(request: HttpRequest, pk: int) -> HttpResponse:
         "upload": upload,
         "upload_errors": errors,
         "holidays": _holidays(calendar),
-        "active_nav": "rules",
+        "active_nav": "sla",
         **_library_context(calendar),
     }
     # 200, like any form shown again with its errors (a 4xx page would be reported as a failed load).
@@ -198,7 +204,7 @@ def level_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("Escalation level saved."))
         return redirect("sla:overview")
     title = str(level) if level else _("New escalation level")
-    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "rules"})
+    return render(request, "cases/sla_form.html", {"form": form, "title": title, "active_nav": "sla"})
 
 
 @require_POST

@@ -2,56 +2,35 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.analysis.queries import topic_choices, topic_names
 from voxloop.insights.models import Touchpoint
 
-# Codes are typed as "a, b"; Chinese users type the full-width comma or 、 too.
-_SPLIT = re.compile(r"[\s,，、;；]+")
 MAX_TOUCHPOINTS = 30
 
 
-class TopicCodesField(forms.CharField):
-    """Topic codes as text ("logistics, repair.installation") <-> a list of existing taxonomy codes."""
+class TopicsField(forms.MultipleChoiceField):
+    """Taxonomy topics chosen by name from the list; stored as their codes (top-level or sub-topic)."""
 
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return ", ".join(value)
-        return value
-
-    def to_python(self, value: Any) -> list[str]:
-        if isinstance(value, list):
-            return value
-        text = super().to_python(value) or ""
-        return list(dict.fromkeys(code for code in _SPLIT.split(text) if code))
+    default_error_messages = {
+        "invalid_choice": _("“%(value)s” is not a topic of the taxonomy; choose topics from the list."),
+        "required": _("Choose at least one topic."),
+    }
 
     def has_changed(self, initial: Any, data: Any) -> bool:
-        # An empty extra row has no initial (None) and posts "": both are "no topics", so the row is skipped.
-        return self.to_python(initial or []) != self.to_python(data)
-
-    def validate(self, value: list[str]) -> None:
-        if self.required and not value:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        from voxloop.analysis.models import Topic
-
-        known = set(Topic.objects.filter(code__in=value).values_list("code", flat=True))
-        unknown = [code for code in value if code not in known]
-        if unknown:
-            raise forms.ValidationError(
-                _("Unknown topic codes: %(codes)s. Use codes of the taxonomy, top-level or sub-topic."),
-                code="unknown_topic",
-                params={"codes": ", ".join(unknown)},
-            )
+        # An empty extra row has no initial (None) and posts nothing: both are "no topics", so the row is skipped.
+        return list(initial or []) != list(data or [])
 
 
 class TouchpointForm(forms.ModelForm):
-    topic_codes = TopicCodesField(
-        label=_("Topics"), required=True, max_length=1000,
-        help_text=_("Taxonomy codes, separated by commas: top-level (logistics) or sub-topics (repair.installation)."),
+    topic_codes = TopicsField(
+        label=_("Topics"), required=True,
+        help_text=_("Choose one or more topics (Ctrl or ⌘ to choose several). A topic covers its sub-topics."),
+        widget=forms.SelectMultiple(attrs={"size": 5}),
     )  # fmt: skip
 
     class Meta:
@@ -59,8 +38,24 @@ class TouchpointForm(forms.ModelForm):
         fields = ["sort_order", "code", "name_zh", "name_en", "topic_codes", "is_active"]
         widgets = {"sort_order": forms.NumberInput(attrs={"style": "width: 5em"})}
 
+    def __init__(self, *args: Any, topics: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Topics by name in the page's language, read when the page is drawn (admins edit the taxonomy). A topic
+        # switched off since keeps its place, named, so saving an unrelated row does not drop it silently.
+        choices = topics if topics is not None else topic_choices()
+        listed = {code for code, _label in choices}
+        kept = [code for code in (self.instance.topic_codes or []) if code not in listed]
+        names = topic_names() if kept else {}
+        self.fields["topic_codes"].choices = choices + [(code, names.get(code, code)) for code in kept]
+
 
 class BaseTouchpointFormSet(forms.BaseModelFormSet):
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        # One read of the taxonomy for all rows.
+        if not hasattr(self, "_topics"):
+            self._topics = topic_choices()
+        return {**super().get_form_kwargs(index), "topics": self._topics}
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors):

@@ -19,14 +19,19 @@ def check_escalation_chain(app_configs: Any = None, **kwargs: Any) -> list[Check
         # runs Celery's start-up checks without it): nothing configured to check. Not tagged "database" on purpose:
         # Django runs those only for migrate/--database, and the point is to warn when the server or a worker starts.
         return []
-    # Cases without a team always skip a team-lead level; that fallback is by design, so only teams and
-    # levels that name nobody for anyone are reported here (the SLA page lists every gap).
-    reported = [g for g in gaps if g.team is not None or g.target == EscalationLevel.Target.NAMED_USER]
+    # Cases without a team reach the managers (cases.sla.unteamed_recipients): a gap there means no manager.
+    reported = gaps
     if not reported:
         return []
     lines = [
         f"level {g.level} ({g.target}) names nobody for "
-        + (f"team {g.team.name!r}" if g.team is not None else "any case")
+        + (
+            f"team {g.team.name!r}"
+            if g.team is not None
+            else "any case"
+            if g.target == EscalationLevel.Target.NAMED_USER
+            else "cases without a team (no active manager or department manager)"
+        )
         for g in reported[:10]
     ]
     more = f" (and {len(reported) - 10} more)" if len(reported) > 10 else ""

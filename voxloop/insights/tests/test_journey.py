@@ -189,12 +189,12 @@ def _formset_data(touchpoints: list[Touchpoint], **changes: dict) -> dict:
             "tp-MIN_NUM_FORMS": "0", "tp-MAX_NUM_FORMS": "30"}  # fmt: skip
     for i, t in enumerate(touchpoints):
         row = {"id": t.pk, "sort_order": t.sort_order, "code": t.code, "name_zh": t.name_zh, "name_en": t.name_en,
-               "topic_codes": ", ".join(t.topic_codes), "is_active": "on" if t.is_active else ""}  # fmt: skip
+               "topic_codes": list(t.topic_codes), "is_active": "on" if t.is_active else ""}  # fmt: skip
         row.update(changes.get(t.code, {}))
-        data.update({f"tp-{i}-{k}": v for k, v in row.items() if v != ""})
+        data.update({f"tp-{i}-{k}": v for k, v in row.items() if v not in ("", [])})
     # the empty extra row, posted as a browser posts it (its defaults filled in): it must be skipped
     n = len(touchpoints)
-    data.update({f"tp-{n}-sort_order": "0", f"tp-{n}-is_active": "on", f"tp-{n}-code": "", f"tp-{n}-topic_codes": ""})
+    data.update({f"tp-{n}-sort_order": "0", f"tp-{n}-is_active": "on", f"tp-{n}-code": ""})
     return data
 
 
@@ -202,15 +202,21 @@ def test_admin_edits_touchpoints_and_errors_come_back_on_the_form(client, admin_
     client.force_login(admin_user)
     assert client.get("/insights/journey/edit/").status_code == 200
     touchpoints = list(Touchpoint.objects.all())
-    bad = _formset_data(touchpoints, delivery={"topic_codes": "logistics, no-such-topic"})
+    page = client.get("/insights/journey/edit/").content.decode()
+    assert "<option value=\"logistics\" selected>Logistics and delivery</option>" in page  # chosen by name
+    intro = page.split("</h1>", 1)[1].split("</p>", 1)[0]
+    assert "chosen by name" in intro and "logistics" not in intro  # the help teaches names, no codes
+    bad = _formset_data(touchpoints, delivery={"topic_codes": ["logistics", "no-such-topic"]})
     response = client.post("/insights/journey/edit/", bad)
     assert response.status_code == 200
-    assert "Unknown topic codes: no-such-topic" in response.content.decode()
+    assert "“no-such-topic” is not a topic of the taxonomy; choose topics from the list." in response.content.decode()
+    empty = _formset_data(touchpoints, delivery={"topic_codes": []})
+    assert "Choose at least one topic." in client.post("/insights/journey/edit/", empty).content.decode()
     assert Touchpoint.objects.get(code="delivery").topic_codes == ["logistics"]  # nothing saved
-    good = _formset_data(touchpoints, installation={"topic_codes": "repair.installation，logistics.damage"})
+    good = _formset_data(touchpoints, installation={"topic_codes": ["repair.installation", "logistics.damage"]})
     n = len(touchpoints)
     good.update({f"tp-{n}-code": "returns", f"tp-{n}-name_zh": "退货", f"tp-{n}-name_en": "Returns",
-                 f"tp-{n}-sort_order": "75", f"tp-{n}-topic_codes": "refund", f"tp-{n}-is_active": "on"})  # fmt: skip
+                 f"tp-{n}-sort_order": "75", f"tp-{n}-topic_codes": ["refund"], f"tp-{n}-is_active": "on"})  # fmt: skip
     response = client.post("/insights/journey/edit/", good)
     assert response.status_code == 302
     assert Touchpoint.objects.get(code="installation").topic_codes == ["repair.installation", "logistics.damage"]

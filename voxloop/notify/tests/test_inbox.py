@@ -105,6 +105,30 @@ def test_escalation_with_no_team_lead_reaches_the_admins(make_feedback, people):
     assert case.events.get(kind=EventKind.ESCALATED).payload["to_user_ids"] == [people["admin"].pk]
 
 
+def test_escalation_of_a_case_without_a_team_reaches_the_managers(make_feedback, people):
+    """A team-less case waits in the shared queue: level 1 (team lead) reaches the managers, level 2 (department
+    manager) the departments' manager; nobody falls to the administrators."""
+    case = open_case([make_feedback()], now=MONDAY_9)
+    assert case.team_id is None
+    escalate_case(case, people["wang"])
+    escalate_case(case, people["wang"])
+    deliver()
+    first, second = case.events.filter(kind=EventKind.ESCALATED).order_by("id")
+    assert first.payload["to_user_ids"] == [people["manager"].pk, people["exec"].pk]
+    assert second.payload["to_user_ids"] == [people["manager"].pk]
+    assert not first.payload["fallback_to_admins"] and not second.payload["fallback_to_admins"]
+    assert kinds(people["manager"]) == [NotificationKind.ESCALATION, NotificationKind.ESCALATION]
+    assert kinds(people["exec"]) == [NotificationKind.ESCALATION] and kinds(people["admin"]) == []
+
+
+def test_a_case_without_a_team_reaches_the_admins_only_when_no_manager_is_left(make_feedback, people):
+    User.objects.filter(role=Role.MANAGER).update(is_active=False)  # the department's manager among them
+    case = open_case([make_feedback()], now=MONDAY_9)
+    escalate_case(case, people["wang"])
+    assert case.events.get(kind=EventKind.ESCALATED).payload["to_user_ids"] == [people["admin"].pk]
+    assert {(g.level, g.team) for g in chain_gaps()} >= {(1, None), (2, None)}
+
+
 def test_escalation_to_an_inactive_manager_reaches_the_admins(make_feedback, people, staffed_team):
     people["manager"].is_active = False
     people["manager"].save()
@@ -217,10 +241,16 @@ def test_chain_gaps_on_the_sla_page_and_at_start_up(client, make_feedback, peopl
     assert check_escalation_chain() == []  # the staffed team names someone at every level
     Team.objects.create(name="无组长组", department=Department.objects.create(name="无经理部"))
     gaps = {(g.level, g.team.name if g.team else None) for g in chain_gaps()}
-    assert {(1, "无组长组"), (2, "无组长组"), (1, None), (2, None)} <= gaps
+    assert {(1, "无组长组"), (2, "无组长组")} <= gaps
+    assert not {(1, None), (2, None)} & gaps  # cases without a team reach the managers
     [warning] = check_escalation_chain()
     assert "无组长组" in warning.msg and warning.id == "notify.W001"
     client.force_login(people["admin"])
     page = client.get(reverse("sla:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="chain-gaps"' in page and "无组长组" in page
+    # the chain table names who each level reaches for cases without a team
+    rows = page.split('id="escalation-levels"', 1)[1].split("</table>", 1)[0]
+    assert rows.count('<td class="unteamed">mei-manager, zhao-exec</td>') == 1  # level 1: the managers
+    assert rows.count('<td class="unteamed">mei-manager</td>') == 1  # level 2: the department's manager
+    assert "Reaches for cases without a team" in page
     call_command("check")  # a warning, not an error: start-up goes on
