@@ -72,8 +72,8 @@ def generate(cursor, n_feedback: int, n_cases: int, n_responses: int, policy_id:
                  (ARRAY['complaint','praise','suggestion','question','complaint'])[1 + (i * 17) % 5], 'normal',
                  'done', 'bench', ids.p0 + i % {n_products}
           FROM generate_series(1::bigint, {n_feedback}) i, ids""")
-    q(f"""INSERT INTO analysis_feedbacktopic (feedback_id, code, top_code, confidence, origin)
-          SELECT id, t, t, 0.9, 'model' FROM (
+    q(f"""INSERT INTO analysis_feedbacktopic (feedback_id, code, top_code, confidence, origin, sentiment)
+          SELECT id, t, t, 0.9, 'model', '' FROM (
             SELECT id, (ARRAY{TOPICS!r})[1 + (id * 31) % {len(TOPICS)}] t FROM feedback_feedback) x""")
     # Cases: one per feedback item among the first n_cases, opened when it arrived.
     q(f"""INSERT INTO cases_case (created_at, updated_at, number, title, status, severity, first_response_warned,

@@ -159,6 +159,14 @@ if DATABASE_REPLICA_URL:
         **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60)),
         "TEST": {"MIRROR": "default"},
     }
+# Behind a transaction-pooling PgBouncer (docs/operations.md, "PgBouncer") a client's consecutive transactions may
+# run on different server connections, so nothing may outlive a transaction on the server: Django's server-side
+# cursors (QuerySet.iterator() declares a WITH HOLD cursor) are turned off; Django's own queries bind client-side
+# and the bulk paths never prepare statements (voxloop.feedback.bulk), so no other session state is used.
+DB_TRANSACTION_POOLING = envbool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    for _alias in DATABASES:
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_ROUTERS = ["voxloop.core.dbrouter.ReplicaRouter"]
 REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -399,7 +399,9 @@ def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: 
             if on_duplicate == "raise":
                 raise DuplicateFeedback(str(exc)) from exc
             # another writer stored some of these keys meanwhile: let ON CONFLICT sort them out
-    with _raw_cursor() as cursor:
+    # One transaction from CREATE to DROP: behind a transaction-pooling PgBouncer the temporary table exists only
+    # on the server connection of the transaction that made it.
+    with transaction.atomic(), _raw_cursor() as cursor:
         # Without constraints (the id comes from the real table's sequence on INSERT).
         cursor.execute("DROP TABLE IF EXISTS feedback_staging")
         cursor.execute(f"CREATE TEMP TABLE feedback_staging AS SELECT {column_sql} FROM {table} WITH NO DATA")  # noqa: S608
