@@ -56,6 +56,14 @@ def is_lukewarm(lower: str, tokens: list[str]) -> bool:
     return bool(hits) and all(h.cue in lexicon.LUKEWARM and not h.negated and h.degree <= 1.0 for h in hits)
 
 
+def has_lukewarm_cue(lower: str) -> bool:
+    """Whether a plain lukewarm verdict ("一般", "还行", "ok") occurs anywhere, not negated or intensified:
+    one of the two marks of a mixed, three-star text (`components.sentiment`)."""
+    if not _LUKEWARM_ONLY.occurs_in(lower):  # most text: one regex search
+        return False
+    return any(h.cue in lexicon.LUKEWARM and not h.negated and h.degree <= 1.0 for h in _LUKEWARM_CUES.find(lower))
+
+
 def short_phrase_polarity(lower: str, tokens: list[str]) -> int:
     """+1 or -1 when a short text's cues all agree and one of them is a negated cue or a "could be better"
     idiom; 0 otherwise (also when a negated cue is an event, e.g. "还没退款": still a complaint)."""

@@ -186,7 +186,7 @@ def _score_clauses(items: list[tuple[str, tuple[str, ...]]]) -> dict[str, float]
         return {}
     model = models_store.active().sentiment
     texts = [t for t, _ in items]
-    scores, _ = fast_scores(model, texts, texts, [list(toks) for _, toks in items], english_head=False)
+    scores, _ = fast_scores(model, texts, texts, [list(toks) for _, toks in items], english_head=False, mixed=False)
     return dict(zip(texts, (float(s) for s in scores), strict=True))
 
 

@@ -145,3 +145,52 @@ def test_english_text_the_ngrams_are_unsure_about_goes_through_the_english_head(
     assert seen == [unsure]
     assert results[1].sentiment_label == "negative"
     assert results[2].sentiment_label == "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "味道不错，但是分量太少，价格偏贵",  # pros and cons, balanced: a 3-star review
+        "手机外观好看，拍照清晰，就是电池不耐用，发热严重",
+        "用了一周，效果一般般，香味还可以，价格有点贵",  # a lukewarm verdict in a longer text
+    ],
+)
+def test_a_mixed_or_lukewarm_review_is_neutral(text):
+    # Before, each of these came out positive: the n-grams' lean decided a mixed text.
+    assert voxloop_nlp.analyze(text).sentiment_label == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("质量很好，物流也快，非常满意", "positive"),  # every clause agrees
+        ("饭很好吃，不过送餐速度真的很慢，我等了三个小时，疯了", "negative"),  # one kind word among complaints
+        ("The food was great, but the service was terrible and slow.", "negative"),  # decisive
+    ],
+)
+def test_a_one_sided_or_decided_text_keeps_its_verdict(text, expected):
+    assert voxloop_nlp.analyze(text).sentiment_label == expected
+
+
+def test_the_mixed_step_never_changes_the_binary_verdict():
+    """Mixed texts are pulled inside the neutral band with their sign: positive/negative reports that
+    read the score's sign see the same verdicts as before."""
+    from voxloop_nlp import models_store
+    from voxloop_nlp.components.segment import tokenize
+    from voxloop_nlp.components.sentiment import fast_scores
+
+    texts = [
+        "味道不错，但是分量太少，价格偏贵",
+        "手机外观好看，拍照清晰，就是电池不耐用，发热严重",
+        "用了一周，效果一般般，香味还可以，价格有点贵",
+        "东西不错，就是物流慢了点",
+        "Nice design, but the battery life is short",
+        "快递很慢，包装也破了，不过客服态度还行",
+    ]
+    lowers = [t.lower() for t in texts]
+    model = models_store.active().sentiment
+    with_step, _ = fast_scores(model, texts, lowers, [tokenize(t) for t in lowers])
+    without, _ = fast_scores(model, texts, lowers, [tokenize(t) for t in lowers], mixed=False)
+    assert list(with_step >= 0) == list(without >= 0)
+    assert (abs(with_step) <= abs(without) + 1e-9).all()
+    assert (abs(with_step) < abs(without)).any()
