@@ -93,6 +93,8 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "overdue": action.is_overdue(timezone.localdate()), "measurement": measurement, "report": report,
         "chart_options": {"effect": queries.effect_chart(report)} if report and report.get("improvement") else {},
         "table": queries.effect_table(report) if report else [],
+        "outcome_rows": queries.outcome_rows(report.get("outcomes") or []) if report else [],
+        "baseline_rows": queries.baseline_rows(action.baseline or {}),
         "measurements": action.measurements.all()[:10], "events": action.events.select_related("actor"),
         "tasks": action.tasks.all(), "comments": action.comments.select_related("author"),
         "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
