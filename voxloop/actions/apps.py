@@ -11,7 +11,9 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
+        from voxloop.actions.incidents import reopen_on_alert
         from voxloop.actions.queries import action_annotations, create_link
+        from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.core.annotations import (
             register_annotation_provider,
             register_annotations_feed,
@@ -23,3 +25,5 @@ class ActionsConfig(AppConfig):
         register_annotation_provider(action_annotations)
         register_create_action_link(create_link)
         register_annotations_feed(lambda: reverse("actions:annotations"))
+        # Early warning firing again on a closed action's scope reopens it (alerts sits below and never names us).
+        register_alert_announcer("actions", reopen_on_alert)

@@ -3,6 +3,7 @@ announcements into action.* events, notify turns overdue reminders into in-app n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,3 +28,46 @@ class OverdueNotice:
 
 action_announced: Hook[ActionAnnouncement] = Hook("improvement action announced")
 action_overdue: Hook[OverdueNotice] = Hook("improvement action overdue")
+
+
+@dataclass(frozen=True)
+class ReopenNotice:
+    """A closed action reopened because early warning fired again on its scope: the owner hears of it."""
+
+    action_id: int
+    title: str
+    url: str
+    user_ids: list[int]
+    alert_label: str
+
+
+action_reopened: Hook[ReopenNotice] = Hook("improvement action reopened")
+
+
+@dataclass(frozen=True)
+class FixNoticeMessage:
+    """A "you told us, we fixed it" message for one customer, already in their language."""
+
+    to: str
+    language: str
+    subject: str
+    body: str
+    notice_ref: str  # "fixnotice:<action id>:<customer id>": the outbox row's recipient, for the log
+
+
+class NoticeSendError(Exception):
+    """The message could not be sent; the text says why (the mail server's words)."""
+
+
+# channel ("email") -> a sender that sends one message or raises NoticeSendError. notify registers the e-mail
+# sender in its AppConfig.ready (layers.md L2): actions sits below notify and never names it.
+NoticeSender = Callable[[FixNoticeMessage], None]
+_notice_senders: dict[str, NoticeSender] = {}
+
+
+def register_notice_sender(channel: str, sender: NoticeSender) -> None:
+    _notice_senders[channel] = sender
+
+
+def notice_sender(channel: str) -> NoticeSender | None:
+    return _notice_senders.get(channel)

@@ -91,6 +91,8 @@ class ImprovementAction(TimeStampedModel):
         _("created from"), max_length=12, choices=ActionOrigin.choices, default=ActionOrigin.MANUAL
     )
     origin_ref = models.CharField(_("source reference"), max_length=100, blank=True)
+    # What customers may read: the reply to linked cases in an incident and the "we fixed it" notice.
+    public_note = models.TextField(_("public note"), blank=True)
     # Outcome metrics over the 90 days before creation, frozen when the action is created.
     baseline = models.JSONField(_("baseline"), default=dict, blank=True)
     references = models.JSONField(_("attachments by reference"), default=list, blank=True)  # URLs / document names
@@ -160,6 +162,9 @@ class ActionEventKind(models.TextChoices):
     MEASURED = "measured", _("Effect measured")
     OVERDUE = "overdue", _("Overdue")
     ESCALATED = "escalated", _("Escalated")
+    CASES_ANSWERED = "cases_answered", _("Linked cases answered")
+    REOPENED = "reopened", pgettext_lazy("action event", "Reopened")
+    NOTICES_SENT = "notices_sent", _("Customers told of the fix")
 
 
 class ActionEvent(models.Model):
@@ -209,3 +214,36 @@ class EffectMeasurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} +{self.horizon_days}d {self.verdict}"
+
+
+class NoticeStatus(models.TextChoices):
+    SENT = "sent", pgettext_lazy("fix notice", "Sent")
+    FAILED = "failed", pgettext_lazy("fix notice", "Failed")
+
+
+class FixNotice(models.Model):
+    """One "you told us, we fixed it" message to one customer: the log of who was told, where, in which language
+    and from which of their feedback items. At most one per action and customer."""
+
+    action = models.ForeignKey(ImprovementAction, on_delete=models.CASCADE, related_name="notices")
+    customer = models.ForeignKey("feedback.Customer", on_delete=models.CASCADE, related_name="fix_notices")
+    feedback = models.ForeignKey(
+        "feedback.Feedback", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=20)
+    address = models.CharField(_("address"), max_length=254)
+    language = models.CharField(_("language"), max_length=10)
+    status = models.CharField(_("status"), max_length=10, choices=NoticeStatus.choices)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("fix notice")
+        verbose_name_plural = _("fix notices")
+        constraints = [models.UniqueConstraint(fields=["action", "customer"], name="fix_notice_once_per_customer")]
+        indexes = [models.Index(fields=["customer", "created_at"], name="fix_notice_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} → {self.customer_id} ({self.status})"

@@ -16,10 +16,12 @@ import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from scipy.stats import chi2
 
 from voxloop.analysis.models import FeedbackTopic
-from voxloop.feedback.models import Feedback, Kind
-from voxloop.stats.formulas import wilson_interval
+from voxloop.feedback.models import Feedback, Kind, Order
+from voxloop.stats.formulas import Z95, csat, nps, wilson_interval
+from voxloop.surveys.models import Response
 
 PER = 1000.0
 BASELINE_DAYS = 90
@@ -176,6 +178,113 @@ def _share(successes: float, n: float, scale: float = 1.0) -> dict:
     return {"value": successes / n * scale, "low": low * scale, "high": high * scale, "n": int(n)}
 
 
+def _about(scope: Scope, start: datetime, end: datetime) -> QuerySet[Feedback]:
+    """The window's feedback in the scope: its products, channels and segment, about one of its topics."""
+    qs = _scoped(Feedback.objects.filter(received_at__gte=start, received_at__lt=end), scope)
+    if scope.topics:
+        mentioning = FeedbackTopic.objects.filter(Q(top_code__in=scope.topics) | Q(code__in=scope.topics))
+        qs = qs.filter(id__in=mentioning.values("feedback_id"))
+    return qs
+
+
+def _poisson_per(count: int, exposure: int) -> dict:
+    """A count per 1,000 of an exposure (orders) with its exact 95% Poisson interval: complaints are not a share
+    of orders (one order may bring two), so Wilson does not fit."""
+    if exposure <= 0:
+        return {"value": None, "low": None, "high": None, "n": 0}
+    low = 0.0 if count == 0 else float(chi2.ppf(0.025, 2 * count)) / 2
+    high = float(chi2.ppf(0.975, 2 * count + 2)) / 2
+    return {"value": count / exposure * PER, "low": low / exposure * PER, "high": high / exposure * PER,
+            "n": int(exposure)}  # fmt: skip
+
+
+def customer_outcomes(scope: Scope, first: date, last: date) -> dict:
+    """The outcome metrics that follow customers rather than days, over ``first``..``last``:
+
+    - complaints per 1,000 orders of the scope's products and segment (only when orders are imported for the
+      window; otherwise None, and complaints per 1,000 feedback items stays the headline);
+    - the repeat-complaint rate: the share of the scope's complaints from a customer who already complained
+      about the scope earlier in the window;
+    - NPS and CSAT (top-2 share) of the affected customers: survey answers in the window from customers who gave
+      feedback in the scope in the window.
+    Five aggregate queries, whatever the window's length."""
+    start, end = _bounds(first, last)
+    about = _about(scope, start, end)
+    complaints = about.filter(kind=COMPLAINT_KIND)
+    counted = complaints.aggregate(
+        n=Count("id"), known=Count("id", filter=Q(customer_id__isnull=False)),
+        customers=Count("customer_id", distinct=True),
+    )  # fmt: skip
+    orders = Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
+    if scope.products:
+        orders = orders.filter(product_id__in=[int(p) for p in scope.products if str(p).isdigit()])
+    if scope.segment:
+        orders = orders.filter(customer__segment=scope.segment)
+    order_count = orders.count()
+    affected = about.filter(customer_id__isnull=False).values("customer_id")
+    answers = Response.objects.filter(customer_id__in=affected, submitted_at__gte=start, submitted_at__lt=end)
+    scores = answers.aggregate(
+        promoters=Count("id", filter=Q(nps__gte=9)), passives=Count("id", filter=Q(nps__in=(7, 8))),
+        detractors=Count("id", filter=Q(nps__lte=6)), csat_n=Count("csat"),
+        csat_top2=Count("id", filter=Q(csat__gte=4)),
+    )  # fmt: skip
+    customers = about.filter(customer_id__isnull=False).aggregate(n=Count("customer_id", distinct=True))["n"]
+    score = nps(scores["promoters"], scores["passives"], scores["detractors"])
+    # CSAT's share only needs n and the top-2 count; the sums feed a mean this page does not show.
+    satisfaction = csat(scores["csat_n"], 0.0, 0.0, scores["csat_top2"])
+    repeats = counted["known"] - counted["customers"]
+    return {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "complaints": int(counted["n"]),
+        "orders": int(order_count),
+        "affected_customers": int(customers),
+        "complaints_per_1000_orders": _poisson_per(int(counted["n"]), int(order_count)),
+        "repeat_rate": _share(float(repeats), float(counted["known"])),
+        "nps": {"value": None, "low": None, "high": None, "n": 0} if score is None else
+               {"value": score.score, "low": score.ci_low, "high": score.ci_high, "n": score.n},
+        "csat": _share(float(satisfaction.top2_share.numerator), float(satisfaction.top2_share.n))
+                if satisfaction else {"value": None, "low": None, "high": None, "n": 0},
+    }  # fmt: skip
+
+
+# Whether a metric is better when it is lower (complaints, repeats) or higher (NPS, CSAT).
+OUTCOME_METRICS: tuple[tuple[str, bool], ...] = (
+    ("complaints_per_1000", True),
+    ("complaints_per_1000_orders", True),
+    ("negative_share", True),
+    ("repeat_rate", True),
+    ("nps", False),
+    ("csat", False),
+)
+
+
+def _half_width_se(metric: Mapping[str, Any]) -> float | None:
+    if metric.get("value") is None or metric.get("low") is None or metric.get("high") is None:
+        return None
+    return (float(metric["high"]) - float(metric["low"])) / (2 * Z95)
+
+
+def compare_outcomes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict]:
+    """Before and after for each outcome metric, with the difference and its 95% interval (normal, from the two
+    intervals' widths). ``better`` is True when the interval lies wholly on the good side, False when wholly on
+    the bad side, None when it crosses zero or a side has no data; small n is shown by the caller, never hidden."""
+    rows = []
+    for key, lower_is_better in OUTCOME_METRICS:
+        b, a = before.get(key) or {}, after.get(key) or {}
+        row: dict[str, Any] = {"metric": key, "before": b, "after": a, "difference": None, "better": None}
+        se_b, se_a = _half_width_se(b), _half_width_se(a)
+        if se_b is not None and se_a is not None:
+            diff = float(a["value"]) - float(b["value"])
+            half = Z95 * float(np.hypot(se_b, se_a))
+            row["difference"] = {"value": diff, "low": diff - half, "high": diff + half}
+            if diff - half > 0 or diff + half < 0:
+                improved = (diff < 0) if lower_is_better else (diff > 0)
+                row["better"] = improved
+        rows.append(row)
+    return rows
+
+
 def baseline(scope: Scope, before: date) -> dict:
     """The outcome metrics over the ``BASELINE_DAYS`` days before ``before`` (the day of creation), with n and
     95% intervals: frozen on the action, so later data changes never move the starting point."""
@@ -183,10 +292,19 @@ def baseline(scope: Scope, before: date) -> dict:
     series = outcome_series(scope, first, before - timedelta(days=1))
     complaints, items = float(series.complaints.sum()), float(series.items.sum())
     return {
-        "first": first.isoformat(),
-        "last": (before - timedelta(days=1)).isoformat(),
+        **customer_outcomes(scope, first, before - timedelta(days=1)),
         "complaints": int(complaints),
         "items": int(items),
+        **series_outcomes(series, 0, len(series.days)),
+    }
+
+
+def series_outcomes(series: OutcomeSeries, start: int, stop: int) -> dict:
+    """The day-series metrics over days ``start``..``stop - 1`` of a series, with n and Wilson intervals."""
+    complaints, items = float(series.complaints[start:stop].sum()), float(series.items[start:stop].sum())
+    return {
         "complaints_per_1000": _share(complaints, items, PER),
-        "negative_share": _share(float(series.negatives.sum()), float(series.topic_items.sum())),
+        "negative_share": _share(
+            float(series.negatives[start:stop].sum()), float(series.topic_items[start:stop].sum())
+        ),
     }

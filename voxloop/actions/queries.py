@@ -102,6 +102,65 @@ def scope_labels(action: ImprovementAction, language: str) -> dict[str, list[str
     }
 
 
+# The customer-level outcomes in words; the unit says how each value is written.
+OUTCOME_LABELS = {
+    "complaints_per_1000": (pgettext_lazy("outcome metric", "Complaints per 1,000 feedback items"), "per1000"),
+    "complaints_per_1000_orders": (pgettext_lazy("outcome metric", "Complaints per 1,000 orders"), "per1000"),
+    "negative_share": (pgettext_lazy("outcome metric", "Negative share"), "share"),
+    "repeat_rate": (pgettext_lazy("outcome metric", "Repeat complaints"), "share"),
+    "nps": (pgettext_lazy("outcome metric", "NPS of the affected customers"), "points"),
+    "csat": (pgettext_lazy("outcome metric", "CSAT of the affected customers (4–5 of 5)"), "share"),
+}
+SMALL_N = 30  # below this many answers, items or orders a value is flagged as uncertain, never hidden
+
+
+def _written(value: float | None, unit: str, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    sign = "+" if signed else ""
+    if unit == "share":
+        return f"{value * 100:{sign}.1f}%"
+    return f"{value:{sign}.1f}"
+
+
+def _metric_text(metric: dict[str, Any], unit: str) -> dict[str, Any]:
+    value = metric.get("value") if metric else None
+    return {
+        "value": _written(value, unit),
+        "interval": ""
+        if value is None
+        else f"{_written(metric.get('low'), unit)} – {_written(metric.get('high'), unit)}",
+        "n": int(metric.get("n") or 0) if metric else 0,
+        "small": value is not None and int(metric.get("n") or 0) < SMALL_N,
+    }
+
+
+def outcome_rows(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The before/after table of the customer-level outcomes: each value with its interval and n, the change with
+    its interval, and whether it is a clear improvement (True), a clear worsening (False) or unclear (None)."""
+    rows = []
+    for row in outcomes:
+        label, unit = OUTCOME_LABELS.get(row["metric"], (row["metric"], "per1000"))
+        diff = row.get("difference")
+        rows.append({
+            "metric": row["metric"], "label": label,
+            "before": _metric_text(row.get("before") or {}, unit), "after": _metric_text(row.get("after") or {}, unit),
+            "difference": "" if not diff else f"{_written(diff['value'], unit, True)} "
+                                              f"({_written(diff['low'], unit, True)} – {_written(diff['high'], unit, True)})",
+            "better": row.get("better"),
+        })  # fmt: skip
+    return rows
+
+
+def baseline_rows(baseline: dict[str, Any]) -> list[dict[str, Any]]:
+    """The frozen baseline's metrics, in the same words as the before/after table."""
+    rows = []
+    for key, (label, unit) in OUTCOME_LABELS.items():
+        if key in baseline:
+            rows.append({"metric": key, "label": label, **_metric_text(baseline.get(key) or {}, unit)})
+    return rows
+
+
 def effect_table(report: dict[str, Any]) -> list[dict[str, Any]]:
     series = report.get("series") or {}
     rows = []

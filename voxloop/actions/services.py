@@ -427,7 +427,17 @@ def compute_effect(
     control_rate, control_n = series.control()
     intervention = outcomes.BASELINE_DAYS
     report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
-    return report_dict(report, series, intervention)
+    result = report_dict(report, series, intervention)
+    # The customer-level outcomes (per 1,000 orders, repeats, NPS, CSAT) before and after the intervention date.
+    before = {**outcomes.customer_outcomes(scope, start, action.implemented_on - timedelta(days=1)),
+              **outcomes.series_outcomes(series, 0, intervention)}  # fmt: skip
+    after: dict[str, Any] = {}
+    if last >= action.implemented_on:
+        after = {**outcomes.customer_outcomes(scope, action.implemented_on, last),
+                 **outcomes.series_outcomes(series, intervention, len(series.days))}  # fmt: skip
+    result["outcomes"] = outcomes.compare_outcomes(before, after)
+    result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
+    return result
 
 
 def measure_effect(

@@ -14,4 +14,7 @@ urlpatterns = [
     path("<int:pk>/tasks/<int:task_pk>/", views.action_task_toggle, name="task_toggle"),
     path("<int:pk>/comments/", views.action_comment, name="comment"),
     path("<int:pk>/measure/", views.action_measure, name="measure"),
+    path("<int:pk>/public-note/", views.action_public_note, name="public_note"),
+    path("<int:pk>/answer-cases/", views.action_answer_cases, name="answer_cases"),
+    path("<int:pk>/notices/", views.action_notices, name="notices"),
 ]

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts.models import Department, User
 from voxloop.accounts.permissions import Capability, PolicyDenied, has, require
-from voxloop.actions import queries, services
+from voxloop.actions import incidents, notices, queries, services
 from voxloop.actions.forms import ActionForm
-from voxloop.actions.models import ActionStatus, ActionTask, ActionType, ImprovementAction
+from voxloop.actions.models import ActionStatus, ActionTask, ActionType, FixNotice, ImprovementAction
 from voxloop.actions.services import ActionError
+from voxloop.cases.models import ACTIVE_STATUSES
 
 # The buttons each status offers: (transition, label, needs approval rights)
 TRANSITIONS = {
@@ -93,10 +94,15 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "overdue": action.is_overdue(timezone.localdate()), "measurement": measurement, "report": report,
         "chart_options": {"effect": queries.effect_chart(report)} if report and report.get("improvement") else {},
         "table": queries.effect_table(report) if report else [],
+        "outcome_rows": queries.outcome_rows(report.get("outcomes") or []) if report else [],
+        "baseline_rows": queries.baseline_rows(action.baseline or {}),
         "measurements": action.measurements.all()[:10], "events": action.events.select_related("actor"),
         "tasks": action.tasks.all(), "comments": action.comments.select_related("author"),
         "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
         "scope": queries.scope_labels(action, get_language() or ""),
+        "open_cases": action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).count(),
+        "may_answer_cases": may_work and has(user, Capability.MANAGE_CASES),
+        "notices_sent": action.notices.filter(status="sent").count(),
     })  # fmt: skip
 
 
@@ -220,3 +226,73 @@ def action_annotations(request: HttpRequest) -> HttpResponse:
     items = [{"day": a.day.isoformat(), "label": a.label, "url": a.url, "topics": list(a.topics)}
              for a in queries.action_annotations(first, last)]  # fmt: skip
     return JsonResponse({"items": items})
+
+
+@login_required
+@require_POST
+def action_public_note(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
+    try:
+        incidents.set_public_note(cast(User, request.user), action, request.POST.get("public_note", ""))
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The note for customers was saved."))
+    return _back(pk)
+
+
+@login_required
+@require_POST
+def action_answer_cases(request: HttpRequest, pk: int) -> HttpResponse:
+    """Incidents: answer and resolve every linked open case with the public note."""
+    action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
+    try:
+        result = incidents.answer_linked_cases(cast(User, request.user), action, request.POST.get("public_note", ""))
+    except (ActionError, PolicyDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return _back(pk)
+    if result.answered:
+        messages.success(
+            request,
+            _("%(count)s linked cases were answered and resolved: %(numbers)s.")
+            % {"count": len(result.answered), "numbers": ", ".join(result.answered)},
+        )
+    for number, why in result.refused:
+        messages.error(request, _("Case %(number)s was not answered: %(why)s") % {"number": number, "why": why})
+    if not result.answered and not result.refused:
+        messages.info(request, _("No linked case is open."))
+    return _back(pk)
+
+
+@login_required
+def action_notices(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "we fixed it" notice: a preview in each language, who would be told and who is skipped and why; the
+    button sends it (managers, once the action is closed as effective)."""
+    user = cast(User, request.user)  # login_required: never the anonymous user
+    _may_view(user)
+    action = get_object_or_404(ImprovementAction.objects.select_related("department__manager", "owner"), pk=pk)
+    may_send = services.may_approve(user, action)
+    if request.method == "POST":
+        try:
+            result = notices.send_fix_notices(user, action)
+        except (ActionError, PolicyDenied) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+        else:
+            messages.success(
+                request,
+                _("%(sent)s customers were told; %(failed)s could not be reached.")
+                % {"sent": result.sent, "failed": result.failed},
+            )
+        return redirect("actions:notices", pk=pk)
+    audience = notices.notice_audience(action)
+    languages = audience.languages() or {get_language() or "zh-hans": 0}
+    previews = []
+    for language, count in sorted(languages.items()):
+        subject, body = notices.render_notice(action, language, None)
+        previews.append({"language": language, "count": count, "subject": subject, "body": body})
+    return render(request, "actions/notices.html", {
+        "action": action, "audience": audience, "previews": previews, "may_send": may_send,
+        "sendable": action.status == ActionStatus.CLOSED_EFFECTIVE and bool(action.public_note.strip()),
+        "log": FixNotice.objects.filter(action=action).select_related("customer")[:50],
+        "sent_count": FixNotice.objects.filter(action=action, status="sent").count(),
+    })  # fmt: skip

@@ -4,7 +4,12 @@
   to 7% of its feedback on the implementation date, and stayed there;
 * not effective (closed): new packaging for the air purifier AP-300 — its quality complaints went on as before
   (slightly up), so the line stays on or above the expected band;
-* too early: a water heater WH-60 installation guide implemented six days ago.
+* too early: a water heater WH-60 installation guide implemented six days ago;
+* verifying: a simpler SW-2 smartwatch pairing flow implemented 20 days ago, measured at 14 days: the line has
+  dropped below the expected band, but the 30-day measurement is still to come.
+
+Where the general demo has customers, the stories' items are spread over them, so the verdict page also shows
+the repeat-complaint rate and the NPS/CSAT of the affected customers.
 
 Their products get extra demo feedback (written as analysed rows: kind, sentiment and topic set, so the story
 does not depend on what the classifier makes of each text); every action goes through voxloop.actions.services.
@@ -21,11 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from voxloop.accounts.models import Department, User
-from voxloop.actions import services
+from voxloop.actions import incidents, services
 from voxloop.actions.models import ActionOrigin, ActionType, ImprovementAction
 from voxloop.analysis.models import FeedbackTopic
 from voxloop.demo import phrases as P
-from voxloop.feedback.models import AnalysisStatus, Feedback, Product
+from voxloop.feedback.models import AnalysisStatus, Customer, Feedback, Product
 
 SOURCE = "demo-actions"  # not "demo:…": the generated demo feedback is counted by that prefix
 
@@ -40,8 +45,10 @@ def _story(
     rate_before: float,
     rate_after: float,
     change_on: date,
+    customers: list[int] | None = None,
 ) -> int:
-    """``per_day`` analysed items a day about ``product``; a share ``rate`` of them complaints about ``topic``."""
+    """``per_day`` analysed items a day about ``product``; a share ``rate`` of them complaints about ``topic``;
+    each from one of ``customers`` (ids) when given."""
     tz = timezone.get_current_timezone()
     negatives, positives = P.TOPICS[topic][0], P.TOPICS[topic][1]
     rows, complaint_flags = [], []
@@ -57,6 +64,7 @@ def _story(
                 received_at=timezone.make_aware(at, tz), product=product, language="zh",
                 kind="complaint" if complaint else "praise", sentiment="negative" if complaint else "positive",
                 sentiment_score=-0.7 if complaint else 0.6, analysis_status=AnalysisStatus.DONE,
+                customer_id=rng.choice(customers) if customers else None,
             ))  # fmt: skip
             complaint_flags.append(complaint)
     created = Feedback.objects.bulk_create(rows, batch_size=1000)
@@ -80,16 +88,21 @@ def load_demo_actions(seed: int = 42) -> int:
     if quality.manager_id is None:
         Department.objects.filter(pk=quality.pk).update(manager=manager)
         quality.refresh_from_db()
-    products = {p.code: p for p in Product.objects.filter(code__in=["RV-8", "AP-300", "WH-60"])}
+    products = {p.code: p for p in Product.objects.filter(code__in=["RV-8", "AP-300", "WH-60", "SW-2"])}
     effective_on = today - timedelta(days=45)
     flat_on = today - timedelta(days=62)
     early_on = today - timedelta(days=6)
+    verifying_on = today - timedelta(days=20)
+    # A few hundred customers, so that some complain twice (the repeat rate) and their survey answers count.
+    customers = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:400])
     with transaction.atomic():
-        _story(
-            rng, products["RV-8"], "logistics", effective_on - timedelta(days=100), 144, 30, 0.20, 0.07, effective_on
-        )
-        _story(rng, products["AP-300"], "quality", flat_on - timedelta(days=100), 161, 45, 0.18, 0.22, flat_on)
+        _story(rng, products["RV-8"], "logistics", effective_on - timedelta(days=100), 144, 30, 0.20, 0.07,
+               effective_on, customers)  # fmt: skip
+        _story(rng, products["AP-300"], "quality", flat_on - timedelta(days=100), 161, 45, 0.18, 0.22, flat_on,
+               customers)  # fmt: skip
         _story(rng, products["WH-60"], "quality", early_on - timedelta(days=100), 105, 20, 0.22, 0.22, early_on)
+        _story(rng, products["SW-2"], "usability", verifying_on - timedelta(days=100), 119, 30, 0.24, 0.10,
+               verifying_on, customers)  # fmt: skip
 
     def new(
         title: str,
@@ -125,6 +138,9 @@ def load_demo_actions(seed: int = 42) -> int:
     services.add_comment(manager, carrier, "30 天测量结果显示投诉明显下降，可以关闭。")
     carrier.refresh_from_db()
     services.close_action(manager, carrier, effective=True)
+    incidents.set_public_note(
+        manager, carrier, "我们把扫地机器人 RV-8 换成了新的快递承运商，并加固了外箱：现在大多两天内送达，破损明显减少。"
+    )
     # not effective, closed
     packaging = new("空气净化器 AP-300 改用新包装", "packaging", owner=agent, department=quality, due=-60,
                     topic="quality", product="AP-300", created=flat_on - timedelta(days=15),
@@ -144,6 +160,14 @@ def load_demo_actions(seed: int = 42) -> int:
     services.start_action(agent, guide)
     services.implement_action(agent, guide, early_on)
     services.measure_now(agent, guide)
+    # verifying: the first scheduled measurement (14 days) moved it on; the line is already below the band
+    pairing = new("智能手表 SW-2 蓝牙配对流程简化", "pairing", owner=agent, department=quality, due=-25,
+                  topic="usability", product="SW-2", action_type=ActionType.IMPROVEMENT, origin=ActionOrigin.DRIVER,
+                  plan="App 内配对改为三步并增加引导动画", created=verifying_on - timedelta(days=12))  # fmt: skip
+    services.approve_action(manager, pairing)
+    services.start_action(agent, pairing)
+    services.implement_action(agent, pairing, verifying_on)
+    services.measure_effect(pairing, 14)
     # the other statuses, on the general demo data
     new("退款到账时间说明不清", "refund", owner=agent, department=service, due=14, topic="refund",
         origin=ActionOrigin.DRIVER)  # fmt: skip

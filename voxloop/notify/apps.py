@@ -12,7 +12,7 @@ class NotifyConfig(AppConfig):
         # Imported here: models can only be imported once the app registry is ready.
         from django.core.checks import register
 
-        from voxloop.actions.hooks import action_overdue
+        from voxloop.actions.hooks import action_overdue, action_reopened, register_notice_sender
         from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.cases import followup
         from voxloop.cases.delivery import register_reply_delivery
@@ -21,7 +21,7 @@ class NotifyConfig(AppConfig):
         from voxloop.notify.checks import check_escalation_chain
         from voxloop.notify.services import handle_case_event, reply_preview, reply_route
         from voxloop.notify.staff import queue_alert_emails
-        from voxloop.notify.surveys import send_survey_email
+        from voxloop.notify.surveys import send_fix_notice, send_survey_email
         from voxloop.surveys.delivery import register_survey_mailer
 
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
@@ -40,3 +40,7 @@ class NotifyConfig(AppConfig):
         register(check_escalation_chain)
         # Late improvement actions: a reminder to the owner, then an escalation to the department's manager.
         action_overdue.register(inbox.handle_action_overdue)
+        # A closed action reopened by a new alert on its scope: its owner is told.
+        action_reopened.register(inbox.handle_action_reopened)
+        # "You told us, we fixed it" notices go out by e-mail through the outbox, logged like every message.
+        register_notice_sender("email", send_fix_notice)

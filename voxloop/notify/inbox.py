@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import User
-from voxloop.actions.hooks import OverdueNotice
+from voxloop.actions.hooks import OverdueNotice, ReopenNotice
 from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
 from voxloop.cases.queries import visible_cases
 from voxloop.notify.models import MessageKind, Notification, NotificationKind, NotificationPreference
@@ -50,6 +50,9 @@ TEXTS: dict[str, Any] = {
     NotificationKind.RULE: _("The rule “%(rule)s” flagged case %(number)s"),
     NotificationKind.ACTION_OVERDUE: _("Your improvement action “%(title)s” is past its due date"),
     NotificationKind.ACTION_ESCALATED: _("The improvement action “%(title)s” of your department is overdue"),
+    NotificationKind.ACTION_REOPENED: _(
+        "Early warning fired again on “%(alert)s”: your action “%(title)s” is reopened"
+    ),
 }
 # Said when the level named nobody for this case and the administrators stand in.
 ESCALATION_FALLBACK = _(
@@ -152,6 +155,19 @@ def handle_action_overdue(notice: OverdueNotice) -> None:
         [
             Notification(user=u, kind=kind, values={"title": notice.title, "url": notice.url}, created_at=now)
             for u in users
+        ]
+    )
+
+
+def handle_action_reopened(notice: ReopenNotice) -> None:
+    """A closed improvement action reopened because early warning fired again on its scope: its owner hears of
+    it, with a link to the action."""
+    now = timezone.now()
+    values = {"title": notice.title, "url": notice.url, "alert": notice.alert_label}
+    Notification.objects.bulk_create(
+        [
+            Notification(user=u, kind=NotificationKind.ACTION_REOPENED, values=values, created_at=now)
+            for u in User.objects.filter(pk__in=notice.user_ids, is_active=True)
         ]
     )
 

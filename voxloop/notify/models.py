@@ -28,6 +28,7 @@ class MessageKind(models.TextChoices):
     STAFF_ALERT = "staff_alert", _("Early-warning alert")
     SURVEY_INVITATION = "survey_invitation", _("Survey invitation")
     SURVEY_REMINDER = "survey_reminder", _("Survey reminder")
+    FIX_NOTICE = "fix_notice", _("“We fixed it” notice")
 
 
 class MessageStatus(models.TextChoices):
@@ -95,6 +96,7 @@ class NotificationKind(models.TextChoices):
     RULE = "rule", _("Automation rule")
     ACTION_OVERDUE = "action_overdue", _("Improvement action overdue")
     ACTION_ESCALATED = "action_escalated", _("Overdue improvement action escalated")
+    ACTION_REOPENED = "action_reopened", _("Improvement action reopened")
 
 
 class Notification(models.Model):

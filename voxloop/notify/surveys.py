@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError
 from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
 from voxloop.notify.services import AUTOMATIC, classify
 from voxloop.surveys.delivery import SurveyEmail, SurveyMailError
@@ -37,6 +38,25 @@ def send_survey_email(mail: SurveyEmail) -> None:
             status=MessageStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
         )
         raise SurveyMailError(reason) from exc
+    now = timezone.now()
+    OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
+
+
+def send_fix_notice(mail: FixNoticeMessage) -> None:
+    """Store and send one "we fixed it" notice, once (the actions app logs the result per customer); raises
+    NoticeSendError, recorded on the row, when it fails."""
+    message = OutgoingMessage.objects.create(
+        kind=MessageKind.FIX_NOTICE, recipient=mail.notice_ref[:40], to_email=mail.to, language=mail.language,
+        subject=mail.subject[:300], body=mail.body, next_attempt_at=None, attempts=1,
+    )  # fmt: skip
+    try:
+        _email(message).send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and on the notice
+        _permanent, reason = classify(exc)
+        OutgoingMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
+        )
+        raise NoticeSendError(reason) from exc
     now = timezone.now()
     OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
 

@@ -41,7 +41,7 @@ def invitation_expiry(start: datetime) -> datetime:
     return start + timedelta(days=settings.SURVEY_INVITATION_DAYS)
 
 
-def _fatigued_customer_ids(customer_ids: Iterable[int], now: datetime) -> set[int]:
+def fatigued_customer_ids(customer_ids: Iterable[int], now: datetime) -> set[int]:
     since = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
     return set(
         Invitation.objects.filter(customer_id__in=list(customer_ids), created_at__gte=since)
@@ -152,7 +152,7 @@ def invite_batch(
         customers = [c for c in customers if wanted <= set(c.tags or [])]
     with transaction.atomic():
         batch = list(customers)
-        fatigued = _fatigued_customer_ids([c.pk for c in batch], now)
+        fatigued = fatigued_customer_ids([c.pk for c in batch], now)
         withdrawn = blocked_customer_ids([c.pk for c in batch], ContactPurpose.SURVEYS)
         rows: list[Invitation] = []
         for customer in batch:
@@ -194,7 +194,7 @@ def invite_for_case(case: Any, *, now: datetime | None = None, send_after: datet
         return None
     if Invitation.objects.filter(case=case, survey=survey).exists():
         return None  # one follow-up survey per case, however often the hook runs
-    if _fatigued_customer_ids([customer.pk], now):
+    if fatigued_customer_ids([customer.pk], now):
         return None
     start = send_after or now
     invitation = Invitation.objects.create(

@@ -105,3 +105,63 @@ def test_trends_chart_marks_the_intervention_date(browser, live_server, manager,
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_notice_preview_counts_previews_each_language_and_sends(browser, live_server, manager, agent, language):
+    """The "we fixed it" page in Chromium: the count with every reason for skipping, a preview per customer
+    language, and the send button, which logs each notice."""
+    from django.core import mail
+
+    from voxloop.actions.models import FixNotice
+    from voxloop.analysis.models import FeedbackTopic
+    from voxloop.feedback.models import Customer, Feedback
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    department = Department.objects.create(name="物流部", name_en="Logistics", manager=manager)
+    today = timezone.localdate()
+    for i, (name, email, lang, opted_out) in enumerate([
+        ("王芳", "wang@example.com", "zh-CN", False), ("Jane", "jane@example.com", "en", False),
+        ("Out", "out@example.com", "", True), ("Nobody", "", "", False),
+    ]):  # fmt: skip
+        customer = Customer.objects.create(name=name, email=email, language=lang, opted_out=opted_out)
+        item = Feedback.objects.create(
+            channel="webform", source="t", external_id=f"n{i}", text="快递太慢", kind="complaint", customer=customer,
+            received_at=timezone.now() - timedelta(days=10),
+        )  # fmt: skip
+        FeedbackTopic.objects.create(feedback=item, code="delivery", top_code="delivery")
+    action = services.create_action(manager, title="更换快递承运商", department=department, owner=agent,
+                                    due_date=today, topics=["delivery"])  # fmt: skip
+    ImprovementAction.objects.filter(pk=action.pk).update(
+        status=ActionStatus.CLOSED_EFFECTIVE, public_note="我们更换了快递公司，现在两天内送达。"
+    )
+    context = browser.new_context(locale=language, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(page, live_server, manager)
+        if language == "en":
+            with page.expect_navigation():
+                page.select_option("select[name=language]", "en")
+        page.goto(f"{live_server.url}/actions/{action.pk}/")
+        page.click("#notices-link")
+        page.wait_for_selector("#notice-preview")
+        assert page.locator("[data-count=recipients]").inner_text() == "2"
+        assert page.locator("[data-count=opted_out]").inner_text() == "1"
+        assert page.locator("[data-count=no_address]").inner_text() == "1"
+        previews = page.locator(".notice-preview")
+        assert previews.count() == 2
+        assert "You told us, we fixed it" in page.locator("[data-language=en]").inner_text()
+        assert "尊敬的" in page.locator("[data-language=zh-hans]").inner_text()
+        heading = page.locator("h1").inner_text()
+        assert heading == ("You told us, we fixed it" if language == "en" else "您反馈的问题，我们已经改进")
+        page.screenshot(path=str(SHOTS / f"notices-{language}.png"), full_page=True)
+        page.click("#send-notices")
+        page.wait_for_selector("#notice-log")
+        assert FixNotice.objects.filter(action=action, status="sent").count() == 2 and len(mail.outbox) == 2
+        assert page.locator("[data-count=already_told]").inner_text() == "2"
+        assert page.locator("#send-notices").count() == 0  # nobody left to tell
+        assert not errors
+    finally:
+        context.close()

@@ -1,0 +1,120 @@
+"""Incidents: an action that stands for a mass failure answers its linked open cases in one go, and a closed
+action reopens when early warning fires again on its scope (docs/actions.md, "Incidents").
+
+Each case is answered and resolved through the cases services (``add_reply`` then ``resolve_case``), in its own
+transaction: the reply reaches each customer through their own channel by the case outbox, each case keeps its
+own timeline, and one case that cannot be answered (merged, closed meanwhile) never undoes the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from voxloop.accounts.models import User
+from voxloop.accounts.permissions import Capability, require
+from voxloop.actions.hooks import ReopenNotice, action_reopened
+from voxloop.actions.models import ActionEventKind, ActionStatus, ImprovementAction
+from voxloop.actions.services import ActionError, ActionErrorCode, _announce, _event, _require_work, action_path
+from voxloop.alerts.hooks import AlertRaised
+from voxloop.alerts.models import AlertDimension
+from voxloop.cases import services as case_services
+from voxloop.cases.guards import CaseError
+from voxloop.cases.models import ACTIVE_STATUSES
+
+CLOSED = (ActionStatus.CLOSED_EFFECTIVE, ActionStatus.CLOSED_NOT_EFFECTIVE)
+
+
+@dataclass
+class AnswerResult:
+    answered: list[str] = field(default_factory=list)  # case numbers
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (case number, why, in the reader's language)
+
+
+def set_public_note(actor: User, action: ImprovementAction, note: str) -> ImprovementAction:
+    """What customers may read about the fix: the reply to linked cases and the "we fixed it" notice."""
+    _require_work(actor, action)
+    note = (note or "").strip()
+    if not note:
+        raise ActionError(ActionErrorCode.INVALID, _("Write the note customers will read."))
+    ImprovementAction.objects.filter(pk=action.pk).update(public_note=note, updated_at=timezone.now())
+    action.public_note = note
+    return action
+
+
+def answer_linked_cases(actor: User, action: ImprovementAction, note: str = "") -> AnswerResult:
+    """Reply to every linked open case with the action's public note and resolve it (root cause: the action's
+    first topic). Managers do it: the cases may belong to many teams."""
+    require(actor, Capability.MANAGE_CASES)
+    _require_work(actor, action)
+    if note.strip():
+        action = set_public_note(actor, action, note)
+    if not action.public_note:
+        raise ActionError(ActionErrorCode.INVALID, _("Write the note customers will read."))
+    if not action.topics:
+        raise ActionError(
+            ActionErrorCode.INVALID, _("Resolving cases needs a root cause: give the action a topic first.")
+        )
+    root_cause = action.topics[0]
+    result = AnswerResult()
+    cases = action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).order_by("pk")
+    for case in cases:
+        try:
+            with transaction.atomic():
+                case_services.add_reply(case, actor, action.public_note, public=True)
+                case_services.resolve_case(case, actor, root_cause=root_cause, resolution=action.public_note)
+        except CaseError as exc:
+            result.refused.append((case.number, exc.message))
+        else:
+            result.answered.append(case.number)
+    if result.answered or result.refused:
+        _event(
+            action, ActionEventKind.CASES_ANSWERED, actor,
+            payload={"answered": result.answered, "refused": [n for n, _why in result.refused]},
+        )  # fmt: skip
+    return result
+
+
+def _matches(action: ImprovementAction, dimension: str, value: str) -> bool:
+    if dimension == AlertDimension.TOPIC:
+        return any(value == t or value == t.split(".")[0] or t == value.split(".")[0] for t in action.topics)
+    if dimension == AlertDimension.PRODUCT:
+        return value in {str(p) for p in action.products}
+    if dimension == AlertDimension.CHANNEL:
+        return value in action.channels
+    return False
+
+
+def reopen_on_alert(raised: AlertRaised) -> int:
+    """Early warning fired (a new alert, or a worse one) on a topic, product or channel: every action closed on
+    that scope before the alert's last day reopens (in progress again, verdict cleared) and its owner is told.
+    Registered with alerts in ActionsConfig.ready; returns how many actions reopened."""
+    alert = raised.alert
+    if not alert.dimension or not alert.value:
+        return 0  # an alert on the whole business names no scope
+    reopened = 0
+    for action in ImprovementAction.objects.filter(status__in=CLOSED, closed_at__isnull=False).select_related(
+        "department", "owner"
+    ):
+        assert action.closed_at is not None
+        if not _matches(action, alert.dimension, alert.value) or alert.last_day < timezone.localdate(action.closed_at):
+            continue
+        with transaction.atomic():
+            previous = action.status
+            if not ImprovementAction.objects.filter(pk=action.pk, status=previous).update(
+                status=ActionStatus.IN_PROGRESS, closed_at=None, latest_verdict="", updated_at=timezone.now()
+            ):
+                continue  # someone else moved it meanwhile
+            action.refresh_from_db()
+            _event(
+                action, ActionEventKind.REOPENED, None, from_status=previous, to_status=action.status,
+                payload={"alert_id": alert.pk, "alert": alert.label, "metric": alert.metric},
+            )  # fmt: skip
+            _announce("action.status_changed", action, from_status=previous, to_status=action.status)
+            notice = ReopenNotice(action.pk, action.title, action_path(action), [action.owner_id], alert.label)
+            transaction.on_commit(partial(action_reopened.announce, notice))
+            reopened += 1
+    return reopened

@@ -1,0 +1,191 @@
+""" "You told us, we fixed it": once an action is closed effective, the customers whose feedback matched its
+scope in the baseline window may be told, each through their own channel and in their own language
+(docs/actions.md, "Telling customers").
+
+The same rules as survey invitations hold: a customer who opted out of all contact or withdrew consent to
+notices is skipped, and so is one contacted in the last SURVEY_FATIGUE_DAYS days (a survey invitation or another
+fix notice). Each customer is told at most once per action; every attempt is logged as a FixNotice row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from voxloop.accounts.models import User
+from voxloop.actions import outcomes
+from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError, notice_sender
+from voxloop.actions.models import ActionEventKind, ActionStatus, FixNotice, ImprovementAction, NoticeStatus
+from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve
+from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
+from voxloop.feedback.models import Customer
+from voxloop.surveys.invitations import fatigued_customer_ids
+
+CHANNEL = "email"  # the one customer channel this installation sends on (notify's outbox)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    customer_id: int
+    feedback_id: int
+    name: str
+    address: str
+    language: str
+
+
+@dataclass
+class Audience:
+    recipients: list[Recipient] = field(default_factory=list)
+    opted_out: int = 0
+    recently_contacted: int = 0
+    no_address: int = 0
+    already_told: int = 0
+
+    @property
+    def matched(self) -> int:
+        return len(self.recipients) + self.opted_out + self.recently_contacted + self.no_address + self.already_told
+
+    def languages(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.recipients:
+            counts[r.language] = counts.get(r.language, 0) + 1
+        return counts
+
+
+def _language(*candidates: str) -> str:
+    """The customer's language as one the site speaks: any Chinese is Simplified Chinese, else English;
+    nothing known: the site's default."""
+    for code in candidates:
+        code = (code or "").lower()
+        if code.startswith("zh"):
+            return "zh-hans"
+        if code.startswith("en"):
+            return "en"
+    return settings.LANGUAGE_CODE
+
+
+def _window(action: ImprovementAction) -> tuple[date, date]:
+    base = action.baseline or {}
+    try:
+        return date.fromisoformat(base["first"]), date.fromisoformat(base["last"])
+    except (KeyError, TypeError, ValueError):  # an action from before baselines kept their window
+        last = timezone.localdate(action.created_at) - timedelta(days=1)
+        return last - timedelta(days=outcomes.BASELINE_DAYS - 1), last
+
+
+def notice_audience(action: ImprovementAction, now: datetime | None = None) -> Audience:
+    """Who would be told, and how many are skipped and why (the preview's count). One query per rule."""
+    now = now or timezone.now()
+    first, last = _window(action)
+    start, end = outcomes._bounds(first, last)
+    scope = outcomes.Scope(action.topics, action.products, action.channels, action.segment)
+    latest: dict[int, tuple[int, str, str]] = {}  # customer -> (their latest item, its language, its contact)
+    rows = (
+        outcomes._about(scope, start, end)
+        .filter(customer_id__isnull=False)
+        .order_by("customer_id", "-received_at", "-id")
+        .values_list("customer_id", "id", "language", "contact_email")
+    )
+    for customer_id, item_id, language, contact in rows.iterator(chunk_size=2000):
+        latest.setdefault(customer_id, (item_id, language, contact))
+    audience = Audience()
+    ids = list(latest)
+    told = set(FixNotice.objects.filter(action=action, customer_id__in=ids).values_list("customer_id", flat=True))
+    blocked = blocked_customer_ids(ids, ContactPurpose.NOTICES)
+    since = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
+    recent = fatigued_customer_ids(ids, now) | set(
+        FixNotice.objects.filter(customer_id__in=ids, status=NoticeStatus.SENT, created_at__gte=since).values_list(
+            "customer_id", flat=True
+        )
+    )
+    customers = Customer.objects.filter(pk__in=ids).only("pk", "name", "email", "language", "opted_out")
+    for customer in customers.order_by("pk").iterator(chunk_size=2000):
+        item_id, item_language, contact = latest[customer.pk]
+        address = customer.email or contact
+        if customer.pk in told:
+            audience.already_told += 1
+        elif customer.opted_out or customer.pk in blocked:
+            audience.opted_out += 1
+        elif customer.pk in recent:
+            audience.recently_contacted += 1
+        elif not address:
+            audience.no_address += 1
+        else:
+            language = _language(customer.language, item_language)
+            audience.recipients.append(Recipient(customer.pk, item_id, customer.name, address, language))
+    return audience
+
+
+def render_notice(action: ImprovementAction, language: str, name: str | None = "") -> tuple[str, str]:
+    """The notice's subject and text in ``language``: a greeting, what the customer told us, what was done (the
+    action's public note, as its owner wrote it) and a thank-you. ``name`` None: a placeholder (the preview)."""
+    with translation.override(language):
+        if name is None:
+            name = _("(customer's name)")
+        subject = _("You told us, we fixed it: %(title)s") % {"title": action.title}
+        greeting = _("Dear %(name)s,") % {"name": name} if name else _("Dear customer,")
+        body = "\n\n".join([
+            greeting,
+            _("Some time ago you told us about a problem. We looked into its cause and changed how we work."),
+            _("What we changed:"),
+            action.public_note,
+            _("Our measurements show that the problem now happens clearly less often. Thank you for telling us: "
+              "your feedback made the difference."),
+        ])  # fmt: skip
+    return subject, body
+
+
+def _require_sendable(action: ImprovementAction) -> None:
+    if action.status != ActionStatus.CLOSED_EFFECTIVE:
+        raise ActionError(
+            ActionErrorCode.WRONG_STATUS, _("Customers are told only about an action closed as effective.")
+        )
+    if not action.public_note.strip():
+        raise ActionError(ActionErrorCode.INVALID, _("Write the note customers will read."))
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: int = 0
+    audience: Audience = field(default_factory=Audience)
+
+
+def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | None = None) -> SendResult:
+    """Tell every customer of the audience, once each; returns what was sent, failed and skipped. The log row is
+    claimed first (unique per action and customer), so two clicks at once never tell anyone twice."""
+    _require_approve(actor, action)
+    _require_sendable(action)
+    sender = notice_sender(CHANNEL)
+    if sender is None:
+        raise ActionError(ActionErrorCode.INVALID, _("This installation sends no messages to customers."))
+    now = now or timezone.now()
+    audience = notice_audience(action, now)
+    result = SendResult(audience=audience)
+    for r in audience.recipients:
+        try:
+            with transaction.atomic():
+                notice = FixNotice.objects.create(
+                    action=action, customer_id=r.customer_id, feedback_id=r.feedback_id, channel=CHANNEL,
+                    address=r.address, language=r.language, status=NoticeStatus.SENT, sent_by=actor,
+                )  # fmt: skip
+        except IntegrityError:
+            continue  # told meanwhile by another click
+        subject, body = render_notice(action, r.language, r.name)
+        try:
+            sender(FixNoticeMessage(r.address, r.language, subject, body, f"fixnotice:{action.pk}:{r.customer_id}"))
+        except NoticeSendError as exc:
+            FixNotice.objects.filter(pk=notice.pk).update(status=NoticeStatus.FAILED, error=str(exc)[:500])
+            result.failed += 1
+        else:
+            result.sent += 1
+    _event(
+        action, ActionEventKind.NOTICES_SENT, actor,
+        payload={"sent": result.sent, "failed": result.failed, "opted_out": audience.opted_out,
+                 "recently_contacted": audience.recently_contacted, "no_address": audience.no_address},
+    )  # fmt: skip
+    return result
