@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from voxloop.accounts.models import Department, Team
-from voxloop.feedback.models import Channel
+from voxloop.feedback.models import AnalysisStatus, Channel, Feedback
 from voxloop.metrics.models import Source
 from voxloop.metrics.queries import (
     KPI_BY_KEY,
@@ -45,9 +46,11 @@ from voxloop.metrics.queries import (
     load_days,
     total_of,
 )
-from voxloop.metrics.services import site_zone
+from voxloop.metrics.services import local_day, range_bounds, site_zone
 from voxloop.metrics.templatetags.metrics_format import delta_format, kpi_format
+from voxloop.reports.findings import build_findings
 from voxloop.reports.periods import ReportPeriod
+from voxloop.reports.suggestions import action_rows, build_suggestions
 from voxloop.stats import compare
 from voxloop.surveys.models import dimension_label
 
@@ -471,11 +474,182 @@ def build_snapshot(period: ReportPeriod, scope: ReportScope, language: str, *,
         return _build(period, scope, language, now)
 
 
+def _join(items: list[str]) -> str:
+    return ("；" if translation.get_language().startswith("zh") else "; ").join(items)
+
+
+def summary(kpis: list[dict[str, Any]], period: ReportPeriod, language: str) -> str:
+    """One generated paragraph: which KPIs changed beyond noise against the previous period, which moved
+    within it, and which had no data; honest that a non-significant change is not a trend."""
+    previous_label = period.previous().label(language)
+    judged = [k for k in kpis if k["value"] is not None and k["better"] != "neither"]
+    significant = [k for k in judged if k["change"] and k["change"]["significant"]]
+    noise = [k for k in judged if k["change"] and k["change"]["significant"] is False]
+    untested = [k for k in judged if k["change"] and k["change"]["significant"] is None]
+    empty = [k for k in kpis if k["value"] is None]
+    parts: list[str] = []
+    if not judged:
+        return _("There is no data for this period yet: no indicator can be judged.")
+    better = [k for k in significant if not k["change"]["worse"]]
+    worse = [k for k in significant if k["change"]["worse"]]
+    if better:
+        parts.append(
+            _("Significantly better than %(previous)s: %(list)s.")
+            % {"previous": previous_label, "list": _join([_kpi_move(k) for k in better])}
+        )
+    if worse:
+        parts.append(
+            _("Significantly worse than %(previous)s: %(list)s.")
+            % {"previous": previous_label, "list": _join([_kpi_move(k) for k in worse])}
+        )
+    if not significant:
+        parts.append(_("No indicator changed significantly against %(previous)s.") % {"previous": previous_label})
+    if noise:
+        parts.append(
+            _("%(list)s moved within what chance explains; read these as unchanged.")
+            % {"list": _join([_kpi_move(k) for k in noise])}
+        )
+    if untested:
+        parts.append(
+            _("Response and resolution times (medians and 90th percentiles) are shown without a significance test.")
+        )
+    reds = [k for k in kpis if k["light"] == "red" and k["target"] is not None]
+    for k in reds:
+        parts.append(
+            _("%(name)s is %(value)s, beyond its target of %(target)s.")
+            % {"name": k["name"], "value": k["display"], "target": k["target_display"]}
+        )
+    if empty:
+        parts.append(_("No data this period: %(list)s.") % {"list": _join([k["name"] for k in empty])})
+    return " ".join(parts)
+
+
+def _kpi_move(kpi: dict[str, Any]) -> str:
+    return _("%(name)s %(before)s → %(after)s") % {
+        "name": kpi["name"],
+        "before": (kpi["previous"] or {}).get("display", "–"),
+        "after": kpi["display"],
+    }
+
+
+def coverage(period: ReportPeriod, now: datetime) -> dict[str, Any]:
+    """How many of the period's feedback items the analysis has read (topics and sentiment come from it)."""
+    start, end = range_bounds(period.start, period.end)
+    counts = dict(
+        Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
+        .values_list("analysis_status").annotate(n=models.Count("id")).order_by()
+    )  # fmt: skip
+    items = sum(counts.values())
+    analysed = counts.get(AnalysisStatus.DONE, 0)
+    return {"items": items, "analysed": analysed, "not_analysed": items - analysed,
+            "failed": counts.get(AnalysisStatus.FAILED, 0),
+            "as_of": now.astimezone(site_zone()).isoformat(timespec="seconds")}  # fmt: skip
+
+
+def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: list[str]) -> list[str]:
+    notes: list[str] = []
+    if local_day(now) <= period.end:
+        notes.append(_("The period is not over yet: its figures are partial."))
+    if cover["not_analysed"]:
+        notes.append(
+            _("%(n)s of %(items)s feedback items are not analysed yet; topic and sentiment figures leave them out.")
+            % {"n": cover["not_analysed"], "items": cover["items"]}
+        )
+    notes.append(
+        _(
+            "Case figures count the cases opened in the period; a case still open now may be resolved "
+            "later, so the latest periods' resolution figures can still change."
+        )
+    )
+    notes.append(
+        _(
+            "Changes are tested at the 5%% level one indicator at a time: among twenty indicators that did "
+            "not really change, about one will look significant by chance."
+        )
+    )
+    notes.append(
+        _(
+            "Only the repeat-complaint rate has a target (its alert threshold); the other lights compare "
+            "with the previous period."
+        )
+    )
+    return notes + extra
+
+
+def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workbook: one sheet per table, numbers as numbers."""
+    k = snapshot["status"]["kpis"]
+    kpi_rows = [[r["name"], r["value"], r["low"], r["high"], r["n"], r["target"],
+                 (r["previous"] or {}).get("value"), (r["last_year"] or {}).get("value"),
+                 (r["change"] or {}).get("delta"), (r["change"] or {}).get("p"), _light_label(r["light"]), r["unit"]]
+                for r in k]  # fmt: skip
+    problems = snapshot["problems"]
+    out = [
+        {"key": "kpis", "title": _("Indicators"), "columns": [
+            _("Indicator"), _("Value"), _("95% interval, low"), _("95% interval, high"), "n", _("Target"),
+            _("Previous period"), _("Same period last year"), _("Change vs previous"), "p", _("Light"), _("Unit")],
+         "rows": kpi_rows},
+        {"key": "channels", "title": _("Channels"),
+         "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
+         "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
+        {"key": "pareto", "title": _("Causes"),
+         "columns": [_("Cause"), "n", _("Share"), _("95% interval, low"), _("95% interval, high"), _("Cumulative"),
+                     _("Previous share"), _("Significant change")],
+         "rows": [[r["label"], r["n"], r["share"], r["low"], r["high"], r["cumulative"], r["previous_share"],
+                   _yes_no(r["significant"])] for r in problems["pareto"]]},
+        {"key": "drivers", "title": _("Drivers of NPS"),
+         "columns": [_("Topic"), _("Impact (NPS points)"), _("Difference"), "n", _("Significant")],
+         "rows": [[d["label"], d["impact"], d["difference"], d["n"], _yes_no(d["significant"])]
+                  for d in problems["drivers"]]},
+        {"key": "alerts", "title": _("Alerts"),
+         "columns": [_("Alert"), _("Change"), _("Severity"), _("Since"), _("Acknowledged")],
+         "rows": [[a["title"], a["change"], a["severity_label"], a["started_on"], _yes_no(a["acknowledged"])]
+                  for a in problems["alerts"]]},
+        {"key": "touchpoints", "title": _("Touchpoints"),
+         "columns": [_("Touchpoint"), _("Negative share (%)"), "n", _("Complaints")],
+         "rows": [[t["label"], t["value"], t["n"], t["complaints"]] for t in problems["touchpoints"]]},
+        {"key": "actions", "title": _("Improvement actions"),
+         "columns": [_("Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
+         "rows": [[a["title"], a["state_label"], a["owner"], a["due"], a["verdict_label"] or "",
+                   (a["effect"] or {}).get("display", "")] for a in snapshot["actions"]]},
+        {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
+         "rows": [[s["text"], s["reason"]] for s in snapshot["suggestions"]]},
+    ]  # fmt: skip
+    series = snapshot["series"]
+    if series:
+        keys = list(series)
+        labels = {r["key"]: r["name"] for r in k}
+        first = series[keys[0]]
+        out.append(
+            {
+                "key": "series",
+                "title": _("Trend"),
+                "columns": [_("From"), *[labels.get(x, x) for x in keys]],
+                "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
+            }
+        )
+    return out
+
+
+def _yes_no(value: Any) -> str:
+    return _("yes") if value else _("no")
+
+
+def _light_label(light: str) -> str:
+    return {"green": _("green"), "amber": _("amber"), "red": _("red"), "grey": _("grey")}.get(light, light)
+
+
 def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetime) -> dict[str, Any]:
     zone = site_zone()
     totals = scope_totals(period, scope)
     kpis = kpi_rows(period, scope, totals)
+    team_ids = department_team_ids(scope.department_id) if scope.department_id else None
+    repeat_kpi = next((k for k in kpis if k["key"] == "repeat_rate"), None)
+    found = build_findings(period, team_ids, language, scope.see_contacts, repeat_kpi)
+    status = {"summary": summary(kpis, period, language), "kpis": kpis, "channels": channel_rows(period, scope)}
+    cover = coverage(period, now)
     title = pgettext("report title", "Service quality report")
+    stamp = now.astimezone(zone).isoformat(timespec="seconds")
     snapshot: dict[str, Any] = {
         "version": VERSION,
         "kind": period.kind,
@@ -485,33 +659,43 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
         "previous": period.previous().as_dict(language),
         "last_year": period.same_last_year().as_dict(language),
         "scope": scope_block(scope, language),
-        "generated_at": now.astimezone(zone).isoformat(timespec="seconds"),
-        "as_of": now.astimezone(zone).isoformat(timespec="seconds"),
-        "status": {"summary": "", "kpis": kpis, "channels": channel_rows(period, scope)},
-        "problems": {
-            "narrative": "",
-            "pareto": [],
-            "changes": [],
-            "alerts": [],
-            "emerging": [],
-            "drivers": [],
-            "repeat": {"rate": None, "display": "", "n": 0, "top": []},
-            "touchpoints": [],
-            "quotes": {},
-        },
-        "suggestions": [],
-        "actions": [],
+        "generated_at": stamp,
+        "as_of": stamp,
+        "status": status,
+        "problems": found.problems,
+        "suggestions": build_suggestions(status, found.problems, scope.department_id, local_day(now)),
+        "actions": action_rows(period, scope.department_id),
         "appendix": {
-            "definitions": [{"name": k["name"], "definition": k["definition"]} for k in kpis],
-            "coverage": {
-                "items": 0,
-                "analysed": 0,
-                "not_analysed": 0,
-                "as_of": now.astimezone(zone).isoformat(timespec="seconds"),
-            },
-            "caveats": [],
+            "definitions": appendix_definitions(kpis),
+            "coverage": cover,
+            "caveats": caveats(period, cover, now, found.caveats),
         },
         "series": kpi_series(period, scope, totals),
         "tables": [],
     }
+    snapshot["tables"] = tables(snapshot)
     return snapshot
+
+
+def appendix_definitions(kpis: list[dict[str, Any]]) -> list[dict[str, str]]:
+    rows = [{"name": k["name"], "definition": k["definition"]} for k in kpis]
+    rows += [
+        {"name": _("95% interval"), "definition": _(
+            "The range that holds the true value with 95% confidence given the number of answers or cases (n): "
+            "Wilson for shares, normal for means, trinomial for NPS.")},
+        {"name": _("Significant change"), "definition": _(
+            "A change against the previous period whose two-sided test gives p < 0.05: two-proportion z test "
+            "for shares, Welch test for means, the NPS difference over both variances, and a conditional "
+            "binomial test for volumes per day. Times (medians, 90th percentiles) are not tested.")},
+        {"name": _("Traffic light"), "definition": _(
+            "Green: target met, or no significant worsening. Amber: target missed but within the interval. "
+            "Red: target missed beyond the interval, or significantly worse than the previous period. Grey: no "
+            "data, or a volume (neither good nor bad).")},
+        {"name": _("Pareto of causes"), "definition": _(
+            "Causes from the largest down with their share of the total and its 95% Wilson interval; the vital "
+            "few make up the first 80%. A share change is significant after Holm's correction over all causes.")},
+        {"name": _("Driver impact"), "definition": _(
+            "NPS of the responses mentioning a topic minus that of the others, times the share mentioning it: "
+            "roughly how many points the overall NPS would move without the topic's effect.")},
+    ]  # fmt: skip
+    return rows
