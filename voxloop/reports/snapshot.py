@@ -563,7 +563,7 @@ def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: l
     )
     notes.append(
         _(
-            "Changes are tested at the 5%% level one indicator at a time: among twenty indicators that did "
+            "Changes are tested at the 5% level one indicator at a time: among twenty indicators that did "
             "not really change, about one will look significant by chance."
         )
     )
@@ -602,14 +602,14 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
          "rows": [[d["label"], d["impact"], d["difference"], d["n"], _yes_no(d["significant"])]
                   for d in problems["drivers"]]},
         {"key": "alerts", "title": _("Alerts"),
-         "columns": [_("Alert"), _("Change"), _("Severity"), _("Since"), _("Acknowledged")],
+         "columns": [_("Alert"), pgettext("alert", "Change"), _("Severity"), _("Since"), _("Acknowledged")],
          "rows": [[a["title"], a["change"], a["severity_label"], a["started_on"], _yes_no(a["acknowledged"])]
                   for a in problems["alerts"]]},
         {"key": "touchpoints", "title": _("Touchpoints"),
          "columns": [_("Touchpoint"), _("Negative share (%)"), "n", _("Complaints")],
          "rows": [[t["label"], t["value"], t["n"], t["complaints"]] for t in problems["touchpoints"]]},
         {"key": "actions", "title": _("Improvement actions"),
-         "columns": [_("Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
+         "columns": [pgettext("improvement action", "Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
          "rows": [[a["title"], a["state_label"], a["owner"], a["due"], a["verdict_label"] or "",
                    (a["effect"] or {}).get("display", "")] for a in snapshot["actions"]]},
         {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
@@ -624,7 +624,7 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "key": "series",
                 "title": _("Trend"),
-                "columns": [_("From"), *[labels.get(x, x) for x in keys]],
+                "columns": [pgettext("trend table", "From"), *[labels.get(x, x) for x in keys]],
                 "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
             }
         )
