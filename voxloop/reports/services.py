@@ -442,9 +442,12 @@ def _carry_edits(source: dict, target: dict) -> None:
 
 
 def snapshot_is_empty(snapshot: dict) -> bool:
-    """Nothing to report: no feedback item in the scope during the period."""
-    coverage = (snapshot.get("appendix") or {}).get("coverage") or {}
-    return not coverage.get("items")
+    """Nothing to report: no indicator counted anything in the scope during the period (a department's report
+    counts its teams' cases and survey answers; feedback items have no team), and no complaint cause either."""
+    status = snapshot.get("status") or {}
+    counted = any((kpi.get("n") or 0) > 0 for kpi in status.get("kpis") or [])
+    counted = counted or any((row.get("n") or 0) > 0 for row in status.get("channels") or [])
+    return not counted and not (snapshot.get("problems") or {}).get("pareto")
 
 
 def deliver_report(report_id: int) -> int:
