@@ -171,10 +171,17 @@ def get_report(request: HttpRequest, report_id: int):
     response={200: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     url_name="report_file",
     summary="Download a report's PDF or Excel workbook",
-    openapi_extra={"responses": {"200": {"description": "The file", "content": {
-        CONTENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}},
-        CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
-    }}}},  # fmt: skip
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file",
+                "content": {
+                    CONTENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}},
+                    CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },  # fmt: skip
 )
 def get_report_file(request: HttpRequest, report_id: int, fmt: FormatValue):
     _acting_user(request)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from voxloop.accounts.models import Department, Role, User
 from voxloop.reports.models import ReportKind, ReportLanguage
@@ -31,7 +32,7 @@ class GenerateForm(forms.Form):
 class EditForm(forms.Form):
     """The text sections a draft may change: the status summary, the problems narrative, each suggestion."""
 
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_TEXT,
+    summary = forms.CharField(label=pgettext_lazy("report section", "Summary"), widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_TEXT,
                               required=False)  # fmt: skip
     narrative = forms.CharField(label=_("Problems and causes"), widget=forms.Textarea(attrs={"rows": 4}),
                                 max_length=MAX_TEXT, required=False)  # fmt: skip
@@ -77,7 +78,9 @@ class RecipientsForm(forms.Form):
 
     def clean_external_addresses(self) -> list[str]:
         raw = self.cleaned_data.get("external_addresses") or ""
-        return [v.strip() for v in raw.replace(",", "\n").replace("；", "\n").replace(";", "\n").splitlines() if v.strip()]
+        return [
+            v.strip() for v in raw.replace(",", "\n").replace("；", "\n").replace(";", "\n").splitlines() if v.strip()
+        ]
 
     def recipients(self) -> Recipients:
         data = self.cleaned_data

@@ -26,8 +26,11 @@ def previous_report(report: Report) -> Report | None:
     """The report of the period before, for the same kind, scope and language (the newest if there are several)."""
     return (
         Report.objects.filter(
-            kind=report.kind, department_id=report.department_id, language=report.language,
-            period_end__lt=report.period_start, state__in=COMPARABLE,
+            kind=report.kind,
+            department_id=report.department_id,
+            language=report.language,
+            period_end__lt=report.period_start,
+            state__in=COMPARABLE,
         )  # fmt: skip
         .order_by("-period_start", "-id")
         .first()

@@ -325,9 +325,12 @@ def plan_recipients(report: Report, recipients: Recipients) -> list[Planned]:
     if recipients.departments:
         department_ids = [d.pk for d in recipients.departments]
         users.update(
-            {u.pk: u for u in User.objects.filter(
-                Q(teams__department__in=department_ids) | Q(managed_departments__in=department_ids)
-            ).distinct()}  # fmt: skip
+            {
+                u.pk: u
+                for u in User.objects.filter(
+                    Q(teams__department__in=department_ids) | Q(managed_departments__in=department_ids)
+                ).distinct()
+            }  # fmt: skip
         )
     planned: list[Planned] = []
     seen: set[str] = set()
@@ -377,7 +380,7 @@ def send_report(report: Report, user: User | None, recipients: Recipients | None
 
 
 def send_test(report: Report, user: User) -> ReportDelivery:
-    """"Send me a test now": the report as it stands, to the asking user only, with their scope and masking;
+    """ "Send me a test now": the report as it stands, to the asking user only, with their scope and masking;
     the report's state does not change and the delivery log marks it as a test."""
     require(user, Capability.PREPARE_REPORTS)
     if report.state == ReportState.GENERATING or not report.snapshot:
@@ -455,15 +458,15 @@ def deliver_report(report_id: int) -> int:
     scope had nothing to report. Returns how many e-mails were queued. Safe to run twice (rows are claimed)."""
     report = Report.objects.select_related("department").get(pk=report_id)
     queued = 0
-    for delivery in report.deliveries.filter(status=DeliveryStatus.QUEUED, message__isnull=True).select_related(
-        "user"
-    ):
+    for delivery in report.deliveries.filter(status=DeliveryStatus.QUEUED, message__isnull=True).select_related("user"):
         variant = variant_for(report, delivery.department_id, delivery.see_contacts)
         snapshot = variant.snapshot if variant is not None else report.snapshot
         with transaction.atomic():
-            claimed = ReportDelivery.objects.select_for_update().filter(
-                pk=delivery.pk, status=DeliveryStatus.QUEUED, message__isnull=True
-            ).first()
+            claimed = (
+                ReportDelivery.objects.select_for_update()
+                .filter(pk=delivery.pk, status=DeliveryStatus.QUEUED, message__isnull=True)
+                .first()
+            )
             if claimed is None:
                 continue
             claimed.variant = variant
@@ -590,7 +593,8 @@ def generate_due_reports(today: date | None = None) -> list[Report]:
             if Report.objects.filter(schedule=locked, period_start=period.start, period_end=period.end).exists():
                 continue
             made.append(
-                request_report(None, locked.kind, locked.language, locked.department, period=period,
-                               schedule=locked, today=today)  # fmt: skip
+                request_report(
+                    None, locked.kind, locked.language, locked.department, period=period, schedule=locked, today=today
+                )  # fmt: skip
             )
     return made

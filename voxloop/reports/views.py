@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, has, require
-from voxloop.reports import queries, render as report_render, services
+from voxloop.reports import queries, services
+from voxloop.reports import render as report_render
 from voxloop.reports.forms import EditForm, GenerateForm, RecipientsForm, ScheduleForm, language_initial
 from voxloop.reports.models import FileFormat, Report, ReportKind, ReportSchedule, ReportState
 from voxloop.reports.periods import period_for
@@ -156,7 +157,9 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         services.edit_report(
-            report, user, TextEdits(summary=data["summary"], narrative=data["narrative"], suggestions=form.suggestions())
+            report,
+            user,
+            TextEdits(summary=data["summary"], narrative=data["narrative"], suggestions=form.suggestions()),
         )
     except ReportError as exc:
         return _refused(request, exc, pk)

@@ -128,8 +128,8 @@ def test_refusals_name_the_rule(admin, analyst, period):
     with pytest.raises(ReportError, match="period that has ended"):
         services.request_report(admin, ReportKind.MONTH, ReportLanguage.EN,
                                 period=services.period_for(ReportKind.MONTH, timezone.localdate()))  # fmt: skip
+    draft = generate(admin, period)
     with pytest.raises(ReportError, match="no suggestion nope"):
-        draft = generate(admin, period)
         services.edit_report(draft, admin, TextEdits(suggestions={"nope": "x"}))
 
 
