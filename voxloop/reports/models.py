@@ -193,9 +193,7 @@ class ReportDelivery(models.Model):
     )  # fmt: skip
     address = models.CharField(_("address"), max_length=254, blank=True)
     test = models.BooleanField(_("test"), default=False)
-    status = models.CharField(
-        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
-    )
+    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     reason = models.CharField(_("reason"), max_length=300, blank=True)  # why skipped
     # The scope this recipient was given: None for the whole organisation.
     department = models.ForeignKey("accounts.Department", null=True, blank=True, on_delete=models.SET_NULL)

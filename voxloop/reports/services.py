@@ -325,9 +325,12 @@ def plan_recipients(report: Report, recipients: Recipients) -> list[Planned]:
     if recipients.departments:
         department_ids = [d.pk for d in recipients.departments]
         users.update(
-            {u.pk: u for u in User.objects.filter(
-                Q(teams__department__in=department_ids) | Q(managed_departments__in=department_ids)
-            ).distinct()}  # fmt: skip
+            {
+                u.pk: u
+                for u in User.objects.filter(
+                    Q(teams__department__in=department_ids) | Q(managed_departments__in=department_ids)
+                ).distinct()
+            }  # fmt: skip
         )
     planned: list[Planned] = []
     seen: set[str] = set()
@@ -377,7 +380,7 @@ def send_report(report: Report, user: User | None, recipients: Recipients | None
 
 
 def send_test(report: Report, user: User) -> ReportDelivery:
-    """"Send me a test now": the report as it stands, to the asking user only, with their scope and masking;
+    """ "Send me a test now": the report as it stands, to the asking user only, with their scope and masking;
     the report's state does not change and the delivery log marks it as a test."""
     require(user, Capability.PREPARE_REPORTS)
     if report.state == ReportState.GENERATING or not report.snapshot:
@@ -442,9 +445,12 @@ def _carry_edits(source: dict, target: dict) -> None:
 
 
 def snapshot_is_empty(snapshot: dict) -> bool:
-    """Nothing to report: no feedback item in the scope during the period."""
-    coverage = (snapshot.get("appendix") or {}).get("coverage") or {}
-    return not coverage.get("items")
+    """Nothing to report: no indicator counted anything in the scope during the period (a department's report
+    counts its teams' cases and survey answers; feedback items have no team), and no complaint cause either."""
+    status = snapshot.get("status") or {}
+    counted = any((kpi.get("n") or 0) > 0 for kpi in status.get("kpis") or [])
+    counted = counted or any((row.get("n") or 0) > 0 for row in status.get("channels") or [])
+    return not counted and not (snapshot.get("problems") or {}).get("pareto")
 
 
 def deliver_report(report_id: int) -> int:
@@ -452,15 +458,15 @@ def deliver_report(report_id: int) -> int:
     scope had nothing to report. Returns how many e-mails were queued. Safe to run twice (rows are claimed)."""
     report = Report.objects.select_related("department").get(pk=report_id)
     queued = 0
-    for delivery in report.deliveries.filter(status=DeliveryStatus.QUEUED, message__isnull=True).select_related(
-        "user"
-    ):
+    for delivery in report.deliveries.filter(status=DeliveryStatus.QUEUED, message__isnull=True).select_related("user"):
         variant = variant_for(report, delivery.department_id, delivery.see_contacts)
         snapshot = variant.snapshot if variant is not None else report.snapshot
         with transaction.atomic():
-            claimed = ReportDelivery.objects.select_for_update().filter(
-                pk=delivery.pk, status=DeliveryStatus.QUEUED, message__isnull=True
-            ).first()
+            claimed = (
+                ReportDelivery.objects.select_for_update()
+                .filter(pk=delivery.pk, status=DeliveryStatus.QUEUED, message__isnull=True)
+                .first()
+            )
             if claimed is None:
                 continue
             claimed.variant = variant
@@ -587,7 +593,8 @@ def generate_due_reports(today: date | None = None) -> list[Report]:
             if Report.objects.filter(schedule=locked, period_start=period.start, period_end=period.end).exists():
                 continue
             made.append(
-                request_report(None, locked.kind, locked.language, locked.department, period=period,
-                               schedule=locked, today=today)  # fmt: skip
+                request_report(
+                    None, locked.kind, locked.language, locked.department, period=period, schedule=locked, today=today
+                )  # fmt: skip
             )
     return made

@@ -1,0 +1,133 @@
+"""The report's charts as vector SVG, drawn on the server with matplotlib in the report's CJK font.
+
+Text is converted to outlines (svg.fonttype "path"): the SVG then needs no font wherever it is shown (browser,
+WeasyPrint, a mail client), and a glyph the font lacks shows up as a matplotlib warning, which the tests turn into
+a failure, instead of a tofu box in a sent report.
+"""
+
+import io
+from typing import Any
+
+import matplotlib
+from django.utils.translation import pgettext
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from voxloop.reports.render.formatting import in_language
+
+FONT_FAMILY = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk (.ci/run installs it); also the PDF's font
+PARETO_BARS = 15  # more bars are unreadable on A4; the table beside the chart lists every topic
+INK, ACCENT, MUTED, LINE = "#1f2933", "#2563a8", "#9aa5b1", "#c2410c"
+
+RC = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT_FAMILY, "DejaVu Sans"],
+    "font.size": 8.5,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "voxloop-report",  # stable ids: the same snapshot gives byte-identical SVG
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.unicode_minus": True,
+}
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    FigureCanvasSVG(figure)
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    # The XML prolog and DOCTYPE are noise when the SVG sits inside HTML.
+    return text[text.index("<svg") :]
+
+
+def _short(label: str, limit: int = 14) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def pareto_svg(rows: list[dict[str, Any]]) -> str:
+    shown = rows[:PARETO_BARS]
+    figure = Figure(figsize=(6.8, 3.0))
+    axes = figure.add_subplot()
+    positions = range(len(shown))
+    shares = [(r.get("share") or 0.0) for r in shown]
+    lows = [s - (r["low"] if r.get("low") is not None else s) for s, r in zip(shares, shown, strict=True)]
+    highs = [(r["high"] if r.get("high") is not None else s) - s for s, r in zip(shares, shown, strict=True)]
+    colours = [LINE if r.get("significant") else ACCENT for r in shown]
+    axes.bar(positions, shares, color=colours, width=0.65, yerr=[lows, highs], ecolor=INK, capsize=2, linewidth=0)
+    axes.set_xticks(list(positions), [_short(str(r.get("label", ""))) for r in shown], rotation=35, ha="right")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes.set_ylabel(pgettext("service report", "Share of complaints"))
+    cumulative = axes.twinx()
+    cumulative.plot(list(positions), [r.get("cumulative") or 0.0 for r in shown], color=INK, marker="o", markersize=3)
+    cumulative.set_ylim(0, 1.02)
+    cumulative.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    cumulative.spines["right"].set_visible(True)
+    cumulative.set_ylabel(pgettext("service report", "Cumulative share"))
+    figure.tight_layout()
+    return _svg(figure)
+
+
+def channels_svg(channels: list[dict[str, Any]], labels: tuple[str, str, str]) -> str:
+    figure = Figure(figsize=(6.8, 0.5 + 0.42 * len(channels)))
+    axes = figure.add_subplot()
+    height = 0.26
+    for offset, (field, colour, name) in enumerate(
+        (("n", ACCENT, labels[0]), ("previous", MUTED, labels[1]), ("last_year", "#d9e2ec", labels[2]))
+    ):
+        ys = [i + (offset - 1) * height for i in range(len(channels))]
+        axes.barh(ys, [c.get(field) or 0 for c in channels], height=height, color=colour, label=name)
+    axes.set_yticks(range(len(channels)), [_short(str(c.get("label", "")), 18) for c in channels])
+    axes.invert_yaxis()
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    axes.legend(frameon=False, fontsize=7.5, loc="lower right")
+    figure.tight_layout()
+    return _svg(figure)
+
+
+def trend_svg(kpi: dict[str, Any], points: list[dict[str, Any]]) -> str:
+    figure = Figure(figsize=(3.3, 1.9))
+    axes = figure.add_subplot()
+    percent = kpi.get("unit") == "percent"
+    xs = list(range(len(points)))
+    ys = [p.get("value") for p in points]
+    axes.plot(xs, [float("nan") if y is None else y for y in ys], color=ACCENT, marker="o", markersize=3)
+    if kpi.get("target") is not None:
+        axes.axhline(kpi["target"], color=LINE, linestyle="--", linewidth=1, label=pgettext("service report", "Target"))
+        axes.legend(frameon=False, fontsize=7)
+    step = max(1, len(points) // 6)
+    axes.set_xticks(xs[::step], [str(p.get("label", "")) for p in points][::step])
+    if percent:
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes.set_title(_short(str(kpi.get("name", "")), 24), fontsize=9, color=INK)
+    figure.tight_layout()
+    return _svg(figure)
+
+
+def chart_svgs(snapshot: dict[str, Any]) -> dict[str, str]:
+    """The charts the report shows: "pareto", "channels" and "trend:<kpi key>" for every KPI with a series."""
+    charts: dict[str, str] = {}
+    with in_language(snapshot), matplotlib.rc_context(RC):
+        pareto = (snapshot.get("problems") or {}).get("pareto") or []
+        if pareto:
+            charts["pareto"] = pareto_svg(pareto)
+        status = snapshot.get("status") or {}
+        channels = status.get("channels") or []
+        if channels:
+            charts["channels"] = channels_svg(
+                channels,
+                (
+                    pgettext("service report", "This period"),
+                    pgettext("service report", "Previous period"),
+                    pgettext("service report", "Same period last year"),
+                ),
+            )
+        kpis = {k.get("key"): k for k in status.get("kpis") or []}
+        for key, points in (snapshot.get("series") or {}).items():
+            if points and any(p.get("value") is not None for p in points):
+                charts[f"trend:{key}"] = trend_svg(kpis.get(key) or {"name": key}, points)
+    return charts

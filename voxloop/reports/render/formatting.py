@@ -1,0 +1,95 @@
+"""Numbers, lights and links as the report prints them, in the snapshot's language (active when these run)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import pgettext
+
+# Every message of the renderer carries the context "service report" (spelled out in each call: makemessages reads
+# only literals): "Target" or "Status" mean one thing in the report and may mean another elsewhere
+# (voxloop/core/tests/test_translations.py: one msgid, one translation).
+
+
+def language_of(snapshot: dict[str, Any]) -> str:
+    language = str(snapshot.get("language") or settings.LANGUAGE_CODE)
+    return "en" if language.startswith("en") else "zh-hans"
+
+
+@contextmanager
+def in_language(snapshot: dict[str, Any]) -> Iterator[str]:
+    language = language_of(snapshot)
+    with translation.override(language):
+        yield language
+
+
+def absolute(url: str | None) -> str | None:
+    """Links in a PDF or an email leave the site: they need the public address (settings.SITE_URL)."""
+    if not url:
+        return None
+    if url.startswith(("http://", "https://", "mailto:")):
+        return url
+    return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
+
+
+def light_label(light: str | None) -> str:
+    """The traffic light in words, so that it never relies on colour alone."""
+    labels = {
+        "green": pgettext("service report", "On target"),
+        "amber": pgettext("service report", "Watch"),
+        "red": pgettext("service report", "Off target"),
+    }
+    return labels.get(light or "grey", pgettext("service report", "No target or data"))
+
+
+def unit_suffix(unit: str) -> str:
+    return {"hours": pgettext("service report", "h"), "minutes": pgettext("service report", "min")}.get(unit, "")
+
+
+def number(value: float | int | None, unit: str) -> str:
+    """A raw KPI number in its unit: fractions print as per cent, durations with their unit."""
+    if value is None:
+        return "–"
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "count":
+        return f"{round(value):,}"
+    if unit in ("hours", "minutes"):
+        return f"{value:.1f} {unit_suffix(unit)}"
+    if unit == "score":
+        return f"{value:.2f}"
+    return f"{value:.1f}"
+
+
+def delta(value: float | int | None, unit: str) -> str:
+    """A change in the KPI's unit; rates change by percentage points, not per cent."""
+    if value is None:
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    size = abs(value)
+    if unit == "percent":
+        points = pgettext("service report", "pts")
+        return f"{sign}{size * 100:.1f} {points}"
+    if unit == "count":
+        return f"{sign}{round(size):,}"
+    if unit in ("hours", "minutes"):
+        return f"{sign}{size:.1f} {unit_suffix(unit)}"
+    if unit == "score":
+        return f"{sign}{size:.2f}"
+    return f"{sign}{size:.1f}"
+
+
+def interval(low: float | None, high: float | None, unit: str) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"{number(low, unit)} – {number(high, unit)}"
+
+
+def share(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def share_delta(value: float | None) -> str:
+    return delta(value, "percent")
