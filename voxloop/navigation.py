@@ -10,6 +10,7 @@ from voxloop.insights.pages import NAV_LABEL as INSIGHTS_NAV_LABEL
 from voxloop.insights.pages import insight_navigation
 from voxloop.metrics.queries import NAV_LABEL as METRICS_NAV_LABEL
 from voxloop.privacy.queries import NAV_LABEL as PRIVACY_NAV_LABEL
+from voxloop.reports.queries import NAV_LABEL as REPORTS_NAV_LABEL
 from voxloop.surveys.queries import NAV_LABEL as SURVEYS_NAV_LABEL
 from voxloop.webhooks.queries import NAV_LABEL as WEBHOOKS_NAV_LABEL
 
@@ -33,6 +34,7 @@ def navigation(request: HttpRequest) -> dict:
         insight_pages = insight_navigation()
         if insight_pages:
             items.append((INSIGHTS_NAV_LABEL, insight_pages[0]["url"], "insights"))
+        items.append((REPORTS_NAV_LABEL, reverse("reports:list"), "reports"))
     if has(user, Capability.READ_METRICS) or has(user, Capability.PROPOSE_ACTIONS):
         items.append((ACTIONS_NAV_LABEL, reverse("actions:list"), "actions"))
     if has(user, Capability.MANAGE_MAILBOXES):
@@ -54,7 +56,7 @@ def navigation(request: HttpRequest) -> dict:
 
 # The top bar shows the daily work directly and groups the rest into two menus, so it fits on one line at
 # 1280 px in both languages. A page not named here (one added later) goes into the settings menu.
-MAIN_KEYS = ("feedback", "cases", "customers", "surveys", "metrics", "insights", "actions")
+MAIN_KEYS = ("feedback", "cases", "customers", "surveys", "metrics", "insights", "actions", "reports")
 COLLECT_KEYS = ("staff_entry", "imports", "mailboxes")
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "voxloop.insights",
     "voxloop.alerts",
     "voxloop.actions",
+    "voxloop.reports",
     "voxloop.search",
     "voxloop.privacy",
     "voxloop.demo",
@@ -436,6 +437,13 @@ CELERY_BEAT_SCHEDULE["actions-measure"] = {
 CELERY_BEAT_SCHEDULE["actions-overdue"] = {
     "task": "voxloop.actions.tasks.overdue_actions_task",
     "schedule": crontab(hour="*/6", minute=7),
+}
+# --- Service-quality reports (voxloop.reports, docs/reports.md): the scheduled reports of periods that have
+# ended are written once a day at this hour (TIME_ZONE), after the task folds the latest changes into the roll-ups.
+REPORTS_HOUR = envint("REPORTS_HOUR", 6)
+CELERY_BEAT_SCHEDULE["reports-due"] = {
+    "task": "voxloop.reports.tasks.generate_due_reports_task",
+    "schedule": crontab(hour=REPORTS_HOUR, minute=23),
 }
 # --- Customer segments (voxloop.insights.segmentation): every customer placed again once a day.
 CELERY_BEAT_SCHEDULE["customer-segments"] = {

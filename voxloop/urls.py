@@ -22,6 +22,7 @@ urlpatterns = [
     path("notifications/", include("voxloop.notify.urls")),
     path("metrics/", include("voxloop.metrics.urls")),
     path("actions/", include("voxloop.actions.urls")),
+    path("reports/", include("voxloop.reports.urls")),
     path("insights/alerts/", include("voxloop.alerts.urls")),
     path("insights/", include("voxloop.insights.urls")),
     path("settings/people/", include("voxloop.accounts.people_urls")),

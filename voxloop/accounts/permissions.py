@@ -36,6 +36,8 @@ class Capability(StrEnum):
     MANAGE_MAILBOXES = "manage_mailboxes"
     PROPOSE_ACTIONS = "propose_actions"  # propose an improvement action, comment, work on one's own actions
     APPROVE_ACTIONS = "approve_actions"  # approve, cancel and close improvement actions of any department
+    PREPARE_REPORTS = "prepare_reports"  # generate service-quality reports, edit drafts, schedules, test sends
+    APPROVE_REPORTS = "approve_reports"  # approve a report and send it to its recipients
     ADMINISTER = "administer"  # API tokens, webhooks, rules, journey, adopting topics, the audit log
 
 
@@ -60,6 +62,8 @@ GRANTS: dict[Capability, frozenset[str]] = {
     Capability.MANAGE_MAILBOXES: frozenset({ADMIN, MANAGER}),
     Capability.PROPOSE_ACTIONS: frozenset({ADMIN, MANAGER, AGENT, ANALYST}),
     Capability.APPROVE_ACTIONS: frozenset({ADMIN, MANAGER}),
+    Capability.PREPARE_REPORTS: frozenset({ADMIN, MANAGER, ANALYST}),
+    Capability.APPROVE_REPORTS: frozenset({ADMIN, MANAGER}),
     Capability.ADMINISTER: frozenset({ADMIN}),
 }
 # Django staff operate the server (the admin site, mail set-up) whatever their product role.
@@ -85,6 +89,8 @@ DENIED_MESSAGES = {
     Capability.MANAGE_MAILBOXES: _("Only managers and administrators set up mailboxes."),
     Capability.PROPOSE_ACTIONS: _("Viewers can read improvement actions but not propose or change them."),
     Capability.APPROVE_ACTIONS: _("Only managers and administrators approve, cancel or close improvement actions."),
+    Capability.PREPARE_REPORTS: _("Only managers, analysts and administrators prepare service-quality reports."),
+    Capability.APPROVE_REPORTS: _("Only managers and administrators approve and send service-quality reports."),
     Capability.ADMINISTER: _("Only administrators may do this."),
 }
 

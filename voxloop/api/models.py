@@ -20,6 +20,8 @@ class Scope(models.TextChoices):
     METRICS_READ = "metrics:read", METRICS_READ_SCOPE_LABEL
     ACTIONS_READ = "actions:read", _("Read improvement actions and their measured effects")
     ACTIONS_WRITE = "actions:write", _("Create improvement actions and change their status")
+    REPORTS_READ = "reports:read", _("Read service-quality reports and download their files")
+    REPORTS_WRITE = "reports:write", _("Generate service-quality reports")
 
 
 class ApiToken(TimeStampedModel):

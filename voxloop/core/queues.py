@@ -31,6 +31,8 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.surveys.tasks.close_loop_task": DEFAULT,
     "voxloop.metrics.tasks.refresh_rollups_task": DEFAULT,  # folds recent changes in: small when run often
     "voxloop.alerts.tasks.detect_alerts_task": DEFAULT,
+    # a report's e-mails composed per recipient (their scope and masking), then sent by the urgent outbox sender
+    "voxloop.reports.tasks.deliver_report_task": DEFAULT,
     "voxloop.actions.tasks.overdue_actions_task": DEFAULT,  # reminders and escalations of late actions
     # bulk: long runs over many rows (imports, re-analysis, retraining, clustering, segment rebuilds).
     "voxloop.channels.fileimport.tasks.run_import_task": BULK,
@@ -47,4 +49,6 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.privacy.tasks.apply_retention_task": BULK,  # nightly retention
     "voxloop.actions.tasks.measure_effects_task": BULK,  # effect of improvement actions at 14/30/60/90 days
     "voxloop.actions.tasks.measure_action_task": BULK,  # the same on demand
+    "voxloop.reports.tasks.generate_report_task": BULK,  # a service-quality report: snapshot, PDF, workbook
+    "voxloop.reports.tasks.generate_due_reports_task": BULK,  # daily, after the roll-ups: the scheduled reports
 }

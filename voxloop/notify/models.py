@@ -29,6 +29,7 @@ class MessageKind(models.TextChoices):
     SURVEY_INVITATION = "survey_invitation", _("Survey invitation")
     SURVEY_REMINDER = "survey_reminder", _("Survey reminder")
     FIX_NOTICE = "fix_notice", _("“We fixed it” notice")
+    STAFF_REPORT = "staff_report", _("Service-quality report")
 
 
 class MessageStatus(models.TextChoices):
@@ -82,6 +83,24 @@ class OutgoingMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.to_email or self.recipient} ({self.status})"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with a message (the service-quality report's PDF). Kept in the database with its message, so
+    a retry days later sends exactly what was queued, and a message and its files are stored in one transaction."""
+
+    message = models.ForeignKey(OutgoingMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    content = models.BinaryField(_("content"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class NotificationKind(models.TextChoices):

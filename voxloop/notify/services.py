@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -444,7 +444,7 @@ def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: Sen
     if message.case_id and message.recipient == CUSTOMER:
         # Our own, stored Message-ID: the customer's reply names it in In-Reply-To and so finds its case.
         headers["Message-ID"] = outgoing_message_id(message.case_id, message.pk)
-    email = EmailMessage(
+    email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -452,6 +452,10 @@ def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: Sen
         connection=connection,
         headers=headers or None,
     )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    for attachment in message.attachments.all():
+        email.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
     try:
         email.send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded on the row
@@ -471,11 +475,37 @@ def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: Sen
             )
             run.retrying += 1
             logger.warning("message %s to %s: %s; retrying", message.pk, message.to_email, reason)
+        _announce_outcome(message.pk)
         return
     OutgoingMessage.objects.filter(pk=message.pk).update(
         status=MessageStatus.SENT, sent_at=now, next_attempt_at=None, last_error="", updated_at=now
     )
     run.sent += 1
+    _announce_outcome(message.pk)
+
+
+# Who wants to hear how each attempt ended (voxloop.reports keeps its delivery log so): a peer or higher app
+# registers in its AppConfig.ready, so notify never names it (docs/architecture/layers.md, L2).
+_outcome_handlers: list[Callable[[OutgoingMessage], None]] = []
+
+
+def register_outcome_handler(handler: Callable[[OutgoingMessage], None]) -> None:
+    """Call ``handler`` with the message after each attempt to send it (sent, retrying or failed)."""
+    if handler not in _outcome_handlers:
+        _outcome_handlers.append(handler)
+
+
+def _announce_outcome(pk: int) -> None:
+    if not _outcome_handlers:
+        return
+    message = OutgoingMessage.objects.filter(pk=pk).first()
+    if message is None:
+        return
+    for handler in _outcome_handlers:
+        try:
+            handler(message)
+        except Exception:  # a listener's bug must not stop the sender or hide that the message went out
+            logger.exception("outcome handler %r failed for message %s", handler, pk)
 
 
 def _mark_failed(message: OutgoingMessage, reason: str, now: datetime) -> None:

@@ -7,6 +7,9 @@ one sender with its retries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -16,7 +19,7 @@ from voxloop.alerts.messages import alert_email
 from voxloop.alerts.services import subscribers_for
 from voxloop.cases.tracking import normalise_language
 from voxloop.core.kicks import on_commit_once
-from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
+from voxloop.notify.models import MessageAttachment, MessageKind, MessageStatus, NotSentReason, OutgoingMessage
 from voxloop.notify.tasks import send_outgoing_messages_task
 
 
@@ -24,19 +27,44 @@ def staff_language(user: User) -> str:
     return normalise_language(user.language) or normalise_language(settings.LANGUAGE_CODE) or "en"
 
 
-def queue_staff_email(user: User, kind: str, language: str, subject: str, body: str) -> OutgoingMessage:
-    """Store one message to a colleague; without an address it is stored as not sent, which says why."""
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def queue_staff_email(
+    user: User | None,
+    kind: str,
+    language: str,
+    subject: str,
+    body: str,
+    *,
+    html: str = "",
+    attachments: Sequence[Attachment] = (),
+    to_email: str | None = None,
+) -> OutgoingMessage:
+    """Store one message to a colleague (or, with ``to_email`` and no user, to an address outside VoxLoop, such
+    as a report's external recipient); without an address it is stored as not sent, which says why. ``html`` is
+    sent as an alternative part and ``attachments`` as files, by the same retrying sender."""
+    address = (to_email if to_email is not None else (user.email if user is not None else "")).strip()
     message = OutgoingMessage(
-        kind=kind, recipient=f"user:{user.pk}", to_user=user, to_email=user.email, language=language,
-        subject=subject[:300], body=body.strip() + "\n", next_attempt_at=timezone.now(),
+        kind=kind, recipient=f"user:{user.pk}" if user is not None else f"address:{address}"[:40],
+        to_user=user, to_email=address, language=language, subject=subject[:300], body=body.strip() + "\n",
+        html_body=html, next_attempt_at=timezone.now(),
     )  # fmt: skip
-    if not user.email:
+    if not address:
         message.status, message.last_error, message.next_attempt_at = (
             MessageStatus.NOT_SENT,
             NotSentReason.NO_ADDRESS,
             None,
         )
     message.save()
+    MessageAttachment.objects.bulk_create(
+        MessageAttachment(message=message, filename=a.filename, content_type=a.content_type, content=a.content)
+        for a in attachments
+    )
     if message.status == MessageStatus.PENDING:
         on_commit_once(_kick_sender)
     return message

@@ -7,6 +7,7 @@ from tqdm import tqdm
 from voxloop.demo.actions import load_demo_actions
 from voxloop.demo.generator import load_demo
 from voxloop.demo.loop import simulate_loop
+from voxloop.demo.reports import load_demo_reports
 
 
 class Command(BaseCommand):
@@ -35,6 +36,10 @@ class Command(BaseCommand):
         actions = load_demo_actions(seed=options["seed"])
         if actions:
             self.stdout.write(f"Demo improvement actions: {actions} (one effective, one not effective, one too early, one verifying).")
+        report = load_demo_reports()
+        if report is not None:
+            self.stdout.write(f"Demo report: {report.title} ({report.get_state_display()}, "
+                              f"{report.deliveries.count()} deliveries in its log).")
         self.stdout.write(
             f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
         )

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "voxloop.reports"
+    label = "reports"
+    verbose_name = _("Service-quality reports")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from voxloop.notify.services import register_outcome_handler
+        from voxloop.reports.services import record_outcome
+
+        # Each attempt of the outbox to send a report's e-mail is copied into the report's delivery log.
+        register_outcome_handler(record_outcome)
