@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -189,7 +190,7 @@ def _next_due_expression() -> DjCase:
     )
 
 
-def _recent_customer_message_cases(now: datetime) -> QuerySet[CaseEvent]:
+def _recent_customer_message_cases(now: datetime) -> QuerySet[CaseEvent, Any]:
     """Ids of cases the customer wrote to lately: a range on the event time index, not a scan of the timeline."""
     since = now - timedelta(days=CUSTOMER_RECENT_DAYS)
     return CaseEvent.objects.filter(kind=EventKind.CUSTOMER_MESSAGE, created_at__gte=since).values("case_id")
@@ -334,7 +335,7 @@ def inbox_page(
     by_pk = Case.objects.select_related("customer", "team", "assignee").in_bulk([pk for pk, _ in keys])
     page = [by_pk[pk] for pk, _ in keys if pk in by_pk]
     for case in page:
-        case.clock = next_clock(case, now)
+        case.clock = next_clock(case, now)  # type: ignore[attr-defined]  # for the template, not a field
     return page, next_cursor
 
 
@@ -427,14 +428,14 @@ def _user_names(ids: set[int]) -> dict[int, str]:
     return {u.pk: (u.get_full_name() or u.username) for u in User.objects.filter(pk__in=ids)}
 
 
-def _status_label(value: object) -> str:
+def _status_label(value: Any) -> str:
     try:
         return str(CaseStatus(value).label)
     except ValueError:
         return str(value)
 
 
-def _severity_label(value: object) -> str:
+def _severity_label(value: Any) -> str:
     try:
         return str(Severity(value).label)
     except ValueError:
@@ -456,7 +457,7 @@ def _topic_label(code: object) -> str:
     return topic.display_name(get_language() or "") if topic else str(code)
 
 
-def _clock_label(value: object) -> str:
+def _clock_label(value: Any) -> str:
     try:
         return str(Clock(value).label)
     except ValueError:
@@ -504,7 +505,7 @@ def describe_event(
         }
     elif kind == EventKind.ASSIGNED:
         if p.get("to_team_id"):
-            team_names = dict(
+            team_names: dict[Any, str] = dict(
                 Team.objects.filter(pk__in=[p.get("from_team_id"), p["to_team_id"]]).values_list("pk", "name")
             )
             summary = gettext("Moved from team %(old)s to team %(new)s.") % {
@@ -635,7 +636,7 @@ def describe_event(
     return TimelineEntry(event, summary)
 
 
-def _compensation_status(value: object) -> str:
+def _compensation_status(value: Any) -> str:
     try:
         return str(CompensationStatus(value).label)
     except ValueError:
@@ -666,7 +667,7 @@ def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
     return [describe_event(e, names, numbers, mask) for e in events]
 
 
-def follow_ups_due(user: User, limit: int = 20) -> list:
+def follow_ups_due(user: User, limit: int = 20) -> list[Any]:
     """Follow-up tasks waiting for this agent (made due by the follow-up sweep), oldest first."""
     from voxloop.cases.models import FollowUp, FollowUpStatus
 
