@@ -17,11 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.feedback.bands import CSAT_BANDS, NPS_BANDS, answer_bands
-from voxloop.feedback.models import Channel, Kind, Sentiment, Urgency
+from voxloop.feedback.models import Channel, Feedback, Kind, Sentiment, Urgency
 
 
 class Severity(models.TextChoices):
@@ -129,9 +130,7 @@ def _has_analysis(feedback: Any) -> bool:
     return True
 
 
-def facts_queryset(ids: Iterable[int]):  # type: ignore[no-untyped-def]
-    from voxloop.feedback.models import Feedback
-
+def facts_queryset(ids: Iterable[int]) -> QuerySet[Feedback]:
     return (
         Feedback.objects.filter(pk__in=list(ids))
         .select_related("customer", "product", "analysis")

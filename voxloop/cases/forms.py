@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
+from voxloop.analysis.models import Topic
 from voxloop.cases import macros
 from voxloop.cases.models import CannedReply, Case, CaseStatus, CompensationKind, Severity
 from voxloop.cases.services import ALLOWED_TRANSITIONS
@@ -109,8 +110,6 @@ class LinkFeedbackForm(forms.Form):
 
 
 def root_cause_choices() -> list[tuple[str, str]]:
-    from voxloop.analysis.models import Topic
-
     language = get_language() or ""
     topics = list(Topic.objects.filter(is_active=True).select_related("parent"))
     choices = []

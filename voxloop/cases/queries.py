@@ -24,10 +24,13 @@ from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
     CaseEvent,
+    CaseFeedback,
     CaseStatus,
     Clock,
     CompensationStatus,
     EventKind,
+    FollowUp,
+    FollowUpStatus,
     Severity,
 )
 
@@ -669,8 +672,6 @@ def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
 
 def follow_ups_due(user: User, limit: int = 20) -> list[Any]:
     """Follow-up tasks waiting for this agent (made due by the follow-up sweep), oldest first."""
-    from voxloop.cases.models import FollowUp, FollowUpStatus
-
     return list(
         FollowUp.objects.filter(assignee=user, status=FollowUpStatus.DUE)
         .select_related("case")
@@ -682,8 +683,6 @@ def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -
     """The first of ``candidate_ids`` (newest first) holding feedback on one of these top-level topics.
     Used to join an open case, reopen a resolved one and flag repeats: the caller picks the candidates on
     the customer index, this looks up the topics for those few cases only."""
-    from voxloop.cases.models import CaseFeedback
-
     if not candidate_ids:
         return None
     on_topic = set(
@@ -697,8 +696,6 @@ def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -
 
 def case_top_topics(case_ids: Iterable[int]) -> dict[int, set[str]]:
     """case id -> the top-level topics of its feedback, for many cases in one query."""
-    from voxloop.cases.models import CaseFeedback
-
     found: dict[int, set[str]] = {}
     ids = list(case_ids)
     if not ids:

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.analysis.models import Topic
 from voxloop.insights.models import Touchpoint
 
 # Codes are typed as "a, b"; Chinese users type the full-width comma or 、 too.
@@ -36,8 +37,6 @@ class TopicCodesField(forms.CharField):
     def validate(self, value: list[str]) -> None:
         if self.required and not value:
             raise forms.ValidationError(self.error_messages["required"], code="required")
-        from voxloop.analysis.models import Topic
-
         known = set(Topic.objects.filter(code__in=value).values_list("code", flat=True))
         unknown = [code for code in value if code not in known]
         if unknown:
