@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.alerts.models import AlertDimension, Severity
+from voxloop.insights.pages import filter_options
 
 NOTE_MAX = 2000
 
@@ -22,8 +23,6 @@ class AcknowledgeForm(forms.Form):
 
 def scope_choices(language: str) -> list[tuple[Any, Any]]:
     """The subscription's scope: every alert, every alert of one dimension, or one topic / product / channel."""
-    from voxloop.insights.pages import filter_options
-
     options = {o["name"]: o for o in filter_options(language)}
     choices: list[tuple[Any, Any]] = [("", _("Every alert"))]
     for dimension in ("topic", "product", "channel"):

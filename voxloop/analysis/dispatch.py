@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 
 from voxloop.analysis.services import ANALYSIS_CHUNK
+from voxloop.analysis.tasks import analyze_feedback_task
 
 
 def queue_analysis(feedback_ids: list[int]) -> None:
     if not getattr(settings, "ANALYZE_ON_INGEST", True):
         return
-    from voxloop.analysis.tasks import analyze_feedback_task
-
     for start in range(0, len(feedback_ids), ANALYSIS_CHUNK):
         ids = feedback_ids[start : start + ANALYSIS_CHUNK]
         # A short argsrepr: Celery otherwise writes out every id for the task's logs and monitoring, a cost

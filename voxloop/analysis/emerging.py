@@ -29,8 +29,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from voxloop.analysis.jobs import mark_pending
 from voxloop.analysis.models import EmergingCluster, EmergingRun, FeedbackTopic, Topic
-from voxloop.analysis.services import customer_words
+from voxloop.analysis.services import ANALYSIS_CHUNK, customer_words, seed_default_taxonomy
+from voxloop.analysis.tasks import analyze_feedback_task, find_emerging_topics_task
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 log = logging.getLogger(__name__)
@@ -130,8 +132,6 @@ def create_run(
 def start_run(*, user: Any = None, **options: Any) -> EmergingRun:
     """Queue a run for the background worker (the web page's path)."""
     run = create_run(user=user, **options)
-    from voxloop.analysis.tasks import find_emerging_topics_task
-
     transaction.on_commit(lambda: find_emerging_topics_task.delay(run.pk))
     return run
 
@@ -286,8 +286,6 @@ def adopt_cluster(
         if not Topic.objects.exists():
             # the stored taxonomy replaces the pipeline's default as a whole (services.current_taxonomy):
             # store the default first, so the new topic is added to it rather than becoming the only one
-            from voxloop.analysis.services import seed_default_taxonomy
-
             seed_default_taxonomy()
         cluster = EmergingCluster.objects.select_for_update().get(pk=cluster.pk)
         if cluster.adopted_topic_id is not None:
@@ -327,10 +325,6 @@ def _clean_phrases(phrases: list[str], lower: bool = False) -> list[str]:
 def queue_reanalysis(feedback_ids: list[int]) -> None:
     """Mark the items pending and hand them to the analysis task after the commit, in the pipeline's chunks
     (the same task new feedback goes through; a crash part-way leaves them to the catch-up task)."""
-    from voxloop.analysis.jobs import mark_pending
-    from voxloop.analysis.services import ANALYSIS_CHUNK
-    from voxloop.analysis.tasks import analyze_feedback_task
-
     mark_pending(feedback_ids)
 
     def send() -> None:

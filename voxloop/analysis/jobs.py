@@ -20,6 +20,7 @@ from django.utils import timezone
 from voxloop.analysis import services
 from voxloop.analysis.model_switch import ensure_active_model, models_dir, switch_to
 from voxloop.analysis.models import AnalysisJob
+from voxloop.analysis.tasks import run_job_task
 from voxloop.feedback.models import AnalysisStatus, Feedback
 
 log = logging.getLogger(__name__)
@@ -219,8 +220,6 @@ def start_job(kind: str, *, user: Any, options: dict[str, Any] | None = None) ->
         if running is not None:
             raise JobError(f"Job #{running.pk} ({running.get_kind_display()}) is still running; wait for it to finish.")
         job = AnalysisJob.objects.create(kind=kind, options=options, created_by=user)
-    from voxloop.analysis.tasks import run_job_task
-
     transaction.on_commit(lambda: run_job_task.delay(job.pk))
     return job
 

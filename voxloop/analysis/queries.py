@@ -8,6 +8,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.analysis import jobs
+from voxloop.analysis.model_switch import ensure_active_model
 from voxloop.analysis.models import AnalysisJob, Correction, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
 
@@ -86,8 +88,6 @@ STEP_NAMES = {
 
 def models_page_context() -> dict[str, Any]:
     """The model in use, its test figures, what retraining would use, and the recent jobs."""
-    from voxloop.analysis import jobs
-    from voxloop.analysis.model_switch import ensure_active_model
     from voxloop_nlp import models_store
 
     version = ensure_active_model()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.core.hooks import Hook
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback, Kind, Sentiment, Urgency
+from voxloop_nlp.taxonomy import Taxonomy, default_taxonomy
 
 ANALYSIS_CHUNK = 500
 # Called with the ids of each batch whose results were just stored (the automation rules subscribe).
@@ -31,8 +32,6 @@ class CorrectionError(ValueError):
 
 def current_taxonomy() -> Any | None:
     """The admin-edited taxonomy from the database, or None (the pipeline's default) if none is stored."""
-    from voxloop_nlp.taxonomy import Taxonomy
-
     topics = list(Topic.objects.filter(is_active=True).select_related("parent"))
     if not topics:
         return None
@@ -53,8 +52,6 @@ def current_taxonomy() -> Any | None:
 
 def seed_default_taxonomy() -> int:
     """Store the pipeline's default taxonomy as editable topics (existing codes are left alone)."""
-    from voxloop_nlp.taxonomy import default_taxonomy
-
     created = 0
     by_code = {t.code: t for t in Topic.objects.all()}
     rows = default_taxonomy().to_dicts()

@@ -1,12 +1,13 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from voxloop.automation.models import AutomationRule, FeedbackTag, RoutingRule, RuleFiring
 
 
 @admin.register(AutomationRule)
-class AutomationRuleAdmin(admin.ModelAdmin):
+class AutomationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     list_display = ["name", "order", "enabled", "stop_processing", "updated_at"]
     list_editable = ["order", "enabled"]
     list_filter = ["enabled"]
@@ -23,27 +24,27 @@ class AutomationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # as above
     list_display = ["name", "order", "enabled", "team"]
     list_editable = ["order", "enabled"]
     list_filter = ["enabled", "team"]
 
 
 @admin.register(RuleFiring)
-class RuleFiringAdmin(admin.ModelAdmin):
+class RuleFiringAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # as above
     list_display = ["rule", "feedback", "case", "outcome", "fired_at"]
     list_filter = ["outcome", "rule"]
     raw_id_fields = ["feedback", "case"]
 
-    def has_add_permission(self, request) -> bool:  # written by apply_rules only
+    def has_add_permission(self, request: HttpRequest) -> bool:  # written by apply_rules only
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RuleFiring | None = None) -> bool:
         return False
 
 
 @admin.register(FeedbackTag)
-class FeedbackTagAdmin(admin.ModelAdmin):
+class FeedbackTagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # as above
     list_display = ["tag", "feedback", "rule", "created_at"]
     search_fields = ["tag"]
     raw_id_fields = ["feedback"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import get_language, pgettext_lazy
@@ -73,13 +73,18 @@ class ConditionForm(forms.Form):
     value = forms.CharField(label=_("Typed value"), required=False, max_length=500)
     group = forms.ChoiceField(label=_("Group"), required=False, choices=[("", "—")] + [(g, g) for g in GROUP_LETTERS])
 
-    def __init__(self, *args: Any, optgroups: list | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, optgroups: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [("", "—")] + [(name, spec.label) for name, spec in FIELDS.items()]
-        self.fields["values"].choices = optgroups if optgroups is not None else value_optgroups()
+        cast(forms.ChoiceField, self.fields["field"]).choices = [("", "—")] + [
+            (name, spec.label) for name, spec in FIELDS.items()
+        ]
+        cast(forms.ChoiceField, self.fields["values"]).choices = (
+            optgroups if optgroups is not None else value_optgroups()
+        )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         name = data.get("field")
         typed = [v.strip() for v in _SPLIT.split(data.get("value") or "") if v.strip()]
         chosen = [v.split(":", 1)[1] for v in data.get("values") or [] if v.startswith(f"{name}:")]
@@ -130,12 +135,12 @@ class ConditionForm(forms.Form):
         data["condition"] = {"field": name, "op": op, "value": codes if several else codes[0]}
         return data
 
-    def to_condition(self) -> dict | None:
+    def to_condition(self) -> dict[str, Any] | None:
         return self.cleaned_data.get("condition") if self.is_valid() else None
 
 
-class BaseConditionFormSet(forms.BaseFormSet):
-    def get_form_kwargs(self, index: int | None) -> dict:
+class BaseConditionFormSet(forms.BaseFormSet):  # type: ignore[type-arg]  # not subscriptable at run time
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # The value lists (the taxonomy's topics included) are read once per page, not once per row.
         if not hasattr(self, "_optgroups"):
             self._optgroups = value_optgroups()
@@ -151,7 +156,7 @@ def _is_leaf(node: Any) -> bool:
     return isinstance(node, dict) and set(node) == {"field", "op", "value"}
 
 
-def _row(node: dict, group: str = "") -> dict:
+def _row(node: dict[str, Any], group: str = "") -> dict[str, Any]:
     name, value = node["field"], node["value"]
     values = value if isinstance(value, list) else [value]
     known = dict(value_choices(name)) if name in listed_fields() and not is_number(name) else {}
@@ -160,13 +165,13 @@ def _row(node: dict, group: str = "") -> dict:
     return {"field": name, "op": node["op"], "values": listed, "value": ", ".join(typed), "group": group}
 
 
-def condition_rows(conditions: Any) -> tuple[str, list[dict], str]:
+def condition_rows(conditions: Any) -> tuple[str, list[dict[str, Any]], str]:
     """Split stored conditions into (match, rows, advanced JSON). Rows cover a list of conditions and "any"
     groups of them (rows sharing a group letter), or an "any" of conditions and "all" groups; anything deeper
     is returned as advanced JSON instead of rows."""
 
-    def rows_of(nodes: list, inner: str) -> list[dict] | None:
-        rows: list[dict] = []
+    def rows_of(nodes: list[Any], inner: str) -> list[dict[str, Any]] | None:
+        rows: list[dict[str, Any]] = []
         letters = iter(GROUP_LETTERS)
         for node in nodes:
             if _is_leaf(node):
@@ -191,12 +196,12 @@ def condition_rows(conditions: Any) -> tuple[str, list[dict], str]:
     return "all", [], json.dumps(conditions, ensure_ascii=False, indent=2)
 
 
-def build_from_rows(match: str, rows: list[tuple[dict, str]]) -> Any:
+def build_from_rows(match: str, rows: list[tuple[dict[str, Any], str]]) -> Any:
     """Rows (condition, group letter) -> stored conditions. With "all", rows sharing a letter are alternatives
     (one is enough); with "any", rows sharing a letter must hold together."""
     inner = "any" if match == "all" else "all"
     nodes: list[Any] = []
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for condition, letter in rows:
         if not letter:
             nodes.append(condition)
@@ -258,7 +263,7 @@ class RuleFormBase(forms.Form):
         help_text=_("For nested all/any groups. When filled in, it replaces the rows above."),
     )
 
-    def build_conditions(self, formset: forms.BaseFormSet) -> Any:
+    def build_conditions(self, formset: forms.BaseFormSet[Any]) -> Any:
         advanced = (self.cleaned_data.get("advanced") or "").strip()
         if advanced:
             try:
@@ -293,9 +298,9 @@ class AutomationRuleForm(RuleFormBase):
     notify_message = forms.CharField(label=_("Notification message"), required=False, max_length=500)
     acknowledge = forms.BooleanField(label=_("Acknowledge the customer automatically"), required=False)
 
-    def build_actions(self) -> list[dict]:
+    def build_actions(self) -> list[dict[str, Any]]:
         data = self.cleaned_data
-        actions: list[dict] = []
+        actions: list[dict[str, Any]] = []
         if data.get("open_case"):
             action = {"type": OPEN_CASE, "severity": data["open_case"]}
             if not data.get("merge_open"):  # adding to the open case is the default; only the exception is stored
@@ -313,7 +318,7 @@ class AutomationRuleForm(RuleFormBase):
         return actions
 
     @staticmethod
-    def initial_from(rule: Any) -> dict:
+    def initial_from(rule: Any) -> dict[str, Any]:
         match, _rows, advanced = condition_rows(rule.conditions)
         initial = {
             "name": rule.name,
@@ -348,7 +353,7 @@ class RoutingRuleForm(RuleFormBase):
     team = forms.ModelChoiceField(label=_("Route to team"), queryset=Team.objects.all())
 
     @staticmethod
-    def initial_from(rule: Any) -> dict:
+    def initial_from(rule: Any) -> dict[str, Any]:
         match, _rows, advanced = condition_rows(rule.conditions)
         return {
             "name": rule.name,
@@ -365,7 +370,7 @@ def describe_conditions(conditions: Any) -> str:
 
     names: dict[str, dict[str, str]] = {}
 
-    def leaf(node: dict) -> str:
+    def leaf(node: dict[str, Any]) -> str:
         field = node.get("field", "")
         spec = FIELDS.get(field)
         label = spec.label if spec else field or "?"
@@ -391,14 +396,14 @@ def describe_conditions(conditions: Any) -> str:
     return text or str(_("every analysed item"))
 
 
-def describe_actions(actions: list[dict]) -> str:
+def describe_actions(actions: list[dict[str, Any]]) -> str:
     parts = []
     severities = dict(Severity.choices)
     for action in actions or []:
         kind = action.get("type")
         if kind == OPEN_CASE:
             parts.append(
-                str(_("open a case (%(severity)s)") % {"severity": severities.get(action.get("severity"), "?")})
+                str(_("open a case (%(severity)s)") % {"severity": severities.get(str(action.get("severity")), "?")})
             )
         elif kind == SET_TEAM:
             team = action.get("team")

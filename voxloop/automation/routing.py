@@ -26,7 +26,7 @@ from voxloop.automation.rules import (
 logger = logging.getLogger(__name__)
 
 # An urgent case weighs as much as four normal ones when comparing agents' loads.
-SEVERITY_WEIGHT = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 4}
+SEVERITY_WEIGHT: dict[str, int] = {Severity.NORMAL: 1, Severity.IMPORTANT: 2, Severity.URGENT: 4}
 
 
 def compiled_routing_rules() -> list[tuple[int, Predicate]]:

@@ -11,16 +11,18 @@ them) lives in ``voxloop.automation.services``, which imports this module (never
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
+from django.db.models import QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.feedback.bands import CSAT_BANDS, NPS_BANDS, answer_bands
-from voxloop.feedback.models import Channel, Kind, Sentiment, Urgency
+from voxloop.feedback.models import Channel, Feedback, Kind, Sentiment, Urgency
 
 
 class Severity(models.TextChoices):
@@ -45,7 +47,7 @@ URGENCY_REASON_KINDS = ("safety", "legal", "media", "churn", "repeated_contact",
 class RuleValidationError(Exception):
     """Rule JSON that cannot be used; ``messages`` name the place (e.g. "conditions[1].op") and the problem."""
 
-    def __init__(self, messages: list[str]):
+    def __init__(self, messages: Sequence[str | Promise]) -> None:
         super().__init__("; ".join(str(m) for m in messages))
         self.messages = [str(m) for m in messages]
 
@@ -128,9 +130,7 @@ def _has_analysis(feedback: Any) -> bool:
     return True
 
 
-def facts_queryset(ids: Iterable[int]):  # type: ignore[no-untyped-def]
-    from voxloop.feedback.models import Feedback
-
+def facts_queryset(ids: Iterable[int]) -> QuerySet[Feedback]:
     return (
         Feedback.objects.filter(pk__in=list(ids))
         .select_related("customer", "product", "analysis")
@@ -201,7 +201,7 @@ def topic_matches(code: str, prefix: str) -> bool:
 Predicate = Callable[[Facts], bool]
 
 
-def _compile_leaf(node: dict, where: str, errors: list[str]) -> Predicate | None:
+def _compile_leaf(node: dict[str, Any], where: str, errors: list[str]) -> Predicate | None:
     unknown_keys = set(node) - {"field", "op", "value"}
     if unknown_keys:
         errors.append(
@@ -209,15 +209,16 @@ def _compile_leaf(node: dict, where: str, errors: list[str]) -> Predicate | None
             % {"where": where, "keys": ", ".join(sorted(map(str, unknown_keys)))}
         )
         return None
-    name, op, value = node.get("field"), node.get("op"), node.get("value")
+    name, op = node.get("field"), node.get("op")
+    value: Any = node.get("value")  # the JSON as written, checked below
     spec = FIELDS.get(name) if isinstance(name, str) else None
-    if spec is None:
+    if spec is None or not isinstance(name, str):
         errors.append(
             _("%(where)s: unknown field %(field)r; use one of %(allowed)s.")
             % {"where": where, "field": name, "allowed": ", ".join(FIELDS)}
         )
         return None
-    if op not in ALL_OPERATORS:
+    if not isinstance(op, str) or op not in ALL_OPERATORS:
         errors.append(
             _("%(where)s: unknown operator %(op)r; use one of %(allowed)s.")
             % {"where": where, "op": op, "allowed": ", ".join(ALL_OPERATORS)}
@@ -332,7 +333,7 @@ def _compile_node(node: Any, where: str, errors: list[str], depth: int = 0) -> P
     return _compile_leaf(node, where, errors)
 
 
-def _compile_group(key: str, nodes: list, where: str, errors: list[str], depth: int) -> Predicate | None:
+def _compile_group(key: str, nodes: list[Any], where: str, errors: list[str], depth: int) -> Predicate | None:
     if key == "any" and not nodes:
         errors.append(_('%(where)s: an "any" group needs at least one condition.') % {"where": where})
         return None
@@ -395,10 +396,10 @@ class Plan:
     merge_open: bool = True
     team: Any = None  # team name or id as written in the rule
     tags: list[str] = field(default_factory=list)
-    notifications: list[dict] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
     acknowledge: bool = False
 
-    def add(self, actions: list[dict], rule_id: int, rule_name: str) -> None:
+    def add(self, actions: list[dict[str, Any]], rule_id: int, rule_name: str) -> None:
         for action in actions:
             kind = action["type"]
             if kind == OPEN_CASE:
@@ -417,13 +418,13 @@ class Plan:
                 self.acknowledge = True
 
 
-def validate_actions(actions: Any, *, team_exists: Callable[[Any], bool] | None = None) -> list[dict]:
+def validate_actions(actions: Any, *, team_exists: Callable[[Any], bool] | None = None) -> list[dict[str, Any]]:
     """Check actions; returns them normalised (tags stripped). Raises RuleValidationError naming every problem."""
     errors: list[str] = []
     if not isinstance(actions, list) or not actions:
         raise RuleValidationError([_("actions: give a non-empty list of actions, e.g. [{\"type\": \"open_case\", "
                                      "\"severity\": \"normal\"}].")])  # fmt: skip
-    clean: list[dict] = []
+    clean: list[dict[str, Any]] = []
     for i, action in enumerate(actions):
         where = f"actions[{i}]"
         if not isinstance(action, dict):

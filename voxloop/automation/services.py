@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -77,7 +78,7 @@ class CompiledRule:
     name: str
     stop_processing: bool
     predicate: Predicate
-    actions: list[dict]
+    actions: list[dict[str, Any]]
 
 
 # Carries out the items due in one chunk: (items due, ids of imported history, batch?) -> None.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.automation import queries
 from voxloop.automation.forms import (
@@ -39,13 +40,14 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
     counts = queries.firing_counts()
     rules = list(AutomationRule.objects.all())
+    # Attributes the list template reads, set on each row's instance for the page only (not fields).
     for rule in rules:
-        rule.recent_firings = counts.get(rule.pk, 0)
-        rule.conditions_text = describe_conditions(rule.conditions)
-        rule.actions_text = describe_actions(rule.actions)
+        rule.recent_firings = counts.get(rule.pk, 0)  # type: ignore[attr-defined]
+        rule.conditions_text = describe_conditions(rule.conditions)  # type: ignore[attr-defined]
+        rule.actions_text = describe_actions(rule.actions)  # type: ignore[attr-defined]
     routing_rules = list(RoutingRule.objects.select_related("team"))
     for routing_rule in routing_rules:
-        routing_rule.conditions_text = describe_conditions(routing_rule.conditions)
+        routing_rule.conditions_text = describe_conditions(routing_rule.conditions)  # type: ignore[attr-defined]
     context = {
         "rules": rules,
         "routing_rules": routing_rules,
@@ -107,10 +109,11 @@ def _edit(request: HttpRequest, model: Any, form_class: Any, pk: int | None, tem
     return render(request, "automation/rule_edit.html", context)
 
 
-def _save(model: Any, rule: Any, data: dict, conditions: Any, actions: Any, request: HttpRequest) -> Any:
+def _save(model: Any, rule: Any, data: dict[str, Any], conditions: Any, actions: Any, request: HttpRequest) -> Any:
     with transaction.atomic():
         if rule is None:
-            rule = model(created_by=request.user) if model is AutomationRule else model()
+            # login_required: never the anonymous user
+            rule = model(created_by=cast(User, request.user)) if model is AutomationRule else model()
         rule.name = data["name"]
         rule.enabled = data["enabled"]
         rule.order = data["order"]
@@ -134,12 +137,17 @@ def routing_rule_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
     return _edit(request, RoutingRule, RoutingRuleForm, pk, "routing")
 
 
+def _rule(kind: str, pk: int) -> AutomationRule | RoutingRule:
+    if kind == "automation":
+        return get_object_or_404(AutomationRule, pk=pk)
+    return get_object_or_404(RoutingRule, pk=pk)
+
+
 @require_POST
 @login_required
 def toggle(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     _require_admin(request)
-    model = AutomationRule if kind == "automation" else RoutingRule
-    rule = get_object_or_404(model, pk=pk)
+    rule = _rule(kind, pk)
     rule.enabled = not rule.enabled
     rule.save(update_fields=["enabled", "updated_at"])
     return redirect("automation:list")
@@ -149,8 +157,7 @@ def toggle(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @login_required
 def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     _require_admin(request)
-    model = AutomationRule if kind == "automation" else RoutingRule
-    rule = get_object_or_404(model, pk=pk)
+    rule = _rule(kind, pk)
     name = rule.name
     rule.delete()
     messages.success(request, _("Rule “%(name)s” deleted.") % {"name": name})

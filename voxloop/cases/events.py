@@ -35,7 +35,7 @@ def record_events(rows: Sequence[tuple[Case, str, User | None, datetime, dict[st
     return events
 
 
-def _jsonable(payload: dict) -> dict:
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in payload.items()}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Team, User
+from voxloop.analysis.models import Topic
 from voxloop.cases import macros
 from voxloop.cases.models import CannedReply, Case, CaseStatus, CompensationKind, Severity
 from voxloop.cases.services import ALLOWED_TRANSITIONS
@@ -35,8 +36,15 @@ class NoteForm(forms.Form):
     )
 
 
+class AgentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # not subscriptable at run time
+    """An agent by name, marked when away (the assignee list)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username}{' · ' + str(_('away')) if obj.is_away else ''}"
+
+
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
+    assignee = AgentChoiceField(
         label=_("Assign to"),
         queryset=User.objects.none(),
         error_messages={"invalid_choice": _("Choose a member of the case's team.")},
@@ -47,10 +55,7 @@ class AssignForm(forms.Form):
         members = User.objects.filter(is_active=True, role__in=["agent", "manager", "admin"])
         if case.team_id:
             members = members.filter(teams=case.team_id)
-        self.fields["assignee"].queryset = members.order_by("username")
-        self.fields["assignee"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username}{' · ' + str(_('away')) if u.is_away else ''}"
-        )
+        cast(AgentChoiceField, self.fields["assignee"]).queryset = members.order_by("username")
 
 
 class TeamForm(forms.Form):
@@ -63,7 +68,9 @@ class StatusForm(forms.Form):
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = ALLOWED_TRANSITIONS.get(case.status, set())
-        self.fields["status"].choices = [(v, label) for v, label in CaseStatus.choices if v in allowed]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (v, label) for v, label in CaseStatus.choices if v in allowed
+        ]
 
 
 class SeverityForm(forms.Form):
@@ -87,7 +94,8 @@ class MergeForm(forms.Form):
     )
 
     def clean_number(self) -> str:
-        return self.cleaned_data["number"].strip().upper()
+        number: str = self.cleaned_data["number"]
+        return number.strip().upper()
 
 
 class LinkFeedbackForm(forms.Form):
@@ -102,8 +110,6 @@ class LinkFeedbackForm(forms.Form):
 
 
 def root_cause_choices() -> list[tuple[str, str]]:
-    from voxloop.analysis.models import Topic
-
     language = get_language() or ""
     topics = list(Topic.objects.filter(is_active=True).select_related("parent"))
     choices = []
@@ -133,7 +139,7 @@ class ResolveForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["root_cause"].choices = [("", "—"), *root_cause_choices()]
+        cast(forms.ChoiceField, self.fields["root_cause"]).choices = [("", "—"), *root_cause_choices()]
 
 
 class ReopenForm(forms.Form):
@@ -157,7 +163,7 @@ class DecisionForm(forms.Form):
     note = forms.CharField(label=_("Comment"), max_length=2000, required=False)
 
 
-class MacroForm(forms.ModelForm):
+class MacroForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     language = forms.ChoiceField(label=_("Language"), required=False)
 
     class Meta:
@@ -167,8 +173,8 @@ class MacroForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [("", _("Any language")), *settings.LANGUAGES]
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        cast(forms.ChoiceField, self.fields["language"]).choices = [("", _("Any language")), *settings.LANGUAGES]
+        cast("forms.ModelChoiceField[Team]", self.fields["team"]).queryset = Team.objects.order_by("name")
         self.fields["body"].help_text = _("Variables: %(names)s") % {
             "names": ", ".join("{" + n + "}" for n in macros.VARIABLES)
         }

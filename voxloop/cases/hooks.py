@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -17,7 +18,7 @@ cases_written: Hook[list[int]] = Hook("cases written in bulk")
 
 # (cases, query) -> the cases whose number, title or resolution holds every word of the query; the search app's
 # word index. Without one, the inbox's search box matches the case number and the title's text.
-CaseTextSearch = Callable[[QuerySet, str], QuerySet]
+CaseTextSearch = Callable[[QuerySet[Any], str], QuerySet[Any]]
 _case_search: list[CaseTextSearch] = []
 
 

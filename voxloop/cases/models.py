@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 # Severity is part of the rule language (a rule opens a case "with severity X"), which sits below cases.
-from voxloop.automation.rules import Severity
+from voxloop.automation.rules import Severity as Severity  # re-exported: cases code and tests import it here
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError, HolidayRow
 from voxloop.core.models import TimeStampedModel
@@ -60,7 +60,7 @@ class Clock(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
 
 
-def default_working_hours() -> dict:
+def default_working_hours() -> dict[str, Any]:
     day = [["09:00", "12:00"], ["13:00", "18:00"]]
     return {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}
 

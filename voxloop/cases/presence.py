@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
@@ -32,7 +33,7 @@ def _key(case_id: int) -> str:
     return f"case-presence:{case_id}"
 
 
-def _fresh(entries: dict, now: float) -> dict[str, tuple[str, float]]:
+def _fresh(entries: dict[str, Any], now: float) -> dict[str, tuple[str, float]]:
     return {uid: (state, at) for uid, (state, at) in (entries or {}).items() if now - at < TTL_SECONDS}
 
 

@@ -4,6 +4,7 @@ decided before anything about the case (even its language) shapes the response."
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,7 +26,7 @@ def _language(request: HttpRequest, case: object) -> str:
 
 
 @never_cache
-@ratelimit(key="ip", rate=lambda group, request: settings.TRACKING_RATE, method=ratelimit.ALL, block=False)
+@ratelimit(key="ip", rate=lambda group, request: settings.TRACKING_RATE, method=ratelimit.ALL, block=False)  # type: ignore[untyped-decorator]  # django-ratelimit ships no types
 def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
     if getattr(request, "limited", False):
         response = render(request, "cases/public/limited.html", status=429)
@@ -35,7 +36,12 @@ def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
     if case is None:
         raise Http404()
     language = _language(request, case)
-    context: dict = {"honeypot": HONEYPOT, "submission_id": uuid.uuid4().hex, "language": language, "text": ""}
+    context: dict[str, Any] = {
+        "honeypot": HONEYPOT,
+        "submission_id": uuid.uuid4().hex,
+        "language": language,
+        "text": "",
+    }
     status = 200
     with translation.override(language):
         if request.method == "POST":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,10 +24,13 @@ from voxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
     CaseEvent,
+    CaseFeedback,
     CaseStatus,
     Clock,
     CompensationStatus,
     EventKind,
+    FollowUp,
+    FollowUpStatus,
     Severity,
 )
 
@@ -189,7 +193,7 @@ def _next_due_expression() -> DjCase:
     )
 
 
-def _recent_customer_message_cases(now: datetime) -> QuerySet[CaseEvent]:
+def _recent_customer_message_cases(now: datetime) -> QuerySet[CaseEvent, Any]:
     """Ids of cases the customer wrote to lately: a range on the event time index, not a scan of the timeline."""
     since = now - timedelta(days=CUSTOMER_RECENT_DAYS)
     return CaseEvent.objects.filter(kind=EventKind.CUSTOMER_MESSAGE, created_at__gte=since).values("case_id")
@@ -334,7 +338,7 @@ def inbox_page(
     by_pk = Case.objects.select_related("customer", "team", "assignee").in_bulk([pk for pk, _ in keys])
     page = [by_pk[pk] for pk, _ in keys if pk in by_pk]
     for case in page:
-        case.clock = next_clock(case, now)
+        case.clock = next_clock(case, now)  # type: ignore[attr-defined]  # for the template, not a field
     return page, next_cursor
 
 
@@ -427,14 +431,14 @@ def _user_names(ids: set[int]) -> dict[int, str]:
     return {u.pk: (u.get_full_name() or u.username) for u in User.objects.filter(pk__in=ids)}
 
 
-def _status_label(value: object) -> str:
+def _status_label(value: Any) -> str:
     try:
         return str(CaseStatus(value).label)
     except ValueError:
         return str(value)
 
 
-def _severity_label(value: object) -> str:
+def _severity_label(value: Any) -> str:
     try:
         return str(Severity(value).label)
     except ValueError:
@@ -456,7 +460,7 @@ def _topic_label(code: object) -> str:
     return topic.display_name(get_language() or "") if topic else str(code)
 
 
-def _clock_label(value: object) -> str:
+def _clock_label(value: Any) -> str:
     try:
         return str(Clock(value).label)
     except ValueError:
@@ -504,7 +508,7 @@ def describe_event(
         }
     elif kind == EventKind.ASSIGNED:
         if p.get("to_team_id"):
-            team_names = dict(
+            team_names: dict[Any, str] = dict(
                 Team.objects.filter(pk__in=[p.get("from_team_id"), p["to_team_id"]]).values_list("pk", "name")
             )
             summary = gettext("Moved from team %(old)s to team %(new)s.") % {
@@ -635,7 +639,7 @@ def describe_event(
     return TimelineEntry(event, summary)
 
 
-def _compensation_status(value: object) -> str:
+def _compensation_status(value: Any) -> str:
     try:
         return str(CompensationStatus(value).label)
     except ValueError:
@@ -666,10 +670,8 @@ def timeline(case: Case, viewer: User | None = None) -> list[TimelineEntry]:
     return [describe_event(e, names, numbers, mask) for e in events]
 
 
-def follow_ups_due(user: User, limit: int = 20) -> list:
+def follow_ups_due(user: User, limit: int = 20) -> list[Any]:
     """Follow-up tasks waiting for this agent (made due by the follow-up sweep), oldest first."""
-    from voxloop.cases.models import FollowUp, FollowUpStatus
-
     return list(
         FollowUp.objects.filter(assignee=user, status=FollowUpStatus.DUE)
         .select_related("case")
@@ -681,8 +683,6 @@ def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -
     """The first of ``candidate_ids`` (newest first) holding feedback on one of these top-level topics.
     Used to join an open case, reopen a resolved one and flag repeats: the caller picks the candidates on
     the customer index, this looks up the topics for those few cases only."""
-    from voxloop.cases.models import CaseFeedback
-
     if not candidate_ids:
         return None
     on_topic = set(
@@ -696,8 +696,6 @@ def newest_case_on_topics(candidate_ids: list[int], top_topics: Iterable[str]) -
 
 def case_top_topics(case_ids: Iterable[int]) -> dict[int, set[str]]:
     """case id -> the top-level topics of its feedback, for many cases in one query."""
-    from voxloop.cases.models import CaseFeedback
-
     found: dict[int, set[str]] = {}
     ids = list(case_ids)
     if not ids:

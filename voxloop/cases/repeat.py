@@ -8,6 +8,7 @@ or closed in the window: a case opened 40 days ago and resolved last week still 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -79,7 +80,7 @@ def flag_repeats(cases: list[Case], now: datetime) -> None:
         .values_list("pk", "customer_id", "created_at", "number")
     )
     topics = case_top_topics([*new_ids, *(pk for pk, *_rest in older)])
-    by_customer: dict[int, list[tuple]] = {}
+    by_customer: dict[int | None, list[tuple[Any, ...]]] = {}
     for row in older:
         by_customer.setdefault(row[1], []).append(row)
     flagged: list[Case] = []

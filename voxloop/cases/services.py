@@ -21,7 +21,11 @@ from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.cases import followup, repeat
 from voxloop.cases.events import record_event, record_events
-from voxloop.cases.guards import CaseError, CaseErrorCode, lock_case, require_active
+
+# CaseError and CaseErrorCode are re-exported: pages and tests catch them from here.
+from voxloop.cases.guards import CaseError as CaseError
+from voxloop.cases.guards import CaseErrorCode as CaseErrorCode
+from voxloop.cases.guards import lock_case, require_active
 from voxloop.cases.hooks import cases_written
 from voxloop.cases.linking import attach_feedback, attach_feedback_to_cases
 from voxloop.cases.models import (
@@ -249,9 +253,9 @@ def open_cases(
                     _("No active SLA policy for severity %(severity)s; add one in the admin.")
                     % {"severity": request.severity},
                 )
-            first = by_id[ids[0]]
+            first_item = by_id[ids[0]]
             case = Case(
-                title=request.title or (first.title or first.text)[:300],
+                title=request.title or (first_item.title or first_item.text)[:300],
                 customer=customer,
                 severity=request.severity,
                 team=request.team,

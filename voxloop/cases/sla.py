@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -207,7 +208,9 @@ def _breach_anchor(case: Case) -> datetime | None:
     return min(times) if times else None
 
 
-def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: str, actor_id: int | None) -> dict:
+def escalate_in_memory(
+    case: Case, cache: CalendarCache, now: datetime, reason: str, actor_id: int | None
+) -> dict[str, Any]:
     """Move the case one level up and schedule the next automatic step. Returns the event payload."""
     level = cache.level(case.escalation_level + 1)
     assert level is not None
@@ -233,10 +236,10 @@ def escalate_in_memory(case: Case, cache: CalendarCache, now: datetime, reason: 
     }
 
 
-def advance_clocks(case: Case, now: datetime, cache: CalendarCache) -> list[tuple[str, dict]]:
+def advance_clocks(case: Case, now: datetime, cache: CalendarCache) -> list[tuple[str, dict[str, Any]]]:
     """Flip every warning/breach/escalation that is due at ``now`` on this in-memory case; return the events.
     Pure apart from reading configuration: the caller persists with a conditional update."""
-    events: list[tuple[str, dict]] = []
+    events: list[tuple[str, dict[str, Any]]] = []
     breached_now = False
     for clock in (Clock.FIRST_RESPONSE, Clock.RESOLUTION):
         if not _clock_running(case, clock):

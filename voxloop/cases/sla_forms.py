@@ -99,7 +99,7 @@ class DurationWidget(forms.MultiWidget):
         super().__init__([forms.NumberInput(attrs={"min": "0", "step": "any", "style": "max-width:8rem"}),
                           forms.Select(choices=UNIT_CHOICES)])  # fmt: skip
 
-    def decompress(self, value: Any) -> list:
+    def decompress(self, value: Any) -> list[Any]:
         return list(value) if value else [None, "hours"]
 
 
@@ -115,7 +115,7 @@ class DurationField(forms.MultiValueField):
         )
         super().__init__(fields=fields, require_all_fields=True, **kwargs)
 
-    def compress(self, data_list: list) -> tuple[Decimal, str] | None:
+    def compress(self, data_list: list[Any]) -> tuple[Decimal, str] | None:
         return (data_list[0], data_list[1]) if data_list else None
 
 
@@ -131,7 +131,7 @@ DURATION_HELP = _(
 )
 
 
-class SLAPolicyForm(forms.ModelForm):
+class SLAPolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     first_response = DurationField(label=_("First response target"), help_text=DURATION_HELP)
     resolution = DurationField(label=_("Resolution target"), help_text=DURATION_HELP)
 
@@ -153,12 +153,12 @@ class SLAPolicyForm(forms.ModelForm):
             self.initial.setdefault("resolution", split_duration(self.instance.resolution_minutes, day))
 
     def clean_warn_share(self) -> float:
-        value = self.cleaned_data["warn_share"]
+        value: float = self.cleaned_data["warn_share"]
         if not 0 < value < 1:
             raise forms.ValidationError(_("Give a share between 0 and 1, e.g. 0.8 for 80%."))
         return value
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         day = working_day_minutes(data.get("calendar"))
@@ -174,7 +174,7 @@ class SLAPolicyForm(forms.ModelForm):
         return data
 
 
-class CalendarForm(forms.ModelForm):
+class CalendarForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     class Meta:
         model = BusinessCalendar
         fields = ["name", "time_zone"]
@@ -195,7 +195,7 @@ class CalendarForm(forms.ModelForm):
     def day_fields(self) -> list[forms.BoundField]:
         return [self[f"hours_{day}"] for day in [*WEEKDAYS, "makeup"]]
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         spec: dict[str, list[list[str]]] = {}
@@ -240,20 +240,20 @@ class HolidayUploadForm(forms.Form):
         if upload:
             if upload.size > 1_000_000:
                 raise forms.ValidationError(_("A holiday list is at most 1 MB."))
-            raw = upload.read()
+            raw: bytes = upload.read()
             for encoding in ("utf-8-sig", "gb18030"):
                 try:
                     return raw.decode(encoding)
                 except UnicodeDecodeError:
                     continue
             raise forms.ValidationError(_("The file is neither UTF-8 nor GBK text."))
-        text = self.cleaned_data.get("text", "")
+        text: str = self.cleaned_data.get("text", "")
         if not text.strip():
             raise forms.ValidationError(_("Choose a file or paste the lines."))
         return text
 
 
-class EscalationLevelForm(forms.ModelForm):
+class EscalationLevelForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     after_breach = DurationField(
         label=_("After the breach"),
         help_text=_("Working time after the case's first breach, in the default calendar's working hours; 0: at once."),
@@ -271,7 +271,7 @@ class EscalationLevelForm(forms.ModelForm):
                 "after_breach", split_duration(self.instance.after_breach_minutes, self.day_minutes)
             )
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data  # the dict ModelForm.clean returns (its stub says it may be None)
         if data.get("after_breach"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -117,7 +119,7 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "cases/calendar.html", context)
 
 
-def _library_context(calendar: BusinessCalendar | None) -> dict:
+def _library_context(calendar: BusinessCalendar | None) -> dict[str, Any]:
     return {
         "library_years": coming_years(),
         "library_version": library_version(),
@@ -147,7 +149,7 @@ def holidays_from_library(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{reverse('sla:calendar_edit', args=[calendar.pk])}#holidays")
 
 
-def _holidays(calendar: BusinessCalendar | None) -> list:
+def _holidays(calendar: BusinessCalendar | None) -> list[Any]:
     if calendar is None:
         return []
     return list(calendar.holidays.filter(date__year__gte=timezone.localdate().year - 1).order_by("date"))

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -36,7 +37,7 @@ MESSAGE_MAX_CHARS = 5000
 SUPPORTED_LANGUAGES = ("zh-hans", "en")
 
 # What the customer sees of each status: plain words, not the agents' workflow terms.
-CUSTOMER_STATUS = {
+CUSTOMER_STATUS: dict[str, tuple[str, str | Promise]] = {
     # A context: the project catalog has a "Received" column header ("接收时间"), not this status word.
     CaseStatus.NEW: ("received", pgettext_lazy("case status for the customer", "Received")),
     CaseStatus.OPEN: ("in_progress", _("In progress")),

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, has, require
 from voxloop.accounts.templatetags.voxloop import case_title
@@ -58,7 +59,7 @@ from voxloop.feedback.hooks import text_highlighter
 from voxloop.feedback.panels import customer_panels
 
 
-def _visible_case(request: HttpRequest, pk: int) -> Case:
+def _visible_case(request: AuthenticatedRequest, pk: int) -> Case:
     """The case if this user may see it; otherwise 404, so other teams' case numbers leak nothing."""
     return get_object_or_404(
         queries.visible_cases(request.user).select_related(
@@ -71,13 +72,15 @@ def _visible_case(request: HttpRequest, pk: int) -> Case:
 # --- inbox -----------------------------------------------------------------------------------------------
 
 
-def _tab_links(request: HttpRequest, filters: queries.CaseInboxFilters) -> list[tuple[str, str, str, int | None]]:
+def _tab_links(
+    request: AuthenticatedRequest, filters: queries.CaseInboxFilters
+) -> list[tuple[str, str, str, int | None]]:
     """(key, label, query string, count) for each list; counts are for the current filters."""
     counts = queries.tab_counts(request.user, filters)
     return [(key, str(queries.TAB_LABELS[key]), filters.query_string(tab=key), counts.get(key)) for key in queries.TABS]
 
 
-def _saved_view_links(request: HttpRequest) -> list[tuple[Any, int]]:
+def _saved_view_links(request: AuthenticatedRequest) -> list[tuple[Any, int]]:
     now = timezone.now()
     return [
         (view, queries.inbox_queryset(request.user, saved_views.filters_of(view), now).count())
@@ -86,14 +89,14 @@ def _saved_view_links(request: HttpRequest) -> list[tuple[Any, int]]:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.GET)
     now = timezone.now()
     rows, cursor = queries.inbox_page(request.user, filters, request.GET.get("after", ""), now)
     highlighter = text_highlighter() if filters.q else None
     if highlighter is not None:
         for row in rows:  # the search words marked in the title as this reader may see it
-            row.title_snippet = highlighter(str(case_title(row, request.user)), filters.q)
+            row.title_snippet = highlighter(str(case_title(row, request.user)), filters.q)  # type: ignore[attr-defined]  # for the template
     # Customers' names shown unmasked are personal-data access (none recorded for masked roles).
     privacy.record_shown(request.user, Case, [(c.pk, c.customer_id) for c in rows if c.customer_id], request=request)
     if request.htmx and request.GET.get("after"):
@@ -143,7 +146,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def inbox_counts(request: HttpRequest) -> HttpResponse:
+def inbox_counts(request: AuthenticatedRequest) -> HttpResponse:
     """The list tabs with fresh counts; the inbox polls this so the numbers move without a reload."""
     filters = queries.CaseInboxFilters.from_params(request.GET)
     context = {
@@ -157,7 +160,7 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def save_view(request: HttpRequest) -> HttpResponse:
+def save_view(request: AuthenticatedRequest) -> HttpResponse:
     filters = queries.CaseInboxFilters.from_params(request.POST)
     try:
         view = saved_views.save_view(request.user, request.POST.get("name", ""), filters)
@@ -170,7 +173,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def delete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not saved_views.delete_view(request.user, pk):
         raise Http404
     messages.success(request, _("View deleted."))
@@ -193,14 +196,14 @@ def _bulk_params(data: Any) -> bulk.BulkParams:
     )
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
+def _back(request: AuthenticatedRequest, default: str) -> HttpResponse:
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse(default)
     return redirect(target)
 
 
-def _run_bulk(request: HttpRequest, run: Callable[..., bulk.BulkResult], default: str) -> HttpResponse:
+def _run_bulk(request: AuthenticatedRequest, run: Callable[..., bulk.BulkResult], default: str) -> HttpResponse:
     try:
         result = run(
             request.user, request.POST.getlist("ids"), request.POST.get("action", ""), _bulk_params(request.POST)
@@ -214,14 +217,14 @@ def _run_bulk(request: HttpRequest, run: Callable[..., bulk.BulkResult], default
 
 @login_required
 @require_POST
-def bulk_cases(request: HttpRequest) -> HttpResponse:
+def bulk_cases(request: AuthenticatedRequest) -> HttpResponse:
     """Apply one action to the selected cases; the list shows what was done and what was refused, and why."""
     return _run_bulk(request, bulk.run_case_action, "cases:inbox")
 
 
 @login_required
 @require_POST
-def bulk_feedback(request: HttpRequest) -> HttpResponse:
+def bulk_feedback(request: AuthenticatedRequest) -> HttpResponse:
     """The same for the selected feedback items (tag, link to a case)."""
     return _run_bulk(request, bulk.run_feedback_action, "feedback:inbox")
 
@@ -248,14 +251,17 @@ def _forms_for(case: Case, data: dict[str, forms.Form] | None = None) -> dict[st
     return built
 
 
-def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form] | None = None) -> dict[str, Any]:
+def _case_context(
+    request: AuthenticatedRequest, case: Case, bound: dict[str, forms.Form] | None = None
+) -> dict[str, Any]:
     user = request.user
     now = timezone.now()
     can_work = queries.may_work_on(user, case)
     comps = list(case.compensations.select_related("requested_by", "decided_by").order_by("-created_at", "-id"))
     for comp in comps:
-        comp.user_may_approve = compensation.may_approve(user, comp)
-        comp.user_may_reject = compensation.may_reject(user, comp)
+        # For the template: what this user may do with each proposal (not fields).
+        comp.user_may_approve = compensation.may_approve(user, comp)  # type: ignore[attr-defined]
+        comp.user_may_reject = compensation.may_reject(user, comp)  # type: ignore[attr-defined]
     customer = case.customer
     panels, customer_feedback, customer_orders = [], [], []
     if customer is not None:
@@ -294,7 +300,7 @@ def _case_context(request: HttpRequest, case: Case, bound: dict[str, forms.Form]
 
 
 @login_required
-def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def case_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
     if case.customer_id:
         # The customer panel shows contact details: an unmasked view is personal-data access and is logged.
@@ -305,7 +311,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def case_presence(request: HttpRequest, pk: int) -> HttpResponse:
+def case_presence(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The case page's heartbeat: records this user (viewing, replying, left) and answers who else is here."""
     case = _visible_case(request, pk)
     state = request.POST.get("state", presence.VIEWING)
@@ -316,7 +322,7 @@ def case_presence(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def reply_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """What the customer will read if this reply is sent (a fragment for the composer); sends nothing."""
     case = _visible_case(request, pk)
     if not queries.may_work_on(request.user, case):
@@ -332,51 +338,51 @@ def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # Each action: (form class, needs the case to build the form, only managers, what it does -> success message).
-Handler = Callable[[HttpRequest, Case, dict[str, Any]], tuple[str, Case | None]]
+Handler = Callable[[AuthenticatedRequest, Case, dict[str, Any]], tuple[str, Case | None]]
 
 
-def _reply(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _reply(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.add_reply(case, request.user, data["text"], public=True)
     return _("Reply sent to the customer."), None
 
 
-def _note(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _note(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.add_reply(case, request.user, data["text"], public=False)
     return _("Internal note added."), None
 
 
-def _take(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _take(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.take_case(case, request.user)
     return _("You took case %(number)s.") % {"number": case.number}, None
 
 
-def _assign(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _assign(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     user = data["assignee"]
     services.assign_case(case, user, request.user)
     return _("Case assigned to %(user)s.") % {"user": user.get_full_name() or user.username}, None
 
 
-def _team(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _team(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.change_team(case, data["team"], request.user)
     return _("Case moved to team %(team)s.") % {"team": data["team"]}, None
 
 
-def _status(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _status(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.set_status(case, data["status"], request.user)
     return _("Status changed to %(status)s.") % {"status": CaseStatus(data["status"]).label}, None
 
 
-def _severity(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _severity(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.change_severity(case, data["severity"], request.user)
     return _("Severity changed to %(severity)s.") % {"severity": Severity(data["severity"]).label}, None
 
 
-def _escalate(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _escalate(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     escalated = services.escalate_case(case, request.user, reason=data["reason"])
     return _("Case escalated to level %(level)s.") % {"level": escalated.escalation_level}, None
 
 
-def _merge(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _merge(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     number = data["number"]
     target = queries.visible_cases(request.user).filter(number=number).first()
     if target is None and number.isdigit():
@@ -389,22 +395,22 @@ def _merge(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str,
     return _("Case %(case)s was merged into %(target)s.") % {"case": case.number, "target": target.number}, target
 
 
-def _link(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _link(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     linking.link_feedback(case, data["feedback_id"], request.user)
     return _("Feedback #%(id)s linked.") % {"id": data["feedback_id"]}, None
 
 
-def _resolve(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _resolve(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.resolve_case(case, request.user, root_cause=data["root_cause"], resolution=data["resolution"])
     return _("Case resolved."), None
 
 
-def _reopen(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _reopen(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     services.reopen_case(case, request.user, reason=data.get("reason", ""))
     return _("Case reopened."), None
 
 
-def _compensate(request: HttpRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
+def _compensate(request: AuthenticatedRequest, case: Case, data: dict[str, Any]) -> tuple[str, Case | None]:
     comp = compensation.propose_compensation(
         case, request.user, amount=data["amount"], kind=data["kind"], reason=data["reason"]
     )
@@ -441,7 +447,7 @@ CONFLICT_CODES = {CaseErrorCode.ALREADY_TAKEN, compensation.CompensationErrorCod
 
 @login_required
 @require_POST
-def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def case_action(request: AuthenticatedRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404
     case = _visible_case(request, pk)
@@ -473,12 +479,12 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- canned replies ----------------------------------------------------------------------------------------
 
 
-def _require_manager(request: HttpRequest) -> None:
+def _require_manager(request: AuthenticatedRequest) -> None:
     require(request.user, Capability.MANAGE_CASES)
 
 
 @login_required
-def macro_list(request: HttpRequest) -> HttpResponse:
+def macro_list(request: AuthenticatedRequest) -> HttpResponse:
     _require_manager(request)
     items = CannedReply.objects.select_related("team").order_by("title")
     return render(
@@ -489,7 +495,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def macro_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def macro_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     _require_manager(request)
     macro = get_object_or_404(CannedReply, pk=pk) if pk else None
     form = MacroForm(request.POST or None, instance=macro)
@@ -521,12 +527,13 @@ def macro_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedRequest) -> HttpResponse:
     require(request.user, Capability.DECIDE_COMPENSATION)
     pending = list(compensation.pending_for(request.user, queries.visible_cases(request.user)))
     for comp in pending:
-        comp.user_may_approve = compensation.may_approve(request.user, comp)
-        comp.user_may_reject = compensation.may_reject(request.user, comp)
+        # For the template, as on the case page.
+        comp.user_may_approve = compensation.may_approve(request.user, comp)  # type: ignore[attr-defined]
+        comp.user_may_reject = compensation.may_reject(request.user, comp)  # type: ignore[attr-defined]
     context = {
         "pending": pending,
         "limit": compensation.limit_for(request.user),
@@ -538,7 +545,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     require(request.user, Capability.DECIDE_COMPENSATION)
     comp = get_object_or_404(
         Compensation.objects.filter(case__in=queries.visible_cases(request.user)).select_related("case"), pk=pk

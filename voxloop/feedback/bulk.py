@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, ForeignObjectRel, Model
 from django.utils import timezone
 
 # Table and column names below come from the models, never from input: the S608 warnings are false alarms.
@@ -318,7 +318,7 @@ def insert_customers(rows: Sequence[dict[str, Any]]) -> list[int]:
     # The columns no row gives are the same on every line: formatted once.
     tail = "".join("\t" + formatted(name, _field_default(fields[name], now)) for name in rest)
     table = Customer._meta.db_table
-    column_sql = ", ".join(connection.ops.quote_name(fields[name].column) for name in [*given, *rest])
+    column_sql = ", ".join(connection.ops.quote_name(_column(fields[name])) for name in [*given, *rest])
     with _raw_cursor() as cursor:
         ids = _take_ids(cursor, table, len(rows))
         lines = []
@@ -333,7 +333,14 @@ def insert_customers(rows: Sequence[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def _field_default(field: Field, now: datetime) -> Any:
+def _column(field: Field[Any, Any] | ForeignObjectRel) -> str:
+    # Only concrete fields are passed here; a reverse relation (or a field without a column) is a wrong name.
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column
+
+
+def _field_default(field: Field[Any, Any], now: datetime) -> Any:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return now
     return field.get_default()
@@ -375,7 +382,9 @@ def insert_feedback(rows: Sequence[dict[str, Any]], *, on_duplicate: str = "skip
         return {key: pk for key, pk in _ids_for(cursor, table, keys).items() if pk > floor}
 
 
-def _insert_postgresql(rows: Sequence[dict[str, Any]], columns: list[str], now: datetime, on_duplicate: str) -> dict:
+def _insert_postgresql(
+    rows: Sequence[dict[str, Any]], columns: list[str], now: datetime, on_duplicate: str
+) -> dict[tuple[str, str], int]:
     table = Feedback._meta.db_table
     given = set().union(*rows)  # the keys of any row
     if FRAGMENT in given and not all(FRAGMENT in row for row in rows):
@@ -452,9 +461,9 @@ class PlannerStatistics:
 
     MIN_ROWS = 20_000
 
-    def __init__(self, tables: Sequence[tuple[type, Sequence[str]]]):
+    def __init__(self, tables: Sequence[tuple[type[Model], Sequence[str]]]) -> None:
         self.targets = [
-            (model._meta.db_table, [model._meta.get_field(f).column for f in fields]) for model, fields in tables
+            (model._meta.db_table, [_column(model._meta.get_field(f)) for f in fields]) for model, fields in tables
         ]
         self.added = 0
         self.known: float | None = None

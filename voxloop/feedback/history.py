@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -43,10 +44,10 @@ def is_historical(received_at: datetime, imported_at: datetime, mode: str) -> bo
     return False
 
 
-def batch_mode(origin: str, options: dict | None) -> str:
+def batch_mode(origin: str, options: dict[str, Any] | None) -> str:
     mode = (options or {}).get(OPTION)
     if mode in HistoryMode.values:
-        return mode
+        return str(mode)
     return HistoryMode.AUTO if origin in _AUTO_ORIGINS else HistoryMode.NONE
 
 

@@ -28,12 +28,12 @@ from typing import Any
 from django.db.models import QuerySet
 
 from voxloop.core.hooks import Hook
-from voxloop.feedback.models import Customer
+from voxloop.feedback.models import Customer, Feedback
 
 feedback_stored: Hook[list[int]] = Hook("feedback stored")
 feedback_storing: Hook[list[int]] = Hook("feedback storing")
 
-TextSearch = Callable[[QuerySet, str], QuerySet]
+TextSearch = Callable[[QuerySet[Feedback], str], QuerySet[Feedback]]
 _text_search: list[TextSearch] = []
 
 
@@ -53,7 +53,7 @@ class TopicDirectory:
     names: Callable[[], dict[str, str]]  # code -> name, every topic
     # The items with a topic whose code starts with the given code (a top-level code takes in its children),
     # and, when the aspect (one of feedback.queries.ASPECT_FILTERS) is given, whose own polarity matches it.
-    with_topic: Callable[[QuerySet, str, str], QuerySet]
+    with_topic: Callable[[QuerySet[Feedback], str, str], QuerySet[Feedback]]
 
 
 _topic_directory: list[TopicDirectory] = []

@@ -444,7 +444,7 @@ def _store_fresh(
             if item.copy_fragment is None:
                 preformat(item, vendor)
             # The fragment holds every other column of FRAGMENT_COLUMNS.
-            row = {"source": item.source, "external_id": item.external_id, FRAGMENT: item.copy_fragment}
+            row: dict[str, Any] = {"source": item.source, "external_id": item.external_id, FRAGMENT: item.copy_fragment}
         else:
             row = _input_values(item)
         row["customer_id"] = customers.get(n)

@@ -107,6 +107,7 @@ def parse_datetime(value: object, *, default_tz: str, field: str = "received_at"
     """Accepts ISO 8601, '2024/3/5 14:02', '2024年3月5日 14:02', Unix seconds or ms, Excel datetimes.
     A time without a zone is read in `default_tz` (the source's zone, e.g. Asia/Shanghai)."""
     tz = ZoneInfo(default_tz)
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):

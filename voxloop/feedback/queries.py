@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -41,9 +41,10 @@ class InboxFilters:
 
     @classmethod
     def from_params(cls, params: Any) -> InboxFilters:
-        return cls(
-            **{name: (params.get(name) or "").strip()[:200] for name in cls.__dataclass_fields__ if name != "errors"}
-        )
+        values: dict[str, Any] = {
+            name: (params.get(name) or "").strip()[:200] for name in cls.__dataclass_fields__ if name != "errors"
+        }
+        return cls(**values)
 
     def active(self) -> bool:
         return any(getattr(self, n) for n in self.__dataclass_fields__ if n != "errors")
@@ -72,7 +73,7 @@ def _filter_fields(filters: InboxFilters) -> QuerySet[Feedback]:
     if filters.date_to and end is None:
         filters.errors.append("date_to")
     if end:
-        items = items.filter(received_at__lt=end + timezone.timedelta(days=1))
+        items = items.filter(received_at__lt=end + timedelta(days=1))
     if filters.customer:
         if filters.customer.isdigit():
             items = items.filter(customer_id=int(filters.customer))

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -6,8 +8,10 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
+from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, has, require
 from voxloop.accounts.templatetags.voxloop import feedback_text, feedback_title
+from voxloop.core.http import HtmxHttpRequest
 from voxloop.feedback import queries
 from voxloop.feedback.hooks import text_highlighter
 from voxloop.feedback.models import Channel, Customer, Feedback, Kind, Product, Sentiment, Urgency
@@ -17,7 +21,7 @@ from voxloop.feedback.services import STAFF_CHANNELS, record_staff_feedback
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
     filters = queries.InboxFilters.from_params(request.GET)
     items, cursor = queries.inbox_page(filters, request.GET.get("before", ""))
     # Names and texts shown unmasked are personal-data access, one entry per item (none for masked roles).
@@ -29,8 +33,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if highlighter is not None:
         # The matched words marked in the text as this reader may see it (masked for masked roles).
         for item in items:
-            item.snippet = highlighter(str(feedback_text(item, request.user)), q)
-            item.title_snippet = highlighter(str(feedback_title(item, request.user)), q) if item.title else ""
+            # Attributes the rows partial reads, set on the row's instance for the template only (not fields).
+            item.snippet = highlighter(str(feedback_text(item, request.user)), q)  # type: ignore[attr-defined]
+            title = highlighter(str(feedback_title(item, request.user)), q) if item.title else ""
+            item.title_snippet = title  # type: ignore[attr-defined]  # as above
     context = {
         "match_count": queries.match_count(filters) if q and not request.GET.get("before") else None,
         "items": items,
@@ -69,6 +75,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Feedback.objects.select_related("customer", "product", "order", "batch", "created_by"), pk=pk
     )
+    user = cast(User, request.user)  # login_required: never the anonymous user
     if (
         item.customer_id
         or item.contact_name
@@ -76,14 +83,14 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or item.contact_phone
         or privacy.holds_personal_data(item.text, item.title, item.raw_payload)
     ):
-        record_access(request.user, item, customer_id=item.customer_id, request=request)
+        record_access(user, item, customer_id=item.customer_id, request=request)
     context = {
         "item": item,
         "history": queries.customer_history(item),
         "thread": queries.thread(item),
-        "panels": feedback_panels(item, request.user),
+        "panels": feedback_panels(item, user),
         "active_nav": "feedback",
-        **feedback_page_context(item, request.user),
+        **feedback_page_context(item, user),
     }
     return render(request, "feedback/detail.html", context)
 
@@ -129,12 +136,13 @@ def customers(request: HttpRequest) -> HttpResponse:
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
-    record_access(request.user, customer, customer_id=customer.pk, request=request)
+    user = cast(User, request.user)  # login_required: never the anonymous user
+    record_access(user, customer, customer_id=customer.pk, request=request)
     context = {
         "customer": customer,
         "orders": customer.orders.select_related("product").order_by("-ordered_at")[:100],
         "feedback_items": customer.feedback_items.select_related("product").order_by("-received_at")[:200],
-        "panels": customer_panels(customer, request.user),
+        "panels": customer_panels(customer, user),
         "active_nav": "customers",
     }
     return render(request, "feedback/customer.html", context)

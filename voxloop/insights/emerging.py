@@ -10,6 +10,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from voxloop.analysis.emerging import latest_finished_run
 from voxloop.analysis.models import EmergingCluster, EmergingRun, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback
 from voxloop.insights.pages import Chart, Table
@@ -65,8 +66,6 @@ class RunView:
 
 
 def latest_results() -> RunView:
-    from voxloop.analysis.emerging import latest_finished_run
-
     run = latest_finished_run()
     if run is None:
         return RunView(None, [], None)

@@ -35,6 +35,7 @@ from voxloop.insights.trends import (
 )
 from voxloop.metrics.models import Source
 from voxloop.metrics.queries import KPI_BY_KEY, Cut, KpiCard, KpiDef, KpiValue, Period, Totals, kpi_value
+from voxloop.metrics.services import SOURCE_DIMENSIONS
 from voxloop.metrics.templatetags.metrics_format import delta_format, kpi_format
 from voxloop.stats import formulas
 
@@ -125,8 +126,6 @@ class OverviewCard:
 
 
 def source_has_cut(source: str, cut: Cut) -> bool:
-    from voxloop.metrics.services import SOURCE_DIMENSIONS
-
     return not cut.dimension or cut.dimension in SOURCE_DIMENSIONS[source]
 
 

@@ -30,9 +30,13 @@ from django.utils.text import slugify
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.models import Team
 from voxloop.accounts.permissions import Capability, has
+from voxloop.analysis.models import Topic
+from voxloop.feedback.models import AnalysedLanguage, Channel, CustomerSegment, Product
 from voxloop.insights.filters import FILTER_DIMENSIONS, PERIOD_CHOICES, InsightFilters, parse_filters
 from voxloop.metrics import exports
+from voxloop.metrics.models import Dimension
 from voxloop.metrics.queries import PeriodError, value_labels
 from voxloop.metrics.services import local_day
 
@@ -158,11 +162,6 @@ def filters_from(request: HttpRequest, default_period: str = "90") -> InsightFil
 
 def filter_options(language: str) -> list[dict[str, Any]]:
     """The filter bar's selects: each dimension with its values and labels."""
-    from voxloop.accounts.models import Team
-    from voxloop.analysis.models import Topic
-    from voxloop.feedback.models import AnalysedLanguage, Channel, CustomerSegment, Product
-    from voxloop.metrics.models import Dimension
-
     english = language.startswith("en")
     values: dict[str, list[tuple[str, str]]] = {
         "channel": [(c, str(label)) for c, label in Channel.choices],

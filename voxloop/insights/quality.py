@@ -25,6 +25,7 @@ from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.insights.root_causes import BAR, BAR_VITAL, topic_labels
 from voxloop.metrics.queries import Period
+from voxloop.metrics.services import local_day
 
 LABEL_FIELDS: tuple[str, ...] = (CorrectionField.SENTIMENT, CorrectionField.KIND, CorrectionField.URGENCY)
 WORK_LIST_SIZE = 50
@@ -92,8 +93,6 @@ def _top_codes(codes: Any) -> set[str]:
 def latest_corrections(period: Period) -> list[tuple[int, str, Any, date]]:
     """(feedback id, field, corrected value, local day) of each item's latest correction of each field made in
     the period."""
-    from voxloop.metrics.services import local_day
-
     start, end = period.bounds()
     seen: set[tuple[int, str]] = set()
     out = []

@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from voxloop.analysis.models import Topic
 from voxloop.core.annotations import Annotation, annotations_between, create_action_link
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
+from voxloop.metrics.services import SOURCE_DIMENSIONS
 from voxloop.stats.pareto import Change, ParetoRow, pareto, what_changed
 
 LEVELS = ("top", "sub")
@@ -45,8 +47,6 @@ FLAT = "#b0b7c3"
 
 def source_has_cut(source: str, cut: Cut) -> bool:
     """Whether ``source``'s roll-ups are kept for this cut (feedback has no team, for instance)."""
-    from voxloop.metrics.services import SOURCE_DIMENSIONS
-
     return not cut.dimension or cut.dimension in SOURCE_DIMENSIONS[source]
 
 
@@ -88,8 +88,6 @@ def prefixed_counts(source: str, cut: Cut, period: Period, prefix: str) -> tuple
 
 def topic_labels(codes: list[str], language: str) -> dict[str, str]:
     """Taxonomy names for top-level and sub-topic codes (the code itself when the topic is gone)."""
-    from voxloop.analysis.models import Topic
-
     english = language.startswith("en")
     names = {t.code: (t.name_en if english else t.name_zh) or t.code for t in Topic.objects.filter(code__in=codes)}
     return {c: names.get(c, c) for c in codes}

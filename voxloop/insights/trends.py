@@ -27,10 +27,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from voxloop.core.annotations import annotations_feed_url
+from voxloop.feedback.models import Product
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import FEEDBACK_PARAM, Chart, InsightPage, Table, feedback_url
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period, PeriodError, make_period, value_labels
+from voxloop.metrics.services import SOURCE_DIMENSIONS
 
 MAX_DAILY_DAYS = 90  # up to this many days a chart has one point per day; beyond, one per ISO week
 TOP_TOPICS = 8  # the stacked topic chart: the biggest topics, the rest as "other topics"
@@ -151,8 +153,6 @@ def sentiment_by_value(dimension: str, period: Period, value: str | None = None)
 
 
 def feedback_kept_for(cut: Cut) -> bool:
-    from voxloop.metrics.services import SOURCE_DIMENSIONS
-
     return not cut.dimension or cut.dimension in SOURCE_DIMENSIONS[Source.FEEDBACK]
 
 
@@ -556,6 +556,4 @@ def _compare_modes() -> list[tuple[str, str]]:
 
 
 def _products(language: str) -> list[tuple[str, str]]:
-    from voxloop.feedback.models import Product
-
     return [(str(p.pk), p.display_name(language)) for p in Product.objects.order_by("code")[:500]]

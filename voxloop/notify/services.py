@@ -38,9 +38,10 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Role, User
+from voxloop.cases.compensation import may_approve
 from voxloop.cases.delivery import ReplyPreview, ReplyRoute
 from voxloop.cases.events import record_event
-from voxloop.cases.models import Case, CaseEvent, Clock, EventKind
+from voxloop.cases.models import Case, CaseEvent, Clock, Compensation, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
 from voxloop.channels.email.threading import outgoing_message_id
 from voxloop.core.kicks import on_commit_once
@@ -112,9 +113,6 @@ def _escalation_users(payload: dict) -> list[User]:
 
 
 def _approvers(case: Case, payload: dict) -> list[Planned]:
-    from voxloop.cases.compensation import may_approve
-    from voxloop.cases.models import Compensation
-
     comp = Compensation.objects.filter(pk=payload.get("compensation_id")).first()
     if comp is None:
         return []

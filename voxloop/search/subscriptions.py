@@ -15,6 +15,8 @@ from voxloop.feedback.models import Customer, Feedback
 from voxloop.privacy.services import Erased, subject_erased
 from voxloop.search import services
 from voxloop.search.models import DocKind
+from voxloop.search.queries import case_text_filter, feedback_text_filter, highlight_query
+from voxloop.search.tasks import index_feedback_task
 
 # Feedback arrives by the thousand in imports; segmenting it is the costly part (about 0.2 ms an item), so
 # large batches are indexed by a worker after the commit. A few items (a form, a staff entry, a small API
@@ -39,8 +41,6 @@ def index_few_now(feedback_ids: list[int]) -> None:
 def queue_feedback_indexing(feedback_ids: list[int]) -> None:
     if not _enabled() or len(feedback_ids) <= INLINE_LIMIT:
         return
-    from voxloop.search.tasks import index_feedback_task
-
     for start in range(0, len(feedback_ids), INDEX_CHUNK):
         ids = feedback_ids[start : start + INDEX_CHUNK]
         index_feedback_task.apply_async((ids,), argsrepr=f"[{len(ids)} feedback ids from #{ids[0]}]")
@@ -92,8 +92,6 @@ def _reindex_erased(erased: Erased) -> None:
 
 
 def connect() -> None:
-    from voxloop.search.queries import case_text_filter, feedback_text_filter, highlight_query
-
     hooks.feedback_storing.register(index_few_now)
     hooks.feedback_stored.register(queue_feedback_indexing)
     hooks.register_text_search(feedback_text_filter)

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.checks import Error
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -131,8 +132,6 @@ def max_attempts() -> int:
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """A system check: bad webhook settings stop start-up with a clear message, not the first failed delivery."""
-    from django.core.checks import Error
-
     errors = []
     try:
         retry_schedule()

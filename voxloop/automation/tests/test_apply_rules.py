@@ -23,6 +23,13 @@ def case_of(item) -> Case | None:
     return link.case if link else None
 
 
+def opened_case(item) -> Case:
+    """The case a rule opened for ``item`` (fails when none was)."""
+    case = case_of(item)
+    assert case is not None, f"no case for feedback {item.pk}"
+    return case
+
+
 def rule(name: str, conditions, actions, **extra) -> AutomationRule:
     obj = AutomationRule(name=name, conditions=conditions, actions=actions, **extra)
     obj.full_clean()
@@ -52,10 +59,10 @@ def test_default_rules_on_really_analysed_feedback(default_rules, make_item, set
 
     assert result.evaluated == 5
     assert len(result.cases_opened) == 4
-    assert case_of(items["fire"]).severity == Severity.URGENT  # safety + legal threat
-    assert case_of(items["lawyer"]).severity == Severity.URGENT
-    assert case_of(items["churn"]).severity == Severity.URGENT  # churn threat counts as an urgent signal
-    assert case_of(items["late"]).severity == Severity.NORMAL  # an ordinary complaint
+    assert opened_case(items["fire"]).severity == Severity.URGENT  # safety + legal threat
+    assert opened_case(items["lawyer"]).severity == Severity.URGENT
+    assert opened_case(items["churn"]).severity == Severity.URGENT  # churn threat counts as an urgent signal
+    assert opened_case(items["late"]).severity == Severity.NORMAL  # an ordinary complaint
     assert case_of(items["happy"]) is None  # praise opens nothing
     assert set(FeedbackTag.objects.filter(feedback=items["fire"]).values_list("tag", flat=True)) == {"urgent-signal"}
 
@@ -71,9 +78,9 @@ def test_high_value_customers_negative_feedback_opens_an_important_case(default_
 
     apply_rules([vip_item.pk, rich_item.pk, plain_item.pk, happy_vip.pk], now=NOW)
 
-    assert case_of(vip_item).severity == Severity.IMPORTANT
-    assert case_of(rich_item).severity == Severity.IMPORTANT
-    assert case_of(plain_item).severity == Severity.NORMAL
+    assert opened_case(vip_item).severity == Severity.IMPORTANT
+    assert opened_case(rich_item).severity == Severity.IMPORTANT
+    assert opened_case(plain_item).severity == Severity.NORMAL
     assert case_of(happy_vip) is None
 
 
@@ -99,7 +106,7 @@ def test_a_new_rule_on_old_feedback_does_not_open_a_second_case(no_rules, make_i
         [{"type": "open_case", "severity": "normal"}],
     )
     apply_rules([item.pk], now=NOW)
-    case = case_of(item)
+    case = opened_case(item)
     resolve_case(case, None, root_cause="logistics", resolution="补发", now=NOW)
     rule("everything urgent", [], [{"type": "open_case", "severity": "urgent"}, {"type": "add_tags", "tags": ["late"]}])
 
@@ -124,7 +131,7 @@ def test_same_customer_same_topic_joins_the_open_case(no_rules, make_item):
 
     result = apply_rules([again.pk, other_topic.pk, other_customer.pk], now=NOW)
 
-    case = case_of(first)
+    case = opened_case(first)
     assert case_of(again) == case  # same customer, same top-level topic (logistics)
     assert result.cases_linked == [case.pk]
     assert case_of(other_topic) not in (None, case)
@@ -152,7 +159,7 @@ def test_a_more_severe_item_joining_raises_the_case_severity(no_rules, make_item
 
     apply_rules([worse.pk], now=NOW)
 
-    case = case_of(first)
+    case = opened_case(first)
     assert case_of(worse) == case
     assert case.severity == Severity.URGENT
     assert CaseEvent.objects.filter(case=case, kind=EventKind.SEVERITY_CHANGED).count() == 1
@@ -203,7 +210,7 @@ def test_stop_processing_skips_later_rules(no_rules, make_item):
 
     assert not FeedbackTag.objects.filter(feedback=vip).exists()
     assert FeedbackTag.objects.filter(feedback=regular, tag="seen").exists()
-    assert case_of(vip).severity == Severity.IMPORTANT
+    assert opened_case(vip).severity == Severity.IMPORTANT
     assert case_of(regular) is None  # the tag-only rule opens nothing
 
 
@@ -336,7 +343,7 @@ def test_actions_on_an_item_whose_case_was_merged_land_on_the_surviving_case(no_
     rule("open", [], [{"type": "open_case", "severity": "normal", "merge_open": False}])
     a, b = make_item(customer="M"), make_item(customer="M")
     apply_rules([a.pk, b.pk], now=NOW)
-    survivor = merge_cases(case_of(a), [case_of(b)], now=NOW)
+    survivor = merge_cases(opened_case(a), [opened_case(b)], now=NOW)
     rule("urgent now", [], [{"type": "open_case", "severity": "urgent"}, {"type": "notify", "message": "升级"}])
 
     result = apply_rules([b.pk], now=NOW)

@@ -74,6 +74,7 @@ def test_an_api_batch_keeps_the_choice_and_a_single_live_item_is_always_news(db)
     old = (timezone.now() - timedelta(days=30)).isoformat()
     batch = submit_feedback([{"text": COMPLAINT, "external_id": "A1", "received_at": old}], history="auto")
     stored = Feedback.objects.get(external_id="A1")
+    assert batch.batch_id is not None
     assert ImportBatch.objects.get(pk=batch.batch_id).options["history"] == "auto"
     assert historical_feedback_ids([stored.pk]) == {stored.pk}
     submit_feedback([{"text": COMPLAINT, "external_id": "A2", "received_at": old}], record_batch=False)

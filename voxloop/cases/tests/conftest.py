@@ -18,8 +18,8 @@ from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 SH = ZoneInfo("Asia/Shanghai")
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SH)
 
 
 # Monday 23 November 2026, 09:00 in Shanghai: the start of a working week.
@@ -70,6 +70,7 @@ def make_feedback(db, sla_defaults):
             from voxloop.feedback.models import Feedback
 
             customer = Feedback.objects.get(pk=pk).customer
+            assert customer is not None
             customer.segment = segment
             customer.save(update_fields=["segment"])
         return pk
@@ -123,6 +124,7 @@ def outsider(db) -> User:
 def team_case(make_feedback, staffed_team) -> Case:
     case = open_case([make_feedback()], Severity.IMPORTANT, team=staffed_team, now=timezone.now())
     customer = case.customer
+    assert customer is not None
     customer.email = "wang.xiaoming@example.com"
     customer.phone = "13812345678"
     customer.save(update_fields=["email", "phone"])

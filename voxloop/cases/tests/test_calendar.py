@@ -27,8 +27,8 @@ def china() -> BusinessCalendar:
     return BusinessCalendar.from_spec("Asia/Shanghai", {d: SPLIT_DAY for d in WEEKDAYS[:5]}, CN_HOLIDAYS)
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SH)
 
 
 def test_within_one_day_skips_lunch():

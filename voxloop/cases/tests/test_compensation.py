@@ -216,6 +216,7 @@ def test_approvals_page_lists_only_visible_cases(client, case, agent_wang, make_
 
     other_team = Team.objects.create(name="别的组", department=Department.objects.create(name="别的部门"))
     other_manager = User.objects.create_user("other-mgr", password="x", role=Role.MANAGER)
+    assert other_team.department is not None
     other_team.department.manager = other_manager
     other_team.department.save()
     propose_compensation(case, agent_wang, amount="900", reason="x")

@@ -79,6 +79,7 @@ def test_raising_severity_tightens_the_running_clocks(make_feedback):
     kinds = list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
     assert kinds == ["created", "severity_changed", "severity_changed", "sla_warning", "sla_breach", "escalated"]
     event = CaseEvent.objects.filter(case=case, kind=EventKind.SEVERITY_CHANGED).last()
+    assert event is not None
     assert event.payload["from"] == "important"
     assert event.payload["to"] == "urgent"
 

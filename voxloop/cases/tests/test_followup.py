@@ -383,6 +383,7 @@ def test_other_topic_or_closed_case_opens_a_new_case(make_feedback, complaints_o
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     newest = Case.objects.order_by("-id").first()
+    assert newest is not None
     assert list(newest.feedback_items.values_list("pk", flat=True)) == [after_close]
     assert newest.repeat_of == case  # counted as a repeat complaint instead
     assert newest.severity == Severity.NORMAL

@@ -82,6 +82,7 @@ def test_case_values_fill_from_the_case(make_feedback, staffed_team, team_agents
     assert values["agent_name"] == "Wang"
     assert case.tracking_token in values["tracking_url"]
     assert values["tracking_url"].startswith("http")
+    assert case.resolution_due_at is not None
     assert values["due_time"][:4] == str(case.resolution_due_at.year)
 
 

@@ -93,6 +93,7 @@ def test_overdue_cases_are_breached_not_about_to_breach(client, wang, make_feedb
     numbers = inbox_numbers(client, tab="breaching")
     assert overdue.number not in numbers
     assert overdue.number in inbox_numbers(client, tab="breached")
+    assert relaxed.first_response_due_at is not None
     if relaxed.first_response_due_at > now + timedelta(hours=queries.breaching_soon_hours()):
         assert relaxed.number not in numbers
     html = client.get(reverse("cases:inbox"), {"tab": "breached"}).content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_others_see_viewers_and_repliers_but_not_themselves(case, team_agents, s
 def test_an_entry_nobody_renews_expires(case, team_agents, monkeypatch):
     wang, zhang = team_agents
     clock = [1_000_000.0]
-    monkeypatch.setattr(presence.time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "time", lambda: clock[0])  # the module presence reads the clock from
     presence.mark(case.pk, wang, presence.VIEWING)
     clock[0] += presence.TTL_SECONDS - 1
     assert [p.name for p in presence.others(case.pk, zhang)] == ["wang-agent"]

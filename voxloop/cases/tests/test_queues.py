@@ -89,7 +89,9 @@ def test_escalated_reaches_the_team_and_the_person_escalated_to(client, wang, ou
     assert calm.number not in numbers(client, tab="escalated")
     assert tab_counts(client)["escalated"] == 1
     # the person the level named sees it too, although not a member of the team
-    target = escalated.events.filter(kind="escalated").last().payload.get("to_user_id")
+    event = escalated.events.filter(kind="escalated").last()
+    assert event is not None
+    target = event.payload.get("to_user_id")
     if target:
         client.force_login(User.objects.get(pk=target))
         assert hot.number in numbers(client, tab="escalated")

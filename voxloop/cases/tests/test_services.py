@@ -39,7 +39,7 @@ def test_open_case_stores_due_times_in_business_hours(make_feedback, agent):
     assert case.first_response_warn_at == sh(2026, 11, 30, 9, 18)  # 80% of 60 minutes
     assert case.resolution_due_at == sh(2026, 11, 30, 17, 30)  # 0.5h Friday + 3h + 4.5h Monday (lunch skipped)
     assert case.sla_next_check_at == case.first_response_warn_at
-    assert case.customer.external_id == "C-1"
+    assert case.customer is not None and case.customer.external_id == "C-1"
     assert list(case.feedback_items.values_list("pk", flat=True)) == [fb]
     assert case.number == f"C{case.pk:07d}"
     created = CaseEvent.objects.get(case=case)
@@ -131,6 +131,7 @@ def test_waiting_on_customer_pauses_and_shifts_due_times(make_feedback, agent):
     assert case.paused_business_seconds == 8 * 3600
     assert case.resolution_due_at == sh(2026, 11, 24, 18, 0)
     event = CaseEvent.objects.filter(case=case, kind=EventKind.STATUS_CHANGED).last()
+    assert event is not None
     assert event.payload == {"from": "pending_customer", "to": "open", "paused_business_seconds": 8 * 3600}
     sweep_sla(now=sh(2026, 11, 24, 17, 0))
     case.refresh_from_db()
@@ -221,7 +222,9 @@ def test_escalation_on_demand_climbs_to_the_named_executive(make_feedback, staff
     targets = []
     for _level in range(3):
         escalate_case(case, wang, reason="超出我的权限")
-        targets.append(CaseEvent.objects.filter(case=case, kind=EventKind.ESCALATED).last().payload["to_user_id"])
+        event = CaseEvent.objects.filter(case=case, kind=EventKind.ESCALATED).last()
+        assert event is not None
+        targets.append(event.payload["to_user_id"])
     lead, manager = staffed_team.lead, staffed_team.department.manager
     assert [t for t in targets] == [lead.pk, manager.pk, targets[2]]
     assert targets[2] is not None

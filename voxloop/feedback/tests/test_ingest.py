@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -150,7 +151,7 @@ def test_preformatted_records_are_stored_exactly_as_the_others(preformatted):
     from voxloop.feedback.ingest import preformat
 
     def records(source):
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"text": "第一行\t制表\\反斜杠\r\n第二行 \\N 😀", "title": "a\\tb", "customer_name": "x\ty",
              "external_id": "A", "rating": "4.5", "phone": "13800138000", "received_at": "2025-03-05 10:00",
              "order_ref": "O-1", "thread_key": "t1", "attachments": ["https://x.example/1.png"]},
@@ -172,7 +173,8 @@ def test_preformatted_records_are_stored_exactly_as_the_others(preformatted):
         stored_a = Feedback.objects.filter(pk=a).values(*fields).get()
         stored_b = Feedback.objects.filter(pk=b).values(*fields).get()
         assert stored_a == stored_b
-    assert Feedback.objects.get(source="fast", external_id="A").customer.phone == "13800138000"
+    customer = Feedback.objects.get(source="fast", external_id="A").customer
+    assert customer is not None and customer.phone == "13800138000"
 
 
 def test_items_expected_to_be_new_that_are_stored_already_are_still_duplicates():

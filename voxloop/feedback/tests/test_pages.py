@@ -93,6 +93,7 @@ def test_staff_entry_records_feedback_with_the_author(agent_client, agent):
     )
     item = Feedback.objects.get()
     assert response.status_code == 302
+    assert item.customer is not None
     assert (item.channel, item.created_by, item.customer.phone) == ("in_person", agent, "13911112222")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from voxloop.api.models import Scope
@@ -23,8 +24,6 @@ class Command(BaseCommand):
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
         user_id = None
         if options["user"]:
-            from django.contrib.auth import get_user_model
-
             user = get_user_model().objects.filter(username=options["user"], is_active=True).first()
             if user is None:
                 raise CommandError(f"There is no active user named {options['user']!r}.")

@@ -2,8 +2,9 @@
 working days into a business calendar, from a CSV/JSON list or from the holidays library."""
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.holidays import coming_years, import_holidays, library_version, load_library_holidays
@@ -13,7 +14,7 @@ from voxloop.cases.models import BusinessCalendar
 class Command(BaseCommand):
     help = "Load holidays and make-up working days (date,kind,name, or --library) into a business calendar."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", nargs="?")
         parser.add_argument("--calendar", help="calendar name (default: the default calendar)")
         parser.add_argument(
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--year", type=int, action="append", help="with --library (default: this and next)")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         query = (
             BusinessCalendar.objects.filter(name=options["calendar"])
             if options["calendar"]
