@@ -139,8 +139,18 @@ class RangeAccumulator:
         self.days = {first + timedelta(days=i): DayAccumulator(source, first + timedelta(days=i))
                      for i in range((last - first).days + 1)}  # fmt: skip
 
+    @classmethod
+    def sparse(cls, source: str) -> RangeAccumulator:
+        """Only the days its rows fall on, made as they come: a few items scattered over years need no
+        accumulator for every day in between (voxloop.metrics.deltas)."""
+        return cls(source, date.max, date.min)  # an empty range: no day made up front
+
     def for_instant(self, instant: datetime) -> DayAccumulator:
-        return self.days[local_day(instant)]
+        day = local_day(instant)
+        acc = self.days.get(day)
+        if acc is None:
+            acc = self.days[day] = DayAccumulator(self.source, day)
+        return acc
 
 
 def range_bounds(first: date, last: date) -> tuple[datetime, datetime]:
@@ -423,6 +433,22 @@ def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] |
     if feedback_ids is not None:
         scope = scope.filter(pk__in=list(feedback_ids))
         topic_scope = topic_scope.filter(feedback_id__in=list(feedback_ids))
+    return _accumulate_feedback(accs, scope, topic_scope)
+
+
+def compute_feedback_items(feedback_ids: Collection[int]) -> RangeAccumulator:
+    """What these items add to the feedback roll-ups of their days, whatever days those are: the same sums as
+    ``compute_feedback``, by primary key alone (no date range to find first, no accumulator for days between)."""
+    ids = list(feedback_ids)
+    return _accumulate_feedback(
+        RangeAccumulator.sparse(Source.FEEDBACK),
+        Feedback.objects.filter(pk__in=ids),
+        FeedbackTopic.objects.filter(feedback_id__in=ids),
+    )
+
+
+def _accumulate_feedback(accs: RangeAccumulator, scope: Any, topic_scope: Any) -> RangeAccumulator:
+    """The feedback items of ``scope`` (with their topic rows, ``topic_scope``) added to their days' cells."""
     # One range query; the analysis JSON comes through the one-to-one join (no per-item queries).
     items = list(
         scope.values_list(
@@ -520,7 +546,11 @@ def topic_complaint(aspect: str, kind: str) -> bool:
 
 
 def _topic_sums(
-    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str],
+    sentiment: str,
+    score: float | None,
+    kind: str,
+    top_codes: list[str],
+    sub_codes: list[str],
     aspects: dict[str, Aspect] | None = None,
 ) -> list[tuple[str, float]]:
     """The per-topic sums one feedback item adds to the total and cut cells (not to term rows). Each topic is
@@ -743,7 +773,8 @@ def catch_up(now: datetime | None = None) -> dict[str, int]:
             )  # fmt: skip
             # A folded analysis is looked at again only while its key is within the margin below the position.
             FoldedAnalysis.objects.filter(
-                Q(analysis_id__lte=positions["analysis"] - CATCH_UP_ID_MARGIN) | Q(folded_at__lt=now - timedelta(days=1))
+                Q(analysis_id__lte=positions["analysis"] - CATCH_UP_ID_MARGIN)
+                | Q(folded_at__lt=now - timedelta(days=1))
             ).delete()
             corrected = Correction.objects.filter(created_at__gt=since).values_list("feedback__received_at", flat=True)
             marks[source] = _days_of([*received, *analysed, *corrected])
