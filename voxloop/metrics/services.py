@@ -696,20 +696,26 @@ def _days_of(instants: Iterable[datetime]) -> set[date]:
 
 def _new_since(
     model: Any, position: int, column: str, time_column: str, since: datetime,
-    skip: Callable[[list[int]], set[int]] | None = None,
-) -> tuple[list[Any], int]:  # fmt: skip
-    """Values of ``column`` for rows added since the last look, and the new position. Rows above ``position``
-    are new; the ``CATCH_UP_ID_MARGIN`` keys below it are looked at again for rows that took their key
-    earlier but committed after the last look (their time is then recent). Only the primary-key index is
-    used, and rows already counted are not marked again. ``skip`` names the keys among them whose change is
-    already in the roll-ups."""
+    skip: Callable[[list[int]], set[int]] | None = None, seen: Collection[int] = (),
+) -> tuple[list[Any], int, list[int]]:  # fmt: skip
+    """Values of ``column`` for rows added since the last look, the new position, and the keys to pass as
+    ``seen`` next time. Rows above ``position`` are new; the ``CATCH_UP_ID_MARGIN`` keys below it are looked at
+    again for rows that took their key earlier but committed after the last look (their time is then recent).
+    Only the primary-key index is used. ``seen``: the keys the last look found in that margin, which are not
+    counted again (without it, every row was marked again by every look for CATCH_UP_OVERLAP, so a day that had
+    just been recomputed was recomputed at each run for five minutes). ``skip`` names the keys among them whose
+    change is already in the roll-ups. Only for tables whose rows never change ``column`` once written."""
     rows = list(
         model.objects.filter(pk__gt=max(0, position - CATCH_UP_ID_MARGIN))
         .filter(Q(pk__gt=position) | Q(**{f"{time_column}__gt": since}))
         .values_list("pk", column)
     )
+    new_position = max([position, *(pk for pk, _v in rows)])
+    remember = sorted(pk for pk, _v in rows if pk > new_position - CATCH_UP_ID_MARGIN)
+    known = set(seen)
+    rows = [(pk, value) for pk, value in rows if pk not in known]
     skipped = skip([pk for pk, _v in rows]) if skip and rows else set()
-    return [value for pk, value in rows if pk not in skipped], max([position, *(pk for pk, _v in rows)])
+    return [value for pk, value in rows if pk not in skipped], new_position, remember
 
 
 def _folded(analysis_ids: list[int]) -> set[int]:
@@ -764,12 +770,14 @@ def catch_up(now: datetime | None = None) -> dict[str, int]:
                     )
             marks[source] = days
         else:
-            received, positions["feedback"] = _new_since(
-                Feedback, positions.get("feedback", 0), "received_at", "created_at", since
-            )
-            analysed, positions["analysis"] = _new_since(
+            received, positions["feedback"], positions["feedback_seen"] = _new_since(
+                Feedback, positions.get("feedback", 0), "received_at", "created_at", since,
+                seen=positions.get("feedback_seen", ()),
+            )  # fmt: skip
+            # An analysis is replaced, never changed, so its item's day is that of its first look.
+            analysed, positions["analysis"], positions["analysis_seen"] = _new_since(
                 FeedbackAnalysis, positions.get("analysis", 0), "feedback__received_at", "analysed_at", since,
-                skip=_folded,
+                skip=_folded, seen=positions.get("analysis_seen", ()),
             )  # fmt: skip
             # A folded analysis is looked at again only while its key is within the margin below the position.
             FoldedAnalysis.objects.filter(
