@@ -139,8 +139,18 @@ class RangeAccumulator:
         self.days = {first + timedelta(days=i): DayAccumulator(source, first + timedelta(days=i))
                      for i in range((last - first).days + 1)}  # fmt: skip
 
+    @classmethod
+    def sparse(cls, source: str) -> RangeAccumulator:
+        """Only the days its rows fall on, made as they come: a few items scattered over years need no
+        accumulator for every day in between (voxloop.metrics.deltas)."""
+        return cls(source, date.max, date.min)  # an empty range: no day made up front
+
     def for_instant(self, instant: datetime) -> DayAccumulator:
-        return self.days[local_day(instant)]
+        day = local_day(instant)
+        acc = self.days.get(day)
+        if acc is None:
+            acc = self.days[day] = DayAccumulator(self.source, day)
+        return acc
 
 
 def range_bounds(first: date, last: date) -> tuple[datetime, datetime]:
@@ -423,6 +433,22 @@ def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] |
     if feedback_ids is not None:
         scope = scope.filter(pk__in=list(feedback_ids))
         topic_scope = topic_scope.filter(feedback_id__in=list(feedback_ids))
+    return _accumulate_feedback(accs, scope, topic_scope)
+
+
+def compute_feedback_items(feedback_ids: Collection[int]) -> RangeAccumulator:
+    """What these items add to the feedback roll-ups of their days, whatever days those are: the same sums as
+    ``compute_feedback``, by primary key alone (no date range to find first, no accumulator for days between)."""
+    ids = list(feedback_ids)
+    return _accumulate_feedback(
+        RangeAccumulator.sparse(Source.FEEDBACK),
+        Feedback.objects.filter(pk__in=ids),
+        FeedbackTopic.objects.filter(feedback_id__in=ids),
+    )
+
+
+def _accumulate_feedback(accs: RangeAccumulator, scope: Any, topic_scope: Any) -> RangeAccumulator:
+    """The feedback items of ``scope`` (with their topic rows, ``topic_scope``) added to their days' cells."""
     # One range query; the analysis JSON comes through the one-to-one join (no per-item queries).
     items = list(
         scope.values_list(
@@ -520,7 +546,11 @@ def topic_complaint(aspect: str, kind: str) -> bool:
 
 
 def _topic_sums(
-    sentiment: str, score: float | None, kind: str, top_codes: list[str], sub_codes: list[str],
+    sentiment: str,
+    score: float | None,
+    kind: str,
+    top_codes: list[str],
+    sub_codes: list[str],
     aspects: dict[str, Aspect] | None = None,
 ) -> list[tuple[str, float]]:
     """The per-topic sums one feedback item adds to the total and cut cells (not to term rows). Each topic is
@@ -666,20 +696,26 @@ def _days_of(instants: Iterable[datetime]) -> set[date]:
 
 def _new_since(
     model: Any, position: int, column: str, time_column: str, since: datetime,
-    skip: Callable[[list[int]], set[int]] | None = None,
-) -> tuple[list[Any], int]:  # fmt: skip
-    """Values of ``column`` for rows added since the last look, and the new position. Rows above ``position``
-    are new; the ``CATCH_UP_ID_MARGIN`` keys below it are looked at again for rows that took their key
-    earlier but committed after the last look (their time is then recent). Only the primary-key index is
-    used, and rows already counted are not marked again. ``skip`` names the keys among them whose change is
-    already in the roll-ups."""
+    skip: Callable[[list[int]], set[int]] | None = None, seen: Collection[int] = (),
+) -> tuple[list[Any], int, list[int]]:  # fmt: skip
+    """Values of ``column`` for rows added since the last look, the new position, and the keys to pass as
+    ``seen`` next time. Rows above ``position`` are new; the ``CATCH_UP_ID_MARGIN`` keys below it are looked at
+    again for rows that took their key earlier but committed after the last look (their time is then recent).
+    Only the primary-key index is used. ``seen``: the keys the last look found in that margin, which are not
+    counted again (without it, every row was marked again by every look for CATCH_UP_OVERLAP, so a day that had
+    just been recomputed was recomputed at each run for five minutes). ``skip`` names the keys among them whose
+    change is already in the roll-ups. Only for tables whose rows never change ``column`` once written."""
     rows = list(
         model.objects.filter(pk__gt=max(0, position - CATCH_UP_ID_MARGIN))
         .filter(Q(pk__gt=position) | Q(**{f"{time_column}__gt": since}))
         .values_list("pk", column)
     )
+    new_position = max([position, *(pk for pk, _v in rows)])
+    remember = sorted(pk for pk, _v in rows if pk > new_position - CATCH_UP_ID_MARGIN)
+    known = set(seen)
+    rows = [(pk, value) for pk, value in rows if pk not in known]
     skipped = skip([pk for pk, _v in rows]) if skip and rows else set()
-    return [value for pk, value in rows if pk not in skipped], max([position, *(pk for pk, _v in rows)])
+    return [value for pk, value in rows if pk not in skipped], new_position, remember
 
 
 def _folded(analysis_ids: list[int]) -> set[int]:
@@ -734,16 +770,19 @@ def catch_up(now: datetime | None = None) -> dict[str, int]:
                     )
             marks[source] = days
         else:
-            received, positions["feedback"] = _new_since(
-                Feedback, positions.get("feedback", 0), "received_at", "created_at", since
-            )
-            analysed, positions["analysis"] = _new_since(
+            received, positions["feedback"], positions["feedback_seen"] = _new_since(
+                Feedback, positions.get("feedback", 0), "received_at", "created_at", since,
+                seen=positions.get("feedback_seen", ()),
+            )  # fmt: skip
+            # An analysis is replaced, never changed, so its item's day is that of its first look.
+            analysed, positions["analysis"], positions["analysis_seen"] = _new_since(
                 FeedbackAnalysis, positions.get("analysis", 0), "feedback__received_at", "analysed_at", since,
-                skip=_folded,
+                skip=_folded, seen=positions.get("analysis_seen", ()),
             )  # fmt: skip
             # A folded analysis is looked at again only while its key is within the margin below the position.
             FoldedAnalysis.objects.filter(
-                Q(analysis_id__lte=positions["analysis"] - CATCH_UP_ID_MARGIN) | Q(folded_at__lt=now - timedelta(days=1))
+                Q(analysis_id__lte=positions["analysis"] - CATCH_UP_ID_MARGIN)
+                | Q(folded_at__lt=now - timedelta(days=1))
             ).delete()
             corrected = Correction.objects.filter(created_at__gt=since).values_list("feedback__received_at", flat=True)
             marks[source] = _days_of([*received, *analysed, *corrected])

@@ -157,3 +157,16 @@ def test_a_day_waiting_for_its_recompute_is_left_to_it(items, fake_pipeline):
     services.refresh_dirty()
     assert_same(stored(), recomputed())
     assert day + timedelta(days=0) not in set(DirtyDay.objects.values_list("day", flat=True))
+
+
+def test_a_stored_row_that_does_not_hold_the_items_is_recomputed(items, fake_pipeline):
+    """A stored row with fewer items than the re-analysed ones took away (changed behind the roll-ups' back):
+    the fold cannot take it below zero, so the day is marked, and the refresh gives the full result."""
+    day = sh(12, 0).date()
+    MetricDaily.objects.filter(source=Source.FEEDBACK, day=day, dimension="channel").update(n=0)
+    on_that_day = [pk for pk in items if services.local_day(
+        services.Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
+    analyze_feedback(on_that_day)
+    assert set(DirtyDay.objects.values_list("day", flat=True)) == {day}
+    services.refresh_dirty()
+    assert_same(stored(), recomputed())

@@ -221,6 +221,41 @@ def test_catch_up_sees_new_feedback_by_key_and_new_orders(csat_survey):
     assert services.catch_up(timezone.now() + timedelta(hours=3)) == {}  # seen rows are not marked again
 
 
+def test_catch_up_counts_new_feedback_once_within_its_look_back(db):
+    """The catch-up looks back CATCH_UP_OVERLAP for late commits; a row it counted is not marked again by the
+    next looks in that window (each of them recomputed the day again)."""
+    from voxloop.feedback.models import Feedback
+
+    services.rebuild(since=MONDAY, until=MONDAY)
+    now = timezone.now()
+    Feedback.objects.create(channel="email", source="t", external_id="once-1", received_at=sh(23, 20), text="一次")
+    assert services.catch_up(now + timedelta(seconds=1)) == {Source.FEEDBACK: 1}
+    services.refresh_dirty()
+    assert services.catch_up(now + timedelta(minutes=1)) == {}  # inside the look-back: counted already
+    assert services.catch_up(now + timedelta(minutes=2)) == {}
+    assert monday_totals(Source.FEEDBACK).n == 1
+
+
+def test_catch_up_still_finds_a_late_commit_below_its_position(db):
+    """A row that took its key before the last look but committed after it is found by its recent time."""
+    from voxloop.feedback.models import Feedback
+    from voxloop.metrics.models import Watermark
+
+    services.rebuild(since=MONDAY, until=MONDAY + timedelta(days=1))
+    now = timezone.now()
+    late = Feedback.objects.create(channel="email", source="t", external_id="late-a", received_at=sh(23, 8), text="迟")
+    early = Feedback.objects.create(channel="email", source="t", external_id="late-b", received_at=sh(24, 8), text="早")
+    # The last look saw only the later key: the earlier one had not committed yet.
+    mark = Watermark.objects.get(source=Source.FEEDBACK)
+    mark.positions = {**mark.positions, "feedback": early.pk, "feedback_seen": [early.pk]}
+    mark.checked_until = now
+    mark.save()
+    assert services.catch_up(now + timedelta(minutes=1)) == {Source.FEEDBACK: 1}
+    assert set(DirtyDay.objects.filter(source=Source.FEEDBACK).values_list("day", flat=True)) == {
+        services.local_day(late.received_at)
+    }
+
+
 def test_note_hooks_mark_the_day(monday_cases, csat_survey):
     services.note_case_changed(monday_cases[0])
     services.note_response_saved(make_response(csat_survey, sh(24, 1), csat=3))
