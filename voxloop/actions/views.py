@@ -71,6 +71,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         "tab": tab, "page": page, "filters": filters, "today": today,
         "departments": Department.objects.all(), "types": ActionType.choices,
         "statuses": ActionStatus.choices, "may_propose": has(request.user, Capability.PROPOSE_ACTIONS),
+        "department_summary": queries.department_summary(user, today) if tab == "department" else [],
     })  # fmt: skip
 
 

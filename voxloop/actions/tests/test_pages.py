@@ -130,3 +130,20 @@ def test_the_detail_page_shows_customer_outcomes_and_answers_linked_cases(client
     assert Case.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
     zh = client.get(f"/actions/{action.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "受影响客户的结果指标" in zh and "我们换了快递公司。" in zh
+
+
+def test_a_manager_sees_their_departments_open_overdue_and_outcomes(client, manager, agent, department):
+    today = timezone.localdate()
+    for i, due in enumerate((5, -2, -9)):
+        services.create_action(manager, title=f"a{i}", department=department, owner=agent,
+                               due_date=today + timedelta(days=due))  # fmt: skip
+    done = services.create_action(manager, title="done", department=department, owner=agent, due_date=today)
+    ImprovementAction.objects.filter(pk=done.pk).update(status=ActionStatus.CLOSED_EFFECTIVE)
+    other = Department.objects.create(name="财务部")
+    services.create_action(manager, title="not mine", department=other, owner=agent, due_date=today - timedelta(days=3))
+    client.force_login(manager)
+    page = client.get("/actions/?tab=department", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = page[page.index(f'data-department="{department.pk}"') :].split("</tr>")[0]
+    cells = [c.split("<")[0] for c in row.split("<td>")[2:]]
+    assert cells[0] == "3" and ">2</strong>" in row and cells[2:] == ["1", "0"]  # open, overdue, effective, not
+    assert f'data-department="{other.pk}"' not in page  # a department I neither manage nor belong to
