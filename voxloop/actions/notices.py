@@ -94,7 +94,12 @@ def notice_audience(action: ImprovementAction, now: datetime | None = None) -> A
         latest.setdefault(customer_id, (item_id, language, contact))
     audience = Audience()
     ids = list(latest)
-    told = set(FixNotice.objects.filter(action=action, customer_id__in=ids).values_list("customer_id", flat=True))
+    # a notice that failed (a full mailbox, a mail server down) is tried again by the next send
+    told = set(
+        FixNotice.objects.filter(action=action, customer_id__in=ids, status=NoticeStatus.SENT).values_list(
+            "customer_id", flat=True
+        )
+    )
     blocked = blocked_customer_ids(ids, ContactPurpose.NOTICES)
     since = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
     recent = fatigued_customer_ids(ids, now) | set(
@@ -167,14 +172,19 @@ def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | Non
     audience = notice_audience(action, now)
     result = SendResult(audience=audience)
     for r in audience.recipients:
-        try:
-            with transaction.atomic():
-                notice = FixNotice.objects.create(
-                    action=action, customer_id=r.customer_id, feedback_id=r.feedback_id, channel=CHANNEL,
-                    address=r.address, language=r.language, status=NoticeStatus.SENT, sent_by=actor,
-                )  # fmt: skip
-        except IntegrityError:
-            continue  # told meanwhile by another click
+        fields = {"feedback_id": r.feedback_id, "channel": CHANNEL, "address": r.address, "language": r.language,
+                  "status": NoticeStatus.SENT, "sent_by": actor, "error": ""}  # fmt: skip
+        retried = FixNotice.objects.filter(action=action, customer_id=r.customer_id, status=NoticeStatus.FAILED)
+        notice = retried.first()
+        if notice is not None:
+            if not retried.filter(pk=notice.pk).update(**fields):
+                continue  # retried meanwhile by another click
+        else:
+            try:
+                with transaction.atomic():
+                    notice = FixNotice.objects.create(action=action, customer_id=r.customer_id, **fields)
+            except IntegrityError:
+                continue  # told meanwhile by another click
         subject, body = render_notice(action, r.language, r.name)
         try:
             sender(FixNoticeMessage(r.address, r.language, subject, body, f"fixnotice:{action.pk}:{r.customer_id}"))
