@@ -23,7 +23,8 @@ from voxloop.actions.models import ActionEventKind, ActionStatus, FixNotice, Imp
 from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Customer
-from voxloop.surveys.invitations import fatigued_customer_ids
+from voxloop.surveys.invitations import create_link_invitation, fatigued_customer_ids, survey_url
+from voxloop.surveys.models import Survey
 
 CHANNEL = "email"  # the one customer channel this installation sends on (notify's outbox)
 
@@ -125,7 +126,9 @@ def notice_audience(action: ImprovementAction, now: datetime | None = None) -> A
     return audience
 
 
-def render_notice(action: ImprovementAction, language: str, name: str | None = "") -> tuple[str, str]:
+def render_notice(
+    action: ImprovementAction, language: str, name: str | None = "", survey_link: str = ""
+) -> tuple[str, str]:
     """The notice's subject and text in ``language``: a greeting, what the customer told us, what was done (the
     action's public note, as its owner wrote it) and a thank-you. ``name`` None: a placeholder (the preview)."""
     with translation.override(language):
@@ -141,6 +144,8 @@ def render_notice(action: ImprovementAction, language: str, name: str | None = "
             _("Our measurements show that the problem now happens clearly less often. Thank you for telling us: "
               "your feedback made the difference."),
         ])  # fmt: skip
+        if survey_link:
+            body += "\n\n" + _("Is it fixed for you? One question, one click: %(link)s") % {"link": survey_link}
     return subject, body
 
 
@@ -160,11 +165,16 @@ class SendResult:
     audience: Audience = field(default_factory=Audience)
 
 
-def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | None = None) -> SendResult:
+def send_fix_notices(
+    actor: User, action: ImprovementAction, now: datetime | None = None, survey: Survey | None = None
+) -> SendResult:
     """Tell every customer of the audience, once each; returns what was sent, failed and skipped. The log row is
-    claimed first (unique per action and customer), so two clicks at once never tell anyone twice."""
+    claimed first (unique per action and customer), so two clicks at once never tell anyone twice. With a
+    ``survey`` (the "is it fixed for you?" question), each notice carries the customer's own survey link."""
     _require_approve(actor, action)
     _require_sendable(action)
+    if survey is not None and not survey.is_active:
+        raise ActionError(ActionErrorCode.INVALID, _("This survey is switched off; switch it on first."))
     sender = notice_sender(CHANNEL)
     if sender is None:
         raise ActionError(ActionErrorCode.INVALID, _("This installation sends no messages to customers."))
@@ -185,7 +195,15 @@ def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | Non
                     notice = FixNotice.objects.create(action=action, customer_id=r.customer_id, **fields)
             except IntegrityError:
                 continue  # told meanwhile by another click
-        subject, body = render_notice(action, r.language, r.name)
+        link = ""
+        if survey is not None:
+            invitation = create_link_invitation(
+                survey, customer=Customer(pk=r.customer_id, language=r.language), language=r.language,
+                created_by=actor, now=now,
+            )  # fmt: skip
+            FixNotice.objects.filter(pk=notice.pk).update(invitation=invitation)
+            link = survey_url(invitation)
+        subject, body = render_notice(action, r.language, r.name, link)
         try:
             sender(FixNoticeMessage(r.address, r.language, subject, body, f"fixnotice:{action.pk}:{r.customer_id}"))
         except NoticeSendError as exc:

@@ -145,3 +145,17 @@ class RefusingBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"refused") for m in email_messages})
+
+
+def test_the_is_it_fixed_question_links_each_customer_to_their_own_survey(closed, manager):
+    from voxloop.surveys.models import Invitation
+
+    action, people = closed
+    question = Survey.objects.create(name="修好了吗", kind="csat", languages=["zh-hans", "en"])
+    result = notices.send_fix_notices(manager, action, survey=question)
+    assert result.sent == 2
+    for notice in FixNotice.objects.filter(action=action):
+        assert notice.invitation is not None and notice.invitation.customer_id == notice.customer_id
+        message = next(m for m in mail.outbox if m.to == [notice.address])
+        assert notice.invitation.token in message.body
+    assert Invitation.objects.get(customer=people["en"], survey=question).language == "en"
