@@ -235,6 +235,11 @@ class FixNotice(models.Model):
     language = models.CharField(_("language"), max_length=10)
     status = models.CharField(_("status"), max_length=10, choices=NoticeStatus.choices)
     error = models.CharField(_("error"), max_length=500, blank=True)
+    # The optional "is it fixed for you?" survey link in the notice; its answer is a survey response like any
+    # other (its comment becomes feedback, its score counts toward the affected customers' NPS/CSAT).
+    invitation = models.ForeignKey(
+        "surveys.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -23,7 +23,8 @@ from voxloop.actions.models import ActionEventKind, ActionStatus, FixNotice, Imp
 from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Customer
-from voxloop.surveys.invitations import fatigued_customer_ids
+from voxloop.surveys.invitations import create_link_invitation, fatigued_customer_ids, survey_url
+from voxloop.surveys.models import Survey
 
 CHANNEL = "email"  # the one customer channel this installation sends on (notify's outbox)
 
@@ -94,7 +95,12 @@ def notice_audience(action: ImprovementAction, now: datetime | None = None) -> A
         latest.setdefault(customer_id, (item_id, language, contact))
     audience = Audience()
     ids = list(latest)
-    told = set(FixNotice.objects.filter(action=action, customer_id__in=ids).values_list("customer_id", flat=True))
+    # a notice that failed (a full mailbox, a mail server down) is tried again by the next send
+    told = set(
+        FixNotice.objects.filter(action=action, customer_id__in=ids, status=NoticeStatus.SENT).values_list(
+            "customer_id", flat=True
+        )
+    )
     blocked = blocked_customer_ids(ids, ContactPurpose.NOTICES)
     since = now - timedelta(days=settings.SURVEY_FATIGUE_DAYS)
     recent = fatigued_customer_ids(ids, now) | set(
@@ -120,7 +126,9 @@ def notice_audience(action: ImprovementAction, now: datetime | None = None) -> A
     return audience
 
 
-def render_notice(action: ImprovementAction, language: str, name: str | None = "") -> tuple[str, str]:
+def render_notice(
+    action: ImprovementAction, language: str, name: str | None = "", survey_link: str = ""
+) -> tuple[str, str]:
     """The notice's subject and text in ``language``: a greeting, what the customer told us, what was done (the
     action's public note, as its owner wrote it) and a thank-you. ``name`` None: a placeholder (the preview)."""
     with translation.override(language):
@@ -136,6 +144,8 @@ def render_notice(action: ImprovementAction, language: str, name: str | None = "
             _("Our measurements show that the problem now happens clearly less often. Thank you for telling us: "
               "your feedback made the difference."),
         ])  # fmt: skip
+        if survey_link:
+            body += "\n\n" + _("Is it fixed for you? One question, one click: %(link)s") % {"link": survey_link}
     return subject, body
 
 
@@ -155,11 +165,16 @@ class SendResult:
     audience: Audience = field(default_factory=Audience)
 
 
-def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | None = None) -> SendResult:
+def send_fix_notices(
+    actor: User, action: ImprovementAction, now: datetime | None = None, survey: Survey | None = None
+) -> SendResult:
     """Tell every customer of the audience, once each; returns what was sent, failed and skipped. The log row is
-    claimed first (unique per action and customer), so two clicks at once never tell anyone twice."""
+    claimed first (unique per action and customer), so two clicks at once never tell anyone twice. With a
+    ``survey`` (the "is it fixed for you?" question), each notice carries the customer's own survey link."""
     _require_approve(actor, action)
     _require_sendable(action)
+    if survey is not None and not survey.is_active:
+        raise ActionError(ActionErrorCode.INVALID, _("This survey is switched off; switch it on first."))
     sender = notice_sender(CHANNEL)
     if sender is None:
         raise ActionError(ActionErrorCode.INVALID, _("This installation sends no messages to customers."))
@@ -167,15 +182,28 @@ def send_fix_notices(actor: User, action: ImprovementAction, now: datetime | Non
     audience = notice_audience(action, now)
     result = SendResult(audience=audience)
     for r in audience.recipients:
-        try:
-            with transaction.atomic():
-                notice = FixNotice.objects.create(
-                    action=action, customer_id=r.customer_id, feedback_id=r.feedback_id, channel=CHANNEL,
-                    address=r.address, language=r.language, status=NoticeStatus.SENT, sent_by=actor,
-                )  # fmt: skip
-        except IntegrityError:
-            continue  # told meanwhile by another click
-        subject, body = render_notice(action, r.language, r.name)
+        fields = {"feedback_id": r.feedback_id, "channel": CHANNEL, "address": r.address, "language": r.language,
+                  "status": NoticeStatus.SENT, "sent_by": actor, "error": ""}  # fmt: skip
+        retried = FixNotice.objects.filter(action=action, customer_id=r.customer_id, status=NoticeStatus.FAILED)
+        notice = retried.first()
+        if notice is not None:
+            if not retried.filter(pk=notice.pk).update(**fields):
+                continue  # retried meanwhile by another click
+        else:
+            try:
+                with transaction.atomic():
+                    notice = FixNotice.objects.create(action=action, customer_id=r.customer_id, **fields)
+            except IntegrityError:
+                continue  # told meanwhile by another click
+        link = ""
+        if survey is not None:
+            invitation = create_link_invitation(
+                survey, customer=Customer(pk=r.customer_id, language=r.language), language=r.language,
+                created_by=actor, now=now,
+            )  # fmt: skip
+            FixNotice.objects.filter(pk=notice.pk).update(invitation=invitation)
+            link = survey_url(invitation)
+        subject, body = render_notice(action, r.language, r.name, link)
         try:
             sender(FixNoticeMessage(r.address, r.language, subject, body, f"fixnotice:{action.pk}:{r.customer_id}"))
         except NoticeSendError as exc:

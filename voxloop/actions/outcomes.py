@@ -109,6 +109,17 @@ class OutcomeCache:
         self.topics: dict[str, dict[date, Mapping[str, Any]]] = {}
         for row in rows:
             self.topics.setdefault(row["top_code"], {})[row["day"]] = row
+        # The customer-level outcomes: orders per day (for scopes without product or segment) and whether any
+        # survey was answered in the span (if not, no action needs its answers read).
+        order_rows = (
+            Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
+            .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        self.orders: dict[date, int] = {row["day"]: int(row["n"]) for row in order_rows}
+        self.has_responses = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end).exists()
 
     def covers(self, first: date, last: date) -> bool:
         return self.first <= first and last <= self.last
@@ -198,54 +209,112 @@ def _poisson_per(count: int, exposure: int) -> dict:
             "n": int(exposure)}  # fmt: skip
 
 
-def customer_outcomes(scope: Scope, first: date, last: date) -> dict:
-    """The outcome metrics that follow customers rather than days, over ``first``..``last``:
+_EMPTY = {"value": None, "low": None, "high": None, "n": 0}
+
+
+def _window_figures(
+    first: date, last: date, complaints: int, known: int, complainers: int, customers: int, orders: int,
+    scores: Mapping[str, int],
+) -> dict:  # fmt: skip
+    score = nps(scores["promoters"], scores["passives"], scores["detractors"])
+    # CSAT's share only needs n and the top-2 count; the sums feed a mean this page does not show.
+    satisfaction = csat(scores["csat_n"], 0.0, 0.0, scores["csat_top2"])
+    return {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "complaints": complaints,
+        "orders": orders,
+        "affected_customers": customers,
+        "complaints_per_1000_orders": _poisson_per(complaints, orders),
+        # a customer's first complaint in the window is not a repeat; each later one is
+        "repeat_rate": _share(float(known - complainers), float(known)),
+        "nps": _EMPTY if score is None else
+               {"value": score.score, "low": score.ci_low, "high": score.ci_high, "n": score.n},
+        "csat": _share(float(satisfaction.top2_share.numerator), float(satisfaction.top2_share.n))
+                if satisfaction else _EMPTY,
+    }  # fmt: skip
+
+
+def customer_outcomes_split(
+    scope: Scope, first: date, last: date, split: date | None = None, cache: OutcomeCache | None = None
+) -> tuple[dict, dict | None]:
+    """The outcome metrics that follow customers rather than days, over ``first``..``split - 1`` and
+    ``split``..``last`` (the windows before and after an intervention; no ``split``: one window, and None after):
 
     - complaints per 1,000 orders of the scope's products and segment (only when orders are imported for the
       window; otherwise None, and complaints per 1,000 feedback items stays the headline);
     - the repeat-complaint rate: the share of the scope's complaints from a customer who already complained
-      about the scope earlier in the window;
+      about the scope earlier in the same window;
     - NPS and CSAT (top-2 share) of the affected customers: survey answers in the window from customers who gave
-      feedback in the scope in the window.
-    Five aggregate queries, whatever the window's length."""
+      feedback in the scope in the same window.
+    At most three aggregate queries for both windows together (fewer with a run's shared ``cache``: none for
+    the orders of an unfiltered scope, none for the answers when nobody answered a survey in the span)."""
     start, end = _bounds(first, last)
+    mid = _bounds(split, split)[0] if split is not None and first < split <= last else end
     about = _about(scope, start, end)
-    complaints = about.filter(kind=COMPLAINT_KIND)
-    counted = complaints.aggregate(
-        n=Count("id"), known=Count("id", filter=Q(customer_id__isnull=False)),
-        customers=Count("customer_id", distinct=True),
-    )  # fmt: skip
-    orders = Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
-    if scope.products:
-        orders = orders.filter(product_id__in=[int(p) for p in scope.products if str(p).isdigit()])
-    if scope.segment:
-        orders = orders.filter(customer__segment=scope.segment)
-    order_count = orders.count()
-    affected = about.filter(customer_id__isnull=False).values("customer_id")
-    answers = Response.objects.filter(customer_id__in=affected, submitted_at__gte=start, submitted_at__lt=end)
-    scores = answers.aggregate(
-        promoters=Count("id", filter=Q(nps__gte=9)), passives=Count("id", filter=Q(nps__in=(7, 8))),
-        detractors=Count("id", filter=Q(nps__lte=6)), csat_n=Count("csat"),
-        csat_top2=Count("id", filter=Q(csat__gte=4)),
-    )  # fmt: skip
-    customers = about.filter(customer_id__isnull=False).aggregate(n=Count("customer_id", distinct=True))["n"]
-    score = nps(scores["promoters"], scores["passives"], scores["detractors"])
-    # CSAT's share only needs n and the top-2 count; the sums feed a mean this page does not show.
-    satisfaction = csat(scores["csat_n"], 0.0, 0.0, scores["csat_top2"])
-    repeats = counted["known"] - counted["customers"]
-    return {
-        "first": first.isoformat(),
-        "last": last.isoformat(),
-        "complaints": int(counted["n"]),
-        "orders": int(order_count),
-        "affected_customers": int(customers),
-        "complaints_per_1000_orders": _poisson_per(int(counted["n"]), int(order_count)),
-        "repeat_rate": _share(float(repeats), float(counted["known"])),
-        "nps": {"value": None, "low": None, "high": None, "n": 0} if score is None else
-               {"value": score.score, "low": score.ci_low, "high": score.ci_high, "n": score.n},
-        "csat": _share(float(satisfaction.top2_share.numerator), float(satisfaction.top2_share.n))
-                if satisfaction else {"value": None, "low": None, "high": None, "n": 0},
-    }  # fmt: skip
+    windows = {"b": Q(received_at__lt=mid), "a": Q(received_at__gte=mid)}
+    complaint, known = Q(kind=COMPLAINT_KIND), Q(customer_id__isnull=False)
+    aggregates: dict[str, Any] = {}
+    for key, window in windows.items():
+        aggregates |= {
+            f"{key}_n": Count("id", filter=window & complaint),
+            f"{key}_known": Count("id", filter=window & complaint & known),
+            f"{key}_complainers": Count("customer_id", distinct=True, filter=window & complaint),
+            f"{key}_customers": Count("customer_id", distinct=True, filter=window & known),
+        }
+    counted = about.aggregate(**aggregates)
+    # orders
+    if cache is not None and cache.covers(first, last) and not (scope.products or scope.segment):
+        mid_day = split if split is not None else last + timedelta(days=1)
+        order_counts = {
+            "b": sum(n for day, n in cache.orders.items() if first <= day < mid_day),
+            "a": sum(n for day, n in cache.orders.items() if mid_day <= day <= last),
+        }
+    else:
+        orders = Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end)
+        if scope.products:
+            orders = orders.filter(product_id__in=[int(p) for p in scope.products if str(p).isdigit()])
+        if scope.segment:
+            orders = orders.filter(customer__segment=scope.segment)
+        order_counts = orders.aggregate(
+            b=Count("id", filter=Q(ordered_at__lt=mid)), a=Count("id", filter=Q(ordered_at__gte=mid))
+        )
+    # survey answers of the customers affected in each window
+    no_scores = {"promoters": 0, "passives": 0, "detractors": 0, "csat_n": 0, "csat_top2": 0}
+    scores = {"b": dict(no_scores), "a": dict(no_scores)}
+    if cache is None or not cache.covers(first, last) or cache.has_responses:
+        score_aggregates: dict[str, Any] = {}
+        for key, window in windows.items():
+            affected = about.filter(window & known).values("customer_id")
+            answered = Q(customer_id__in=affected) & (
+                Q(submitted_at__lt=mid) if key == "b" else Q(submitted_at__gte=mid)
+            )
+            score_aggregates |= {
+                f"{key}_promoters": Count("id", filter=answered & Q(nps__gte=9)),
+                f"{key}_passives": Count("id", filter=answered & Q(nps__in=(7, 8))),
+                f"{key}_detractors": Count("id", filter=answered & Q(nps__lte=6)),
+                f"{key}_csat_n": Count("id", filter=answered & Q(csat__isnull=False)),
+                f"{key}_csat_top2": Count("id", filter=answered & Q(csat__gte=4)),
+            }
+        found = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end).aggregate(**score_aggregates)
+        for name, value in found.items():
+            key, metric = name.split("_", 1)
+            scores[key][metric] = int(value or 0)
+
+    def figures(key: str, lo: date, hi: date) -> dict:
+        return _window_figures(
+            lo, hi, int(counted[f"{key}_n"]), int(counted[f"{key}_known"]), int(counted[f"{key}_complainers"]),
+            int(counted[f"{key}_customers"]), int(order_counts[key] or 0), scores[key],
+        )  # fmt: skip
+
+    if split is None or split > last:
+        return figures("b", first, last), None
+    return figures("b", first, split - timedelta(days=1)), figures("a", split, last)
+
+
+def customer_outcomes(scope: Scope, first: date, last: date) -> dict:
+    """The customer-level outcome metrics over one window (the baseline's); see customer_outcomes_split."""
+    return customer_outcomes_split(scope, first, last)[0]
 
 
 # Whether a metric is better when it is lower (complaints, repeats) or higher (NPS, CSAT).

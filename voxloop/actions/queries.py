@@ -8,12 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from voxloop.accounts.models import User
+from voxloop.accounts.models import Department, User
 from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ActionStatus, ImprovementAction
 from voxloop.analysis.models import Topic
 from voxloop.core.annotations import Annotation
@@ -51,6 +51,32 @@ def actions_for(
         output_field=BooleanField(),
     )  # fmt: skip
     return qs.annotate(overdue=overdue).order_by("-overdue", "due_date", "id")
+
+
+def department_summary(user: User, today: date) -> list[dict[str, Any]]:
+    """For the "My department's" tab: per department I manage or belong to, its open and overdue actions and the
+    outcomes of the closed ones (effective, not effective). One grouped query."""
+    mine = Q(manager=user) | Q(teams__members=user)
+    departments = {d.pk: d for d in Department.objects.filter(mine).distinct()}
+    if not departments:
+        return []
+    overdue = Q(status__in=DUE_STATUSES, due_date__lt=today)
+    rows = (
+        ImprovementAction.objects.filter(department_id__in=list(departments))
+        .values("department_id")
+        .annotate(
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)), overdue=Count("id", filter=overdue),
+            effective=Count("id", filter=Q(status=ActionStatus.CLOSED_EFFECTIVE)),
+            not_effective=Count("id", filter=Q(status=ActionStatus.CLOSED_NOT_EFFECTIVE)),
+        )
+        .order_by()
+    )  # fmt: skip
+    counts = {row["department_id"]: row for row in rows}
+    empty = {"open": 0, "overdue": 0, "effective": 0, "not_effective": 0}
+    return [
+        {"department": d, **{k: counts.get(pk, empty)[k] for k in empty}}
+        for pk, d in sorted(departments.items(), key=lambda item: item[1].name)
+    ]
 
 
 def effect_chart(report: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +182,7 @@ def baseline_rows(baseline: dict[str, Any]) -> list[dict[str, Any]]:
     """The frozen baseline's metrics, in the same words as the before/after table."""
     rows = []
     for key, (label, unit) in OUTCOME_LABELS.items():
-        if key in baseline:
+        if key in baseline and key != "complaints_per_1000":  # the headline line above says it already
             rows.append({"metric": key, "label": label, **_metric_text(baseline.get(key) or {}, unit)})
     return rows
 

@@ -429,12 +429,13 @@ def compute_effect(
     report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
     result = report_dict(report, series, intervention)
     # The customer-level outcomes (per 1,000 orders, repeats, NPS, CSAT) before and after the intervention date.
-    before = {**outcomes.customer_outcomes(scope, start, action.implemented_on - timedelta(days=1)),
-              **outcomes.series_outcomes(series, 0, intervention)}  # fmt: skip
+    customers_before, customers_after = outcomes.customer_outcomes_split(
+        scope, start, last, action.implemented_on, cache
+    )
+    before = {**customers_before, **outcomes.series_outcomes(series, 0, intervention)}
     after: dict[str, Any] = {}
-    if last >= action.implemented_on:
-        after = {**outcomes.customer_outcomes(scope, action.implemented_on, last),
-                 **outcomes.series_outcomes(series, intervention, len(series.days))}  # fmt: skip
+    if customers_after is not None:
+        after = {**customers_after, **outcomes.series_outcomes(series, intervention, len(series.days))}
     result["outcomes"] = outcomes.compare_outcomes(before, after)
     result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
     return result

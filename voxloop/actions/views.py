@@ -23,6 +23,7 @@ from voxloop.actions.forms import ActionForm
 from voxloop.actions.models import ActionStatus, ActionTask, ActionType, FixNotice, ImprovementAction
 from voxloop.actions.services import ActionError
 from voxloop.cases.models import ACTIVE_STATUSES
+from voxloop.surveys.models import Survey
 
 # The buttons each status offers: (transition, label, needs approval rights)
 TRANSITIONS = {
@@ -71,6 +72,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         "tab": tab, "page": page, "filters": filters, "today": today,
         "departments": Department.objects.all(), "types": ActionType.choices,
         "statuses": ActionStatus.choices, "may_propose": has(request.user, Capability.PROPOSE_ACTIONS),
+        "department_summary": queries.department_summary(user, today) if tab == "department" else [],
     })  # fmt: skip
 
 
@@ -273,8 +275,13 @@ def action_notices(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction.objects.select_related("department__manager", "owner"), pk=pk)
     may_send = services.may_approve(user, action)
     if request.method == "POST":
+        survey_id = request.POST.get("survey", "")
+        survey = Survey.objects.filter(pk=int(survey_id)).first() if survey_id.isdigit() else None
+        if survey_id and survey is None:
+            messages.error(request, _("Unknown survey: %(survey)s.") % {"survey": survey_id})
+            return redirect("actions:notices", pk=pk)
         try:
-            result = notices.send_fix_notices(user, action)
+            result = notices.send_fix_notices(user, action, survey=survey)
         except (ActionError, PolicyDenied) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         else:
@@ -295,4 +302,5 @@ def action_notices(request: HttpRequest, pk: int) -> HttpResponse:
         "sendable": action.status == ActionStatus.CLOSED_EFFECTIVE and bool(action.public_note.strip()),
         "log": FixNotice.objects.filter(action=action).select_related("customer")[:50],
         "sent_count": FixNotice.objects.filter(action=action, status="sent").count(),
+        "surveys": Survey.objects.filter(is_active=True).order_by("name"),
     })  # fmt: skip

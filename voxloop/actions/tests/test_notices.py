@@ -3,10 +3,12 @@ consent, fatigue, no address), each customer's own language, one notice per cust
 
 from __future__ import annotations
 
+import smtplib
 from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from voxloop.accounts.models import Department
@@ -121,3 +123,39 @@ def test_the_preview_page_counts_and_sends(client, closed, manager):
     assert NOTE in html
     sent = client.post(f"/actions/{action.pk}/notices/", follow=True)
     assert sent.status_code == 200 and len(mail.outbox) == 2
+
+
+def test_a_failed_notice_is_logged_and_tried_again_by_the_next_send(closed, manager, settings):
+    action, people = closed
+    settings.EMAIL_BACKEND = "voxloop.actions.tests.test_notices.RefusingBackend"
+    first = notices.send_fix_notices(manager, action)
+    assert (first.sent, first.failed) == (0, 2)
+    failed = FixNotice.objects.get(action=action, customer=people["en"])
+    assert failed.status == "failed" and "refused" in failed.error
+    assert OutgoingMessage.objects.filter(kind=MessageKind.FIX_NOTICE, status="failed").count() == 2
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert len(notices.notice_audience(action).recipients) == 2  # failed is not "told"
+    second = notices.send_fix_notices(manager, action)
+    assert (second.sent, second.failed) == (2, 0) and len(mail.outbox) == 2
+    assert FixNotice.objects.filter(action=action).count() == 2  # one row per customer, now sent
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that refuses every message (a real SMTP error class, no mock of our code)."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"refused") for m in email_messages})
+
+
+def test_the_is_it_fixed_question_links_each_customer_to_their_own_survey(closed, manager):
+    from voxloop.surveys.models import Invitation
+
+    action, people = closed
+    question = Survey.objects.create(name="修好了吗", kind="csat", languages=["zh-hans", "en"])
+    result = notices.send_fix_notices(manager, action, survey=question)
+    assert result.sent == 2
+    for notice in FixNotice.objects.filter(action=action):
+        assert notice.invitation is not None and notice.invitation.customer_id == notice.customer_id
+        message = next(m for m in mail.outbox if m.to == [notice.address])
+        assert notice.invitation.token in message.body
+    assert Invitation.objects.get(customer=people["en"], survey=question).language == "en"

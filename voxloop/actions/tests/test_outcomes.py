@@ -108,3 +108,7 @@ def test_the_baseline_and_the_effect_carry_the_customer_outcomes(manager, agent,
     assert rows["repeat_rate"]["better"] is True
     assert rows["nps"]["after"]["value"] == pytest.approx(100.0) and rows["nps"]["better"] is True
     assert report["orders_imported"] is True
+    # the daily task's shared read gives the same outcomes as the action's own queries
+    start, last = services.measurement_span(action, 0, TODAY)
+    shared = services.compute_effect(action, today=TODAY, cache=outcomes.OutcomeCache(start, last))
+    assert shared["outcomes"] == report["outcomes"]

@@ -105,3 +105,45 @@ def test_status_buttons_change_the_action_and_refuse_clearly(client, manager, ag
     client.post(f"/actions/{action.pk}/comments/", {"text": "started"})
     page = client.get(f"/actions/{action.pk}/").content.decode()
     assert "call the carrier" in page and "started" in page
+
+
+def test_the_detail_page_shows_customer_outcomes_and_answers_linked_cases(client, manager, agent, department):
+    from voxloop.cases.models import Case, CaseStatus
+    from voxloop.cases.services import open_case
+    from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
+
+    action = measured_action(manager, agent, department)
+    stored = ingest_feedback([FeedbackInput(
+        text="快递一周还没到", channel="email", received_at=timezone.now(), source="t", external_id="p-1",
+        customer_id="C-9", email="c9@example.com",
+    )])  # fmt: skip
+    case = open_case(stored.created)
+    services.link_cases(manager, action, [case])
+    client.force_login(manager)
+    page = client.get(f"/actions/{action.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="outcome-numbers"' in page and 'data-metric="repeat_rate"' in page
+    assert "No orders are imported for these days" in page  # said, not hidden
+    assert "1 linked case is still open." in page
+    client.post(f"/actions/{action.pk}/public-note/", {"public_note": "我们换了快递公司。"})
+    response = client.post(f"/actions/{action.pk}/answer-cases/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "linked cases were answered and resolved" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
+    zh = client.get(f"/actions/{action.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "受影响客户的结果指标" in zh and "我们换了快递公司。" in zh
+
+
+def test_a_manager_sees_their_departments_open_overdue_and_outcomes(client, manager, agent, department):
+    today = timezone.localdate()
+    for i, due in enumerate((5, -2, -9)):
+        services.create_action(manager, title=f"a{i}", department=department, owner=agent,
+                               due_date=today + timedelta(days=due))  # fmt: skip
+    done = services.create_action(manager, title="done", department=department, owner=agent, due_date=today)
+    ImprovementAction.objects.filter(pk=done.pk).update(status=ActionStatus.CLOSED_EFFECTIVE)
+    other = Department.objects.create(name="财务部")
+    services.create_action(manager, title="not mine", department=other, owner=agent, due_date=today - timedelta(days=3))
+    client.force_login(manager)
+    page = client.get("/actions/?tab=department", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = page[page.index(f'data-department="{department.pk}"') :].split("</tr>")[0]
+    cells = [c.split("<")[0] for c in row.split("<td>")[2:]]
+    assert cells[0] == "3" and ">2</strong>" in row and cells[2:] == ["1", "0"]  # open, overdue, effective, not
+    assert f'data-department="{other.pk}"' not in page  # a department I neither manage nor belong to
