@@ -75,7 +75,7 @@ def pareto_svg(rows: list[dict[str, Any]]) -> str:
 
 
 def channels_svg(channels: list[dict[str, Any]], labels: tuple[str, str, str]) -> str:
-    figure = Figure(figsize=(6.8, 0.6 + 0.3 * len(channels)))
+    figure = Figure(figsize=(6.8, 0.9 + 0.3 * len(channels)))
     axes = figure.add_subplot()
     height = 0.26
     for offset, (field, colour, name) in enumerate(
@@ -85,8 +85,10 @@ def channels_svg(channels: list[dict[str, Any]], labels: tuple[str, str, str]) -
         axes.barh(ys, [c.get(field) or 0 for c in channels], height=height, color=colour, label=name)
     axes.set_yticks(range(len(channels)), [_short(str(c.get("label", "")), 18) for c in channels])
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))  # volumes: no 0.5 of a message
     axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    axes.legend(frameon=False, fontsize=7.5, loc="lower right")
+    # Above the bars, in one row: inside the axes the legend would cover the longest bar.
+    axes.legend(frameon=False, fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, borderaxespad=0.2)
     figure.tight_layout()
     return _svg(figure)
 
@@ -99,7 +101,7 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
     height = 1.6 * rows + 0.1
     figure = Figure(figsize=(6.8, height))
     # Fixed margins instead of tight_layout: the panels are alike, and tight_layout draws the figure twice.
-    figure.subplots_adjust(left=0.075, right=0.99, top=1 - 0.28 / height, bottom=0.3 / height, wspace=0.38,
+    figure.subplots_adjust(left=0.075, right=0.975, top=1 - 0.28 / height, bottom=0.3 / height, wspace=0.38,
                            hspace=0.62)  # fmt: skip
     for index, (kpi, points) in enumerate(shown, start=1):
         axes = figure.add_subplot(rows, columns, index)
@@ -111,7 +113,7 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
         step = max(1, -(-len(points) // 5))
         axes.set_xticks(xs[::step], [str(p.get("label", "")) for p in points][::step])
         axes.tick_params(labelsize=6.5)
-        axes.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=kpi.get("unit") == "count"))
         if kpi.get("unit") == "percent":  # KPI per cents are 0–100
             axes.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=1))
         axes.set_title(_short(str(kpi.get("name", "")), 18), fontsize=7.5, color=INK)

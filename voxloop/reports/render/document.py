@@ -212,6 +212,28 @@ def _transposed(
     return [titles[0] if titles else "", *heads], ["", *[""] * len(raw)], rows
 
 
+def _tables(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """A snapshot table as the appendix prints it: a wide, short table on its side; a wide, long one (a month of
+    daily values for every KPI) in slices of columns, each repeating the first column, numbered "(1/3)"."""
+    columns = list(table.get("columns") or [])
+    rows = [list(r) for r in table.get("rows") or []]
+    if len(columns) <= WIDE or len(rows) < len(columns) - 1:
+        return [_table(table)]
+    per = WIDE - 1
+    slices = [range(start, min(start + per, len(columns))) for start in range(1, len(columns), per)]
+    out = []
+    for number, columns_here in enumerate(slices, start=1):
+        keep = [0, *columns_here]
+        part = {
+            "key": table.get("key", ""),
+            "title": f"{table.get('title', '')} ({number}/{len(slices)})",
+            "columns": [columns[i] for i in keep],
+            "rows": [[row[i] if i < len(row) else None for i in keep] for row in rows],
+        }
+        out.append(_table(part))
+    return out
+
+
 def _table(table: dict[str, Any]) -> dict[str, Any]:
     """A snapshot table for the appendix. A column is a title, or {"title", "unit"} to format its numbers."""
     columns = table.get("columns") or []
@@ -317,7 +339,9 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         "actions": actions,
         "top_causes": _pareto_rows(pareto[:3]),
         "trends_chart": data_uri(charts["trends"]) if "trends" in charts else None,
-        "tables": [_table(t) for t in snapshot.get("tables") or [] if t.get("key") not in BODY_TABLES],
+        "tables": [
+            part for t in snapshot.get("tables") or [] if t.get("key") not in BODY_TABLES for part in _tables(t)
+        ],
         "definitions": appendix.get("definitions") or [],
         "coverage": coverage,
         "coverage_as_of": str(coverage.get("as_of") or snapshot.get("as_of") or "")[:16].replace("T", " "),
