@@ -13,7 +13,8 @@ import matplotlib
 from django.utils.translation import pgettext
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.typing import RcKeyType
 
 from voxloop.reports.render.formatting import in_language
 
@@ -21,7 +22,7 @@ FONT_FAMILY = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk (.ci/run installs it
 PARETO_BARS = 15  # more bars are unreadable on A4; the table beside the chart lists every topic
 INK, ACCENT, MUTED, LINE = "#1f2933", "#2563a8", "#9aa5b1", "#c2410c"
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY, "DejaVu Sans"],
     "font.size": 8.5,
@@ -74,7 +75,7 @@ def pareto_svg(rows: list[dict[str, Any]]) -> str:
 
 
 def channels_svg(channels: list[dict[str, Any]], labels: tuple[str, str, str]) -> str:
-    figure = Figure(figsize=(6.8, 0.6 + 0.3 * len(channels)))
+    figure = Figure(figsize=(6.8, 0.9 + 0.3 * len(channels)))
     axes = figure.add_subplot()
     height = 0.26
     for offset, (field, colour, name) in enumerate(
@@ -84,8 +85,10 @@ def channels_svg(channels: list[dict[str, Any]], labels: tuple[str, str, str]) -
         axes.barh(ys, [c.get(field) or 0 for c in channels], height=height, color=colour, label=name)
     axes.set_yticks(range(len(channels)), [_short(str(c.get("label", "")), 18) for c in channels])
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))  # volumes: no 0.5 of a message
     axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    axes.legend(frameon=False, fontsize=7.5, loc="lower right")
+    # Above the bars, in one row: inside the axes the legend would cover the longest bar.
+    axes.legend(frameon=False, fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, borderaxespad=0.2)
     figure.tight_layout()
     return _svg(figure)
 
@@ -95,7 +98,11 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
     shown = [(k, series[k["key"]]) for k in kpis if any(p.get("value") is not None for p in series.get(k["key"]) or [])]
     columns = 3
     rows = -(-len(shown) // columns)
-    figure = Figure(figsize=(6.8, 1.75 * rows))
+    height = 1.6 * rows + 0.1
+    figure = Figure(figsize=(6.8, height))
+    # Fixed margins instead of tight_layout: the panels are alike, and tight_layout draws the figure twice.
+    figure.subplots_adjust(left=0.075, right=0.975, top=1 - 0.28 / height, bottom=0.3 / height, wspace=0.38,
+                           hspace=0.62)  # fmt: skip
     for index, (kpi, points) in enumerate(shown, start=1):
         axes = figure.add_subplot(rows, columns, index)
         xs = list(range(len(points)))
@@ -106,10 +113,10 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
         step = max(1, -(-len(points) // 5))
         axes.set_xticks(xs[::step], [str(p.get("label", "")) for p in points][::step])
         axes.tick_params(labelsize=6.5)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=kpi.get("unit") == "count"))
         if kpi.get("unit") == "percent":  # KPI per cents are 0–100
-            axes.yaxis.set_major_formatter(PercentFormatter(100.0))
+            axes.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=1))
         axes.set_title(_short(str(kpi.get("name", "")), 18), fontsize=7.5, color=INK)
-    figure.tight_layout(h_pad=0.6, w_pad=0.8)
     return _svg(figure)
 
 

@@ -57,6 +57,50 @@ def page_counter_css() -> str:
     return " ".join(counters.get(part) or _css_string(part) for part in parts if part)
 
 
+def outline() -> list[dict[str, Any]]:
+    """The report's parts and their numbered subsections: headings and the contents page come from here."""
+
+    def part(key: str, number: str, title: str) -> dict[str, str]:
+        return {"id": f"sec-{key}", "key": key.replace("-", "_"), "number": number, "title": title}
+
+    def section(key: str, number: str, title: str, parts: list[dict[str, str]]) -> dict[str, Any]:
+        return {**part(key, number, title), "parts": parts}
+
+    return [
+        section("status", "1", pgettext("service report", "Service quality status"), [
+            part("summary", "1.1", pgettext("service report", "Summary")),
+            part("indicators", "1.2", pgettext("service report", "Indicators")),
+            part("channels", "1.3", pgettext("service report", "Volume by channel")),
+        ]),
+        section("problems", "2", pgettext("service report", "Problems and their causes"), [
+            part("pareto", "2.1", pgettext("service report", "Complaint topics (Pareto)")),
+            part("changes", "2.2", pgettext("service report", "Significant changes")),
+            part("alerts", "2.3", pgettext("service report", "Early-warning alerts")),
+            part("emerging", "2.4", pgettext("service report", "Emerging topics")),
+            part("drivers", "2.5", pgettext("service report", "Drivers of satisfaction")),
+            part("repeat", "2.6", pgettext("service report", "Repeat complaints")),
+            part("touchpoints", "2.7", pgettext("service report", "Worst touchpoints")),
+            part("quotes", "2.8", pgettext("service report", "What customers said")),
+        ]),
+        section("suggestions", "3", pgettext("service report", "Improvement suggestions"), [
+            part("suggestion-list", "3.1", pgettext("service report", "Suggestions")),
+            part("actions", "3.2", pgettext("service report", "Improvement actions")),
+        ]),
+        section("appendix", "", pgettext("service report", "Appendix"), [
+            part("trends", "A.1", pgettext("service report", "Trends")),
+            part("tables", "A.2", pgettext("service report", "Tables")),
+            part("definitions", "A.3", pgettext("service report", "Definitions")),
+            part("coverage", "A.4", pgettext("service report", "Data coverage and caveats")),
+        ]),
+    ]  # fmt: skip
+
+
+def light_counts(kpis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How many indicators are on target, to watch, off target: the cover's one-line verdict."""
+    counts = {light: sum(1 for k in kpis if (k.get("light") or "grey") == light) for light in ("green", "amber", "red")}
+    return [{"light": light, "label": fmt.light_label(light), "count": n} for light, n in counts.items() if n]
+
+
 def group_label(group: str) -> str:
     return {
         "satisfaction": pgettext("service report", "Satisfaction"),
@@ -168,6 +212,28 @@ def _transposed(
     return [titles[0] if titles else "", *heads], ["", *[""] * len(raw)], rows
 
 
+def _tables(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """A snapshot table as the appendix prints it: a wide, short table on its side; a wide, long one (a month of
+    daily values for every KPI) in slices of columns, each repeating the first column, numbered "(1/3)"."""
+    columns = list(table.get("columns") or [])
+    rows = [list(r) for r in table.get("rows") or []]
+    if len(columns) <= WIDE or len(rows) < len(columns) - 1:
+        return [_table(table)]
+    per = WIDE - 1
+    slices = [range(start, min(start + per, len(columns))) for start in range(1, len(columns), per)]
+    out = []
+    for number, columns_here in enumerate(slices, start=1):
+        keep = [0, *columns_here]
+        part = {
+            "key": table.get("key", ""),
+            "title": f"{table.get('title', '')} ({number}/{len(slices)})",
+            "columns": [columns[i] for i in keep],
+            "rows": [[row[i] if i < len(row) else None for i in keep] for row in rows],
+        }
+        out.append(_table(part))
+    return out
+
+
 def _table(table: dict[str, Any]) -> dict[str, Any]:
     """A snapshot table for the appendix. A column is a title, or {"title", "unit"} to format its numbers."""
     columns = table.get("columns") or []
@@ -218,8 +284,13 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         key: fmt.number(value, "count") if isinstance(value, int | float) else value
         for key, value in (appendix.get("coverage") or {}).items()
     }
+    toc = outline()
+    headings = {entry["key"]: entry for section in toc for entry in (section, *section["parts"])}
     return {
         "s": snapshot,
+        "toc": toc,
+        "h": headings,
+        "light_counts": light_counts(kpis),
         "for_print": for_print,
         "lang": fmt.language_of(snapshot),
         "css": stylesheet(),
@@ -255,7 +326,11 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
             for a in problems.get("alerts") or []
         ],  # fmt: skip
         "emerging": [{**e, "url": fmt.absolute(e.get("url"))} for e in problems.get("emerging") or []],
-        "drivers": problems.get("drivers") or [],
+        "drivers": [
+            {**d, "interval": fmt.interval(d.get("low"), d.get("high"), "points")}
+            for d in problems.get("drivers") or []
+        ],  # fmt: skip
+        "pareto_total": fmt.number(problems.get("total"), "count"),
         "repeat": repeat,
         "repeat_top": repeat.get("top") or [],
         "touchpoints": [{**t, "url": fmt.absolute(t.get("url"))} for t in problems.get("touchpoints") or []],
@@ -264,7 +339,9 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         "actions": actions,
         "top_causes": _pareto_rows(pareto[:3]),
         "trends_chart": data_uri(charts["trends"]) if "trends" in charts else None,
-        "tables": [_table(t) for t in snapshot.get("tables") or [] if t.get("key") not in BODY_TABLES],
+        "tables": [
+            part for t in snapshot.get("tables") or [] if t.get("key") not in BODY_TABLES for part in _tables(t)
+        ],
         "definitions": appendix.get("definitions") or [],
         "coverage": coverage,
         "coverage_as_of": str(coverage.get("as_of") or snapshot.get("as_of") or "")[:16].replace("T", " "),
@@ -274,7 +351,8 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
 
 
 def render_html(snapshot: dict[str, Any], *, for_print: bool = False) -> str:
-    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page."""
+    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page:
+    its <style> (scoped to .report-doc) and the report in an <article>, with no cover or contents page."""
     with in_language(snapshot):
         template = engine().get_template("reports/document/report.html")
         return template.render(Context(context(snapshot, for_print=for_print)))
