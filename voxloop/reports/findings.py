@@ -63,7 +63,7 @@ def _period(p: ReportPeriod) -> Period:
     return Period(p.start, p.end)
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
+def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -221,7 +221,7 @@ def repeat_section(p: ReportPeriod, team_ids: list[int] | None, language: str, r
         counts = {v: n for v, n in counts.items() if v.isdigit() and int(v) in team_ids}
     top = sorted(((v, n) for v, n in counts.items() if n), key=lambda vn: (-vn[1], vn[0]))[:REPEAT_TOP]
     labels = value_labels(dimension, [v for v, _n in top], language)
-    rate = rate_kpi["value"] / 100 if rate_kpi and rate_kpi["value"] is not None else None
+    rate = rate_kpi["value"] if rate_kpi else None
     return {
         "rate": _r(rate),
         "display": rate_kpi["display"] if rate_kpi else kpi_format(None, "rate"),
@@ -243,7 +243,7 @@ def touchpoint_rows(p: ReportPeriod, language: str) -> list[dict[str, Any]]:
         if share is None:
             continue
         codes = ",".join(row.touchpoint.topic_codes)
-        rows.append({"key": row.touchpoint.code, "label": row.label, "value": _r(share * 100, 2),
+        rows.append({"key": row.touchpoint.code, "label": row.label, "value": _r(share),
                      "display": kpi_format(share, "rate"), "n": row.figures.n, "complaints": row.figures.complaints,
                      "url": reverse("dashboards:journey") + "?" + urlencode({"period": "custom",
                             "start": p.start.isoformat(), "end": p.end.isoformat(), "touchpoint": row.touchpoint.code}),
