@@ -11,9 +11,10 @@ per team; every counter is additive, so the sum is exact). Feedback items have n
 figures (feedback received, negative share, complaint topics by feedback, channels) are left out of a
 department's report and a caveat says so.
 
-Units in the snapshot: ``percent`` values are 0–100 (87.5 means 87.5%), ``hours`` are hours, ``points`` are
-NPS points, ``score`` is a mean on the survey's scale, ``count`` a number of items; ``display`` is formatted as
-the metrics page formats it.
+Units in the snapshot: ``percent`` values are fractions (0.875 is 87.5%, as every share in the snapshot is),
+``hours`` are hours, ``points`` are NPS points, ``score`` is a mean on the survey's scale, ``count`` a number of
+items; a change of a ``percent`` KPI is in fraction points (0.02 is 2 percentage points). ``display`` is
+formatted as the metrics page formats it.
 """
 
 from __future__ import annotations
@@ -141,17 +142,15 @@ def metrics_url(p: ReportPeriod, scope: ReportScope, team_id: int | None = None)
 
 
 def report_value(kpi: ReportKpi, raw: float | None) -> float | None:
-    """A metrics value in the report's unit: rates as percent, durations (seconds) as hours."""
+    """A metrics value in the report's unit: durations (seconds) as hours; rates stay fractions."""
     if raw is None:
         return None
-    if kpi.unit == "percent":
-        return raw * 100
     if kpi.unit == "hours":
         return raw / 3600
     return raw
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
+def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -201,7 +200,7 @@ def kpi_target(kpi: ReportKpi) -> float | None:
     """The KPI's target in the report's unit. The only target VoxLoop keeps today is the repeat-complaint alert
     threshold (REPEAT_ALERT_THRESHOLD, an upper limit); the others have none (docs/reports.md)."""
     if kpi.key == "repeat_rate":
-        return float(settings.REPEAT_ALERT_THRESHOLD) * 100
+        return float(settings.REPEAT_ALERT_THRESHOLD)
     return None
 
 
@@ -232,7 +231,7 @@ def _change(kpi: ReportKpi, vs: str, now: dict[str, Any], before: dict[str, Any]
     if before is None or now["value"] is None or before["value"] is None:
         return None
     delta = now["value"] - before["value"]
-    raw_delta = delta / 100 if kpi.unit == "percent" else delta * 3600 if kpi.unit == "hours" else delta
+    raw_delta = delta * 3600 if kpi.unit == "hours" else delta
     return {
         "vs": vs,
         "delta": _r(delta),
@@ -292,7 +291,7 @@ def kpi_rows(period: ReportPeriod, scope: ReportScope, totals: ScopeTotals) -> l
         rows.append({
             "key": kpi.key, "name": str(definition.label), "group": kpi.group, "unit": kpi.unit,
             "better": kpi.better, **now,
-            "target": _r(target), "target_display": None if target is None else kpi_format(target / 100, "rate"),
+            "target": _r(target), "target_display": None if target is None else kpi_format(target, "rate"),
             "previous": before_or_none, "last_year": year_or_none,
             "change": change, "change_last_year": change_year,
             "light": traffic_light(kpi, now, target, change),
@@ -593,8 +592,8 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
         {"key": "pareto", "title": _("Causes"),
-         "columns": [_("Cause"), "n", _("Share"), _("95% interval, low"), _("95% interval, high"), _("Cumulative"),
-                     _("Previous share"), _("Significant change")],
+         "columns": [_("Cause"), "n", _pct(_("Share")), _pct(_("95% interval, low")), _pct(_("95% interval, high")),
+                     _pct(_("Cumulative")), _pct(_("Previous share")), _("Significant change")],
          "rows": [[r["label"], r["n"], r["share"], r["low"], r["high"], r["cumulative"], r["previous_share"],
                    _yes_no(r["significant"])] for r in problems["pareto"]]},
         {"key": "drivers", "title": _("Drivers of NPS"),
@@ -606,7 +605,7 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
          "rows": [[a["title"], a["change"], a["severity_label"], a["started_on"], _yes_no(a["acknowledged"])]
                   for a in problems["alerts"]]},
         {"key": "touchpoints", "title": _("Touchpoints"),
-         "columns": [_("Touchpoint"), _("Negative share (%)"), "n", _("Complaints")],
+         "columns": [_("Touchpoint"), _pct(_("Negative share")), "n", _("Complaints")],
          "rows": [[t["label"], t["value"], t["n"], t["complaints"]] for t in problems["touchpoints"]]},
         {"key": "actions", "title": _("Improvement actions"),
          "columns": [pgettext("improvement action", "Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
@@ -629,6 +628,11 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _pct(title: str) -> dict[str, str]:
+    """A column of fractions, shown and formatted as per cent by the renderer and the workbook."""
+    return {"title": title, "unit": "percent"}
 
 
 def _yes_no(value: Any) -> str:

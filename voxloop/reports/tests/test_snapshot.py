@@ -103,7 +103,7 @@ def test_every_kpi_equals_the_metrics_panel_for_the_same_period(november):
         if card.current.value is None:
             assert row["value"] is None
             continue
-        scale = 100 if kpi.unit == "percent" else 1 / 3600 if kpi.unit == "hours" else 1
+        scale = 1 / 3600 if kpi.unit == "hours" else 1
         assert row["value"] == pytest.approx(card.current.value * scale, abs=1e-3), kpi.key
     assert rows["nps"]["display"] == "+16.7"  # 3 promoters and 2 detractors of 6 answers
     assert rows["nps"]["n"] == 6
@@ -115,7 +115,7 @@ def test_every_kpi_equals_the_metrics_panel_for_the_same_period(november):
     # CSAT by sub-dimension: the panel's table.
     speed = rows["csat_dim:speed"]
     dims = {d["dimension"]: d for d in panel.csat_dimensions}
-    assert speed["value"] == pytest.approx(dims["speed"]["top2"] * 100) and speed["n"] == dims["speed"]["n"]
+    assert speed["value"] == pytest.approx(dims["speed"]["top2"]) and speed["n"] == dims["speed"]["n"]
     json.dumps(snapshot)  # archived as JSON, unchanged
 
 
@@ -228,7 +228,7 @@ def test_significance_and_lights(november):
     assert rows["cases_opened"]["light"] == "grey"  # a volume is neither good nor bad
     assert rows["frt_business_median"]["change"] is None or rows["frt_business_median"]["change"]["significant"] is None
     repeat = rows["repeat_rate"]
-    assert repeat["target"] == pytest.approx(15.0)
+    assert repeat["target"] == pytest.approx(0.15) and repeat["target_display"] == "15.0%"
     series = snapshot["series"]["feedback_items"]
     assert len(series) == 30 and sum(p["value"] for p in series) == rows["feedback_items"]["value"]
 

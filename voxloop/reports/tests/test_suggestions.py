@@ -105,8 +105,8 @@ def test_rules_from_status_and_problems(db):
          "previous": {"display": "80.0%"}, "change": {"significant": True, "p": 0.0004}, "url": "/metrics/"},
         {"key": "fcr_rate", "name": "First-contact resolution", "display": "60.0%", "n": 50, "light": "green",
          "previous": {"display": "62.0%"}, "change": {"significant": False, "p": 0.4}, "url": "/metrics/"},
-        {"key": "repeat_rate", "name": "Repeat-complaint rate", "display": "18.0%", "n": 300, "value": 18.0,
-         "target": 15.0, "target_display": "15.0%", "light": "amber", "change": None, "url": "/metrics/"},
+        {"key": "repeat_rate", "name": "Repeat-complaint rate", "display": "18.0%", "n": 300, "value": 0.18,
+         "target": 0.15, "target_display": "15.0%", "light": "amber", "change": None, "url": "/metrics/"},
     ]}  # fmt: skip
     problems = {"basis": "complaint_topics", "pareto": [], "changes": [], "drivers": [], "emerging": [],
                 "repeat": {"top": [{"label": "物流配送", "n": 20}]},
