@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts import privacy
@@ -477,7 +477,8 @@ def deliver_report(report_id: int) -> int:
                 continue
             subject, text, html = render.render_email(snapshot)
             if claimed.test:
-                subject = f"[{_('Test')}] {subject}"
+                with translation.override(report.language):  # the mark is in the report's language
+                    subject = f"[{_('Test')}] {subject}"
             pdf = report_file(report, FileFormat.PDF, variant)
             message = queue_staff_email(
                 claimed.user, MessageKind.STAFF_REPORT, report.language, subject, text, html=html,
