@@ -418,7 +418,8 @@ def variant_for(report: Report, department_id: int | None, see_contacts: bool) -
     from the same period and data, with the draft's edited texts where the scope is the report's own."""
     if department_id == report.department_id and not see_contacts:
         return None
-    existing = ReportVariant.objects.filter(report=report, department_id=department_id, see_contacts=see_contacts)
+    same_scope = Q(department__isnull=True) if department_id is None else Q(department_id=department_id)
+    existing = ReportVariant.objects.filter(same_scope, report=report, see_contacts=see_contacts)
     found = existing.first()
     if found is not None:
         return found

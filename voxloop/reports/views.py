@@ -86,7 +86,7 @@ def _get(pk: int) -> Report:
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
     report = _get(pk)
-    if request.htmx and request.GET.get("progress"):
+    if request.headers.get("HX-Request") == "true" and request.GET.get("progress"):
         response = render(request, "reports/_progress.html", {"report": report})
         if report.state != ReportState.GENERATING:
             response["HX-Refresh"] = "true"  # generated (or failed): show the whole page

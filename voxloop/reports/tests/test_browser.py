@@ -39,7 +39,13 @@ def open_page(browser, live_server, user, language: str, device: str):
 
 def fits(page, device: str) -> None:
     """Nothing to scroll sideways but a table's own box."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[device]["width"] + 1
+    width = VIEWPORTS[device]["width"]
+    wider = page.evaluate(
+        """w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1
+              && !e.closest('.table-scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
+        width,
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, wider
 
 
 @pytest.fixture
