@@ -173,7 +173,7 @@ def get_report(request: HttpRequest, report_id: int):
     summary="Download a report's PDF or Excel workbook",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The file",
                 "content": {
                     CONTENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}},

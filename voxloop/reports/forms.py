@@ -47,7 +47,8 @@ class EditForm(forms.Form):
             name = f"suggestion_{i}"
             self.suggestion_keys[name] = str(suggestion.get("key"))
             initial[name] = suggestion.get("text", "")
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
         for i, (name, _key) in enumerate(self.suggestion_keys.items(), start=1):
             reason = (snapshot.get("suggestions") or [])[i - 1].get("reason", "")
             self.fields[name] = forms.CharField(

@@ -27,7 +27,7 @@ def previous_report(report: Report) -> Report | None:
     return (
         Report.objects.filter(
             kind=report.kind,
-            department_id=report.department_id,
+            department=report.department,
             language=report.language,
             period_end__lt=report.period_start,
             state__in=COMPARABLE,

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts import privacy
@@ -418,7 +418,8 @@ def variant_for(report: Report, department_id: int | None, see_contacts: bool) -
     from the same period and data, with the draft's edited texts where the scope is the report's own."""
     if department_id == report.department_id and not see_contacts:
         return None
-    existing = ReportVariant.objects.filter(report=report, department_id=department_id, see_contacts=see_contacts)
+    same_scope = Q(department__isnull=True) if department_id is None else Q(department_id=department_id)
+    existing = ReportVariant.objects.filter(same_scope, report=report, see_contacts=see_contacts)
     found = existing.first()
     if found is not None:
         return found
@@ -477,7 +478,8 @@ def deliver_report(report_id: int) -> int:
                 continue
             subject, text, html = render.render_email(snapshot)
             if claimed.test:
-                subject = f"[{_('Test')}] {subject}"
+                with translation.override(report.language):  # the mark is in the report's language
+                    subject = f"[{_('Test')}] {subject}"
             pdf = report_file(report, FileFormat.PDF, variant)
             message = queue_staff_email(
                 claimed.user, MessageKind.STAFF_REPORT, report.language, subject, text, html=html,

@@ -86,7 +86,7 @@ def _get(pk: int) -> Report:
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
     report = _get(pk)
-    if request.htmx and request.GET.get("progress"):
+    if request.headers.get("HX-Request") == "true" and request.GET.get("progress"):
         response = render(request, "reports/_progress.html", {"report": report})
         if report.state != ReportState.GENERATING:
             response["HX-Refresh"] = "true"  # generated (or failed): show the whole page
@@ -110,7 +110,12 @@ def report_preview(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get(pk)
     if not report.snapshot:
         raise Http404(_("This report has no content yet."))
-    return HttpResponse(report_render.render_html(report.snapshot))
+    response = HttpResponse(report_render.render_html(report.snapshot))
+    # The report quotes customers: whatever a quote holds, nothing in the frame may run as a script.
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'none'"
+    )
+    return response
 
 
 @login_required

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from voxloop.accounts.models import AuditAction, AuditLog, Role
@@ -32,6 +32,13 @@ from voxloop.reports.services import Recipients, ReportError, ReportErrorCode, S
 from voxloop.reports.tests.fixtures import PHONE, department_with_manager, last_month, person, seed_complaints
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Refusals and skip reasons are read in English here; the pages show them in both languages."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -212,7 +219,9 @@ def test_send_me_a_test_leaves_the_draft_a_draft(admin, period):
     deliver(report)
     delivery.refresh_from_db()
     assert delivery.test and delivery.status == DeliveryStatus.SENT
-    assert mail.outbox[-1].to == ["ada-admin@example.com"] and mail.outbox[-1].subject.startswith("[Test]")
+    assert mail.outbox[-1].to == ["ada-admin@example.com"] and mail.outbox[-1].subject.startswith(
+        "[测试] "
+    )  # in the report's language
     report.refresh_from_db()
     assert report.state == ReportState.DRAFT
 
