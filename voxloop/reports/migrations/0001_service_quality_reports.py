@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_audit_actions_for_privacy_requests'),
-        ('notify', '0006_report_attachments'),
+        ('notify', '0007_report_attachments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

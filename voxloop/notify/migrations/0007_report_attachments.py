@@ -7,14 +7,14 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notify', '0005_action_notification_kinds'),
+        ('notify', '0006_fix_notice_and_reopened'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='outgoingmessage',
             name='kind',
-            field=models.CharField(choices=[('customer_ack', 'Acknowledgement to the customer'), ('customer_reply', 'Reply to the customer'), ('customer_resolved', 'Resolution notice to the customer'), ('staff_sla_warning', 'SLA warning'), ('staff_sla_breach', 'SLA breach'), ('staff_escalation', 'Escalation'), ('staff_compensation', 'Compensation waiting for approval'), ('staff_follow_up', 'Follow-up due'), ('staff_customer_message', 'The customer added information'), ('staff_rule', 'Automation rule notification'), ('staff_alert', 'Early-warning alert'), ('survey_invitation', 'Survey invitation'), ('survey_reminder', 'Survey reminder'), ('staff_report', 'Service-quality report')], max_length=30, verbose_name='kind'),
+            field=models.CharField(choices=[('customer_ack', 'Acknowledgement to the customer'), ('customer_reply', 'Reply to the customer'), ('customer_resolved', 'Resolution notice to the customer'), ('staff_sla_warning', 'SLA warning'), ('staff_sla_breach', 'SLA breach'), ('staff_escalation', 'Escalation'), ('staff_compensation', 'Compensation waiting for approval'), ('staff_follow_up', 'Follow-up due'), ('staff_customer_message', 'The customer added information'), ('staff_rule', 'Automation rule notification'), ('staff_alert', 'Early-warning alert'), ('survey_invitation', 'Survey invitation'), ('survey_reminder', 'Survey reminder'), ('fix_notice', '“We fixed it” notice'), ('staff_report', 'Service-quality report')], max_length=30, verbose_name='kind'),
         ),
         migrations.CreateModel(
             name='MessageAttachment',
