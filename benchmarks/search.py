@@ -16,6 +16,12 @@ Figures:
 
 Uses its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/vx_bench_search),
 created afresh. Last line: RESULT search_p95_ms=... phone_lookup_p95_ms=... import_slowdown_pct=...
+
+A change against a baseline, on a machine whose load moves: fill once, then time both in the same run, taking
+turns (the imports are skipped; the baseline is another checkout of the code, e.g. `git worktree add` or
+`git archive REV | tar -x -C DIR`):
+
+    .venv/bin/python benchmarks/search.py --quick --reuse --baseline-tree DIR [--rounds 3]
 """
 
 from __future__ import annotations
@@ -167,7 +173,7 @@ def _import(path: Path, indexing: bool) -> tuple[float, list[int]]:
     return batch.accepted_count / elapsed, ids
 
 
-def child(n_feedback: int, n_cases: int, import_rows: int, runs: int, reuse: int) -> None:
+def child(n_feedback: int, n_cases: int, import_rows: int, runs: int, reuse: int, imports: int = 1) -> None:
     import django
 
     django.setup()
@@ -217,6 +223,9 @@ def child(n_feedback: int, n_cases: int, import_rows: int, runs: int, reuse: int
         )  # noqa: S608
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
+    if not imports:  # timing the pages only (a baseline comparison)
+        print(json.dumps({"fill_s": fill_s, "search_ms": search_ms, "phone_ms": phone_ms, "per_query": per_query}))
+        return
     work = Path(temp_dir("vx-bench-search-"))
     rates: dict[str, list[float]] = {"off": [], "on": []}
     index_ids: list[int] = []
@@ -246,6 +255,8 @@ def main() -> None:
     parser.add_argument("--feedback", type=int, default=0)
     parser.add_argument("--cases", type=int, default=0)
     parser.add_argument("--reuse", action="store_true", help="time the database an earlier run filled (no fill)")
+    parser.add_argument("--baseline-tree", default="", help="with --reuse: time this checkout's code against it")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each with --baseline-tree")
     args = parser.parse_args()
     if not pg_available():
         sys.exit("search benchmark: PostgreSQL not reachable at " + PG_BASE)
@@ -261,6 +272,9 @@ def main() -> None:
     if not args.reuse:
         migrate(env)
     params = [str(n_feedback), str(n_cases), str(import_rows), str(runs), str(int(args.reuse))]
+    if args.baseline_tree:
+        compare(args.baseline_tree, params, env, args.rounds)
+        return
     f = run_child(__file__, ["--child", *params], env)
     print(("search (reusing the filled database): " if args.reuse else "search: ") + f"{n_feedback:,} feedback items, {n_cases:,} cases and customers, filled in {f['fill_s']:.0f} s "
           f"(word indexes built in {f['gin_build_s']:.1f} s)")  # fmt: skip
@@ -281,8 +295,39 @@ def main() -> None:
           f"index_rows_per_s={f['index_rate']:.0f}")  # fmt: skip
 
 
+def compare(baseline_tree: str, params: list[str], env: dict[str, str], rounds: int) -> None:
+    """Baseline and change on the same filled database, taking turns, so both meet the same load."""
+    if "1" != params[4]:
+        sys.exit("--baseline-tree needs --reuse (fill once with a plain run first)")
+    scripts = {"baseline": str(Path(baseline_tree) / "benchmarks" / "search.py"), "change": __file__}
+    if not Path(scripts["baseline"]).exists():
+        sys.exit(f"no benchmarks/search.py under {baseline_tree}")
+    this = Path(__file__).resolve()
+    # The harness is this script in both: the baseline tree gets its copy, so only voxloop/ differs.
+    Path(scripts["baseline"]).write_text(this.read_text())
+    samples: dict[str, dict[str, list[float]]] = {k: {"search": [], "phone": []} for k in scripts}
+    for n in range(rounds):
+        for name in ["baseline", "change"] if n % 2 == 0 else ["change", "baseline"]:
+            f = run_child(scripts[name], ["--child", *params, "0"], env)
+            samples[name]["search"] += f["search_ms"]
+            samples[name]["phone"] += f["phone_ms"]
+            print(f"round {n + 1} {name}: search p50 {median(f['search_ms']):.1f} ms p95 "
+                  f"{percentile(f['search_ms'], 95):.1f} ms; phone p50 {median(f['phone_ms']):.1f} ms p95 "
+                  f"{percentile(f['phone_ms'], 95):.1f} ms")  # fmt: skip
+    figures = {
+        name: {kind: (median(v), percentile(v, 95)) for kind, v in by_kind.items()} for name, by_kind in samples.items()
+    }
+    for name, by_kind in figures.items():
+        print(f"{name}: search p50 {by_kind['search'][0]:.1f} ms p95 {by_kind['search'][1]:.1f} ms; "
+              f"phone p50 {by_kind['phone'][0]:.1f} ms p95 {by_kind['phone'][1]:.1f} ms")  # fmt: skip
+    base, change = figures["baseline"], figures["change"]
+    print(f"RESULT search_p95_ms={change['search'][1]:.1f} phone_lookup_p95_ms={change['phone'][1]:.1f} "
+          f"baseline_search_p95_ms={base['search'][1]:.1f} baseline_phone_lookup_p95_ms={base['phone'][1]:.1f} "
+          f"search_p50_ms={change['search'][0]:.1f} baseline_search_p50_ms={base['search'][0]:.1f}")  # fmt: skip
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(*(int(a) for a in sys.argv[2:7]))
+        child(*(int(a) for a in sys.argv[2:8]))
     else:
         main()

@@ -58,8 +58,10 @@ def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
                 context.update({"error": exc.message, "text": request.POST.get("text", "")[:20000]})
                 status = 400
             else:
-                flag = "new" if result.kept_for_new_case else "1"
-                return redirect(f"{request.path}?lang={language}&sent={flag}")
+                if result.follow_up is not None:
+                    # The customer follows the new case from now on: its own page, number and link.
+                    return redirect(f"{tracking.tracking_url(result.follow_up)}?lang={language}&sent=new")
+                return redirect(f"{request.path}?lang={language}&sent=1")
         page = tracking.tracking_page(tracking.find_case(token) or case)
         context.update({"page": page, "sent": request.GET.get("sent", "")})
         response = render(request, "cases/public/tracking.html", context, status=status)

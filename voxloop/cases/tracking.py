@@ -3,9 +3,9 @@
 ``find_case`` answers None alike for an unknown and an expired token, so the page can only say "not found".
 ``tracking_page`` is the read model: status, expected time and the public conversation, never internal notes and
 never more about an agent than their first name. ``add_customer_message`` is what the customer's form does: the
-text is stored as feedback through the one ingest path, linked to the case and recorded on its timeline; a case
-waiting on the customer resumes, a resolved one reopens, and a closed one stays closed (the message then goes
-through the rules like any new feedback and, if it needs action, opens a new case flagged as a repeat).
+text is stored as feedback through the one ingest path and put on its case as an emailed reply is
+(``replies.receive_customer_reply``): a case waiting on the customer resumes, a resolved one reopens, a closed one
+reopens within ``CLOSED_CASE_REOPEN_DAYS`` of its closing and otherwise opens a follow-up case linked to it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from voxloop.cases import services
-from voxloop.cases.events import record_event
-from voxloop.cases.linking import attach_feedback
 from voxloop.cases.models import Case, CaseEvent, CaseStatus, EventKind
+from voxloop.cases.replies import receive_customer_reply
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Channel, Feedback
 from voxloop.feedback.normalize import RowError, clean_text
@@ -197,7 +195,7 @@ class MessageResult:
     duplicate: bool = False  # the same submission again (double click): nothing new was stored
     resumed: bool = False  # the case was waiting on the customer and runs again
     reopened: bool = False
-    kept_for_new_case: bool = False  # the case is closed: the message goes through the rules as new feedback
+    follow_up: Case | None = None  # the case was closed too long ago: the message opened this linked case
 
 
 def _customer_fields(case: Case) -> dict[str, str]:
@@ -251,21 +249,10 @@ def add_customer_message(
         if not stored.created:
             return MessageResult(feedback_id=stored.existing_ids.get(0, 0), duplicate=True)
         feedback_id = stored.created[0]
+        # The same outcome as an e-mailed reply: one rule for both channels (CLOSED_CASE_REOPEN_DAYS included).
+        outcome = receive_customer_reply(case, feedback_id, text=clean, via="tracking_page", now=now)
         result = MessageResult(feedback_id=feedback_id)
-        closed = case.status == CaseStatus.CLOSED
-        if not closed:
-            # Linked before analysis runs (after this commit), so the rules see it belongs to this case.
-            attach_feedback(case, [feedback_id])
-        record_event(
-            case, EventKind.CUSTOMER_MESSAGE, None, now, text=clean, feedback_id=feedback_id,
-            linked=not closed, previous_status=case.status,
-        )  # fmt: skip
-        if case.status == CaseStatus.PENDING_CUSTOMER:
-            services.set_status(case, CaseStatus.OPEN, None, now=now)
-            result.resumed = True
-        elif case.status == CaseStatus.RESOLVED:
-            services.reopen_case(case, None, reason="customer_message", now=now)
-            result.reopened = True
-        elif closed:
-            result.kept_for_new_case = True
+        result.resumed = outcome.action == "resumed"
+        result.reopened = outcome.action == "reopened"
+        result.follow_up = outcome.case if outcome.action == "follow_up" else None
     return result

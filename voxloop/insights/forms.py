@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.analysis.queries import topic_choices, topic_names
+from voxloop.automation.forms import list_separator
 from voxloop.insights.models import Touchpoint
 
 MAX_TOUCHPOINTS = 30
@@ -47,6 +48,12 @@ class TouchpointForm(forms.ModelForm):
         kept = [code for code in (self.instance.topic_codes or []) if code not in listed]
         names = topic_names() if kept else {}
         self.fields["topic_codes"].choices = choices + [(code, names.get(code, code)) for code in kept]
+
+    def chosen_topics(self) -> str:
+        """The row's chosen topics by name, in a line: a list box shows only some of its options at a time."""
+        labels = dict(self.fields["topic_codes"].choices)
+        value = self["topic_codes"].value() or []
+        return list_separator().join(str(labels.get(code, code)) for code in value)
 
 
 class BaseTouchpointFormSet(forms.BaseModelFormSet):

@@ -177,17 +177,46 @@ def test_message_reopens_a_resolved_case(client, case, agent):
     assert CaseEvent.objects.get(case=case, kind=EventKind.REOPENED).payload["reason"] == "customer_message"
 
 
-def test_message_on_a_closed_case_is_kept_and_goes_on_as_new_feedback(client, case, agent):
+def test_message_on_a_recently_closed_case_reopens_it(client, case, agent, settings):
+    """The tracking page follows CLOSED_CASE_REOPEN_DAYS as an emailed reply does."""
+    settings.CLOSED_CASE_REOPEN_DAYS = 7
     resolve_case(case, agent, root_cause="logistics", resolution="已补发")
     set_status(case, CaseStatus.CLOSED, agent)
     response = post(client, case, "又坏了")
-    assert response["Location"].endswith("sent=new")
+    assert response["Location"].endswith("sent=1")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REOPENED
+    feedback = Feedback.objects.get(source="tracking")
+    assert CaseFeedback.objects.filter(case=case, feedback=feedback).exists()
+
+
+def test_message_on_a_case_closed_long_ago_opens_a_linked_follow_up(client, case, agent, settings):
+    settings.CLOSED_CASE_REOPEN_DAYS = 7
+    resolve_case(case, agent, root_cause="logistics", resolution="已补发")
+    set_status(case, CaseStatus.CLOSED, agent)
+    Case.objects.filter(pk=case.pk).update(closed_at=timezone.now() - timedelta(days=8))
+    response = post(client, case, "又坏了")
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED  # closed stays closed
+    follow_up = Case.objects.get(repeat_of=case)
+    # the customer is taken to the new case's own page, told what happened, in their language
+    assert reverse("tracking:page", args=[follow_up.tracking_token]) + "?" in response["Location"]
+    assert response["Location"].endswith("sent=new")
+    page = client.get(response["Location"]).content.decode()
+    assert follow_up.number in page
+    assert "新建了这个工单" in page  # the customer wrote in Chinese: told so in Chinese
     feedback = Feedback.objects.get(source="tracking")
-    assert not CaseFeedback.objects.filter(feedback=feedback).exists()  # free for the rules to open a new case
+    assert CaseFeedback.objects.filter(case=follow_up, feedback=feedback).exists()
     event = CaseEvent.objects.get(case=case, kind=EventKind.CUSTOMER_MESSAGE)
-    assert (event.payload["linked"], event.payload["feedback_id"]) == (False, feedback.pk)
+    assert (event.payload["linked"], event.payload["follow_up_case_id"]) == (False, follow_up.pk)
+
+
+def test_with_no_reopen_window_every_message_on_a_closed_case_opens_a_follow_up(client, case, agent, settings):
+    settings.CLOSED_CASE_REOPEN_DAYS = 0
+    resolve_case(case, agent, root_cause="logistics", resolution="已补发")
+    set_status(case, CaseStatus.CLOSED, agent)
+    post(client, case, "又坏了")
+    assert Case.objects.filter(repeat_of=case).count() == 1
 
 
 def test_rules_see_a_linked_message_as_part_of_its_case(client, case):

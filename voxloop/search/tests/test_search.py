@@ -146,6 +146,18 @@ def test_results_page_counts_highlights_and_respects_case_visibility(client, sto
     assert "13912345678" in search(agent, "+86 13912345678").customers.hits[0].snippet
 
 
+def test_a_phone_number_typed_with_spaces_or_86_finds_the_texts_that_write_it(store, two_teams):
+    """A number from a call, as an agent types it, finds the feedback and case messages quoting it."""
+    mine, _other, agent, _analyst = two_teams
+    store("请回电 13800138000，路由器坏了", "另一条 13900000000")
+    case = Case.objects.create(number="C0000201", title="回电", team=mine)
+    add_reply(case, None, "客户留了新号码 13800138000", public=False)
+    for typed in ("138 0013 8000", "+86 138-0013-8000", "008613800138000", "13800138000"):
+        found = search(agent, typed)
+        assert [h.snippet.count("<mark>13800138000</mark>") for h in found.feedback.hits] == [1], typed
+        assert found.case_text.count == 1, typed
+
+
 def test_results_page_in_both_languages(client, store, two_teams):
     _mine, _other, agent, _analyst = two_teams
     store("账单不对", "账单重复")
