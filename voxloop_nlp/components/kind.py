@@ -51,6 +51,9 @@ def kind(doc: FeedbackDoc) -> FeedbackDoc:
         doc.kind = "question"
     elif label == "negative" and (doc.sentiment_score <= -0.6 or negative_emotion or complaint_cue):
         doc.kind = "complaint"
+    elif doc.extras.get("neutral_because") == "mixed" and doc.sentiment_score < 0:
+        # Pros and cons leaning negative: neutral as a rating, still a complaint to be worked.
+        doc.kind = "complaint"
     elif _ENDS_AS_QUESTION.search(lower) and label != "positive":
         doc.kind = "question"
     elif doc.needs and label != "negative":

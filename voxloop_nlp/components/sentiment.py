@@ -14,6 +14,7 @@ scoring their clauses. The sign (the binary verdict) never changes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,11 +30,24 @@ CONTRAST_WEIGHT = 0.7  # share of the emphasised clause's score in a text with a
 # whole text well (on long hotel reviews the clause rule cost accuracy).
 CONTRAST_MAX_CHARS = 60
 CONTRAST_UNSURE = 0.35  # the clause decides only where the whole text's score is unsure
-# Mixed/lukewarm → neutral only below this |score|. Compared at 0.4 / 0.6 / 0.8 on four labelled sets of
-# three domains and two languages, each text's 3-class label from its aspect polarities or stars
-# (mixed = neutral): every value raised the 3-class macro-F1 of all four; 0.6 is the cautious choice
-# (docs/analysis.md, "Mixed and lukewarm texts").
-MIXED_MAX_SCORE = 0.6
+
+
+def _mixed_max_score() -> float:
+    raw = os.environ.get("VOXLOOP_MIXED_NEUTRAL_BELOW", "0.4")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"VOXLOOP_MIXED_NEUTRAL_BELOW must be a number from 0 to 1 (0 turns it off), not {raw!r}.")
+    return value
+
+
+# Mixed/lukewarm → neutral only below this |score|. A trade-off measured on labelled sets of three domains
+# and two languages (docs/analysis.md, "Mixed and lukewarm texts"): 0.4 / 0.6 raise the 3-class macro-F1
+# where mixed texts count as neutral by up to 4 / 9 points, and cost up to 2.7 / 5.7 points of binary
+# accuracy when a neutral label counts as wrong on two-class review sets (the score's sign is unchanged).
+MIXED_MAX_SCORE = _mixed_max_score()
 MIXED_MAX_RATIO = 2  # mixed: the larger side has at most twice the clauses of the smaller
 MIXED_MAX_CLAUSES = 12  # a long review's first clauses: bounds the cost per item
 
@@ -64,6 +78,21 @@ def fast_scores(
     (lower-cased, trailing tags removed), for `kind` to read. `english_head=False`: n-grams alone (clauses
     of a text, scored per topic, do not pay for the sentence embedding). `mixed=False`: no mixed/lukewarm
     step (a clause is scored on its own)."""
+    scores, cores, _ = fast_scores_marked(model, norms, lowers, tokens, english_head=english_head, mixed=mixed)
+    return scores, cores
+
+
+def fast_scores_marked(
+    model: Any,
+    norms: Sequence[str],
+    lowers: Sequence[str],
+    tokens: Sequence[list[str]],
+    *,
+    english_head: bool = True,
+    mixed: bool = True,
+) -> tuple[np.ndarray, list[str], dict[int, str]]:
+    """`fast_scores`, plus the texts the mixed/lukewarm step pulled inside the band: position → why
+    ("mixed": pros and cons; "lukewarm": a lukewarm verdict)."""
     cores, core_norms, core_tokens = [], [], []
     for norm, low, toks in zip(norms, lowers, tokens, strict=True):
         core = clauses.strip_trailing_tags(low)
@@ -90,21 +119,23 @@ def fast_scores(
             # is still, as its writers rate it, a positive review (its Y gets its own polarity per topic).
             if abs(ts) > abs(scores[i]) and abs(scores[i]) < CONTRAST_UNSURE:
                 scores[i] = CONTRAST_WEIGHT * ts + (1 - CONTRAST_WEIGHT) * scores[i]
-    if mixed:
-        _pull_mixed_inside_band(model, scores, cores)
-    return scores, cores
+    pulled = _pull_mixed_inside_band(model, scores, cores) if mixed else {}
+    return scores, cores, pulled
 
 
-def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) -> None:
-    """Mixed or lukewarm texts with an undecided score → neutral, sign kept (see the module docstring)."""
+def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) -> dict[int, str]:
+    """Mixed or lukewarm texts with an undecided score → neutral, sign kept (see the module docstring);
+    returns position → why ("mixed" or "lukewarm")."""
     band = model.neutral_band
     inside = 0.9 * band
     owners, parts = [], []
+    pulled: dict[int, str] = {}
     for i, core in enumerate(cores):
         if not band <= abs(scores[i]) < MIXED_MAX_SCORE:
             continue
         if sentiment_rules.has_lukewarm_cue(core):
             scores[i] = float(np.sign(scores[i])) * inside
+            pulled[i] = "lukewarm"
             continue
         spans = clauses.clause_spans(core)
         if len(spans) >= 2:
@@ -112,7 +143,7 @@ def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) ->
                 owners.append(i)
                 parts.append(core[a:b])
     if not parts:
-        return
+        return pulled
     part_scores, _ = fast_scores(model, parts, parts, [tokenize(p) for p in parts], english_head=False, mixed=False)
     pos: dict[int, int] = {}
     neg: dict[int, int] = {}
@@ -124,17 +155,23 @@ def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) ->
         # ("饭很好吃，不过送餐速度真的很慢，我等了三个小时，疯了" is a complaint with one kind word).
         if min(pos[i], neg[i]) >= 1 and min(pos[i], neg[i]) * MIXED_MAX_RATIO >= max(pos[i], neg[i]):
             scores[i] = float(np.sign(scores[i])) * inside
+            pulled[i] = "mixed"
+    return pulled
 
 
 def score_docs(docs: Sequence[FeedbackDoc]) -> None:
     if not docs:
         return
     model = models_store.active().sentiment
-    scores, cores = fast_scores(model, [d.normalized for d in docs], [d.lower for d in docs], [d.tokens for d in docs])
-    for doc, score, core in zip(docs, scores, cores, strict=True):
+    scores, cores, pulled = fast_scores_marked(
+        model, [d.normalized for d in docs], [d.lower for d in docs], [d.tokens for d in docs]
+    )
+    for i, (doc, score, core) in enumerate(zip(docs, scores, cores, strict=True)):
         doc.sentiment_score = round(float(score), 4)
         doc.sentiment_label = model.label(float(score))
         doc.extras["core"] = core
+        if i in pulled:
+            doc.extras["neutral_because"] = pulled[i]  # `kind`: pros and cons leaning negative is a complaint
 
 
 @component("sentiment", requires=["normalized", "tokens"], assigns=["sentiment"], batch=score_docs)

@@ -16,3 +16,14 @@ import voxloop_nlp
 )
 def test_kind(text, expected):
     assert voxloop_nlp.analyze(text).kind == expected
+
+
+def test_pros_and_cons_leaning_negative_are_neutral_but_still_a_complaint():
+    # Neutral as a rating (a 3-star review), but the cons still need working: routing must see them.
+    a = voxloop_nlp.analyze("挺温和的，但清洁效果不是很好")
+    assert (a.sentiment_label, a.kind) == ("neutral", "complaint")
+
+
+def test_a_lukewarm_verdict_is_no_complaint():
+    a = voxloop_nlp.analyze("还好还好，和实体店差不多")
+    assert (a.sentiment_label, a.kind) == ("neutral", "other")

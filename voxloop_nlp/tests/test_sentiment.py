@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 import voxloop_nlp
@@ -151,7 +155,6 @@ def test_english_text_the_ngrams_are_unsure_about_goes_through_the_english_head(
     "text",
     [
         "味道不错，但是分量太少，价格偏贵",  # pros and cons, balanced: a 3-star review
-        "手机外观好看，拍照清晰，就是电池不耐用，发热严重",
         "用了一周，效果一般般，香味还可以，价格有点贵",  # a lukewarm verdict in a longer text
     ],
 )
@@ -176,6 +179,7 @@ def test_the_mixed_step_never_changes_the_binary_verdict():
     """Mixed texts are pulled inside the neutral band with their sign: positive/negative reports that
     read the score's sign see the same verdicts as before."""
     from voxloop_nlp import models_store
+    from voxloop_nlp.components.normalize import normalize_text
     from voxloop_nlp.components.segment import tokenize
     from voxloop_nlp.components.sentiment import fast_scores
 
@@ -187,10 +191,26 @@ def test_the_mixed_step_never_changes_the_binary_verdict():
         "Nice design, but the battery life is short",
         "快递很慢，包装也破了，不过客服态度还行",
     ]
-    lowers = [t.lower() for t in texts]
+    norms = [normalize_text(t) for t in texts]  # as the pipeline gives them
+    lowers = [t.lower() for t in norms]
     model = models_store.active().sentiment
-    with_step, _ = fast_scores(model, texts, lowers, [tokenize(t) for t in lowers])
-    without, _ = fast_scores(model, texts, lowers, [tokenize(t) for t in lowers], mixed=False)
+    with_step, _ = fast_scores(model, norms, lowers, [tokenize(t) for t in lowers])
+    without, _ = fast_scores(model, norms, lowers, [tokenize(t) for t in lowers], mixed=False)
     assert list(with_step >= 0) == list(without >= 0)
     assert (abs(with_step) <= abs(without) + 1e-9).all()
     assert (abs(with_step) < abs(without)).any()
+
+
+def _analyze_in_subprocess(text: str, setting: str) -> subprocess.CompletedProcess:
+    code = f"import voxloop_nlp; print(voxloop_nlp.analyze({text!r}).sentiment_label)"
+    env = {**os.environ, "VOXLOOP_MIXED_NEUTRAL_BELOW": setting}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+
+
+def test_the_mixed_neutral_setting_can_turn_the_step_off_and_refuses_nonsense():
+    mixed = "味道不错，但是分量太少，价格偏贵"
+    assert _analyze_in_subprocess(mixed, "0").stdout.strip() == "positive"  # the n-grams' lean, as before
+    assert _analyze_in_subprocess(mixed, "0.4").stdout.strip() == "neutral"
+    bad = _analyze_in_subprocess(mixed, "lots")
+    assert bad.returncode != 0
+    assert "VOXLOOP_MIXED_NEUTRAL_BELOW must be a number from 0 to 1" in bad.stderr
