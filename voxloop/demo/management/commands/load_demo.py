@@ -34,7 +34,9 @@ class Command(BaseCommand):
             )
         actions = load_demo_actions(seed=options["seed"])
         if actions:
-            self.stdout.write(f"Demo improvement actions: {actions} (one effective, one not effective, one too early, one verifying).")
+            self.stdout.write(
+                f"Demo improvement actions: {actions} (one effective, one not effective, one too early, one verifying)."
+            )
         self.stdout.write(
             f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
         )
