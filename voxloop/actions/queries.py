@@ -71,10 +71,14 @@ def department_summary(user: User, today: date) -> list[dict[str, Any]]:
         )
         .order_by()
     )  # fmt: skip
-    counts = {row["department_id"]: row for row in rows}
-    empty = {"open": 0, "overdue": 0, "effective": 0, "not_effective": 0}
+    keys = ("open", "overdue", "effective", "not_effective")
+    counts: dict[int, dict[str, int]] = {
+        row["department_id"]: {"open": row["open"], "overdue": row["overdue"], "effective": row["effective"],
+                               "not_effective": row["not_effective"]}
+        for row in rows
+    }  # fmt: skip
     return [
-        {"department": d, **{k: counts.get(pk, empty)[k] for k in empty}}
+        {"department": d, **counts.get(pk, dict.fromkeys(keys, 0))}
         for pk, d in sorted(departments.items(), key=lambda item: item[1].name)
     ]
 

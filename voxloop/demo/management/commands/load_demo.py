@@ -35,7 +35,9 @@ class Command(BaseCommand):
             )
         actions = load_demo_actions(seed=options["seed"])
         if actions:
-            self.stdout.write(f"Demo improvement actions: {actions} (one effective, one not effective, one too early, one verifying).")
+            self.stdout.write(
+                f"Demo improvement actions: {actions} (one effective, one not effective, one too early, one verifying)."
+            )
         report = load_demo_reports()
         if report is not None:
             self.stdout.write(f"Demo report: {report.title} ({report.get_state_display()}, "
