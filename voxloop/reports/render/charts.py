@@ -19,7 +19,8 @@ from matplotlib.typing import RcKeyType
 from voxloop.reports.render.formatting import in_language
 
 FONT_FAMILY = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk (.ci/run installs it); also the PDF's font
-PARETO_BARS = 15  # more bars are unreadable on A4; the table beside the chart lists every topic
+PARETO_BARS = 15
+TRENDS_HEIGHT = 7.4  # inches; A4's text block is about 10 in tall  # more bars are unreadable on A4; the table beside the chart lists every topic
 INK, ACCENT, MUTED, LINE = "#1f2933", "#2563a8", "#9aa5b1", "#c2410c"
 
 RC: dict[RcKeyType, Any] = {
@@ -98,11 +99,14 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
     shown = [(k, series[k["key"]]) for k in kpis if any(p.get("value") is not None for p in series.get(k["key"]) or [])]
     columns = 3
     rows = -(-len(shown) // columns)
-    height = 1.6 * rows + 0.1
+    # At most TRENDS_HEIGHT: the figure must fit on one A4 page under its heading, or it leaves a blank page.
+    height = min(1.6 * rows, TRENDS_HEIGHT) + 0.1
     figure = Figure(figsize=(6.8, height))
     # Fixed margins instead of tight_layout: the panels are alike, and tight_layout draws the figure twice.
+    row = (height - 0.1) / rows
+    # hspace is a fraction of a panel's height: keep about 0.6 in between rows for the ticks and the next title.
     figure.subplots_adjust(left=0.075, right=0.975, top=1 - 0.28 / height, bottom=0.3 / height, wspace=0.38,
-                           hspace=0.62)  # fmt: skip
+                           hspace=0.6 / max(row - 0.6, 0.3))  # fmt: skip
     for index, (kpi, points) in enumerate(shown, start=1):
         axes = figure.add_subplot(rows, columns, index)
         xs = list(range(len(points)))
