@@ -7,16 +7,19 @@ glyph it lacks shows up as a "Glyph missing" warning, which the tests turn into 
 """
 
 import io
+import json
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
+from django.utils import translation
 from django.utils.translation import pgettext
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from matplotlib.typing import RcKeyType
 
-from voxloop.reports.render.formatting import in_language
+from voxloop.reports.render.formatting import language_of
 
 FONT_FAMILY = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk (.ci/run installs it); also the PDF's font
 PARETO_BARS = 15
@@ -58,8 +61,10 @@ def pareto_svg(rows: list[dict[str, Any]]) -> str:
     axes = figure.add_subplot()
     positions = range(len(shown))
     shares = [(r.get("share") or 0.0) for r in shown]
-    lows = [s - (r["low"] if r.get("low") is not None else s) for s, r in zip(shares, shown, strict=True)]
-    highs = [(r["high"] if r.get("high") is not None else s) - s for s, r in zip(shares, shown, strict=True)]
+    # Error bars from the interval; clipped at zero, so an interval that does not contain its share (rounded
+    # bounds, an edited snapshot) cannot stop the report.
+    lows = [max(0.0, s - (r["low"] if r.get("low") is not None else s)) for s, r in zip(shares, shown, strict=True)]
+    highs = [max(0.0, (r["high"] if r.get("high") is not None else s) - s) for s, r in zip(shares, shown, strict=True)]
     colours = [LINE if r.get("significant") else ACCENT for r in shown]
     axes.bar(positions, shares, color=colours, width=0.65, yerr=[lows, highs], ecolor=INK, capsize=2, linewidth=0)
     axes.set_xticks(list(positions), [_short(str(r.get("label", ""))) for r in shown], rotation=35, ha="right")
@@ -127,13 +132,23 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
 def chart_svgs(snapshot: dict[str, Any]) -> dict[str, str]:
     """The charts the report shows: "pareto", "channels" and "trends" (a panel per KPI with a series); a chart
     without data is left out."""
+    status = snapshot.get("status") or {}
+    # The charts depend on these parts only; the preview page renders the same archived snapshot again and again.
+    key = json.dumps(
+        [language_of(snapshot), (snapshot.get("problems") or {}).get("pareto"), status.get("channels"),
+         status.get("kpis"), snapshot.get("series")],
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return dict(_charts(key))
+
+
+@lru_cache(maxsize=16)
+def _charts(key: str) -> tuple[tuple[str, str], ...]:
+    language, pareto, channels, kpis, series = json.loads(key)
     charts: dict[str, str] = {}
-    with in_language(snapshot), matplotlib.rc_context(RC):
-        pareto = (snapshot.get("problems") or {}).get("pareto") or []
+    with translation.override(language), matplotlib.rc_context(RC):
         if pareto:
             charts["pareto"] = pareto_svg(pareto)
-        status = snapshot.get("status") or {}
-        channels = status.get("channels") or []
         if channels:
             charts["channels"] = channels_svg(
                 channels,
@@ -143,10 +158,10 @@ def chart_svgs(snapshot: dict[str, Any]) -> dict[str, str]:
                     pgettext("service report", "Same period last year"),
                 ),
             )
-        series = snapshot.get("series") or {}
+        series = series or {}
         # Every KPI with a series, in the KPI table's order; a series without its KPI still gets a panel.
-        known = [k for k in status.get("kpis") or [] if k.get("key") in series]
-        known += [{"key": key, "name": key} for key in series if key not in {k.get("key") for k in known}]
+        known = [k for k in kpis or [] if k.get("key") in series]
+        known += [{"key": k, "name": k} for k in series if k not in {kpi.get("key") for kpi in known}]
         if any(p.get("value") is not None for k in known for p in series.get(k["key"]) or []):
             charts["trends"] = trends_svg(known, series)
-    return charts
+    return tuple(charts.items())
