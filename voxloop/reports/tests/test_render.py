@@ -19,6 +19,7 @@ from django.test import modify_settings, override_settings
 from pypdf import PdfReader
 
 from voxloop.reports.render import chart_svgs, render_email, render_html, render_pdf, render_xlsx
+from voxloop.reports.render.charts import _charts
 from voxloop.reports.render.workbook import sheet_title
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -142,6 +143,9 @@ def test_no_glyph_is_missing_and_the_fonts_are_embedded(zh):
     assert han and not han - set(zh.all_compact)
     fonts = zh.fonts()
     assert fonts and all(fonts.values()), fonts
+    # The charts are drawn as vectors: no page holds a bitmap, and their labels are text in the PDF.
+    assert not [image for page in zh.reader.pages for image in page.images]
+    assert zh.all_compact.count("投诉占比") >= 2  # the Pareto chart's axis title, besides its caption
     assert any("Noto-Sans-CJK-SC" in name for name in fonts)
 
 
@@ -194,6 +198,7 @@ def test_quotes_and_findings_link_to_the_items_with_absolute_addresses():
 
 
 def test_charts_are_vector_svg_with_no_missing_glyph():
+    _charts.cache_clear()  # drawn afresh here, or a warning from an earlier draw would go unseen
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)"
         charts = chart_svgs(load("zh"))
@@ -202,6 +207,17 @@ def test_charts_are_vector_svg_with_no_missing_glyph():
         assert svg.startswith("<svg") and "<image" not in svg  # vectors, no embedded bitmap
     assert "配送延迟" in charts["pareto"] and "Noto Sans CJK SC" in charts["pareto"]
     assert "本期" in charts["channels"]
+
+
+def test_charts_are_drawn_once_per_snapshot():
+    snapshot = load("en")
+    first = chart_svgs(snapshot)
+    hits = _charts.cache_info().hits
+    snapshot["status"]["summary"] = "edited"  # an edit of the text keeps the charts
+    assert chart_svgs(copy.deepcopy(snapshot)) == first
+    assert _charts.cache_info().hits == hits + 1
+    snapshot["problems"]["pareto"][0]["share"] = 0.5
+    assert chart_svgs(snapshot)["pareto"] != first["pareto"]
 
 
 def test_charts_of_an_empty_snapshot_are_left_out():
@@ -229,6 +245,26 @@ def test_excel_has_a_kpi_sheet_and_one_sheet_per_table_with_numbers_as_numbers()
     for sheet in workbook.worksheets:
         assert len(sheet.title) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet.title)
         assert all(cell.font.bold for cell in sheet[1])
+
+
+def test_every_table_sheet_holds_the_snapshot_rows_unchanged():
+    snapshot = load("en")
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
+    sheets = {sheet.title: sheet for sheet in workbook.worksheets[1:]}
+    for table in snapshot["tables"][1:]:
+        title = sheet_title(table["title"], set())
+        sheet = sheets.get(title)
+        assert sheet is not None, f"no sheet for {table['title']!r} in {list(sheets)}"
+        assert [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)] == table["rows"]
+
+
+def test_customer_text_is_escaped_in_every_output():
+    snapshot = load("en")
+    snapshot["problems"]["quotes"]["delivery.late"][0]["text"] = '<script>alert(1)</script> & "late"'
+    snapshot["status"]["summary"] = "<img src=x onerror=alert(1)>"
+    for html in (render_html(snapshot), render_html(snapshot, for_print=True), render_email(snapshot)[2]):
+        assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in render_html(snapshot)
 
 
 def test_sheet_titles_are_valid_and_unique():
