@@ -207,7 +207,8 @@ def kpi_target(kpi: ReportKpi) -> float | None:
 def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, change: dict[str, Any] | None) -> str:
     """grey: no data, or nothing to judge by. With a target: green when met, amber when missed but the 95%
     interval still reaches it (could be noise), red when the whole interval misses it. Without one: red when
-    significantly worse than the previous period, green otherwise (significantly better or no real change)."""
+    significantly worse than the previous period, green otherwise (significantly better or no real change); grey
+    for times, whose medians are not tested."""
     value = block["value"]
     if value is None or kpi.better == "neither":
         return "grey"
@@ -219,8 +220,8 @@ def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, c
         if reach is not None and ((reach >= target) if higher else (reach <= target)):
             return "amber"
         return "red"
-    if change is None or change.get("delta") is None:
-        return "grey"
+    if change is None or change.get("delta") is None or change.get("significant") is None:
+        return "grey"  # nothing to compare with, or a median that is not tested: no judgement
     if change.get("significant") and _worse(kpi, change["delta"]):
         return "red"
     return "green"
@@ -355,13 +356,15 @@ def channel_rows(period: ReportPeriod, scope: ReportScope) -> list[dict[str, Any
     for name, p in spans.items():
         for value, by_source in aggregate_by_value([Source.FEEDBACK], "channel", p.start, p.end).items():
             counts.setdefault(value, {})[name] = by_source[Source.FEEDBACK].n
+    # A period with no feedback at all (before the data began) is "no data", not a zero per channel.
+    empty = {name for name in spans if not any(c.get(name) for c in counts.values())}
     labels = dict(Channel.choices)
     rows = [
         {"key": value, "label": str(labels.get(value, value)) if value else _("(none)"),
-         "n": c.get("n", 0), "previous": c.get("previous", 0), "last_year": c.get("last_year", 0)}
+         **{name: None if name in empty else c.get(name, 0) for name in spans}}
         for value, c in counts.items()
     ]  # fmt: skip
-    return sorted(rows, key=lambda r: (-r["n"], r["key"]))
+    return sorted(rows, key=lambda r: (-(r["n"] or 0), r["key"]))
 
 
 # --- definitions --------------------------------------------------------------------------------------------
@@ -694,7 +697,7 @@ def appendix_definitions(kpis: list[dict[str, Any]]) -> list[dict[str, str]]:
         {"name": _("Traffic light"), "definition": _(
             "Green: target met, or no significant worsening. Amber: target missed but within the interval. "
             "Red: target missed beyond the interval, or significantly worse than the previous period. Grey: no "
-            "data, or a volume (neither good nor bad).")},
+            "data, a volume (neither good nor bad), or a time (not tested).")},
         {"name": _("Pareto of causes"), "definition": _(
             "Causes from the largest down with their share of the total and its 95% Wilson interval; the vital "
             "few make up the first 80%. A share change is significant after Holm's correction over all causes.")},
