@@ -579,18 +579,11 @@ def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: l
 
 
 def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workbook: one sheet per table, numbers as numbers."""
+    """The appendix's tables and the workbook's sheets, numbers as numbers. The indicators are not repeated
+    here: the status section shows them and the renderer's KPI sheet lists them from ``status.kpis``."""
     k = snapshot["status"]["kpis"]
-    kpi_rows = [[r["name"], r["value"], r["low"], r["high"], r["n"], r["target"],
-                 (r["previous"] or {}).get("value"), (r["last_year"] or {}).get("value"),
-                 (r["change"] or {}).get("delta"), (r["change"] or {}).get("p"), _light_label(r["light"]), r["unit"]]
-                for r in k]  # fmt: skip
     problems = snapshot["problems"]
     out = [
-        {"key": "kpis", "title": _("Indicators"), "columns": [
-            _("Indicator"), _("Value"), _("95% interval, low"), _("95% interval, high"), "n", _("Target"),
-            _("Previous period"), _("Same period last year"), _("Change vs previous"), "p", _("Light"), _("Unit")],
-         "rows": kpi_rows},
         {"key": "channels", "title": _("Channels"),
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
@@ -617,20 +610,30 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
         {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
          "rows": [[s["text"], s["reason"]] for s in snapshot["suggestions"]]},
     ]  # fmt: skip
+    # The trend of the headline indicators only: a column per indicator has to fit an A4 page.
     series = snapshot["series"]
-    if series:
-        keys = list(series)
-        labels = {r["key"]: r["name"] for r in k}
+    keys = [key for key in TREND_TABLE_KPIS if key in series]
+    if keys:
+        names = {r["key"]: r for r in k}
+        columns: list[Any] = [pgettext("trend table", "From")]
+        for key in keys:
+            unit = names[key]["unit"]
+            title = names[key]["name"] + (f" ({_('hours')})" if unit == "hours" else "")
+            columns.append({"title": title, "unit": unit} if unit in ("percent", "count") else title)
         first = series[keys[0]]
-        out.append(
-            {
-                "key": "series",
-                "title": _("Trend"),
-                "columns": [pgettext("trend table", "From"), *[labels.get(x, x) for x in keys]],
-                "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
-            }
-        )
+        out.append({"key": "series", "title": _("Trend"), "columns": columns,
+                    "rows": [[p["start"], *[_int_if_count(names[x]["unit"], series[x][i]["value"]) for x in keys]]
+                             for i, p in enumerate(first)]})  # fmt: skip
     return out
+
+
+# The indicators of the appendix's trend table (every indicator's series is in ``series`` for the charts).
+TREND_TABLE_KPIS = ("nps", "csat_top2", "ces_mean", "frt_business_median", "sla_compliance", "fcr_rate",
+                    "repeat_rate", "feedback_items")  # fmt: skip
+
+
+def _int_if_count(unit: str, value: float | None) -> float | int | None:
+    return int(value) if unit == "count" and value is not None else value
 
 
 def _pct(title: str) -> dict[str, str]:
@@ -640,10 +643,6 @@ def _pct(title: str) -> dict[str, str]:
 
 def _yes_no(value: Any) -> str:
     return _("yes") if value else _("no")
-
-
-def _light_label(light: str) -> str:
-    return {"green": _("green"), "amber": _("amber"), "red": _("red"), "grey": _("grey")}.get(light, light)
 
 
 def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetime) -> dict[str, Any]:
