@@ -33,7 +33,7 @@ from django.utils.translation import pgettext
 
 from voxloop.accounts.models import Department, Team
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback
-from voxloop.metrics.models import Source
+from voxloop.metrics.models import Source, Watermark
 from voxloop.metrics.queries import (
     KPI_BY_KEY,
     Cut,
@@ -548,6 +548,13 @@ def coverage(period: ReportPeriod, now: datetime) -> dict[str, Any]:
             "as_of": now.astimezone(site_zone()).isoformat(timespec="seconds")}  # fmt: skip
 
 
+def data_as_of(now: datetime) -> datetime:
+    """How fresh the roll-ups are: the oldest point up to which the catch-up task has folded in every source's
+    changes (its watermarks), or ``now`` when none has run (a full rebuild leaves them at its own time)."""
+    checked = Watermark.objects.aggregate(oldest=models.Min("checked_until"))["oldest"]
+    return min(checked, now) if checked else now
+
+
 def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: list[str]) -> list[str]:
     notes: list[str] = []
     if local_day(now) <= period.end:
@@ -656,6 +663,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
     cover = coverage(period, now)
     title = pgettext("report title", "Service quality report")
     stamp = now.astimezone(zone).isoformat(timespec="seconds")
+    cover["as_of"] = data_as_of(now).astimezone(zone).isoformat(timespec="seconds")
     snapshot: dict[str, Any] = {
         "version": VERSION,
         "kind": period.kind,
@@ -666,7 +674,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
         "last_year": period.same_last_year().as_dict(language),
         "scope": scope_block(scope, language),
         "generated_at": stamp,
-        "as_of": stamp,
+        "as_of": cover["as_of"],
         "status": status,
         "problems": found.problems,
         "suggestions": build_suggestions(status, found.problems, scope.department_id, local_day(now)),

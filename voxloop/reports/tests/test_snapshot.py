@@ -117,6 +117,9 @@ def test_every_kpi_equals_the_metrics_panel_for_the_same_period(november):
     dims = {d["dimension"]: d for d in panel.csat_dimensions}
     assert speed["value"] == pytest.approx(dims["speed"]["top2"]) and speed["n"] == dims["speed"]["n"]
     json.dumps(snapshot)  # archived as JSON, unchanged
+    # "As of": how far the roll-ups have caught up, never later than the generation time.
+    assert snapshot["as_of"] <= snapshot["generated_at"] == "2026-12-01T06:00:00+08:00"
+    assert snapshot["appendix"]["coverage"]["items"] == 4 and snapshot["appendix"]["coverage"]["not_analysed"] == 0
 
 
 def test_the_metrics_page_shows_the_reports_numbers(november, client):
