@@ -160,6 +160,7 @@ def test_quotes_are_masked_without_the_right_to_see_contacts(november):
     assert quotes and len(quotes) <= 3
     assert "13812345678" not in text and "zhangwei@example.com" not in text and "张伟" not in text
     assert all(q["url"].startswith("/feedback/") for q in quotes)
+    assert [q["date"] for q in quotes] == ["2026-11-05", "2026-11-06", "2026-11-07"]  # the most negative first
     shown = build_snapshot(NOVEMBER, ReportScope(see_contacts=True), "zh-hans", now=NOW)
     assert "13812345678" in json.dumps(shown["problems"]["quotes"], ensure_ascii=False)
 
