@@ -33,7 +33,7 @@ from django.utils.translation import pgettext
 
 from voxloop.accounts.models import Department, Team
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback
-from voxloop.metrics.models import Source
+from voxloop.metrics.models import Source, Watermark
 from voxloop.metrics.queries import (
     KPI_BY_KEY,
     Cut,
@@ -207,7 +207,8 @@ def kpi_target(kpi: ReportKpi) -> float | None:
 def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, change: dict[str, Any] | None) -> str:
     """grey: no data, or nothing to judge by. With a target: green when met, amber when missed but the 95%
     interval still reaches it (could be noise), red when the whole interval misses it. Without one: red when
-    significantly worse than the previous period, green otherwise (significantly better or no real change)."""
+    significantly worse than the previous period, green otherwise (significantly better or no real change); grey
+    for times, whose medians are not tested."""
     value = block["value"]
     if value is None or kpi.better == "neither":
         return "grey"
@@ -219,8 +220,8 @@ def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, c
         if reach is not None and ((reach >= target) if higher else (reach <= target)):
             return "amber"
         return "red"
-    if change is None or change.get("delta") is None:
-        return "grey"
+    if change is None or change.get("delta") is None or change.get("significant") is None:
+        return "grey"  # nothing to compare with, or a median that is not tested: no judgement
     if change.get("significant") and _worse(kpi, change["delta"]):
         return "red"
     return "green"
@@ -355,13 +356,15 @@ def channel_rows(period: ReportPeriod, scope: ReportScope) -> list[dict[str, Any
     for name, p in spans.items():
         for value, by_source in aggregate_by_value([Source.FEEDBACK], "channel", p.start, p.end).items():
             counts.setdefault(value, {})[name] = by_source[Source.FEEDBACK].n
+    # A period with no feedback at all (before the data began) is "no data", not a zero per channel.
+    empty = {name for name in spans if not any(c.get(name) for c in counts.values())}
     labels = dict(Channel.choices)
     rows = [
         {"key": value, "label": str(labels.get(value, value)) if value else _("(none)"),
-         "n": c.get("n", 0), "previous": c.get("previous", 0), "last_year": c.get("last_year", 0)}
+         **{name: None if name in empty else c.get(name, 0) for name in spans}}
         for value, c in counts.items()
     ]  # fmt: skip
-    return sorted(rows, key=lambda r: (-r["n"], r["key"]))
+    return sorted(rows, key=lambda r: (-(r["n"] or 0), r["key"]))
 
 
 # --- definitions --------------------------------------------------------------------------------------------
@@ -545,6 +548,13 @@ def coverage(period: ReportPeriod, now: datetime) -> dict[str, Any]:
             "as_of": now.astimezone(site_zone()).isoformat(timespec="seconds")}  # fmt: skip
 
 
+def data_as_of(now: datetime) -> datetime:
+    """How fresh the roll-ups are: the oldest point up to which the catch-up task has folded in every source's
+    changes (its watermarks), or ``now`` when none has run (a full rebuild leaves them at its own time)."""
+    checked = Watermark.objects.aggregate(oldest=models.Min("checked_until"))["oldest"]
+    return min(checked, now) if checked else now
+
+
 def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: list[str]) -> list[str]:
     notes: list[str] = []
     if local_day(now) <= period.end:
@@ -576,18 +586,11 @@ def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: l
 
 
 def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workbook: one sheet per table, numbers as numbers."""
+    """The appendix's tables and the workbook's sheets, numbers as numbers. The indicators are not repeated
+    here: the status section shows them and the renderer's KPI sheet lists them from ``status.kpis``."""
     k = snapshot["status"]["kpis"]
-    kpi_rows = [[r["name"], r["value"], r["low"], r["high"], r["n"], r["target"],
-                 (r["previous"] or {}).get("value"), (r["last_year"] or {}).get("value"),
-                 (r["change"] or {}).get("delta"), (r["change"] or {}).get("p"), _light_label(r["light"]), r["unit"]]
-                for r in k]  # fmt: skip
     problems = snapshot["problems"]
     out = [
-        {"key": "kpis", "title": _("Indicators"), "columns": [
-            _("Indicator"), _("Value"), _("95% interval, low"), _("95% interval, high"), "n", _("Target"),
-            _("Previous period"), _("Same period last year"), _("Change vs previous"), "p", _("Light"), _("Unit")],
-         "rows": kpi_rows},
         {"key": "channels", "title": _("Channels"),
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
@@ -614,20 +617,30 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
         {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
          "rows": [[s["text"], s["reason"]] for s in snapshot["suggestions"]]},
     ]  # fmt: skip
+    # The trend of the headline indicators only: a column per indicator has to fit an A4 page.
     series = snapshot["series"]
-    if series:
-        keys = list(series)
-        labels = {r["key"]: r["name"] for r in k}
+    keys = [key for key in TREND_TABLE_KPIS if key in series]
+    if keys:
+        names = {r["key"]: r for r in k}
+        columns: list[Any] = [pgettext("trend table", "From")]
+        for key in keys:
+            unit = names[key]["unit"]
+            title = names[key]["name"] + (f" ({_('hours')})" if unit == "hours" else "")
+            columns.append({"title": title, "unit": unit} if unit in ("percent", "count") else title)
         first = series[keys[0]]
-        out.append(
-            {
-                "key": "series",
-                "title": _("Trend"),
-                "columns": [pgettext("trend table", "From"), *[labels.get(x, x) for x in keys]],
-                "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
-            }
-        )
+        out.append({"key": "series", "title": _("Trend"), "columns": columns,
+                    "rows": [[p["start"], *[_int_if_count(names[x]["unit"], series[x][i]["value"]) for x in keys]]
+                             for i, p in enumerate(first)]})  # fmt: skip
     return out
+
+
+# The indicators of the appendix's trend table (every indicator's series is in ``series`` for the charts).
+TREND_TABLE_KPIS = ("nps", "csat_top2", "ces_mean", "frt_business_median", "sla_compliance", "fcr_rate",
+                    "repeat_rate", "feedback_items")  # fmt: skip
+
+
+def _int_if_count(unit: str, value: float | None) -> float | int | None:
+    return int(value) if unit == "count" and value is not None else value
 
 
 def _pct(title: str) -> dict[str, str]:
@@ -637,10 +650,6 @@ def _pct(title: str) -> dict[str, str]:
 
 def _yes_no(value: Any) -> str:
     return _("yes") if value else _("no")
-
-
-def _light_label(light: str) -> str:
-    return {"green": _("green"), "amber": _("amber"), "red": _("red"), "grey": _("grey")}.get(light, light)
 
 
 def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetime) -> dict[str, Any]:
@@ -654,6 +663,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
     cover = coverage(period, now)
     title = pgettext("report title", "Service quality report")
     stamp = now.astimezone(zone).isoformat(timespec="seconds")
+    cover["as_of"] = data_as_of(now).astimezone(zone).isoformat(timespec="seconds")
     snapshot: dict[str, Any] = {
         "version": VERSION,
         "kind": period.kind,
@@ -664,7 +674,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
         "last_year": period.same_last_year().as_dict(language),
         "scope": scope_block(scope, language),
         "generated_at": stamp,
-        "as_of": stamp,
+        "as_of": cover["as_of"],
         "status": status,
         "problems": found.problems,
         "suggestions": build_suggestions(status, found.problems, scope.department_id, local_day(now)),
@@ -694,7 +704,7 @@ def appendix_definitions(kpis: list[dict[str, Any]]) -> list[dict[str, str]]:
         {"name": _("Traffic light"), "definition": _(
             "Green: target met, or no significant worsening. Amber: target missed but within the interval. "
             "Red: target missed beyond the interval, or significantly worse than the previous period. Grey: no "
-            "data, or a volume (neither good nor bad).")},
+            "data, a volume (neither good nor bad), or a time (not tested).")},
         {"name": _("Pareto of causes"), "definition": _(
             "Causes from the largest down with their share of the total and its 95% Wilson interval; the vital "
             "few make up the first 80%. A share change is significant after Holm's correction over all causes.")},
