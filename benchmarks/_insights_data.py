@@ -294,8 +294,9 @@ def generate(cursor: Any, dialect: Dialect, n_feedback: int, policy_id: int, sur
           SELECT x.fid, t.language, t.normalized, t.sentiment, t.score, t.emotions, t.topics, t.needs, t.keywords,
                  t.kind, t.urgency, t.reasons, t.masked, t.model_version, x.received_at
           FROM bench_fid x JOIN bench_tpl t ON t.k = x.k ORDER BY x.fid""")
-    q("""INSERT INTO analysis_feedbacktopic (feedback_id, code, top_code, confidence, origin)
-         SELECT x.fid, tt.code, tt.top_code, tt.confidence, 'model'
+    # No aspect polarity (sentiment ""): each topic counts by its item's label, as rows stored before aspects do.
+    q("""INSERT INTO analysis_feedbacktopic (feedback_id, code, top_code, confidence, origin, sentiment)
+         SELECT x.fid, tt.code, tt.top_code, tt.confidence, 'model', ''
          FROM bench_fid x JOIN bench_tpl_topic tt ON tt.k = x.k ORDER BY x.fid""")
     step("analyses and topics")
 

@@ -13,9 +13,11 @@ are left out of a department's report (a caveat says so).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -61,7 +63,7 @@ def _period(p: ReportPeriod) -> Period:
     return Period(p.start, p.end)
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
+def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -93,10 +95,12 @@ def pareto_section(p: ReportPeriod, team_ids: list[int] | None, language: str) -
     previous = cause_counts(p.previous(), team_ids)
     labels = topic_labels(sorted(set(current) | set(previous)), language)
     total, previous_total = sum(current.values()), sum(previous.values())
-    changes = what_changed(dict(previous), dict(current)) if total and previous_total else []
+    now_counts: dict[Hashable, int] = {code: n for code, n in current.items()}
+    before_counts: dict[Hashable, int] = {code: n for code, n in previous.items()}
+    changes = what_changed(before_counts, now_counts) if total and previous_total else []
     by_cause = {str(c.cause): c for c in changes}
     rows = []
-    for row in pareto(dict(current))[:PARETO_ROWS] if total else []:
+    for row in pareto(now_counts)[:PARETO_ROWS] if total else []:
         code = str(row.cause)
         change = by_cause.get(code)
         rows.append({
@@ -151,7 +155,7 @@ def emerging_rows(p: ReportPeriod) -> tuple[list[dict[str, Any]], str]:
     start, _end = range_bounds(p.start, p.end)
     if run is None or run.window_end is None or run.window_end < start:
         return [], _("No emerging-topic analysis covers this period.")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cluster in view.clusters:
         band = emerging_view.growth_band(cluster.growth, cluster.recent_count)
         if band not in {"new", "rising"}:
@@ -217,7 +221,7 @@ def repeat_section(p: ReportPeriod, team_ids: list[int] | None, language: str, r
         counts = {v: n for v, n in counts.items() if v.isdigit() and int(v) in team_ids}
     top = sorted(((v, n) for v, n in counts.items() if n), key=lambda vn: (-vn[1], vn[0]))[:REPEAT_TOP]
     labels = value_labels(dimension, [v for v, _n in top], language)
-    rate = rate_kpi["value"] / 100 if rate_kpi and rate_kpi["value"] is not None else None
+    rate = rate_kpi["value"] if rate_kpi else None
     return {
         "rate": _r(rate),
         "display": rate_kpi["display"] if rate_kpi else kpi_format(None, "rate"),
@@ -233,13 +237,13 @@ def repeat_section(p: ReportPeriod, team_ids: list[int] | None, language: str, r
 def touchpoint_rows(p: ReportPeriod, language: str) -> list[dict[str, Any]]:
     """The journey map's touchpoints, worst (highest negative share) first."""
     result = journey(InsightFilters(_period(p), Cut(), "custom"), language)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in result.rows:
         share = row.figures.negative_share
         if share is None:
             continue
         codes = ",".join(row.touchpoint.topic_codes)
-        rows.append({"key": row.touchpoint.code, "label": row.label, "value": _r(share * 100, 2),
+        rows.append({"key": row.touchpoint.code, "label": row.label, "value": _r(share),
                      "display": kpi_format(share, "rate"), "n": row.figures.n, "complaints": row.figures.complaints,
                      "url": reverse("dashboards:journey") + "?" + urlencode({"period": "custom",
                             "start": p.start.isoformat(), "end": p.end.isoformat(), "touchpoint": row.touchpoint.code}),
@@ -262,16 +266,17 @@ def quotes_for(p: ReportPeriod, code: str, team_ids: list[int] | None, see_conta
     """2–3 complaints behind one cause: the most negative of the period with something to read, one per
     customer so one angry customer does not speak for everyone."""
     start, end = range_bounds(p.start, p.end)
+    ids: QuerySet[Any, int]  # the ids of the items behind the cause, as a subquery
     if team_ids is None:
         ids = FeedbackTopic.objects.filter(
             FeedbackTopic.complaint_q(), top_code=code, feedback__received_at__gte=start,
             feedback__received_at__lt=end,
-        ).values("feedback_id")  # fmt: skip
+        ).values_list("feedback_id", flat=True)  # fmt: skip
     else:
         ids = CaseFeedback.objects.filter(
             case__team_id__in=team_ids, case__root_cause=code, case__created_at__gte=start,
             case__created_at__lt=end,
-        ).values("feedback_id")  # fmt: skip
+        ).values_list("feedback_id", flat=True)  # fmt: skip
     candidates = (
         Feedback.objects.filter(pk__in=ids).select_related("customer")
         .order_by("sentiment_score", "-received_at", "pk")[:SCAN_QUOTES]

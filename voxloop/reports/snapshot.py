@@ -11,9 +11,10 @@ per team; every counter is additive, so the sum is exact). Feedback items have n
 figures (feedback received, negative share, complaint topics by feedback, channels) are left out of a
 department's report and a caveat says so.
 
-Units in the snapshot: ``percent`` values are 0–100 (87.5 means 87.5%), ``hours`` are hours, ``points`` are
-NPS points, ``score`` is a mean on the survey's scale, ``count`` a number of items; ``display`` is formatted as
-the metrics page formats it.
+Units in the snapshot: ``percent`` values are fractions (0.875 is 87.5%, as every share in the snapshot is),
+``hours`` are hours, ``points`` are NPS points, ``score`` is a mean on the survey's scale, ``count`` a number of
+items; a change of a ``percent`` KPI is in fraction points (0.02 is 2 percentage points). ``display`` is
+formatted as the metrics page formats it.
 """
 
 from __future__ import annotations
@@ -141,17 +142,15 @@ def metrics_url(p: ReportPeriod, scope: ReportScope, team_id: int | None = None)
 
 
 def report_value(kpi: ReportKpi, raw: float | None) -> float | None:
-    """A metrics value in the report's unit: rates as percent, durations (seconds) as hours."""
+    """A metrics value in the report's unit: durations (seconds) as hours; rates stay fractions."""
     if raw is None:
         return None
-    if kpi.unit == "percent":
-        return raw * 100
     if kpi.unit == "hours":
         return raw / 3600
     return raw
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
+def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -201,14 +200,15 @@ def kpi_target(kpi: ReportKpi) -> float | None:
     """The KPI's target in the report's unit. The only target VoxLoop keeps today is the repeat-complaint alert
     threshold (REPEAT_ALERT_THRESHOLD, an upper limit); the others have none (docs/reports.md)."""
     if kpi.key == "repeat_rate":
-        return float(settings.REPEAT_ALERT_THRESHOLD) * 100
+        return float(settings.REPEAT_ALERT_THRESHOLD)
     return None
 
 
 def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, change: dict[str, Any] | None) -> str:
     """grey: no data, or nothing to judge by. With a target: green when met, amber when missed but the 95%
     interval still reaches it (could be noise), red when the whole interval misses it. Without one: red when
-    significantly worse than the previous period, green otherwise (significantly better or no real change)."""
+    significantly worse than the previous period, green otherwise (significantly better or no real change); grey
+    for times, whose medians are not tested."""
     value = block["value"]
     if value is None or kpi.better == "neither":
         return "grey"
@@ -220,8 +220,8 @@ def traffic_light(kpi: ReportKpi, block: dict[str, Any], target: float | None, c
         if reach is not None and ((reach >= target) if higher else (reach <= target)):
             return "amber"
         return "red"
-    if change is None or change.get("delta") is None:
-        return "grey"
+    if change is None or change.get("delta") is None or change.get("significant") is None:
+        return "grey"  # nothing to compare with, or a median that is not tested: no judgement
     if change.get("significant") and _worse(kpi, change["delta"]):
         return "red"
     return "green"
@@ -232,7 +232,7 @@ def _change(kpi: ReportKpi, vs: str, now: dict[str, Any], before: dict[str, Any]
     if before is None or now["value"] is None or before["value"] is None:
         return None
     delta = now["value"] - before["value"]
-    raw_delta = delta / 100 if kpi.unit == "percent" else delta * 3600 if kpi.unit == "hours" else delta
+    raw_delta = delta * 3600 if kpi.unit == "hours" else delta
     return {
         "vs": vs,
         "delta": _r(delta),
@@ -292,7 +292,7 @@ def kpi_rows(period: ReportPeriod, scope: ReportScope, totals: ScopeTotals) -> l
         rows.append({
             "key": kpi.key, "name": str(definition.label), "group": kpi.group, "unit": kpi.unit,
             "better": kpi.better, **now,
-            "target": _r(target), "target_display": None if target is None else kpi_format(target / 100, "rate"),
+            "target": _r(target), "target_display": None if target is None else kpi_format(target, "rate"),
             "previous": before_or_none, "last_year": year_or_none,
             "change": change, "change_last_year": change_year,
             "light": traffic_light(kpi, now, target, change),
@@ -356,13 +356,15 @@ def channel_rows(period: ReportPeriod, scope: ReportScope) -> list[dict[str, Any
     for name, p in spans.items():
         for value, by_source in aggregate_by_value([Source.FEEDBACK], "channel", p.start, p.end).items():
             counts.setdefault(value, {})[name] = by_source[Source.FEEDBACK].n
+    # A period with no feedback at all (before the data began) is "no data", not a zero per channel.
+    empty = {name for name in spans if not any(c.get(name) for c in counts.values())}
     labels = dict(Channel.choices)
     rows = [
         {"key": value, "label": str(labels.get(value, value)) if value else _("(none)"),
-         "n": c.get("n", 0), "previous": c.get("previous", 0), "last_year": c.get("last_year", 0)}
+         **{name: None if name in empty else c.get(name, 0) for name in spans}}
         for value, c in counts.items()
     ]  # fmt: skip
-    return sorted(rows, key=lambda r: (-r["n"], r["key"]))
+    return sorted(rows, key=lambda r: (-(r["n"] or 0), r["key"]))
 
 
 # --- definitions --------------------------------------------------------------------------------------------
@@ -563,7 +565,7 @@ def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: l
     )
     notes.append(
         _(
-            "Changes are tested at the 5%% level one indicator at a time: among twenty indicators that did "
+            "Changes are tested at the 5% level one indicator at a time: among twenty indicators that did "
             "not really change, about one will look significant by chance."
         )
     )
@@ -593,8 +595,8 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
         {"key": "pareto", "title": _("Causes"),
-         "columns": [_("Cause"), "n", _("Share"), _("95% interval, low"), _("95% interval, high"), _("Cumulative"),
-                     _("Previous share"), _("Significant change")],
+         "columns": [_("Cause"), "n", _pct(_("Share")), _pct(_("95% interval, low")), _pct(_("95% interval, high")),
+                     _pct(_("Cumulative")), _pct(_("Previous share")), _("Significant change")],
          "rows": [[r["label"], r["n"], r["share"], r["low"], r["high"], r["cumulative"], r["previous_share"],
                    _yes_no(r["significant"])] for r in problems["pareto"]]},
         {"key": "drivers", "title": _("Drivers of NPS"),
@@ -602,14 +604,14 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
          "rows": [[d["label"], d["impact"], d["difference"], d["n"], _yes_no(d["significant"])]
                   for d in problems["drivers"]]},
         {"key": "alerts", "title": _("Alerts"),
-         "columns": [_("Alert"), _("Change"), _("Severity"), _("Since"), _("Acknowledged")],
+         "columns": [_("Alert"), pgettext("alert", "Change"), _("Severity"), _("Since"), _("Acknowledged")],
          "rows": [[a["title"], a["change"], a["severity_label"], a["started_on"], _yes_no(a["acknowledged"])]
                   for a in problems["alerts"]]},
         {"key": "touchpoints", "title": _("Touchpoints"),
-         "columns": [_("Touchpoint"), _("Negative share (%)"), "n", _("Complaints")],
+         "columns": [_("Touchpoint"), _pct(_("Negative share")), "n", _("Complaints")],
          "rows": [[t["label"], t["value"], t["n"], t["complaints"]] for t in problems["touchpoints"]]},
         {"key": "actions", "title": _("Improvement actions"),
-         "columns": [_("Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
+         "columns": [pgettext("improvement action", "Action"), _("Status"), _("Owner"), _("Due"), _("Verdict"), _("Effect")],
          "rows": [[a["title"], a["state_label"], a["owner"], a["due"], a["verdict_label"] or "",
                    (a["effect"] or {}).get("display", "")] for a in snapshot["actions"]]},
         {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
@@ -624,11 +626,16 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "key": "series",
                 "title": _("Trend"),
-                "columns": [_("From"), *[labels.get(x, x) for x in keys]],
+                "columns": [pgettext("trend table", "From"), *[labels.get(x, x) for x in keys]],
                 "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
             }
         )
     return out
+
+
+def _pct(title: str) -> dict[str, str]:
+    """A column of fractions, shown and formatted as per cent by the renderer and the workbook."""
+    return {"title": title, "unit": "percent"}
 
 
 def _yes_no(value: Any) -> str:
@@ -690,7 +697,7 @@ def appendix_definitions(kpis: list[dict[str, Any]]) -> list[dict[str, str]]:
         {"name": _("Traffic light"), "definition": _(
             "Green: target met, or no significant worsening. Amber: target missed but within the interval. "
             "Red: target missed beyond the interval, or significantly worse than the previous period. Grey: no "
-            "data, or a volume (neither good nor bad).")},
+            "data, a volume (neither good nor bad), or a time (not tested).")},
         {"name": _("Pareto of causes"), "definition": _(
             "Causes from the largest down with their share of the total and its 95% Wilson interval; the vital "
             "few make up the first 80%. A share change is significant after Holm's correction over all causes.")},

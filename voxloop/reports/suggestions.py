@@ -196,8 +196,9 @@ def _effect(action: ImprovementAction) -> tuple[str | None, dict[str, Any] | Non
 
 
 def action_rows(period: ReportPeriod, department_id: int | None) -> list[dict[str, Any]]:
-    """The scope's actions that were open during the period or closed in it: open first, by due date."""
-    qs = _actions(department_id).filter(created_at__date__lte=period.end).filter(
+    """The scope's actions as they stand when the report is made: every open one, and those closed since the
+    period began (an action opened after the period, in answer to it, belongs in its report)."""
+    qs = _actions(department_id).filter(
         Q(status__in=OPEN_STATUSES) | Q(closed_at__date__gte=period.start)
     ).prefetch_related("measurements")  # fmt: skip
     actions = sorted(qs[: MAX_ACTIONS * 2], key=lambda a: (not a.is_open, a.due_date, a.pk))[:MAX_ACTIONS]

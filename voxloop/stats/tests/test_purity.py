@@ -19,7 +19,7 @@ def test_insights_modules_never_import_django():
         "import sys, types; pkg = types.ModuleType('voxloop'); "
         f"pkg.__path__ = [{PACKAGE_DIR!r}]; sys.modules['voxloop'] = pkg; "
         "import voxloop.stats.anomaly, voxloop.stats.pareto, voxloop.stats.drivers, "
-        "voxloop.stats.segments, voxloop.stats.effects; "
+        "voxloop.stats.segments, voxloop.stats.effects, voxloop.stats.compare; "
         "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
