@@ -1,6 +1,7 @@
 """The report as one HTML document: shown in the browser as a preview and printed to PDF by WeasyPrint."""
 
 import base64
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,10 @@ from voxloop.reports.render.formatting import in_language
 APP = Path(__file__).resolve().parents[1]
 STYLESHEET = APP / "static" / "reports" / "document.css"
 QUOTES_PER_TOPIC = 3
+
+# WeasyPrint reports every layout step ("Step 5 - Creating layout - Page 3") at INFO, some forty lines per report
+# in a worker's log; its warnings (a missing glyph, a broken image) still come through.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 @cache
@@ -52,6 +57,67 @@ def page_counter_css() -> str:
     return " ".join(counters.get(part) or _css_string(part) for part in parts if part)
 
 
+def outline() -> list[dict[str, Any]]:
+    """The report's parts and their numbered subsections: headings and the contents page come from here."""
+
+    def part(key: str, number: str, title: str) -> dict[str, str]:
+        return {"id": f"sec-{key}", "key": key.replace("-", "_"), "number": number, "title": title}
+
+    def section(key: str, number: str, title: str, parts: list[dict[str, str]]) -> dict[str, Any]:
+        return {**part(key, number, title), "parts": parts}
+
+    return [
+        section("status", "1", pgettext("service report", "Service quality status"), [
+            part("summary", "1.1", pgettext("service report", "Summary")),
+            part("indicators", "1.2", pgettext("service report", "Indicators")),
+            part("channels", "1.3", pgettext("service report", "Volume by channel")),
+        ]),
+        section("problems", "2", pgettext("service report", "Problems and their causes"), [
+            part("pareto", "2.1", pgettext("service report", "Complaint topics (Pareto)")),
+            part("changes", "2.2", pgettext("service report", "Significant changes")),
+            part("alerts", "2.3", pgettext("service report", "Early-warning alerts")),
+            part("emerging", "2.4", pgettext("service report", "Emerging topics")),
+            part("drivers", "2.5", pgettext("service report", "Drivers of satisfaction")),
+            part("repeat", "2.6", pgettext("service report", "Repeat complaints")),
+            part("touchpoints", "2.7", pgettext("service report", "Worst touchpoints")),
+            part("quotes", "2.8", pgettext("service report", "What customers said")),
+        ]),
+        section("suggestions", "3", pgettext("service report", "Improvement suggestions"), [
+            part("suggestion-list", "3.1", pgettext("service report", "Suggestions")),
+            part("actions", "3.2", pgettext("service report", "Improvement actions")),
+        ]),
+        section("appendix", "", pgettext("service report", "Appendix"), [
+            part("trends", "A.1", pgettext("service report", "Trends")),
+            part("tables", "A.2", pgettext("service report", "Tables")),
+            part("definitions", "A.3", pgettext("service report", "Definitions")),
+            part("coverage", "A.4", pgettext("service report", "Data coverage and caveats")),
+        ]),
+    ]  # fmt: skip
+
+
+def light_counts(kpis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How many indicators are on target, to watch, off target: the cover's one-line verdict."""
+    counts = {light: sum(1 for k in kpis if (k.get("light") or "grey") == light) for light in ("green", "amber", "red")}
+    return [{"light": light, "label": fmt.light_label(light), "count": n} for light, n in counts.items() if n]
+
+
+def group_label(group: str) -> str:
+    return {
+        "satisfaction": pgettext("service report", "Satisfaction"),
+        "speed": pgettext("service report", "Speed"),
+        "resolution": pgettext("service report", "Resolution"),
+        "volume": pgettext("service report", "Volume"),
+    }.get(group, group)
+
+
+def _kpi_groups(kpis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """KPI rows under their group heading (satisfaction, speed, …), groups in the order they first appear."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for kpi in kpis:
+        groups.setdefault(str(kpi.get("group") or ""), []).append(_kpi_row(kpi))
+    return [{"label": group_label(g), "rows": rows} for g, rows in groups.items()]
+
+
 def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
     unit = str(kpi.get("unit") or "")
     previous = kpi.get("previous") or {}
@@ -70,7 +136,7 @@ def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
         "significant": significant,
         "change_note": pgettext("service report", "significant")
         if significant
-        else pgettext("service report", "within noise"),
+        else pgettext("service report", "not significant"),
         "light": kpi.get("light") or "grey",
         "light_label": fmt.light_label(kpi.get("light")),
         "url": fmt.absolute(kpi.get("url")),
@@ -86,7 +152,7 @@ def _pareto_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "label": row.get("label", ""),
             "n": fmt.number(row.get("n"), "count"),
             "share": fmt.share(share),
-            "interval": fmt.interval(row.get("low"), row.get("high"), "percent"),
+            "interval": fmt.share_interval(row.get("low"), row.get("high")),
             "cumulative": fmt.share(row.get("cumulative")),
             "previous": fmt.share(previous),
             "delta": fmt.share_delta(None if previous is None or share is None else share - previous),
@@ -113,24 +179,83 @@ def _quotes(problems: dict[str, Any]) -> list[dict[str, Any]]:
     return groups
 
 
+# Tables whose rows the body already shows in full; the appendix prints the others (the trend table, anything new).
+# The Excel workbook has every table.
+BODY_TABLES = {"kpis", "channels", "pareto", "changes", "drivers", "alerts", "touchpoints", "actions", "suggestions"}
+
+
+def _cell(value: Any, unit: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if unit == "share":
+        return fmt.share(value)
+    if unit in ("percent", "count", "hours", "minutes", "score", "points"):
+        return fmt.number(value, unit)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{round(value):,}"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+WIDE = 8  # more columns than this do not fit A4 portrait: a wide, short table (KPIs by week) is turned on its side
+
+
+def _transposed(
+    titles: list[str], units: list[str], raw: list[list[Any]]
+) -> tuple[list[str], list[str], list[list[Any]]]:
+    heads = [str(r[0]) if r else "" for r in raw]
+    if heads and all(ISO_DAY.match(h) for h in heads) and len({h[:4] for h in heads}) == 1:
+        heads = [h[5:] for h in heads]  # one year: "11-02" is enough
+    rows = [[titles[i], *[r[i] if i < len(r) else None for r in raw]] for i in range(1, len(titles))]
+    return [titles[0] if titles else "", *heads], ["", *[""] * len(raw)], rows
+
+
+def _tables(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """A snapshot table as the appendix prints it: a wide, short table on its side; a wide, long one (a month of
+    daily values for every KPI) in slices of columns, each repeating the first column, numbered "(1/3)"."""
+    columns = list(table.get("columns") or [])
+    rows = [list(r) for r in table.get("rows") or []]
+    if len(columns) <= WIDE or len(rows) < len(columns) - 1:
+        return [_table(table)]
+    per = WIDE - 1
+    slices = [range(start, min(start + per, len(columns))) for start in range(1, len(columns), per)]
+    out = []
+    for number, columns_here in enumerate(slices, start=1):
+        keep = [0, *columns_here]
+        part = {
+            "key": table.get("key", ""),
+            "title": f"{table.get('title', '')} ({number}/{len(slices)})",
+            "columns": [columns[i] for i in keep],
+            "rows": [[row[i] if i < len(row) else None for i in keep] for row in rows],
+        }
+        out.append(_table(part))
+    return out
+
+
 def _table(table: dict[str, Any]) -> dict[str, Any]:
-    columns = [c.get("title", "") if isinstance(c, dict) else c for c in table.get("columns") or []]
-    units = [c.get("unit", "") if isinstance(c, dict) else "" for c in table.get("columns") or []]
-    rows = []
-    for row in table.get("rows") or []:
-        cells = []
-        for i, cell in enumerate(row):
-            unit = units[i] if i < len(units) else ""
-            if isinstance(cell, bool) or not isinstance(cell, int | float):
-                cells.append({"text": "–" if cell is None else str(cell), "numeric": False})
-            elif unit in ("percent", "share"):
-                cells.append({"text": fmt.share(cell), "numeric": True})
-            elif isinstance(cell, int) or unit == "count":
-                cells.append({"text": fmt.number(cell, "count"), "numeric": True})
-            else:
-                cells.append({"text": f"{cell:.4g}" if abs(cell) < 1 else f"{cell:,.2f}", "numeric": True})
-        rows.append(cells)
-    return {"key": table.get("key", ""), "title": table.get("title", ""), "columns": columns, "rows": rows}
+    """A snapshot table for the appendix. A column is a title, or {"title", "unit"} to format its numbers."""
+    columns = table.get("columns") or []
+    titles = [str(c.get("title", "")) if isinstance(c, dict) else str(c) for c in columns]
+    units = [str(c.get("unit") or "") if isinstance(c, dict) else "" for c in columns]
+    raw = [list(r) for r in table.get("rows") or []]
+    if len(titles) > WIDE and len(raw) < len(titles) - 1 and not any(units):
+        titles, units, raw = _transposed(titles, units, raw)
+    numeric = [
+        all(
+            isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in raw if i < len(r) and r[i] is not None
+        )
+        and any(i < len(r) and r[i] is not None for r in raw)
+        for i in range(len(titles))
+    ]
+    rows = [
+        [{"text": _cell(v, units[i] if i < len(units) else ""), "numeric": i < len(numeric) and numeric[i]}
+         for i, v in enumerate(r)]
+        for r in raw
+    ]  # fmt: skip
+    head = [{"text": t, "numeric": numeric[i]} for i, t in enumerate(titles)]
+    return {"key": table.get("key", ""), "title": table.get("title", ""), "columns": head, "rows": rows}
 
 
 def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
@@ -139,12 +264,6 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
     appendix = snapshot.get("appendix") or {}
     charts = chart_svgs(snapshot)
     kpis = status.get("kpis") or []
-    kpi_names = {k.get("key"): k.get("name") for k in kpis}
-    trends = [
-        {"name": kpi_names.get(key[len("trend:") :]) or key, "src": data_uri(svg)}
-        for key, svg in charts.items()
-        if key.startswith("trend:")
-    ]
     pareto = problems.get("pareto") or []
     channels = [
         {
@@ -161,9 +280,17 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
          "effect_metric": (a.get("effect") or {}).get("metric_label") or ""}
         for a in snapshot.get("actions") or []
     ]  # fmt: skip
-    coverage = appendix.get("coverage") or {}
+    coverage = {
+        key: fmt.number(value, "count") if isinstance(value, int | float) else value
+        for key, value in (appendix.get("coverage") or {}).items()
+    }
+    toc = outline()
+    headings = {entry["key"]: entry for section in toc for entry in (section, *section["parts"])}
     return {
         "s": snapshot,
+        "toc": toc,
+        "h": headings,
+        "light_counts": light_counts(kpis),
         "for_print": for_print,
         "lang": fmt.language_of(snapshot),
         "css": stylesheet(),
@@ -179,7 +306,7 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
                 if x
             )  # fmt: skip
         ),
-        "kpis": [_kpi_row(k) for k in kpis],
+        "kpi_groups": _kpi_groups(kpis),
         "channels": channels,
         "channels_chart": data_uri(charts["channels"]) if "channels" in charts else None,
         "pareto": _pareto_rows(pareto),
@@ -199,7 +326,11 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
             for a in problems.get("alerts") or []
         ],  # fmt: skip
         "emerging": [{**e, "url": fmt.absolute(e.get("url"))} for e in problems.get("emerging") or []],
-        "drivers": problems.get("drivers") or [],
+        "drivers": [
+            {**d, "interval": fmt.interval(d.get("low"), d.get("high"), "points")}
+            for d in problems.get("drivers") or []
+        ],  # fmt: skip
+        "pareto_total": fmt.number(problems.get("total"), "count"),
         "repeat": repeat,
         "repeat_top": repeat.get("top") or [],
         "touchpoints": [{**t, "url": fmt.absolute(t.get("url"))} for t in problems.get("touchpoints") or []],
@@ -207,8 +338,10 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         "suggestions": [{**x, "url": fmt.absolute(x.get("url"))} for x in snapshot.get("suggestions") or []],
         "actions": actions,
         "top_causes": _pareto_rows(pareto[:3]),
-        "trends": trends,
-        "tables": [_table(t) for t in snapshot.get("tables") or []],
+        "trends_chart": data_uri(charts["trends"]) if "trends" in charts else None,
+        "tables": [
+            part for t in snapshot.get("tables") or [] if t.get("key") not in BODY_TABLES for part in _tables(t)
+        ],
         "definitions": appendix.get("definitions") or [],
         "coverage": coverage,
         "coverage_as_of": str(coverage.get("as_of") or snapshot.get("as_of") or "")[:16].replace("T", " "),
@@ -218,7 +351,8 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
 
 
 def render_html(snapshot: dict[str, Any], *, for_print: bool = False) -> str:
-    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page."""
+    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page:
+    its <style> (scoped to .report-doc) and the report in an <article>, with no cover or contents page."""
     with in_language(snapshot):
         template = engine().get_template("reports/document/report.html")
         return template.render(Context(context(snapshot, for_print=for_print)))

@@ -49,11 +49,12 @@ def unit_suffix(unit: str) -> str:
 
 
 def number(value: float | int | None, unit: str) -> str:
-    """A raw KPI number in its unit: fractions print as per cent, durations with their unit."""
+    """A raw KPI number in its unit. KPI "percent" values are 0–100 (the snapshot's convention, as on the metrics
+    page); shares of a whole (Pareto, changes) are fractions and go through share()."""
     if value is None:
         return "–"
     if unit == "percent":
-        return f"{value * 100:.1f}%"
+        return f"{value:.1f}%"
     if unit == "count":
         return f"{round(value):,}"
     if unit in ("hours", "minutes"):
@@ -71,7 +72,7 @@ def delta(value: float | int | None, unit: str) -> str:
     size = abs(value)
     if unit == "percent":
         points = pgettext("service report", "pts")
-        return f"{sign}{size * 100:.1f} {points}"
+        return f"{sign}{size:.1f} {points}"
     if unit == "count":
         return f"{sign}{round(size):,}"
     if unit in ("hours", "minutes"):
@@ -82,14 +83,29 @@ def delta(value: float | int | None, unit: str) -> str:
 
 
 def interval(low: float | None, high: float | None, unit: str) -> str:
+    """ "27.0–35.1", "86.1–88.6%", "2.2–2.7 h": the unit once, at the end, so the column stays narrow."""
     if low is None or high is None:
         return "–"
-    return f"{number(low, unit)} – {number(high, unit)}"
+    if unit == "percent":
+        return f"{low:.1f}–{high:.1f}%"
+    if unit in ("hours", "minutes"):
+        return f"{low:.1f}–{high:.1f} {unit_suffix(unit)}"
+    if unit == "count":
+        return f"{round(low):,}–{round(high):,}"
+    if unit == "score":
+        return f"{low:.2f}–{high:.2f}"
+    return f"{low:.1f}–{high:.1f}"
 
 
 def share(value: float | None) -> str:
+    """A fraction of a whole (0.21) as per cent (21.0%)."""
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
 def share_delta(value: float | None) -> str:
-    return delta(value, "percent")
+    """A change of a fraction (0.06) in percentage points (+6.0 pts)."""
+    return delta(None if value is None else value * 100, "percent")
+
+
+def share_interval(low: float | None, high: float | None) -> str:
+    return "–" if low is None or high is None else interval(low * 100, high * 100, "percent")

@@ -14,8 +14,10 @@ from voxloop.reports.render import formatting as fmt
 from voxloop.reports.render.formatting import in_language
 
 INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
-PERCENT = "0.0%"
-FORMATS = {"percent": PERCENT, "share": PERCENT, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
+# KPI per cents are 0–100 (87.4 means 87.4%): shown with a % sign but not multiplied; shares are fractions (0.21).
+PERCENT_POINTS = '0.0"%"'
+SHARE = "0.0%"
+FORMATS = {"percent": PERCENT_POINTS, "share": SHARE, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
            "score": "0.00", "points": "0.0"}  # fmt: skip
 BOLD = Font(bold=True)
 
@@ -42,8 +44,8 @@ def _fill(sheet: Worksheet, header: list[str], rows: list[list[Any]], formats: l
     widths = [len(str(h)) for h in header]
     for row in rows:
         for i, value in enumerate(row[: len(widths)]):
-            widths[i] = max(widths[i], len(fmt.share(value) if formats[i] == PERCENT and isinstance(value, float)
-                                           else str("" if value is None else value)))  # fmt: skip
+            text = fmt.share(value) if formats[i] == SHARE and isinstance(value, float) else str(value)
+            widths[i] = max(widths[i], len("" if value is None else text))
     for i, width in enumerate(widths, start=1):
         # CJK characters are about twice as wide as Latin ones in Excel's default font.
         sheet.column_dimensions[get_column_letter(i)].width = min(60, max(8, int(width * 1.6) + 2))
@@ -100,10 +102,18 @@ def render_xlsx(snapshot: dict[str, Any]) -> bytes:
     with in_language(snapshot):
         workbook = Workbook()
         taken: set[str] = set()
+        tables = list(snapshot.get("tables") or [])
+        # The KPI sheet comes from status.kpis, where each row's unit gives its number format; a "kpis" table in
+        # the snapshot is the same data, so it names that sheet instead of adding a second one.
+        kpi_table = next((t for t in tables if t.get("key") == "kpis"), None)
         kpi_sheet = workbook.active
-        kpi_sheet.title = sheet_title(pgettext("service report", "Indicators"), taken)
+        kpi_sheet.title = sheet_title(
+            str((kpi_table or {}).get("title") or pgettext("service report", "Indicators")), taken
+        )
         _kpi_sheet(kpi_sheet, (snapshot.get("status") or {}).get("kpis") or [])
-        for table in snapshot.get("tables") or []:
+        for table in tables:
+            if table is kpi_table:
+                continue
             columns = [_column(c) for c in table.get("columns") or []]
             sheet = workbook.create_sheet(sheet_title(str(table.get("title") or table.get("key") or ""), taken))
             _fill(sheet, [c[0] for c in columns], list(table.get("rows") or []), [c[1] for c in columns])
