@@ -14,7 +14,6 @@ from voxloop.reports.tests.fixtures import last_month, person
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture(autouse=True)
 def in_english():
     with translation.override("en"):
