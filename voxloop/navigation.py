@@ -34,9 +34,10 @@ def navigation(request: HttpRequest) -> dict:
         insight_pages = insight_navigation()
         if insight_pages:
             items.append((INSIGHTS_NAV_LABEL, insight_pages[0]["url"], "insights"))
-        items.append((REPORTS_NAV_LABEL, reverse("reports:list"), "reports"))
     if has(user, Capability.READ_METRICS) or has(user, Capability.PROPOSE_ACTIONS):
         items.append((ACTIONS_NAV_LABEL, reverse("actions:list"), "actions"))
+    if has(user, Capability.READ_METRICS):
+        items.append((REPORTS_NAV_LABEL, reverse("reports:list"), "reports"))
     if has(user, Capability.MANAGE_MAILBOXES):
         items.append((_("Mailboxes"), reverse("email:mailboxes"), "mailboxes"))
     if has(user, Capability.ADMINISTER):

@@ -21,6 +21,7 @@ from voxloop.feedback.ingest import FeedbackInput, ingest_feedback
 from voxloop.feedback.models import Customer, Feedback
 from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
 from voxloop.notify.services import handle_case_event, send_due_messages
+from voxloop.notify.staff import Attachment, queue_staff_email
 
 counter = iter(range(1, 100_000))
 
@@ -269,3 +270,19 @@ def test_a_message_that_cannot_be_prepared_is_recorded_and_does_not_block_the_ou
     assert not CaseEvent.objects.filter(processed=False).exists()  # nothing stuck in the outbox
     note = CaseEvent.objects.get(case=case, kind=EventKind.NOTIFICATION)
     assert note.payload["delivery"] == "failed"
+
+
+@pytest.mark.django_db
+def test_a_staff_email_carries_its_html_and_attachment_to_an_outside_address():
+    """Reports go out through the outbox too: an HTML part and a PDF, to a user or an address outside VoxLoop."""
+    message = queue_staff_email(
+        None, MessageKind.STAFF_REPORT, "zh-hans", "服务质量评估报告", "摘要", html="<p>摘要</p>",
+        attachments=[Attachment("report.pdf", "application/pdf", b"%PDF-1.7 test")], to_email="board@example.org",
+    )  # fmt: skip
+    assert message.recipient == "address:board@example.org" and message.status == MessageStatus.PENDING
+    assert send_due_messages().sent == 1
+    sent = mail.outbox[-1]
+    assert sent.to == ["board@example.org"] and sent.alternatives[0][0] == "<p>摘要</p>"
+    assert sent.attachments == [("report.pdf", b"%PDF-1.7 test", "application/pdf")]
+    nowhere = queue_staff_email(None, MessageKind.STAFF_REPORT, "en", "s", "b", to_email="")
+    assert nowhere.status == MessageStatus.NOT_SENT and nowhere.last_error == "no_address"
