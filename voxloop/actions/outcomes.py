@@ -236,8 +236,9 @@ def _window_figures(
 
 
 def customer_outcomes_split(
-    scope: Scope, first: date, last: date, split: date | None = None, cache: OutcomeCache | None = None
-) -> tuple[dict, dict | None]:
+    scope: Scope, first: date, last: date, split: date | None = None, cache: OutcomeCache | None = None,
+    complaints: tuple[int, int] | None = None,
+) -> tuple[dict, dict | None]:  # fmt: skip
     """The outcome metrics that follow customers rather than days, over ``first``..``split - 1`` and
     ``split``..``last`` (the windows before and after an intervention; no ``split``: one window, and None after):
 
@@ -248,7 +249,9 @@ def customer_outcomes_split(
     - NPS and CSAT (top-2 share) of the affected customers: survey answers in the window from customers who gave
       feedback in the scope in the same window.
     At most three aggregate queries for both windows together (fewer with a run's shared ``cache``: none for
-    the orders of an unfiltered scope, none for the answers when nobody answered a survey in the span)."""
+    the orders of an unfiltered scope, none for the answers when nobody answered a survey in the span).
+    ``complaints`` (before, after), when the caller has them from the day series, spares counting anonymous
+    items: the feedback query then reads only items with a customer, through the partial customer index."""
     start, end = _bounds(first, last)
     mid = _bounds(split, split)[0] if split is not None and first < split <= last else end
     about = _about(scope, start, end)
@@ -257,12 +260,15 @@ def customer_outcomes_split(
     aggregates: dict[str, Any] = {}
     for key, window in windows.items():
         aggregates |= {
-            f"{key}_n": Count("id", filter=window & complaint),
             f"{key}_known": Count("id", filter=window & complaint & known),
             f"{key}_complainers": Count("customer_id", distinct=True, filter=window & complaint),
             f"{key}_customers": Count("customer_id", distinct=True, filter=window & known),
         }
-    counted = about.aggregate(**aggregates)
+        if complaints is None:
+            aggregates[f"{key}_n"] = Count("id", filter=window & complaint)
+    counted = (about if complaints is None else about.filter(known)).aggregate(**aggregates)
+    if complaints is not None:
+        counted["b_n"], counted["a_n"] = complaints
     # orders
     if cache is not None and cache.covers(first, last) and not (scope.products or scope.segment):
         mid_day = split if split is not None else last + timedelta(days=1)
@@ -360,8 +366,9 @@ def baseline(scope: Scope, before: date) -> dict:
     first = before - timedelta(days=BASELINE_DAYS)
     series = outcome_series(scope, first, before - timedelta(days=1))
     complaints, items = float(series.complaints.sum()), float(series.items.sum())
+    window_complaints = (int(complaints), 0)
     return {
-        **customer_outcomes(scope, first, before - timedelta(days=1)),
+        **customer_outcomes_split(scope, first, before - timedelta(days=1), complaints=window_complaints)[0],
         "complaints": int(complaints),
         "items": int(items),
         **series_outcomes(series, 0, len(series.days)),

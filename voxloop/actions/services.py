@@ -429,8 +429,10 @@ def compute_effect(
     report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
     result = report_dict(report, series, intervention)
     # The customer-level outcomes (per 1,000 orders, repeats, NPS, CSAT) before and after the intervention date.
+    # the day series already counted the complaints of each window, anonymous ones included
+    split_complaints = (int(series.complaints[:intervention].sum()), int(series.complaints[intervention:].sum()))
     customers_before, customers_after = outcomes.customer_outcomes_split(
-        scope, start, last, action.implemented_on, cache
+        scope, start, last, action.implemented_on, cache, complaints=split_complaints
     )
     before = {**customers_before, **outcomes.series_outcomes(series, 0, intervention)}
     after: dict[str, Any] = {}
