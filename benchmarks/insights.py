@@ -419,13 +419,15 @@ def main() -> None:
         for db, d in measured.items():
             extra += (f"rebuild_{db}_s={d.get('rebuild_s', float('nan')):.1f} "
                       f"incr_new_{db}_ms={d['incr_new_ms']:.0f} incr_reanalysed_{db}_ms={d['incr_reanalysed_ms']:.0f} "
-                      f"incr_reanalysed_full_{db}_ms={d.get('incr_reanalysed_full_ms', float('nan')):.0f} ")  # fmt: skip
+                      f"incr_reanalysed_full_{db}_ms={d.get('incr_reanalysed_full_ms', float('nan')):.0f} "
+                      f"incr_fold_cpu_{db}_ms={d.get('incr_fold_cpu_ms', float('nan')):.0f} ")  # fmt: skip
         extra += f"dashboard_items={args.feedback} "
         pages = [(db, p) for db, d in measured.items() for p in d["pages"].values()]
         over = [f"{db}:{p['page']}:{p['variant']}" for db, p in pages if p["p95"] > 300 or p["status"] != 200]
         if not args.skip_pages:
             print(f"target every page p95 <= 300 ms: {'PASS' if not over and measured else 'FAIL'}"
               + (f" (over or failing: {', '.join(over)})" if over else ""))  # fmt: skip
+    extra += f"load_avg={os.getloadavg()[0]:.1f} "
     print(
         f"RESULT {extra}anomaly_precision={anomaly['precision']:.3f} anomaly_recall={anomaly['recall']:.3f} "
         f"anomaly_delay_days={anomaly['delay']:.2f} anomaly_s={anomaly['seconds']:.2f} "

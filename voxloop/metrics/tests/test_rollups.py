@@ -149,6 +149,32 @@ def test_csat_is_credited_to_the_agent_who_replied(csat_survey, monday_cases, pe
     assert rows[str(people["assignee"].pk)].extra["resolved_per_day"] == 1.0  # 2 resolved over 2 days
 
 
+def test_breakdown_sums_are_the_sums_of_its_days(csat_survey, monday_cases, people):
+    """The breakdown adds its counters up in the database (per database its own SQL): each value's totals are
+    the sums of that value's daily rows, counter by counter."""
+    make_response(csat_survey, sh(24, 15), csat=5, nps=9, ces=6, case=monday_cases[0], agent=people["replier"])
+    make_response(csat_survey, sh(23, 10), csat=2, nps=3, agent=people["assignee"], team=people["team"])
+    period = queries.Period(MONDAY, MONDAY + timedelta(days=1))
+    services.rebuild(since=period.start, until=period.end)
+    checked = 0
+    for dimension in ("agent", "team", "channel"):
+        sources = [s for s in Source.values if dimension in services.SOURCE_DIMENSIONS[s]]
+        totals = queries.aggregate_by_value(sources, dimension, period.start, period.end)
+        for source in sources:
+            expected: dict[str, tuple[int, dict[str, float]]] = {}
+            for row in MetricDaily.objects.filter(source=source, dimension=dimension):
+                n, sums = expected.get(row.value, (0, {}))
+                for key in queries.BREAKDOWN_SUMS[source]:
+                    if key in row.sums:
+                        sums[key] = sums.get(key, 0) + row.sums[key]
+                expected[row.value] = (n + row.n, sums)
+            checked += len(expected)
+            for value, (n, sums) in expected.items():
+                assert totals[value][source].n == n, (dimension, source, value)
+                assert dict(totals[value][source].sums) == pytest.approx({k: v for k, v in sums.items() if v})
+    assert checked >= 6  # agents, teams and channels of both cases and responses
+
+
 def test_repurchase_by_band_and_ratio(csat_survey):
     happy, content, unhappy, grumpy = (make_customer(n) for n in ("happy", "content", "unhappy", "grumpy"))
     make_response(csat_survey, sh(23, 9), csat=5, nps=10, customer=happy)
