@@ -9,7 +9,9 @@ the same train split; 3-class macro-F1 where neutral labels exist; leave-one-cat
 online_shopping_10_cats, also after `--adapt` (each fold self-trained on the left-out category's unlabelled
 texts: `crossdomain_acc_adapt`); items/s for the whole pipeline and sentiment alone with 1 and 2 worker
 processes, and end to end through `voxloop analyze` with `--workers 1` and `--workers 2`; peak memory of
-each analysing process; the load average, since speed depends on what else the machine runs; topics
+each analysing process; the load average, since speed depends on what else the machine runs; 3-class
+macro-F1 where mixed texts count as neutral (`sentiment_f1_3class_mixed_<set>`: cosmetics and car from their
+aspect polarities, SemEval with its mixed sentences, ASAP by stars); topics
 (`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
 taxonomies). The last line is `RESULT key=value ...`.
 """

@@ -90,8 +90,8 @@ def fast_scores_marked(
     *,
     english_head: bool = True,
     mixed: bool = True,
-) -> tuple[np.ndarray, list[str], dict[int, str]]:
-    """`fast_scores`, plus the texts the mixed/lukewarm step pulled inside the band: position → why
+) -> tuple[np.ndarray, list[str], dict[int, tuple[str, float]]]:
+    """`fast_scores`, plus the texts the mixed/lukewarm step pulled inside the band: position → (why, the score before)
     ("mixed": pros and cons; "lukewarm": a lukewarm verdict)."""
     cores, core_norms, core_tokens = [], [], []
     for norm, low, toks in zip(norms, lowers, tokens, strict=True):
@@ -123,19 +123,19 @@ def fast_scores_marked(
     return scores, cores, pulled
 
 
-def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) -> dict[int, str]:
+def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) -> dict[int, tuple[str, float]]:
     """Mixed or lukewarm texts with an undecided score → neutral, sign kept (see the module docstring);
-    returns position → why ("mixed" or "lukewarm")."""
+    returns position → (why: "mixed" or "lukewarm", the score before)."""
     band = model.neutral_band
     inside = 0.9 * band
     owners, parts = [], []
-    pulled: dict[int, str] = {}
+    pulled: dict[int, tuple[str, float]] = {}
     for i, core in enumerate(cores):
         if not band <= abs(scores[i]) < MIXED_MAX_SCORE:
             continue
         if sentiment_rules.has_lukewarm_cue(core):
+            pulled[i] = ("lukewarm", float(scores[i]))
             scores[i] = float(np.sign(scores[i])) * inside
-            pulled[i] = "lukewarm"
             continue
         spans = clauses.clause_spans(core)
         if len(spans) >= 2:
@@ -154,8 +154,8 @@ def _pull_mixed_inside_band(model: Any, scores: np.ndarray, cores: list[str]) ->
         # Balanced: pros and cons both there, neither side outnumbering the other by more than 2 to 1
         # ("饭很好吃，不过送餐速度真的很慢，我等了三个小时，疯了" is a complaint with one kind word).
         if min(pos[i], neg[i]) >= 1 and min(pos[i], neg[i]) * MIXED_MAX_RATIO >= max(pos[i], neg[i]):
+            pulled[i] = ("mixed", float(scores[i]))
             scores[i] = float(np.sign(scores[i])) * inside
-            pulled[i] = "mixed"
     return pulled
 
 
@@ -171,7 +171,9 @@ def score_docs(docs: Sequence[FeedbackDoc]) -> None:
         doc.sentiment_label = model.label(float(score))
         doc.extras["core"] = core
         if i in pulled:
-            doc.extras["neutral_because"] = pulled[i]  # `kind`: pros and cons leaning negative is a complaint
+            # `kind`: pros and cons leaning negative is a complaint; `topics`: a topic's own polarity comes
+            # from the score before (the text is mixed, its one topic need not be).
+            doc.extras["neutral_because"], doc.extras["score_before_mixed"] = pulled[i]
 
 
 @component("sentiment", requires=["normalized", "tokens"], assigns=["sentiment"], batch=score_docs)

@@ -237,7 +237,8 @@ def assign_topics(docs: Sequence[FeedbackDoc], taxonomy: Taxonomy | None = None)
             if code in aspect:
                 score = float(np.mean([clause_scores[t] for t, _ in aspect[code]]))
             else:
-                score = doc.sentiment_score
+                # A mixed text is neutral as a whole; the topic its evidence names keeps the text's lean.
+                score = float(doc.extras.get("score_before_mixed", doc.sentiment_score))
             if ASPECT_NEUTRAL_BELOW and abs(score) < ASPECT_NEUTRAL_BELOW:
                 scope = " ".join(t for t, _ in aspect[code]) if code in aspect else doc.lower
                 if not sentiment_rules.has_opinion_cue(scope):
