@@ -154,13 +154,14 @@ def test_admin_picks_journey_topics_by_name(login_page, admin_user, seeded, live
     page.click("[data-journey-edit]")
     page.wait_for_load_state("networkidle")
     # topics are chosen by name: the delivery row's list shows the taxonomy's names, logistics chosen
-    field = page.locator("tr", has=page.locator("input[name$='-code'][value=delivery]")).locator("select[name$=topic_codes]")
-    assert field.locator("option:checked").all_inner_texts() == ["Logistics and delivery"]
+    row = page.locator("tr", has=page.locator("input[name$='-code'][value=delivery]"))
+    field = row.locator("select[name$=topic_codes]")
+    assert field.locator("option:checked").all_inner_texts() == ["物流配送"]  # the page's language: Chinese
     field.select_option(value=[])
     page.click("#journey-editor button[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert "Choose at least one topic." in page.locator("#journey-editor").inner_text()
-    field.select_option(label=["Logistics and delivery", "Logistics and delivery › Damaged in transit"])
+    assert "请至少选择一个话题。" in page.locator("#journey-editor").inner_text()
+    field.select_option(label=["物流配送", "物流配送 › 运输破损"])
     page.click("#journey-editor button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/insights/journey/"), page.locator("#journey-editor").inner_text()[:1500]

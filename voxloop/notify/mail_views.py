@@ -4,6 +4,8 @@ out."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from voxloop.accounts.audit import record_access
-from voxloop.accounts.models import AuditAction
+from voxloop.accounts.models import AuditAction, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.accounts.privacy import contact_for, record_shown, text_for
 from voxloop.cases.checklist import SINK_BACKENDS
@@ -108,7 +110,7 @@ def outgoing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     known = [message.to_email] if customer and message.to_email else []
     if customer:
         record_access(
-            request.user,
+            cast(User, request.user),  # login_required: a signed-in user
             message,
             customer_id=message.case.customer_id if message.case else None,
             action=AuditAction.VIEW_PERSONAL_DATA,

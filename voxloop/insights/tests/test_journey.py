@@ -203,7 +203,7 @@ def test_admin_edits_touchpoints_and_errors_come_back_on_the_form(client, admin_
     assert client.get("/insights/journey/edit/").status_code == 200
     touchpoints = list(Touchpoint.objects.all())
     page = client.get("/insights/journey/edit/").content.decode()
-    assert "<option value=\"logistics\" selected>Logistics and delivery</option>" in page  # chosen by name
+    assert '<option value="logistics" selected>Logistics and delivery</option>' in page  # chosen by name
     assert "Chosen: Logistics and delivery<" in page  # and said in a line, since a list box scrolls
     intro = page.split("</h1>", 1)[1].split("</p>", 1)[0]
     assert "chosen by name" in intro and "logistics" not in intro  # the help teaches names, no codes
