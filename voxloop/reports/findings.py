@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -279,7 +279,7 @@ def quotes_for(p: ReportPeriod, code: str, team_ids: list[int] | None, see_conta
         ).values_list("feedback_id", flat=True)  # fmt: skip
     candidates = (
         Feedback.objects.filter(pk__in=ids).select_related("customer")
-        .order_by("sentiment_score", "-received_at", "pk")[:SCAN_QUOTES]
+        .order_by(F("sentiment_score").asc(nulls_last=True), "-received_at", "pk")[:SCAN_QUOTES]
     )  # fmt: skip
     channels = dict(Channel.choices)
     quotes: list[dict[str, Any]] = []

@@ -33,7 +33,7 @@ from django.utils.translation import pgettext
 
 from voxloop.accounts.models import Department, Team
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback
-from voxloop.metrics.models import Source
+from voxloop.metrics.models import Source, Watermark
 from voxloop.metrics.queries import (
     KPI_BY_KEY,
     Cut,
@@ -548,6 +548,13 @@ def coverage(period: ReportPeriod, now: datetime) -> dict[str, Any]:
             "as_of": now.astimezone(site_zone()).isoformat(timespec="seconds")}  # fmt: skip
 
 
+def data_as_of(now: datetime) -> datetime:
+    """How fresh the roll-ups are: the oldest point up to which the catch-up task has folded in every source's
+    changes (its watermarks), or ``now`` when none has run (a full rebuild leaves them at its own time)."""
+    checked = Watermark.objects.aggregate(oldest=models.Min("checked_until"))["oldest"]
+    return min(checked, now) if checked else now
+
+
 def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: list[str]) -> list[str]:
     notes: list[str] = []
     if local_day(now) <= period.end:
@@ -579,18 +586,11 @@ def caveats(period: ReportPeriod, cover: dict[str, Any], now: datetime, extra: l
 
 
 def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workbook: one sheet per table, numbers as numbers."""
+    """The appendix's tables and the workbook's sheets, numbers as numbers. The indicators are not repeated
+    here: the status section shows them and the renderer's KPI sheet lists them from ``status.kpis``."""
     k = snapshot["status"]["kpis"]
-    kpi_rows = [[r["name"], r["value"], r["low"], r["high"], r["n"], r["target"],
-                 (r["previous"] or {}).get("value"), (r["last_year"] or {}).get("value"),
-                 (r["change"] or {}).get("delta"), (r["change"] or {}).get("p"), _light_label(r["light"]), r["unit"]]
-                for r in k]  # fmt: skip
     problems = snapshot["problems"]
     out = [
-        {"key": "kpis", "title": _("Indicators"), "columns": [
-            _("Indicator"), _("Value"), _("95% interval, low"), _("95% interval, high"), "n", _("Target"),
-            _("Previous period"), _("Same period last year"), _("Change vs previous"), "p", _("Light"), _("Unit")],
-         "rows": kpi_rows},
         {"key": "channels", "title": _("Channels"),
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
@@ -617,20 +617,30 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
         {"key": "suggestions", "title": _("Suggestions"), "columns": [_("Suggestion"), _("Why")],
          "rows": [[s["text"], s["reason"]] for s in snapshot["suggestions"]]},
     ]  # fmt: skip
+    # The trend of the headline indicators only: a column per indicator has to fit an A4 page.
     series = snapshot["series"]
-    if series:
-        keys = list(series)
-        labels = {r["key"]: r["name"] for r in k}
+    keys = [key for key in TREND_TABLE_KPIS if key in series]
+    if keys:
+        names = {r["key"]: r for r in k}
+        columns: list[Any] = [pgettext("trend table", "From")]
+        for key in keys:
+            unit = names[key]["unit"]
+            title = names[key]["name"] + (f" ({_('hours')})" if unit == "hours" else "")
+            columns.append({"title": title, "unit": unit} if unit in ("percent", "count") else title)
         first = series[keys[0]]
-        out.append(
-            {
-                "key": "series",
-                "title": _("Trend"),
-                "columns": [pgettext("trend table", "From"), *[labels.get(x, x) for x in keys]],
-                "rows": [[p["start"], *[series[x][i]["value"] for x in keys]] for i, p in enumerate(first)],
-            }
-        )
+        out.append({"key": "series", "title": _("Trend"), "columns": columns,
+                    "rows": [[p["start"], *[_int_if_count(names[x]["unit"], series[x][i]["value"]) for x in keys]]
+                             for i, p in enumerate(first)]})  # fmt: skip
     return out
+
+
+# The indicators of the appendix's trend table (every indicator's series is in ``series`` for the charts).
+TREND_TABLE_KPIS = ("nps", "csat_top2", "ces_mean", "frt_business_median", "sla_compliance", "fcr_rate",
+                    "repeat_rate", "feedback_items")  # fmt: skip
+
+
+def _int_if_count(unit: str, value: float | None) -> float | int | None:
+    return int(value) if unit == "count" and value is not None else value
 
 
 def _pct(title: str) -> dict[str, str]:
@@ -640,10 +650,6 @@ def _pct(title: str) -> dict[str, str]:
 
 def _yes_no(value: Any) -> str:
     return _("yes") if value else _("no")
-
-
-def _light_label(light: str) -> str:
-    return {"green": _("green"), "amber": _("amber"), "red": _("red"), "grey": _("grey")}.get(light, light)
 
 
 def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetime) -> dict[str, Any]:
@@ -657,6 +663,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
     cover = coverage(period, now)
     title = pgettext("report title", "Service quality report")
     stamp = now.astimezone(zone).isoformat(timespec="seconds")
+    cover["as_of"] = data_as_of(now).astimezone(zone).isoformat(timespec="seconds")
     snapshot: dict[str, Any] = {
         "version": VERSION,
         "kind": period.kind,
@@ -667,7 +674,7 @@ def _build(period: ReportPeriod, scope: ReportScope, language: str, now: datetim
         "last_year": period.same_last_year().as_dict(language),
         "scope": scope_block(scope, language),
         "generated_at": stamp,
-        "as_of": stamp,
+        "as_of": cover["as_of"],
         "status": status,
         "problems": found.problems,
         "suggestions": build_suggestions(status, found.problems, scope.department_id, local_day(now)),

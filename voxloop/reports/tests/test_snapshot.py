@@ -117,6 +117,9 @@ def test_every_kpi_equals_the_metrics_panel_for_the_same_period(november):
     dims = {d["dimension"]: d for d in panel.csat_dimensions}
     assert speed["value"] == pytest.approx(dims["speed"]["top2"]) and speed["n"] == dims["speed"]["n"]
     json.dumps(snapshot)  # archived as JSON, unchanged
+    # "As of": how far the roll-ups have caught up, never later than the generation time.
+    assert snapshot["as_of"] <= snapshot["generated_at"] == "2026-12-01T06:00:00+08:00"
+    assert snapshot["appendix"]["coverage"]["items"] == 4 and snapshot["appendix"]["coverage"]["not_analysed"] == 0
 
 
 def test_the_metrics_page_shows_the_reports_numbers(november, client):
@@ -157,6 +160,7 @@ def test_quotes_are_masked_without_the_right_to_see_contacts(november):
     assert quotes and len(quotes) <= 3
     assert "13812345678" not in text and "zhangwei@example.com" not in text and "张伟" not in text
     assert all(q["url"].startswith("/feedback/") for q in quotes)
+    assert [q["date"] for q in quotes] == ["2026-11-05", "2026-11-06", "2026-11-07"]  # the most negative first
     shown = build_snapshot(NOVEMBER, ReportScope(see_contacts=True), "zh-hans", now=NOW)
     assert "13812345678" in json.dumps(shown["problems"]["quotes"], ensure_ascii=False)
 
