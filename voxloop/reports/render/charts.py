@@ -7,19 +7,23 @@ glyph it lacks shows up as a "Glyph missing" warning, which the tests turn into 
 """
 
 import io
+import json
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
+from django.utils import translation
 from django.utils.translation import pgettext
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from matplotlib.typing import RcKeyType
 
-from voxloop.reports.render.formatting import in_language
+from voxloop.reports.render.formatting import language_of
 
 FONT_FAMILY = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk (.ci/run installs it); also the PDF's font
-PARETO_BARS = 15  # more bars are unreadable on A4; the table beside the chart lists every topic
+PARETO_BARS = 15
+TRENDS_HEIGHT = 7.4  # inches; A4's text block is about 10 in tall  # more bars are unreadable on A4; the table beside the chart lists every topic
 INK, ACCENT, MUTED, LINE = "#1f2933", "#2563a8", "#9aa5b1", "#c2410c"
 
 RC: dict[RcKeyType, Any] = {
@@ -57,8 +61,10 @@ def pareto_svg(rows: list[dict[str, Any]]) -> str:
     axes = figure.add_subplot()
     positions = range(len(shown))
     shares = [(r.get("share") or 0.0) for r in shown]
-    lows = [s - (r["low"] if r.get("low") is not None else s) for s, r in zip(shares, shown, strict=True)]
-    highs = [(r["high"] if r.get("high") is not None else s) - s for s, r in zip(shares, shown, strict=True)]
+    # Error bars from the interval; clipped at zero, so an interval that does not contain its share (rounded
+    # bounds, an edited snapshot) cannot stop the report.
+    lows = [max(0.0, s - (r["low"] if r.get("low") is not None else s)) for s, r in zip(shares, shown, strict=True)]
+    highs = [max(0.0, (r["high"] if r.get("high") is not None else s) - s) for s, r in zip(shares, shown, strict=True)]
     colours = [LINE if r.get("significant") else ACCENT for r in shown]
     axes.bar(positions, shares, color=colours, width=0.65, yerr=[lows, highs], ecolor=INK, capsize=2, linewidth=0)
     axes.set_xticks(list(positions), [_short(str(r.get("label", ""))) for r in shown], rotation=35, ha="right")
@@ -98,11 +104,14 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
     shown = [(k, series[k["key"]]) for k in kpis if any(p.get("value") is not None for p in series.get(k["key"]) or [])]
     columns = 3
     rows = -(-len(shown) // columns)
-    height = 1.6 * rows + 0.1
+    # At most TRENDS_HEIGHT: the figure must fit on one A4 page under its heading, or it leaves a blank page.
+    height = min(1.6 * rows, TRENDS_HEIGHT) + 0.1
     figure = Figure(figsize=(6.8, height))
     # Fixed margins instead of tight_layout: the panels are alike, and tight_layout draws the figure twice.
+    row = (height - 0.1) / rows
+    # hspace is a fraction of a panel's height: keep about 0.6 in between rows for the ticks and the next title.
     figure.subplots_adjust(left=0.075, right=0.975, top=1 - 0.28 / height, bottom=0.3 / height, wspace=0.38,
-                           hspace=0.62)  # fmt: skip
+                           hspace=0.6 / max(row - 0.6, 0.3))  # fmt: skip
     for index, (kpi, points) in enumerate(shown, start=1):
         axes = figure.add_subplot(rows, columns, index)
         xs = list(range(len(points)))
@@ -123,13 +132,23 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
 def chart_svgs(snapshot: dict[str, Any]) -> dict[str, str]:
     """The charts the report shows: "pareto", "channels" and "trends" (a panel per KPI with a series); a chart
     without data is left out."""
+    status = snapshot.get("status") or {}
+    # The charts depend on these parts only; the preview page renders the same archived snapshot again and again.
+    key = json.dumps(
+        [language_of(snapshot), (snapshot.get("problems") or {}).get("pareto"), status.get("channels"),
+         status.get("kpis"), snapshot.get("series")],
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return dict(_charts(key))
+
+
+@lru_cache(maxsize=16)
+def _charts(key: str) -> tuple[tuple[str, str], ...]:
+    language, pareto, channels, kpis, series = json.loads(key)
     charts: dict[str, str] = {}
-    with in_language(snapshot), matplotlib.rc_context(RC):
-        pareto = (snapshot.get("problems") or {}).get("pareto") or []
+    with translation.override(language), matplotlib.rc_context(RC):
         if pareto:
             charts["pareto"] = pareto_svg(pareto)
-        status = snapshot.get("status") or {}
-        channels = status.get("channels") or []
         if channels:
             charts["channels"] = channels_svg(
                 channels,
@@ -139,10 +158,10 @@ def chart_svgs(snapshot: dict[str, Any]) -> dict[str, str]:
                     pgettext("service report", "Same period last year"),
                 ),
             )
-        series = snapshot.get("series") or {}
+        series = series or {}
         # Every KPI with a series, in the KPI table's order; a series without its KPI still gets a panel.
-        known = [k for k in status.get("kpis") or [] if k.get("key") in series]
-        known += [{"key": key, "name": key} for key in series if key not in {k.get("key") for k in known}]
+        known = [k for k in kpis or [] if k.get("key") in series]
+        known += [{"key": k, "name": k} for k in series if k not in {kpi.get("key") for kpi in known}]
         if any(p.get("value") is not None for k in known for p in series.get(k["key"]) or []):
             charts["trends"] = trends_svg(known, series)
-    return charts
+    return tuple(charts.items())

@@ -146,8 +146,8 @@ def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
 def _pareto_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        previous = row.get("previous_share")
-        share = row.get("share")
+        previous: Any = row.get("previous_share")
+        share: Any = row.get("share")
         out.append({
             "label": row.get("label", ""),
             "n": fmt.number(row.get("n"), "count"),
@@ -155,7 +155,7 @@ def _pareto_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "interval": fmt.share_interval(row.get("low"), row.get("high")),
             "cumulative": fmt.share(row.get("cumulative")),
             "previous": fmt.share(previous),
-            "delta": fmt.share_delta(None if previous is None or share is None else share - previous),
+            "delta": fmt.share_delta(share - previous if fmt.numeric(share, previous) else None),
             "significant": bool(row.get("significant")),
             "url": fmt.absolute(row.get("url")),
         })  # fmt: skip

@@ -48,11 +48,16 @@ def unit_suffix(unit: str) -> str:
     return {"hours": pgettext("service report", "h"), "minutes": pgettext("service report", "min")}.get(unit, "")
 
 
-def number(value: float | int | None, unit: str) -> str:
+def numeric(*values: Any) -> bool:
+    """Snapshots are archived forever: a value of an unexpected type prints as "–" rather than stopping a report."""
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def number(value: Any, unit: str) -> str:
     """A raw KPI number in its unit. KPI "percent" values are 0–100 (the snapshot's convention, as on the metrics
     page); shares of a whole (Pareto, changes) are fractions and go through share()."""
-    if value is None:
-        return "–"
+    if not numeric(value):
+        return "–" if value is None else str(value)
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "count":
@@ -64,9 +69,9 @@ def number(value: float | int | None, unit: str) -> str:
     return f"{value:.1f}"
 
 
-def delta(value: float | int | None, unit: str) -> str:
+def delta(value: Any, unit: str) -> str:
     """A change in the KPI's unit; rates change by percentage points, not per cent."""
-    if value is None:
+    if not numeric(value):
         return "–"
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
     size = abs(value)
@@ -82,7 +87,7 @@ def delta(value: float | int | None, unit: str) -> str:
     return f"{sign}{size:.1f}"
 
 
-def interval(low: float | None, high: float | None, unit: str) -> str:
+def interval(low: Any, high: Any, unit: str) -> str:
     """ "27.0–35.1", "86.1–88.6%", "2.2–2.7 h": the unit once, at the end, so the column stays narrow."""
     if low is None or high is None:
         return "–"
@@ -97,15 +102,15 @@ def interval(low: float | None, high: float | None, unit: str) -> str:
     return f"{low:.1f}–{high:.1f}"
 
 
-def share(value: float | None) -> str:
+def share(value: Any) -> str:
     """A fraction of a whole (0.21) as per cent (21.0%)."""
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return f"{value * 100:.1f}%" if numeric(value) else "–"
 
 
-def share_delta(value: float | None) -> str:
+def share_delta(value: Any) -> str:
     """A change of a fraction (0.06) in percentage points (+6.0 pts)."""
-    return delta(None if value is None else value * 100, "percent")
+    return delta(value * 100 if numeric(value) else None, "percent")
 
 
-def share_interval(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else interval(low * 100, high * 100, "percent")
+def share_interval(low: Any, high: Any) -> str:
+    return interval(low * 100, high * 100, "percent") if numeric(low, high) else "–"

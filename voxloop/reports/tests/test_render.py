@@ -19,6 +19,7 @@ from django.test import modify_settings, override_settings
 from pypdf import PdfReader
 
 from voxloop.reports.render import chart_svgs, render_email, render_html, render_pdf, render_xlsx
+from voxloop.reports.render.charts import _charts
 from voxloop.reports.render.workbook import sheet_title
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -197,6 +198,7 @@ def test_quotes_and_findings_link_to_the_items_with_absolute_addresses():
 
 
 def test_charts_are_vector_svg_with_no_missing_glyph():
+    _charts.cache_clear()  # drawn afresh here, or a warning from an earlier draw would go unseen
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)"
         charts = chart_svgs(load("zh"))
@@ -205,6 +207,17 @@ def test_charts_are_vector_svg_with_no_missing_glyph():
         assert svg.startswith("<svg") and "<image" not in svg  # vectors, no embedded bitmap
     assert "配送延迟" in charts["pareto"] and "Noto Sans CJK SC" in charts["pareto"]
     assert "本期" in charts["channels"]
+
+
+def test_charts_are_drawn_once_per_snapshot():
+    snapshot = load("en")
+    first = chart_svgs(snapshot)
+    hits = _charts.cache_info().hits
+    snapshot["status"]["summary"] = "edited"  # an edit of the text keeps the charts
+    assert chart_svgs(copy.deepcopy(snapshot)) == first
+    assert _charts.cache_info().hits == hits + 1
+    snapshot["problems"]["pareto"][0]["share"] = 0.5
+    assert chart_svgs(snapshot)["pareto"] != first["pareto"]
 
 
 def test_charts_of_an_empty_snapshot_are_left_out():
