@@ -8,14 +8,15 @@ in state "generating"; poll the report until it is a draft. Files are the stored
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from voxloop.accounts.models import Department, User
 from voxloop.accounts.permissions import Capability, require
@@ -88,11 +89,26 @@ class ReportFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
+def _iso_date(value: Any) -> Any:
+    """A day as JSON Schema's "date" has it: an ISO string, not a number of seconds since 1970."""
+    if not isinstance(value, str | date):
+        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD, not {value}", {"value": value})
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not {value}", {"value": value})
+    return value
+
+
 class GenerateIn(Schema):
-    kind: KindValue = ReportKind.MONTH
+    kind: KindValue = Field(..., description="week, month or quarter.")
     language: LanguageValue = ReportLanguage.ZH_HANS
-    department: int | None = Field(None, description="A department id; leave out for the whole organisation.")
-    period_containing: date | None = Field(
+    department: Annotated[int, BeforeValidator(_whole_number)] | None = Field(
+        None, description="A department id; leave out for the whole organisation."
+    )
+    period_containing: Annotated[date, BeforeValidator(_iso_date)] | None = Field(
         None, description="A day of the period to report on; leave out for the last complete period."
     )
 

@@ -70,7 +70,7 @@ def test_refusals_are_specific(client, boss):
     ahead = call(client, "post", "/api/reports", token, {"kind": "month", "period_containing": "2999-01-01"})
     assert ahead.status_code == 400 and ahead.json()["code"] == "invalid"
     assert "period that has ended" in ahead.json()["detail"]
-    nowhere = call(client, "post", "/api/reports", token, {"department": 999})
+    nowhere = call(client, "post", "/api/reports", token, {"kind": "week", "department": 999})
     assert nowhere.status_code == 400 and nowhere.json()["field"] == "department"
     assert call(client, "post", "/api/reports", token, {"kind": "year"}).status_code == 422
     assert call(client, "get", "/api/reports/999", token).status_code == 404
