@@ -41,12 +41,14 @@ from voxloop.cases.models import (
     FollowUp,
     FollowUpStatus,
 )
+from voxloop.cases.outbox import drain_case_events
 from voxloop.cases.services import CaseError
 from voxloop.demo.phrases import PRODUCTS
 from voxloop.feedback.models import AnalysisStatus, Customer, Feedback
 from voxloop.feedback.records import prepare_order, upsert_orders
 from voxloop.insights.segmentation import assign_segments
 from voxloop.metrics.services import rebuild
+from voxloop.notify.services import send_due_messages
 from voxloop.surveys import answers as survey_answers
 from voxloop.surveys import loop as survey_loop
 from voxloop.surveys.models import Answer, Invitation, InvitationChannel, InvitationStatus, Response, Survey
@@ -97,6 +99,8 @@ CANNED_REPLIES = [
 BACKLOG_AGE = timedelta(days=14)
 # How long working a case takes at most in _work_case (a working day to answer, up to 90 hours to resolve).
 WORK_SPAN = timedelta(days=6)
+# Case events of the last two days go through the outbox at load time, so the demo shows mail going out.
+RECENT_MAIL = timedelta(days=2)
 COMMENTS_UNHAPPY = [
     "等了太久才有人处理。",
     "问题还是没有彻底解决。",
@@ -552,8 +556,13 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
 
     followup.auto_close_cases(now=now)
     sla.sweep_sla(now=now)
-    # History is not news: nobody is emailed about what "happened" months ago.
+    # History is not news: nobody is emailed about what "happened" months ago. The last two days are handed to
+    # the outbox like live events, so staff notifications and customer replies go out to the demo's local mail
+    # sink and show on Settings → Outgoing mail.
+    CaseEvent.objects.filter(processed=False, created_at__lt=now - RECENT_MAIL).update(processed=True)
+    drain_case_events(budget_s=120.0)
     CaseEvent.objects.filter(processed=False).update(processed=True)
+    send_due_messages(now)
     FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED, due_at__lt=now).update(
         status=FollowUpStatus.SKIPPED, skip_reason="demo history"
     )

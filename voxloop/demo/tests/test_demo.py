@@ -10,6 +10,7 @@ from voxloop.cases.models import ACTIVE_STATUSES, CannedReply, Case, CaseEvent, 
 from voxloop.cases.sla import chain_gaps
 from voxloop.feedback.models import Channel, Customer, Feedback, Order
 from voxloop.metrics.queries import kpi_panel, make_period
+from voxloop.notify.models import OutgoingMessage
 from voxloop.surveys.models import Response
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,11 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
         Response.objects.filter(csat__isnull=False).count() > 20 and Response.objects.filter(nps__isnull=False).exists()
     )
     assert Feedback.objects.filter(channel="survey").exists()
-    assert not CaseEvent.objects.filter(processed=False).exists()  # history sends no email at start
+    assert not CaseEvent.objects.filter(processed=False).exists()  # every event handled, none left to replay
+    # Old history sends no mail; the last two days go out to the local mail sink (Settings → Outgoing mail).
+    mail = OutgoingMessage.objects.all()
+    assert mail.exists()
+    assert not mail.filter(created_at__lt=timezone.now() - timedelta(days=3)).exists()
     # The demo tells the truth: nothing dated later than now.
     now = timezone.now()
     assert not items.filter(received_at__gt=now).exists()
