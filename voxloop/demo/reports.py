@@ -1,4 +1,4 @@
-"""The demo's service-quality reports: a monthly schedule, and last month's report generated, approved and sent,
+"""The demo's service-quality reports: a monthly schedule, and the last two months' reports generated, approved and sent,
 with its delivery log (one recipient without an address, skipped), so the archive and the comparison have
 something to show. Everything goes through voxloop.reports.services. Idempotent: a second run adds nothing.
 
@@ -16,14 +16,14 @@ from voxloop.accounts.models import Role, User
 from voxloop.notify.services import send_due_messages
 from voxloop.reports import services
 from voxloop.reports.models import Report, ReportKind, ReportLanguage, ReportSchedule
-from voxloop.reports.periods import last_complete
+from voxloop.reports.periods import ReportPeriod, last_complete
 from voxloop.reports.services import Recipients, ScheduleData
 
 SCHEDULE_NAME = "月度服务质量评估报告"
 
 
 def load_demo_reports() -> Report | None:
-    """Last month's report, sent; None when the demo has no administrator or the report exists already."""
+    """Last month's report (and the one before), sent; None when the demo has no administrator or the report exists already."""
     admin = User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True).order_by("pk").first()
     if admin is None:
         return None
@@ -34,9 +34,16 @@ def load_demo_reports() -> Report | None:
             recipients=Recipients(users=[admin], roles=[Role.MANAGER, Role.ANALYST],
                                   addresses=["quality-board@example.com"]),
         ))  # fmt: skip
-    period = last_complete(ReportKind.MONTH, timezone.localdate())
-    if Report.objects.filter(schedule=schedule, period_start=period.start).exists():
+    latest = last_complete(ReportKind.MONTH, timezone.localdate())
+    if Report.objects.filter(schedule=schedule, period_start=latest.start).exists():
         return None
+    # The month before too, so "compare with the previous report" has something to compare with.
+    for period in (latest.previous(), latest):
+        report = _send(admin, schedule, period)
+    return report
+
+
+def _send(admin: User, schedule: ReportSchedule, period: ReportPeriod) -> Report:
     report = services.request_report(admin, schedule.kind, schedule.language, None, period=period, schedule=schedule)
     report = services.generate_report(report.pk)
     report = services.approve_report(report, admin)

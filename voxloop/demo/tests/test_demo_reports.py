@@ -1,4 +1,4 @@
-"""The demo's service-quality report: last month's, sent and archived with its delivery log, and a schedule."""
+"""The demo's service-quality reports: the last two months', sent and archived with its delivery log, and a schedule."""
 
 import pytest
 
@@ -21,4 +21,7 @@ def test_last_months_report_is_sent_with_its_log_and_a_schedule():
     assert DeliveryStatus.SENT in statuses and DeliveryStatus.QUEUED not in statuses
     assert report.deliveries.filter(address="quality-board@example.com", status=DeliveryStatus.SENT).exists()
     assert load_demo_reports() is None  # idempotent
-    assert Report.objects.count() == 1 and ReportSchedule.objects.count() == 1
+    assert Report.objects.count() == 2 and ReportSchedule.objects.count() == 1
+    # The month before is archived too, so the comparison with the previous report has one to show.
+    earlier = Report.objects.get(period_start=last_month().previous().start)
+    assert earlier.state == ReportState.SENT and earlier.sent_at <= report.sent_at
