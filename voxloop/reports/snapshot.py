@@ -590,7 +590,7 @@ def tables(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     here: the status section shows them and the renderer's KPI sheet lists them from ``status.kpis``."""
     k = snapshot["status"]["kpis"]
     problems = snapshot["problems"]
-    out = [
+    out: list[dict[str, Any]] = [
         {"key": "channels", "title": _("Channels"),
          "columns": [_("Channel"), _("This period"), _("Previous period"), _("Same period last year")],
          "rows": [[c["label"], c["n"], c["previous"], c["last_year"]] for c in snapshot["status"]["channels"]]},
