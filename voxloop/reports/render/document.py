@@ -1,7 +1,6 @@
 """The report as one HTML document: shown in the browser as a preview and printed to PDF by WeasyPrint."""
 
 import base64
-import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -18,11 +17,6 @@ from voxloop.reports.render.formatting import in_language
 APP = Path(__file__).resolve().parents[1]
 STYLESHEET = APP / "static" / "reports" / "document.css"
 QUOTES_PER_TOPIC = 3
-
-# WeasyPrint reports every layout step ("Step 5 - Creating layout - Page 3") at INFO, some forty lines per report
-# in a worker's log; its warnings (a missing glyph, a broken image) still come through.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
 
 @cache
 def engine() -> Engine:
