@@ -345,8 +345,9 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
 
 
 def render_html(snapshot: dict[str, Any], *, for_print: bool = False) -> str:
-    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page:
-    its <style> (scoped to .report-doc) and the report in an <article>, with no cover or contents page."""
+    """The whole report as one HTML document: for print (cover, contents, page margins), or (for_print=False) the
+    browser preview the report page shows in a frame, with no cover or contents page. Both start with a doctype:
+    without one a browser lays the frame out in quirks mode (table fonts and line heights differ from the PDF)."""
     with in_language(snapshot):
         template = engine().get_template("reports/document/report.html")
         return template.render(Context(context(snapshot, for_print=for_print)))

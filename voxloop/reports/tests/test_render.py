@@ -293,10 +293,12 @@ def test_english_email():
     assert "Off target" in html and f"{SITE}/reports/" in text
 
 
-def test_preview_is_a_fragment_with_the_same_sections_and_charts():
+def test_preview_is_a_standards_mode_document_with_the_same_sections_and_charts():
     html = render_html(load("en"))
-    assert not html.lstrip().startswith("<!DOCTYPE") and "<body" not in html
-    assert html.lstrip().startswith("<style>") and '<article class="report-doc"' in html
+    # The preview is a frame's whole page: without a doctype a browser lays it out in quirks mode.
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="en"' in html and "<body>" in html
+    assert '<meta charset="utf-8">' in html and '<article class="report-doc"' in html
+    assert "cover" not in re.findall(r'<section class="([^"]+)"', html)
     for title in EN_SECTIONS:
         assert title in html
     assert html.count('src="data:image/svg+xml;base64,') == 3
