@@ -18,6 +18,7 @@ APP = Path(__file__).resolve().parents[1]
 STYLESHEET = APP / "static" / "reports" / "document.css"
 QUOTES_PER_TOPIC = 3
 
+
 @cache
 def engine() -> Engine:
     """A template engine of our own: the report renders the same whether or not the app's templates are installed
@@ -126,7 +127,9 @@ def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
         "target": kpi.get("target_display") or fmt.number(kpi.get("target"), unit),
         "previous": previous.get("display") or fmt.number(previous.get("value"), unit),
         "last_year": last_year.get("display") or fmt.number(last_year.get("value"), unit),
-        "delta": fmt.delta(change.get("delta"), unit),
+        # The snapshot's own strings first (formatted by the builder in its language and unit: "-6.4 个百分点",
+        # "+7 分钟"); the renderer formats only what an older or thinner snapshot leaves out.
+        "delta": change.get("display") or fmt.delta(change.get("delta"), unit),
         "significant": significant,
         "change_note": pgettext("service report", "significant")
         if significant
@@ -183,9 +186,7 @@ def _cell(value: Any, unit: str) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    if unit == "share":
-        return fmt.share(value)
-    if unit in ("percent", "count", "hours", "minutes", "score", "points"):
+    if unit in ("share", "percent", "count", "hours", "minutes", "score", "points"):
         return fmt.number(value, unit)
     if isinstance(value, int) or float(value).is_integer():
         return f"{round(value):,}"
@@ -327,7 +328,10 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         "pareto_total": fmt.number(problems.get("total"), "count"),
         "repeat": repeat,
         "repeat_top": repeat.get("top") or [],
-        "touchpoints": [{**t, "url": fmt.absolute(t.get("url"))} for t in problems.get("touchpoints") or []],
+        "touchpoints": [
+            {**t, "url": fmt.absolute(t.get("url")), "display": t.get("display") or fmt.share(t.get("value"))}
+            for t in problems.get("touchpoints") or []
+        ],
         "quote_groups": _quotes(problems),
         "suggestions": [{**x, "url": fmt.absolute(x.get("url"))} for x in snapshot.get("suggestions") or []],
         "actions": actions,

@@ -54,12 +54,12 @@ def numeric(*values: Any) -> bool:
 
 
 def number(value: Any, unit: str) -> str:
-    """A raw KPI number in its unit. KPI "percent" values are 0–100 (the snapshot's convention, as on the metrics
-    page); shares of a whole (Pareto, changes) are fractions and go through share()."""
+    """A raw KPI number in its unit. "percent" values are fractions in the snapshot (0.7249 is 72.5%: the
+    snapshot builder's convention, voxloop/reports/snapshot.py), like the shares of a whole (Pareto, changes)."""
     if not numeric(value):
         return "–" if value is None else str(value)
-    if unit == "percent":
-        return f"{value:.1f}%"
+    if unit in ("percent", "share"):
+        return f"{value * 100:.1f}%"
     if unit == "count":
         return f"{round(value):,}"
     if unit in ("hours", "minutes"):
@@ -70,14 +70,14 @@ def number(value: Any, unit: str) -> str:
 
 
 def delta(value: Any, unit: str) -> str:
-    """A change in the KPI's unit; rates change by percentage points, not per cent."""
+    """A change in the KPI's unit; rates (fractions) change by percentage points, not per cent."""
     if not numeric(value):
         return "–"
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
     size = abs(value)
-    if unit == "percent":
+    if unit in ("percent", "share"):
         points = pgettext("service report", "pts")
-        return f"{sign}{size:.1f} {points}"
+        return f"{sign}{size * 100:.1f} {points}"
     if unit == "count":
         return f"{sign}{round(size):,}"
     if unit in ("hours", "minutes"):
@@ -88,11 +88,12 @@ def delta(value: Any, unit: str) -> str:
 
 
 def interval(low: Any, high: Any, unit: str) -> str:
-    """ "27.0–35.1", "86.1–88.6%", "2.2–2.7 h": the unit once, at the end, so the column stays narrow."""
-    if low is None or high is None:
+    """ "27.0–35.1", "86.1–88.6%" (from fractions 0.861, 0.886), "2.2–2.7 h": the unit once, at the end, so the
+    column stays narrow."""
+    if not numeric(low, high):
         return "–"
-    if unit == "percent":
-        return f"{low:.1f}–{high:.1f}%"
+    if unit in ("percent", "share"):
+        return f"{low * 100:.1f}–{high * 100:.1f}%"
     if unit in ("hours", "minutes"):
         return f"{low:.1f}–{high:.1f} {unit_suffix(unit)}"
     if unit == "count":
@@ -109,8 +110,8 @@ def share(value: Any) -> str:
 
 def share_delta(value: Any) -> str:
     """A change of a fraction (0.06) in percentage points (+6.0 pts)."""
-    return delta(value * 100 if numeric(value) else None, "percent")
+    return delta(value, "percent")
 
 
 def share_interval(low: Any, high: Any) -> str:
-    return interval(low * 100, high * 100, "percent") if numeric(low, high) else "–"
+    return interval(low, high, "percent")

@@ -14,10 +14,10 @@ from voxloop.reports.render import formatting as fmt
 from voxloop.reports.render.formatting import in_language
 
 INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
-# KPI per cents are 0–100 (87.4 means 87.4%): shown with a % sign but not multiplied; shares are fractions (0.21).
-PERCENT_POINTS = '0.0"%"'
+# KPI per cents and shares are both fractions in the snapshot (0.725 is 72.5%): real numbers under Excel's own
+# percent format, so that a reader's formulas compute with them.
 SHARE = "0.0%"
-FORMATS = {"percent": PERCENT_POINTS, "share": SHARE, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
+FORMATS = {"percent": SHARE, "share": SHARE, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
            "score": "0.00", "points": "0.0"}  # fmt: skip
 BOLD = Font(bold=True)
 

@@ -238,7 +238,8 @@ def test_excel_has_a_kpi_sheet_and_one_sheet_per_table_with_numbers_as_numbers()
         assert row[1].value == kpi["value"] and isinstance(row[1].value, int | float)
         assert row[5].value == kpi["target"]
         if kpi["unit"] == "percent":
-            assert row[1].number_format == '0.0"%"'  # 87.4 shows as 87.4%
+            # A fraction (0.874) under Excel's per-cent format: shows 87.4%, computes as 0.874.
+            assert row[1].number_format == "0.0%" and row[2].number_format == "0.0%" and 0 <= row[1].value <= 1
     pareto = workbook["投诉主题帕累托"]
     assert [c.value for c in pareto[2]][:3] == [snapshot["problems"]["pareto"][0]["label"], 601, 0.21]
     assert pareto["C2"].number_format == "0.0%"
@@ -338,3 +339,35 @@ def test_a_huge_snapshot_still_renders():
     assert len(pdf.pages) > 10
     workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
     assert workbook["投诉主题帕累托"].max_row == 201
+
+
+def kpi_cells(html: str, name: str) -> list[list[str]]:
+    """The text of each cell in the KPI table's row for the indicator called name."""
+    row = re.search(
+        r"<tr>\s*<th scope=\"row\">(?:<a [^>]*>)?" + re.escape(name) + r"(?:</a>)?</th>(.*?)</tr>", html, re.S
+    )
+    assert row, name
+    return [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+
+
+def test_percent_kpis_are_fractions_shown_as_per_cent_everywhere():
+    """Per cents are fractions in the snapshot (0.912 is 91.2%): the interval and the change are per cent and
+    percentage points, not "0.9–0.9%" and "−0.0 pts"."""
+    snapshot = load("en")
+    html = render_html(snapshot)
+    cells = kpi_cells(html, "SLA compliance")
+    value, interval, _n, target, previous, change = (" ".join(c) for c in cells[:6])
+    assert (value, interval, target, previous) == ("91.2%", "90.3–92.1%", "95.0%", "93.1%")
+    assert change.startswith("−1.9 pts")
+    # Without the snapshot's strings the renderer formats the raw fractions itself, in the same units.
+    sla = next(k for k in snapshot["status"]["kpis"] if k["key"] == "sla_compliance")
+    for key in ("display", "target_display"):
+        sla[key] = None
+    sla["previous"]["display"] = None
+    value, interval, _n, target, previous, change = (
+        " ".join(c) for c in kpi_cells(render_html(snapshot), "SLA compliance")[:6]
+    )
+    assert (value, interval, target, previous) == ("91.2%", "90.3–92.1%", "95.0%", "93.1%")
+    # The snapshot's own change string wins over the renderer's formatting.
+    sla["change"]["display"] = "-1.9 个百分点"
+    assert " ".join(kpi_cells(render_html(snapshot), "SLA compliance")[5]).startswith("-1.9 个百分点")
