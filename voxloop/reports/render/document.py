@@ -91,9 +91,20 @@ def outline() -> list[dict[str, Any]]:
 
 
 def light_counts(kpis: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """How many indicators are on target, to watch, off target: the cover's one-line verdict."""
-    counts = {light: sum(1 for k in kpis if (k.get("light") or "grey") == light) for light in ("green", "amber", "red")}
-    return [{"light": light, "label": fmt.light_label(light), "count": n} for light, n in counts.items() if n]
+    """How many indicators meet their target, are to watch, miss it, or (without a target) did or did not get
+    significantly worse: the cover's one-line verdict, in the same words as the KPI table."""
+    counts: dict[tuple[str, bool], int] = {}
+    for kpi in kpis:
+        light = kpi.get("light") or "grey"
+        if light != "grey":
+            key = (light, kpi.get("target") is not None)
+            counts[key] = counts.get(key, 0) + 1
+    order = [(light, has_target) for has_target in (True, False) for light in ("green", "amber", "red")]
+    return [
+        {"light": light, "label": fmt.light_label(light, has_target=has_target), "count": counts[light, has_target]}
+        for light, has_target in order
+        if counts.get((light, has_target))
+    ]
 
 
 def group_label(group: str) -> str:
@@ -131,11 +142,14 @@ def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
         # "+7 分钟"); the renderer formats only what an older or thinner snapshot leaves out.
         "delta": change.get("display") or fmt.delta(change.get("delta"), unit),
         "significant": significant,
+        # None: the snapshot does not test this change (medians of times), which is not the same as "no real change".
         "change_note": pgettext("service report", "significant")
         if significant
+        else pgettext("service report", "not tested")
+        if change.get("delta") is not None and change.get("significant") is None
         else pgettext("service report", "not significant"),
         "light": kpi.get("light") or "grey",
-        "light_label": fmt.light_label(kpi.get("light")),
+        "light_label": fmt.light_label(kpi.get("light"), has_target=kpi.get("target") is not None),
         "url": fmt.absolute(kpi.get("url")),
     }
 

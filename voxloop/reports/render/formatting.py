@@ -34,13 +34,22 @@ def absolute(url: str | None) -> str | None:
     return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
 
 
-def light_label(light: str | None) -> str:
-    """The traffic light in words, so that it never relies on colour alone."""
-    labels = {
-        "green": pgettext("service report", "On target"),
-        "amber": pgettext("service report", "Watch"),
-        "red": pgettext("service report", "Off target"),
-    }
+def light_label(light: str | None, *, has_target: bool = True) -> str:
+    """The traffic light in words, so that it never relies on colour alone. The words say what was judged: with a
+    target, whether it is met; without one the snapshot (snapshot.traffic_light) judges the change against the
+    previous period, and "misses target" would claim a target the reader cannot find in the table."""
+    if has_target:
+        labels = {
+            "green": pgettext("service report", "Meets target"),
+            "amber": pgettext("service report", "Watch"),
+            "red": pgettext("service report", "Misses target"),
+        }
+    else:
+        labels = {
+            "green": pgettext("service report", "No significant decline"),
+            "amber": pgettext("service report", "Watch"),
+            "red": pgettext("service report", "Significantly worse"),
+        }
     return labels.get(light or "grey", pgettext("service report", "No target or data"))
 
 

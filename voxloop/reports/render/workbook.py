@@ -71,7 +71,8 @@ def _kpi_sheet(sheet: Worksheet, kpis: list[dict[str, Any]]) -> None:
             kpi.get("name", ""), kpi.get("value"), kpi.get("low"), kpi.get("high"), kpi.get("n"), kpi.get("target"),
             (kpi.get("previous") or {}).get("value"), change.get("delta"),
             pgettext("service report", "yes") if change.get("significant") else pgettext("service report", "no"),
-            (kpi.get("last_year") or {}).get("value"), fmt.light_label(kpi.get("light")), unit_name(unit),
+            (kpi.get("last_year") or {}).get("value"),
+            fmt.light_label(kpi.get("light"), has_target=kpi.get("target") is not None), unit_name(unit),
         ])  # fmt: skip
         row_formats.append(FORMATS.get(unit))
     _fill(sheet, header, rows, [None] * len(header))

@@ -186,7 +186,7 @@ def test_english_pdf_is_in_english(en):
     for title in EN_SECTIONS:
         assert title in en.text
     assert "Net Promoter Score (NPS)" in en.text
-    assert "Off target" in en.text and "Same period last year" in en.text
+    assert "Misses target" in en.text and "Same period last year" in en.text
     assert not re.search(r"[\u4e00-\u9fff]", en.text), "Chinese left in the English report"
 
 
@@ -291,7 +291,7 @@ def test_email_has_the_summary_and_kpis_inline_and_a_link():
 def test_english_email():
     subject, text, html = render_email(load("en"))
     assert subject == "Service quality report · November 2026"
-    assert "Off target" in html and f"{SITE}/reports/" in text
+    assert "Misses target" in html and f"{SITE}/reports/" in text
 
 
 def test_preview_is_a_standards_mode_document_with_the_same_sections_and_charts():
@@ -371,3 +371,31 @@ def test_percent_kpis_are_fractions_shown_as_per_cent_everywhere():
     # The snapshot's own change string wins over the renderer's formatting.
     sla["change"]["display"] = "-1.9 个百分点"
     assert " ".join(kpi_cells(render_html(snapshot), "SLA compliance")[5]).startswith("-1.9 个百分点")
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh", ("显著变差", "无显著恶化", "未达标", "达标")),
+        ("en", ("Significantly worse", "No significant decline", "Misses target", "Meets target")),
+    ],
+)
+def test_lights_say_what_was_judged(language, words):
+    """Without a target the light judges the change against the previous period: it must not say "misses target"
+    beside a target column showing "–"."""
+    worse, not_worse, misses, meets = words
+    snapshot = load(language)
+    kpis = {k["key"]: k for k in snapshot["status"]["kpis"]}
+    for key in ("sla_compliance", "reopen_rate"):
+        kpis[key].update(target=None, target_display=None)
+    names = {key: kpis[key]["name"] for key in kpis}
+    html = render_html(snapshot)
+    assert " ".join(kpi_cells(html, names["sla_compliance"])[-1]) == worse  # red, significantly down, no target
+    assert " ".join(kpi_cells(html, names["reopen_rate"])[-1]) == not_worse  # green, no target
+    assert " ".join(kpi_cells(html, names["csat_top2"])[-1]) == meets  # green against its target
+    assert "light-legend" in html
+    subject, text, mail = render_email(snapshot)
+    assert worse in text and not_worse in mail and meets in mail
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
+    states = [row[10].value for row in workbook.worksheets[0].iter_rows(min_row=2)]
+    assert worse in states and not_worse in states and misses in states
