@@ -8,7 +8,10 @@ import re
 
 import openpyxl
 import pytest
+from django.urls import reverse
 
+from voxloop.accounts.models import Role, User
+from voxloop.reports.models import Report, ReportState
 from voxloop.reports.render import render_html, render_xlsx
 from voxloop.reports.snapshot import ReportScope, build_snapshot
 
@@ -59,3 +62,17 @@ def test_a_built_snapshot_prints_per_cent_kpis_in_per_cent(november, language): 
     sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot))).worksheets[0]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == kpi["name"])
     assert row[1].value == kpi["value"] and row[1].number_format == "0.0%"
+
+
+def test_the_preview_frame_gets_a_standards_mode_page(november, client):  # noqa: F811
+    """The report page's frame loads the preview view: a whole document with a doctype, not a quirks-mode
+    fragment."""
+    snapshot = build_snapshot(NOVEMBER, ReportScope(), "en", now=NOW)
+    report = Report.objects.create(kind="month", period_start=NOVEMBER.start, period_end=NOVEMBER.end,
+                                   language="en", state=ReportState.DRAFT, snapshot=snapshot,
+                                   title=snapshot["title"])  # fmt: skip
+    client.force_login(User.objects.create_user("ana", password="x", role=Role.ANALYST))
+    response = client.get(reverse("reports:preview", args=[report.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="en"' in page and page.rstrip().endswith("</html>")
