@@ -349,6 +349,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint (the report PDFs) logs every step at INFO ("Step 2 - Fetching and parsing CSS"), three lines
+        # at import on every start and some forty per report; its warnings (a missing glyph, a broken image) stay.
+        # Here rather than in the renderer: it parses its stylesheets while being imported, before any code of ours.
+        "weasyprint": {"level": "WARNING"},
         # The development server's request lines, through the masking handler instead of Django's own.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

@@ -123,8 +123,8 @@ def trends_svg(kpis: list[dict[str, Any]], series: dict[str, list[dict[str, Any]
         axes.set_xticks(xs[::step], [str(p.get("label", "")) for p in points][::step])
         axes.tick_params(labelsize=6.5)
         axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=kpi.get("unit") == "count"))
-        if kpi.get("unit") == "percent":  # KPI per cents are 0–100
-            axes.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=1))
+        if kpi.get("unit") == "percent":  # KPI per cents are fractions in the snapshot (0.725 is 72.5%)
+            axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
         axes.set_title(_short(str(kpi.get("name", "")), 18), fontsize=7.5, color=INK)
     return _svg(figure)
 

@@ -1,7 +1,6 @@
 """The report as one HTML document: shown in the browser as a preview and printed to PDF by WeasyPrint."""
 
 import base64
-import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -18,10 +17,6 @@ from voxloop.reports.render.formatting import in_language
 APP = Path(__file__).resolve().parents[1]
 STYLESHEET = APP / "static" / "reports" / "document.css"
 QUOTES_PER_TOPIC = 3
-
-# WeasyPrint reports every layout step ("Step 5 - Creating layout - Page 3") at INFO, some forty lines per report
-# in a worker's log; its warnings (a missing glyph, a broken image) still come through.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 @cache
@@ -96,9 +91,20 @@ def outline() -> list[dict[str, Any]]:
 
 
 def light_counts(kpis: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """How many indicators are on target, to watch, off target: the cover's one-line verdict."""
-    counts = {light: sum(1 for k in kpis if (k.get("light") or "grey") == light) for light in ("green", "amber", "red")}
-    return [{"light": light, "label": fmt.light_label(light), "count": n} for light, n in counts.items() if n]
+    """How many indicators meet their target, are to watch, miss it, or (without a target) did or did not get
+    significantly worse: the cover's one-line verdict, in the same words as the KPI table."""
+    counts: dict[tuple[str, bool], int] = {}
+    for kpi in kpis:
+        light = kpi.get("light") or "grey"
+        if light != "grey":
+            key = (light, kpi.get("target") is not None)
+            counts[key] = counts.get(key, 0) + 1
+    order = [(light, has_target) for has_target in (True, False) for light in ("green", "amber", "red")]
+    return [
+        {"light": light, "label": fmt.light_label(light, has_target=has_target), "count": counts[light, has_target]}
+        for light, has_target in order
+        if counts.get((light, has_target))
+    ]
 
 
 def group_label(group: str) -> str:
@@ -132,13 +138,18 @@ def _kpi_row(kpi: dict[str, Any]) -> dict[str, Any]:
         "target": kpi.get("target_display") or fmt.number(kpi.get("target"), unit),
         "previous": previous.get("display") or fmt.number(previous.get("value"), unit),
         "last_year": last_year.get("display") or fmt.number(last_year.get("value"), unit),
-        "delta": fmt.delta(change.get("delta"), unit),
+        # The snapshot's own strings first (formatted by the builder in its language and unit: "-6.4 个百分点",
+        # "+7 分钟"); the renderer formats only what an older or thinner snapshot leaves out.
+        "delta": change.get("display") or fmt.delta(change.get("delta"), unit),
         "significant": significant,
+        # None: the snapshot does not test this change (medians of times), which is not the same as "no real change".
         "change_note": pgettext("service report", "significant")
         if significant
+        else pgettext("service report", "not tested")
+        if change.get("delta") is not None and change.get("significant") is None
         else pgettext("service report", "not significant"),
         "light": kpi.get("light") or "grey",
-        "light_label": fmt.light_label(kpi.get("light")),
+        "light_label": fmt.light_label(kpi.get("light"), has_target=kpi.get("target") is not None),
         "url": fmt.absolute(kpi.get("url")),
     }
 
@@ -189,9 +200,7 @@ def _cell(value: Any, unit: str) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    if unit == "share":
-        return fmt.share(value)
-    if unit in ("percent", "count", "hours", "minutes", "score", "points"):
+    if unit in ("share", "percent", "count", "hours", "minutes", "score", "points"):
         return fmt.number(value, unit)
     if isinstance(value, int) or float(value).is_integer():
         return f"{round(value):,}"
@@ -333,7 +342,10 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         "pareto_total": fmt.number(problems.get("total"), "count"),
         "repeat": repeat,
         "repeat_top": repeat.get("top") or [],
-        "touchpoints": [{**t, "url": fmt.absolute(t.get("url"))} for t in problems.get("touchpoints") or []],
+        "touchpoints": [
+            {**t, "url": fmt.absolute(t.get("url")), "display": t.get("display") or fmt.share(t.get("value"))}
+            for t in problems.get("touchpoints") or []
+        ],
         "quote_groups": _quotes(problems),
         "suggestions": [{**x, "url": fmt.absolute(x.get("url"))} for x in snapshot.get("suggestions") or []],
         "actions": actions,
@@ -351,8 +363,9 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
 
 
 def render_html(snapshot: dict[str, Any], *, for_print: bool = False) -> str:
-    """The whole report as HTML: a standalone print document, or (for_print=False) a fragment for the reports page:
-    its <style> (scoped to .report-doc) and the report in an <article>, with no cover or contents page."""
+    """The whole report as one HTML document: for print (cover, contents, page margins), or (for_print=False) the
+    browser preview the report page shows in a frame, with no cover or contents page. Both start with a doctype:
+    without one a browser lays the frame out in quirks mode (table fonts and line heights differ from the PDF)."""
     with in_language(snapshot):
         template = engine().get_template("reports/document/report.html")
         return template.render(Context(context(snapshot, for_print=for_print)))

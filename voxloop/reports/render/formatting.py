@@ -34,13 +34,22 @@ def absolute(url: str | None) -> str | None:
     return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
 
 
-def light_label(light: str | None) -> str:
-    """The traffic light in words, so that it never relies on colour alone."""
-    labels = {
-        "green": pgettext("service report", "On target"),
-        "amber": pgettext("service report", "Watch"),
-        "red": pgettext("service report", "Off target"),
-    }
+def light_label(light: str | None, *, has_target: bool = True) -> str:
+    """The traffic light in words, so that it never relies on colour alone. The words say what was judged: with a
+    target, whether it is met; without one the snapshot (snapshot.traffic_light) judges the change against the
+    previous period, and "misses target" would claim a target the reader cannot find in the table."""
+    if has_target:
+        labels = {
+            "green": pgettext("service report", "Meets target"),
+            "amber": pgettext("service report", "Watch"),
+            "red": pgettext("service report", "Misses target"),
+        }
+    else:
+        labels = {
+            "green": pgettext("service report", "No significant decline"),
+            "amber": pgettext("service report", "Watch"),
+            "red": pgettext("service report", "Significantly worse"),
+        }
     return labels.get(light or "grey", pgettext("service report", "No target or data"))
 
 
@@ -54,12 +63,12 @@ def numeric(*values: Any) -> bool:
 
 
 def number(value: Any, unit: str) -> str:
-    """A raw KPI number in its unit. KPI "percent" values are 0–100 (the snapshot's convention, as on the metrics
-    page); shares of a whole (Pareto, changes) are fractions and go through share()."""
+    """A raw KPI number in its unit. "percent" values are fractions in the snapshot (0.7249 is 72.5%: the
+    snapshot builder's convention, voxloop/reports/snapshot.py), like the shares of a whole (Pareto, changes)."""
     if not numeric(value):
         return "–" if value is None else str(value)
-    if unit == "percent":
-        return f"{value:.1f}%"
+    if unit in ("percent", "share"):
+        return f"{value * 100:.1f}%"
     if unit == "count":
         return f"{round(value):,}"
     if unit in ("hours", "minutes"):
@@ -70,14 +79,14 @@ def number(value: Any, unit: str) -> str:
 
 
 def delta(value: Any, unit: str) -> str:
-    """A change in the KPI's unit; rates change by percentage points, not per cent."""
+    """A change in the KPI's unit; rates (fractions) change by percentage points, not per cent."""
     if not numeric(value):
         return "–"
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
     size = abs(value)
-    if unit == "percent":
+    if unit in ("percent", "share"):
         points = pgettext("service report", "pts")
-        return f"{sign}{size:.1f} {points}"
+        return f"{sign}{size * 100:.1f} {points}"
     if unit == "count":
         return f"{sign}{round(size):,}"
     if unit in ("hours", "minutes"):
@@ -88,11 +97,12 @@ def delta(value: Any, unit: str) -> str:
 
 
 def interval(low: Any, high: Any, unit: str) -> str:
-    """ "27.0–35.1", "86.1–88.6%", "2.2–2.7 h": the unit once, at the end, so the column stays narrow."""
-    if low is None or high is None:
+    """ "27.0–35.1", "86.1–88.6%" (from fractions 0.861, 0.886), "2.2–2.7 h": the unit once, at the end, so the
+    column stays narrow."""
+    if not numeric(low, high):
         return "–"
-    if unit == "percent":
-        return f"{low:.1f}–{high:.1f}%"
+    if unit in ("percent", "share"):
+        return f"{low * 100:.1f}–{high * 100:.1f}%"
     if unit in ("hours", "minutes"):
         return f"{low:.1f}–{high:.1f} {unit_suffix(unit)}"
     if unit == "count":
@@ -109,8 +119,8 @@ def share(value: Any) -> str:
 
 def share_delta(value: Any) -> str:
     """A change of a fraction (0.06) in percentage points (+6.0 pts)."""
-    return delta(value * 100 if numeric(value) else None, "percent")
+    return delta(value, "percent")
 
 
 def share_interval(low: Any, high: Any) -> str:
-    return interval(low * 100, high * 100, "percent") if numeric(low, high) else "–"
+    return interval(low, high, "percent")

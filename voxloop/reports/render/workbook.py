@@ -14,10 +14,10 @@ from voxloop.reports.render import formatting as fmt
 from voxloop.reports.render.formatting import in_language
 
 INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
-# KPI per cents are 0–100 (87.4 means 87.4%): shown with a % sign but not multiplied; shares are fractions (0.21).
-PERCENT_POINTS = '0.0"%"'
+# KPI per cents and shares are both fractions in the snapshot (0.725 is 72.5%): real numbers under Excel's own
+# percent format, so that a reader's formulas compute with them.
 SHARE = "0.0%"
-FORMATS = {"percent": PERCENT_POINTS, "share": SHARE, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
+FORMATS = {"percent": SHARE, "share": SHARE, "count": "#,##0", "hours": "0.0", "minutes": "0.0",
            "score": "0.00", "points": "0.0"}  # fmt: skip
 BOLD = Font(bold=True)
 
@@ -71,7 +71,8 @@ def _kpi_sheet(sheet: Worksheet, kpis: list[dict[str, Any]]) -> None:
             kpi.get("name", ""), kpi.get("value"), kpi.get("low"), kpi.get("high"), kpi.get("n"), kpi.get("target"),
             (kpi.get("previous") or {}).get("value"), change.get("delta"),
             pgettext("service report", "yes") if change.get("significant") else pgettext("service report", "no"),
-            (kpi.get("last_year") or {}).get("value"), fmt.light_label(kpi.get("light")), unit_name(unit),
+            (kpi.get("last_year") or {}).get("value"),
+            fmt.light_label(kpi.get("light"), has_target=kpi.get("target") is not None), unit_name(unit),
         ])  # fmt: skip
         row_formats.append(FORMATS.get(unit))
     _fill(sheet, header, rows, [None] * len(header))

@@ -186,7 +186,7 @@ def test_english_pdf_is_in_english(en):
     for title in EN_SECTIONS:
         assert title in en.text
     assert "Net Promoter Score (NPS)" in en.text
-    assert "Off target" in en.text and "Same period last year" in en.text
+    assert "Misses target" in en.text and "Same period last year" in en.text
     assert not re.search(r"[\u4e00-\u9fff]", en.text), "Chinese left in the English report"
 
 
@@ -238,7 +238,8 @@ def test_excel_has_a_kpi_sheet_and_one_sheet_per_table_with_numbers_as_numbers()
         assert row[1].value == kpi["value"] and isinstance(row[1].value, int | float)
         assert row[5].value == kpi["target"]
         if kpi["unit"] == "percent":
-            assert row[1].number_format == '0.0"%"'  # 87.4 shows as 87.4%
+            # A fraction (0.874) under Excel's per-cent format: shows 87.4%, computes as 0.874.
+            assert row[1].number_format == "0.0%" and row[2].number_format == "0.0%" and 0 <= row[1].value <= 1
     pareto = workbook["投诉主题帕累托"]
     assert [c.value for c in pareto[2]][:3] == [snapshot["problems"]["pareto"][0]["label"], 601, 0.21]
     assert pareto["C2"].number_format == "0.0%"
@@ -290,13 +291,15 @@ def test_email_has_the_summary_and_kpis_inline_and_a_link():
 def test_english_email():
     subject, text, html = render_email(load("en"))
     assert subject == "Service quality report · November 2026"
-    assert "Off target" in html and f"{SITE}/reports/" in text
+    assert "Misses target" in html and f"{SITE}/reports/" in text
 
 
-def test_preview_is_a_fragment_with_the_same_sections_and_charts():
+def test_preview_is_a_standards_mode_document_with_the_same_sections_and_charts():
     html = render_html(load("en"))
-    assert not html.lstrip().startswith("<!DOCTYPE") and "<body" not in html
-    assert html.lstrip().startswith("<style>") and '<article class="report-doc"' in html
+    # The preview is a frame's whole page: without a doctype a browser lays it out in quirks mode.
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="en"' in html and "<body>" in html
+    assert '<meta charset="utf-8">' in html and '<article class="report-doc"' in html
+    assert "cover" not in re.findall(r'<section class="([^"]+)"', html)
     for title in EN_SECTIONS:
         assert title in html
     assert html.count('src="data:image/svg+xml;base64,') == 3
@@ -336,3 +339,63 @@ def test_a_huge_snapshot_still_renders():
     assert len(pdf.pages) > 10
     workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
     assert workbook["投诉主题帕累托"].max_row == 201
+
+
+def kpi_cells(html: str, name: str) -> list[list[str]]:
+    """The text of each cell in the KPI table's row for the indicator called name."""
+    row = re.search(
+        r"<tr>\s*<th scope=\"row\">(?:<a [^>]*>)?" + re.escape(name) + r"(?:</a>)?</th>(.*?)</tr>", html, re.S
+    )
+    assert row, name
+    return [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+
+
+def test_percent_kpis_are_fractions_shown_as_per_cent_everywhere():
+    """Per cents are fractions in the snapshot (0.912 is 91.2%): the interval and the change are per cent and
+    percentage points, not "0.9–0.9%" and "−0.0 pts"."""
+    snapshot = load("en")
+    html = render_html(snapshot)
+    cells = kpi_cells(html, "SLA compliance")
+    value, interval, _n, target, previous, change = (" ".join(c) for c in cells[:6])
+    assert (value, interval, target, previous) == ("91.2%", "90.3–92.1%", "95.0%", "93.1%")
+    assert change.startswith("−1.9 pts")
+    # Without the snapshot's strings the renderer formats the raw fractions itself, in the same units.
+    sla = next(k for k in snapshot["status"]["kpis"] if k["key"] == "sla_compliance")
+    for key in ("display", "target_display"):
+        sla[key] = None
+    sla["previous"]["display"] = None
+    value, interval, _n, target, previous, change = (
+        " ".join(c) for c in kpi_cells(render_html(snapshot), "SLA compliance")[:6]
+    )
+    assert (value, interval, target, previous) == ("91.2%", "90.3–92.1%", "95.0%", "93.1%")
+    # The snapshot's own change string wins over the renderer's formatting.
+    sla["change"]["display"] = "-1.9 个百分点"
+    assert " ".join(kpi_cells(render_html(snapshot), "SLA compliance")[5]).startswith("-1.9 个百分点")
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh", ("显著变差", "无显著恶化", "未达标", "达标")),
+        ("en", ("Significantly worse", "No significant decline", "Misses target", "Meets target")),
+    ],
+)
+def test_lights_say_what_was_judged(language, words):
+    """Without a target the light judges the change against the previous period: it must not say "misses target"
+    beside a target column showing "–"."""
+    worse, not_worse, misses, meets = words
+    snapshot = load(language)
+    kpis = {k["key"]: k for k in snapshot["status"]["kpis"]}
+    for key in ("sla_compliance", "reopen_rate"):
+        kpis[key].update(target=None, target_display=None)
+    names = {key: kpis[key]["name"] for key in kpis}
+    html = render_html(snapshot)
+    assert " ".join(kpi_cells(html, names["sla_compliance"])[-1]) == worse  # red, significantly down, no target
+    assert " ".join(kpi_cells(html, names["reopen_rate"])[-1]) == not_worse  # green, no target
+    assert " ".join(kpi_cells(html, names["csat_top2"])[-1]) == meets  # green against its target
+    assert "light-legend" in html
+    subject, text, mail = render_email(snapshot)
+    assert worse in text and not_worse in mail and meets in mail
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
+    states = [row[10].value for row in workbook.worksheets[0].iter_rows(min_row=2)]
+    assert worse in states and not_worse in states and misses in states
