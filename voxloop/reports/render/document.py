@@ -336,7 +336,10 @@ def context(snapshot: dict[str, Any], *, for_print: bool) -> dict[str, Any]:
         ],  # fmt: skip
         "emerging": [{**e, "url": fmt.absolute(e.get("url"))} for e in problems.get("emerging") or []],
         "drivers": [
-            {**d, "interval": fmt.interval(d.get("low"), d.get("high"), "points")}
+            # The interval belongs to the NPS gap between those who mention the topic and the rest, not to the
+            # impact (gap x share of mentions), so the gap is shown beside it.
+            {**d, "gap": f"{d['difference']:+.1f}" if fmt.numeric(d.get("difference")) else "–",
+             "interval": fmt.interval(d.get("low"), d.get("high"), "points")}
             for d in problems.get("drivers") or []
         ],  # fmt: skip
         "pareto_total": fmt.number(problems.get("total"), "count"),

@@ -399,3 +399,19 @@ def test_lights_say_what_was_judged(language, words):
     workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(snapshot)))
     states = [row[10].value for row in workbook.worksheets[0].iter_rows(min_row=2)]
     assert worse in states and not_worse in states and misses in states
+
+
+def test_a_drivers_interval_stands_beside_the_gap_it_belongs_to(report_catalog):
+    """The 95% interval is the NPS gap's (mentioning vs. not), not the impact's (gap x share): shown side by side,
+    so -6.8 is never read against an interval of -22.2 to -16.4."""
+    snapshot = load("en")
+    snapshot["problems"]["drivers"] = [
+        {"key": "quality", "label": "Product quality", "impact": -6.8, "display": "-6.8", "n": 2934,
+         "difference": -19.3, "low": -22.2, "high": -16.4, "significant": True},
+    ]  # fmt: skip
+    html = render_html(snapshot)
+    row = re.search(r"<tr><th scope=\"row\">Product quality</th>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    assert cells[:3] == ["-6.8", "-19.3", "-22.2–-16.4"]
+    assert "NPS gap vs. the rest" in html and "95% interval of the gap" in html
