@@ -215,6 +215,10 @@ def create_action(
 # --- the status machine ----------------------------------------------------------------------------------------
 
 
+def _loaded(action: ImprovementAction, name: str) -> bool:
+    return ImprovementAction._meta.get_field(name).is_cached(action)  # type: ignore[union-attr]
+
+
 def _move(
     action: ImprovementAction, actor: User | None, old: Sequence[str], new: str, **fields: Any
 ) -> ImprovementAction:
@@ -235,7 +239,13 @@ def _move(
                 ActionErrorCode.WRONG_STATUS, _("Someone changed this action at the same time; reload it.")
             )
         previous = action.status
+        # refresh_from_db drops the loaded department and owner; keep them (the update above did not change
+        # them), so the announcement below does not read them again for every action a run moves
+        related = {name: getattr(action, name) for name in ("department", "owner") if _loaded(action, name)}
         action.refresh_from_db()
+        for name, obj in related.items():
+            if getattr(action, f"{name}_id") == obj.pk:
+                setattr(action, name, obj)
         if "implemented_on" in fields or new == ActionStatus.CANCELLED:
             # the charts' marks changed: forget them now, and again after commit (a reader in between may have
             # cached the old rows)
