@@ -365,7 +365,7 @@ def send_report(report: Report, user: User | None, recipients: Recipients | None
     queued after commit (``deliver_report``) and sent by the outbox, which retries."""
     _require(user, Capability.APPROVE_REPORTS)
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("schedule").get(pk=report.pk)
+        report = Report.objects.select_for_update(of=("self",)).select_related("schedule").get(pk=report.pk)
         if report.state != ReportState.APPROVED:
             raise _wrong_state(report, _("sent (only approved reports are)"))
         if recipients is None:

@@ -56,7 +56,8 @@ def worker_database_url(tmp_path) -> str:
 @pytest.fixture
 def producer(redis_db):
     """A client of the same broker with the application's own queues and routes (what beat and the web use)."""
-    client = Celery("flood-test", backend=REDIS_URL)
+    # Not the current app: tasks queued by later tests in this worker must still find their own registry.
+    client = Celery("flood-test", backend=REDIS_URL, set_as_current=False)
     # The write URL: CELERY_BROKER_URL in the environment (the test settings' memory://) outranks broker_url.
     client.conf.broker_write_url = client.conf.broker_read_url = REDIS_URL
     client.conf.update(
