@@ -195,8 +195,8 @@ def test_setup_checklist_in_both_languages(open_page, admin_user, live_server):
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-def test_journey_editor_and_sla_pages_fit_a_phone(open_page, admin_user, agent, live_server, locale):
-    """At 390 px neither page is wider than the screen (a wide table scrolls inside its card) and every column of
+def test_metrics_journey_editor_and_sla_pages_fit_a_phone(open_page, admin_user, agent, live_server, locale):
+    """At 390 px no page is wider than the screen (a wide table scrolls inside its card) and every column of
     the escalation chain, "Reaches for cases without a team" included, is on screen without scrolling."""
     if not Touchpoint.objects.exists():
         importlib.import_module("voxloop.insights.migrations.0002_default_touchpoints").seed(apps, None)
@@ -207,7 +207,7 @@ def test_journey_editor_and_sla_pages_fit_a_phone(open_page, admin_user, agent, 
     )
     User.objects.filter(pk=admin_user.pk).update(language="zh-hans" if locale == "zh-CN" else "en")
     page = open_page(admin_user, locale=locale, viewport=PHONE)
-    for url in ("/insights/journey/edit/", "/settings/rules/sla/"):
+    for url in ("/metrics/", "/insights/journey/edit/", "/settings/rules/sla/"):
         page.goto(f"{live_server.url}{url}")
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
