@@ -12,6 +12,8 @@ from django.apps import apps
 from voxloop.accounts.models import Role, Team, User
 from voxloop.analysis.models import Topic
 from voxloop.automation.models import AutomationRule
+from voxloop.cases.models import EscalationLevel
+from voxloop.insights.models import Touchpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -190,3 +192,31 @@ def test_setup_checklist_in_both_languages(open_page, admin_user, live_server):
         assert title in page.locator("h1").inner_text()
         assert page.locator("#check-routing[data-ok='0']").count() == 1  # a flushed database routes nothing
         shot(page, f"checklist-{locale}")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_metrics_journey_editor_and_sla_pages_fit_a_phone(open_page, admin_user, agent, live_server, locale):
+    """At 390 px no page is wider than the screen (a wide table scrolls inside its card) and every column of
+    the escalation chain, "Reaches for cases without a team" included, is on screen without scrolling."""
+    if not Touchpoint.objects.exists():
+        importlib.import_module("voxloop.insights.migrations.0002_default_touchpoints").seed(apps, None)
+    EscalationLevel.objects.all().delete()
+    EscalationLevel.objects.create(level=1, target=EscalationLevel.Target.TEAM_LEAD)
+    EscalationLevel.objects.create(
+        level=2, target=EscalationLevel.Target.NAMED_USER, user=agent, after_breach_minutes=240
+    )
+    User.objects.filter(pk=admin_user.pk).update(language="zh-hans" if locale == "zh-CN" else "en")
+    page = open_page(admin_user, locale=locale, viewport=PHONE)
+    for url in ("/metrics/", "/insights/journey/edit/", "/settings/rules/sla/"):
+        page.goto(f"{live_server.url}{url}")
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"{url} is {width} px wide on a {PHONE['width']} px phone"
+    for cell in page.locator("#escalation-levels td.unteamed").all():
+        box = cell.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, box
+        assert cell.is_visible()
+    label = "没有团队的工单通知谁" if locale == "zh-CN" else "Reaches for cases without a team"
+    row = page.locator("#escalation-levels tbody tr").nth(1)
+    assert row.evaluate("r => getComputedStyle(r.querySelector('td.unteamed'), '::before').content").strip('"') == label
+    shot(page, f"sla-escalation-{locale}-phone")
