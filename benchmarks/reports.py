@@ -1,7 +1,7 @@
 """The service-quality report (issue 21): time to build a month's and a quarter's report (snapshot + PDF + Excel)
 and the memory it takes, on PostgreSQL with two years of analysed feedback.
 
-    .venv/bin/python benchmarks/reports.py --quick     # 20,000 items over 365 days (well under a minute)
+    .venv/bin/python benchmarks/reports.py --quick     # 8,000 items over 200 days (under a minute)
     .venv/bin/python benchmarks/reports.py             # 1,000,000 items over 730 days
     .venv/bin/python benchmarks/reports.py --reuse     # keep the generated items and roll-ups if there
 
@@ -203,7 +203,7 @@ def child_env(quick: bool) -> tuple[dict[str, str], str]:
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     env.pop("DATABASE_URL", None)
     if quick:
-        env["BENCH_SPAN_DAYS"] = "365"
+        env["BENCH_SPAN_DAYS"] = "200"  # covers the last complete quarter
     data_dir = ROOT / "var" / f"bench-reports{suffix.replace('_', '-')}"
     data_dir.mkdir(parents=True, exist_ok=True)
     env["VOXLOOP_DATA_DIR"] = str(data_dir)
@@ -233,12 +233,12 @@ def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20,000 items over a year")
-    parser.add_argument("--feedback", type=int, help="feedback items (default 1,000,000; 20,000 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="8,000 items over 200 days")
+    parser.add_argument("--feedback", type=int, help="feedback items (default 1,000,000; 8,000 with --quick)")
     parser.add_argument("--reuse", action="store_true", help="keep the generated data if it is there")
     parser.add_argument("--child", choices=["setup", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    n_feedback = args.feedback or (20_000 if args.quick else 1_000_000)
+    n_feedback = args.feedback or (8_000 if args.quick else 1_000_000)
     if args.child == "setup":
         print(json.dumps(setup_child(n_feedback, args.reuse)), flush=True)
         return
