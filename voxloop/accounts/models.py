@@ -2,8 +2,8 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from voxloop.core.models import TimeStampedModel
 
@@ -14,6 +14,11 @@ class Role(models.TextChoices):
     AGENT = "agent", _("Agent")
     ANALYST = "analyst", _("Analyst")
     VIEWER = "viewer", _("Viewer")
+
+
+def _in_language(name: str, name_en: str) -> str:
+    """The English name in the English interface when one is set; the (Chinese) name otherwise."""
+    return name_en if name_en and (get_language() or "").startswith("en") else name
 
 
 class Department(TimeStampedModel):
@@ -27,6 +32,11 @@ class Department(TimeStampedModel):
         ordering = ["name"]
         verbose_name = _("department")
         verbose_name_plural = _("departments")
+
+    @property
+    def label(self) -> str:
+        """The name people read: in the interface's language (name_en in English, when set)."""
+        return _in_language(self.name, self.name_en)
 
     def __str__(self) -> str:
         return self.name
@@ -44,6 +54,11 @@ class Team(TimeStampedModel):
         ordering = ["name"]
         verbose_name = _("team")
         verbose_name_plural = _("teams")
+
+    @property
+    def label(self) -> str:
+        """The name people read: in the interface's language (name_en in English, when set)."""
+        return _in_language(self.name, self.name_en)
 
     def __str__(self) -> str:
         return self.name

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -506,3 +507,14 @@ def test_a_hand_made_inbox_cursor_shows_the_first_page(client, wang, make_feedba
 
 def test_the_inbox_cursor_round_trips_an_empty_due_time():
     assert decode_cursor(encode_cursor(None, 7)) == (None, 7)
+
+
+@pytest.mark.parametrize(("language", "shown", "hidden"), [("en", "After-sales team", "售后组"), ("zh-hans", "售后组", "After-sales team")])
+def test_team_and_department_names_follow_the_interface_language(client, wang, team_case, language, shown, hidden):
+    """A team's English name is what an English reader sees on the case page and in the inbox rows."""
+    Team.objects.filter(pk=team_case.team_id).update(name_en="After-sales team")
+    client.force_login(wang)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for url, params in ((reverse("cases:detail", args=[team_case.pk]), {}), (reverse("cases:inbox"), {"tab": "team"})):
+        html = client.get(url, params).content.decode()
+        assert shown in html and hidden not in html, url
