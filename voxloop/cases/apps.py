@@ -14,10 +14,13 @@ class CasesConfig(AppConfig):
         from voxloop.automation.routing import register_open_case_counter
         from voxloop.automation.services import register_rule_runner
         from voxloop.cases import customer_view
-        from voxloop.cases.queries import open_cases_by_agent
+        from voxloop.cases.followup import SKIP_LABELS
+        from voxloop.cases.queries import open_cases_by_agent, register_reason_labels
         from voxloop.cases.rule_actions import RuleRun
 
         customer_view.register()
+        # A skipped follow-up's reason reads as words on the timeline, not as its stored code.
+        register_reason_labels(SKIP_LABELS)
         # Automation decides and sits below cases: it hands the items its rules fire on to this app, which
         # writes the cases, and asks it for the agents' open cases when routing (docs/architecture/layers.md, L3).
         register_rule_runner(RuleRun)

@@ -453,6 +453,20 @@ REOPEN_REASONS = {
 }
 
 
+# Codes other stages record as an event's "reason" (a follow-up skipped, a message not sent), told in words. The
+# stage that owns the codes registers their labels in its AppConfig.ready (notify sits above cases).
+REASON_LABELS: dict[str, Any] = {}
+
+
+def register_reason_labels(labels: Mapping[str, Any]) -> None:
+    REASON_LABELS.update(labels)
+
+
+def _reason(value: object) -> str:
+    text = str(value or "")
+    return str(REASON_LABELS.get(text, text))
+
+
 def _topic_label(code: object) -> str:
     if not code:
         return "—"
@@ -575,10 +589,10 @@ def describe_event(
         to = mask(str(p.get("to") or "")) or gettext("the recipient")
         if p.get("delivery") == "failed":
             summary = gettext("A message to %(to)s could not be delivered.") % {"to": to}
-            return TimelineEntry(event, summary, str(p.get("reason") or ""))
+            return TimelineEntry(event, summary, _reason(p.get("reason")))
         if p.get("delivery") == "not_sent":
             summary = gettext("A message to %(to)s was not sent.") % {"to": to}
-            return TimelineEntry(event, summary, str(p.get("reason") or ""))
+            return TimelineEntry(event, summary, _reason(p.get("reason")))
         if p.get("rule"):
             summary = gettext("Rule “%(rule)s” asks for attention.") % {"rule": p.get("rule")}
             return TimelineEntry(event, summary, str(p.get("message") or ""))
@@ -625,7 +639,7 @@ def describe_event(
             summary = gettext("Follow-up answer: %(outcome)s.") % {"outcome": outcomes.get(outcome, outcome)}
         else:
             summary = gettext("Follow-up: %(what)s.") % {"what": action or p.get("status") or "—"}
-        return TimelineEntry(event, summary, str(p.get("reason") or p.get("note") or ""))
+        return TimelineEntry(event, summary, _reason(p.get("reason")) or str(p.get("note") or ""))
     elif kind == EventKind.REPEAT:
         earlier = p.get("repeat_of_number") or case_ref(p.get("repeat_of_case_id"))
         if p.get("reason") == "reply_to_closed":

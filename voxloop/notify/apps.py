@@ -17,13 +17,17 @@ class NotifyConfig(AppConfig):
         from voxloop.cases import followup
         from voxloop.cases.delivery import register_reply_delivery
         from voxloop.cases.outbox import register_event_handler
+        from voxloop.cases.queries import register_reason_labels
         from voxloop.notify import inbox
         from voxloop.notify.checks import check_escalation_chain
+        from voxloop.notify.models import NotSentReason
         from voxloop.notify.services import handle_case_event, reply_preview, reply_route
         from voxloop.notify.staff import queue_alert_emails
         from voxloop.notify.surveys import send_fix_notice, send_survey_email
         from voxloop.surveys.delivery import register_survey_mailer
 
+        # Why a message was not sent reads as words on the case timeline ("no email address"), not as a code.
+        register_reason_labels(dict(NotSentReason.choices))
         # Case events become outgoing messages (stored in the outbox transaction, sent after commit).
         register_event_handler(handle_case_event)
         # ... and in-app notifications (the bell), for the same colleagues plus assignees and @mentions.
