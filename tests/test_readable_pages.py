@@ -236,7 +236,10 @@ def _sweep(client: Client, language: str, data: str, typed: str, data_words: set
             continue
         exported = _export_text(response)
         if exported is not None:
-            problems = _problems(exported, language, data, typed, data_words)
+            # A document with a language of its own (an archived zh report downloaded from the English interface)
+            # is read in that language; everything else in the reader's.
+            written_in = response.get("Content-Language") or language
+            problems = _problems(exported, written_in, data, typed, data_words)
         elif "html" in response.get("Content-Type", ""):
             reader = _Reader()
             reader.feed(response.content.decode())

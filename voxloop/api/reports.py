@@ -209,6 +209,7 @@ def get_report_file(request: HttpRequest, report_id: int, fmt: FormatValue):
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     name = services.pdf_filename(report).removesuffix(".pdf") + f".{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Language"] = report.language  # the file's own language, not the reader's
     return response
 
 

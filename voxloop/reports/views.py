@@ -131,6 +131,8 @@ def report_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     response = HttpResponse(content, content_type=CONTENT_TYPES[FileFormat(fmt)])
     name = services.pdf_filename(report).removesuffix(".pdf") + f".{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # The file is written in the report's language, whatever the reader's interface language is.
+    response["Content-Language"] = report.language
     return response
 
 

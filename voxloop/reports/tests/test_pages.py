@@ -81,3 +81,14 @@ def test_bad_input_gets_a_clear_answer(client):
     assert schedule.status_code == 200 and "nope is not an e-mail address." in schedule.content.decode()
     assert not ReportSchedule.objects.exists()
     assert client.get(f"/reports/{sent.pk}/compare/").status_code == 200  # no earlier report: says so
+
+
+def test_a_download_says_it_is_written_in_the_reports_language(client):
+    """A Chinese report downloaded from the English interface is labelled Chinese (Content-Language)."""
+    client.force_login(person("ada", Role.ADMIN))
+    client.cookies["django_language"] = "en"
+    report = draft()
+    response = client.get(f"/reports/{report.pk}/download/xlsx/")
+    assert response.status_code == 200
+    assert response["Content-Language"] == "zh-hans"
+    assert client.get("/reports/")["Content-Language"] == "en"
