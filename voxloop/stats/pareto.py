@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from scipy.stats import norm
 
+from voxloop.stats import compare
 from voxloop.stats.formulas import wilson_interval
 
 
@@ -134,10 +135,9 @@ def what_changed(before: Mapping[Hashable, int], after: Mapping[Hashable, int], 
     for cause in causes:
         x1, x2 = b.get(cause, 0), a.get(cause, 0)
         p1, p2 = x1 / n1, x2 / n2
-        pooled = (x1 + x2) / (n1 + n2)
-        se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        z = (p2 - p1) / se_pooled if se_pooled > 0 else 0.0
-        p_value = float(2 * norm.sf(abs(z)))
+        test = compare.proportions(x1, n1, x2, n2)
+        assert test is not None  # n1, n2 > 0 was checked above
+        z, p_value = test.z, test.p_value
         se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
         rows.append((cause, x1, x2, p1, p2, z, p_value, se))
     flags = _holm([r[6] for r in rows], alpha)
