@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 
 pytest_plugins = [
     "voxloop.feedback.tests.fixtures",
@@ -130,6 +131,25 @@ TALLY = Tally()
 @pytest.fixture(scope="session")
 def tally() -> Tally:
     return TALLY
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the `xdist_group` name back into each marked test's id, so `--dist loadgroup` keeps a group on one
+    worker.
+
+    pytest-xdist 3.8 appends `@group` to `item._nodeid`, which pytest 9 no longer reads: the id comes from the
+    structured `item._id`. The groups then ran on both workers at once, and the tests that move the one model
+    pointer under DATA_DIR (analysis test_retrain, test_jobs, test_adapt_job) read each other's switch. With
+    pytest 8 xdist's own suffix is already there and nothing changes here.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})  # fmt: skip
+        if names and "@" not in item.nodeid and getattr(item, "_id", None) is not None:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
