@@ -20,11 +20,11 @@ from voxloop.accounts.models import User
 from voxloop.actions import outcomes
 from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError, notice_sender
 from voxloop.actions.models import ActionEventKind, ActionStatus, FixNotice, ImprovementAction, NoticeStatus
-from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve
+from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve, measure_effect
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Customer
 from voxloop.surveys.invitations import create_link_invitation, fatigued_customer_ids, survey_url
-from voxloop.surveys.models import Survey
+from voxloop.surveys.models import Response, Survey
 
 CHANNEL = "email"  # the one customer channel this installation sends on (notify's outbox)
 
@@ -217,3 +217,24 @@ def send_fix_notices(
                  "recently_contacted": audience.recently_contacted, "no_address": audience.no_address},
     )  # fmt: skip
     return result
+
+
+def remeasure_answered(today: date | None = None) -> int:
+    """Measure again (on demand) every action closed effective whose "is it fixed for you?" question got an
+    answer since its latest measurement, so the answers count toward its verdict (the daily task); returns how
+    many were measured. An action most answering customers contradict then reads "inconclusive" on its page and
+    in the ``action.verdict`` webhook."""
+    pending = []
+    for action in ImprovementAction.objects.filter(
+        status=ActionStatus.CLOSED_EFFECTIVE, implemented_on__isnull=False
+    ).select_related("department", "owner"):
+        latest = action.measurements.values_list("computed_at", flat=True).first()
+        links = FixNotice.objects.filter(action=action, invitation__isnull=False).values("invitation_id")
+        answered = Response.objects.filter(invitation_id__in=links)
+        if latest is not None:
+            answered = answered.filter(updated_at__gt=latest)
+        if answered.exists():
+            pending.append(action)
+    for action in pending:
+        measure_effect(action, today=today)
+    return len(pending)

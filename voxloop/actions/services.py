@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Department, User
 from voxloop.accounts.permissions import Capability, has, require
-from voxloop.actions import outcomes
+from voxloop.actions import confirmation, outcomes
 from voxloop.actions.hooks import ActionAnnouncement, OverdueNotice, action_announced, action_overdue
 from voxloop.actions.models import (
     DUE_STATUSES,
@@ -450,7 +450,8 @@ def compute_effect(
         after = {**customers_after, **outcomes.series_outcomes(series, intervention, len(series.days))}
     result["outcomes"] = outcomes.compare_outcomes(before, after)
     result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
-    return result
+    # the answers of customers told of the fix ("is it fixed for you?") may overrule an "effective" verdict
+    return confirmation.apply(result, confirmation.answers(action))
 
 
 def measure_effect(

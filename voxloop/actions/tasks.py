@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from voxloop.actions import services
+from voxloop.actions import notices, services
 from voxloop.actions.models import ImprovementAction
 
 
 @shared_task
 def measure_effects_task() -> int:
-    """The scheduled measurements at 14, 30, 60 and 90 days after "implemented on" (daily)."""
-    return services.measure_due_effects()
+    """The scheduled measurements at 14, 30, 60 and 90 days after "implemented on", and a new one of each action
+    closed effective whose "is it fixed for you?" question got answers since (daily)."""
+    return services.measure_due_effects() + notices.remeasure_answered()
 
 
 @shared_task

@@ -16,6 +16,9 @@ WARNINGS = {
     ),
     "parallel_trends_doubtful": _("The scope and the rest of the business drifted apart before the action."),
     "estimators_disagree": _("The time series and the comparison with the rest of the business disagree."),
+    "customers_not_fixed": _(
+        "Most customers who answered “is it fixed for you?” say it is not: the verdict cannot be “effective”."
+    ),
 }
 
 
