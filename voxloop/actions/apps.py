@@ -12,12 +12,13 @@ class ActionsConfig(AppConfig):
         from django.urls import reverse
 
         from voxloop.actions.incidents import reopen_on_alert
-        from voxloop.actions.queries import action_annotations, create_link
+        from voxloop.actions.queries import action_annotations, create_link, responsibilities
         from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.core.annotations import (
             register_annotation_provider,
             register_annotations_feed,
             register_create_action_link,
+            register_responsibility_provider,
         )
 
         # The trends and Pareto charts mark actions at their intervention dates; pages that show a cause offer
@@ -25,5 +26,7 @@ class ActionsConfig(AppConfig):
         register_annotation_provider(action_annotations)
         register_create_action_link(create_link)
         register_annotations_feed(lambda: reverse("actions:annotations"))
+        # The insight pages' "responsible department" cut: each department's topics are its actions' topics.
+        register_responsibility_provider(responsibilities)
         # Early warning firing again on a closed action's scope reopens it (alerts sits below and never names us).
         register_alert_announcer("actions", reopen_on_alert)

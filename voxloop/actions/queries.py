@@ -16,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 from voxloop.accounts.models import Department, User
 from voxloop.actions.models import DUE_STATUSES, OPEN_STATUSES, ActionStatus, ImprovementAction
 from voxloop.analysis.models import Topic
-from voxloop.core.annotations import Annotation
+from voxloop.core.annotations import Annotation, Responsibility
 from voxloop.feedback.models import Channel, Product
 
 TABS = ("mine", "department", "all")
@@ -243,3 +243,16 @@ def create_link(
     if ref:
         params.append(("ref", ref[:100]))
     return reverse("actions:create") + "?" + urlencode(params)
+
+
+def responsibilities() -> list[Responsibility]:
+    """Each department with the top-level topics of its improvement actions (cancelled ones and actions on all
+    topics left out): what the insight pages' "responsible department" cut keeps. Two queries."""
+    topics: dict[int, set[str]] = {}
+    rows = ImprovementAction.objects.exclude(status=ActionStatus.CANCELLED).values_list("department_id", "topics")
+    for department_id, codes in rows:
+        top = {str(code).split(".")[0] for code in codes or [] if str(code).strip()}
+        if top:
+            topics.setdefault(department_id, set()).update(top)
+    departments = Department.objects.filter(pk__in=topics).order_by("name")
+    return [Responsibility(d.pk, d.label, frozenset(topics[d.pk])) for d in departments]

@@ -4,8 +4,11 @@
 * "create action" links: a page that shows a cause (a Pareto bar, a driver, an alert, an emerging topic, a
   case's root cause) asks for a link that opens the action form with that scope filled in.
 
-The actions app registers both in its AppConfig.ready; with it absent the charts carry no marks and the pages
-no links."""
+* responsibility: which department is responsible for which top-level topics (the topics of its improvement
+  actions), so the insight pages can be cut by responsible department.
+
+The actions app registers all three in its AppConfig.ready; with it absent the charts carry no marks, the pages
+no links and the filter bar no department."""
 
 from __future__ import annotations
 
@@ -75,3 +78,34 @@ def create_action_link(
         return builder(origin=origin, title=title, topics=list(topics), products=list(products),
                        channels=list(channels), segment=segment, ref=ref)  # fmt: skip
     return ""
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """A department and the top-level topic codes it is responsible for."""
+
+    department_id: int
+    label: str  # in the active language
+    topics: frozenset[str]
+
+    def covers(self, code: str) -> bool:
+        """Whether a topic code (top-level or ``parent.child``) is one of this department's."""
+        return code.split(".")[0] in self.topics
+
+
+ResponsibilityProvider = Callable[[], list[Responsibility]]
+_responsibility: list[ResponsibilityProvider] = []
+
+
+def register_responsibility_provider(provider: ResponsibilityProvider) -> ResponsibilityProvider:
+    if provider not in _responsibility:
+        _responsibility.append(provider)
+    return provider
+
+
+def responsibilities() -> list[Responsibility]:
+    """Every department responsible for at least one topic, by name; empty when no app says."""
+    found: list[Responsibility] = []
+    for provider in _responsibility:
+        found.extend(provider())
+    return found

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from voxloop.accounts.models import Team
 from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis.models import Topic
+from voxloop.core.annotations import responsibilities
 from voxloop.feedback.models import AnalysedLanguage, Channel, CustomerSegment, Product
 from voxloop.insights.filters import FILTER_DIMENSIONS, PERIOD_CHOICES, InsightFilters, parse_filters
 from voxloop.metrics import exports
@@ -239,6 +240,13 @@ def respond(request: HttpRequest, page: InsightPage, filters: InsightFilters | N
             period_choices=PERIOD_CHOICES,
             cut_label=cut_label(filters, language),
         )
+        # Pages that keep a responsible department's topics only: "all" lists every department; "chosen" (a page
+        # with a tight query budget, reached from a link that names the department) offers that one and "All".
+        offer = page.context.get("department_cut")
+        if offer == "all":
+            context["department_options"] = responsibilities()
+        elif offer == "chosen" and filters.department is not None:
+            context["department_options"] = [filters.department]
     return render(request, page.template, context)
 
 

@@ -10,7 +10,7 @@ and the period-over-period test are voxloop.stats.pareto's.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +69,12 @@ class SumsKey(Func):
         return f"JSON_EXTRACT({column}, %s)", [*params, '$."' + self.key.replace('"', "") + '"']
 
 
-def prefixed_counts(source: str, cut: Cut, period: Period, prefix: str) -> tuple[Counter[str], Counter[str]]:
+def prefixed_counts(
+    source: str, cut: Cut, period: Period, prefix: str, keep: Callable[[str], bool] | None = None
+) -> tuple[Counter[str], Counter[str]]:
     """The sums whose key starts with ``prefix``, added up over the period and over the previous period of
-    the same length, keyed by what follows the prefix. One query over 2 x days rows of one cut."""
+    the same length, keyed by what follows the prefix (only the codes ``keep`` accepts: a responsible
+    department's topics). One query over 2 x days rows of one cut."""
     current: Counter[str] = Counter()
     previous: Counter[str] = Counter()
     before = period.previous
@@ -83,6 +86,10 @@ def prefixed_counts(source: str, cut: Cut, period: Period, prefix: str) -> tuple
         for key, amount in sums.items():
             if key.startswith(prefix) and amount:
                 target[key[len(prefix) :]] += int(amount)
+    if keep is not None:
+        for counts in (current, previous):
+            for code in [c for c in counts if not keep(c)]:
+                del counts[code]
     return current, previous
 
 
@@ -119,10 +126,12 @@ class CauseBreakdown:
     available: bool = True  # False when the source is not kept for the page's cut
 
 
-def cause_breakdown(source: str, prefix: str, cut: Cut, period: Period, language: str) -> CauseBreakdown:
+def cause_breakdown(
+    source: str, prefix: str, cut: Cut, period: Period, language: str, keep: Callable[[str], bool] | None = None
+) -> CauseBreakdown:
     if not source_has_cut(source, cut):
         return CauseBreakdown(available=False)
-    current, previous = prefixed_counts(source, cut, period, prefix)
+    current, previous = prefixed_counts(source, cut, period, prefix, keep)
     codes = sorted(set(current) | set(previous))
     result = CauseBreakdown(labels=topic_labels(codes, language))
     result.total, result.previous_total = sum(current.values()), sum(previous.values())
@@ -145,10 +154,11 @@ def root_causes(filters: InsightFilters, level: str, language: str) -> RootCause
     if level not in LEVELS:
         level = "top"
     period, cut = filters.period, filters.cut
+    keep = filters.covers if filters.department is not None else None
     return RootCauses(
         level=level,
-        topics=cause_breakdown(Source.FEEDBACK, TOPIC_PREFIX[level], cut, period, language),
-        root_causes=cause_breakdown(Source.CASES, ROOT_CAUSE_PREFIX, cut, period, language),
+        topics=cause_breakdown(Source.FEEDBACK, TOPIC_PREFIX[level], cut, period, language, keep),
+        root_causes=cause_breakdown(Source.CASES, ROOT_CAUSE_PREFIX, cut, period, language, keep),
     )
 
 
@@ -301,6 +311,7 @@ def build_page(filters: InsightFilters, level: str, language: str) -> InsightPag
             "query": urlencode({**filters.params(), "level": result.level}),
             "base_query": urlencode(filters.params()),
             "missing": missing,
+            "department_cut": "all",
             # "create action" for each cause of the vital few (voxloop.core.annotations; empty without actions)
             "action_links": [
                 (topics.labels.get(str(r.cause), str(r.cause)), url)

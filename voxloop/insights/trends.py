@@ -272,6 +272,8 @@ def topic_chart(filters: InsightFilters, buckets: list[Bucket], language: str) -
         title = _("Topics of negative feedback over time")
         note = _("With a filter, the daily roll-ups keep the topics of negative items only: this chart counts those.")
         sentiment = "negative"
+    if filters.department is not None:  # the responsible department's topics only
+        per_value = {code: days for code, days in per_value.items() if filters.covers(code)}
     totals = {v: sum(days.values()) for v, days in per_value.items()}
     ranked = sorted(totals, key=lambda v: (-totals[v], v))
     top, rest = ranked[:TOP_TOPICS], ranked[TOP_TOPICS:]
@@ -362,6 +364,8 @@ def heatmap_chart(filters: InsightFilters, language: str) -> Chart:
         return _unavailable("topic-sentiment", title, header[0])
     by_topic = sentiment_by_value("topic", filters.period, cut.value if cut.dimension else None)
     by_topic.pop("", None)
+    if filters.department is not None:
+        by_topic = {code: cell for code, cell in by_topic.items() if filters.covers(code)}
     ranked = sorted(by_topic, key=lambda v: (-by_topic[v]["n"], v))[:30]
     labels = value_labels("topic", ranked, language)
     names = [labels.get(code, code) for code in ranked]
@@ -392,6 +396,12 @@ def heatmap_chart(filters: InsightFilters, language: str) -> Chart:
 
 def _unavailable(key: str, title: str, first_header: str) -> Chart:
     return Chart(key, title, {}, Table([first_header], []), note=_("Not available for this filter."))
+
+
+def _not_by_department(key: str, title: str) -> Chart:
+    note = _("Not cut by responsible department: an item about two of its topics would count twice here. The "
+             "topic charts show the department's topics.")  # fmt: skip
+    return Chart(key, title, {}, Table([_("Period")], []), note=note)
 
 
 # --- compare ------------------------------------------------------------------------------------------------
@@ -538,15 +548,19 @@ def build_page(filters: InsightFilters, compare: Compare, language: str) -> Insi
                 "or cell to open the feedback behind it.") % {"by": by},
         template="dashboards/trends.html",
     )  # fmt: skip
+    by_department = filters.department is not None
     page.charts = [
         topic_chart(filters, buckets, language),
-        sentiment_chart(filters, buckets),
-        channel_chart(filters, buckets, language),
+        _not_by_department("sentiment", _("Sentiment over time")) if by_department
+        else sentiment_chart(filters, buckets),
+        _not_by_department("channels", _("Channels over time")) if by_department
+        else channel_chart(filters, buckets, language),
         heatmap_chart(filters, language),
-        compare_chart(filters, compare, language),
-    ]
+        _not_by_department("compare", _("Compare")) if by_department
+        else compare_chart(filters, compare, language),
+    ]  # fmt: skip
     page.context = {"compare": compare, "compare_modes": _compare_modes(), "products": _products(language),
-                    "extra_params": compare.params()}  # fmt: skip
+                    "extra_params": compare.params(), "department_cut": "chosen"}  # fmt: skip
     return page
 
 
