@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from voxloop.alerts.models import AlertDimension
 from voxloop.cases import services as case_services
 from voxloop.cases.guards import CaseError
 from voxloop.cases.models import ACTIVE_STATUSES
+from voxloop.cases.tracking import customer_language
 
 CLOSED = (ActionStatus.CLOSED_EFFECTIVE, ActionStatus.CLOSED_NOT_EFFECTIVE)
 
@@ -34,20 +36,26 @@ class AnswerResult:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (case number, why, in the reader's language)
 
 
-def set_public_note(actor: User, action: ImprovementAction, note: str) -> ImprovementAction:
-    """What customers may read about the fix: the reply to linked cases and the "we fixed it" notice."""
+def set_public_note(actor: User, action: ImprovementAction, note: str, note_en: str | None = None) -> ImprovementAction:
+    """What customers may read about the fix: the reply to linked cases and the "we fixed it" notice. ``note``
+    is in the site's language; ``note_en`` (None: left as it is, "": none) is what customers who read English
+    get instead."""
     _require_work(actor, action)
     note = (note or "").strip()
     if not note:
         raise ActionError(ActionErrorCode.INVALID, _("Write the note customers will read."))
-    ImprovementAction.objects.filter(pk=action.pk).update(public_note=note, updated_at=timezone.now())
-    action.public_note = note
+    fields = {"public_note": note}
+    if note_en is not None:
+        fields["public_note_en"] = note_en.strip()
+    ImprovementAction.objects.filter(pk=action.pk).update(**fields, updated_at=timezone.now())
+    for name, value in fields.items():
+        setattr(action, name, value)
     return action
 
 
 def answer_linked_cases(actor: User, action: ImprovementAction, note: str = "") -> AnswerResult:
-    """Reply to every linked open case with the action's public note and resolve it (root cause: the action's
-    first topic). Managers do it: the cases may belong to many teams."""
+    """Reply to every linked open case with the action's public note, in the customer's language, and resolve it
+    (root cause: the action's first topic). Managers do it: the cases may belong to many teams."""
     require(actor, Capability.MANAGE_CASES)
     _require_work(actor, action)
     if note.strip():
@@ -60,12 +68,15 @@ def answer_linked_cases(actor: User, action: ImprovementAction, note: str = "") 
         )
     root_cause = action.topics[0]
     result = AnswerResult()
-    cases = action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).order_by("pk")
-    for case in cases:
+    cases = action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).select_related("customer")
+    for case in cases.order_by("pk"):
+        # in the customer's language, by the rule their reply e-mail follows (the case's, the customer's, the
+        # language they wrote in)
+        note = action.note_for(customer_language(case) or settings.LANGUAGE_CODE)
         try:
             with transaction.atomic():
-                case_services.add_reply(case, actor, action.public_note, public=True)
-                case_services.resolve_case(case, actor, root_cause=root_cause, resolution=action.public_note)
+                case_services.add_reply(case, actor, note, public=True)
+                case_services.resolve_case(case, actor, root_cause=root_cause, resolution=note)
         except CaseError as exc:
             result.refused.append((case.number, exc.message))
         else:

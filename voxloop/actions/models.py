@@ -93,6 +93,8 @@ class ImprovementAction(TimeStampedModel):
     origin_ref = models.CharField(_("source reference"), max_length=100, blank=True)
     # What customers may read: the reply to linked cases in an incident and the "we fixed it" notice.
     public_note = models.TextField(_("public note"), blank=True)
+    # The same note in English, for customers who read English (blank: they get the note above).
+    public_note_en = models.TextField(_("public note (English)"), blank=True)
     # Outcome metrics over the 90 days before creation, frozen when the action is created.
     baseline = models.JSONField(_("baseline"), default=dict, blank=True)
     references = models.JSONField(_("attachments by reference"), default=list, blank=True)  # URLs / document names
@@ -114,6 +116,13 @@ class ImprovementAction(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def note_for(self, language: str) -> str:
+        """The note for customers in ``language``: the English note for customers who read English, when one is
+        written; otherwise the main note (in the site's language)."""
+        if (language or "").lower().startswith("en") and self.public_note_en.strip():
+            return self.public_note_en
+        return self.public_note
 
     @property
     def is_open(self) -> bool:

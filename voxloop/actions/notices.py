@@ -130,7 +130,7 @@ def render_notice(
     action: ImprovementAction, language: str, name: str | None = "", survey_link: str = ""
 ) -> tuple[str, str]:
     """The notice's subject and text in ``language``: a greeting, what the customer told us, what was done (the
-    action's public note, as its owner wrote it) and a thank-you. ``name`` None: a placeholder (the preview)."""
+    action's public note in that language when its owner wrote one, else the main note) and a thank-you. ``name`` None: a placeholder (the preview)."""
     with translation.override(language):
         if name is None:
             name = _("(customer's name)")
@@ -140,7 +140,7 @@ def render_notice(
             greeting,
             _("Some time ago you told us about a problem. We looked into its cause and changed how we work."),
             _("What we changed:"),
-            action.public_note,
+            action.note_for(language),
             _("Our measurements show that the problem now happens clearly less often. Thank you for telling us: "
               "your feedback made the difference."),
         ])  # fmt: skip

@@ -235,7 +235,10 @@ def action_annotations(request: HttpRequest) -> HttpResponse:
 def action_public_note(request: HttpRequest, pk: int) -> HttpResponse:
     action = get_object_or_404(ImprovementAction.objects.select_related("department"), pk=pk)
     try:
-        incidents.set_public_note(cast(User, request.user), action, request.POST.get("public_note", ""))
+        incidents.set_public_note(
+            cast(User, request.user), action, request.POST.get("public_note", ""),
+            request.POST.get("public_note_en") if "public_note_en" in request.POST else None,
+        )  # fmt: skip
     except ActionError as exc:
         messages.error(request, exc.message)
     else:
@@ -303,4 +306,5 @@ def action_notices(request: HttpRequest, pk: int) -> HttpResponse:
         "log": FixNotice.objects.filter(action=action).select_related("customer")[:50],
         "sent_count": FixNotice.objects.filter(action=action, status="sent").count(),
         "surveys": Survey.objects.filter(is_active=True).order_by("name"),
+        "english_without_note": 0 if action.public_note_en.strip() else audience.languages().get("en", 0),
     })  # fmt: skip

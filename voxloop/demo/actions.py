@@ -139,8 +139,10 @@ def load_demo_actions(seed: int = 42) -> int:
     carrier.refresh_from_db()
     services.close_action(manager, carrier, effective=True)
     incidents.set_public_note(
-        manager, carrier, "我们把扫地机器人 RV-8 换成了新的快递承运商，并加固了外箱：现在大多两天内送达，破损明显减少。"
-    )
+        manager, carrier, "我们把扫地机器人 RV-8 换成了新的快递承运商，并加固了外箱：现在大多两天内送达，破损明显减少。",
+        "We moved the RV-8 robot vacuum to a new carrier and strengthened its box: most parcels now arrive within "
+        "two days, and far fewer arrive damaged.",
+    )  # fmt: skip
     # not effective, closed
     packaging = new("空气净化器 AP-300 改用新包装", "packaging", owner=agent, department=quality, due=-60,
                     topic="quality", product="AP-300", created=flat_on - timedelta(days=15),

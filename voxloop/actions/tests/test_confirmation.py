@@ -62,6 +62,7 @@ def told(db, manager, agent):
 def _answer(action, scores: list[int]) -> None:
     notices_with_links = FixNotice.objects.filter(action=action).select_related("invitation__survey")
     for notice, score in zip(notices_with_links.order_by("pk"), scores, strict=False):
+        assert notice.invitation is not None
         survey_answers.submit_response(invitation=notice.invitation, data={"q1": str(score)})
 
 
@@ -98,6 +99,7 @@ def test_customers_saying_fixed_confirm_and_a_few_answers_do_not_move_the_verdic
 
     # the other nine answer "fixed"
     for notice in FixNotice.objects.filter(action=told, invitation__answered_at__isnull=True):
+        assert notice.invitation is not None
         survey_answers.submit_response(invitation=notice.invitation, data={"q1": "5"})
     confirmed = services.measure_effect(told, today=TODAY)
     assert confirmed.verdict == "effective"

@@ -66,6 +66,28 @@ def test_linked_open_cases_are_answered_and_resolved_each_on_its_own(
     assert incidents.answer_linked_cases(manager, action).answered == []
 
 
+def test_each_linked_case_is_answered_in_its_customers_language(
+    manager, agent, department, django_capture_on_commit_callbacks
+):
+    chinese, english = _case(1, "a@example.com"), _case(2, "b@example.com")
+    english.customer.language = "en"
+    english.customer.save(update_fields=["language"])
+    action = services.create_action(
+        manager, title="快递延误", department=department, owner=agent, due_date=date.today(), topics=["delivery"],
+        cases=[chinese, english],
+    )  # fmt: skip
+    incidents.set_public_note(manager, action, NOTE, "We changed our courier; parcels now arrive within two days.")
+    with django_capture_on_commit_callbacks(execute=True):
+        incidents.answer_linked_cases(manager, action)
+    english.refresh_from_db()
+    chinese.refresh_from_db()
+    assert english.resolution.startswith("We changed our courier") and chinese.resolution == NOTE
+    replies = OutgoingMessage.objects.filter(kind=MessageKind.CUSTOMER_REPLY, recipient="customer")
+    to_english = replies.get(to_email="b@example.com")
+    assert to_english.language == "en" and "We changed our courier" in to_english.body
+    assert NOTE in replies.get(to_email="a@example.com").body
+
+
 def test_an_agent_cannot_answer_other_teams_cases_in_bulk(manager, agent, department):
     action = services.create_action(
         manager, title="快递延误", department=department, owner=agent, due_date=date.today(), topics=["delivery"],

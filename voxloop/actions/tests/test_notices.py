@@ -159,3 +159,27 @@ def test_the_is_it_fixed_question_links_each_customer_to_their_own_survey(closed
         message = next(m for m in mail.outbox if m.to == [notice.address])
         assert notice.invitation.token in message.body
     assert Invitation.objects.get(customer=people["en"], survey=question).language == "en"
+
+
+def test_each_customer_reads_the_note_in_their_own_language(closed, manager, client):
+    action, _people = closed
+    client.force_login(manager)
+    preview = client.get(f"/actions/{action.pk}/notices/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 customer reads English, but the action has no English note" in preview  # said before sending
+    saved = client.post(
+        f"/actions/{action.pk}/public-note/",
+        {"public_note": "我们更换了快递公司，包裹两天内送达。", "public_note_en": "We changed our courier: parcels "
+         "now arrive within two days."},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    action.refresh_from_db()
+    preview = client.get(f"/actions/{action.pk}/notices/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "没有英文说明" not in preview and "We changed our courier: parcels now arrive" in preview
+    assert notices.send_fix_notices(manager, action).sent == 2
+    by_address = {m.to[0]: m.body for m in mail.outbox}
+    assert "我们更换了快递公司，包裹两天内送达。" in by_address["wang@example.com"]
+    assert "We changed our courier" not in by_address["wang@example.com"]
+    assert "We changed our courier: parcels now arrive within two days." in by_address["jane@example.com"]
+    assert "我们更换了快递公司" not in by_address["jane@example.com"]
+    page = client.get(f"/actions/{action.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="public-note-en" lang="en"' in page
