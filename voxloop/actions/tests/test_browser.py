@@ -165,3 +165,41 @@ def test_notice_preview_counts_previews_each_language_and_sends(browser, live_se
         assert not errors
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_customers_answers_overrule_the_verdict_on_the_action_page(browser, live_server, manager, agent, language):
+    """Ten customers told of the fix answer "is it fixed for you?", eight of them "no": the page shows the
+    verdict turned inconclusive, the counts with their interval, and the warning saying why."""
+    from datetime import date
+
+    from voxloop.actions.tests.fixtures import answer_notices, told_action
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    today = date(2026, 6, 1)
+    action = told_action(manager, agent, today, 12)
+    answer_notices(action, [1, 2, 1, 1, 3, 2, 1, 1, 2, 5])
+    services.measure_effect(action, today=today)
+    context = browser.new_context(locale=language, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(page, live_server, manager)
+        if language == "en":
+            with page.expect_navigation():
+                page.select_option("select[name=language]", "en")
+        page.goto(f"{live_server.url}/actions/{action.pk}/")
+        page.wait_for_selector("[data-insight-chart=effect][data-rendered=true]", timeout=10000)
+        assert page.locator("#verdict").inner_text() == ("Inconclusive" if language == "en" else "尚无定论")
+        said = page.locator("#confirmation").inner_text()
+        if language == "en":
+            assert "10 customers told of the fix answered" in said and "8 not fixed" in said
+            assert "Most say it is not fixed" in said
+        else:
+            assert "10 位已获告知的客户" in said and "8 位说未解决" in said and "多数人说问题没有解决" in said
+        assert page.locator("#effect-warnings li").count() >= 1
+        page.locator("#effect").screenshot(path=str(SHOTS / f"confirmation-{language}.png"))
+    finally:
+        context.close()
+    assert not errors, errors
