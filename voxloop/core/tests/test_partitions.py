@@ -18,6 +18,8 @@ from voxloop.core import partitions
 from voxloop.core.queues import TASK_QUEUES
 from voxloop.core.tasks import ensure_partitions_task
 from voxloop.notify.models import Notification, NotificationKind
+from voxloop.privacy import retention
+from voxloop.privacy.models import DataClass
 
 NOW = datetime.now(UTC)
 
@@ -156,3 +158,25 @@ def test_sqlite_keeps_plain_tables():
     call_command("partitions", "--ensure", stdout=out)
     assert "PostgreSQL only" in out.getvalue()
 
+
+def test_the_audit_log_retention_policy_drops_old_months_whole(postgres):
+    entries = {}
+    for shift, day in ((-30, 10), (-20, 10), (-12, 2), (0, 10)):
+        entry = AuditLog.objects.create(username="u", action="viewed", object_type="feedback", object_id=str(shift))
+        AuditLog.objects.filter(pk=entry.pk).update(at=at(shift, day))  # moved into the month it is dated
+        entries[shift] = entry.pk
+    partitions.ensure_ahead()
+    assert _rows_in(f"accounts_auditlog_p{month(-30):%Y%m}") == 1
+    retention.save_policy(DataClass.AUDIT_LOG, age_days=365, legal_hold=False, is_active=True, actor=None)
+
+    # A year before the 20th of this month is the 20th or 21st of the same month last year.
+    run = retention.apply_policies(dry_run=False, now=at(0, day=20))
+
+    assert run.results[DataClass.AUDIT_LOG]["count"] == 3
+    names = {p.name for p in partitions.partitions("accounts_auditlog")}
+    assert f"accounts_auditlog_p{month(-30):%Y%m}" not in names, "a whole month older than the cutoff is dropped"
+    assert f"accounts_auditlog_p{month(-20):%Y%m}" not in names
+    assert f"accounts_auditlog_p{month(-12):%Y%m}" in names, "the cutoff's own month is kept ..."
+    assert not AuditLog.objects.filter(pk=entries[-12]).exists(), "... and its older rows deleted one by one"
+    assert not AuditLog.objects.filter(pk__in=[entries[-30], entries[-20]]).exists()
+    assert AuditLog.objects.filter(pk=entries[0]).exists()
