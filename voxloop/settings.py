@@ -383,6 +383,11 @@ CELERY_BEAT_SCHEDULE["sla-sweep"] = {
     "task": "voxloop.cases.tasks.sla_sweep_task",
     "schedule": float(envint("SLA_SWEEP_SECONDS", 60)),
 }
+# PostgreSQL: the coming months' partitions of the case timeline and the audit log (voxloop.core.partitions).
+CELERY_BEAT_SCHEDULE["partitions-ahead"] = {
+    "task": "voxloop.core.tasks.ensure_partitions_task",
+    "schedule": crontab(hour=1, minute=43),
+}
 
 # --- The customer loop: tracking links, notifications, follow-up, auto-close, repeat complaints.
 # Checked (with clear messages) by voxloop.cases.followup.config() and a system check at start.

@@ -34,6 +34,7 @@ TASK_QUEUES: dict[str, str] = {
     # a report's e-mails composed per recipient (their scope and masking), then sent by the urgent outbox sender
     "voxloop.reports.tasks.deliver_report_task": DEFAULT,
     "voxloop.actions.tasks.overdue_actions_task": DEFAULT,  # reminders and escalations of late actions
+    "voxloop.core.tasks.ensure_partitions_task": DEFAULT,  # the coming months' partitions, daily (PostgreSQL)
     # bulk: long runs over many rows (imports, re-analysis, retraining, clustering, segment rebuilds).
     "voxloop.channels.fileimport.tasks.run_import_task": BULK,
     "voxloop.channels.fileimport.tasks.resume_stalled_imports_task": BULK,
