@@ -1,9 +1,12 @@
 """Who else has a case open now, and whether they are writing to the customer (the collision notice).
 
-Kept in the cache, never in the database: each open case page says "I am here" every few seconds
-(``POLL_SECONDS``) and an entry nobody renews is gone after ``TTL_SECONDS``, so a closed tab or a lost
-connection clears itself. One cache entry per case maps user id -> (state, when); two pages writing at the
-same moment may drop one another's entry until their next poll, which is harmless for a notice like this.
+Kept in the default cache, not in the database tables: in a deployment that is Redis (``REDIS_URL``) or the
+database cache table, both shared by every web process on every machine (only the test settings use a cache of
+each process's own; test_presence.py shows two separate web processes seeing each other over both shared ones).
+Each open case page says "I am here" every few seconds (``POLL_SECONDS``) and an entry nobody renews is gone
+after ``TTL_SECONDS``, so a closed tab or a lost connection clears itself. One cache entry per case maps user id
+-> (state, when); two pages writing at the same moment may drop one another's entry until their next poll,
+which is harmless for a notice like this.
 """
 
 from __future__ import annotations

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
+from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -14,6 +23,7 @@ from voxloop.cases.models import Case, Severity
 from voxloop.cases.services import open_case
 
 SHOTS = Path("/tmp/desk")
+REDIS_URL = os.environ.get("VOXLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 @pytest.fixture
@@ -106,3 +116,81 @@ def test_two_agents_on_one_case_see_each_other(settings, browser, live_server, c
     expect(zhang_page.locator("#case-presence")).not_to_contain_text("wang-agent", timeout=15_000)
     for page in pages:
         page.context.close()
+
+
+def _shared_caches(kind: str) -> dict:
+    """The caches a deployment shares between its web processes: the database cache (no REDIS_URL), or Redis."""
+    if kind == "database":
+        return {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "voxloop_cache"}}
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); set VOXLOOP_TEST_REDIS_URL")
+    backend = "django.core.cache.backends.redis.RedisCache"
+    return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": f"presence-{uuid.uuid4().hex}"}}
+
+
+def _database_url(tmp_path: Path) -> str:
+    """This test's database for other processes: PostgreSQL's test database, or a file copy of SQLite's."""
+    if connection.vendor == "sqlite":
+        path = tmp_path / "presence.sqlite3"
+        connection.ensure_connection()
+        with sqlite3.connect(path) as target:
+            connection.connection.backup(target)
+        return f"sqlite:///{path}"
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["database", "redis"])
+def test_agents_served_by_different_web_processes_see_each_other(kind, settings, case, team_agents, tmp_path):
+    """Production runs several web processes; each agent's heartbeat may reach any of them. The notice lives in
+    the cache they share, so an agent whose page is served by one process sees the agent served by another."""
+    settings.CACHES = _shared_caches(kind)
+    if kind == "database":
+        call_command("createcachetable", verbosity=0)  # as `make setup` and the deployment steps do
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "voxloop.cases.tests.presence_settings",
+        "VOXLOOP_PRESENCE_DATABASE_URL": _database_url(tmp_path),
+        "VOXLOOP_PRESENCE_CACHES": json.dumps(settings.CACHES),
+    }
+
+    # Two web processes, as a deployment runs them; each agent's page is served by its own one.
+    servers: dict[int, subprocess.Popen[str]] = {
+        user.pk: subprocess.Popen(
+            [sys.executable, "-m", "voxloop.cases.tests.presence_client"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for user in team_agents
+    }
+    try:
+        for server in servers.values():
+            assert server.stdin and server.stdout
+            assert json.loads(server.stdout.readline() or "{}").get("ready"), "a web process did not start"
+
+        def heartbeat(user, state: str) -> str:
+            server = servers[user.pk]
+            assert server.stdin and server.stdout
+            server.stdin.write(f"{case.pk} {user.username} {state}\n")
+            server.stdin.flush()
+            answer = json.loads(server.stdout.readline())
+            assert answer["status"] == 200
+            return answer["html"]
+
+        wang, zhang = team_agents
+        assert "zhang-agent" not in heartbeat(wang, "viewing")  # Wang is alone on the case
+        assert "wang-agent 正在查看这个工单。" in heartbeat(zhang, "replying")
+        assert "zhang-agent 正在给客户写回复。" in heartbeat(wang, "viewing")
+        heartbeat(zhang, "left")
+        assert "zhang-agent" not in heartbeat(wang, "viewing")
+    finally:
+        for server in servers.values():
+            if server.stdin:
+                server.stdin.close()
+            server.wait(timeout=30)
