@@ -24,6 +24,16 @@ from voxloop.metrics.models import Dimension, Source
 from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
 PAGE_SIZE = 50
+# The breakdown's heading, whole per dimension: "By topic" reads as a sentence, and Chinese joins it without a space.
+BREAKDOWN_HEADINGS = {
+    Dimension.CHANNEL: gettext_lazy("By channel"),
+    Dimension.PRODUCT: gettext_lazy("By product"),
+    Dimension.TEAM: gettext_lazy("By team"),
+    Dimension.AGENT: gettext_lazy("By agent"),
+    Dimension.TOPIC: gettext_lazy("By topic"),
+    Dimension.SEGMENT: gettext_lazy("By customer segment"),
+    Dimension.LANGUAGE: gettext_lazy("By language"),
+}
 
 
 def _require_metrics(request: HttpRequest) -> None:
@@ -108,6 +118,7 @@ def panel(request: HttpRequest) -> HttpResponse:
         # Breakdown columns include KPIs shown only there (handle time, mean first response): all have names.
         "kpi_labels": {key: k.label for key, k in queries.KPI_BY_KEY.items()},
         "by_label": dict(Dimension.choices).get(by, by),
+        "breakdown_heading": BREAKDOWN_HEADINGS.get(by, gettext_lazy("Breakdown")),
         "cut_dimension_label": dict(Dimension.choices).get(cut.dimension, cut.dimension),
         "unavailable": [Source(s).label for s in result.unavailable_sources],
         "export_query": urlencode({**params, "by": by}),
@@ -164,7 +175,9 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
         if kind == "cases":
             rows = drilldown.drill_cases(period, cut, kpi, root_cause=request.GET.get("root_cause", "").strip())
         else:
-            rows = {"responses": drilldown.drill_responses, "feedback": drilldown.drill_feedback}[kind](period, cut, kpi)
+            rows = {"responses": drilldown.drill_responses, "feedback": drilldown.drill_feedback}[kind](
+                period, cut, kpi
+            )
     except queries.PeriodError as exc:
         return _error_page(request, str(exc))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

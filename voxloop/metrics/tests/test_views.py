@@ -74,6 +74,13 @@ def test_panel_cut_by_team_and_breakdown_by_agent(analyst_client, recent_data, p
     assert "Team = Logistics" in page or "团队 = 物流组" in page  # the dimension by its name, not "team"
     assert "Feedback (by the day it was received)" in page  # feedback cannot be cut by team: said so
     assert "Li" in page and "Wang" in page  # the breakdown by agent lists the replier and the assignee
+    assert "<h2>By agent</h2>" in page  # a heading that reads as a sentence, not "By Agent"
+
+
+def test_breakdown_heading_reads_naturally_in_chinese(analyst_client, recent_data):
+    analyst_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    page = analyst_client.get(reverse("metrics:panel"), {"period": "30", "by": "topic"}).content.decode()
+    assert "<h2>按主题</h2>" in page
 
 
 def test_empty_panel_says_no_data(analyst_client):
