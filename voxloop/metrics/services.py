@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q, Subquery
+from django.db.models import Max, Min, Q, Subquery
 from django.utils import timezone
 
 from voxloop.analysis.models import Correction, FeedbackAnalysis, FeedbackTopic
@@ -342,7 +342,8 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
         .exclude(dimension="")
         .values_list("response_id", "dimension", "number")
     ):
-        dimensions[response_id].append((dimension, number))
+        if number is not None:  # always, by the filter; the column is nullable
+            dimensions[response_id].append((dimension, number))
     customers = {r["customer_id"] for r in responses if r["customer_id"]}
     orders: dict[int, list[datetime]] = defaultdict(list)
     for customer_id, ordered_at in Order.objects.filter(
@@ -623,7 +624,7 @@ def refresh_range(source: str, first: date, last: date, *, calendars: CalendarLo
     return len(rows)
 
 
-_LOCK_SPACE = {Source.CASES: 7_660_001, Source.RESPONSES: 7_660_002, Source.FEEDBACK: 7_660_003}
+_LOCK_SPACE: dict[str, int] = {Source.CASES: 7_660_001, Source.RESPONSES: 7_660_002, Source.FEEDBACK: 7_660_003}
 
 
 def lock_days(source: str, days: Iterable[date]) -> None:
@@ -815,10 +816,15 @@ def refresh_dirty(limit: int = 400) -> int:
 
 def data_range(source: str) -> tuple[date, date] | None:
     """First and last day that have rows of ``source``."""
-    column = {Source.CASES: "created_at", Source.RESPONSES: "submitted_at", Source.FEEDBACK: "received_at"}[source]
-    model = {Source.CASES: Case, Source.RESPONSES: Response, Source.FEEDBACK: Feedback}[source]
-    from django.db.models import Max
-
+    columns: dict[str, str] = {
+        Source.CASES: "created_at",
+        Source.RESPONSES: "submitted_at",
+        Source.FEEDBACK: "received_at",
+    }
+    models: dict[str, type[Case | Response | Feedback]] = {
+        Source.CASES: Case, Source.RESPONSES: Response, Source.FEEDBACK: Feedback
+    }  # fmt: skip
+    column, model = columns[source], models[source]
     bounds = model.objects.aggregate(first=Min(column), last=Max(column))
     if bounds["first"] is None:
         return None
