@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from voxloop.metrics.days import local_day
 from voxloop.metrics.models import MetricDaily, Source
@@ -24,8 +25,11 @@ SOURCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
 # emotions and each of its needs (voxloop.stats.terms.need_key), and items with none count nowhere, so
 # these dimensions have no "" row. They are not Dimension choices: the KPI panel's cut menus leave them out.
 EMOTION_WORD, NEED, SUBTOPIC = "emotion_word", "need", "subtopic"
-# Multi-valued dimensions of the feedback source with no "" row (an item without any counts in none of them).
-TERM_DIMENSIONS = (EMOTION_WORD, NEED, SUBTOPIC)
+
+
+def cut_value(value: Any) -> str:
+    """A row's value in a dimension cut by a key (team, agent, product): the key as text, "" for none."""
+    return "" if value is None else str(value)
 
 
 # --- accumulating one day ---------------------------------------------------------------------------

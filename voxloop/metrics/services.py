@@ -10,9 +10,7 @@ incremental path and the full rebuild are the same code:
   remembering to call a hook; the beat task runs it every METRICS_REFRESH_SECONDS;
 * ``rebuild`` recomputes a date range (``voxloop rebuild_rollups``).
 
-Which day a row belongs to (local date in settings.TIME_ZONE):
-cases: the day the case was opened (a cohort: "of the cases opened that week, how many were resolved");
-responses: the day the customer submitted; feedback: the day it was received.
+What a day of each source holds, and which day a row belongs to: voxloop.metrics.compute.
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ from voxloop.metrics.compute.cases import CalendarLookup, compute_cases
 from voxloop.metrics.compute.feedback import compute_feedback
 from voxloop.metrics.compute.responses import REPURCHASE_WINDOW, compute_responses
 from voxloop.metrics.days import local_day
-from voxloop.metrics.models import Dimension, DirtyDay, FoldedAnalysis, MetricDaily, Source, Watermark
+from voxloop.metrics.models import DirtyDay, FoldedAnalysis, MetricDaily, Source, Watermark
 from voxloop.surveys.models import Response
 
 logger = logging.getLogger(__name__)
@@ -315,6 +313,3 @@ def rebuild(
         days += (chunk_last - chunk_first).days + 1
     DirtyDay.objects.filter(source__in=list(sources), day__gte=since or date.min, day__lte=until or date.max).delete()
     return days
-
-
-ALL_DIMENSIONS = [d for d in Dimension.values if d]

@@ -6,7 +6,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from django.db.models import Min, Subquery
 
@@ -14,18 +13,14 @@ from voxloop.analysis.models import FeedbackTopic
 from voxloop.cases.calendar import BusinessCalendar as PureCalendar
 from voxloop.cases.calendar import CalendarError
 from voxloop.cases.models import ACTIVE_STATUSES, BusinessCalendar, Case, CaseEvent, CaseFeedback, EventKind
-from voxloop.metrics.cells import DayAccumulator, RangeAccumulator
+from voxloop.metrics.cells import RangeAccumulator, cut_value
 from voxloop.metrics.days import range_bounds
 from voxloop.metrics.models import Source
 
 logger = logging.getLogger(__name__)
 
 
-def _id(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str, str]], dict[int, set[str]]]:
+def case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str, str]], dict[int, set[str]]]:
     """Channel, product and language of each case's first feedback item, and the top-level topics of all
     its items."""
     case_ids = list(case_ids)
@@ -42,7 +37,7 @@ def _case_origins(case_ids: Iterable[int]) -> tuple[dict[int, tuple[str, str, st
     for case_id, channel, product_id, language in CaseFeedback.objects.filter(id__in=Subquery(first_links)).values_list(
         "case_id", "feedback__channel", "feedback__product_id", "feedback__language"
     ):
-        origins[case_id] = (channel or "", _id(product_id), language or "")
+        origins[case_id] = (channel or "", cut_value(product_id), language or "")
     for case_id, top_code in (
         FeedbackTopic.objects.filter(feedback__case_links__case_id__in=case_ids)
         .values_list("feedback__case_links__case_id", "top_code")
@@ -73,10 +68,6 @@ class CalendarLookup:
         return self._by_id[calendar_id]
 
 
-def compute_cases_day(day: date, calendars: CalendarLookup | None = None) -> DayAccumulator:
-    return compute_cases(day, day, calendars).days[day]
-
-
 def compute_cases(first: date, last: date, calendars: CalendarLookup | None = None) -> RangeAccumulator:
     """Cases opened on ``day`` (merged duplicates excluded: they live on in the case they were merged into).
 
@@ -97,7 +88,7 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
     if not cases:
         return accs
     ids = [c["id"] for c in cases]
-    origins, topics = _case_origins(ids)
+    origins, topics = case_origins(ids)
     replies: dict[int, int] = defaultdict(int)
     pauses: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for case_id, kind, created_at, payload in CaseEvent.objects.filter(
@@ -111,8 +102,8 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
         case_id = case["id"]
         channel, product, language = origins.get(case_id, ("", "", ""))
         cells = accs.for_instant(case["created_at"]).cells_for({
-            "channel": [channel], "product": [product], "team": [_id(case["team_id"])],
-            "agent": [_id(case["assignee_id"])], "topic": sorted(topics.get(case_id, ())),
+            "channel": [channel], "product": [product], "team": [cut_value(case["team_id"])],
+            "agent": [cut_value(case["assignee_id"])], "topic": sorted(topics.get(case_id, ())),
             "segment": [case["customer__segment"] or ""], "language": [language],
         })  # fmt: skip
         created, responded, resolved = case["created_at"], case["first_responded_at"], case["resolved_at"]

@@ -9,17 +9,12 @@ from typing import Any
 
 from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.models import Feedback
-from voxloop.metrics.cells import EMOTION_WORD, NEED, SUBTOPIC, DayAccumulator, RangeAccumulator
-from voxloop.metrics.compute.cases import _id
+from voxloop.metrics.cells import EMOTION_WORD, NEED, SUBTOPIC, RangeAccumulator, cut_value
 from voxloop.metrics.days import range_bounds
 from voxloop.metrics.models import Source
 from voxloop.stats import terms
 
 COMPLAINT_KIND = "complaint"
-
-
-def compute_feedback_day(day: date) -> DayAccumulator:
-    return compute_feedback(day, day).days[day]
 
 
 def compute_feedback(first: date, last: date, *, feedback_ids: Collection[int] | None = None) -> RangeAccumulator:
@@ -84,7 +79,7 @@ def _accumulate_feedback(accs: RangeAccumulator, scope: Any, topic_scope: Any) -
         acc = accs.for_instant(received_at)
         item_topics = sorted(topics.get(feedback_id, ()))
         cells = acc.cells_for({
-            "channel": [channel], "product": [_id(product_id)], "topic": item_topics,
+            "channel": [channel], "product": [cut_value(product_id)], "topic": item_topics,
             "segment": [segment or ""], "language": [language or ""],
         })  # fmt: skip
         words = terms.emotion_words(emotions)

@@ -8,21 +8,14 @@ from datetime import date, datetime, timedelta
 from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.bands import nps_band
 from voxloop.feedback.models import Order
-from voxloop.metrics.cells import DayAccumulator, RangeAccumulator
-from voxloop.metrics.compute.cases import _case_origins, _id
+from voxloop.metrics.cells import RangeAccumulator, cut_value
+from voxloop.metrics.compute.cases import case_origins
 from voxloop.metrics.days import range_bounds
 from voxloop.metrics.models import Source
 from voxloop.stats import formulas
 from voxloop.surveys.models import Answer, Response
 
 REPURCHASE_WINDOW = timedelta(days=183)  # "within 6 months" after the survey response
-
-# The repurchase bands of item 6: CSAT >= 4 vs below, and the three NPS groups.
-REPURCHASE_BANDS = ("csat_high", "csat_low", "promoter", "passive", "detractor")
-
-
-def compute_responses_day(day: date) -> DayAccumulator:
-    return compute_responses(day, day).days[day]
 
 
 def compute_responses(first: date, last: date) -> RangeAccumulator:
@@ -39,7 +32,7 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
     )  # fmt: skip
     if not responses:
         return accs
-    origins, topics = _case_origins({r["case_id"] for r in responses if r["case_id"]})
+    origins, topics = case_origins({r["case_id"] for r in responses if r["case_id"]})
     # A response is about the topics of its case and the topics the customer wrote about in its comment: the
     # drivers page compares the scores of responses that mention a topic with those that do not.
     comment_topics: dict[int, set[str]] = defaultdict(set)
@@ -70,8 +63,8 @@ def compute_responses(first: date, last: date) -> RangeAccumulator:
             topics.get(response["case_id"], set()) | comment_topics.get(response["feedback_id"], set())
         )
         cells = accs.for_instant(response["submitted_at"]).cells_for({
-            "channel": [channel], "product": [_id(response["product_id"])], "team": [_id(response["team_id"])],
-            "agent": [_id(response["agent_id"])], "topic": response_topics,
+            "channel": [channel], "product": [cut_value(response["product_id"])], "team": [cut_value(response["team_id"])],
+            "agent": [cut_value(response["agent_id"])], "topic": response_topics,
             "segment": [response["customer__segment"] or ""], "language": [language],
         })  # fmt: skip
         nps_score, csat_score, ces_score = response["nps"], response["csat"], response["ces"]
