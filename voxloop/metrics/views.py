@@ -165,7 +165,9 @@ def _drill(request: HttpRequest, kind: str) -> HttpResponse:
         if kind == "cases":
             rows = drilldown.drill_cases(period, cut, kpi, root_cause=request.GET.get("root_cause", "").strip())
         else:
-            rows = {"responses": drilldown.drill_responses, "feedback": drilldown.drill_feedback}[kind](period, cut, kpi)
+            rows = {"responses": drilldown.drill_responses, "feedback": drilldown.drill_feedback}[kind](
+                period, cut, kpi
+            )
     except queries.PeriodError as exc:
         return _error_page(request, str(exc))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
