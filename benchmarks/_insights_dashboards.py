@@ -140,7 +140,8 @@ def incremental(n_new: int, n_old: int) -> dict[str, float]:
     from voxloop.analysis import services as analysis_services
     from voxloop.analysis.services import analyze_feedback
     from voxloop.feedback.models import Customer, Feedback, Product
-    from voxloop.metrics import deltas, services
+    from voxloop.metrics import deltas
+    from voxloop.metrics.days import day_bounds, local_day
     from voxloop.metrics.models import MetricDaily
 
     drain_dirty()  # start clean: anything the rebuild left (none expected)
@@ -168,11 +169,9 @@ def incremental(n_new: int, n_old: int) -> dict[str, float]:
     t0 = time.perf_counter()
     days_new, runs_new = drain_dirty()
     new_ms = (time.perf_counter() - t0) * 1000
-    today = services.local_day(now)
+    today = local_day(now)
     counted = MetricDaily.objects.filter(source="feedback", dimension="", day=today).aggregate(n=Sum("n"))["n"] or 0
-    in_db = Feedback.objects.filter(
-        received_at__gte=services.day_bounds(today)[0], received_at__lt=services.day_bounds(today)[1]
-    ).count()
+    in_db = Feedback.objects.filter(received_at__gte=day_bounds(today)[0], received_at__lt=day_bounds(today)[1]).count()
     log(f"incremental: {n_new:,} new items today analysed in {analyse_new_s:.1f}s; catch_up + refresh_dirty "
         f"{new_ms:.0f} ms ({days_new} day(s), {runs_new} task run(s)); today's total {counted:,} = {in_db:,} rows "
         f"{'ok' if counted == in_db else 'MISMATCH'}")  # fmt: skip

@@ -195,6 +195,7 @@ def main() -> None:
     from django.utils import timezone
 
     from voxloop.metrics import queries, services
+    from voxloop.metrics.days import local_day
     from voxloop.metrics.models import DirtyDay, MetricDaily
 
     call_command("migrate", verbosity=0)
@@ -217,7 +218,7 @@ def main() -> None:
 
     # Incremental path: one more response lands today; catch_up + refresh_dirty fold it in.
     t0 = time.perf_counter()
-    services.mark_dirty("responses", [services.local_day(timezone.now())])
+    services.mark_dirty("responses", [local_day(timezone.now())])
     services.refresh_dirty()
     print(f"incremental refresh of one day: {(time.perf_counter() - t0) * 1000:.0f} ms")
     # The task looks back CATCH_UP_OVERLAP (5 minutes) for late commits, so rows generated just now are seen
@@ -230,7 +231,7 @@ def main() -> None:
     services.refresh_dirty()
     print(f"refresh task when nothing changed (indexed look-ups only): {(time.perf_counter() - t0) * 1000:.0f} ms")
 
-    today = services.local_day(timezone.now())
+    today = local_day(timezone.now())
 
     def default_page(days_shown: int) -> None:
         """What /metrics/ computes when opened: every KPI card with its daily series and the previous

@@ -14,7 +14,7 @@ from voxloop.alerts.models import Alert, AlertStatus
 from voxloop.alerts.tests.handmade import build
 from voxloop.analysis.models import FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback
-from voxloop.metrics.services import day_bounds, local_day
+from voxloop.metrics.days import day_bounds, local_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from voxloop.metrics import services
-from voxloop.metrics.services import local_day
+from voxloop.metrics.days import local_day
 from voxloop.metrics.tests.conftest import make_feedback
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -39,9 +39,9 @@ from voxloop.alerts.hooks import announce_alert
 from voxloop.alerts.models import SEVERITY_RANK, Alert, AlertMetric, AlertStatus, AlertSubscription, Severity
 from voxloop.feedback.bands import NPS_DETRACTOR_MAX
 from voxloop.feedback.models import Feedback
+from voxloop.metrics.days import local_day, range_bounds
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import value_labels
-from voxloop.metrics.services import local_day, range_bounds
 from voxloop.stats import anomaly
 from voxloop.surveys.models import Response
 

@@ -105,7 +105,7 @@ class FeedbackTopic(models.Model):
         """Rows that make their item a complaint about the row's topic: the topic's own polarity is negative
         and the item is not a plain question; a row without a polarity (stored before aspect sentiment, or set
         by a person) counts when the item is a complaint. The roll-ups' ``tc:``/``sc:`` sums count the same
-        (voxloop.metrics.services.topic_complaint), so a Pareto bar and its drill list agree. ``prefix``: the
+        (voxloop.metrics.compute.feedback.topic_complaint), so a Pareto bar and its drill list agree. ``prefix``: the
         lookup path to these rows from the queried model ("" on FeedbackTopic itself)."""
         return Q(**{f"{prefix}sentiment": "negative"}) & ~Q(**{f"{prefix}feedback__kind": "question"}) | Q(
             **{f"{prefix}sentiment": "", f"{prefix}feedback__kind": "complaint"}

@@ -13,7 +13,7 @@ from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, has
 from voxloop.api.auth import TokenAuth
 from voxloop.api.models import Scope
 from voxloop.metrics import exports, queries
-from voxloop.metrics.services import local_day
+from voxloop.metrics.days import local_day
 
 router = Router(tags=["metrics"])
 AUTH = TokenAuth(Scope.METRICS_READ)

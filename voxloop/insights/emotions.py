@@ -23,9 +23,10 @@ from django.db.models.functions import Cast
 
 from voxloop.analysis.queries import EMOTION_NAMES
 from voxloop.feedback.models import Feedback
+from voxloop.metrics.cells import EMOTION_WORD, NEED
+from voxloop.metrics.days import day_bounds
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
-from voxloop.metrics.services import EMOTION_WORD, NEED, day_bounds
 
 TOP_TERMS = 50  # rows in the words and needs tables
 CHART_TERMS = 20  # bars in their charts

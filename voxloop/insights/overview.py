@@ -33,9 +33,9 @@ from voxloop.insights.trends import (
     time_buckets,
     time_series_option,
 )
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
 from voxloop.metrics.models import Source
 from voxloop.metrics.queries import KPI_BY_KEY, Cut, KpiCard, KpiDef, KpiValue, Period, Totals, kpi_value
-from voxloop.metrics.services import SOURCE_DIMENSIONS
 from voxloop.metrics.templatetags.metrics_format import delta_format, kpi_format
 from voxloop.stats import formulas
 

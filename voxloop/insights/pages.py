@@ -37,9 +37,9 @@ from voxloop.core.annotations import responsibilities
 from voxloop.feedback.models import AnalysedLanguage, Channel, CustomerSegment, Product
 from voxloop.insights.filters import FILTER_DIMENSIONS, PERIOD_CHOICES, InsightFilters, parse_filters
 from voxloop.metrics import exports
+from voxloop.metrics.days import local_day
 from voxloop.metrics.models import Dimension
 from voxloop.metrics.queries import PeriodError, value_labels
-from voxloop.metrics.services import local_day
 
 NAV_LABEL = gettext_lazy("Insights")
 # The insight pages in menu order: (url name, label, key). A page whose URL is not installed is left out.

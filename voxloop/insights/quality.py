@@ -24,8 +24,8 @@ from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysi
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
 from voxloop.insights.root_causes import BAR, BAR_VITAL, topic_labels
+from voxloop.metrics.days import local_day
 from voxloop.metrics.queries import Period
-from voxloop.metrics.services import local_day
 
 LABEL_FIELDS: tuple[str, ...] = (CorrectionField.SENTIMENT, CorrectionField.KIND, CorrectionField.URGENCY)
 WORK_LIST_SIZE = 50

@@ -23,9 +23,9 @@ from voxloop.analysis.models import Topic
 from voxloop.core.annotations import Annotation, annotations_between, create_action_link
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
-from voxloop.metrics.services import SOURCE_DIMENSIONS
 from voxloop.stats.pareto import Change, ParetoRow, pareto, what_changed
 
 LEVELS = ("top", "sub")

@@ -30,7 +30,7 @@ from voxloop.core.clientip import client_ip
 from voxloop.feedback.models import Customer, CustomerSegment, Feedback, Kind
 from voxloop.insights.pages import Chart, Table
 from voxloop.insights.segmentation import last_run, thresholds_of
-from voxloop.metrics.services import local_day
+from voxloop.metrics.days import local_day
 from voxloop.stats.segments import Thresholds, ValueTier
 
 # Most urgent first: the order of the bars, the legend and the export.

@@ -30,9 +30,9 @@ from voxloop.core.annotations import annotations_feed_url
 from voxloop.feedback.models import Product
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import FEEDBACK_PARAM, Chart, InsightPage, Table, feedback_url
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period, PeriodError, make_period, value_labels
-from voxloop.metrics.services import SOURCE_DIMENSIONS
 
 MAX_DAILY_DAYS = 90  # up to this many days a chart has one point per day; beyond, one per ISO week
 TOP_TOPICS = 8  # the stacked topic chart: the biggest topics, the rest as "other topics"

@@ -6,7 +6,7 @@ is a function of its own row only (DESIGN §6: additive counters), so the analys
 about to replace and the ones it replaced, inside its transaction, and this module:
 
 1. before: computes what those items add to their days now (the same code as a full recompute,
-   ``services.compute_feedback_items``: the items alone, found by key);
+   ``voxloop.metrics.compute.feedback.compute_feedback_items``: the items alone, found by key);
 2. after: computes it again, subtracts, and adds the difference to the stored rows of those days;
 3. records the new analyses as folded, so that the catch-up does not recompute their days anyway.
 
@@ -32,6 +32,7 @@ from django.utils import timezone
 from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.feedback.models import Feedback
 from voxloop.metrics import services
+from voxloop.metrics.compute.feedback import compute_feedback_items
 from voxloop.metrics.models import DirtyDay, FoldedAnalysis, MetricDaily, Source
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class Contribution(dict[Key, tuple[int, dict[str, float]]]):
 
 def contribution(feedback_ids: list[int]) -> Contribution:
     out = Contribution()
-    for day, acc in services.compute_feedback_items(feedback_ids).days.items():
+    for day, acc in compute_feedback_items(feedback_ids).days.items():
         for (dimension, value), cell in acc.cells.items():
             out[(day, dimension, value[:100])] = (cell.n, dict(cell.sums))
     return out

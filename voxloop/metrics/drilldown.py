@@ -118,7 +118,7 @@ _HANT = ("zh-hant", "zh-tw", "zh-hk")
 
 def responses_in_language(responses: Any, language: str) -> Any:
     """The responses whose language is ``language`` as the roll-ups decide it: the analysed comment's, else
-    the case's first item's, else the survey's mapped to analysed codes (services.analysed_language_of)."""
+    the case's first item's, else the survey's mapped to analysed codes (compute.responses.analysed_language_of)."""
     origin = CaseFeedback.objects.filter(case_id=OuterRef("case_id")).order_by("id").values("feedback__language")[:1]
     survey = Lower(Trim("language"))
     mapped = CaseWhen(

@@ -34,7 +34,7 @@ class MetricDaily(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     day = models.DateField()  # the local date in settings.TIME_ZONE
     # Also the feedback source's multi-valued term dimensions "emotion_word" and "need" (no "" row; not
-    # choices, so the KPI panel's cut and breakdown menus leave them out: see metrics.services).
+    # choices, so the KPI panel's cut and breakdown menus leave them out: see metrics.cells).
     dimension = models.CharField(max_length=20, choices=Dimension.choices, blank=True)
     value = models.CharField(max_length=100, blank=True)  # a pk, a code, or "" (none / the total)
     n = models.IntegerField(default=0)

@@ -18,8 +18,9 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from voxloop.metrics import cuts
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
+from voxloop.metrics.days import day_bounds
 from voxloop.metrics.models import Dimension, MetricDaily, Source
-from voxloop.metrics.services import SOURCE_DIMENSIONS, day_bounds
 from voxloop.stats import formulas
 
 MAX_PERIOD_DAYS = 3 * 366

@@ -19,9 +19,10 @@ from voxloop.accounts import privacy
 from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, has
 from voxloop.metrics import drilldown, exports, performance, queries
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
 from voxloop.metrics.cuts import cut_choices
+from voxloop.metrics.days import local_day
 from voxloop.metrics.models import Dimension, Source
-from voxloop.metrics.services import SOURCE_DIMENSIONS, local_day
 
 PAGE_SIZE = 50
 # The breakdown's heading, whole per dimension: "By topic" reads as a sentence, and Chinese joins it without a space.

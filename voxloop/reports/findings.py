@@ -34,9 +34,9 @@ from voxloop.insights.filters import InsightFilters
 from voxloop.insights.journey import journey
 from voxloop.insights.pages import feedback_url
 from voxloop.insights.root_causes import ROOT_CAUSE_PREFIX, TOPIC_PREFIX, prefixed_counts, topic_labels
+from voxloop.metrics.days import range_bounds
 from voxloop.metrics.models import Source
 from voxloop.metrics.queries import Cut, Period, Totals, aggregate_by_value, value_labels
-from voxloop.metrics.services import range_bounds
 from voxloop.metrics.templatetags.metrics_format import kpi_format
 from voxloop.reports.periods import ReportPeriod
 from voxloop.stats.drivers import driver_impacts_from_sums

@@ -33,6 +33,7 @@ from django.utils.translation import pgettext
 
 from voxloop.accounts.models import Department, Team
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback
+from voxloop.metrics.days import local_day, range_bounds, site_zone
 from voxloop.metrics.models import Source, Watermark
 from voxloop.metrics.queries import (
     KPI_BY_KEY,
@@ -47,7 +48,6 @@ from voxloop.metrics.queries import (
     load_days,
     total_of,
 )
-from voxloop.metrics.services import local_day, range_bounds, site_zone
 from voxloop.metrics.templatetags.metrics_format import delta_format, kpi_format
 from voxloop.reports.findings import build_findings
 from voxloop.reports.periods import ReportPeriod

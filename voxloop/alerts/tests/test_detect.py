@@ -199,7 +199,7 @@ def test_examples_are_negative_or_complaint_items_of_the_cut_in_the_window():
 
     from voxloop.analysis.models import FeedbackTopic
     from voxloop.feedback.models import Feedback
-    from voxloop.metrics.services import day_bounds
+    from voxloop.metrics.days import day_bounds
 
     build(spikes=spike())
     noon = day_bounds(D0)[0] + timedelta(hours=12)
@@ -240,7 +240,8 @@ def test_detection_reads_the_roll_ups_the_metrics_service_builds():
 
     from voxloop.analysis.models import FeedbackTopic
     from voxloop.feedback.models import Feedback
-    from voxloop.metrics.services import day_bounds, rebuild
+    from voxloop.metrics.days import day_bounds
+    from voxloop.metrics.services import rebuild
 
     rng = np.random.default_rng(3)
     items, topics = [], []

@@ -13,7 +13,7 @@ from voxloop.alerts.models import Alert, AlertStatus, AlertSubscription
 from voxloop.alerts.tests.handmade import TODAY, build
 from voxloop.analysis.models import FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback
-from voxloop.metrics.services import day_bounds
+from voxloop.metrics.days import day_bounds
 
 pytestmark = pytest.mark.django_db
 

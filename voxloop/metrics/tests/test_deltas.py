@@ -13,8 +13,10 @@ import voxloop_nlp
 from voxloop.analysis import model_switch
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackTopic
 from voxloop.analysis.services import analyze_feedback
-from voxloop.feedback.models import Product
+from voxloop.feedback.models import Feedback, Product
 from voxloop.metrics import services
+from voxloop.metrics.compute.feedback import compute_feedback
+from voxloop.metrics.days import local_day
 from voxloop.metrics.models import DirtyDay, FoldedAnalysis, MetricDaily, Source
 from voxloop.metrics.tests.conftest import make_customer, make_feedback, sh
 
@@ -93,7 +95,7 @@ def stored() -> dict[tuple, tuple[int, dict]]:
 def recomputed() -> dict[tuple, tuple[int, dict]]:
     first, last = sh(10, 0).date(), sh(10 + DAYS, 0).date()
     now = sh(30, 0)
-    rows = [row for acc in services.compute_feedback(first, last).days.values() for row in acc.rows(now)]
+    rows = [row for acc in compute_feedback(first, last).days.values() for row in acc.rows(now)]
     return {(r.day, r.dimension, r.value): (r.n, r.sums) for r in rows}
 
 
@@ -138,8 +140,8 @@ def test_a_day_without_roll_ups_is_marked_not_folded(items, fake_pipeline):
     and the refresh then gives the full result."""
     day = sh(10, 0).date()
     MetricDaily.objects.filter(source=Source.FEEDBACK, day=day).delete()
-    on_that_day = [pk for pk in items if services.local_day(
-        services.Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
+    on_that_day = [pk for pk in items if local_day(
+        Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
     analyze_feedback(on_that_day)
     assert set(DirtyDay.objects.values_list("day", flat=True)) == {day}
     services.refresh_dirty()
@@ -150,8 +152,8 @@ def test_a_day_waiting_for_its_recompute_is_left_to_it(items, fake_pipeline):
     day = sh(11, 0).date()
     services.mark_dirty(Source.FEEDBACK, [day])
     before = stored()
-    on_that_day = [pk for pk in items if services.local_day(
-        services.Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
+    on_that_day = [pk for pk in items if local_day(
+        Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
     analyze_feedback(on_that_day)
     assert {k: v for k, v in stored().items() if k[0] == day} == {k: v for k, v in before.items() if k[0] == day}
     services.refresh_dirty()
@@ -164,8 +166,8 @@ def test_a_stored_row_that_does_not_hold_the_items_is_recomputed(items, fake_pip
     the fold cannot take it below zero, so the day is marked, and the refresh gives the full result."""
     day = sh(12, 0).date()
     MetricDaily.objects.filter(source=Source.FEEDBACK, day=day, dimension="channel").update(n=0)
-    on_that_day = [pk for pk in items if services.local_day(
-        services.Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
+    on_that_day = [pk for pk in items if local_day(
+        Feedback.objects.get(pk=pk).received_at) == day][:3]  # fmt: skip
     analyze_feedback(on_that_day)
     assert set(DirtyDay.objects.values_list("day", flat=True)) == {day}
     services.refresh_dirty()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from voxloop.accounts.models import Role, User
 from voxloop.metrics import performance, services
-from voxloop.metrics.services import local_day
+from voxloop.metrics.days import local_day
 from voxloop.metrics.tests.conftest import make_case, make_response
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from voxloop.cases.models import CaseFeedback
 from voxloop.feedback.queries import InboxFilters, filter_feedback
-from voxloop.metrics import services
+from voxloop.metrics import cells, services
+from voxloop.metrics.compute.feedback import compute_feedback
+from voxloop.metrics.compute.responses import analysed_language_of
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.tests.conftest import MONDAY, make_case, make_feedback, make_response, sh
 from voxloop.surveys.models import Response
@@ -84,27 +86,27 @@ def test_feedback_topic_and_language_dimensions(monday_feedback):
 
 
 def test_emotion_words_count_items_per_word_with_the_emotions_it_was_evidence_of(monday_feedback):
-    assert values_of(Source.FEEDBACK, services.EMOTION_WORD) == {"气死", "失望", "furious", "开心"}  # no "" row
-    angry = cell(Source.FEEDBACK, services.EMOTION_WORD, "气死")
+    assert values_of(Source.FEEDBACK, cells.EMOTION_WORD) == {"气死", "失望", "furious", "开心"}  # no "" row
+    angry = cell(Source.FEEDBACK, cells.EMOTION_WORD, "气死")
     assert angry.n == 1 and angry.sums["emo:anger"] == 1 and angry.sums["emo:disappointment"] == 1
-    disappointed = cell(Source.FEEDBACK, services.EMOTION_WORD, "失望")
+    disappointed = cell(Source.FEEDBACK, cells.EMOTION_WORD, "失望")
     # F1 was also angry, but "失望" was evidence of disappointment only.
     assert disappointed.sums["emo:disappointment"] == 1 and "emo:anger" not in disappointed.sums
     assert disappointed.sums["negative"] == 1 and disappointed.sums["complaints"] == 1
     # term rows carry the plain figures, not the per-topic breakdown of the cut rows (it would triple them)
     assert not [k for k in disappointed.sums if k.startswith(("tc:", "tn:", "tv:", "ts:", "sc:", "sv:"))]
-    assert cell(Source.FEEDBACK, services.EMOTION_WORD, "开心").sums["positive"] == 1
+    assert cell(Source.FEEDBACK, cells.EMOTION_WORD, "开心").sums["positive"] == 1
     # Tuesday's 气死 is Tuesday's.
-    assert cell(Source.FEEDBACK, services.EMOTION_WORD, "气死", day=MONDAY.replace(day=24)).n == 1
+    assert cell(Source.FEEDBACK, cells.EMOTION_WORD, "气死", day=MONDAY.replace(day=24)).n == 1
 
 
 def test_need_keys_group_lead_ins_and_find_their_items(monday_feedback):
     f1, f2, f3, _f4 = monday_feedback
-    assert values_of(Source.FEEDBACK, services.NEED) == {"尽快发货", "add tracking", "增加颜色"}  # no "" row
-    ship = cell(Source.FEEDBACK, services.NEED, "尽快发货")
+    assert values_of(Source.FEEDBACK, cells.NEED) == {"尽快发货", "add tracking", "增加颜色"}  # no "" row
+    ship = cell(Source.FEEDBACK, cells.NEED, "尽快发货")
     assert ship.n == 2 and ship.sums["negative"] == 1 and ship.sums["positive"] == 1
     assert ship.sums["emo:anger"] == 1 and ship.sums["emo:joy"] == 1
-    assert cell(Source.FEEDBACK, services.NEED, "add tracking").n == 1  # one item, two spellings: counted once
+    assert cell(Source.FEEDBACK, cells.NEED, "add tracking").n == 1  # one item, two spellings: counted once
     # The key is what the inbox search (q=) looks for: it finds exactly the items that voiced the need.
     for key, expected in (("尽快发货", {f1, f3}), ("add tracking", {f2}), ("增加颜色", {f3})):
         found = set(filter_feedback(InboxFilters(q=key, date_from="2026-11-23", date_to="2026-11-23")))
@@ -151,11 +153,11 @@ def test_responses_by_language(csat_survey, policy):
 
 
 def test_analysed_language_of_survey_codes():
-    assert services.analysed_language_of("zh-hans") == "zh"
-    assert services.analysed_language_of("zh-Hant") == "zh-Hant"
-    assert services.analysed_language_of("en-us") == "en"
-    assert services.analysed_language_of("ja") == "other"
-    assert services.analysed_language_of("") == ""
+    assert analysed_language_of("zh-hans") == "zh"
+    assert analysed_language_of("zh-Hant") == "zh-Hant"
+    assert analysed_language_of("en-us") == "en"
+    assert analysed_language_of("ja") == "other"
+    assert analysed_language_of("") == ""
 
 
 def test_feedback_rebuild_is_one_query_per_table_not_per_item(monday_feedback, django_assert_max_num_queries):
@@ -163,8 +165,8 @@ def test_feedback_rebuild_is_one_query_per_table_not_per_item(monday_feedback, d
         make_feedback(sh(23, 13), sentiment="negative", topics=("logistics",), emotions=[{"name": "anger",
                       "evidence": [f"w{i}"]}], needs=[f"希望改进{i}号"])  # fmt: skip
     with django_assert_max_num_queries(4):  # items + analyses (one join), topics; nothing per item
-        services.compute_feedback(MONDAY, MONDAY)
-    assert services.compute_feedback(MONDAY, MONDAY).days[MONDAY].cells[("", "")].n == 24
+        compute_feedback(MONDAY, MONDAY)
+    assert compute_feedback(MONDAY, MONDAY).days[MONDAY].cells[("", "")].n == 24
 
 
 def test_a_response_counts_in_the_topics_of_its_comment_and_of_its_case(csat_survey, policy):
@@ -219,7 +221,7 @@ def test_every_feedback_cell_carries_volume_and_sentiment_per_topic_and_sub_topi
     # Over all feedback the per-topic sums agree with the topic and sub-topic rows.
     quality_row = cell(Source.FEEDBACK, "topic", "quality")
     assert quality_row.n == total["tv:quality"] and quality_row.sums["sent_sum"] == pytest.approx(total["ts:quality"])
-    delay_row = cell(Source.FEEDBACK, services.SUBTOPIC, "logistics.delay")
+    delay_row = cell(Source.FEEDBACK, cells.SUBTOPIC, "logistics.delay")
     assert delay_row.n == total["sv:logistics.delay"] and delay_row.sums["negative"] == total["sneg:logistics.delay"]
 
 

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from voxloop.cases.models import CaseEvent, EventKind
 from voxloop.metrics import queries, services
+from voxloop.metrics.cells import SOURCE_DIMENSIONS
+from voxloop.metrics.days import local_day
 from voxloop.metrics.models import DirtyDay, MetricDaily, Source
 from voxloop.metrics.tests.conftest import (
     MONDAY,
@@ -158,7 +160,7 @@ def test_breakdown_sums_are_the_sums_of_its_days(csat_survey, monday_cases, peop
     services.rebuild(since=period.start, until=period.end)
     checked = 0
     for dimension in ("agent", "team", "channel"):
-        sources = [s for s in Source.values if dimension in services.SOURCE_DIMENSIONS[s]]
+        sources = [s for s in Source.values if dimension in SOURCE_DIMENSIONS[s]]
         totals = queries.aggregate_by_value(sources, dimension, period.start, period.end)
         for source in sources:
             expected: dict[str, tuple[int, dict[str, float]]] = {}
@@ -278,7 +280,7 @@ def test_catch_up_still_finds_a_late_commit_below_its_position(db):
     mark.save()
     assert services.catch_up(now + timedelta(minutes=1)) == {Source.FEEDBACK: 1}
     assert set(DirtyDay.objects.filter(source=Source.FEEDBACK).values_list("day", flat=True)) == {
-        services.local_day(late.received_at)
+        local_day(late.received_at)
     }
 
 
