@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,13 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from voxloop.cases import presence
 from voxloop.cases.models import Case, Severity
 from voxloop.cases.services import open_case
+from voxloop.cases.tests.test_queue_flood import worker_database_url
 
 SHOTS = Path("/tmp/desk")
 REDIS_URL = os.environ.get("VOXLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -130,18 +129,6 @@ def _shared_caches(kind: str) -> dict:
     return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": f"presence-{uuid.uuid4().hex}"}}
 
 
-def _database_url(tmp_path: Path) -> str:
-    """This test's database for other processes: PostgreSQL's test database, or a file copy of SQLite's."""
-    if connection.vendor == "sqlite":
-        path = tmp_path / "presence.sqlite3"
-        connection.ensure_connection()
-        with sqlite3.connect(path) as target:
-            connection.connection.backup(target)
-        return f"sqlite:///{path}"
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", ["database", "redis"])
@@ -154,7 +141,7 @@ def test_agents_served_by_different_web_processes_see_each_other(kind, settings,
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "voxloop.cases.tests.presence_settings",
-        "VOXLOOP_PRESENCE_DATABASE_URL": _database_url(tmp_path),
+        "VOXLOOP_PRESENCE_DATABASE_URL": worker_database_url(tmp_path),  # the workers' way to this test's database
         "VOXLOOP_PRESENCE_CACHES": json.dumps(settings.CACHES),
     }
 
