@@ -174,10 +174,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared between processes (rate limits, login throttling). Redis when configured.
 REDIS_URL = envstr("REDIS_URL")
+# The database cache, past MAX_ENTRIES rows (Django's default: 300), deletes a third of all its entries in key
+# order, live ones too: the case pages' "who else is here" entries (one per open case) went first.
+DATABASE_CACHE = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "voxloop_cache",
+    "OPTIONS": {"MAX_ENTRIES": envint("CACHE_MAX_ENTRIES", 10_000)},
+}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "voxloop_cache"}}
+    CACHES = {"default": DATABASE_CACHE}
 
 # --- Auth
 AUTH_USER_MODEL = "accounts.User"

@@ -422,10 +422,13 @@ def search(user: User, q: str) -> Results:
 
     results.feedback.count, ids, results.feedback.approximate = _newest(DocKind.FEEDBACK, tokens)
     items = Feedback.objects.in_bulk(ids)
+    # The channel's name for untitled items, looked up once: get_channel_display() rebuilds the whole choice
+    # table, translating every label, on each call (a fifth of the page's Python time for 20 untitled items).
+    channels = dict(Feedback._meta.get_field("channel").flatchoices)
     results.feedback.hits = [
         Hit(
             url=reverse("feedback:detail", args=[pk]),
-            title=items[pk].title or items[pk].get_channel_display(),
+            title=items[pk].title or str(channels.get(items[pk].channel, items[pk].channel)),
             snippet=highlight(f"{items[pk].title} {items[pk].text}".strip(), tokens),
             at=items[pk].received_at,
         )
@@ -437,6 +440,7 @@ def search(user: User, q: str) -> Results:
     results.case_text.count, case_order, results.case_text.approximate = _newest_cases(tokens, visible)
     case_rows = Case.objects.in_bulk(list(case_order))
     events = CaseEvent.objects.in_bulk([oid for kind, oid in case_order.values() if kind == DocKind.EVENT])
+    statuses = dict(Case._meta.get_field("status").flatchoices)  # as the channels above
     for case_id, (kind, object_id) in case_order.items():
         case = case_rows.get(case_id)
         if case is None:
@@ -451,7 +455,7 @@ def search(user: User, q: str) -> Results:
                 title=f"{case.number} {case.title}".strip(),
                 snippet=highlight(source, tokens),
                 at=case.updated_at,
-                extra=case.get_status_display(),
+                extra=str(statuses.get(case.status, case.status)),
             )
         )
     return results

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,14 +12,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from voxloop.cases import presence
 from voxloop.cases.models import Case, Severity
 from voxloop.cases.services import open_case
+from voxloop.cases.tests.test_queue_flood import worker_database_url
+from voxloop.settings import DATABASE_CACHE
 
 SHOTS = Path("/tmp/desk")
 REDIS_URL = os.environ.get("VOXLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -121,7 +122,7 @@ def test_two_agents_on_one_case_see_each_other(settings, browser, live_server, c
 def _shared_caches(kind: str) -> dict:
     """The caches a deployment shares between its web processes: the database cache (no REDIS_URL), or Redis."""
     if kind == "database":
-        return {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "voxloop_cache"}}
+        return {"default": DATABASE_CACHE}
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
@@ -130,16 +131,17 @@ def _shared_caches(kind: str) -> dict:
     return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": f"presence-{uuid.uuid4().hex}"}}
 
 
-def _database_url(tmp_path: Path) -> str:
-    """This test's database for other processes: PostgreSQL's test database, or a file copy of SQLite's."""
-    if connection.vendor == "sqlite":
-        path = tmp_path / "presence.sqlite3"
-        connection.ensure_connection()
-        with sqlite3.connect(path) as target:
-            connection.connection.backup(target)
-        return f"sqlite:///{path}"
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+def test_the_database_cache_keeps_presence_among_many_other_entries(settings, case, team_agents):
+    """A default install (no Redis) keeps the notice in the database cache, with the rate limits, page timings
+    and search totals. Django's database cache, past 300 entries, deletes a third of them in key order, live
+    ones too: a colleague's "viewing" vanished from the notice on a busy desk."""
+    settings.CACHES = {"default": DATABASE_CACHE}
+    call_command("createcachetable", verbosity=0)
+    wang, zhang = team_agents
+    presence.mark(case.pk, wang, presence.VIEWING)
+    for n in range(400):  # e.g. rate-limit counters of 400 clients
+        cache.set(f"rl:{n}", n, 600)
+    assert [p.name for p in presence.others(case.pk, zhang)] == ["wang-agent"]
 
 
 @pytest.mark.slow
@@ -154,7 +156,7 @@ def test_agents_served_by_different_web_processes_see_each_other(kind, settings,
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "voxloop.cases.tests.presence_settings",
-        "VOXLOOP_PRESENCE_DATABASE_URL": _database_url(tmp_path),
+        "VOXLOOP_PRESENCE_DATABASE_URL": worker_database_url(tmp_path),  # the workers' way to this test's database
         "VOXLOOP_PRESENCE_CACHES": json.dumps(settings.CACHES),
     }
 
