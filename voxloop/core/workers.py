@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 
@@ -104,4 +105,11 @@ def supervise(children: list[subprocess.Popen], *, on_stop: Callable[[], None] |
                 child.wait()
     if stopping:
         return []
-    return [" ".join(map(str, c.args[:8])) for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+    return [_command_line(c) for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+
+
+def _command_line(child: subprocess.Popen[Any]) -> str:
+    """The first words of a child's command (started from a list of arguments, as consumers() gives them)."""
+    args = child.args
+    words = list(args) if isinstance(args, list | tuple) else [args]
+    return " ".join(map(str, words[:8]))

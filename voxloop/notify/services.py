@@ -113,7 +113,8 @@ def _escalation_users(payload: dict) -> list[User]:
 
 
 def _approvers(case: Case, payload: dict) -> list[Planned]:
-    comp = Compensation.objects.filter(pk=payload.get("compensation_id")).first()
+    compensation_id = payload.get("compensation_id")
+    comp = Compensation.objects.filter(pk=compensation_id).first() if isinstance(compensation_id, int) else None
     if comp is None:
         return []
     department = case.team.department if case.team_id and case.team and case.team.department_id else None

@@ -272,6 +272,7 @@ def invite(request: HttpRequest, pk: int, how: str) -> HttpResponse:
                 )
                 messages.success(request, _("Invitation queued for sending."))
             else:
+                assert isinstance(form, BatchInviteForm)  # how == "batch"
                 result = invitations.invite_batch(
                     survey, segment=data["segment"].strip(), tags=form.tag_list(), created_by=request.user
                 )

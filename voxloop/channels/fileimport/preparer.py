@@ -23,7 +23,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -55,7 +55,7 @@ def params_for(batch: Any, size: int, text_max_chars: int, vendor: str) -> dict[
     }  # fmt: skip
 
 
-def prepared_chunks(params: dict[str, Any]) -> Iterator[Any]:
+def prepared_chunks(params: dict[str, Any]) -> Generator[Any, None, None]:
     """PreparedChunks of the file, from a child process. Close the generator to stop the child early."""
     child = subprocess.Popen(  # noqa: S603 - our own module, run by the same interpreter
         COMMAND,

@@ -3,6 +3,8 @@ header changes nothing, while clients behind the real proxy keep their own login
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
@@ -28,7 +30,7 @@ def behind_proxy(settings):
 
 
 def _ip(remote: str, forwarded: str | None = None) -> str:
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     return client_ip(RequestFactory().get("/", REMOTE_ADDR=remote, **headers))
 
 
