@@ -377,6 +377,7 @@ def _timeline_note(case: Case, message: OutgoingMessage, delivery: str, reason: 
 
 
 def _kick_sender() -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.notify.tasks import send_outgoing_messages_task
 
     send_outgoing_messages_task.delay()

@@ -395,6 +395,7 @@ def handle_action_announcement(announcement: ActionAnnouncement) -> None:
 
 
 def _kick_sender() -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.webhooks.tasks import deliver_webhooks_task
 
     deliver_webhooks_task.delay()
@@ -601,6 +602,7 @@ def retry_delivery(delivery: WebhookDelivery | int) -> WebhookDelivery:
 
 
 def _kick_sender_for(ids: list[int]) -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.webhooks.tasks import deliver_webhooks_task
 
     deliver_webhooks_task.delay(ids)
