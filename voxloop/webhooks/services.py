@@ -389,6 +389,8 @@ def emit_event(kind: str, data: dict[str, Any]) -> int:
 def emit_alert_raised(raised: AlertRaised) -> int:
     """The alerts announcer (registered in WebhooksConfig.ready): one ``alert.raised`` delivery per endpoint."""
     return emit_event("alert.raised", webhook_payload(raised.alert, raised.previous_severity))
+
+
 def handle_action_announcement(announcement: ActionAnnouncement) -> None:
     """An improvement action was created, changed status or got a verdict (registered in WebhooksConfig.ready)."""
     emit_event(announcement.kind, announcement.data)
