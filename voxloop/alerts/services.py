@@ -172,7 +172,8 @@ def detection_window(today: date) -> tuple[date, date]:
 def first_day(source: str) -> date | None:
     """The first day the roll-ups of ``source`` hold (an index lookup). Days before it are not zeros but
     unknown: scoring them as zeros would make the first weeks of data look like a surge in everything."""
-    return MetricDaily.objects.filter(source=source, dimension="").aggregate(first=Min("day"))["first"]
+    first: date | None = MetricDaily.objects.filter(source=source, dimension="").aggregate(first=Min("day"))["first"]
+    return first
 
 
 def find_anomalies(today: date, progress: Callable[[str], None] | None = None) -> tuple[list[anomaly.Alert], int]:
@@ -258,7 +259,9 @@ def _labels(found: list[anomaly.Alert]) -> dict[tuple[str, str], str]:
     return labels
 
 
-def _upsert(found: anomaly.Alert, alert: Alert | None, labels: dict, recent_from: date, run: DetectRun) -> None:
+def _upsert(
+    found: anomaly.Alert, alert: Alert | None, labels: dict[tuple[str, str], str], recent_from: date, run: DetectRun
+) -> None:
     dimension, value = _series_key(found)
     history = found.end < recent_from  # only with backfill: a run that is over, stored closed and silent
     fields = {

@@ -3,6 +3,7 @@ acknowledge), and the reader's own subscriptions. Views only translate between H
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -67,7 +68,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return respond(request, page, filters)
 
 
-def _per_day_chart(per_day: dict, params: dict[str, str]) -> Chart:
+def _per_day_chart(per_day: dict[date, dict[str, int]], params: dict[str, str]) -> Chart:
     days = list(per_day)
     labels = {s: str(Severity(s).label) for s in Severity.values}
 

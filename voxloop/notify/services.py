@@ -105,14 +105,14 @@ def _user(pk: Any) -> User | None:
     return User.objects.filter(pk=pk).first() if isinstance(pk, int) else None
 
 
-def _escalation_users(payload: dict) -> list[User]:
+def _escalation_users(payload: dict[str, Any]) -> list[User]:
     """Everyone an escalation reaches (``to_user_ids``; events from before it was recorded name one user)."""
     ids = [pk for pk in payload.get("to_user_ids") or [payload.get("to_user_id")] if isinstance(pk, int)]
     by_pk = User.objects.in_bulk(ids)
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
-def _approvers(case: Case, payload: dict) -> list[Planned]:
+def _approvers(case: Case, payload: dict[str, Any]) -> list[Planned]:
     compensation_id = payload.get("compensation_id")
     comp = Compensation.objects.filter(pk=compensation_id).first() if isinstance(compensation_id, int) else None
     if comp is None:
@@ -413,7 +413,7 @@ class SendRun:
 
 def retry_delay(attempts: int) -> timedelta:
     base = timedelta(seconds=max(1, settings.NOTIFY_RETRY_SECONDS))
-    return min(base * (2 ** max(0, attempts - 1)), MAX_RETRY_DELAY)
+    return min(base * (1 << max(0, attempts - 1)), MAX_RETRY_DELAY)
 
 
 def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Iterable[int] | None = None) -> SendRun:

@@ -112,7 +112,8 @@ class _GuardMixin:
         for address in addresses:
             self._dns_host = address  # connect to exactly this address; self.host (SNI, Host) is unchanged
             try:
-                return super()._new_conn()  # type: ignore[misc]
+                conn: socket.socket = super()._new_conn()  # type: ignore[misc]  # the urllib3 class mixed into
+                return conn
             except OSError as exc:
                 last_error = exc
             finally:
