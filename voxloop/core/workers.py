@@ -76,12 +76,12 @@ def consumers(
     ]
 
 
-def supervise(children: list[subprocess.Popen], *, on_stop: Callable[[], None] | None = None) -> list[str]:
+def supervise(children: list[subprocess.Popen[Any]], *, on_stop: Callable[[], None] | None = None) -> list[str]:
     """Wait until SIGTERM/SIGINT or until one child exits, then stop them all (15 s grace, then kill). Returns
     the command lines of children that stopped on their own with an error (empty after a requested stop)."""
     stopping = False
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
 
