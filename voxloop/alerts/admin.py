@@ -4,7 +4,7 @@ from voxloop.alerts.models import Alert, AlertSubscription
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     list_display = ("started_on", "last_day", "metric", "dimension", "label", "severity", "status")
     list_filter = ("status", "severity", "metric", "dimension")
     search_fields = ("label", "value")
@@ -13,7 +13,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlertSubscription)
-class AlertSubscriptionAdmin(admin.ModelAdmin):
+class AlertSubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     list_display = ("user", "min_severity", "dimension", "value", "email")
     list_filter = ("min_severity", "dimension", "email")
     raw_id_fields = ("user",)

@@ -40,7 +40,14 @@ class SubscriptionForm(forms.Form):
 
     def __init__(self, *args: Any, language: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = scope_choices(language)
+        self._scope_choices = scope_choices(language)
+        scope = self.fields["scope"]
+        assert isinstance(scope, forms.ChoiceField)  # declared above; self.fields is typed as any Field
+        scope.choices = self._scope_choices
+
+    def scope_choices(self) -> list[tuple[Any, Any]]:
+        """The scope menu: "Every alert", then one group of (value, name) options per dimension."""
+        return self._scope_choices
 
     def scope_parts(self) -> tuple[str, str]:
         dimension, _sep, value = (self.cleaned_data.get("scope") or "").partition(":")

@@ -25,7 +25,7 @@ from voxloop.stats import anomaly
 
 LIST_LIMIT = 200
 TABS = ("open", "acknowledged", "all")
-SEVERITY_COLOURS = {Severity.MEDIUM: "#e6a23c", Severity.HIGH: "#f56c6c", Severity.CRITICAL: "#8b0000"}
+SEVERITY_COLOURS: dict[str, str] = {Severity.MEDIUM: "#e6a23c", Severity.HIGH: "#f56c6c", Severity.CRITICAL: "#8b0000"}
 BAND_SIGMAS = 2  # the shaded "usual range" on the detail chart: expected +- 2 standard deviations
 CONTEXT_DAYS = 28  # days shown before the alert (and after it, when they exist)
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import logging
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.conf import settings
@@ -88,7 +88,7 @@ def _int(value: Any) -> int:
 
 
 def _fill(
-    first: date, days: int, rows: list[tuple[str, str, date, tuple[int, ...]]], names: tuple[str, ...]
+    first: date, days: int, rows: Sequence[tuple[str, str, date, tuple[int, ...]]], names: tuple[str, ...]
 ) -> SeriesSet:
     index: dict[tuple[str, str], int] = {}
     cells: list[tuple[int, int, tuple[int, ...]]] = []
@@ -172,7 +172,8 @@ def detection_window(today: date) -> tuple[date, date]:
 def first_day(source: str) -> date | None:
     """The first day the roll-ups of ``source`` hold (an index lookup). Days before it are not zeros but
     unknown: scoring them as zeros would make the first weeks of data look like a surge in everything."""
-    return MetricDaily.objects.filter(source=source, dimension="").aggregate(first=Min("day"))["first"]
+    first: date | None = MetricDaily.objects.filter(source=source, dimension="").aggregate(first=Min("day"))["first"]
+    return first
 
 
 def find_anomalies(today: date, progress: Callable[[str], None] | None = None) -> tuple[list[anomaly.Alert], int]:
@@ -231,8 +232,13 @@ def detect(
     return run
 
 
+def _series_key(found: anomaly.Alert) -> tuple[str, str]:
+    """The (dimension, value) of the series a found alert is about: the keys this module gives the detector."""
+    return cast(tuple[str, str], found.key)
+
+
 def _fingerprint(found: anomaly.Alert) -> str:
-    dimension, value = found.key  # type: ignore[misc]
+    dimension, value = _series_key(found)
     return Alert.make_fingerprint(found.metric.value, dimension, value, found.start.isoformat())
 
 
@@ -240,7 +246,7 @@ def _labels(found: list[anomaly.Alert]) -> dict[tuple[str, str], str]:
     """The readable name of each series, in the site's language (pages re-label in the reader's)."""
     by_dimension: dict[str, set[str]] = {}
     for alert in found:
-        dimension, value = alert.key  # type: ignore[misc]
+        dimension, value = _series_key(alert)
         by_dimension.setdefault(dimension, set()).add(value)
     labels: dict[tuple[str, str], str] = {}
     with translation.override(settings.LANGUAGE_CODE):
@@ -253,8 +259,10 @@ def _labels(found: list[anomaly.Alert]) -> dict[tuple[str, str], str]:
     return labels
 
 
-def _upsert(found: anomaly.Alert, alert: Alert | None, labels: dict, recent_from: date, run: DetectRun) -> None:
-    dimension, value = found.key  # type: ignore[misc]
+def _upsert(
+    found: anomaly.Alert, alert: Alert | None, labels: dict[tuple[str, str], str], recent_from: date, run: DetectRun
+) -> None:
+    dimension, value = _series_key(found)
     history = found.end < recent_from  # only with backfill: a run that is over, stored closed and silent
     fields = {
         "label": str(labels.get((dimension, value), value or _("All feedback")))[:200],

@@ -3,6 +3,7 @@ acknowledge), and the reader's own subscriptions. Views only translate between H
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.alerts import queries, services
 from voxloop.alerts.forms import AcknowledgeForm, SubscriptionForm
 from voxloop.alerts.models import Alert, AlertMetric, AlertStatus, Severity
@@ -66,7 +68,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return respond(request, page, filters)
 
 
-def _per_day_chart(per_day: dict, params: dict[str, str]) -> Chart:
+def _per_day_chart(per_day: dict[date, dict[str, int]], params: dict[str, str]) -> Chart:
     days = list(per_day)
     labels = {s: str(Severity(s).label) for s in Severity.values}
 
@@ -94,7 +96,7 @@ def _per_day_chart(per_day: dict, params: dict[str, str]) -> Chart:
         "series": series,
     }
     rows = [[d.isoformat(), *[per_day[d][s] for s in Severity.values]] for d in days if sum(per_day[d].values())]
-    links = [day_link(d) for d in days if sum(per_day[d].values())]
+    links: list[str | None] = [day_link(d) for d in days if sum(per_day[d].values())]
     return Chart(
         key="alerts_per_day",
         title=_("New alerts per day by severity"),
@@ -144,7 +146,9 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _series_chart(alert: Alert, view: queries.SeriesView, text: dict[str, str]) -> Chart:
     days = [d.isoformat() for d in view.days]
-    link = [queries.feedback_link(alert.metric, alert.dimension, alert.value, d, d) for d in view.days]
+    link: list[str | None] = [
+        queries.feedback_link(alert.metric, alert.dimension, alert.value, d, d) for d in view.days
+    ]
     unit = {"count": _("items"), "percent": _("% negative"), "nps": _("NPS")}[view.scale]
     observed_name, expected_name, band_name = _("Observed"), _("Expected"), _("Usual range")
     if view.scale == "percent":
@@ -209,7 +213,7 @@ def _series_chart(alert: Alert, view: queries.SeriesView, text: dict[str, str]) 
 
 
 @insights_view
-def subscriptions(request: HttpRequest) -> HttpResponse:
+def subscriptions(request: AuthenticatedRequest) -> HttpResponse:
     language = _language()
     form = SubscriptionForm(request.POST or None, language=language)
     if request.method == "POST":
@@ -228,7 +232,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Subscribed. New alerts that match will be emailed to you."))
             return redirect("alerts:subscriptions")
     mine = list(request.user.alert_subscriptions.all())
-    scope_names = {value: label for _group, options in form.fields["scope"].choices[1:] for value, label in options}
+    scope_names = {value: label for _group, options in form.scope_choices()[1:] for value, label in options}
     rows = [
         {"subscription": s, "scope": scope_names.get(f"{s.dimension}:{s.value}", f"{s.dimension}:{s.value}")
          if s.dimension else _("Every alert"), "severity": Severity(s.min_severity).label}

@@ -41,10 +41,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return ["name", "prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at"]
         return []
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is not None:
-            return self.get_readonly_fields(request, obj)
-        return ["name", "scopes"]
+            return tuple(self.get_readonly_fields(request, obj))
+        return ("name", "scopes")
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: forms.Form, change: bool) -> None:
         if change:

@@ -12,6 +12,13 @@ from voxloop.api.ratelimit import check_token_rate
 from voxloop.api.services import authenticate_token
 
 
+class TokenRequest(HttpRequest):
+    """The request of an endpoint behind ``TokenAuth``: django-ninja puts what ``authenticate`` returned (the token)
+    in ``request.auth``. Annotate such an endpoint's request with this to read it typed."""
+
+    auth: ApiToken
+
+
 class TokenAuth(HttpBearer):
     """Accepts an active token that carries `scope`; a valid token without it gets 403, not 401."""
 

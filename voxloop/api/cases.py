@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -26,7 +26,7 @@ from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, PolicyDenied, has
 from voxloop.api import services as api_services
-from voxloop.api.auth import TokenAuth
+from voxloop.api.auth import TokenAuth, TokenRequest
 from voxloop.api.case_schemas import (
     CaseCreateIn,
     CaseDetailOut,
@@ -88,7 +88,7 @@ def _case_error(exc: CaseError) -> ApiProblem:
 # --- reading ---------------------------------------------------------------------------------------------------
 
 
-def _base_queryset(user: User):  # type: ignore[no-untyped-def]
+def _base_queryset(user: User) -> QuerySet[Case]:
     return (
         queries.visible_cases(user)
         .select_related("team", "assignee", "customer")
@@ -274,7 +274,7 @@ def _record_feedback_for(customer: Customer, title: str, text: str, token: ApiTo
     openapi_extra=IDEMPOTENCY,
 )
 @decorate_view(idempotent)
-def create_case(request: HttpRequest, payload: CaseCreateIn):
+def create_case(request: TokenRequest, payload: CaseCreateIn):
     """SLA clocks start now; the case is flagged as a repeat complaint when the customer had one on the same
     topic recently. A team the token's user cannot see is refused like a team that does not exist."""
     user = _acting_user(request)
@@ -299,7 +299,7 @@ def create_case(request: HttpRequest, payload: CaseCreateIn):
             elif title and payload.customer:
                 customer = _customer_ref(payload.customer)
                 text = (payload.description or "").strip() or title
-                feedback_ids = [_record_feedback_for(customer, title, text, request.auth)]  # type: ignore[arg-type]
+                feedback_ids = [_record_feedback_for(customer, title, text, request.auth)]
             else:
                 raise ApiProblem(
                     400, str(CaseErrorCode.NO_FEEDBACK), _("Send feedback_ids, or a title and a customer.")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from voxloop.accounts import privacy
 from voxloop.accounts.models import User
 from voxloop.api import services
-from voxloop.api.auth import TokenAuth
+from voxloop.api.auth import TokenAuth, TokenRequest
 from voxloop.api.cursors import decode_cursor, encode_cursor
 from voxloop.api.idempotency import IDEMPOTENCY, idempotent
 from voxloop.api.models import ApiToken, Scope
@@ -116,7 +116,7 @@ def split_items(request: HttpRequest, items: Sequence[BaseModel | RowError], *, 
     openapi_extra=IDEMPOTENCY,
 )
 @decorate_view(idempotent)
-def create_feedback(request: HttpRequest, payload: FeedbackIn):
+def create_feedback(request: TokenRequest, payload: FeedbackIn):
     """201 when stored, 200 with the existing id when (source, external_id) was already stored,
     422 naming the field when the item cannot be accepted."""
     split = split_items(request, [payload], single=True)
@@ -139,7 +139,7 @@ def create_feedback(request: HttpRequest, payload: FeedbackIn):
     openapi_extra=IDEMPOTENCY,
 )
 @decorate_view(idempotent)
-def create_feedback_batch(request: HttpRequest, payload: FeedbackBatchIn):
+def create_feedback_batch(request: TokenRequest, payload: FeedbackBatchIn):
     """Each item is reported, in order, as `created`, `duplicate` (with the id stored earlier) or
     `rejected` (with code, field and message). A retried batch creates nothing new."""
     split = split_items(request, payload.items)

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from voxloop.feedback.models import Channel
@@ -141,7 +142,9 @@ class AttachmentIn(BaseModel):
 # What the ingest path checks itself (so that its refusal keeps its own code, e.g. empty_text), stated in the
 # schema for clients: text with at least one visible character, a rating from 0 to 100.
 _VISIBLE = "[^\\s\\x00-\\x1f\\x7f]"
-_RATING = {
+# external_id as the documentation states it: text of at most 200 characters, a number, or null.
+_EXTERNAL_ID: JsonDict = {"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]}
+_RATING: JsonDict = {
     "anyOf": [
         {"type": "number", "minimum": 0, "maximum": 100},
         {"type": "string", "pattern": "^(100|[0-9]{1,2})(\\.[0-9]{1,2})?$"},
@@ -177,7 +180,7 @@ class FeedbackIn(BaseModel):
     external_id: Key | None = Field(
         None,
         description="Your id for this item; (source, external_id) makes retries safe.",
-        json_schema_extra={"anyOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}, {"type": "null"}]},
+        json_schema_extra=_EXTERNAL_ID,
     )
     source: str | None = Field(None, max_length=100, description="Defaults to `api:<token name>`.")
     rating: Decimal | None = Field(None, json_schema_extra=_RATING)

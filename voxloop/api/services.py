@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +18,15 @@ from voxloop.feedback.history import OPTION as HISTORY
 from voxloop.feedback.ingest import FeedbackInput, derived_external_id, ingest_feedback, prepare_feedback
 from voxloop.feedback.models import BatchStatus, Channel, ImportBatch, ImportKind, QuarantinedRow
 from voxloop.feedback.normalize import RowError
-from voxloop.feedback.records import prepare_customer, prepare_order, upsert_customers, upsert_orders
+from voxloop.feedback.records import (
+    CustomerInput,
+    OrderInput,
+    UpsertResult,
+    prepare_customer,
+    prepare_order,
+    upsert_customers,
+    upsert_orders,
+)
 
 TOKEN_PREFIX = "vxl_"  # noqa: S105 - a marker, not a secret
 # last_used_at is written at most this often, so a busy integration does not write on every request.
@@ -220,6 +228,9 @@ def _fill_in_batch_duplicates(outcomes: list[ItemOutcome | None], prepared: list
 # --- Customers and orders
 
 
+RecordT = TypeVar("RecordT", CustomerInput, OrderInput)  # a customer or an order, as prepared for upsert
+
+
 @dataclass
 class RecordsOutcome:
     created: int = 0
@@ -237,12 +248,21 @@ def submit_records(
 ) -> RecordsOutcome:
     """Validate and upsert customers or orders; invalid items are reported, the valid ones stored.
     refused: items already found not to fit (by input index)."""
-    prepare, upsert = (
-        (prepare_customer, upsert_customers) if kind == ImportKind.CUSTOMERS else (prepare_order, upsert_orders)
-    )
     raws = raw_payloads if raw_payloads is not None else items
+    if kind == ImportKind.CUSTOMERS:
+        return _submit(items, raws, refused, prepare_customer, upsert_customers)
+    return _submit(items, raws, refused, prepare_order, upsert_orders)
+
+
+def _submit(
+    items: Sequence[Mapping[str, Any]],
+    raws: Sequence[Mapping[str, Any]],
+    refused: Mapping[int, RowError] | None,
+    prepare: Callable[..., RecordT],
+    upsert: Callable[[Sequence[RecordT]], UpsertResult],
+) -> RecordsOutcome:
     outcome = RecordsOutcome(ids=[None] * len(items))
-    prepared = []
+    prepared: list[RecordT] = []
     positions = []
     for index, data in enumerate(items):
         try:

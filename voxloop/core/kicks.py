@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -55,7 +56,7 @@ def on_commit_once(func: Callable[[], None], using: str | None = None) -> None:
 _OUTERMOST = object()
 
 
-def _transaction_boundary(connection) -> object:
+def _transaction_boundary(connection: Any) -> object:
     """What marks the callbacks of the transaction in progress: every listed one when the outermost atomic
     block is the application's, else the savepoint id of the application's outermost block. Under Django's
     TestCase the real transaction is the test's, and a block opened by the code under test stands for the

@@ -43,7 +43,7 @@ class MaskTokensFilter(logging.Filter):
         return True
 
 
-class AccessLogMasker(GunicornLogger):
+class AccessLogMasker(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no types: its Logger is Any
     """gunicorn's logger with the tokens masked in every access-log atom (request line, path, referrer...)."""
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:

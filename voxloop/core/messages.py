@@ -48,7 +48,7 @@ class LocalizedError(ValueError):
         self.message = english(template, self.params)
         super().__init__(self.message)
 
-    def __reduce__(self):  # keyword values survive pickling (a reader process hands errors over)
+    def __reduce__(self) -> tuple[Any, ...]:  # keyword values survive pickling (a reader process hands errors over)
         return _rebuild, (type(self), self.code, self.template, self.params, self.__dict__)
 
     @property
@@ -59,7 +59,9 @@ class LocalizedError(ValueError):
         return render(self.stored, self.message)
 
 
-def _rebuild(cls: type[LocalizedError], code: str, template: str, params: dict[str, Any], state: dict[str, Any]):
+def _rebuild(
+    cls: type[LocalizedError], code: str, template: str, params: dict[str, Any], state: dict[str, Any]
+) -> LocalizedError:
     error = cls.__new__(cls)
     LocalizedError.__init__(error, code, template, **params)
     error.__dict__.update(state)

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from voxloop.core import partitions
 
 
-@shared_task
+@shared_task  # type: ignore[untyped-decorator]  # Celery ships no types
 def ping_task(token: str) -> str:
     """Proves the worker is alive (used by health checks and tests)."""
     cache.set(f"voxloop:ping:{token}", "pong", 300)

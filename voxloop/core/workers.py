@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 
@@ -75,12 +76,12 @@ def consumers(
     ]
 
 
-def supervise(children: list[subprocess.Popen], *, on_stop: Callable[[], None] | None = None) -> list[str]:
+def supervise(children: list[subprocess.Popen[Any]], *, on_stop: Callable[[], None] | None = None) -> list[str]:
     """Wait until SIGTERM/SIGINT or until one child exits, then stop them all (15 s grace, then kill). Returns
     the command lines of children that stopped on their own with an error (empty after a requested stop)."""
     stopping = False
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
 
@@ -104,4 +105,11 @@ def supervise(children: list[subprocess.Popen], *, on_stop: Callable[[], None] |
                 child.wait()
     if stopping:
         return []
-    return [" ".join(map(str, c.args[:8])) for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+    return [_command_line(c) for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+
+
+def _command_line(child: subprocess.Popen[Any]) -> str:
+    """The first words of a child's command (started from a list of arguments, as consumers() gives them)."""
+    args = child.args
+    words = list(args) if isinstance(args, list | tuple) else [args]
+    return " ".join(map(str, words[:8]))

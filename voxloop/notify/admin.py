@@ -6,7 +6,7 @@ from voxloop.notify.models import OutgoingMessage
 
 
 @admin.register(OutgoingMessage)
-class OutgoingMessageAdmin(admin.ModelAdmin):
+class OutgoingMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     list_display = ["created_at", "kind", "case", "to_email", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind", "language"]
     search_fields = ["to_email", "subject", "case__number"]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import register
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,8 +11,6 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models can only be imported once the app registry is ready.
-        from django.core.checks import register
-
         from voxloop.actions.hooks import action_overdue, action_reopened, register_notice_sender
         from voxloop.alerts.hooks import register_alert_announcer
         from voxloop.cases import followup

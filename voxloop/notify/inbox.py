@@ -26,7 +26,7 @@ from voxloop.notify.models import MessageKind, Notification, NotificationKind, N
 from voxloop.notify.services import EMAIL_EVENT_KINDS, plan
 
 # Staff emails and their in-app counterpart.
-FROM_MESSAGE = {
+FROM_MESSAGE: dict[str, NotificationKind] = {
     MessageKind.STAFF_SLA_WARNING: NotificationKind.SLA_WARNING,
     MessageKind.STAFF_SLA_BREACH: NotificationKind.SLA_BREACH,
     MessageKind.STAFF_ESCALATION: NotificationKind.ESCALATION,
@@ -90,7 +90,8 @@ def _actor_name(event: CaseEvent) -> str:
 def _recipients(event: CaseEvent, case: Case) -> list[tuple[str, User]]:
     payload = event.payload or {}
     if event.kind == EventKind.ASSIGNED:
-        user = User.objects.filter(pk=payload.get("to_user_id"), is_active=True).first()
+        to_user_id = payload.get("to_user_id")
+        user = User.objects.filter(pk=to_user_id, is_active=True).first() if isinstance(to_user_id, int) else None
         # Taking a case yourself, or a move that keeps the same person, tells nobody.
         if user is None or user.pk == event.actor_id or payload.get("from_user_id") == user.pk:
             return []

@@ -105,15 +105,16 @@ def _user(pk: Any) -> User | None:
     return User.objects.filter(pk=pk).first() if isinstance(pk, int) else None
 
 
-def _escalation_users(payload: dict) -> list[User]:
+def _escalation_users(payload: dict[str, Any]) -> list[User]:
     """Everyone an escalation reaches (``to_user_ids``; events from before it was recorded name one user)."""
     ids = [pk for pk in payload.get("to_user_ids") or [payload.get("to_user_id")] if isinstance(pk, int)]
     by_pk = User.objects.in_bulk(ids)
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
-def _approvers(case: Case, payload: dict) -> list[Planned]:
-    comp = Compensation.objects.filter(pk=payload.get("compensation_id")).first()
+def _approvers(case: Case, payload: dict[str, Any]) -> list[Planned]:
+    compensation_id = payload.get("compensation_id")
+    comp = Compensation.objects.filter(pk=compensation_id).first() if isinstance(compensation_id, int) else None
     if comp is None:
         return []
     department = case.team.department if case.team_id and case.team and case.team.department_id else None
@@ -376,6 +377,7 @@ def _timeline_note(case: Case, message: OutgoingMessage, delivery: str, reason: 
 
 
 def _kick_sender() -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.notify.tasks import send_outgoing_messages_task
 
     send_outgoing_messages_task.delay()
@@ -411,7 +413,7 @@ class SendRun:
 
 def retry_delay(attempts: int) -> timedelta:
     base = timedelta(seconds=max(1, settings.NOTIFY_RETRY_SECONDS))
-    return min(base * (2 ** max(0, attempts - 1)), MAX_RETRY_DELAY)
+    return min(base * (1 << max(0, attempts - 1)), MAX_RETRY_DELAY)
 
 
 def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Iterable[int] | None = None) -> SendRun:

@@ -7,8 +7,8 @@ from celery import shared_task
 from voxloop.notify import services
 
 
-@shared_task(ignore_result=True)
-def send_outgoing_messages_task() -> dict:
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery ships no types
+def send_outgoing_messages_task() -> dict[str, int]:
     """Send waiting messages (kicked after each commit that stores some, and periodically for retries)."""
     run = services.send_due_messages()
     return {"sent": run.sent, "retrying": run.retrying, "failed": run.failed, "skipped": run.skipped}

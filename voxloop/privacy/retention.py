@@ -18,7 +18,7 @@ from voxloop.notify.models import MessageStatus, OutgoingMessage
 from voxloop.privacy.models import DataClass, RetentionPolicy, RetentionRun
 
 # Suggested ages for a new installation (days); nothing is applied until an administrator saves a policy.
-DEFAULT_AGES = {
+DEFAULT_AGES: dict[str, int] = {
     DataClass.RAW_PAYLOADS: 365,
     DataClass.QUARANTINED_ROWS: 90,
     DataClass.CLOSED_CASES: 3 * 365,

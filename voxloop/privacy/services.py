@@ -419,7 +419,8 @@ def _clear_invitations(invitations: Any) -> int:
     # A pending invitation is never sent now; the token stays so an old link finds nothing personal.
     pending = invitations.filter(status=InvitationStatus.PENDING)
     pending.update(status=InvitationStatus.FAILED, error="The person's data was erased.", error_i18n={})
-    return invitations.update(customer=None, email="")
+    cleared: int = invitations.update(customer=None, email="")
+    return cleared
 
 
 # --- the consent ledger ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from voxloop.privacy import retention
 logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery ships no types
 def apply_retention_task() -> dict[str, Any]:
     """The nightly retention run (PRIVACY_RETENTION_HOUR): applies every active policy and returns, logs and keeps
     as a RetentionRun what each removed. Running it twice removes nothing more the second time."""

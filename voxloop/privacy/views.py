@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from voxloop.accounts.audit import record_access
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.feedback.models import Customer
 from voxloop.privacy import export, queries, retention, services
 from voxloop.privacy.forms import (
@@ -33,7 +34,7 @@ from voxloop.privacy.forms import (
 from voxloop.privacy.models import DataClass, DataSubjectRequest, RequestKind, RequestState, RetentionRun
 
 
-def _require(request: HttpRequest) -> None:
+def _require(request: AuthenticatedRequest) -> None:
     if not queries.may_handle_requests(request.user):
         raise PermissionDenied
 
@@ -44,7 +45,7 @@ def _places(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
 
 @never_cache
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
     _require(request)
     state = request.GET.get("state", "open")
     state = state if state in ("open", "closed", "all") else "open"
@@ -60,7 +61,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def new_request(request: HttpRequest) -> HttpResponse:
+def new_request(request: AuthenticatedRequest) -> HttpResponse:
     _require(request)
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -85,7 +86,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require(request)
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
     verified = dsr.state in (RequestState.VERIFIED, RequestState.AWAITING_APPROVAL)
@@ -114,7 +115,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "privacy/detail.html", context)
 
 
-def _step(request: HttpRequest, pk: int, action: Callable[[DataSubjectRequest], Any], done: str) -> HttpResponse:
+def _step(
+    request: AuthenticatedRequest, pk: int, action: Callable[[DataSubjectRequest], Any], done: str
+) -> HttpResponse:
     _require(request)
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
     try:
@@ -127,7 +130,7 @@ def _step(request: HttpRequest, pk: int, action: Callable[[DataSubjectRequest], 
 
 
 def _form_step(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     pk: int,
     form_class: type[Any],
     action: Callable[[DataSubjectRequest, dict[str, Any]], Any],
@@ -139,14 +142,14 @@ def _form_step(
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))  # ErrorList yields the message text
         return redirect("privacy:detail", pk=pk)
     return _step(request, pk, lambda dsr: action(dsr, form.cleaned_data), done)
 
 
 @require_POST
 @login_required
-def verify(request: HttpRequest, pk: int) -> HttpResponse:
+def verify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _form_step(
         request,
         pk,
@@ -158,7 +161,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def refuse(request: HttpRequest, pk: int) -> HttpResponse:
+def refuse(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _form_step(
         request,
         pk,
@@ -170,7 +173,7 @@ def refuse(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def complete(request: HttpRequest, pk: int) -> HttpResponse:
+def complete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _form_step(
         request,
         pk,
@@ -184,7 +187,7 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def correct(request: HttpRequest, pk: int) -> HttpResponse:
+def correct(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = CorrectionForm(request.POST)
     form.is_valid()
     changes = form.cleaned_data
@@ -198,7 +201,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def ask_erasure(request: HttpRequest, pk: int) -> HttpResponse:
+def ask_erasure(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = ErasureForm(request.POST)
     form.is_valid()
     keep = bool(form.cleaned_data.get("keep_feedback"))
@@ -212,7 +215,7 @@ def ask_erasure(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def approve_erasure(request: HttpRequest, pk: int) -> HttpResponse:
+def approve_erasure(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _step(
         request,
         pk,
@@ -223,7 +226,7 @@ def approve_erasure(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def export_zip(request: HttpRequest, pk: int) -> HttpResponse:
+def export_zip(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require(request)
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
     try:
@@ -238,7 +241,7 @@ def export_zip(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def finder(request: HttpRequest) -> HttpResponse:
+def finder(request: AuthenticatedRequest) -> HttpResponse:
     """Who is this person and where is their data: counts per place (no contents: those go in the export)."""
     _require(request)
     form = IdentifiersForm(request.GET or None)
@@ -259,7 +262,7 @@ def finder(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def consent(request: HttpRequest, customer_pk: int) -> HttpResponse:
+def consent(request: AuthenticatedRequest, customer_pk: int) -> HttpResponse:
     _require(request)
     customer = get_object_or_404(Customer, pk=customer_pk)
     form = ConsentForm(request.POST or None)
@@ -290,7 +293,7 @@ def consent(request: HttpRequest, customer_pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def retention_page(request: HttpRequest) -> HttpResponse:
+def retention_page(request: AuthenticatedRequest) -> HttpResponse:
     _require(request)
     if request.method == "POST":
         data_class = request.POST.get("data_class", "")
@@ -301,7 +304,7 @@ def retention_page(request: HttpRequest) -> HttpResponse:
         else:
             for errors in form.errors.values():
                 for error in errors:
-                    messages.error(request, error)
+                    messages.error(request, str(error))  # ErrorList yields the message text
         return redirect("privacy:retention")
     context = {
         "rows": retention.policy_rows(),
@@ -314,7 +317,7 @@ def retention_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def retention_run(request: HttpRequest) -> HttpResponse:
+def retention_run(request: AuthenticatedRequest) -> HttpResponse:
     _require(request)
     dry_run = request.POST.get("dry_run") == "1"
     run = retention.apply_policies(dry_run=dry_run, actor=request.user)

@@ -9,11 +9,10 @@ class SurveysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the follow-up sender with the cases app when its hook exists (see invitations).
-        from voxloop.surveys import invitations
+        # Imported here: these modules use models, which are not loaded when this file is imported.
+        from voxloop.surveys import customer_view, invitations
 
+        # Register the follow-up sender with the cases app when its hook exists (see invitations).
         invitations.register_followup_sender()
         # The customer's pages (feedback app, a lower layer) show their survey answers through a panel.
-        from voxloop.surveys import customer_view
-
         customer_view.register()

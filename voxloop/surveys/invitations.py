@@ -146,7 +146,9 @@ def invite_batch(
         raise SurveyError(SurveyErrorCode.INVALID, message, {"segment": message})
     now = now_or_current(now)
     result = BatchResult()
-    customers: QuerySet[Customer] | list[Customer] = segment_customers(segment, tags).only("pk", "email", "language", "opted_out", "tags")
+    customers: QuerySet[Customer] | list[Customer] = segment_customers(segment, tags).only(
+        "pk", "email", "language", "opted_out", "tags"
+    )
     if tags and not _json_contains_ok():  # SQLite: filter the tags in Python
         wanted = set(tags)
         customers = [c for c in customers if wanted <= set(c.tags or [])]

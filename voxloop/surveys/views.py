@@ -272,6 +272,7 @@ def invite(request: HttpRequest, pk: int, how: str) -> HttpResponse:
                 )
                 messages.success(request, _("Invitation queued for sending."))
             else:
+                assert isinstance(form, BatchInviteForm)  # how == "batch"
                 result = invitations.invite_batch(
                     survey, segment=data["segment"].strip(), tags=form.tag_list(), created_by=request.user
                 )
@@ -441,7 +442,7 @@ def _lang_for(request: HttpRequest, survey: Survey, invitation: Invitation | Non
     return common.survey_language(survey, wanted or translation.get_language())
 
 
-@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)
+@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)  # type: ignore[untyped-decorator]  # django-ratelimit ships no types
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """/s/<token>/: GET shows the survey and records only that the link was opened; POST records the answers."""
     try:
@@ -521,7 +522,7 @@ def _open(request: HttpRequest, public_token: str, *, embedded: bool) -> HttpRes
     )
 
 
-@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)
+@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)  # type: ignore[untyped-decorator]  # django-ratelimit ships no types
 def open_survey(request: HttpRequest, public_token: str) -> HttpResponse:
     return _open(request, public_token, embedded=False)
 
@@ -529,6 +530,6 @@ def open_survey(request: HttpRequest, public_token: str) -> HttpResponse:
 # Framed on another site the CSRF cookie is not sent (SameSite); the page has no session to protect.
 @csrf_exempt
 @xframe_options_exempt
-@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)
+@ratelimit(key="ip", rate=lambda group, request: settings.SURVEY_RATE, method="POST", block=False)  # type: ignore[untyped-decorator]  # django-ratelimit ships no types
 def embedded_survey(request: HttpRequest, public_token: str) -> HttpResponse:
     return _open(request, public_token, embedded=True)

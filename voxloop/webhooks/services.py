@@ -389,12 +389,15 @@ def emit_event(kind: str, data: dict[str, Any]) -> int:
 def emit_alert_raised(raised: AlertRaised) -> int:
     """The alerts announcer (registered in WebhooksConfig.ready): one ``alert.raised`` delivery per endpoint."""
     return emit_event("alert.raised", webhook_payload(raised.alert, raised.previous_severity))
+
+
 def handle_action_announcement(announcement: ActionAnnouncement) -> None:
     """An improvement action was created, changed status or got a verdict (registered in WebhooksConfig.ready)."""
     emit_event(announcement.kind, announcement.data)
 
 
 def _kick_sender() -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.webhooks.tasks import deliver_webhooks_task
 
     deliver_webhooks_task.delay()
@@ -601,6 +604,7 @@ def retry_delivery(delivery: WebhookDelivery | int) -> WebhookDelivery:
 
 
 def _kick_sender_for(ids: list[int]) -> None:
+    # Imported here: the tasks module imports this one.
     from voxloop.webhooks.tasks import deliver_webhooks_task
 
     deliver_webhooks_task.delay(ids)

@@ -98,8 +98,12 @@ class _GuardMixin:
     """Resolve, check every address, then connect to a checked address: what is checked is what is used. TLS
     still verifies the certificate against the host name (urllib3 wraps the socket with server_hostname)."""
 
+    # Set by urllib3's HTTPConnection, the other base of every class that mixes this in.
+    _dns_host: str
+    port: int
+
     def _new_conn(self) -> socket.socket:
-        host, port = self._dns_host, self.port  # type: ignore[attr-defined]
+        host, port = self._dns_host, self.port
         addresses = resolve(host, port)
         blocked = first_blocked(addresses)
         if blocked is not None:
@@ -108,7 +112,8 @@ class _GuardMixin:
         for address in addresses:
             self._dns_host = address  # connect to exactly this address; self.host (SNI, Host) is unchanged
             try:
-                return super()._new_conn()  # type: ignore[misc]
+                conn: socket.socket = super()._new_conn()  # type: ignore[misc]  # the urllib3 class mixed into
+                return conn
             except OSError as exc:
                 last_error = exc
             finally:

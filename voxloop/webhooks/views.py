@@ -5,25 +5,26 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.permissions import Capability, require
 from voxloop.webhooks import queries, services
 from voxloop.webhooks.forms import EndpointForm
 from voxloop.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
-def _require_admin(request: HttpRequest) -> None:
+def _require_admin(request: AuthenticatedRequest) -> None:
     require(request.user, Capability.ADMINISTER)
 
 
 @never_cache
 @login_required
-def endpoint_list(request: HttpRequest) -> HttpResponse:
+def endpoint_list(request: AuthenticatedRequest) -> HttpResponse:
     _require_admin(request)
     context = {
         "endpoints": queries.endpoints_with_counts(),
@@ -36,7 +37,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def endpoint_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     _require_admin(request)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk) if pk else None
     initial = (
@@ -94,7 +95,7 @@ def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def toggle(request: HttpRequest, pk: int) -> HttpResponse:
+def toggle(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     services.set_endpoint_active(endpoint, not endpoint.is_active)
@@ -109,7 +110,7 @@ def toggle(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def rotate(request: HttpRequest, pk: int) -> HttpResponse:
+def rotate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     services.rotate_secret(get_object_or_404(WebhookEndpoint, pk=pk))
     messages.success(request, _("New signing secret created; the old one no longer verifies."))
@@ -118,16 +119,16 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def delivery_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     delivery = get_object_or_404(WebhookDelivery.objects.select_related("endpoint", "case"), pk=pk)
-    delivery.event_label = queries.event_label(delivery.event_kind)
+    delivery.event_label = queries.event_label(delivery.event_kind)  # type: ignore[attr-defined]  # for the template only
     return render(request, "webhooks/delivery.html", {"delivery": delivery, "active_nav": "webhooks"})
 
 
 @login_required
 @require_POST
-def retry(request: HttpRequest, pk: int) -> HttpResponse:
+def retry(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:

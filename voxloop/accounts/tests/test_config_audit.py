@@ -14,7 +14,7 @@ from voxloop.accounts.models import ConfigAction, ConfigChange, Department, Role
 from voxloop.automation.models import AutomationRule, RoutingRule
 from voxloop.cases.models import BusinessCalendar, EscalationLevel, Holiday, SLAPolicy
 from voxloop.cases.tests.conftest import sla_defaults  # noqa: F401 - the shipped calendar and policies
-from voxloop.webhooks import services as webhooks
+from voxloop.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_a_webhook_created_edited_and_its_secret_rotated_without_the_secret_in_t
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     url = reverse("webhooks:new")
     assert admin_client.post(url, {"url": "http://10.0.0.5/a", "is_active": "on"}).status_code == 302
-    endpoint = webhooks.WebhookEndpoint.objects.get()
+    endpoint = WebhookEndpoint.objects.get()
     edit = reverse("webhooks:edit", args=[endpoint.pk])
     admin_client.post(edit, {"url": "http://10.0.0.5/b", "description": "CRM", "is_active": "on"})
     old_secret = endpoint.secret

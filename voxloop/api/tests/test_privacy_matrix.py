@@ -49,6 +49,7 @@ def planted(sla_defaults) -> dict:
             "wechat": HANDLE,
         }
     )
+    assert item.customer_id is not None
     Customer.objects.filter(pk=item.customer_id).update(handles={"wechat": HANDLE})
     anonymous = _ingest(
         {

@@ -222,7 +222,8 @@ def parse_message(msg: email.message.Message) -> ParsedMail:
         content_type = part.get_content_type()
         disposition = (part.get("Content-Disposition") or "").lower()
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
+        payload = decoded if isinstance(decoded, bytes) else b""
         if filename or "attachment" in disposition or not content_type.startswith("text/"):
             if content_type.startswith("multipart/") or (not payload and not filename):
                 continue

@@ -65,7 +65,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = MailUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         for error in form.errors.get("file", []):
-            messages.error(request, error)
+            messages.error(request, str(error))  # ErrorList yields the message text
         return redirect("email:mailboxes")
     upload = form.cleaned_data["file"]
     # Kept under MEDIA_ROOT until the background import has read it: a big .mbox must not hold the request.

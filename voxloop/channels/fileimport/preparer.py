@@ -23,9 +23,14 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import django
+from django.conf import settings
+
+from voxloop.channels.fileimport.readers import FileFormatError, iter_rows
 
 # Below this many rows the child's start-up (~1 s to load Django) costs more than it saves.
 MIN_ROWS = 50_000
@@ -44,8 +49,6 @@ class PreparerFailed(RuntimeError):
 
 def params_for(batch: Any, size: int, text_max_chars: int, vendor: str) -> dict[str, Any]:
     """What the child needs to read and validate the batch's file exactly as the thread would."""
-    from django.conf import settings
-
     return {
         "settings_module": settings.SETTINGS_MODULE,
         "path": batch.file.path, "file_format": batch.file_format, "encoding": batch.encoding,
@@ -55,7 +58,7 @@ def params_for(batch: Any, size: int, text_max_chars: int, vendor: str) -> dict[
     }  # fmt: skip
 
 
-def prepared_chunks(params: dict[str, Any]) -> Iterator[Any]:
+def prepared_chunks(params: dict[str, Any]) -> Generator[Any, None, None]:
     """PreparedChunks of the file, from a child process. Close the generator to stop the child early."""
     child = subprocess.Popen(  # noqa: S603 - our own module, run by the same interpreter
         COMMAND,
@@ -87,8 +90,6 @@ def prepared_chunks(params: dict[str, Any]) -> Iterator[Any]:
 
 
 def _rebuild_error(payload: dict[str, Any]) -> Exception:
-    from voxloop.channels.fileimport.readers import FileFormatError
-
     if payload["type"] == "FileFormatError":
         return FileFormatError(payload["code"], payload["template"], **payload["params"])
     # The batch page shows this message: the child's traceback went to its stderr (the worker's log), not here.
@@ -110,11 +111,9 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        import django
-
         os.environ["DJANGO_SETTINGS_MODULE"] = params["settings_module"]  # the parent's, however it was chosen
         django.setup()
-        from voxloop.channels.fileimport.readers import iter_rows
+        # Imported here, after django.setup(): these modules load models (the child starts with no settings).
         from voxloop.channels.fileimport.services import IMPORT_GC_THRESHOLD, prepare_chunk
         from voxloop.feedback.models import ImportBatch
 

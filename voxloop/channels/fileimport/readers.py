@@ -11,7 +11,7 @@ import csv
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +145,7 @@ def read_headers(path: Path, fmt: str, encoding: str = "") -> list[str]:
 def iter_rows(
     path: Path, fmt: str, *, encoding: str = "", start_after: int = 0, limit: int | None = None
 ) -> Iterator[SourceRow]:
+    rows: Iterator[SourceRow]
     if fmt == "csv":
         rows = _iter_csv(path, encoding or detect_encoding(path))
     elif fmt == "xlsx":
@@ -272,7 +273,7 @@ class _Lines:
         raise _RecordTooLarge(first, lines, chars, excerpt.rstrip("\r\n"), quotes % 2 == 1)
 
 
-def _iter_csv(path: Path, encoding: str, headers_out: list[str] | None = None) -> Iterator[SourceRow]:
+def _iter_csv(path: Path, encoding: str, headers_out: list[str] | None = None) -> Generator[SourceRow, None, None]:
     try:
         codecs.lookup(encoding)
     except LookupError as exc:

@@ -19,9 +19,10 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -417,7 +418,7 @@ _END = object()
 READ_AHEAD_SWITCH_INTERVAL = 0.001
 
 
-def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> Iterator[PreparedChunk]:
+def _read_ahead(batch: ImportBatch, source: Iterator[SourceRow], size: int) -> Generator[PreparedChunk, None, None]:
     """Chunks of `size` rows, read and validated in a background thread one chunk ahead of the caller.
 
     Reading and validating is pure Python; storing mostly waits on the database (which releases the GIL),
@@ -498,7 +499,7 @@ def chunk_rows() -> int:
     return CHUNK_ROWS_BY_VENDOR.get(connection.vendor, CHUNK_ROWS)
 
 
-def _prepared_chunks(batch: ImportBatch) -> Iterator[PreparedChunk]:
+def _prepared_chunks(batch: ImportBatch) -> Generator[PreparedChunk, None, None]:
     """The batch's remaining rows, read and validated ahead of the writer: in a process of its own for a large
     feedback import into PostgreSQL (preparer.py), in a thread otherwise. Both give the same chunks. Customers
     and orders keep the thread: their inputs are not preformatted, so they would cross over whole."""
@@ -562,7 +563,7 @@ def acquire_lease(batch_id: int) -> str:
     of two runners starting at once exactly one gets it."""
     owner = _new_lease_owner()
     now = timezone.now()
-    lease = {"lease_owner": owner, "lease_expires_at": now + timezone.timedelta(seconds=LEASE_SECONDS)}
+    lease = {"lease_owner": owner, "lease_expires_at": now + timedelta(seconds=LEASE_SECONDS)}
     free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
     if _update_when_unlocked(ImportBatch.objects.filter(free, pk=batch_id), lease):
         return owner
@@ -670,7 +671,7 @@ def _commit_chunk(batch: ImportBatch, chunk: PreparedChunk) -> None:
             duplicate_count=F("duplicate_count") + duplicates,
             rejected_count=F("rejected_count") + rejected,
             heartbeat_at=now,
-            lease_expires_at=now + timezone.timedelta(seconds=LEASE_SECONDS),
+            lease_expires_at=now + timedelta(seconds=LEASE_SECONDS),
         )
         if not counted:
             raise LeaseLost(
@@ -707,7 +708,7 @@ def file_lines(batch: ImportBatch, first: int, last: int) -> Iterator[bytes]:
 
 
 def stalled_batches(minutes: int = 10) -> list[int]:
-    cutoff = timezone.now() - timezone.timedelta(minutes=minutes)
+    cutoff = timezone.now() - timedelta(minutes=minutes)
     return list(
         ImportBatch.objects.filter(origin="file", status=BatchStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
             "pk", flat=True

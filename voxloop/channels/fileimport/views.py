@@ -5,12 +5,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
 from voxloop.accounts.audit import record_access
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.models import AuditAction, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.accounts.privacy import mask_payload, mask_text
@@ -26,7 +27,7 @@ ENCODINGS = [("", "auto"), ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 BOM"), ("gb1
              ("utf-16", "UTF-16"), ("big5hkscs", "Big5")]  # fmt: skip
 
 
-def _require_importer(request: HttpRequest) -> None:
+def _require_importer(request: AuthenticatedRequest) -> None:
     require(request.user, Capability.IMPORT_FILES)
 
 
@@ -37,13 +38,13 @@ def _upload_dir(token: str) -> Path:
 
 
 @login_required
-def batch_list(request: HttpRequest) -> HttpResponse:
+def batch_list(request: AuthenticatedRequest) -> HttpResponse:
     batches = ImportBatch.objects.select_related("created_by")[:200]
     return render(request, "fileimport/batch_list.html", {"batches": batches, "active_nav": "imports"})
 
 
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthenticatedRequest) -> HttpResponse:
     _require_importer(request)
     context = {
         "active_nav": "imports",
@@ -60,7 +61,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     if uploaded is None:
         context["error"] = _("Choose a file to import.")
         return render(request, "fileimport/upload.html", context, status=400)
-    if uploaded.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+    if (uploaded.size or 0) > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
         context["error"] = _("The file is larger than %(mb)s MB.") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
         return render(request, "fileimport/upload.html", context, status=400)
     token = secrets.token_hex(16)
@@ -101,7 +102,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: AuthenticatedRequest) -> HttpResponse:
     _require_importer(request)
     if request.method != "POST":
         return redirect("fileimport:upload")
@@ -151,7 +152,7 @@ def _batch_context(batch: ImportBatch) -> dict:
 
 
 @login_required
-def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
     if request.htmx:
         return render(request, "fileimport/_progress.html", _batch_context(batch))
@@ -179,7 +180,7 @@ class _Echo:
 
 
 @login_required
-def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def quarantine_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
     """The rejected rows with their original columns plus the reason, to fix and import again."""
     _require_importer(request)
     batch = get_object_or_404(ImportBatch, pk=pk)
@@ -212,7 +213,7 @@ def quarantine_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 
 @login_required
-def row_lines(request: HttpRequest, pk: int, row: int) -> StreamingHttpResponse:
+def row_lines(request: AuthenticatedRequest, pk: int, row: int) -> StreamingHttpResponse:
     """A rejected row's lines exactly as they are in the file (with its header line), to fix and import again:
     for a row that swallowed many lines (an unclosed quote), the whole stretch it swallowed."""
     _require_importer(request)

@@ -15,6 +15,7 @@ from voxloop.cases.models import Case
 from voxloop.cases.tracking import tracking_url
 from voxloop.channels.webform.services import record_bot_submission, submit_webform
 from voxloop.core.clientip import client_ip
+from voxloop.core.http import HtmxHttpRequest
 from voxloop.feedback.models import Feedback
 from voxloop.feedback.normalize import RowError
 
@@ -61,7 +62,7 @@ def _thanks_context(feedback_id: int | None, embedded: bool) -> dict[str, object
     return context
 
 
-def thanks(request: HttpRequest, token: str) -> HttpResponse:
+def thanks(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """The thank-you page's case line, asked again by the page: analysis and rules run after the item is
     stored, so the case, if one is opened, appears a moment later. The token is signed, so nobody can walk
     other people's submissions."""
@@ -73,7 +74,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     template = "webform/_thanks_case.html" if request.htmx else "webform/thanks.html"
     response = render(request, template, context)
     if context["embedded"]:
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True
     return response
 
 

@@ -3,6 +3,8 @@ for templates of apps below the actions app."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from voxloop.core.annotations import create_action_link
@@ -10,7 +12,7 @@ from voxloop.core.annotations import create_action_link
 register = template.Library()
 
 
-def _listed(value) -> list[str]:
+def _listed(value: Any) -> list[str]:
     if value in (None, ""):
         return []
     if isinstance(value, list | tuple | set):
@@ -19,6 +21,14 @@ def _listed(value) -> list[str]:
 
 
 @register.simple_tag
-def create_action_url(origin: str, topics="", products="", channels="", segment="", title="", ref="") -> str:
+def create_action_url(
+    origin: str,
+    topics: Any = "",
+    products: Any = "",
+    channels: Any = "",
+    segment: Any = "",
+    title: Any = "",
+    ref: Any = "",
+) -> str:
     return create_action_link(origin, title=str(title or ""), topics=_listed(topics), products=_listed(products),
                               channels=_listed(channels), segment=str(segment or ""), ref=str(ref or ""))  # fmt: skip

@@ -3,6 +3,8 @@ header changes nothing, while clients behind the real proxy keep their own login
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
@@ -28,7 +30,7 @@ def behind_proxy(settings):
 
 
 def _ip(remote: str, forwarded: str | None = None) -> str:
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     return client_ip(RequestFactory().get("/", REMOTE_ADDR=remote, **headers))
 
 
@@ -119,4 +121,5 @@ def test_the_audit_log_records_the_client_behind_the_proxy(behind_proxy, agent):
     entry = record_access(agent, agent, customer_id=None, request=request)
     assert entry is not None and entry.ip_address == "198.51.100.7"
     request = RequestFactory().get("/x/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.7")
-    assert record_access(agent, agent, customer_id=None, request=request).ip_address == "203.0.113.9"
+    entry = record_access(agent, agent, customer_id=None, request=request)
+    assert entry is not None and entry.ip_address == "203.0.113.9"

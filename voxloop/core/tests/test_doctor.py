@@ -117,6 +117,7 @@ def test_slowest_pages_come_from_the_request_timings(client, fs_broker, capsys, 
     monkeypatch.setattr(timing, "FLUSH_SECONDS", 0)
     monkeypatch.setattr(timing, "_buffer", timing.RingBuffer())
     client.get(reverse("login"))
+    assert timing._buffer.flusher is not None
     timing._buffer.flusher.join(10)  # the summary is written by a thread of its own
     code, out = run(capsys)
     assert "GET /accounts/login/" in out and "1 requests, 0 errors" in out

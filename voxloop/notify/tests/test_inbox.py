@@ -217,6 +217,7 @@ def test_bell_count_list_mark_read_and_mark_all(client, case, people, make_feedb
     listing = client.get(reverse("notify:list")).content.decode()
     assert listing.count('class="notify-item unread"') == 2
     first = Notification.objects.filter(user=people["wang"]).first()
+    assert first is not None
     theirs = Notification.objects.get(user=people["zhang"])
     client.post(reverse("notify:mark_read", args=[first.pk]))
     client.post(reverse("notify:mark_read", args=[theirs.pk]))  # someone else's: ignored

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from voxloop.accounts.models import Role, User
@@ -108,6 +109,7 @@ def test_public_reply_is_emailed_with_the_agents_first_name_only(agent_wang):
 
 def test_resolution_notice_carries_the_tracking_link(agent_wang):
     case = open_case([feedback()], now=MONDAY_9)
+    assert case.customer_id is not None
     Customer.objects.filter(pk=case.customer_id).update(language="en")
     resolve_case(case, agent_wang, root_cause="logistics", resolution="Resent the parcel")
     deliver()
@@ -133,6 +135,7 @@ def test_no_address_is_recorded_on_the_timeline_not_raised(agent_wang):
 @pytest.mark.parametrize(("channel", "sent"), [("email", True), ("webform", True), ("review", False)])
 def test_opted_out_customer_gets_replies_only_if_they_wrote_to_us(agent_wang, channel, sent):
     case = open_case([feedback(channel=channel)], now=MONDAY_9)
+    assert case.customer_id is not None
     Customer.objects.filter(pk=case.customer_id).update(opted_out=True)
     add_reply(case, agent_wang, "您好，我们看到了您的评价")
     deliver()
@@ -282,6 +285,7 @@ def test_a_staff_email_carries_its_html_and_attachment_to_an_outside_address():
     assert message.recipient == "address:board@example.org" and message.status == MessageStatus.PENDING
     assert send_due_messages().sent == 1
     sent = mail.outbox[-1]
+    assert isinstance(sent, EmailMultiAlternatives)
     assert sent.to == ["board@example.org"] and sent.alternatives[0][0] == "<p>摘要</p>"
     assert sent.attachments == [("report.pdf", b"%PDF-1.7 test", "application/pdf")]
     nowhere = queue_staff_email(None, MessageKind.STAFF_REPORT, "en", "s", "b", to_email="")

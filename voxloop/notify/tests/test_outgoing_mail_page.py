@@ -97,4 +97,5 @@ def test_only_admins_see_outgoing_mail(client, mail_sent, role):
     client.force_login(User.objects.create_user(f"u-{role}", password="x", role=role))
     assert client.get(reverse("outgoing_mail:list")).status_code == 403
     message = OutgoingMessage.objects.first()
+    assert message is not None
     assert client.get(reverse("outgoing_mail:detail", args=[message.pk])).status_code == 403

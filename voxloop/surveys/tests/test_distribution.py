@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
@@ -159,8 +160,10 @@ def test_invitations_and_reminders_go_out_through_the_notify_outbox(
         (MessageKind.SURVEY_REMINDER, MessageStatus.SENT, customer.email),
     ]
     # The branded HTML part still travels with the plain text.
-    assert invitation.token in mail.outbox[0].body
-    assert [kind for _html, kind in mail.outbox[0].alternatives] == ["text/html"]
+    first_mail = mail.outbox[0]
+    assert invitation.token in first_mail.body
+    assert isinstance(first_mail, EmailMultiAlternatives)
+    assert [kind for _html, kind in first_mail.alternatives] == ["text/html"]
 
 
 def test_a_failed_invitation_is_logged_in_the_outbox_with_the_reason(nps_survey, customer, settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -64,6 +65,7 @@ def test_low_csat_reopens_the_case_and_its_comment_becomes_feedback_on_it(
     client, resolved_case, followup_survey, manager, django_capture_on_commit_callbacks
 ):
     invitation = invitations.invite_for_case(resolved_case)
+    assert invitation is not None
     invitation.language = "en"
     invitation.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -79,7 +81,7 @@ def test_low_csat_reopens_the_case_and_its_comment_becomes_feedback_on_it(
     assert case.status == CaseStatus.REOPENED and case.reopen_count == 1
     feedback = Feedback.objects.get(channel="survey")
     assert feedback.text == "东西还是坏的，没人管"
-    assert (feedback.rating, feedback.rating_scale, feedback.customer_id) == (1, 5, resolved_case.customer_id)
+    assert (feedback.rating, feedback.rating_scale, feedback.customer_id) == (Decimal(1), 5, resolved_case.customer_id)
     assert response.feedback_id == feedback.pk
     assert CaseFeedback.objects.filter(case=case, feedback=feedback).exists()
 
@@ -98,6 +100,7 @@ def test_a_happy_answer_completes_the_follow_up_without_reopening(
     client, resolved_case, followup_survey, django_capture_on_commit_callbacks
 ):
     invitation = invitations.invite_for_case(resolved_case)
+    assert invitation is not None
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, invitation, {"q1": "5"})
     assert Case.objects.get(pk=resolved_case.pk).status == CaseStatus.RESOLVED

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ class Receiver:
     ("body", status, bytes) to answer with that body."""
 
     base_url: str
-    answers: dict[str, object] = field(default_factory=dict)
+    answers: dict[str, int | tuple[Any, ...]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,17 +54,18 @@ def receiver():
             with rec.lock:
                 rec.received.append(Received(self.path, dict(self.headers.items()), body))
             answer = rec.answers.get(self.path, 200)
-            text = None
-            if isinstance(answer, tuple) and answer[0] == "body":
-                answer, text = answer[1], answer[2]
-            if isinstance(answer, tuple) and answer[0] == "sleep":
+            status, text = 200, None
+            if isinstance(answer, int):
+                status = answer
+            elif answer[0] == "body":
+                status, text = int(answer[1]), bytes(answer[2])
+            elif answer[0] == "sleep":
                 time.sleep(float(answer[1]))
-                answer = 200
             try:
-                self.send_response(int(answer))  # type: ignore[arg-type]
+                self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(text if text is not None else b"receiver says %d" % int(answer))  # type: ignore[arg-type]
+                self.wfile.write(text if text is not None else b"receiver says %d" % status)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the sender gave up (timeout) before we answered
 

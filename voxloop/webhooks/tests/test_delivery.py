@@ -108,6 +108,7 @@ def test_500_is_retried_on_the_backoff_schedule_then_becomes_a_dead_letter(make_
     assert delivery.status == DeliveryStatus.PENDING
     assert delivery.last_status_code == 500
     assert "receiver says 500" in delivery.last_error
+    assert delivery.next_attempt_at is not None
     assert timedelta(seconds=54) <= delivery.next_attempt_at - start <= timedelta(seconds=66)
 
     assert services.deliver_due(start + timedelta(seconds=30)).retrying == 0  # not due yet: nothing sent
@@ -116,6 +117,7 @@ def test_500_is_retried_on_the_backoff_schedule_then_becomes_a_dead_letter(make_
     second = start + timedelta(seconds=70)
     assert services.deliver_due(second).retrying == 1
     delivery.refresh_from_db()
+    assert delivery.next_attempt_at is not None
     assert timedelta(seconds=270) <= delivery.next_attempt_at - second <= timedelta(seconds=330)
 
     assert services.deliver_due(second + timedelta(seconds=400)).dead == 1

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from voxloop.api.api import api
+
 
 def openapi_json() -> str:
-    from voxloop.api.api import api
-
     schema = api.get_openapi_schema(path_prefix="/api/")
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 

@@ -49,7 +49,8 @@ def small_limits(monkeypatch, settings):
 
 def _rows(kinds: list[str], texts: list[str], fmt: str, n: int) -> tuple[list[tuple[str, list]], set[str]]:
     """[(kind, cells)] for the file and the ids of the good rows, which must all be stored."""
-    rows, good = [], set()
+    rows: list[tuple[str, list[str]]] = []
+    good: set[str] = set()
     for i, (kind, text) in enumerate(zip(kinds, texts, strict=False)):
         row_id = f"F{n}-{i}"
         cells = [row_id, text, "2025-03-05 10:00", str(1 + i % 5)]

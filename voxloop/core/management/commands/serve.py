@@ -8,9 +8,10 @@ Redis/RabbitMQ broker only the web server runs; start workers with `voxloop work
 import os
 import subprocess
 import sys
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from voxloop.core.queues import QUEUES
 from voxloop.core.security import INSECURE_KEY_MESSAGE, insecure_secret_key
@@ -20,13 +21,13 @@ from voxloop.core.workers import consumers, supervise
 class Command(BaseCommand):
     help = "Serve VoxLoop (gunicorn) and, with the embedded broker, run background tasks too."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("VOXLOOP_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("VOXLOOP_PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if insecure_secret_key():
             raise CommandError(INSECURE_KEY_MESSAGE)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "voxloop.settings")}

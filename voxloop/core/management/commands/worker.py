@@ -7,8 +7,9 @@ it becomes that consumer (the process is replaced, so signals go straight to Cel
 import os
 import subprocess
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from voxloop.core.queues import QUEUES
 from voxloop.core.workers import QueueNameError, consumers, parse_queues, supervise
@@ -17,7 +18,7 @@ from voxloop.core.workers import QueueNameError, consumers, parse_queues, superv
 class Command(BaseCommand):
     help = "Run background task workers, one per queue (add --beat on exactly one machine for timers)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--beat", action="store_true", help="also run the periodic-task scheduler")
         parser.add_argument(
             "--queues",
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--loglevel", default="INFO")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             queues = parse_queues(options["queues"])
         except QueueNameError as exc:

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from tqdm import tqdm
 
+from voxloop.channels.email.files import import_mail_file
 from voxloop.channels.fileimport import services
 from voxloop.channels.fileimport.mapping import PRESETS
+from voxloop.channels.fileimport.tasks import run_import_task
 from voxloop.feedback.history import OPTION as HISTORY
 from voxloop.feedback.history import HistoryMode, mode_label
 from voxloop.feedback.models import Channel, ImportBatch, ImportKind
@@ -56,8 +58,6 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"No such file: {path}")
         if path.suffix.lower() in {".eml", ".mbox"}:
-            from voxloop.channels.email.files import import_mail_file
-
             batch = import_mail_file(path)
             self.stdout.write(self._summary(batch))
             return None
@@ -96,8 +96,6 @@ class Command(BaseCommand):
 
     def _run(self, batch, options):
         if options.get("background"):
-            from voxloop.channels.fileimport.tasks import run_import_task
-
             run_import_task.delay(batch.pk)
             self.stdout.write(f"Queued. Follow it at {self._url(batch)}")
             return
