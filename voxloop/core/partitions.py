@@ -76,7 +76,7 @@ def references(table: str) -> list[tuple[str, str]]:
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
             target = field.related_model if field.is_relation and (field.many_to_one or field.one_to_one) else None
-            if target is not None and target != "self" and target._meta.db_table == table and field.column:
+            if isinstance(target, type) and target._meta.db_table == table and field.column:
                 found.append((model._meta.db_table, field.column))
     return sorted(found)
 

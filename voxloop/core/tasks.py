@@ -11,7 +11,7 @@ def ping_task(token: str) -> str:
     return token
 
 
-@shared_task
+@shared_task  # type: ignore[untyped-decorator]  # Celery ships no types
 def ensure_partitions_task() -> list[str]:
     """Daily: the partitions of this month and the next ones exist before rows arrive (nothing on SQLite)."""
     return partitions.ensure_ahead()

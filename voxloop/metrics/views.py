@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,9 +24,12 @@ from voxloop.metrics.cuts import cut_choices
 from voxloop.metrics.days import local_day
 from voxloop.metrics.models import Dimension, Source
 
+if TYPE_CHECKING:  # django-stubs is a development dependency
+    from django_stubs_ext import StrOrPromise
+
 PAGE_SIZE = 50
 # The breakdown's heading, whole per dimension: "By topic" reads as a sentence, and Chinese joins it without a space.
-BREAKDOWN_HEADINGS = {
+BREAKDOWN_HEADINGS: dict[str, StrOrPromise] = {
     Dimension.CHANNEL: gettext_lazy("By channel"),
     Dimension.PRODUCT: gettext_lazy("By product"),
     Dimension.TEAM: gettext_lazy("By team"),

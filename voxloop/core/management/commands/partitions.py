@@ -5,8 +5,9 @@ Lists each partitioned log's months; --ensure creates the coming months (as the 
 """
 
 from datetime import date
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from voxloop.core import partitions
 
@@ -14,14 +15,14 @@ from voxloop.core import partitions
 class Command(BaseCommand):
     help = "List, create ahead or drop the monthly partitions of the case timeline and audit log (PostgreSQL)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ensure", action="store_true", help="create this month's and the next months' ones")
         parser.add_argument("--drop-before", metavar="YYYY-MM-DD", help="drop the months that ended by this day")
         parser.add_argument("--table", choices=sorted(partitions.LOGS), action="append",
                             help="only this log (repeatable; default: all)")  # fmt: skip
         parser.add_argument("--dry-run", action="store_true", help="with --drop-before: count, drop nothing")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not partitions.supported():
             self.stdout.write("Monthly partitions are used on PostgreSQL only; this database has plain tables.")
             return
