@@ -13,13 +13,11 @@ server binaries are not installed.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +27,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[3]
+from voxloop.core.tests.session_process import run_session
+
 NEEDED = ("initdb", "pg_ctl", "pg_basebackup", "pg_dump", "psql")
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db]
@@ -123,16 +122,11 @@ def primary_and_replica() -> Iterator[Pair]:
 
 
 def test_reports_read_the_replica_and_a_writer_reads_their_write(primary_and_replica, tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "voxloop.settings", "PYTHONPATH": str(ROOT),
-           "DATABASE_URL": primary_and_replica.primary_url, "DATABASE_REPLICA_URL": primary_and_replica.replica_url,
-           "REPLICA_PIN_SECONDS": "15", "ALLOWED_HOSTS": "testserver", "CELERY_BROKER_URL": "memory://",
-           "ANALYZE_ON_INGEST": "0", "AUTOMATION_ON_ANALYSIS": "0", "LOG_LEVEL": "WARNING",
-           "VOXLOOP_DATA_DIR": str(tmp_path)}  # fmt: skip
-    env.pop("DB_TRANSACTION_POOLING", None)
-    done = subprocess.run([sys.executable, "-m", "voxloop.core.tests.replica_session"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_session(
+        "voxloop.core.tests.replica_session", tmp_path, 120,
+        DATABASE_URL=primary_and_replica.primary_url, DATABASE_REPLICA_URL=primary_and_replica.replica_url,
+        REPLICA_PIN_SECONDS="15", ALLOWED_HOSTS="testserver",
+    )  # fmt: skip
 
     assert seen["replica_in_recovery"] is True
     assert seen["caught_up_before"] is True
