@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ def _run(command: list[str], *, as_postgres: bool = False, **kwargs: Any) -> sub
 
 
 @contextlib.contextmanager
-def streaming_pair(source: dict[str, Any], settings: dict[str, str] | None = None) -> Iterator[Pair]:
+def streaming_pair(source: Mapping[str, Any], settings: dict[str, str] | None = None) -> Iterator[Pair]:
     """A primary holding a copy of the database that Django settings ``source`` describe, and its replica."""
     binaries = bin_dir()
     if binaries is None:
