@@ -237,11 +237,15 @@ def table_sizes(limit: int = 10) -> list[tuple[str, int, int, int]]:
     """(table, table bytes, index bytes, estimated rows) for the largest tables."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A table partitioned by month (voxloop.core.partitions) counts once, with all its partitions.
             cursor.execute(
-                "SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid), GREATEST(c.reltuples, 0)::bigint "
-                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() "
-                "ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s",
+                "SELECT c.relname, s.table_bytes, s.index_bytes, s.est_rows "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL ("
+                "  SELECT sum(pg_table_size(k.oid))::bigint AS table_bytes, sum(pg_indexes_size(k.oid))::bigint"
+                "  AS index_bytes, sum(GREATEST(k.reltuples, 0))::bigint AS est_rows FROM pg_class k"
+                "  WHERE (k.oid = c.oid OR k.oid IN (SELECT relid FROM pg_partition_tree(c.oid))) AND k.relkind = 'r') s "
+                "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = current_schema() "
+                "ORDER BY s.table_bytes + s.index_bytes DESC LIMIT %s",
                 [limit],
             )
             return [tuple(row) for row in cursor.fetchall()]

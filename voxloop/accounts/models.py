@@ -108,7 +108,10 @@ class AuditAction(models.TextChoices):
 
 
 class AuditLog(models.Model):
-    """Who saw or exported whose personal data, and when (PIPL/GDPR accountability). Rows are never changed."""
+    """Who saw or exported whose personal data, and when (PIPL/GDPR accountability). Rows are never changed.
+
+    On PostgreSQL the table is partitioned by month of ``at`` (voxloop.core.partitions): its primary key is
+    ``(id, at)``, so a new foreign key to it needs ``db_constraint=False``."""
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

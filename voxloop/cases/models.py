@@ -302,7 +302,10 @@ class CaseFeedback(models.Model):
 
 
 class CaseEvent(models.Model):
-    """Append-only timeline. ``processed`` is the notification outbox flag (healthchecks' Flip pattern)."""
+    """Append-only timeline. ``processed`` is the notification outbox flag (healthchecks' Flip pattern).
+
+    On PostgreSQL the table is partitioned by month of ``created_at`` (voxloop.core.partitions): its primary key
+    is ``(id, created_at)``, so a new foreign key to it needs ``db_constraint=False``."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)

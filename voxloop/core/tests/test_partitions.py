@@ -17,6 +17,7 @@ from voxloop.cases.models import Case, CaseEvent, EventKind
 from voxloop.core import partitions
 from voxloop.core.queues import TASK_QUEUES
 from voxloop.core.tasks import ensure_partitions_task
+from voxloop.doctor import table_sizes
 from voxloop.notify.models import Notification, NotificationKind
 from voxloop.privacy import retention
 from voxloop.privacy.models import DataClass
@@ -180,3 +181,20 @@ def test_the_audit_log_retention_policy_drops_old_months_whole(postgres):
     assert not AuditLog.objects.filter(pk=entries[-12]).exists(), "... and its older rows deleted one by one"
     assert not AuditLog.objects.filter(pk__in=[entries[-30], entries[-20]]).exists()
     assert AuditLog.objects.filter(pk=entries[0]).exists()
+
+
+def test_the_doctor_counts_a_partitioned_log_once_with_all_its_months(postgres):
+    case = Case.objects.create(title="sizes")
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(case=case, kind=EventKind.INTERNAL_NOTE, created_at=at(shift))
+            for shift in (0, 1)
+            for _ in range(50)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_caseevent")
+    sizes = {name: (table_bytes, rows) for name, table_bytes, _index, rows in table_sizes(limit=1000)}
+    assert not any(name.startswith("cases_caseevent_p") for name in sizes), "partitions are not listed apart"
+    table_bytes, rows = sizes["cases_caseevent"]
+    assert rows == 100 and table_bytes > 0

@@ -10,12 +10,10 @@ is not installed.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,7 +23,8 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[3]
+from voxloop.core.tests.session_process import run_session
+
 PGBOUNCER = shutil.which("pgbouncer") or next((p for p in ("/usr/sbin/pgbouncer",) if Path(p).exists()), None)
 SERVER_CONNECTIONS = 2
 
@@ -88,16 +87,11 @@ def test_the_paths_that_keep_server_state_work_through_transaction_pooling(bounc
     port, log = bouncer
     db = connection.settings_dict
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "voxloop.settings", "PYTHONPATH": str(ROOT),
-           "DATABASE_URL": f"postgres://{db['USER']}{password}@127.0.0.1:{port}/{db['NAME']}",
-           "DB_TRANSACTION_POOLING": "1", "DB_CONN_MAX_AGE": "60", "CELERY_BROKER_URL": "memory://",
-           "ANALYZE_ON_INGEST": "0", "AUTOMATION_ON_ANALYSIS": "0", "LOG_LEVEL": "WARNING",
-           "VOXLOOP_DATA_DIR": str(tmp_path)}  # fmt: skip
-    env.pop("DATABASE_REPLICA_URL", None)
-    done = subprocess.run([sys.executable, "-m", "voxloop.core.tests.pgbouncer_session"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_session(
+        "voxloop.core.tests.pgbouncer_session", tmp_path, 300,
+        DATABASE_URL=f"postgres://{db['USER']}{password}@127.0.0.1:{port}/{db['NAME']}",
+        DB_TRANSACTION_POOLING="1", DB_CONN_MAX_AGE="60",
+    )  # fmt: skip
 
     assert seen["server_side_cursors_off"] is True
     assert seen["ingested"] == 40
