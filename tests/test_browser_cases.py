@@ -54,7 +54,14 @@ def test_agent_replies_with_a_macro_and_resolves_the_case(login_page, agent, tea
     row = page.locator("tr.case-row")
     assert row.count() == 1
     assert "快递延误" in row.first.inner_text()
-    assert row.first.locator(".countdown[data-due]").count() == 1
+    assert row.first.locator(".countdown[data-due]:visible").count() == 1
+    # On a phone the row keeps its status and next due time in view (under the title), without scrolling sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert row.first.locator(".countdown[data-due]:visible").count() == 1
+    assert row.first.locator(".badge.status-new:visible, .badge.status-open:visible").count() == 1
+    box = row.first.locator(".countdown[data-due]:visible").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    page.set_viewport_size({"width": 1440, "height": 900})
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "case-inbox.png"), full_page=True)
 

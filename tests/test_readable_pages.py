@@ -38,9 +38,6 @@ SKIP_PREFIXES = ("/api/", "/admin/", "/accounts/logout", "/i18n/", "/static/", "
 VIEW_KEYS = {"tab", "kind", "view", "format", "export", "by", "dimension", "mode", "status", "step", "table", "chart"}
 PAGE_LIMIT = 400
 INSTANCES = 3  # detail pages read per URL shape, for the first login (the others read one of each)
-# Editors whose help text still teaches the code syntax their text field takes (a topic code list, a rule's
-# values): to be replaced by pickers (issue 19, item 3). Only their code examples are let through.
-CODE_SYNTAX_PAGES = ("/settings/rules/", "/insights/journey/edit/")
 TIMES: dict[str, float] = {}  # per login and language; the product has far fewer page shapes
 
 # Words that are the same in both languages: the product's name, standard abbreviations, file formats.
@@ -244,11 +241,8 @@ def _sweep(client: Client, language: str, data: str, typed: str, data_words: set
             reader = _Reader()
             reader.feed(response.content.decode())
             problems = []
-            syntax_page = response.request["PATH_INFO"].startswith(CODE_SYNTAX_PAGES)
             for chunk, held in reader.chunks:
                 found = _problems(chunk, language if held else "", data, typed, data_words)
-                if syntax_page:
-                    found = [f for f in found if not f.startswith("code ")]
                 problems.extend(f"{p} in {chunk[:80]!r}" for p in found)
             base = response.request["PATH_INFO"]
             for href in reader.links:

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.fields import LabelChoiceField, LabelMultipleChoiceField
 from voxloop.accounts.models import Department, Team, User
 from voxloop.accounts.people import LANGUAGE_CHOICES, skill_choices, with_current
 
@@ -43,7 +44,7 @@ class UserForm(_UserModelForm):
     WORKING = [("available", _("Available")), ("away", _("Away (gets no new cases)"))]
 
     working_status = forms.ChoiceField(label=_("Working status"), choices=WORKING, widget=forms.RadioSelect)
-    teams = forms.ModelMultipleChoiceField(
+    teams = LabelMultipleChoiceField(
         label=_("Teams"), queryset=Team.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     languages_spoken = forms.MultipleChoiceField(
@@ -113,6 +114,7 @@ class TeamForm(_TeamModelForm):
         model = Team
         fields = ["name", "name_en", "department", "lead"]
         help_texts = {"department": _("The department's manager is the second level of the escalation chain.")}
+        field_classes = {"department": LabelChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.fields import LabelChoiceField
 from voxloop.accounts.models import Team
 from voxloop.automation.condition_values import (
     OPERATOR_LABELS,
@@ -292,7 +293,7 @@ class AutomationRuleForm(RuleFormBase):
         required=False,
         initial=True,
     )
-    team = forms.ModelChoiceField(label=_("Set team"), queryset=Team.objects.all(), required=False)
+    team = LabelChoiceField(label=_("Set team"), queryset=Team.objects.all(), required=False)
     tags = forms.CharField(label=_("Add tags"), required=False, max_length=500, help_text=_("Separated by commas."))
     notify = forms.BooleanField(label=_("Notify the team"), required=False)
     notify_message = forms.CharField(label=_("Notification message"), required=False, max_length=500)
@@ -350,7 +351,7 @@ class AutomationRuleForm(RuleFormBase):
 
 
 class RoutingRuleForm(RuleFormBase):
-    team = forms.ModelChoiceField(label=_("Route to team"), queryset=Team.objects.all())
+    team = LabelChoiceField(label=_("Route to team"), queryset=Team.objects.all())
 
     @staticmethod
     def initial_from(rule: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.fields import LabelChoiceField
 from voxloop.accounts.models import Team, User
 from voxloop.analysis.models import Topic
 from voxloop.cases import macros
@@ -59,7 +60,7 @@ class AssignForm(forms.Form):
 
 
 class TeamForm(forms.Form):
-    team = forms.ModelChoiceField(label=_("Move to team"), queryset=Team.objects.order_by("name"))
+    team = LabelChoiceField(label=_("Move to team"), queryset=Team.objects.order_by("name"))
 
 
 class StatusForm(forms.Form):
@@ -170,6 +171,7 @@ class MacroForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable
         model = CannedReply
         fields = ["title", "body", "language", "team", "is_active"]
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+        field_classes = {"team": LabelChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -415,11 +415,14 @@ def _repurchases(rng: random.Random, now: datetime) -> None:
     )
     for response in responses:
         happy = (response.csat or 0) >= 4 or (response.nps or 0) >= 9 or (response.ces or 0) >= 6
-        unhappy = (response.csat is not None and response.csat <= 2) or (response.nps is not None and response.nps <= 6)
-        chance = 0.5 if happy else 0.12 if unhappy else 0.25
+        # The metrics page's bands: CSAT 4–5 against 1–3, promoters against detractors.
+        unhappy = (response.csat is not None and response.csat <= 3) or (response.nps is not None and response.nps <= 6)
+        chance = 0.6 if happy else 0.06 if unhappy else 0.25
         if rng.random() > chance:
             continue
-        ordered_at = response.submitted_at + timedelta(days=rng.randint(3, 150), hours=rng.randint(0, 10))
+        # Most come back within weeks (a month's answers already show the difference), a few months later.
+        days = 3 + min(int(rng.expovariate(1 / 20)), 150)
+        ordered_at = response.submitted_at + timedelta(days=days, hours=rng.randint(0, 10))
         if ordered_at >= now:
             continue
         code, name, _name_en, _category = rng.choice(PRODUCTS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Avg, Count
+from django.utils.translation import get_language
 
 from voxloop.accounts.models import User
 from voxloop.feedback.models import Customer
@@ -19,6 +20,11 @@ def survey_history_panel(customer: Customer, user: User, hints: dict[str, Any]) 
     responses = Response.objects.filter(customer=customer)
     summary = responses.aggregate(n=Count("id"), nps=Avg("nps"), csat=Avg("csat"), ces=Avg("ces"))
     recent = list(responses.select_related("survey").order_by("-submitted_at", "-id")[:RESPONSES_SHOWN])
+    # Each answer under the title the customer was asked, in the reader's language; a survey without titles by its
+    # name (the shipped surveys' names hold both languages at once).
+    language = get_language() or "zh-hans"
+    for response in recent:
+        response.survey_label = response.survey.title(language) or response.survey.name  # type: ignore[attr-defined]
     return Panel(order=20, template="surveys/_customer_surveys.html", context={"responses": recent, "summary": summary})
 
 

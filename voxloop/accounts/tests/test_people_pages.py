@@ -113,3 +113,17 @@ def test_only_administrators(client, manager, agent):
     assert client.post(reverse("people:user_edit", args=[agent.pk]), user_form(role=Role.ADMIN)).status_code == 403
     agent.refresh_from_db()
     assert agent.role == Role.AGENT
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "hidden"), [("en", "Returns desk", "退货台"), ("zh-hans", "退货台", "Returns desk")]
+)
+def test_teams_and_departments_are_listed_in_the_pages_language(client, admin_user, agent, lang, shown, hidden):
+    """The team and department choices read in the page's language, as the rest of the page does."""
+    department = Department.objects.create(name="退货部", name_en="Returns department")
+    Team.objects.create(name="退货台", name_en="Returns desk", department=department)
+    client.force_login(admin_user)
+    user_page = client.get(reverse("people:user_edit", args=[agent.pk]), HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    team_page = client.get(reverse("people:team_new"), HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    assert shown in user_page and hidden not in user_page
+    assert ("Returns department" in team_page) == (lang == "en") and ("退货部" in team_page) == (lang != "en")
