@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from voxloop_nlp import clauses, learn, models_store, sentiment_rules, topic_classifier
-from voxloop_nlp.components.segment import tokenize
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 from voxloop_nlp.taxonomy import Taxonomy, default_taxonomy
@@ -120,7 +119,6 @@ def combine(
                 and learnt.get(code, 0) >= VETO_MIN_POSITIVES
                 and len(found.get(code, ())) < 2  # two phrases that agree ("courier", "parcel") stand
                 and not any(c.startswith(code + ".") for c in conf)
-                and _clause_p(model, lower, found.get(code, ()), j) < PHRASE_VETO_P
             ):
                 del conf[code]
                 found.pop(code, None)
@@ -145,16 +143,6 @@ def combine(
             if code in conf or p >= clf.threshold:
                 add(code, p, [])
     return conf, found
-
-
-def _clause_p(model: Any, lower: str, phrases: Sequence[str], j: int) -> float:
-    """The model's p for code j on the clause holding the phrase: in "味道不错，送餐也很准时" the whole text is
-    about taste to the model (logistics p 0.08), the clause "送餐也很准时" is not. Only veto candidates pay."""
-    spans = clauses.clause_spans(lower)
-    clause = next((lower[a:b] for a, b in spans if any(w in lower[a:b] for w in phrases)), None)
-    if len(spans) < 2 or clause is None:
-        return 0.0  # one clause: the text's p, already below the veto
-    return float(model.predict_texts([clause], [tokenize(clause)])[0][j])
 
 
 def _content_chars(text: str) -> int:

@@ -58,7 +58,7 @@ def test_taxonomy_rejects_unknown_parent():
 def test_everyday_words_of_other_domains_name_their_topic():
     import voxloop_nlp
 
-    texts = ["味道不错，送餐也很准时", "The food was great but the service was slow.", "口味一般，分量太少"]
+    texts = ["味道不错，送餐也快", "The food was great but the service was slow.", "口味一般，分量太少"]
     first, second, third = voxloop_nlp.analyze_batch(texts)
     found = {t["code"]: t for t in first.topics}
     assert {"quality", "logistics"} <= set(found)
