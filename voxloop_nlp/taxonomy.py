@@ -128,9 +128,9 @@ _DEFAULT = [
         "产品质量",
         "Product quality",
         "质量 做工 材质 品质 次品 瑕疵 劣质 假货 正品 耐用 结实 "
-        "味道 口味 口感 好吃 难吃 美味 饭菜 菜品 食物 分量 份量 效果 手感 质感 性能 面料 布料 续航 音质 画质",
+        "味道 口味 口感 好吃 难吃 美味 饭菜 菜品 食物 分量 份量 效果 手感 质感 性能 面料 布料 音质 画质",
         "quality|poorly made|cheap material|defect|defective|fake|durable|well made|"
-        "food|dish|dishes|meal|menu|taste|tasty|delicious|flavor|flavour|bland|portion|material|fabric|battery life|"
+        "food|dish|dishes|meal|menu|taste|tasty|delicious|flavor|flavour|bland|portion|material|fabric|"
         "performance",
     ),
     _t(
