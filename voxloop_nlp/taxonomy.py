@@ -127,8 +127,11 @@ _DEFAULT = [
         "quality",
         "产品质量",
         "Product quality",
-        "质量 做工 材质 品质 次品 瑕疵 劣质 假货 正品 耐用 结实",
-        "quality|poorly made|cheap material|defect|defective|fake|durable|well made",
+        "质量 做工 材质 品质 次品 瑕疵 劣质 假货 正品 耐用 结实 "
+        "味道 口味 口感 好吃 难吃 美味 饭菜 菜品 食物 分量 份量 效果 手感 质感 性能 面料 布料 音质 画质",
+        "quality|poorly made|cheap material|defect|defective|fake|durable|well made|"
+        "food|dish|dishes|meal|menu|taste|tasty|delicious|flavor|flavour|bland|portion|material|fabric|"
+        "performance",
     ),
     _t(
         "quality.defect",
@@ -156,8 +159,9 @@ _DEFAULT = [
         "attitude",
         "服务态度",
         "Service attitude",
-        "态度 服务员 客服 热情 耐心 冷淡 敷衍 不耐烦 粗鲁 礼貌 服务好 服务差 服务周到",
-        "attitude|rude|polite|friendly|unfriendly|impolite|helpful staff|staff|waiter|waitress",
+        "态度 服务员 客服 热情 耐心 冷淡 敷衍 不耐烦 粗鲁 礼貌 服务好 服务差 服务周到 服务 店员 服务生 前台 老板",
+        "attitude|rude|polite|friendly|unfriendly|impolite|helpful staff|staff|waiter|waitress|"
+        "service|server|manager|hostess|bartender|attentive|courteous|welcoming",
     ),
     _t(
         "attitude.agent",
@@ -170,8 +174,10 @@ _DEFAULT = [
         "speed",
         "响应与等待时间",
         "Response and waiting time",
-        "等了 等待 排队 太慢 很慢 半天 迟迟 一直没 效率 及时 很快 速度",
-        "wait|waiting|waited|slow|took forever|hours|quick|fast|prompt|long time",
+        "等了 等待 排队 太慢 很慢 半天 迟迟 一直没 效率 及时 很快 速度 "
+        "好慢 真慢 挺慢 超慢 慢死 挺快 好快 超快 真快 蛮快 神速 迅速 准时 按时 上菜 出餐 等太久 等好久",
+        "wait|waiting|waited|slow|took forever|hours|quick|fast|prompt|long time|minutes|ages|on time|timely|"
+        "quickly|promptly|forever",
     ),
     _t(
         "speed.response",
@@ -184,8 +190,10 @@ _DEFAULT = [
         "logistics",
         "物流配送",
         "Logistics and delivery",
-        "物流 快递 发货 送货 配送 运输 到货 签收 包装 快递员 收货地址 改地址",
-        "delivery|shipping|shipping address|shipment|courier|package|parcel|arrived|shipped|tracking",
+        "物流 快递 发货 送货 配送 运输 到货 签收 包装 快递员 收货地址 改地址 "
+        "送餐 外卖 骑手 送餐员 配送员 外卖员 外卖小哥 快递小哥 送餐小哥 送达 送到 送来 送过来 派送 揽收 顺丰 洒了 撒了",
+        "delivery|shipping|shipping address|shipment|courier|package|parcel|arrived|shipped|tracking|"
+        "delivered|arrive|dispatched",
     ),
     _t(
         "logistics.delay",
@@ -212,8 +220,10 @@ _DEFAULT = [
         "price",
         "价格与费用",
         "Price, fees and billing",
-        "价格 价钱 贵 便宜 性价比 划算 不值 收费 费用 涨价 优惠 降价",
-        "price|expensive|cheap|overpriced|value for money|fee|fees|cost|pricey|worth",
+        "价格 价钱 贵 便宜 性价比 划算 不值 收费 费用 涨价 优惠 降价 "
+        "实惠 物美价廉 价位 超值 配送费 运费 餐盒费 满减 红包 块钱 打折 折扣 原价 差价",
+        "price|expensive|cheap|overpriced|value for money|fee|fees|cost|pricey|worth|"
+        "value|affordable|reasonably priced|priced|pricing|discount|bucks",
     ),
     _t(
         "price.billing",
@@ -289,8 +299,10 @@ _DEFAULT = [
         "environment",
         "环境与设施卫生",
         "Environment, facilities and hygiene",
-        "环境 卫生 干净 脏 设施 房间 装修 噪音 安静 吵 停车 空调 异味 蟑螂 床",
-        "environment|clean|dirty|noisy|quiet|room|facilities|hygiene|smell|decor|parking|ambience|atmosphere",
+        "环境 卫生 干净 脏 设施 房间 装修 噪音 安静 吵 停车 空调 异味 蟑螂 床 "
+        "氛围 装潢 交通 地段 座位 大堂 店面 卫生间 浴室 洗手间 厕所",
+        "environment|clean|dirty|noisy|quiet|room|facilities|hygiene|smell|decor|parking|ambience|atmosphere|"
+        "ambiance|music|loud|cozy|crowded|seating|interior|vibe|location|spacious",
     ),
 ]
 

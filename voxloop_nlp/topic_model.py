@@ -93,14 +93,16 @@ class TopicModel:
         return words, self.coef[:, token_columns(words)] if words else np.zeros((len(self.codes), 0))
 
     @staticmethod
-    def evidence_from(table: tuple[list[str], np.ndarray], code_index: int, limit: int = 3) -> list[str]:
-        """Up to `limit` words with the largest positive weight (> 0.5) for the code."""
+    def evidence_from(
+        table: tuple[list[str], np.ndarray], code_index: int, limit: int = 3, min_weight: float = 0.5
+    ) -> list[str]:
+        """Up to `limit` words with the largest positive weight (> `min_weight`) for the code."""
         words, weights = table
         if not words:
             return []
         row = weights[code_index]
         order = np.argsort(-row)[:limit]
-        return [words[i] for i in order if row[i] > 0.5]
+        return [words[i] for i in order if row[i] > min_weight]
 
     def evidence(self, tokens: Sequence[str], code_index: int, limit: int = 3) -> list[str]:
         return self.evidence_from(self.evidence_table(tokens), code_index, limit)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from voxloop_nlp import lexicon
+from voxloop_nlp.components.emotions import firm_emotions
 from voxloop_nlp.cues import CueMatcher
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
@@ -41,13 +42,14 @@ def carries_complaint(lower: str, emotions: list[dict[str, Any]]) -> bool:
 def kind(doc: FeedbackDoc) -> FeedbackDoc:
     label = doc.sentiment_label
     lower = doc.extras.get("core", doc.lower)
-    negative_emotion = any(e["name"] in _NEGATIVE_EMOTIONS for e in doc.emotions)
+    emotions = firm_emotions(doc)
+    negative_emotion = any(e["name"] in _NEGATIVE_EMOTIONS for e in emotions)
     complaint_cue = bool(_COMPLAINT.search(lower))
     is_question = bool(_ENDS_AS_QUESTION.search(lower) or _STARTS_AS_QUESTION.search(lower))
     if doc.needs and not negative_emotion and not complaint_cue and doc.sentiment_score > -0.9:
         # "建议增加夜间配送" reads negative to a review-trained model, but it is a suggestion.
         doc.kind = "question" if _ENDS_AS_QUESTION.search(lower) else "suggestion"
-    elif is_question and label != "positive" and not carries_complaint(lower, doc.emotions):
+    elif is_question and label != "positive" and not carries_complaint(lower, emotions):
         doc.kind = "question"
     elif label == "negative" and (doc.sentiment_score <= -0.6 or negative_emotion or complaint_cue):
         doc.kind = "complaint"

@@ -54,6 +54,14 @@ def test_trained_model_finds_an_emotion_without_a_cue_word_with_its_evidence():
     assert set(found["anger"]) == {"name", "evidence", "intensity"}  # the shape the Django side stores
 
 
+def test_a_social_post_without_a_cue_word_gets_its_emotion():
+    import voxloop_nlp
+
+    found = {e["name"]: e for e in voxloop_nlp.analyze("想家了，一个人过年").emotions}
+    assert "sadness" in found  # no lexicon cue; Weibo-like posts mostly got no emotion at all before
+    assert "想家" in found["sadness"]["evidence"]
+
+
 def test_model_emotion_never_contradicts_a_clear_sentiment():
     import voxloop_nlp
 

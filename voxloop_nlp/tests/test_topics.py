@@ -53,3 +53,43 @@ def test_taxonomy_rejects_unknown_parent():
 
     with pytest.raises(TaxonomyError, match="unknown parent 'nope'"):
         Taxonomy.from_dicts([{"code": "a", "parent": "nope"}])
+
+
+def test_everyday_words_of_other_domains_name_their_topic():
+    import voxloop_nlp
+
+    texts = ["味道不错，送餐也快", "The food was great but the service was slow.", "口味一般，分量太少"]
+    first, second, third = voxloop_nlp.analyze_batch(texts)
+    found = {t["code"]: t for t in first.topics}
+    assert {"quality", "logistics"} <= set(found)
+    assert "味道" in found["quality"]["evidence"]
+    found = {t["code"]: t for t in second.topics}
+    assert {"quality", "attitude"} <= set(found)
+    assert "food" in found["quality"]["evidence"] and "service" in found["attitude"]["evidence"]
+    assert [t["code"] for t in third.topics][0] == "quality"
+
+
+def test_the_model_vetoes_phrases_only_in_the_script_it_learnt_the_topic_from():
+    """A model that learnt "quality" from Chinese text alone has no say over an English phrase hit."""
+    import numpy as np
+
+    from voxloop_nlp.components.segment import tokenize
+    from voxloop_nlp.components.topics import combine
+    from voxloop_nlp.topic_model import N_FEATURES, TopicModel
+
+    codes_ = list(TOP_LEVEL_CODES)
+    sure_no = TopicModel(
+        codes_,
+        np.zeros((len(codes_), N_FEATURES), dtype=np.float32),
+        np.full(len(codes_), -6.0),  # p ~ 0.002 for every topic: below the veto
+        meta={
+            "data_positives": dict.fromkeys(codes_, 500),
+            "data_positives_han": dict.fromkeys(codes_, 500),
+            "data_positives_latin": dict.fromkeys(codes_, 0),
+        },
+    )
+    tax = default_taxonomy()
+    for text, kept in (("the food was cold", True), ("味道一般般", False)):
+        probs = sure_no.predict_texts([text], [tokenize(text)])[0]
+        conf, _ = combine(text, tokenize(text), tax, sure_no, probs)
+        assert ("quality" in conf) is kept, text

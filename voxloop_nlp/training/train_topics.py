@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ C = 2.0
 PHRASE_WEIGHT = 2.0  # a seed phrase is a short, sure example
 BITEXT_SAMPLE = 1500  # synthetic and very regular: enough to learn its vocabulary, not to dominate
 THRESHOLD = 0.4
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _prep(texts: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -67,6 +69,12 @@ def train_model(examples: Sequence[TopicExample], taxonomy: Taxonomy | None = No
     model = fit(lowers, tokens, [r[1] for r in rows], list(TOP_LEVEL_CODES), C=C, weights=[r[2] for r in rows])
     model.threshold = THRESHOLD
     model.meta["data_positives"] = {c: sum(1 for e in examples if c in e.codes) for c in model.codes}
+    # Per script too: the phrase veto only trusts the model on text like the text it learnt a topic from.
+    han = [bool(_HAN.search(e.text)) for e in examples]
+    for key, want in (("data_positives_han", True), ("data_positives_latin", False)):
+        model.meta[key] = {
+            c: sum(1 for e, h in zip(examples, han, strict=True) if h == want and c in e.codes) for c in model.codes
+        }
     model.meta["trained_on"] = sorted({e.dataset for e in examples})
     model.meta["train_counts"] = {ds: sum(1 for e in examples if e.dataset == ds) for ds in TOPIC_SETS}
     model.meta["train_counts"]["taxonomy_phrases"] = len(taxonomy.phrase_index)
