@@ -370,7 +370,7 @@ def _render_page(
         context = {
             "survey": survey,
             "lang": lang,
-            "title": survey.title(lang) or survey.name,
+            "title": survey.title(lang) or survey.name_in(lang),
             "intro": survey.intro(lang),
             "questions": _page_questions(survey, lang, values),
             "errors": errors or {},

@@ -6,8 +6,10 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.core import mail
 from django.urls import reverse
 
+from voxloop.surveys import building, invitations
 from voxloop.surveys.models import Survey
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +48,27 @@ def test_the_migration_splits_only_names_of_the_shipped_form():
     }
 
 
+@pytest.mark.parametrize(
+    ("language", "shown", "hidden"),
+    [
+        ("en", ["Customer effort", "After-sales follow-up"], ["客户费力度", "售后回访"]),
+        ("zh-hans", ["客户费力度 CES", "售后回访"], ["Customer effort", "After-sales follow-up"]),
+    ],
+)
+def test_survey_pages_show_the_name_in_the_page_language_only(client, manager, language, shown, hidden):
+    survey = building.save_survey(
+        None, name="售后回访", name_en="After-sales follow-up", kind="custom", languages=["zh-hans", "en"]
+    )
+    client.force_login(manager)
+    listing = client.get(reverse("surveys:list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    detail = client.get(reverse("surveys:detail", args=[survey.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for name in shown:
+        assert name in listing
+    for name in hidden:
+        assert name not in listing
+    assert shown[1] in detail and hidden[1] not in detail
+
+
 def test_the_settings_form_sets_and_keeps_the_english_name(client, manager):
     client.force_login(manager)
     survey = Survey.objects.get(template_code="ces")
@@ -56,3 +79,16 @@ def test_the_settings_form_sets_and_keeps_the_english_name(client, manager):
                        "is_active": "on"})  # fmt: skip
     survey.refresh_from_db()
     assert (survey.name, survey.name_en) == ("客户费力度", "Effort score")
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "hidden"), [("en", "After-sales", "售后回访"), ("zh-hans", "售后回访", "After-sales")]
+)
+def test_an_invitation_names_an_untitled_survey_in_the_customers_language(
+    customer, django_capture_on_commit_callbacks, language, shown, hidden
+):
+    survey = building.save_survey(None, name="售后回访", name_en="After-sales", kind="nps", languages=["zh-hans", "en"])
+    with django_capture_on_commit_callbacks(execute=True):
+        invitations.invite_by_email(survey, customer=customer, language=language)
+    message = mail.outbox[-1]
+    assert shown in message.subject and hidden not in message.subject
