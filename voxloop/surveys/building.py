@@ -51,6 +51,7 @@ def save_survey(
     name: str,
     kind: str,
     languages: Iterable[str],
+    name_en: str | None = None,
     is_anonymous: bool = False,
     is_active: bool = True,
     is_followup_default: bool = False,
@@ -59,7 +60,7 @@ def save_survey(
     created_by: Any = None,
 ) -> Survey:
     """Create (survey=None) or update a survey's settings. A new NPS/CSAT/CES survey starts with its headline
-    question so it can be answered at once."""
+    question so it can be answered at once. ``name_en`` (the English name) is kept as it is when None."""
     name = (name or "").strip()
     if not name:
         raise SurveyError(SurveyErrorCode.INVALID, _("Give the survey a name."), {"name": _("Give the survey a name.")})
@@ -74,6 +75,8 @@ def save_survey(
     is_new = survey is None
     survey = survey or Survey(created_by=created_by)
     survey.name = name[:200]
+    if name_en is not None:
+        survey.name_en = name_en.strip()[:200]
     survey.kind = kind
     survey.languages = _clean_languages(languages)
     survey.is_anonymous = bool(is_anonymous)

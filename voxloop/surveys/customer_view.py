@@ -21,10 +21,10 @@ def survey_history_panel(customer: Customer, user: User, hints: dict[str, Any]) 
     summary = responses.aggregate(n=Count("id"), nps=Avg("nps"), csat=Avg("csat"), ces=Avg("ces"))
     recent = list(responses.select_related("survey").order_by("-submitted_at", "-id")[:RESPONSES_SHOWN])
     # Each answer under the title the customer was asked, in the reader's language; a survey without titles by its
-    # name (the shipped surveys' names hold both languages at once).
+    # name in that language.
     language = get_language() or "zh-hans"
     for response in recent:
-        response.survey_label = response.survey.title(language) or response.survey.name  # type: ignore[attr-defined]
+        response.survey_label = response.survey.title(language) or response.survey.name_in(language)  # type: ignore[attr-defined]
     return Panel(order=20, template="surveys/_customer_surveys.html", context={"responses": recent, "summary": summary})
 
 

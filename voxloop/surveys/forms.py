@@ -17,6 +17,7 @@ SHOW_IF_MESSAGE = _("“Show only if” must name an earlier score question and 
 
 class SurveyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(label=_("English name"), max_length=200, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=SurveyKind.choices)
     languages = forms.MultipleChoiceField(
         label=_("Languages"), choices=LANGUAGE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False

@@ -252,7 +252,7 @@ def _send_email(invitation: Invitation, *, reminder: bool) -> None:
     with translation.override(lang):
         context = {
             "survey": survey,
-            "title": survey.title(lang) or survey.name,
+            "title": survey.title(lang) or survey.name_in(lang),
             "intro": survey.intro(lang),
             "url": survey_url(invitation),
             "reminder": reminder,

@@ -12,8 +12,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from voxloop.core.messages import render
 from voxloop.core.models import TimeStampedModel
@@ -76,6 +76,7 @@ class InvitationStatus(models.TextChoices):
 
 class Survey(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=SurveyKind.choices, default=SurveyKind.CUSTOM)
     # Language codes the survey is offered in, e.g. ["zh-hans", "en"]; the first is the fallback.
     languages = models.JSONField(_("languages"), default=list, blank=True)
@@ -119,6 +120,15 @@ class Survey(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name people read: in the interface's language (name_en in English, when set)."""
+        return self.name_in(get_language() or "")
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language``: name_en for English when set, the (Chinese) name otherwise."""
+        return self.name_en if self.name_en and language.startswith("en") else self.name
 
     @property
     def headline_kind(self) -> str:

@@ -67,6 +67,7 @@ def _survey_form_save(request: HttpRequest, form: SurveyForm, survey: Survey | N
         return building.save_survey(
             survey,
             name=data["name"],
+            name_en=data["name_en"],
             kind=data["kind"],
             languages=data["languages"],
             is_anonymous=data["is_anonymous"],
@@ -99,6 +100,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = get_object_or_404(Survey, pk=pk)
     initial = {
         "name": survey.name,
+        "name_en": survey.name_en,
         "kind": survey.kind,
         "languages": survey.languages,
         "is_anonymous": survey.is_anonymous,
@@ -369,7 +371,7 @@ def _render_page(
         context = {
             "survey": survey,
             "lang": lang,
-            "title": survey.title(lang) or survey.name,
+            "title": survey.title(lang) or survey.name_in(lang),
             "intro": survey.intro(lang),
             "questions": _page_questions(survey, lang, values),
             "errors": errors or {},
