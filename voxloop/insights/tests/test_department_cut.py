@@ -108,6 +108,7 @@ def test_choosing_a_department_in_chromium_keeps_its_topics(browser, live_server
 
     from django.utils import timezone
 
+    from voxloop.actions.tests.test_browser import signed_in
     from voxloop.analysis.models import Topic
     from voxloop.metrics import services as metrics
     from voxloop.metrics.tests.conftest import make_feedback
@@ -130,19 +131,8 @@ def test_choosing_a_department_in_chromium_keeps_its_topics(browser, live_server
     for department, topic in ((logistics, "logistics"), (quality, "quality")):
         actions.create_action(manager, title="整改", department=department, owner=agent,
                               due_date=today + timedelta(days=30), topics=[topic])  # fmt: skip
-    context = browser.new_context(locale=language, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, page, errors = signed_in(browser, live_server, manager, language)
     try:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", manager.username)
-        page.fill("input[name=password]", "pw-for-tests")
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        if language == "en":
-            with page.expect_navigation():
-                page.select_option("select[name=language]", "en")
         page.goto(f"{live_server.url}/insights/root-causes/?period=30")
         page.select_option("select[name=department]", str(quality.pk))
         with page.expect_navigation():
