@@ -52,7 +52,8 @@ def no_answers() -> dict[str, Any]:
 def asked_action_ids() -> set[int]:
     """The actions whose notices carried the question (one query: a run that measures many actions asks it once
     and reads answers only for these)."""
-    return set(FixNotice.objects.filter(invitation__isnull=False).values_list("action_id", flat=True).distinct())
+    asked = FixNotice.objects.filter(invitation__isnull=False).order_by()  # no ordering column in the DISTINCT
+    return set(asked.values_list("action_id", flat=True).distinct())
 
 
 def answers(action: ImprovementAction) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def test_the_daily_task_measures_again_and_reopens_a_fix_customers_say_did_not_h
     told, agent, django_capture_on_commit_callbacks
 ):
     assert notices.remeasure_answered(TODAY) == 0  # nobody answered since the last measurement
+    assert confirmation.asked_action_ids() == {told.pk}  # a run over many actions reads answers of this one only
     _answer(told, [1] * 10)
     with django_capture_on_commit_callbacks(execute=True):
         assert notices.remeasure_answered(TODAY) == 1
