@@ -153,7 +153,7 @@ def main() -> None:
     compute_s, page_p95, _ = database_part(items, days, actions)
     print(
         f"RESULT effect_detect_power={power:.3f} effect_false_positive_rate={false_positive:.3f} "
-        f"effect_compute_s={compute_s:.2f} actions_page_p95_ms={page_p95:.1f}"
+        f"effect_compute_s={compute_s:.2f} actions_page_p95_ms={page_p95:.1f} load_avg={os.getloadavg()[0]:.1f}"
     )
 
 

@@ -43,6 +43,19 @@ def _reading(csat: int | None, nps: int | None, codes: set[str]) -> str | None:
     return None  # only a comment: it becomes feedback, but says nothing on "fixed"
 
 
+def no_answers() -> dict[str, Any]:
+    """What :func:`answers` says of an action nobody was asked about."""
+    return {"fixed": 0, "not_fixed": 0, "neither": 0, "n": 0, "share": None, "low": None, "high": None,
+            "call": None, "min_answers": MIN_ANSWERS}  # fmt: skip
+
+
+def asked_action_ids() -> set[int]:
+    """The actions whose notices carried the question (one query: a run that measures many actions asks it once
+    and reads answers only for these)."""
+    asked = FixNotice.objects.filter(invitation__isnull=False).order_by()  # no ordering column in the DISTINCT
+    return set(asked.values_list("action_id", flat=True).distinct())
+
+
 def answers(action: ImprovementAction) -> dict[str, Any]:
     """The counts of the action's "is it fixed for you?" answers, the share that says fixed with its 95%
     interval, and the call: ``fixed`` / ``not_fixed`` (the interval wholly on one side of one half, with enough
@@ -61,10 +74,10 @@ def answers(action: ImprovementAction) -> dict[str, Any]:
         if reading is not None:
             counts[reading] += 1
     n = sum(counts.values())
-    result: dict[str, Any] = {**counts, "n": n, "share": None, "low": None, "high": None, "call": None,
-                              "min_answers": MIN_ANSWERS}  # fmt: skip
+    result = no_answers()
     if n == 0:
         return result
+    result.update(counts, n=n)
     low, high = wilson_interval(counts["fixed"], n)
     result.update(share=counts["fixed"] / n, low=low, high=high)
     if n < MIN_ANSWERS:

@@ -32,13 +32,15 @@ action_overdue: Hook[OverdueNotice] = Hook("improvement action overdue")
 
 @dataclass(frozen=True)
 class ReopenNotice:
-    """A closed action reopened because early warning fired again on its scope: the owner hears of it."""
+    """A closed action reopened because early warning fired again on its scope (``reason`` "alert"), or because
+    most customers told of the fix answered that it is not fixed ("customers"): the owner hears of it."""
 
     action_id: int
     title: str
     url: str
     user_ids: list[int]
     alert_label: str
+    reason: str = "alert"
 
 
 action_reopened: Hook[ReopenNotice] = Hook("improvement action reopened")

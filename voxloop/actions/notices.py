@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,9 +19,17 @@ from django.utils.translation import gettext as _
 
 from voxloop.accounts.models import User
 from voxloop.actions import outcomes
-from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError, notice_sender
+from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError, ReopenNotice, action_reopened, notice_sender
 from voxloop.actions.models import ActionEventKind, ActionStatus, FixNotice, ImprovementAction, NoticeStatus
-from voxloop.actions.services import ActionError, ActionErrorCode, _event, _require_approve, measure_effect
+from voxloop.actions.services import (
+    ActionError,
+    ActionErrorCode,
+    _announce,
+    _event,
+    _require_approve,
+    action_path,
+    measure_effect,
+)
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Customer
 from voxloop.surveys.invitations import create_link_invitation, fatigued_customer_ids, survey_url
@@ -222,8 +231,8 @@ def send_fix_notices(
 def remeasure_answered(today: date | None = None) -> int:
     """Measure again (on demand) every action closed effective whose "is it fixed for you?" question got an
     answer since its latest measurement, so the answers count toward its verdict (the daily task); returns how
-    many were measured. An action most answering customers contradict then reads "inconclusive" on its page and
-    in the ``action.verdict`` webhook."""
+    many were measured. An action most answering customers contradict then reads "inconclusive" (its page, the
+    ``action.verdict`` webhook) and reopens."""
     pending = []
     for action in ImprovementAction.objects.filter(
         status=ActionStatus.CLOSED_EFFECTIVE, implemented_on__isnull=False
@@ -236,5 +245,29 @@ def remeasure_answered(today: date | None = None) -> int:
         if answered.exists():
             pending.append(action)
     for action in pending:
-        measure_effect(action, today=today)
+        report = measure_effect(action, today=today).report
+        if report.get("overruled_by_customers"):
+            reopen_on_answers(action, report.get("confirmation") or {})
     return len(pending)
+
+
+def reopen_on_answers(action: ImprovementAction, answers: dict) -> bool:
+    """Most customers told of the fix say it is not: the action closed as effective goes back to in progress
+    (a fix that did not hold, like one early warning catches), its history records the answers, and its owner
+    is told. Returns whether it reopened (False: someone moved it meanwhile)."""
+    previous = action.status
+    with transaction.atomic():
+        if not ImprovementAction.objects.filter(pk=action.pk, status=ActionStatus.CLOSED_EFFECTIVE).update(
+            status=ActionStatus.IN_PROGRESS, closed_at=None, updated_at=timezone.now()
+        ):
+            return False
+        action.refresh_from_db()
+        _event(
+            action, ActionEventKind.REOPENED, None, from_status=previous, to_status=action.status,
+            payload={"reason": "customers_not_fixed", "answers": answers.get("n"), "not_fixed": answers.get("not_fixed"),
+                     "fixed": answers.get("fixed")},
+        )  # fmt: skip
+        _announce("action.status_changed", action, from_status=previous, to_status=action.status)
+        notice = ReopenNotice(action.pk, action.title, action_path(action), [action.owner_id], "", reason="customers")
+        transaction.on_commit(partial(action_reopened.announce, notice))
+    return True

@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from scipy.stats import chi2
 
+from voxloop.actions import confirmation
 from voxloop.analysis.models import FeedbackTopic
 from voxloop.feedback.models import Feedback, Kind, Order
 from voxloop.stats.formulas import Z95, csat, nps, wilson_interval
@@ -120,6 +121,8 @@ class OutcomeCache:
         )
         self.orders: dict[date, int] = {row["day"]: int(row["n"]) for row in order_rows}
         self.has_responses = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end).exists()
+        # the actions whose "we fixed it" notices asked "is it fixed for you?": only theirs have answers to read
+        self.asked_actions = confirmation.asked_action_ids()
 
     def covers(self, first: date, last: date) -> bool:
         return self.first <= first and last <= self.last

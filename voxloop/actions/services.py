@@ -451,7 +451,8 @@ def compute_effect(
     result["outcomes"] = outcomes.compare_outcomes(before, after)
     result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
     # the answers of customers told of the fix ("is it fixed for you?") may overrule an "effective" verdict
-    return confirmation.apply(result, confirmation.answers(action))
+    asked = cache is None or action.pk in cache.asked_actions
+    return confirmation.apply(result, confirmation.answers(action) if asked else confirmation.no_answers())
 
 
 def measure_effect(

@@ -54,6 +54,8 @@ TEXTS: dict[str, Any] = {
         "Early warning fired again on “%(alert)s”: your action “%(title)s” is reopened"
     ),
 }
+# Said when customers told of the fix answered that it is not fixed (ReopenNotice.reason "customers").
+REOPENED_BY_CUSTOMERS = _("Most customers told of the fix say it is not fixed: your action “%(title)s” is reopened")
 # Said when the level named nobody for this case and the administrators stand in.
 ESCALATION_FALLBACK = _(
     "Case %(number)s was escalated to level %(level)s, which names nobody for its team: you get it as an administrator"
@@ -161,10 +163,10 @@ def handle_action_overdue(notice: OverdueNotice) -> None:
 
 
 def handle_action_reopened(notice: ReopenNotice) -> None:
-    """A closed improvement action reopened because early warning fired again on its scope: its owner hears of
-    it, with a link to the action."""
+    """A closed improvement action reopened (early warning fired again on its scope, or customers told of the fix
+    say it is not fixed): its owner hears of it, with a link to the action."""
     now = timezone.now()
-    values = {"title": notice.title, "url": notice.url, "alert": notice.alert_label}
+    values = {"title": notice.title, "url": notice.url, "alert": notice.alert_label, "reason": notice.reason}
     Notification.objects.bulk_create(
         [
             Notification(user=u, kind=NotificationKind.ACTION_REOPENED, values=values, created_at=now)
@@ -184,6 +186,8 @@ def text(notification: Notification) -> str:
     template = (
         ESCALATION_FALLBACK
         if notification.kind == NotificationKind.ESCALATION and values.get("fallback")
+        else REOPENED_BY_CUSTOMERS
+        if notification.kind == NotificationKind.ACTION_REOPENED and values.get("reason") == "customers"
         else TEXTS.get(notification.kind)
     )
     if template is None:

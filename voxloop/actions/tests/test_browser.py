@@ -29,6 +29,20 @@ def log_in(page, live_server, user) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def signed_in(browser, live_server, user, language: str):
+    """A desktop page signed in as ``user`` in ``language`` (zh-CN, or en chosen in the top bar), and the list
+    its page errors collect into."""
+    context = browser.new_context(locale=language, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server, user)
+    if language == "en":
+        with page.expect_navigation():
+            page.select_option("select[name=language]", "en")
+    return context, page, errors
+
+
 @pytest.fixture
 def measured(manager, agent):
     department = Department.objects.create(name="物流部", name_en="Logistics", manager=manager)
@@ -135,15 +149,8 @@ def test_notice_preview_counts_previews_each_language_and_sends(browser, live_se
     ImprovementAction.objects.filter(pk=action.pk).update(
         status=ActionStatus.CLOSED_EFFECTIVE, public_note="我们更换了快递公司，现在两天内送达。"
     )
-    context = browser.new_context(locale=language, viewport=VIEWPORTS["desktop"])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, page, errors = signed_in(browser, live_server, manager, language)
     try:
-        log_in(page, live_server, manager)
-        if language == "en":
-            with page.expect_navigation():
-                page.select_option("select[name=language]", "en")
         page.goto(f"{live_server.url}/actions/{action.pk}/")
         page.click("#notices-link")
         page.wait_for_selector("#notice-preview")
@@ -180,15 +187,8 @@ def test_customers_answers_overrule_the_verdict_on_the_action_page(browser, live
     action = told_action(manager, agent, today, 12)
     answer_notices(action, [1, 2, 1, 1, 3, 2, 1, 1, 2, 5])
     services.measure_effect(action, today=today)
-    context = browser.new_context(locale=language, viewport=VIEWPORTS["desktop"])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, page, errors = signed_in(browser, live_server, manager, language)
     try:
-        log_in(page, live_server, manager)
-        if language == "en":
-            with page.expect_navigation():
-                page.select_option("select[name=language]", "en")
         page.goto(f"{live_server.url}/actions/{action.pk}/")
         page.wait_for_selector("[data-insight-chart=effect][data-rendered=true]", timeout=10000)
         assert page.locator("#verdict").inner_text() == ("Inconclusive" if language == "en" else "尚无定论")

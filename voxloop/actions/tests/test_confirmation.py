@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from voxloop.actions import confirmation, notices, services
-from voxloop.actions.models import ActionStatus, FixNotice
+from voxloop.actions.models import ActionEvent, ActionStatus, FixNotice
 from voxloop.actions.tests.fixtures import answer_notices as _answer
 from voxloop.actions.tests.fixtures import told_action
+from voxloop.notify import inbox
+from voxloop.notify.models import Notification, NotificationKind
 from voxloop.surveys import answers as survey_answers
 
 TODAY = date(2026, 6, 1)
@@ -68,13 +71,28 @@ def test_customers_saying_fixed_confirm_and_a_few_answers_do_not_move_the_verdic
     assert "Most say it is fixed: the customers confirm the measurement." in page
 
 
-def test_the_daily_task_measures_again_once_new_answers_arrive(told):
+def test_the_daily_task_measures_again_and_reopens_a_fix_customers_say_did_not_hold(
+    told, agent, django_capture_on_commit_callbacks
+):
     assert notices.remeasure_answered(TODAY) == 0  # nobody answered since the last measurement
+    assert confirmation.asked_action_ids() == {told.pk}  # a run over many actions reads answers of this one only
     _answer(told, [1] * 10)
-    assert notices.remeasure_answered(TODAY) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notices.remeasure_answered(TODAY) == 1
     told.refresh_from_db()
-    assert told.latest_verdict == "inconclusive" and told.status == ActionStatus.CLOSED_EFFECTIVE
-    assert notices.remeasure_answered(TODAY) == 0  # counted once
+    assert told.latest_verdict == "inconclusive" and told.status == ActionStatus.IN_PROGRESS
+    assert told.closed_at is None
+    reopened = ActionEvent.objects.get(action=told, kind="reopened")
+    assert reopened.payload == {"reason": "customers_not_fixed", "answers": 10, "not_fixed": 10, "fixed": 0}
+    note = Notification.objects.get(user=agent, kind=NotificationKind.ACTION_REOPENED)
+    with translation.override("en"):
+        assert (
+            inbox.text(note)
+            == "Most customers told of the fix say it is not fixed: your action “换快递公司” is reopened"
+        )
+    with translation.override("zh-hans"):
+        assert inbox.text(note) == "多数已获告知的客户说问题没有解决：您的整改项“换快递公司”已重新打开"
+    assert notices.remeasure_answered(TODAY) == 0  # counted once, and no longer closed
 
 
 def test_a_yes_no_choice_reads_as_fixed_or_not():

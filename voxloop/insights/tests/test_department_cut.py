@@ -94,3 +94,65 @@ def test_trends_cut_the_topic_charts_and_say_which_charts_are_not_cut(department
     assert f'<option value="{logistics.pk}" selected>Logistics</option>' in html and "Quality" not in html
     overview = client.get("/insights/", {**PARAMS, "department": str(logistics.pk)}, HTTP_ACCEPT_LANGUAGE="en")
     assert "this page is not cut by responsible department" in overview.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_choosing_a_department_in_chromium_keeps_its_topics(browser, live_server, manager, agent, language):
+    """Root causes in a real Chromium: choose the responsible department in the filter bar, the Pareto keeps its
+    topic only, and the link opens the department's topic trends."""
+    from datetime import datetime
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from voxloop.actions.tests.test_browser import signed_in
+    from voxloop.analysis.models import Topic
+    from voxloop.metrics import services as metrics
+    from voxloop.metrics.tests.conftest import make_feedback
+
+    shots = Path("/tmp/actions")
+    shots.mkdir(parents=True, exist_ok=True)
+    today = timezone.localdate()
+    for code, zh, en in [
+        ("logistics", "物流配送", "Logistics and delivery"),
+        ("quality", "产品质量", "Product quality"),
+    ]:
+        Topic.objects.update_or_create(code=code, defaults={"name_zh": zh, "name_en": en})
+    noon = datetime.combine(today - timedelta(days=3), datetime.min.time()).replace(hour=12)
+    for i in range(30):
+        make_feedback(noon.replace(tzinfo=ZoneInfo("Asia/Shanghai")), kind="complaint", sentiment="negative",
+                      topics=("logistics",) if i < 20 else ("quality",))  # fmt: skip
+    metrics.rebuild(since=today - timedelta(days=10), until=today)
+    logistics = Department.objects.create(name="物流部", name_en="Logistics", manager=manager)
+    quality = Department.objects.create(name="质量部", name_en="Quality", manager=manager)
+    for department, topic in ((logistics, "logistics"), (quality, "quality")):
+        actions.create_action(manager, title="整改", department=department, owner=agent,
+                              due_date=today + timedelta(days=30), topics=[topic])  # fmt: skip
+    context, page, errors = signed_in(browser, live_server, manager, language)
+    try:
+        page.goto(f"{live_server.url}/insights/root-causes/?period=30")
+        page.select_option("select[name=department]", str(quality.pk))
+        with page.expect_navigation():
+            page.click("#insight-filters button[type=submit]")
+        page.wait_for_selector("[data-insight-chart=complaint_topics][data-rendered=true]", timeout=10000)
+        said = page.locator("#department-cut").inner_text()
+        assert ("Quality" in said) if language == "en" else ("质量部" in said)
+        options = json.loads(page.locator("#insight-charts").inner_text())
+        assert options["complaint_topics"]["xAxis"]["data"] == (
+            ["Product quality"] if language == "en" else ["产品质量"]
+        )
+        page.screenshot(path=str(shots / f"root-causes-department-{language}.png"), full_page=True)
+        with page.expect_navigation():
+            page.click("#department-trends a")
+        assert f"department={quality.pk}" in page.url
+        page.wait_for_selector("[data-insight-chart=topics][data-rendered=true]", timeout=10000)
+        trends = json.loads(page.locator("#insight-charts").inner_text())
+        assert [s["name"] for s in trends["topics"]["series"]] == (
+            ["Product quality"] if language == "en" else ["产品质量"]
+        )
+    finally:
+        context.close()
+    assert not errors, errors
