@@ -30,16 +30,9 @@ def send_survey_email(mail: SurveyEmail) -> None:
         next_attempt_at=None,  # not for the retrying sender: this one attempt is the survey worker's
         attempts=1,
     )
-    try:
-        _email(message).send(fail_silently=False)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and on the invitation
-        _permanent, reason = classify(exc)
-        OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=MessageStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
-        )
-        raise SurveyMailError(reason) from exc
-    now = timezone.now()
-    OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
+    reason = _send_once(message)
+    if reason is not None:
+        raise SurveyMailError(reason)
 
 
 def send_fix_notice(mail: FixNoticeMessage) -> None:
@@ -49,16 +42,25 @@ def send_fix_notice(mail: FixNoticeMessage) -> None:
         kind=MessageKind.FIX_NOTICE, recipient=mail.notice_ref[:40], to_email=mail.to, language=mail.language,
         subject=mail.subject[:300], body=mail.body, next_attempt_at=None, attempts=1,
     )  # fmt: skip
+    reason = _send_once(message)
+    if reason is not None:
+        raise NoticeSendError(reason)
+
+
+def _send_once(message: OutgoingMessage) -> str | None:
+    """One attempt at a stored message, marked sent or failed on its row; returns the failure's reason, or None.
+    The caller raises its own error, which its app records (on the invitation, on the notice)."""
     try:
         _email(message).send(fail_silently=False)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and on the notice
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and by the caller
         _permanent, reason = classify(exc)
         OutgoingMessage.objects.filter(pk=message.pk).update(
             status=MessageStatus.FAILED, last_error=reason[:2000], updated_at=timezone.now()
         )
-        raise NoticeSendError(reason) from exc
+        return reason
     now = timezone.now()
     OutgoingMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=now, updated_at=now)
+    return None
 
 
 def _email(message: OutgoingMessage) -> EmailMultiAlternatives:
