@@ -420,19 +420,23 @@ def variant_for(report: Report, department_id: int | None, see_contacts: bool) -
         return None
     same_scope = Q(department__isnull=True) if department_id is None else Q(department_id=department_id)
     existing = ReportVariant.objects.filter(same_scope, report=report, see_contacts=see_contacts)
-    found = existing.first()
-    if found is not None:
-        return found
-    snapshot = build_snapshot(
-        period_of(report), ReportScope(department_id=department_id, see_contacts=see_contacts), report.language,
-        now=report.created_at,
-    )  # fmt: skip
-    if department_id == report.department_id:
-        _carry_edits(report.snapshot, snapshot)
-    return ReportVariant.objects.create(
-        report=report, department_id=department_id, see_contacts=see_contacts, snapshot=snapshot,
-        empty=snapshot_is_empty(snapshot),
-    )  # fmt: skip
+    with transaction.atomic():
+        # Two delivery runs may ask for the same scope at once: the report's row lock makes the check and the
+        # create one step. The unique constraint cannot do it for the whole organisation (department NULL).
+        Report.objects.select_for_update().filter(pk=report.pk).first()
+        found = existing.first()
+        if found is not None:
+            return found
+        snapshot = build_snapshot(
+            period_of(report), ReportScope(department_id=department_id, see_contacts=see_contacts), report.language,
+            now=report.created_at,
+        )  # fmt: skip
+        if department_id == report.department_id:
+            _carry_edits(report.snapshot, snapshot)
+        return ReportVariant.objects.create(
+            report=report, department_id=department_id, see_contacts=see_contacts, snapshot=snapshot,
+            empty=snapshot_is_empty(snapshot),
+        )  # fmt: skip
 
 
 def _carry_edits(source: dict, target: dict) -> None:
