@@ -133,8 +133,39 @@ def tally() -> Tally:
     return TALLY
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+# What makes a test touch the database: pytest-django's marker, or one of its fixtures (directly or through ours).
+_DATABASE_FIXTURES = frozenset({
+    "db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server",
+})  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that use the database (or are marked postgres); the others ran in the SQLite pass",
+    )
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    return bool(_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _database_tests_only(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--database-tests-only` (the PostgreSQL pass of scripts/run-tests): a test that cannot reach the database
+    gives the same result on every engine, and the SQLite pass has just run it. Not running it a second time saves
+    the second run of the model-training, statistics and rule-language tests, about a third of the suite."""
+    if not config.getoption("--database-tests-only"):
+        return
+    skipped = [item for item in items if not _uses_database(item)]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if _uses_database(item)]
+
+
+def _put_xdist_groups_back(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put the `xdist_group` name back into each marked test's id, so `--dist loadgroup` keeps a group on one
     worker.
 
@@ -150,6 +181,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                         for m in item.iter_markers("xdist_group")})  # fmt: skip
         if names and "@" not in item.nodeid and getattr(item, "_id", None) is not None:
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _database_tests_only(config, items)
+    _put_xdist_groups_back(config, items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
