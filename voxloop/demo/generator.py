@@ -196,8 +196,8 @@ def generate_feedback(
     ]  # (days ago from, to, topic): a courier strike, a bad batch, a price rise customers are reacting to now
     traditional = _to_traditional()
     orders_by_customer: dict[str, list[dict]] = {}
-    for order in orders:
-        orders_by_customer.setdefault(order["customer_id"], []).append(order)
+    for placed in orders:
+        orders_by_customer.setdefault(placed["customer_id"], []).append(placed)
     channels, weights = zip(*CHANNEL_WEIGHTS.items(), strict=True)
     items = []
     complaints: list[dict[str, Any]] = []  # earlier complaints with a customer, that a repeat can follow up
@@ -227,11 +227,10 @@ def generate_feedback(
         lang = "en" if (customer and customer["language"] == "en") or rng.random() < 0.06 else "zh"
         product = rng.choice(P.PRODUCTS)
         own_orders = orders_by_customer.get(customer["customer_id"], []) if customer else []
+        order: dict[str, Any] | None = None
         if own_orders and rng.random() < 0.6:
             order = rng.choice(own_orders)
             product = next(p for p in P.PRODUCTS if p[0] == order["product"])
-        else:
-            order = None
         text = compose_text(rng, topic=topic, kind=kind, lang=lang, product=product)
         if repeat_of is not None:
             opener = "Second time writing: " if lang == "en" else "第二次反馈了，"

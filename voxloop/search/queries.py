@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -57,7 +58,7 @@ def _rare(tokens: list[str]) -> bool:
     return any(t.isdigit() and len(t) >= 5 for t in tokens)
 
 
-def _matches(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None = None) -> tuple[str, list[object]]:
+def _matches(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None = None) -> tuple[str, list[Any]]:
     """A CTE ``m`` (kind, object_id, case_id, at) of the documents of ``kinds`` with every token; ``scope``:
     only documents of these cases. MATERIALIZED keeps the planner on the word index: otherwise it may walk
     the (kind, at) index newest first and test every row's words, fine for a common word and a full scan for
@@ -79,14 +80,14 @@ TOTALS_SECONDS = 600
 _TOTALS: dict[str, tuple[int, float]] = {}  # key -> (total, monotonic expiry)
 
 
-def _kind_sql(kinds: tuple[str, ...], table: str) -> tuple[str, list[object]]:
+def _kind_sql(kinds: tuple[str, ...], table: str) -> tuple[str, list[Any]]:
     """The condition for documents of ``kinds``, written as the partial indexes of the migration are."""
     if set(kinds) == {DocKind.CASE, DocKind.EVENT}:
         return f"{table}.case_id IS NOT NULL", []
     return f"{table}.kind IN ({', '.join(['%s'] * len(kinds))})", list(kinds)
 
 
-def _scope_sql(scope: QuerySet | None, table: str) -> tuple[str, list[object]]:
+def _scope_sql(scope: QuerySet | None, table: str) -> tuple[str, list[Any]]:
     if scope is None:
         return "", []
     scope_sql, scope_params = scope.order_by().values("pk").query.sql_with_params()

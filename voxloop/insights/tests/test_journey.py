@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
