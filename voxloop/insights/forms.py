@@ -27,7 +27,7 @@ class TopicsField(forms.MultipleChoiceField):
         return list(initial or []) != list(data or [])
 
 
-class TouchpointForm(forms.ModelForm):
+class TouchpointForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     topic_codes = TopicsField(
         label=_("Topics"), required=True,
         help_text=_("Choose one or more topics (Ctrl or ⌘ to choose several). A topic covers its sub-topics."),
@@ -59,7 +59,7 @@ class TouchpointForm(forms.ModelForm):
         return list_separator().join(str(labels.get(code, code)) for code in value)
 
 
-class BaseTouchpointFormSet(forms.BaseModelFormSet):
+class BaseTouchpointFormSet(forms.BaseModelFormSet):  # type: ignore[type-arg]  # not subscriptable at run time
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # One read of the taxonomy for all rows.
         if not hasattr(self, "_topics"):

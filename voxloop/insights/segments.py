@@ -279,7 +279,7 @@ _LIST_FIELDS = ("pk", "name", "external_id", "lifetime_value", "order_count")
 
 def customer_page(
     segment: str, user: User, *, tier: str = "", page: Any = 1, thresholds: Thresholds | None = None
-) -> tuple[Page, list[CustomerRow]]:
+) -> tuple[Page[Customer], list[CustomerRow]]:
     paginator = Paginator(segment_customers(segment, tier, thresholds).only(*_LIST_FIELDS), PER_PAGE)
     current = paginator.get_page(page)
     return current, _rows(list(current.object_list), user, thresholds)
