@@ -148,7 +148,9 @@ def fold(before: Contribution, after: Contribution) -> dict[str, int]:
     return {"folded": len(set(foldable) - unfit), "marked": len(marked)}
 
 
-def _write(updates: list[tuple[int, int, dict[str, Any]]], deletes: list[int], rows: list[MetricDaily], now: Any) -> None:
+def _write(
+    updates: list[tuple[int, int, dict[str, Any]]], deletes: list[int], rows: list[MetricDaily], now: Any
+) -> None:
     """Rows changed in place (one UPDATE ... FROM unnest per 5,000 on PostgreSQL), emptied ones deleted, new ones
     inserted."""
     for i in range(0, len(deletes), 5000):

@@ -94,7 +94,9 @@ def _scope_sql(scope: QuerySet[Case] | None, table: str) -> tuple[str, list[Any]
     return f" AND {table}.case_id IN ({scope_sql})", list(scope_params)
 
 
-def _probe(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet[Case] | None) -> tuple[list[tuple[Any, ...]], int]:
+def _probe(
+    kinds: tuple[str, ...], tokens: list[str], scope: QuerySet[Case] | None
+) -> tuple[list[tuple[Any, ...]], int]:
     """(matches among the newest WINDOW documents of ``kinds``, newest first, as (kind, object_id, case_id);
     how many documents the window held)."""
     where, params = _window_match_sql(tokens, "w")

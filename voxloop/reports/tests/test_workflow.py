@@ -179,6 +179,7 @@ def test_each_recipient_gets_their_scope_and_masking(admin, analyst, period):
     assert rows["nora-noemail"].status == DeliveryStatus.SKIPPED and rows["nora-noemail"].reason == "no e-mail address"
     # Outside VoxLoop nobody sees contacts.
     assert rows["board@example.org"].status == DeliveryStatus.SENT and not rows["board@example.org"].see_contacts
+
     # One e-mail per recipient that was sent, each with the PDF attached.
     def sent(address: str) -> bool:
         return (rows.get(address.split("@")[0]) or rows[address]).status == DeliveryStatus.SENT
@@ -254,7 +255,12 @@ def test_a_schedule_without_approval_sends_by_itself_once_per_period(admin, anal
 
 
 def test_schedule_form_errors_are_specific(admin):
-    base: dict[str, Any] = {"name": "Weekly", "kind": ReportKind.WEEK, "language": ReportLanguage.ZH_HANS, "department": None}
+    base: dict[str, Any] = {
+        "name": "Weekly",
+        "kind": ReportKind.WEEK,
+        "language": ReportLanguage.ZH_HANS,
+        "department": None,
+    }
     with pytest.raises(ReportError, match="at least one recipient"):
         services.save_schedule(admin, ScheduleData(**base, recipients=Recipients()))
     with pytest.raises(ReportError, match="no role boss"):
