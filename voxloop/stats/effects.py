@@ -43,7 +43,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 from scipy import stats as sps
 from scipy.signal import lfilter
 
@@ -213,7 +212,9 @@ def _clean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.flatnonzero((weights > 0) & np.isfinite(values))
 
 
-def before_after(values: ArrayLike, weights: ArrayLike, intervention: int, alpha: float = 0.05) -> BeforeAfter:
+def before_after(
+    values: np.typing.ArrayLike, weights: np.typing.ArrayLike, intervention: int, alpha: float = 0.05
+) -> BeforeAfter:
     """The weighted means of the two windows and their difference, with HAC intervals."""
     y, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
     keep = _clean(y, w)
@@ -245,7 +246,13 @@ def _its_design(days: np.ndarray, intervention: int, slope: bool, weekdays: bool
     return np.column_stack([*cols, _weekday_columns(days, weekdays)])
 
 
-def interrupted_time_series(values: ArrayLike, weights: ArrayLike, intervention: int, alpha: float = 0.05, weekdays: bool = True) -> Its:
+def interrupted_time_series(
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
+    intervention: int,
+    alpha: float = 0.05,
+    weekdays: bool = True,
+) -> Its:
     """Segmented regression with Newey-West errors; see the module's docstring."""
     y, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
     keep = _clean(y, w)
@@ -323,10 +330,10 @@ def _placebo_p(y: np.ndarray, w: np.ndarray, pre: np.ndarray, weekdays: bool) ->
 
 
 def difference_in_differences(
-    values: ArrayLike,
-    weights: ArrayLike,
-    control_values: ArrayLike,
-    control_weights: ArrayLike,
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
+    control_values: np.typing.ArrayLike,
+    control_weights: np.typing.ArrayLike,
     intervention: int,
     alpha: float = 0.05,
 ) -> Did:
@@ -361,12 +368,12 @@ def _turn(est: Estimate, lower_is_better: bool) -> Estimate:
 
 
 def judge(
-    values: ArrayLike,
-    weights: ArrayLike,
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
     intervention: int,
     *,
-    control_values: ArrayLike | None = None,
-    control_weights: ArrayLike | None = None,
+    control_values: np.typing.ArrayLike | None = None,
+    control_weights: np.typing.ArrayLike | None = None,
     lower_is_better: bool = True,
     alpha: float = 0.05,
     min_relative_effect: float = 0.10,
