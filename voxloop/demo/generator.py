@@ -131,14 +131,14 @@ def _person(rng: random.Random, i: int) -> dict[str, Any]:
     }
 
 
-def _sentence(rng: random.Random, topic: str, sentiment: str, lang: str, product: tuple) -> str:
+def _sentence(rng: random.Random, topic: str, sentiment: str, lang: str, product: tuple[str, ...]) -> str:
     zh_bad, zh_good, en_bad, en_good = P.TOPICS[topic]
     pool = (zh_bad if sentiment == "neg" else zh_good) if lang != "en" else (en_bad if sentiment == "neg" else en_good)
     text = rng.choice(pool)
     return text.format(p=product[1] if lang != "en" else product[2], n=rng.choice([2, 3, 5, 7, 10, 15, 20, 30]))
 
 
-def compose_text(rng: random.Random, *, topic: str, kind: str, lang: str, product: tuple) -> str:
+def compose_text(rng: random.Random, *, topic: str, kind: str, lang: str, product: tuple[str, ...]) -> str:
     n = rng.choice([2, 3, 5, 7])
     if kind == "urgent":
         core = rng.choice(P.URGENT_EN if lang == "en" else P.URGENT_ZH).format(
@@ -186,8 +186,8 @@ def _timestamp(
 
 
 def generate_feedback(
-    rng: random.Random, count: int, days: int, customers: list[dict], orders: list[dict]
-) -> list[dict]:
+    rng: random.Random, count: int, days: int, customers: list[dict[str, Any]], orders: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     now = timezone.now().replace(second=0, microsecond=0)
     incidents = [
         (38, 44, "logistics"),
@@ -195,9 +195,9 @@ def generate_feedback(
         (3, 5, "price"),
     ]  # (days ago from, to, topic): a courier strike, a bad batch, a price rise customers are reacting to now
     traditional = _to_traditional()
-    orders_by_customer: dict[str, list[dict]] = {}
-    for order in orders:
-        orders_by_customer.setdefault(order["customer_id"], []).append(order)
+    orders_by_customer: dict[str, list[dict[str, Any]]] = {}
+    for placed in orders:
+        orders_by_customer.setdefault(placed["customer_id"], []).append(placed)
     channels, weights = zip(*CHANNEL_WEIGHTS.items(), strict=True)
     items = []
     complaints: list[dict[str, Any]] = []  # earlier complaints with a customer, that a repeat can follow up
@@ -227,11 +227,10 @@ def generate_feedback(
         lang = "en" if (customer and customer["language"] == "en") or rng.random() < 0.06 else "zh"
         product = rng.choice(P.PRODUCTS)
         own_orders = orders_by_customer.get(customer["customer_id"], []) if customer else []
+        order: dict[str, Any] | None = None
         if own_orders and rng.random() < 0.6:
             order = rng.choice(own_orders)
             product = next(p for p in P.PRODUCTS if p[0] == order["product"])
-        else:
-            order = None
         text = compose_text(rng, topic=topic, kind=kind, lang=lang, product=product)
         if repeat_of is not None:
             opener = "Second time writing: " if lang == "en" else "第二次反馈了，"

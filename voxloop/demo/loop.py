@@ -190,7 +190,7 @@ def _next_working_time(instant: datetime) -> datetime:
 
 def _team_members(case: Case, agents: list[User]) -> list[User]:
     if case.team_id:
-        members = [u for u in agents if case.team_id in u.team_ids]
+        members = [u for u in agents if case.team_id in u.team_ids]  # type: ignore[attr-defined]  # set in run()
         if members:
             return members
     return agents
@@ -211,7 +211,7 @@ def _work_case(
     if age < timedelta(hours=6):
         return case.status  # fresh: still waiting for someone
     members = _team_members(case, agents)
-    agent = case.assignee if case.assignee_id else rng.choice(members)
+    agent = case.assignee or rng.choice(members)
     # Most answers come within the hour; some wait one or two working days and breach the first-response target.
     t = _next_working_time(opened) + timedelta(minutes=rng.choice([8, 15, 25, 40, 55, 90, 200, 600, 1500, 3000]))
     if t >= now:
@@ -324,6 +324,7 @@ def _judge_comments(comments: list[tuple[int, datetime]], now: datetime) -> None
 
 def _invite_after_case(survey: Any, case: Case, at: datetime) -> Any:
     customer = case.customer
+    assert customer is not None  # the callers pick cases with a customer
     return Invitation.objects.create(
         survey=survey, customer=customer, case=case, channel=InvitationChannel.FOLLOWUP,
         email=customer.email, language="en" if (customer.language or "").startswith("en") else "zh-hans",
@@ -426,9 +427,11 @@ def _repurchases(rng: random.Random, now: datetime) -> None:
         if ordered_at >= now:
             continue
         code, name, _name_en, _category = rng.choice(PRODUCTS)
+        customer = response.customer
+        assert customer is not None  # responses with a customer only (above)
         orders.append(prepare_order({
-            "order_id": f"SO{response.customer.external_id[1:]}R{response.pk}",
-            "customer_id": response.customer.external_id,
+            "order_id": f"SO{customer.external_id[1:]}R{response.pk}",
+            "customer_id": customer.external_id,
             "ordered_at": ordered_at.isoformat(),
             "amount": f"{rng.choice([69, 129, 299, 499, 899, 1299])}.00",
             "product": code,
@@ -530,7 +533,8 @@ def simulate_loop(*, seed: int = 42, progress: Callable[[int], None] | None = No
     result.analysed = _analyse(pending)
     agents = list(User.objects.filter(role__in=[Role.AGENT, Role.MANAGER], is_active=True).prefetch_related("teams"))
     for agent in agents:
-        agent.team_ids = {t.pk for t in agent.teams.all()}
+        # read once for the whole replay, not per case (not a field: only _team_members reads it)
+        agent.team_ids = {t.pk for t in agent.teams.all()}  # type: ignore[attr-defined]
     cases = _replay(pending, rng, agents, now, progress)
     result.cases = len(cases)
     result.resolved = sum(c.resolved_at is not None for c in cases)

@@ -13,6 +13,7 @@ a product's drivers are exact too. Two queries again: which topics the period ha
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,8 @@ def sums_by_value(dimension: str, period: Period, metric: str) -> dict[str, Tota
     """The responses roll-ups of one dimension summed per value over the period in the database: just the
     three counters the score needs, so a two-year page adds up a few thousand rows in one query."""
     keys = SCORE_KEYS[metric]
-    rows = (
+    # as mappings: the stubs know the rows' "value" only, not the sums named in **{...}
+    rows: Iterable[Mapping[str, Any]] = (
         MetricDaily.objects.filter(source=Source.RESPONSES, dimension=dimension, day__gte=period.start,
                                    day__lte=period.end)
         .values("value")

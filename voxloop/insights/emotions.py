@@ -13,13 +13,16 @@ of the period whatever the cut; the page says so when a cut is set.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, FloatField, Func, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.db.models.sql.compiler import SQLCompiler
 
 from voxloop.analysis.queries import EMOTION_NAMES
 from voxloop.feedback.models import Feedback
@@ -44,7 +47,7 @@ EMOTION_COLOURS = {
 }  # fmt: skip
 
 
-def emotion_order(names: set[str] | list[str] = ()) -> list[str]:
+def emotion_order(names: Iterable[str] = ()) -> list[str]:
     """The known emotions in their fixed order, then any other name the roll-ups hold."""
     known = list(EMOTION_NAMES)
     return known + sorted(n for n in names if n not in EMOTION_NAMES)
@@ -146,15 +149,27 @@ class JsonNumber(Func):
         super().__init__(F("sums"))
         self.key = key
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, tuple[str | int, ...]]:
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"json_extract({sql}, %s)", [*params, '$."' + self.key.replace('"', "") + '"']
+        return f"json_extract({sql}, %s)", (*params, '$."' + self.key.replace('"', "") + '"')
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, tuple[str | int, ...]]:
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"(({sql}) ->> %s)::double precision", [*params, self.key]
+        return f"(({sql}) ->> %s)::double precision", (*params, self.key)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
         return compiler.compile(Cast(KT(f"sums__{self.key}"), FloatField()))
 
 

@@ -27,7 +27,7 @@ class TopicsField(forms.MultipleChoiceField):
         return list(initial or []) != list(data or [])
 
 
-class TouchpointForm(forms.ModelForm):
+class TouchpointForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     topic_codes = TopicsField(
         label=_("Topics"), required=True,
         help_text=_("Choose one or more topics (Ctrl or ⌘ to choose several). A topic covers its sub-topics."),
@@ -47,16 +47,19 @@ class TouchpointForm(forms.ModelForm):
         listed = {code for code, _label in choices}
         kept = [code for code in (self.instance.topic_codes or []) if code not in listed]
         names = topic_names() if kept else {}
-        self.fields["topic_codes"].choices = choices + [(code, names.get(code, code)) for code in kept]
+        self.topic_options = choices + [(code, names.get(code, code)) for code in kept]
+        field = self.fields["topic_codes"]
+        assert isinstance(field, forms.ChoiceField)  # declared above; self.fields is typed as any Field
+        field.choices = self.topic_options
 
     def chosen_topics(self) -> str:
         """The row's chosen topics by name, in a line: a list box shows only some of its options at a time."""
-        labels = dict(self.fields["topic_codes"].choices)
+        labels = dict(self.topic_options)
         value = self["topic_codes"].value() or []
         return list_separator().join(str(labels.get(code, code)) for code in value)
 
 
-class BaseTouchpointFormSet(forms.BaseModelFormSet):
+class BaseTouchpointFormSet(forms.BaseModelFormSet):  # type: ignore[type-arg]  # not subscriptable at run time
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         # One read of the taxonomy for all rows.
         if not hasattr(self, "_topics"):

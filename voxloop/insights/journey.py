@@ -16,7 +16,7 @@ leaves the map empty and says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,8 @@ def topic_figures(period: Period, codes: Iterable[str]) -> dict[str, Figures]:
     "subtopic" rows if any, else their complaints from the total rows."""
     codes = set(codes)
     sums = {f"s_{key}": Sum(SumsKey(key)) for key in TOPIC_SUMS}
-    rows = (
+    # as mappings: the stubs know the rows' "value" and "total_n" only, not the sums named in **sums
+    rows: Iterable[Mapping[str, Any]] = (
         MetricDaily.objects.filter(
             source=Source.FEEDBACK, dimension__in=["topic", SUBTOPIC_DIMENSION], value__in=codes,
             day__gte=period.start, day__lte=period.end,

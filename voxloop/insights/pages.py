@@ -9,7 +9,7 @@ or cases behind it (static/dashboards/charts.js). Views stay thin: parse filters
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
@@ -61,10 +61,10 @@ INSIGHT_PAGES: tuple[tuple[str, Any, str], ...] = (
 class Table:
     header: list[str]
     rows: list[list[Any]]
-    links: list[str | None] = field(default_factory=list)  # per row: where its first cell leads (or None)
+    links: Sequence[str | None] = field(default_factory=list)  # per row: where its first cell leads (or None)
 
     def linked_rows(self) -> list[tuple[list[Any], str | None]]:
-        links = self.links + [None] * (len(self.rows) - len(self.links))
+        links = [*self.links, *[None] * (len(self.rows) - len(self.links))]
         return list(zip(self.rows, links, strict=False))
 
     def body_html(self) -> str:

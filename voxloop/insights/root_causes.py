@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, FloatField, Func
+from django.db.models.sql.compiler import SQLCompiler
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -60,13 +62,23 @@ class SumsKey(Func):
         super().__init__(F("sums"))
         self.key = key
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
         column, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(({column} ->> %s) AS double precision)", [*params, self.key]
+        return f"CAST(({column} ->> %s) AS double precision)", (*params, self.key)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, tuple[str | int, ...]]:
         column, params = compiler.compile(self.source_expressions[0])
-        return f"JSON_EXTRACT({column}, %s)", [*params, '$."' + self.key.replace('"', "") + '"']
+        return f"JSON_EXTRACT({column}, %s)", (*params, '$."' + self.key.replace('"', "") + '"')
 
 
 def prefixed_counts(

@@ -89,8 +89,8 @@ def _complaints() -> QuerySet[Feedback]:
     return Feedback.objects.filter(kind=Kind.COMPLAINT)
 
 
-def _made_good_feedback_ids() -> QuerySet[CaseFeedback]:
-    return CaseFeedback.objects.filter(case__in=satisfied_cases()).values("feedback_id")
+def _made_good_feedback_ids() -> QuerySet[CaseFeedback, int]:
+    return CaseFeedback.objects.filter(case__in=satisfied_cases()).values_list("feedback_id", flat=True)
 
 
 def _low_score() -> Q:
@@ -125,7 +125,7 @@ class Facts:
     resolved_satisfied: dict[int, int] = field(default_factory=dict)
     recent_unhappy: set[int] = field(default_factory=set)
 
-    def records(self) -> list[CustomerRecord]:
+    def records(self) -> list[CustomerRecord[int]]:
         return [
             CustomerRecord(
                 customer=pk,
@@ -164,7 +164,7 @@ def gather_facts(now: datetime | None = None, progress: Progress | None = None) 
     def recent_complaints() -> None:
         unhappy = _complaints().filter(received_at__gte=since).exclude(pk__in=_made_good_feedback_ids()).order_by()
         facts.recent_unhappy.update(unhappy.values_list("customer_id", flat=True).distinct())
-        facts.recent_unhappy.discard(None)  # type: ignore[arg-type]  # anonymous complaints
+        facts.recent_unhappy.discard(None)  # anonymous complaints
 
     def recent_scores() -> None:
         responses = unhappy_recent_responses(since).order_by()
@@ -188,7 +188,7 @@ class AssignResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def place(facts: Facts) -> Segmentation:
+def place(facts: Facts) -> Segmentation[int]:
     return segment_customers(
         facts.records(),
         high_quantile=HIGH_QUANTILE,
@@ -242,7 +242,7 @@ def assign_segments(now: datetime | None = None, *, progress: Progress | None = 
         raise
 
 
-def _summary(segmentation: Segmentation, now: datetime) -> dict[str, Any]:
+def _summary(segmentation: Segmentation[int], now: datetime) -> dict[str, Any]:
     """What the page shows about the last run (stored with the run: the page never recomputes)."""
     tiers: dict[str, Counter[str]] = {STORED[s]: Counter() for s in Segment}
     for placement in segmentation.placements:

@@ -9,7 +9,7 @@ customer indexes of Feedback and Case.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -41,7 +41,7 @@ SEGMENT_ORDER: tuple[str, ...] = (
     CustomerSegment.GROWTH_POTENTIAL,
     CustomerSegment.OTHERS,
 )
-SEGMENT_COLORS = {
+SEGMENT_COLORS: dict[str, str] = {
     CustomerSegment.HIGH_RISK_RECOVERY: "#c0392b",
     CustomerSegment.AT_RISK: "#e67e22",
     CustomerSegment.LOYAL_ADVOCATE: "#27ae60",
@@ -255,7 +255,7 @@ def _rows(customers: Sequence[Customer], user: User, thresholds: Thresholds | No
         open_cases.setdefault(customer_id, (pk, number))
     rows = []
     for c in customers:
-        stat = stats.get(c.pk, {})
+        stat: Mapping[str, Any] = stats.get(c.pk, {})
         case = open_cases.get(c.pk)
         rows.append(
             CustomerRow(
@@ -279,7 +279,7 @@ _LIST_FIELDS = ("pk", "name", "external_id", "lifetime_value", "order_count")
 
 def customer_page(
     segment: str, user: User, *, tier: str = "", page: Any = 1, thresholds: Thresholds | None = None
-) -> tuple[Page, list[CustomerRow]]:
+) -> tuple[Page[Customer], list[CustomerRow]]:
     paginator = Paginator(segment_customers(segment, tier, thresholds).only(*_LIST_FIELDS), PER_PAGE)
     current = paginator.get_page(page)
     return current, _rows(list(current.object_list), user, thresholds)

@@ -14,6 +14,7 @@ shows those, and says so. A channel breakdown is only available without a filter
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -80,7 +81,7 @@ def time_buckets(period: Period, *, align: str = "iso", max_daily_days: int = MA
     return buckets
 
 
-def bucketed(per_day: dict[date, float], buckets: list[Bucket]) -> list[float]:
+def bucketed(per_day: Mapping[date, float], buckets: list[Bucket]) -> list[float]:
     """Sum a per-day series into the buckets (days outside every bucket are ignored)."""
     index = {b.start + timedelta(days=i): k for k, b in enumerate(buckets) for i in range((b.end - b.start).days + 1)}
     out = [0.0] * len(buckets)
@@ -113,7 +114,8 @@ def values_by_day(dimension: str, period: Period, value: str | None = None) -> d
     with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, params)
         for day, val, n in cursor.fetchall():
-            out[val][days.get(day, day) if isinstance(day, str) else day] = n
+            # SQLite returns dates as text: each is a day of the period (the filter above)
+            out[val][days.get(day) or date.fromisoformat(day) if isinstance(day, str) else day] = n
     return out
 
 
@@ -127,7 +129,7 @@ def cut_sums_by_day(cut: Cut, period: Period, keys: tuple[str, ...] | None = Non
                                       day__gte=period.start, day__lte=period.end)  # fmt: skip
     if keys is None:
         return {day: (n, sums) for day, n, sums in rows.values_list("day", "n", "sums")}
-    fields = {f"k{i}": KeyTextTransform(key, "sums") for i, key in enumerate(keys)}
+    fields: dict[str, KeyTransform] = {f"k{i}": KeyTextTransform(key, "sums") for i, key in enumerate(keys)}
     fields |= {f"h{i}": KeyTransform(key, "histograms") for i, key in enumerate(histograms)}
     out: dict[date, tuple[int, dict[str, Any]]] = {}
     for day, n, *values in rows.annotate(**fields).values_list("day", "n", *fields):
@@ -147,7 +149,9 @@ def sentiment_by_value(dimension: str, period: Period, value: str | None = None)
     if value is not None:
         rows = rows.filter(value=value)
     out = {}
-    for row in rows.values("value").annotate(total=Sum("n"), **sums).order_by():
+    # as mappings: the stubs know the rows' "value" and "total" only, not the sums named in **sums
+    per_value: Iterable[Mapping[str, Any]] = rows.values("value").annotate(total=Sum("n"), **sums).order_by()
+    for row in per_value:
         out[row["value"]] = {"n": int(row["total"] or 0), **{s: int(row[s] or 0) for s in SENTIMENTS}}
     return out
 
@@ -162,8 +166,8 @@ def feedback_kept_for(cut: Cut) -> bool:
 @dataclass
 class Series:
     name: str
-    values: list[float | None]
-    urls: list[str | None]
+    values: Sequence[float | None]
+    urls: Sequence[str | None]
     colour: str | None = None
     kind: str = "bar"  # "bar" or "line"
     axis: int = 0  # 0: left (counts), 1: right (percentages)
@@ -211,7 +215,8 @@ def _count(value: float | None) -> int | float | None:
     return None if value is None else int(value) if float(value).is_integer() else value
 
 
-def wide_table(first_header: str, buckets: list[Bucket], series: list[Series], row_links: list[str | None]) -> Table:
+def wide_table(first_header: str, buckets: list[Bucket], series: list[Series], row_links: Sequence[str | None]
+               ) -> Table:  # fmt: skip
     rows = [[b.label, *[_count(s.values[i]) for s in series]] for i, b in enumerate(buckets)]
     return Table([first_header, *[s.name for s in series]], rows, row_links)
 
@@ -238,13 +243,13 @@ class InboxLinks:
             query = "&".join(q for q in (f"date_from={start.isoformat()}&date_to={end.isoformat()}",
                                          self.fixed_encoded, extra) if q)  # fmt: skip
             return self.path + "?" + query
-        query = dict(self.query, date_from=start.isoformat(), date_to=end.isoformat())
+        merged = dict(self.query, date_from=start.isoformat(), date_to=end.isoformat())
         for name, value in params.items():
             if value is None:
-                query.pop(name, None)
+                merged.pop(name, None)
             else:
-                query[name] = value.isoformat() if isinstance(value, date) else value
-        return self.path + "?" + urlencode(query)
+                merged[name] = value.isoformat() if isinstance(value, date) else value
+        return self.path + "?" + urlencode(merged)
 
 
 def bucket_url(links: InboxLinks, bucket: Bucket, **params: Any) -> str:
@@ -510,7 +515,7 @@ def _compare_option(key: str, title: str, lines: list[tuple[str, list[Bucket], l
         series.append(Series(_("%(name)s: items") % {"name": name}, [*volume, *pad], urls, colours[i]))
         shares.append(Series(_("%(name)s: negative share") % {"name": name},
                              [*[share(negative[k], volume[k]) for k in range(len(buckets))], *pad],
-                             neg_urls + pad, colours[i], "line", 1))  # fmt: skip
+                             [*neg_urls, *pad], colours[i], "line", 1))  # fmt: skip
     option = time_series_option(axis_labels, [*series, *shares], stack=False, left_name=_("Items"),
                                 right_name=_("Negative share"))  # fmt: skip
     header = [_("Point")]

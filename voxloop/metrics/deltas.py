@@ -110,7 +110,7 @@ def fold(before: Contribution, after: Contribution) -> dict[str, int]:
     unfit = {d for d in days if d not in rolled_up}  # no roll-up yet: the catch-up may not have seen the day
     stored = _stored_rows(delta, set(foldable))
     now = timezone.now()
-    updates: dict[date, list[tuple[int, int, dict]]] = defaultdict(list)  # (pk, n, sums) of rows that stay
+    updates: dict[date, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)  # (pk, n, sums) of rows that stay
     deletes: dict[date, list[int]] = defaultdict(list)
     new_rows: dict[date, list[MetricDaily]] = defaultdict(list)
     for key, (dn, dsums) in delta.items():
@@ -148,7 +148,9 @@ def fold(before: Contribution, after: Contribution) -> dict[str, int]:
     return {"folded": len(set(foldable) - unfit), "marked": len(marked)}
 
 
-def _write(updates: list[tuple[int, int, dict]], deletes: list[int], rows: list[MetricDaily], now: Any) -> None:
+def _write(
+    updates: list[tuple[int, int, dict[str, Any]]], deletes: list[int], rows: list[MetricDaily], now: Any
+) -> None:
     """Rows changed in place (one UPDATE ... FROM unnest per 5,000 on PostgreSQL), emptied ones deleted, new ones
     inserted."""
     for i in range(0, len(deletes), 5000):
@@ -177,7 +179,7 @@ def _plain(value: float) -> float | int:
     return int(round(value)) if abs(value - round(value)) <= EPSILON else value
 
 
-def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int, int, dict, dict]]:
+def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int, int, dict[str, Any], dict[str, Any]]]:
     """The stored rows the delta touches, by key: on PostgreSQL one join against the keys (the unique index finds
     each row); elsewhere a query per FETCH_DAYS days with one clause per dimension, filtered here."""
     if connection.vendor == "postgresql":
@@ -187,7 +189,7 @@ def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int,
         if day in days:
             wanted[day][dimension].add(value)
     ordered = sorted(wanted)
-    out: dict[Key, tuple[int, int, dict, dict]] = {}
+    out: dict[Key, tuple[int, int, dict[str, Any], dict[str, Any]]] = {}
     for i in range(0, len(ordered), FETCH_DAYS):
         chunk = ordered[i : i + FETCH_DAYS]
         by_dimension: dict[str, set[str]] = defaultdict(set)
@@ -205,8 +207,8 @@ def _stored_rows(delta: dict[Key, Any], days: set[date]) -> dict[Key, tuple[int,
     return out
 
 
-def _stored_rows_pg(keys: list[Key]) -> dict[Key, tuple[int, int, dict, dict]]:
-    out: dict[Key, tuple[int, int, dict, dict]] = {}
+def _stored_rows_pg(keys: list[Key]) -> dict[Key, tuple[int, int, dict[str, Any], dict[str, Any]]]:
+    out: dict[Key, tuple[int, int, dict[str, Any], dict[str, Any]]] = {}
     with connection.cursor() as cursor:
         for i in range(0, len(keys), 20_000):
             chunk = keys[i : i + 20_000]
@@ -224,7 +226,7 @@ def _stored_rows_pg(keys: list[Key]) -> dict[Key, tuple[int, int, dict, dict]]:
     return out
 
 
-def _json(value: Any) -> dict:
+def _json(value: Any) -> dict[str, Any]:
     """A JSON column read through a plain cursor: text or already decoded, depending on the driver."""
     if isinstance(value, str | bytes):
         return orjson.loads(value) or {}

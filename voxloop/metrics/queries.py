@@ -5,7 +5,7 @@ number (the drill-downs into the source tables) are in ``drilldown``."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -386,7 +386,7 @@ def value_labels(dimension: str, values: Iterable[str], language: str = "") -> d
     if dimension == "channel":
         from voxloop.feedback.models import Channel
 
-        choices = dict(Channel.choices)
+        choices: dict[str, Any] = dict(Channel.choices)
         labels = {v: str(choices.get(v, v)) for v in values}
     elif dimension == "product":
         from voxloop.feedback.models import Product
@@ -481,13 +481,15 @@ def aggregate_by_value(sources: list[str], dimension: str, start: date, end: dat
     totals: dict[str, dict[str, Totals]] = defaultdict(lambda: defaultdict(Totals))
     for source in sources:
         keys = BREAKDOWN_SUMS[source]
-        rows: Iterable[dict[str, Any]]
+        rows: Iterable[Mapping[str, Any]]
         scope = MetricDaily.objects.filter(source=source, dimension=dimension, day__gte=start, day__lte=end)
         if connections[scope.db].vendor == "postgresql":
             rows = _sums_by_value_pg(scope.db, source, dimension, start, end, keys)
         else:
             sums = {f"s{i}": Sum(Cast(KeyTextTransform(key, "sums"), FloatField())) for i, key in enumerate(keys)}
-            rows = scope.values("value").annotate(total_n=Sum("n"), **sums).order_by()
+            # as mappings: the stubs know the rows' "value" and "total_n" only, not the sums named in **sums
+            summed: Iterable[Mapping[str, Any]] = scope.values("value").annotate(total_n=Sum("n"), **sums).order_by()
+            rows = summed
         for row in rows:
             cell = totals[row["value"]][source]
             cell.n = int(row["total_n"] or 0)

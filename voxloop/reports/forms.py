@@ -37,7 +37,7 @@ class EditForm(forms.Form):
     narrative = forms.CharField(label=_("Problems and causes"), widget=forms.Textarea(attrs={"rows": 4}),
                                 max_length=MAX_TEXT, required=False)  # fmt: skip
 
-    def __init__(self, *args: Any, snapshot: dict, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, snapshot: dict[str, Any], **kwargs: Any) -> None:
         initial = {
             "summary": (snapshot.get("status") or {}).get("summary", ""),
             "narrative": (snapshot.get("problems") or {}).get("narrative", ""),

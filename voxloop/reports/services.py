@@ -439,7 +439,7 @@ def variant_for(report: Report, department_id: int | None, see_contacts: bool) -
         )  # fmt: skip
 
 
-def _carry_edits(source: dict, target: dict) -> None:
+def _carry_edits(source: dict[str, Any], target: dict[str, Any]) -> None:
     """The edited texts are the report's; the same scope shown unmasked says the same."""
     target.setdefault("status", {})["summary"] = source.get("status", {}).get("summary", "")
     target.setdefault("problems", {})["narrative"] = source.get("problems", {}).get("narrative", "")
@@ -449,7 +449,7 @@ def _carry_edits(source: dict, target: dict) -> None:
             suggestion["text"] = texts[suggestion["key"]]
 
 
-def snapshot_is_empty(snapshot: dict) -> bool:
+def snapshot_is_empty(snapshot: dict[str, Any]) -> bool:
     """Nothing to report: no indicator counted anything in the scope during the period (a department's report
     counts its teams' cases and survey answers; feedback items have no team), and no complaint cause either."""
     status = snapshot.get("status") or {}

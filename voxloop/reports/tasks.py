@@ -8,12 +8,12 @@ from voxloop.metrics import services as metrics_services
 from voxloop.reports import services
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # celery ships no types
 def generate_report_task(report_id: int) -> str:
     return services.generate_report(report_id).state
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # celery ships no types
 def generate_due_reports_task() -> int:
     """Daily: fold the latest changes into the roll-ups first (the metrics refresh), so a report written just after
     midnight counts the last day of its period in full, then write the reports whose period has ended."""
@@ -22,6 +22,6 @@ def generate_due_reports_task() -> int:
     return len(services.generate_due_reports())
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # celery ships no types
 def deliver_report_task(report_id: int) -> int:
     return services.deliver_report(report_id)

@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -57,7 +58,7 @@ def _rare(tokens: list[str]) -> bool:
     return any(t.isdigit() and len(t) >= 5 for t in tokens)
 
 
-def _matches(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None = None) -> tuple[str, list[object]]:
+def _matches(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet[Case] | None = None) -> tuple[str, list[Any]]:
     """A CTE ``m`` (kind, object_id, case_id, at) of the documents of ``kinds`` with every token; ``scope``:
     only documents of these cases. MATERIALIZED keeps the planner on the word index: otherwise it may walk
     the (kind, at) index newest first and test every row's words, fine for a common word and a full scan for
@@ -79,21 +80,23 @@ TOTALS_SECONDS = 600
 _TOTALS: dict[str, tuple[int, float]] = {}  # key -> (total, monotonic expiry)
 
 
-def _kind_sql(kinds: tuple[str, ...], table: str) -> tuple[str, list[object]]:
+def _kind_sql(kinds: tuple[str, ...], table: str) -> tuple[str, list[Any]]:
     """The condition for documents of ``kinds``, written as the partial indexes of the migration are."""
     if set(kinds) == {DocKind.CASE, DocKind.EVENT}:
         return f"{table}.case_id IS NOT NULL", []
     return f"{table}.kind IN ({', '.join(['%s'] * len(kinds))})", list(kinds)
 
 
-def _scope_sql(scope: QuerySet | None, table: str) -> tuple[str, list[object]]:
+def _scope_sql(scope: QuerySet[Case] | None, table: str) -> tuple[str, list[Any]]:
     if scope is None:
         return "", []
     scope_sql, scope_params = scope.order_by().values("pk").query.sql_with_params()
     return f" AND {table}.case_id IN ({scope_sql})", list(scope_params)
 
 
-def _probe(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None) -> tuple[list[tuple], int]:
+def _probe(
+    kinds: tuple[str, ...], tokens: list[str], scope: QuerySet[Case] | None
+) -> tuple[list[tuple[Any, ...]], int]:
     """(matches among the newest WINDOW documents of ``kinds``, newest first, as (kind, object_id, case_id);
     how many documents the window held)."""
     where, params = _window_match_sql(tokens, "w")
@@ -110,7 +113,7 @@ def _probe(kinds: tuple[str, ...], tokens: list[str], scope: QuerySet | None) ->
     return [row[:3] for row in rows], (rows[0][3] if rows else WINDOW)
 
 
-def _total(kinds: tuple[str, ...], scope: QuerySet | None) -> int:
+def _total(kinds: tuple[str, ...], scope: QuerySet[Case] | None) -> int:
     """How many documents of ``kinds`` (in ``scope``) there are, remembered for a while: it only scales an
     estimate."""
     scope_where, scope_params = _scope_sql(scope, "d")
@@ -122,7 +125,7 @@ def _total(kinds: tuple[str, ...], scope: QuerySet | None) -> int:
     local = _TOTALS.get(key)
     if local is not None and local[1] > now:
         return local[0]
-    total = cache.get(key)
+    total: int | None = cache.get(key)
     if total is None:
         with connection.cursor() as cursor:
             cursor.execute(sql, [*kind_params, *scope_params])
@@ -134,7 +137,7 @@ def _total(kinds: tuple[str, ...], scope: QuerySet | None) -> int:
     return total
 
 
-def _estimate(found: int, window: int, kinds: tuple[str, ...], scope: QuerySet | None) -> int:
+def _estimate(found: int, window: int, kinds: tuple[str, ...], scope: QuerySet[Case] | None) -> int:
     return max(found, round(found / max(window, 1) * _total(kinds, scope)))
 
 
@@ -153,7 +156,7 @@ def _newest(kind: str, tokens: list[str]) -> tuple[int, list[int], bool]:
     return (rows[0][1] if rows else 0), [row[0] for row in rows], False
 
 
-def _visible_among(scope: QuerySet, ids: set[int]) -> set[int]:
+def _visible_among(scope: QuerySet[Case], ids: set[int]) -> set[int]:
     """Which of ``ids`` (up to CASE_WINDOW of them) ``scope`` holds. On PostgreSQL the ids travel as one array
     parameter: as an IN list of a thousand placeholders, building, hashing, sending and planning the query cost
     more than running it."""
@@ -167,7 +170,7 @@ def _visible_among(scope: QuerySet, ids: set[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _case_probe(tokens: list[str], scope: QuerySet) -> tuple[list[tuple], int]:
+def _case_probe(tokens: list[str], scope: QuerySet[Case]) -> tuple[list[tuple[Any, ...]], int]:
     """Like _probe, for case text: the newest CASE_WINDOW case documents of all teams, each with whether it
     matches; the user's scope is then checked for those few cases by primary key. Joining the scope inside
     the query made PostgreSQL read every case document (0.2 s at 200k cases)."""
@@ -187,7 +190,7 @@ def _case_probe(tokens: list[str], scope: QuerySet) -> tuple[list[tuple], int]:
     return matches, (len(rows) or CASE_WINDOW)
 
 
-def _newest_cases(tokens: list[str], scope: QuerySet) -> tuple[int, dict[int, tuple[str, int]], bool]:
+def _newest_cases(tokens: list[str], scope: QuerySet[Case]) -> tuple[int, dict[int, tuple[str, int]], bool]:
     """(how many cases in ``scope`` match by title, resolution or a message; for the newest ``limit`` of them
     the newest matching document as {case_id: (kind, object_id)}; whether the count is an estimate)."""
     kinds, limit = (DocKind.CASE, DocKind.EVENT), SECTION_SIZE
@@ -337,7 +340,8 @@ class Results:
 
 
 def _mask(value: str, user: User) -> str:
-    return privacy.contact_for(value, user)
+    masked: str = privacy.contact_for(value, user)
+    return masked
 
 
 def phone_variants(digits: str) -> list[str]:

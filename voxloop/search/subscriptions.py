@@ -91,6 +91,10 @@ def _reindex_erased(erased: Erased) -> None:
     services.index_events(erased.case_event_ids)
 
 
+def _index_written_cases(case_ids: list[int]) -> None:
+    services.index_cases(case_ids)  # a hook's handler returns nothing: the count is for the index command
+
+
 def connect() -> None:
     hooks.feedback_storing.register(index_few_now)
     hooks.feedback_stored.register(queue_feedback_indexing)
@@ -98,7 +102,7 @@ def connect() -> None:
     hooks.register_text_highlighter(highlight_query)
     case_hooks.register_case_search(case_text_filter)
     subject_erased.register(_reindex_erased)
-    case_hooks.cases_written.register(services.index_cases)  # cases opened in bulk send no post_save
+    case_hooks.cases_written.register(_index_written_cases)  # cases opened in bulk send no post_save
     post_save.connect(_case_saved, sender=Case, dispatch_uid="search_case_saved")
     post_save.connect(_event_saved, sender=CaseEvent, dispatch_uid="search_event_saved")
     post_save.connect(_feedback_saved, sender=Feedback, dispatch_uid="search_feedback_saved")

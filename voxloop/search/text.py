@@ -41,7 +41,8 @@ def _words(text: str, for_query: bool) -> list[str]:
     # Without HMM, jieba keeps to its dictionary, so the same words segment the same way wherever they
     # stand; the stored side also gets the shorter words inside long ones ("手机号" -> "手机", "手机号").
     if for_query:
-        return tokenizer.lcut(text, HMM=False)
+        words: list[str] = tokenizer.lcut(text, HMM=False)  # jieba ships no types
+        return words
     return list(tokenizer.cut_for_search(text, HMM=False))
 
 

@@ -39,6 +39,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -142,7 +143,7 @@ class Alert:
 # --- scoring ---------------------------------------------------------------------------------------
 
 
-def _as_2d(values: np.ndarray | Sequence, name: str) -> np.ndarray:
+def _as_2d(values: np.ndarray | Sequence[Any], name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -186,7 +187,7 @@ def _nan_median(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, valid
 
 
-def score_counts(counts: np.ndarray | Sequence, params: CountParams | None = None) -> Scores:
+def score_counts(counts: np.ndarray | Sequence[Any], params: CountParams | None = None) -> Scores:
     """Score every day of every count series (rows) against its same-weekday baseline."""
     params = params or CountParams()
     params.validate()
@@ -256,7 +257,7 @@ def _trailing(parts: list[np.ndarray], weeks: int) -> tuple[list[np.ndarray], np
 
 
 def score_rates(
-    numerators: np.ndarray | Sequence, denominators: np.ndarray | Sequence, params: RateParams | None = None
+    numerators: np.ndarray | Sequence[Any], denominators: np.ndarray | Sequence[Any], params: RateParams | None = None
 ) -> Scores:
     """Score a share (e.g. negative items / all items) per series and day; only rises are anomalous.
 
@@ -305,9 +306,9 @@ def score_rates(
 
 
 def score_nps(
-    promoters: np.ndarray | Sequence,
-    passives: np.ndarray | Sequence,
-    detractors: np.ndarray | Sequence,
+    promoters: np.ndarray | Sequence[Any],
+    passives: np.ndarray | Sequence[Any],
+    detractors: np.ndarray | Sequence[Any],
     params: RateParams | None = None,
 ) -> Scores:
     """Score NPS (points) per series and day; only drops are anomalous. Use ``window=7`` for sparse surveys."""
@@ -409,15 +410,27 @@ def alerts_from_scores(
     return alerts
 
 
-def _make_alert(scores, metric, start, keys, s, cols_run, days, z_threshold) -> Alert:
+def _make_alert(
+    scores: Scores,
+    metric: Metric,
+    start: date,
+    keys: Sequence[Hashable] | None,
+    s: int,
+    cols_run: np.ndarray,
+    days: int,
+    z_threshold: float,
+) -> Alert:
     first, last = int(cols_run[0]), int(cols_run[-1])
     obs = scores.observed[s, cols_run]
     exp = scores.expected[s, cols_run]
     peak_z = float(np.nanmax(np.abs(scores.z[s, cols_run])))
-    numerator = denominator = None
+    numerator: float | None = None
+    denominator: float | None = None
     if metric is Metric.COUNT:
         observed, expected = float(obs.sum()), float(exp.sum())
     else:
+        if scores.numerator is None or scores.denominator is None:
+            raise ValueError(f"{metric} scores carry their numerators and denominators")
         den = scores.denominator[s, cols_run]
         numerator, denominator = float(scores.numerator[s, cols_run].sum()), float(den.sum())
         observed = numerator / denominator * (100 if metric is Metric.NPS else 1)
@@ -444,7 +457,7 @@ def _make_alert(scores, metric, start, keys, s, cols_run, days, z_threshold) -> 
 
 
 def detect_count_anomalies(
-    counts: np.ndarray | Sequence,
+    counts: np.ndarray | Sequence[Any],
     start: date,
     keys: Sequence[Hashable] | None = None,
     params: CountParams | None = None,
@@ -456,8 +469,8 @@ def detect_count_anomalies(
 
 
 def detect_rate_anomalies(
-    numerators: np.ndarray | Sequence,
-    denominators: np.ndarray | Sequence,
+    numerators: np.ndarray | Sequence[Any],
+    denominators: np.ndarray | Sequence[Any],
     start: date,
     keys: Sequence[Hashable] | None = None,
     params: RateParams | None = None,
@@ -469,9 +482,9 @@ def detect_rate_anomalies(
 
 
 def detect_nps_anomalies(
-    promoters: np.ndarray | Sequence,
-    passives: np.ndarray | Sequence,
-    detractors: np.ndarray | Sequence,
+    promoters: np.ndarray | Sequence[Any],
+    passives: np.ndarray | Sequence[Any],
+    detractors: np.ndarray | Sequence[Any],
     start: date,
     keys: Sequence[Hashable] | None = None,
     params: RateParams | None = None,

@@ -16,8 +16,13 @@ import math
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from scipy.stats import t as student_t
+
+# A topic's type, whatever the caller groups by: a Mapping is invariant in its keys, so Mapping[Hashable, ...]
+# would refuse the caller's dict[str, ...].
+TopicT = TypeVar("TopicT", bound=Hashable)
 
 
 class Scale(StrEnum):
@@ -160,7 +165,7 @@ class ScoreSums:
 
 def driver_impacts_from_sums(
     overall: ScoreSums,
-    by_topic: Mapping[Hashable, ScoreSums],
+    by_topic: Mapping[TopicT, ScoreSums],
     *,
     min_group: int = 5,
     confidence: float = 0.95,

@@ -212,7 +212,9 @@ def _clean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.flatnonzero((weights > 0) & np.isfinite(values))
 
 
-def before_after(values, weights, intervention: int, alpha: float = 0.05) -> BeforeAfter:
+def before_after(
+    values: np.typing.ArrayLike, weights: np.typing.ArrayLike, intervention: int, alpha: float = 0.05
+) -> BeforeAfter:
     """The weighted means of the two windows and their difference, with HAC intervals."""
     y, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
     keep = _clean(y, w)
@@ -244,7 +246,13 @@ def _its_design(days: np.ndarray, intervention: int, slope: bool, weekdays: bool
     return np.column_stack([*cols, _weekday_columns(days, weekdays)])
 
 
-def interrupted_time_series(values, weights, intervention: int, alpha: float = 0.05, weekdays: bool = True) -> Its:
+def interrupted_time_series(
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
+    intervention: int,
+    alpha: float = 0.05,
+    weekdays: bool = True,
+) -> Its:
     """Segmented regression with Newey-West errors; see the module's docstring."""
     y, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
     keep = _clean(y, w)
@@ -322,7 +330,12 @@ def _placebo_p(y: np.ndarray, w: np.ndarray, pre: np.ndarray, weekdays: bool) ->
 
 
 def difference_in_differences(
-    values, weights, control_values, control_weights, intervention: int, alpha: float = 0.05
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
+    control_values: np.typing.ArrayLike,
+    control_weights: np.typing.ArrayLike,
+    intervention: int,
+    alpha: float = 0.05,
 ) -> Did:
     """Treated minus control, after against before, with HAC errors and a parallel-trends check."""
     y, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
@@ -355,12 +368,12 @@ def _turn(est: Estimate, lower_is_better: bool) -> Estimate:
 
 
 def judge(
-    values,
-    weights,
+    values: np.typing.ArrayLike,
+    weights: np.typing.ArrayLike,
     intervention: int,
     *,
-    control_values=None,
-    control_weights=None,
+    control_values: np.typing.ArrayLike | None = None,
+    control_weights: np.typing.ArrayLike | None = None,
     lower_is_better: bool = True,
     alpha: float = 0.05,
     min_relative_effect: float = 0.10,
@@ -392,7 +405,7 @@ def judge(
     min_effect = abs(baseline) * min_relative_effect if math.isfinite(baseline) else float("nan")
     post_days = int(len(post))
 
-    def report(verdict: Verdict, **kw) -> EffectReport:
+    def report(verdict: Verdict, **kw: Any) -> EffectReport:
         base: dict[str, Any] = dict(
             verdict=verdict,
             lower_is_better=lower_is_better,
@@ -476,7 +489,7 @@ def synthetic_rate_series(
     noise: float = 0.08,
     rho: float = 0.5,
     with_control: bool = True,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """A realistic daily complaint rate: Poisson volume with weekday shape, a rate that wanders with AR(1)
     noise shared in part with a control scope (a common shock both see), binomial complaints, and after
     ``intervention`` the treated rate multiplied by (1 - ``effect``).
@@ -487,7 +500,8 @@ def synthetic_rate_series(
     def ar1(sd: float) -> np.ndarray:
         shocks = rng.normal(0, sd * math.sqrt(1 - rho**2), days)
         shocks[0] = rng.normal(0, sd)  # start in the stationary distribution
-        return lfilter([1.0], [1.0, -rho], shocks)
+        filtered: np.ndarray = lfilter([1.0], [1.0, -rho], shocks)
+        return filtered
 
     common = ar1(noise)
     treated_p = base_rate * np.exp(common + ar1(noise / 2))
@@ -504,7 +518,7 @@ def synthetic_rate_series(
     return rate, n.astype(float), control_rate, nc.astype(float)
 
 
-def simulate_verdicts(rng: np.random.Generator, runs: int, effect: float, **kw) -> dict[str, float]:
+def simulate_verdicts(rng: np.random.Generator, runs: int, effect: float, **kw: Any) -> dict[str, float]:
     """Share of each verdict over ``runs`` synthetic series with a true relative ``effect``."""
     counts = {v.value: 0 for v in Verdict}
     series_kw = {

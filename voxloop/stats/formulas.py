@@ -215,7 +215,8 @@ def histogram_percentile(histogram: Mapping[int, int], pct: float) -> float | No
             fraction = (rank - seen) / count
             if index == 0:
                 return low + (high - low) * fraction
-            return low * (high / low) ** fraction
+            interpolated: float = low * (high / low) ** fraction
+            return interpolated
         seen += count
     return bucket_bounds(max(histogram))[1]
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from scipy.stats import norm
 
 from voxloop.stats import compare
 from voxloop.stats.formulas import wilson_interval
+
+# A cause's type, whatever the caller counts (a str code, a tuple): a Mapping is invariant in its keys, so
+# Mapping[Hashable, int] would refuse the caller's dict[str, int].
+CauseT = TypeVar("CauseT", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,8 @@ class Change:
     significant: bool  # after Holm's correction over all causes compared at ``alpha``
 
 
-def _validated(counts: Mapping[Hashable, int], name: str) -> dict[Hashable, int]:
-    out: dict[Hashable, int] = {}
+def _validated(counts: Mapping[CauseT, int], name: str) -> dict[CauseT, int]:
+    out: dict[CauseT, int] = {}
     for cause, count in counts.items():
         if isinstance(count, bool) or not isinstance(count, int | float) or count != int(count):
             raise ValueError(f"{name}: the count of {cause!r} must be a whole number, not {count!r}")
@@ -72,7 +77,7 @@ def largest_remainder_percents(counts: list[int], decimals: int = 1) -> list[flo
     return [f / 10**decimals for f in floors]
 
 
-def pareto(counts: Mapping[Hashable, int], *, cutoff: float = 0.8, decimals: int = 1) -> list[ParetoRow]:
+def pareto(counts: Mapping[CauseT, int], *, cutoff: float = 0.8, decimals: int = 1) -> list[ParetoRow]:
     """Causes from the largest down with share, 95% interval, cumulative share and the vital few.
 
     Causes with a zero count are kept (at the bottom) so a chart shows them as zero, not missing."""
@@ -117,7 +122,7 @@ def _holm(p_values: list[float], alpha: float) -> list[bool]:
     return significant
 
 
-def what_changed(before: Mapping[Hashable, int], after: Mapping[Hashable, int], *, alpha: float = 0.05) -> list[Change]:
+def what_changed(before: Mapping[CauseT, int], after: Mapping[CauseT, int], *, alpha: float = 0.05) -> list[Change]:
     """Compare each cause's share between two periods; biggest absolute change first.
 
     The test is the two-proportion z test of the share; with many causes some would look significant

@@ -20,8 +20,13 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 import numpy as np
+
+# Whatever identifies a customer for the caller (a primary key, a name in a test): a placement carries the
+# record's own, so the caller gets back the type it passed in.
+CustomerT = TypeVar("CustomerT", bound=Hashable)
 
 
 class Segment(StrEnum):
@@ -39,8 +44,8 @@ class ValueTier(StrEnum):
 
 
 @dataclass(frozen=True)
-class CustomerRecord:
-    customer: Hashable
+class CustomerRecord(Generic[CustomerT]):
+    customer: CustomerT
     lifetime_value: float = 0.0
     orders: int = 0
     complaints: int = 0  # all complaints on record
@@ -57,24 +62,24 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Placement:
-    customer: Hashable
+class Placement(Generic[CustomerT]):
+    customer: CustomerT
     segment: Segment
     tier: ValueTier
     unresolved: int  # complaints not resolved satisfactorily
 
 
 @dataclass(frozen=True)
-class Segmentation:
-    placements: list[Placement]
+class Segmentation(Generic[CustomerT]):
+    placements: list[Placement[CustomerT]]
     counts: dict[Segment, int]  # every segment present, zero when empty
     thresholds: Thresholds | None  # None when there were no customers
 
-    def of(self, segment: Segment) -> list[Placement]:
+    def of(self, segment: Segment) -> list[Placement[CustomerT]]:
         return [p for p in self.placements if p.segment is segment]
 
 
-def _check(record: CustomerRecord) -> None:
+def _check(record: CustomerRecord[CustomerT]) -> None:
     if not isinstance(record, CustomerRecord):
         raise ValueError(f"expected CustomerRecord values, got {type(record).__name__}")
     for name in ("lifetime_value", "orders", "complaints", "resolved_satisfied"):
@@ -89,12 +94,12 @@ def _check(record: CustomerRecord) -> None:
 
 
 def segment_customers(
-    records: Iterable[CustomerRecord],
+    records: Iterable[CustomerRecord[CustomerT]],
     *,
     high_quantile: float = 0.8,
     low_quantile: float = 0.3,
     unresolved_threshold: int = 2,
-) -> Segmentation:
+) -> Segmentation[CustomerT]:
     """Place each customer in one segment; thresholds are quantiles of the records given."""
     if not 0 < low_quantile < high_quantile < 1:
         raise ValueError("quantiles must satisfy 0 < low_quantile < high_quantile < 1")
@@ -103,7 +108,7 @@ def segment_customers(
     items = list(records)
     for record in items:
         _check(record)
-    seen: set[Hashable] = set()
+    seen: set[CustomerT] = set()
     for record in items:
         if record.customer in seen:
             raise ValueError(f"customer {record.customer!r} appears twice")
@@ -119,7 +124,7 @@ def segment_customers(
         low_value=float(np.quantile(values, low_quantile)),
         low_orders=float(np.quantile(orders, low_quantile)),
     )
-    placements = []
+    placements: list[Placement[CustomerT]] = []
     for record in items:
         tier = _tier(record, thresholds)
         unresolved = record.complaints - record.resolved_satisfied
@@ -129,7 +134,7 @@ def segment_customers(
     return Segmentation(placements, counts, thresholds)
 
 
-def _tier(record: CustomerRecord, t: Thresholds) -> ValueTier:
+def _tier(record: CustomerRecord[CustomerT], t: Thresholds) -> ValueTier:
     # ">= high" with a positive floor: when most customers have zero value the 80th percentile is 0 too,
     # and a customer with nothing is not "high value"
     if (record.lifetime_value >= t.high_value and record.lifetime_value > 0) or (
@@ -143,7 +148,7 @@ def _tier(record: CustomerRecord, t: Thresholds) -> ValueTier:
     return ValueTier.MEDIUM
 
 
-def _segment(record: CustomerRecord, tier: ValueTier, unresolved: int, unresolved_threshold: int) -> Segment:
+def _segment(record: CustomerRecord[CustomerT], tier: ValueTier, unresolved: int, unresolved_threshold: int) -> Segment:
     if record.recent_unhappy and tier is ValueTier.HIGH:
         return Segment.HIGH_RISK_RECOVERY
     if record.recent_unhappy or unresolved >= unresolved_threshold:

@@ -99,7 +99,8 @@ def combine(
         nonlocal table
         if table is None:
             table = model.evidence_table(tokens)
-        return model.evidence_from(table, j)
+        words: list[str] = model.evidence_from(table, j)
+        return words
 
     if model is not None and probs is not None:
         # A phrase hit the model finds very unlikely is dropped ("速度" in "加速度很快" is no waiting time):
@@ -211,7 +212,7 @@ def assign_topics(docs: Sequence[FeedbackDoc], taxonomy: Taxonomy | None = None)
     results = []
     wanted: set[tuple[str, tuple[str, ...]]] = set()
     for i, doc in enumerate(docs):
-        if custom is not None:
+        if custom is not None and custom_probs is not None:  # both or neither
             # A customer's own taxonomy (`voxloop analyze --topics`): its codes only, best first.
             conf, found = {}, {}
             for j, p in learn.ranked_codes(custom, custom_probs[i]):

@@ -54,7 +54,7 @@ def test_growth_compares_the_recent_share_with_the_earlier_share():
     stamps = [now - timedelta(days=30)] * 8 + [now - timedelta(days=1)] * 8
     stamps += [now - timedelta(days=d) for d in (1, 2, 20, 25, 30, 30, 30, 30)]
     result = cluster_texts(TEXTS, timestamps=stamps, recent_days=7)
-    by_first_item = {min(np.flatnonzero(result.labels == c.label)): c for c in result.clusters}
+    by_first_item = {int(min(np.flatnonzero(result.labels == c.label))): c for c in result.clusters}
     delivery, crash, battery = by_first_item[0], by_first_item[8], by_first_item[16]
     assert (crash.recent_count, crash.earlier_count, crash.growth) == (8, 0, None)  # new: nothing before
     assert delivery.recent_count == 0 and delivery.growth == 0

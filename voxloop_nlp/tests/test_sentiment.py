@@ -144,7 +144,12 @@ def test_english_text_the_ngrams_are_unsure_about_goes_through_the_english_head(
     assert 0 < len(unsure) < len(english)  # the gate splits these: some are embedded, some are not
     seen: list[list[str]] = []
     real = sentiment_model.embed
-    monkeypatch.setattr(sentiment_model, "embed", lambda texts: seen.append(list(texts)) or real(texts))
+
+    def recording_embed(texts):
+        seen.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(sentiment_model, "embed", recording_embed)
     results = voxloop_nlp.analyze_batch(["质量很好", *english])
     assert seen == [unsure]
     assert results[1].sentiment_label == "negative"

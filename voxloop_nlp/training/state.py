@@ -60,10 +60,11 @@ class TrainingState:
                 f"{prefix}_shape": np.array(X.shape, dtype=np.int64),
             }
 
+        # numpy's stubs let `**packed(...)` fill `allow_pickle: bool` too, so a dict of arrays never type-checks.
         np.savez_compressed(
             directory / ARTIFACT,
-            **packed("anchors", self.anchors),
-            **packed("eval", self.eval_X),
+            **packed("anchors", self.anchors),  # type: ignore[arg-type]
+            **packed("eval", self.eval_X),  # type: ignore[arg-type]
             anchor_y=self.anchor_y.astype(np.int8),
             anchor_w=self.anchor_w.astype(np.float32),
             eval_y=self.eval_y.astype(np.int8),

@@ -12,10 +12,12 @@ import math
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from voxloop_nlp import sentiment_model
 from voxloop_nlp.components.normalize import normalize_text
@@ -40,12 +42,16 @@ MAX_POLAR_IN_BAND = 0.05  # the neutral band may turn at most this share of held
 THREE_CLASS = {"corrections"}
 DATASET_WEIGHT = {"uci_amazon": 4.0, "uci_yelp": 4.0, "semeval14_restaurant": 3.0, "asap": 3.0}
 
+Log = Callable[..., None]  # progress lines: print-like
 
-def prepare(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET):
+
+def prepare(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET) -> sparse.csr_matrix:
     return prepare_with_norms(texts, feature_set)[0]
 
 
-def prepare_with_norms(texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET):
+def prepare_with_norms(
+    texts: Sequence[str], feature_set: int = sentiment_model.FEATURE_SET
+) -> tuple[sparse.csr_matrix, list[str]]:
     """(feature rows, normalised texts): what `SentimentModel.scores(X, norms)` takes."""
     norms, lowers, tokens = _normalized(texts)
     return sentiment_model.featurize(lowers, tokens, norms, feature_set=feature_set), norms
@@ -76,22 +82,21 @@ def _calib_part(text: str) -> bool:
     return digest[0] % 10 == 0
 
 
-def _nb_ratio(X, y: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
+def _nb_ratio(X: sparse.csr_matrix, y: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
     """Log-count ratio of each n-gram feature, log((p/|p|) / (q/|q|)) with p, q its smoothed presence
     counts in positive and negative rows (NB-SVM, Wang & Manning 2012); 1 for the dense features."""
     present = X.copy()
     present.data[:] = 1.0
     p = smoothing + np.asarray(present[y == 1].sum(axis=0)).ravel()
     q = smoothing + np.asarray(present[y == 0].sum(axis=0)).ravel()
-    r = np.log((p / p.sum()) / (q / q.sum()))
+    r: np.ndarray = np.log((p / p.sum()) / (q / q.sum()))
     r[-DENSE_FEATURES:] = 1.0
     return r
 
 
-def _fit_lr(X, y, w, C: float):
+def _fit_lr(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, C: float) -> Any:  # sklearn: no types
     """Logistic regression on NB-scaled features (X·diag(r)), with r folded into the coefficients so
     that inference is the same dot product as before: (X·diag(r))·c = X·(r∘c)."""
-    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
     r = _nb_ratio(X, np.asarray(y)) if NB_SCALE else np.ones(X.shape[1])
@@ -143,7 +148,14 @@ def _pick_band(scores: np.ndarray, gold: list[str], groups: np.ndarray | None = 
     return best
 
 
-def _gated_predictions(head, calibrated, band, E, ngram, gate) -> tuple[np.ndarray, list[str]]:
+def _gated_predictions(
+    head: sentiment_model.EnglishHead,
+    calibrated: Callable[[np.ndarray], np.ndarray],
+    band: float,
+    E: np.ndarray,
+    ngram: np.ndarray,
+    gate: float,
+) -> tuple[np.ndarray, list[str]]:
     """(scores, 3-class labels) of English sentences as the pipeline gives them with this gate."""
     gated = np.abs(ngram) < gate
     scores = calibrated(ngram + np.where(gated, head.polarity(E), 0.0))
@@ -155,7 +167,16 @@ def _gated_predictions(head, calibrated, band, E, ngram, gate) -> tuple[np.ndarr
     return scores, labels
 
 
-def _pick_gate(head, calibrated, band, log, *, E, ngram, gold) -> float:
+def _pick_gate(
+    head: sentiment_model.EnglishHead,
+    calibrated: Callable[[np.ndarray], np.ndarray],
+    band: float,
+    log: Log,
+    *,
+    E: np.ndarray,
+    ngram: np.ndarray,
+    gold: list[str],
+) -> float:
     """The smallest gate (embed only English text whose |n-gram logit| is below it) that keeps the
     held-out English polarity accuracy of the always-embedding model and loses at most
     GATE_F1_TOLERANCE of its 3-class macro-F1. Chosen after the band and the neutral head, so the
@@ -164,7 +185,7 @@ def _pick_gate(head, calibrated, band, log, *, E, ngram, gold) -> float:
     y = np.array([g == "positive" for g in gold])
     has_neutral = not polar.all()
 
-    def figures(gate):
+    def figures(gate: float) -> tuple[float, float, float]:
         scores, labels = _gated_predictions(head, calibrated, band, E, ngram, gate)
         acc = float(np.mean((scores[polar] >= 0) == y[polar]))
         f1 = _macro_f1(gold, labels, ["positive", "neutral", "negative"]) if has_neutral else 0.0
@@ -181,7 +202,9 @@ def _pick_gate(head, calibrated, band, log, *, E, ngram, gold) -> float:
     return math.inf
 
 
-def _fit_dense_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, balanced: bool = False):
+def _fit_dense_lr(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, balanced: bool = False
+) -> Any:  # sklearn's LogisticRegression: no types
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
@@ -190,7 +213,7 @@ def _fit_dense_lr(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, 
 
 
 def fit(
-    train: Sequence[Example], *, version: str, C: float = DEFAULT_C, refit: bool = True, log=None
+    train: Sequence[Example], *, version: str, C: float = DEFAULT_C, refit: bool = True, log: Log | None = None
 ) -> sentiment_model.SentimentModel:
     """Fit on polar training examples; Platt-calibrate and tune the neutral band on held-out ones.
 
@@ -286,7 +309,18 @@ def fit(
     )
 
 
-def _fit_neutral_head(head, E_pol, s_pol, y_pol, calib_pol, E_neu, s_neu, calib_neu, band, log) -> None:
+def _fit_neutral_head(
+    head: sentiment_model.EnglishHead,
+    E_pol: np.ndarray,
+    s_pol: np.ndarray,
+    y_pol: np.ndarray,
+    calib_pol: np.ndarray,
+    E_neu: np.ndarray,
+    s_neu: np.ndarray,
+    calib_neu: np.ndarray,
+    band: float,
+    log: Log,
+) -> None:
     """Neutral vs polar on English sentence embeddings plus |score|; the threshold maximises 3-class
     macro-F1 on the held-out English sentences (with the band applied, every sentence embedded: the gate
     is chosen afterwards). Needs enough neutrals."""
@@ -365,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     from voxloop_nlp.models_store import next_version, write_metrics
     from voxloop_nlp.training.state import build_state  # imports this module: not at the top
 
-    def log(*a):
+    def log(*a: object) -> None:
         print(*a, file=sys.stderr, flush=True)
 
     train, test = split(load_all(args.data, extra_corpus=not args.no_corpus))

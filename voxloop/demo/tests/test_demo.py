@@ -29,8 +29,8 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     assert sum(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts) > 300  # mostly Chinese
     assert any(t.isascii() for t in texts)  # some English
     assert any(ch in "".join(texts) for ch in "購買運費這還")  # some Traditional Chinese
-    oldest = items.order_by("received_at").first().received_at
-    assert timezone.now() - oldest > timedelta(days=150)
+    oldest = items.order_by("received_at").first()
+    assert oldest is not None and timezone.now() - oldest.received_at > timedelta(days=150)
     assert Customer.objects.count() >= 1000 and Order.objects.count() >= 1000
     assert items.filter(customer__isnull=False, order__isnull=False).exists()
     assert User.objects.filter(username__in=["admin", "manager", "agent", "analyst"]).count() == 4
@@ -39,7 +39,8 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     assert {CaseStatus.CLOSED, CaseStatus.NEW} <= statuses
     assert Case.objects.filter(first_responded_at__isnull=False).count() > 50
     assert Case.objects.filter(first_response_breached=True).exists()
-    assert Case.objects.order_by("created_at").first().created_at < timezone.now() - timedelta(days=100)
+    first_case = Case.objects.order_by("created_at").first()
+    assert first_case is not None and first_case.created_at < timezone.now() - timedelta(days=100)
     assert (
         Response.objects.filter(csat__isnull=False).count() > 20 and Response.objects.filter(nps__isnull=False).exists()
     )
@@ -83,6 +84,7 @@ def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     assert max(r / n for r, n in rates.values() if n) > 0.15, rates
     # Every text that says "second time" has a first complaint of the same customer before it.
     for repeat in items.filter(text__startswith="第二次反馈了", customer__isnull=False)[:20]:
+        assert repeat.customer_id is not None  # (filtered above)
         assert items.filter(customer_id=repeat.customer_id, received_at__lt=repeat.received_at).exists()
     # Teams and routing in use: cases are routed to the shipped teams, whose members are the demo's agents (the
     # "my team" tab and metrics by team have cases), and every chain level reaches someone for every team.
@@ -118,7 +120,7 @@ def test_demo_items_are_the_same_whenever_the_demo_is_loaded(monkeypatch):
     from voxloop.demo import generator
 
     def items_at(moment: datetime) -> list[tuple[str, str]]:
-        monkeypatch.setattr(generator.timezone, "now", lambda: moment)
+        monkeypatch.setattr("voxloop.demo.generator.timezone.now", lambda: moment)
         rng = random.Random(42)
         customers = [generator._person(rng, i) for i in range(1, 51)]
         return [(f["external_id"], f["channel"]) for f in generator.generate_feedback(rng, 300, 180, customers, [])]

@@ -24,4 +24,5 @@ def test_last_months_report_is_sent_with_its_log_and_a_schedule():
     assert Report.objects.count() == 2 and ReportSchedule.objects.count() == 1
     # The month before is archived too, so the comparison with the previous report has one to show.
     earlier = Report.objects.get(period_start=last_month().previous().start)
+    assert earlier.sent_at is not None and report.sent_at is not None
     assert earlier.state == ReportState.SENT and earlier.sent_at <= report.sent_at

@@ -100,7 +100,9 @@ def test_journey_map_counts_the_topic_negative_by_its_own_polarity(analysed):
     assert figures["delivery"].n == 3 and figures["delivery"].negative == 2 and figures["delivery"].complaints == 2
     # quality is praised in both texts that mention it, although one of them is a complaint overall
     assert figures["product"].n == 2 and figures["product"].negative == 0 and figures["product"].complaints == 0
-    assert figures["product"].sentiment > 0 > figures["delivery"].sentiment
+    product_sentiment, delivery_sentiment = figures["product"].sentiment, figures["delivery"].sentiment
+    assert product_sentiment is not None and delivery_sentiment is not None
+    assert product_sentiment > 0 > delivery_sentiment
 
 
 def test_rows_stored_before_aspect_sentiment_fall_back_to_the_items_label(db):

@@ -152,6 +152,7 @@ def test_a_product_filter_gives_that_products_drivers(two_products):
     csat_a = topic_drivers(parse_filters({**PARAMS, "product": str(a.pk)}, TODAY), "csat", "en").drivers[0]
     # CSAT within A: 1, 2 -> 1.5; 5, 4, 5 -> 4.667; the interval from the exact sums of squares
     assert csat_a.mean_with == pytest.approx(1.5) and csat_a.mean_without == pytest.approx(14 / 3)
+    assert csat_a.ci_low is not None and csat_a.difference is not None and csat_a.ci_high is not None
     assert csat_a.ci_low < csat_a.difference < csat_a.ci_high
     # no CSAT answers in B
     assert topic_drivers(parse_filters({**PARAMS, "product": str(b.pk)}, TODAY), "csat", "en").overall.n == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -114,7 +114,7 @@ def test_feedback_drill_link_filters_the_inbox_to_the_items_behind_a_number():
 
     product, other = Product.objects.create(code="P1", name="水壶"), Product.objects.create(code="P2", name="杯子")
     vip = Customer.objects.create(external_id="c1", segment="high_risk_recovery")
-    when = timezone.make_aware(timezone.datetime(2026, 6, 1, 12))
+    when = timezone.make_aware(datetime(2026, 6, 1, 12))
 
     def item(n, **kw):
         return Feedback.objects.create(text=f"t{n}", channel="email", received_at=kw.pop("at", when), source="t",
@@ -123,8 +123,8 @@ def test_feedback_drill_link_filters_the_inbox_to_the_items_behind_a_number():
     hit = item(1, product=product, sentiment="negative", customer=vip, language="zh")
     item(2, product=other, sentiment="negative", customer=vip, language="zh")
     item(3, product=product, sentiment="positive", customer=vip, language="zh")
-    item(4, product=product, sentiment="negative", language="zh", at=when + timezone.timedelta(days=5))
-    item(5, product=product, sentiment="negative", customer=vip, language="en", at=when - timezone.timedelta(days=3))
+    item(4, product=product, sentiment="negative", language="zh", at=when + timedelta(days=5))
+    item(5, product=product, sentiment="negative", customer=vip, language="en", at=when - timedelta(days=3))
     filters = parse_filters(q(f"period=custom&start=2026-06-01&end=2026-06-02&product={product.pk}"), TODAY)
     url = feedback_url(filters, sentiment="negative")
     params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}

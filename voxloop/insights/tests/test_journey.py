@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -184,8 +185,8 @@ def test_a_team_filter_says_feedback_has_no_team(client, analyst, feedback):
     assert response.context["chart_options"] == {}
 
 
-def _formset_data(touchpoints: list[Touchpoint], **changes: dict) -> dict:
-    data = {"tp-TOTAL_FORMS": str(len(touchpoints) + 1), "tp-INITIAL_FORMS": str(len(touchpoints)),
+def _formset_data(touchpoints: list[Touchpoint], **changes: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"tp-TOTAL_FORMS": str(len(touchpoints) + 1), "tp-INITIAL_FORMS": str(len(touchpoints)),
             "tp-MIN_NUM_FORMS": "0", "tp-MAX_NUM_FORMS": "30"}  # fmt: skip
     for i, t in enumerate(touchpoints):
         row = {"id": t.pk, "sort_order": t.sort_order, "code": t.code, "name_zh": t.name_zh, "name_en": t.name_en,

@@ -30,7 +30,8 @@ def drivers_responses(request: HttpRequest) -> HttpResponse:
     """The responses in the filter's cut that mention one topic (a point of the drivers chart under a filter):
     the metrics drill list takes one cut, this one takes the cut and the topic."""
     filters = filters_from(request)
-    metric = request.GET.get("metric") if request.GET.get("metric") in drivers.METRICS else "nps"
+    metric = request.GET.get("metric", "")
+    metric = metric if metric in drivers.METRICS else "nps"
     topic = (request.GET.get("about") or "").strip()
     rows = drivers.responses_behind(filters, topic, metric)
     language = get_language() or ""

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.permissions import Capability, has
 from voxloop.analysis import emerging as service
 from voxloop.analysis.models import EmergingCluster, EmergingRun, Topic
@@ -87,7 +88,7 @@ def emerging(request: HttpRequest) -> HttpResponse:
 
 
 @insights_view
-def emerging_run(request: HttpRequest, pk: int) -> HttpResponse:
+def emerging_run(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A run's progress: the card the page polls (htmx) every second while it runs, or a page of its own."""
     run = get_object_or_404(EmergingRun.objects.select_related("created_by"), pk=pk)
     context = {**_base_context(request), "run": run, "step_name": STEP_NAMES.get(run.step, run.step)}
@@ -138,14 +139,16 @@ class AdoptForm(forms.Form):
 
     def __init__(self, *args: Any, language: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", _("No parent (a new top-level topic)"))] + read.parent_choices(language)
+        parent = self.fields["parent"]
+        assert isinstance(parent, forms.ChoiceField)  # declared above; self.fields is typed as any Field
+        parent.choices = [("", _("No parent (a new top-level topic)"))] + read.parent_choices(language)
 
     @staticmethod
     def lines(text: str) -> list[str]:
         return [line.strip() for line in text.splitlines() if line.strip()]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}  # Django returns cleaned_data; the stubs allow None
         parent = Topic.objects.filter(code=data["parent"]).first() if data.get("parent") else None
         data["parent_topic"] = parent
         code = (data.get("code") or "").strip()
@@ -170,7 +173,7 @@ def emerging_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     if not may_adopt(request.user):
         raise PermissionDenied
     cluster = get_object_or_404(EmergingCluster.objects.select_related("run", "adopted_topic"), pk=pk)
-    if cluster.adopted_topic_id:
+    if cluster.adopted_topic is not None:  # selected with the cluster: no query
         messages.info(request, _("This cluster is already the topic %(code)s.") % {"code": cluster.adopted_topic.code})
         return redirect("dashboards:emerging_cluster", pk=cluster.pk)
     language = get_language() or ""

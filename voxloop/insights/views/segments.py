@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from voxloop.accounts.http import AuthenticatedRequest
 from voxloop.accounts.permissions import Capability, has
 from voxloop.cases import recovery
 from voxloop.feedback.models import CustomerSegment
@@ -76,7 +77,7 @@ def _tier_orders(data: read.Overview) -> dict[str, int]:
 
 
 @insights_view
-def segment_customers(request: HttpRequest, segment: str) -> HttpResponse:
+def segment_customers(request: AuthenticatedRequest, segment: str) -> HttpResponse:
     segment = _segment(segment)
     data = read.overview()
     tier = request.GET.get("tier", "")
@@ -111,7 +112,7 @@ def segment_customers(request: HttpRequest, segment: str) -> HttpResponse:
     return respond(request, page)
 
 
-def _export(request: HttpRequest, segment: str, tier: str, data: read.Overview, fmt: str) -> HttpResponse:
+def _export(request: AuthenticatedRequest, segment: str, tier: str, data: read.Overview, fmt: str) -> HttpResponse:
     if fmt not in {"csv", "xlsx"}:
         return HttpResponse(_("Export as csv or xlsx."), status=400, content_type="text/plain; charset=utf-8")
     rows, ids = read.export_rows(
@@ -132,7 +133,7 @@ def _export(request: HttpRequest, segment: str, tier: str, data: read.Overview, 
 
 @insights_view
 @require_POST
-def open_recovery_cases(request: HttpRequest, segment: str) -> HttpResponse:
+def open_recovery_cases(request: AuthenticatedRequest, segment: str) -> HttpResponse:
     """The confirmed bulk action (the confirmation is the form on the segment's list, which shows what it will
     do): one case per customer without an open one."""
     segment = _segment(segment)

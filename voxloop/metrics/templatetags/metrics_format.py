@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.translation import gettext as _
 
@@ -73,7 +75,7 @@ def ratio_format(value: float | None) -> str:
 
 
 @register.filter
-def get_item(mapping: dict, key: str) -> object:
+def get_item(mapping: dict[str, Any] | None, key: str) -> object:
     return mapping.get(key) if mapping else None
 
 

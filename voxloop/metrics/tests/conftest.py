@@ -3,6 +3,7 @@ metrics read (cases with their timelines, survey responses with sub-dimension an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,10 +55,10 @@ def people(db) -> dict:
 _counter = iter(range(1, 1_000_000))
 
 
-def make_case(created: datetime, *, policy: SLAPolicy | None = None, replies: list[datetime] = (), resolved=None,
+def make_case(created: datetime, *, policy: SLAPolicy | None = None, replies: Sequence[datetime] = (), resolved=None,
               status: str = "open", reopen_count: int = 0, customer: Customer | None = None, team=None,
               assignee=None, breached: bool = False, repeat_of: Case | None = None,
-              pauses: list[tuple[datetime, int]] = ()) -> Case:  # fmt: skip
+              pauses: Sequence[tuple[datetime, int]] = ()) -> Case:  # fmt: skip
     """A case as the case services leave it: first_responded_at is the first public reply's time; each
     return from 'waiting on customer' is a status_changed event carrying the paused business seconds."""
     n = next(_counter)

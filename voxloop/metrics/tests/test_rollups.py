@@ -109,16 +109,16 @@ def test_survey_kpis_hand_computed(csat_survey, people):
         make_response(csat_survey, sh(23, 9 + i), nps=nps, csat=csat, ces=ces, dimensions=dims)
     services.refresh_day(Source.RESPONSES, MONDAY)
     t = monday_totals(Source.RESPONSES)
-    nps = queries.kpi_value("nps", t)
-    assert nps.value == 0 and nps.n == 5
-    assert nps.extra == {"promoters": 0.4, "passives": 0.2, "detractors": 0.4}
+    nps_kpi = queries.kpi_value("nps", t)
+    assert nps_kpi.value == 0 and nps_kpi.n == 5
+    assert nps_kpi.extra == {"promoters": 0.4, "passives": 0.2, "detractors": 0.4}
     assert queries.kpi_value("csat_top2", t).value == pytest.approx(2 / 3)
     assert queries.kpi_value("csat_mean", t).value == 4 and queries.kpi_value("csat_mean", t).n == 3
     assert queries.kpi_value("ces_mean", t).value == pytest.approx(14 / 3)
     assert queries.kpi_value("ces_easy", t).value == pytest.approx(2 / 3)
-    dims = {d["dimension"]: d for d in queries.csat_dimensions(t)}
-    assert dims["speed"] == {"dimension": "speed", "n": 2, "top2": 0.5, "mean": 3.5}
-    assert dims["attitude"]["n"] == 1
+    by_dimension = {d["dimension"]: d for d in queries.csat_dimensions(t)}
+    assert by_dimension["speed"] == {"dimension": "speed", "n": 2, "top2": 0.5, "mean": 3.5}
+    assert by_dimension["attitude"]["n"] == 1
 
 
 def test_all_detractors(csat_survey):

@@ -168,7 +168,9 @@ def test_contents_page_numbers_match_where_the_sections_start(zh, en):
         for title in titles:
             line = next((v for k, v in lines.items() if k.endswith(re.sub(r"\s+", "", title))), None)
             assert line, f"{title} not in the contents: {lines}"
-            listed = int(re.search(r"(\d+)\s*$", line).group(1))
+            number = re.search(r"(\d+)\s*$", line)
+            assert number, f"{title}: no page number in {line!r}"
+            listed = int(number.group(1))
             assert listed == pdf.first_page_with(title, after=1), title
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from io import StringIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -51,7 +52,7 @@ def store(db, django_capture_on_commit_callbacks):
     return _store
 
 
-def _texts(q: str, **filters: str) -> list[str]:
+def _texts(q: str, **filters: Any) -> list[str]:
     return sorted(
         Feedback.objects.filter(pk__in=filter_feedback(InboxFilters(q=q, **filters))).values_list("text", flat=True)
     )

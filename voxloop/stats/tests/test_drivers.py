@@ -48,7 +48,7 @@ def test_csat_means_and_welch_interval_by_hand():
 
     half = t.ppf(0.975, dof) * math.sqrt(se2_a + se2_b)
     assert speed.ci_low == pytest.approx(-2.5 - half) and speed.ci_high == pytest.approx(-2.5 + half)
-    assert speed.ci_high < 0  # clearly a drag on CSAT
+    assert speed.ci_high is not None and speed.ci_high < 0  # clearly a drag on CSAT
     assert speed.enough_data
 
 
@@ -116,7 +116,7 @@ def test_csat_drivers_from_sums_match_the_hand_calculation():
     (speed,) = driver_impacts_from_sums(_sums([1, 2, 3, 4, 5, 5, 4]), {"speed": _sums([1, 2, 3])}, min_group=3)
     assert speed.mean_with == pytest.approx(2.0) and speed.mean_without == pytest.approx(4.5)
     assert speed.impact == pytest.approx(-2.5 * 3 / 7)
-    assert speed.ci_high < 0 and speed.enough_data
+    assert speed.ci_high is not None and speed.ci_high < 0 and speed.enough_data
 
 
 def test_drivers_from_sums_reject_impossible_groups_and_skip_empty_ones():

@@ -32,8 +32,9 @@ def test_a_realistic_cut_in_the_complaint_rate_is_found_and_sized():
     assert report.improvement is not None and report.improvement.ci_low > 0
     # the true cut is 0.03 (3 points); the interval must contain it and the estimate be near
     assert report.improvement.ci_low < 0.03 < report.improvement.ci_high
-    assert 0.15 < report.relative_improvement < 0.40
+    assert report.relative_improvement is not None and 0.15 < report.relative_improvement < 0.40
     assert report.did is not None and report.did.effect.value < 0  # DiD sees the same fall
+    assert report.before_after is not None
     assert report.before_after.after_mean < report.before_after.before_mean
     assert report.warnings == []
 
@@ -50,6 +51,7 @@ def test_higher_is_better_metrics_turn_the_sign():
     rate, n, _, _ = series(3, 0.25, with_control=False)
     satisfied = 1 - rate  # the share of content customers rose as the complaint rate fell
     report = judge(satisfied, n, INTERVENTION, lower_is_better=False)
+    assert report.improvement is not None
     assert report.verdict is Verdict.EFFECTIVE and report.improvement.value > 0
 
 
@@ -64,6 +66,7 @@ def test_too_early_before_fourteen_days_and_small_n_is_flagged():
     assert Warning_.SMALL_N_AFTER in small.warnings
     assert small.verdict is Verdict.INCONCLUSIVE
     # with two items a day a 10% change needs far more than the 30 days there are
+    assert small.post_days_needed is not None and small.items_needed is not None
     assert small.post_days_needed > 60 and small.items_needed > small.post_days_needed
 
 
@@ -79,12 +82,13 @@ def test_interrupted_time_series_recovers_a_level_and_slope_change_without_noise
     y = y + np.where(days >= 100, -3 + 0.05 * (days - 100), 0.0)  # a drop of 3, then a steeper rise
     its = interrupted_time_series(y + np.random.default_rng(0).normal(0, 0.01, 150), np.ones(150), 100)
     assert its.level_change.value == pytest.approx(-3, abs=0.02)
-    assert its.slope_change.value == pytest.approx(0.05, abs=0.002)
+    assert its.slope_change is not None and its.slope_change.value == pytest.approx(0.05, abs=0.002)
     assert its.pre_slope == pytest.approx(0.02, abs=0.002)
     assert its.pre_trend_ok
     # the counterfactual carries the old trend on, and only from the intervention
     assert its.counterfactual[99] is None and its.counterfactual[120] == pytest.approx(10 + 0.02 * 120, abs=0.05)
-    assert its.counterfactual_low[120] < its.counterfactual[120] < its.counterfactual_high[120]
+    low, mid, high = its.counterfactual_low[120], its.counterfactual[120], its.counterfactual_high[120]
+    assert low is not None and mid is not None and high is not None and low < mid < high
 
 
 def test_a_break_inside_the_baseline_fails_the_pre_trend_check():

@@ -1,7 +1,9 @@
 """`voxloop load_demo`: realistic demo data (idempotent: a second run adds nothing and reprints the logins)."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from voxloop.demo.actions import load_demo_actions
@@ -13,12 +15,12 @@ from voxloop.demo.reports import load_demo_reports
 class Command(BaseCommand):
     help = "Load demo teams, users, customers with orders, and feedback over the last days."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--items", type=int, default=5000)
         parser.add_argument("--days", type=int, default=180)
         parser.add_argument("--seed", type=int, default=42)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         with tqdm(total=options["items"], unit="items", desc="demo feedback", disable=options["verbosity"] == 0) as bar:
             result = load_demo(items=options["items"], days=options["days"], seed=options["seed"], progress=bar.update)
         self.stdout.write(
