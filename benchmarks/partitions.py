@@ -33,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,7 +69,7 @@ FEEDBACK_FILL = """INSERT INTO feedback_feedback (created_at, updated_at, channe
     FROM generate_series(1, %s) AS i"""
 
 
-def _plain_feedback_table(cursor) -> None:  # type: ignore[no-untyped-def]
+def _plain_feedback_table(cursor: Any) -> None:
     """Put the (empty, just migrated) feedback table back as it was before its migration."""
     from voxloop.feedback import keys
 
@@ -92,7 +93,7 @@ def _plain_feedback_table(cursor) -> None:  # type: ignore[no-untyped-def]
         cursor.execute(statement)
 
 
-def _import_rows(count: int, tag: str, month_start: datetime) -> list[dict]:  # type: ignore[type-arg]
+def _import_rows(count: int, tag: str, month_start: datetime) -> list[dict[str, Any]]:
     return [
         {"channel": "review", "source": "import", "external_id": f"{tag}{i}", "text": f"第{i}单，包装破损",
          "received_at": month_start + timedelta(minutes=i % 10_000), "rating": Decimal(1 + i % 5), "rating_scale": 5,
