@@ -113,7 +113,7 @@ def _clear_references(cursor: Any, table: str, ids: str, depth: int = 0) -> None
         on_delete = field.remote_field.on_delete
         where = f"{_q(column)} IN ({ids})"
         if on_delete is models.CASCADE:
-            pk = _q(model._meta.pk.column)
+            pk = _q(model._meta.pk.column if model._meta.pk and model._meta.pk.column else "id")
             _clear_references(cursor, referring, f"SELECT {pk} FROM {_q(referring)} WHERE {where}", depth + 1)  # noqa: S608
             cursor.execute(f"DELETE FROM {_q(referring)} WHERE {where}")  # noqa: S608
         elif on_delete is models.SET_NULL:

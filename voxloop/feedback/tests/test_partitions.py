@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -63,7 +64,7 @@ def _keys() -> set[tuple[str, str, int]]:
     return set(_sql(f"SELECT source, external_id, feedback_id FROM {keys.KEY_TABLE}"))  # noqa: S608
 
 
-def _hang_everything_on(feedback: Feedback, tag: str) -> dict[str, object]:
+def _hang_everything_on(feedback: Feedback, tag: str) -> dict[str, Any]:
     """One of each kind of row that refers to feedback (its analysis, a correction, a tag, a case link, an
     improvement action, a survey response)."""
     FeedbackAnalysis.objects.create(feedback=feedback, model_version="t", analysed_at=NOW)
