@@ -28,8 +28,9 @@ from django.db import connection, transaction
 from django.db.models import Field, ForeignObjectRel, Model
 from django.utils import timezone
 
-# Table and column names below come from the models, never from input: the S608 warnings are false alarms.
 from voxloop.feedback.keys import KEY_TABLE
+
+# Table and column names below come from the models, never from input: the S608 warnings are false alarms.
 from voxloop.feedback.models import Customer, Feedback
 
 # Columns we write; the rest take their database defaults through the values below.
@@ -441,10 +442,11 @@ def _insert_new_keys(cursor: Any, table: str, column_sql: str) -> dict[tuple[str
             with transaction.atomic():
                 cursor.execute(
                     f"INSERT INTO {table} ({column_sql}) "  # noqa: S608
-                    f"SELECT {select} FROM (SELECT DISTINCT ON (source, external_id) * FROM feedback_staging "
-                    f"ORDER BY source, external_id, ctid) s WHERE NOT EXISTS (SELECT FROM {KEY_TABLE} k "
-                    f"WHERE k.source = s.source AND k.external_id = s.external_id) "
-                    f"RETURNING id, source, external_id"
+                    f"SELECT {select} FROM (SELECT DISTINCT ON (source, external_id) ctid AS position, * "
+                    f"FROM feedback_staging ORDER BY source, external_id, ctid) s WHERE NOT EXISTS (SELECT FROM "
+                    f"{KEY_TABLE} k WHERE k.source = s.source AND k.external_id = s.external_id) "
+                    # in the rows' own order, so that ids grow with it as they did
+                    f"ORDER BY s.position RETURNING id, source, external_id"
                 )
                 return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
         except psycopg.errors.UniqueViolation:

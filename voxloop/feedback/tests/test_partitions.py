@@ -121,7 +121,12 @@ def test_imports_of_duplicates_still_count_as_duplicates(postgres):
                                 {**row, "external_id": "D-4", "text": "second"}])  # fmt: skip
     assert list(inserted) == [("shop", "D-4")]
     assert Feedback.objects.get(pk=inserted[("shop", "D-4")]).text == "bulk"
-    assert {(s, e) for s, e, _ in _keys()} == {("shop", "D-1"), ("shop", "D-2"), ("shop", "D-3"), ("shop", "D-4")}
+    # Ids still grow with the rows' order through that path.
+    rows = [{**row, "external_id": ext} for ext in ("D-9", "D-5", "D-1", "D-7", "D-5")]
+    inserted = insert_feedback(rows)
+    assert list(inserted) == [("shop", "D-9"), ("shop", "D-5"), ("shop", "D-7")]
+    assert sorted(inserted.values()) == list(inserted.values())
+    assert {e for _, e, _ in _keys()} == {"D-1", "D-2", "D-3", "D-4", "D-5", "D-7", "D-9"}
 
 
 def test_a_key_follows_its_row_when_edited_and_is_freed_when_the_row_is_deleted(postgres):
