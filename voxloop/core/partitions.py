@@ -1,10 +1,10 @@
 """Monthly partitions of the append-only logs on PostgreSQL (docs/operations.md, "Monthly partitions").
 
-The case timeline (``cases_caseevent``, by ``created_at``) and the audit log (``accounts_auditlog``, by ``at``) grow
-without end and are only ever appended to. On PostgreSQL each is a table partitioned by month (declarative range
-partitioning, UTC months), so that retention removes a whole old month by dropping its partition instead of
-deleting rows one by one, and the newest month's indexes stay small. SQLite keeps plain tables: nothing here runs
-there.
+The case timeline (``cases_caseevent``, by ``created_at``), the audit log (``accounts_auditlog``, by ``at``) and
+feedback (``feedback_feedback``, by ``received_at``) grow without end and are (nearly) only ever appended to. On
+PostgreSQL each is a table partitioned by month (declarative range partitioning, UTC months), so that retention
+removes a whole old month by dropping its partition instead of deleting rows one by one, and the newest month's
+indexes stay small. SQLite keeps plain tables: nothing here runs there.
 
 - ``convert`` turns an existing table into a partitioned one, copying its rows (the migrations call it);
 - ``ensure_ahead`` creates the partitions of the coming months (daily, by a beat task), and gives the rows that
@@ -12,9 +12,11 @@ there.
 - ``drop_before`` drops the partitions of months that ended before a date (``voxloop partitions --drop-before``).
 
 A partitioned table's keys must contain the partition column, so its primary key becomes ``(id, <time>)`` and a
-foreign key can no longer point at ``id`` alone: the references to case events (notifications, outgoing messages,
-webhook deliveries; all ``ON DELETE SET NULL``) are kept by the application, and ``drop_before`` empties them
-before it drops a month.
+foreign key can no longer point at ``id`` alone: the references to these tables (to case events from
+notifications, outgoing messages and webhook deliveries; to feedback from its analysis, topics, corrections, tags,
+rule firings, case links, improvement actions, survey responses and fix notices) are kept by the application.
+Django's ``on_delete`` keeps them when rows are deleted through the ORM, and ``drop_before`` does what it would
+(``CASCADE`` deletes, ``SET_NULL`` empties, following the models) before it drops a month.
 """
 
 from __future__ import annotations
@@ -25,11 +27,24 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 
 #: The partitioned logs: table → the time column it is partitioned by.
-LOGS: dict[str, str] = {"cases_caseevent": "created_at", "accounts_auditlog": "at"}
+LOGS: dict[str, str] = {
+    "cases_caseevent": "created_at",
+    "accounts_auditlog": "at",
+    "feedback_feedback": "received_at",
+}
+#: Logs whose unique key lives in a table of its own (a partitioned table cannot hold a unique key without its
+#: time column): table → (key table, key columns, the key table's column holding the log's id). Dropping a month
+#: deletes its key rows; triggers keep them otherwise (voxloop.feedback.keys).
+KEYED: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "feedback_feedback": ("feedback_feedbackkey", ("source", "external_id"), "feedback_id"),
+}
+#: How deep drop_before follows CASCADE references (feedback → analysis → ...); the models go two levels deep.
+_CASCADE_DEPTH = 4
 #: Months created ahead of the current one (the beat task runs daily, so one would do; three leave room).
 MONTHS_AHEAD = 3
 # Table, column and partition names in the SQL below come from LOGS and the catalog, never from input: the S608
@@ -72,13 +87,39 @@ def is_partitioned(table: str, conn: BaseDatabaseWrapper | None = None) -> bool:
 
 def references(table: str) -> list[tuple[str, str]]:
     """(table, column) of every foreign key that points at ``table``, from the models."""
+    return sorted((model._meta.db_table, field.column) for model, field in _referring(table) if field.column)
+
+
+def _referring(table: str) -> list[tuple[type[Model], Any]]:
+    """(model, field) of every foreign key or one-to-one field that points at ``table``, including the tables
+    Django makes for many-to-many fields."""
     found = []
-    for model in apps.get_models():
+    for model in apps.get_models(include_auto_created=True):
         for field in model._meta.concrete_fields:
             target = field.related_model if field.is_relation and (field.many_to_one or field.one_to_one) else None
-            if isinstance(target, type) and target._meta.db_table == table and field.column:
-                found.append((model._meta.db_table, field.column))
-    return sorted(found)
+            if isinstance(target, type) and target._meta.db_table == table:
+                found.append((model, field))
+    return found
+
+
+def _clear_references(cursor: Any, table: str, ids: str, depth: int = 0) -> None:
+    """Do to the rows referring to ``table``'s rows ``ids`` (an SQL query of ids) what Django's ``on_delete`` does
+    when they are deleted through the ORM: CASCADE deletes them (their own references first), SET_NULL empties the
+    reference, DO_NOTHING leaves it. Anything else (PROTECT, RESTRICT, SET_DEFAULT) is refused."""
+    if depth > _CASCADE_DEPTH:
+        raise ValueError(f"References to {table} go deeper than {_CASCADE_DEPTH} levels")
+    for model, field in _referring(table):
+        referring, column = model._meta.db_table, field.column
+        on_delete = field.remote_field.on_delete
+        where = f"{_q(column)} IN ({ids})"
+        if on_delete is models.CASCADE:
+            pk = _q(model._meta.pk.column if model._meta.pk and model._meta.pk.column else "id")
+            _clear_references(cursor, referring, f"SELECT {pk} FROM {_q(referring)} WHERE {where}", depth + 1)  # noqa: S608
+            cursor.execute(f"DELETE FROM {_q(referring)} WHERE {where}")  # noqa: S608
+        elif on_delete is models.SET_NULL:
+            cursor.execute(f"UPDATE {_q(referring)} SET {_q(column)} = NULL WHERE {where}")  # noqa: S608
+        elif on_delete is not models.DO_NOTHING:
+            raise ValueError(f"{referring}.{column} cannot follow rows of {table} removed with their month")
 
 
 def _create_month(cursor: Any, table: str, column: str, month: date) -> str | None:
@@ -88,7 +129,8 @@ def _create_month(cursor: Any, table: str, column: str, month: date) -> str | No
     if cursor.fetchone()[0]:
         return None
     start, end = _bound(month), _bound(_month(month, 1))
-    cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS)")
+    # CHECK constraints too: ATTACH refuses a partition without the parent's (feedback's rating_scale >= 0).
+    cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     default = f"{table}_pdefault"
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [default])
     if cursor.fetchone()[0]:
@@ -218,8 +260,10 @@ def ensure_ahead(now: datetime | None = None, months: int = MONTHS_AHEAD) -> lis
 
 
 def drop_before(table: str, cutoff: date, *, dry_run: bool = False) -> list[Partition]:
-    """Drop every month of ``table`` that ended on or before ``cutoff`` (rows and all), after emptying the
-    references to its rows. Returns the months dropped (or, for a dry run, that would be) with their exact rows."""
+    """Drop every month of ``table`` that ended on or before ``cutoff`` (rows and all), after doing to the rows
+    that refer to it what their ``on_delete`` says (deleting a month of feedback deletes its analyses, tags, case
+    links...; survey responses keep their answers and lose the link) and deleting its key rows. Returns the
+    months dropped (or, for a dry run, that would be) with their exact rows."""
     doomed = [p for p in partitions(table) if p.start is not None and _month(p.start, 1) <= cutoff]
     dropped = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -227,10 +271,13 @@ def drop_before(table: str, cutoff: date, *, dry_run: bool = False) -> list[Part
             cursor.execute(f"SELECT count(*) FROM {_q(part.name)}")  # noqa: S608
             rows = cursor.fetchone()[0]
             if not dry_run:
-                for referring, column in references(table):
+                _clear_references(cursor, table, f"SELECT id FROM {_q(part.name)}")  # noqa: S608
+                if table in KEYED:
+                    key_table, key, id_column = KEYED[table]
+                    match = " AND ".join(f"k.{_q(c)} = p.{_q(c)}" for c in key)
                     cursor.execute(
-                        f"UPDATE {_q(referring)} SET {_q(column)} = NULL "  # noqa: S608
-                        f"WHERE {_q(column)} IN (SELECT id FROM {_q(part.name)})"
+                        f"DELETE FROM {_q(key_table)} k USING {_q(part.name)} p "  # noqa: S608
+                        f"WHERE {match} AND k.{_q(id_column)} = p.id"
                     )
                 cursor.execute(f"DROP TABLE {_q(part.name)}")
             dropped.append(Partition(part.name, part.start, rows))

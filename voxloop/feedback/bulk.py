@@ -4,8 +4,10 @@
 SQLite: one executemany of INSERT ... ON CONFLICT DO NOTHING. PostgreSQL: ids are taken from the table's
 sequence up front and the rows are COPYed straight into the table inside a savepoint; if a concurrent
 writer stored one of the same (source, external_id) meanwhile, the savepoint is rolled back and the rows
-go through a staging table with INSERT ... SELECT ... ON CONFLICT DO NOTHING instead. Either way a
-concurrent or repeated import can never double a row.
+go through a staging table, from which only the keys not stored yet are inserted. Either way a concurrent or
+repeated import can never double a row. On PostgreSQL the feedback table is partitioned by month and its
+unique key lives in a table of its own, kept by triggers in the same statement (voxloop.feedback.keys): keys
+are looked up there.
 
 Lookups take the whole chunk's keys as one array parameter (`= ANY(%s)`), bound server-side: one round
 trip and one plan per chunk instead of one per 500 keys, and no client-side quoting of thousands of values.
@@ -25,6 +27,8 @@ import psycopg
 from django.db import connection, transaction
 from django.db.models import Field, ForeignObjectRel, Model
 from django.utils import timezone
+
+from voxloop.feedback.keys import KEY_TABLE
 
 # Table and column names below come from the models, never from input: the S608 warnings are false alarms.
 from voxloop.feedback.models import Customer, Feedback
@@ -251,7 +255,8 @@ def existing_feedback(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], 
         with _raw_cursor() as cursor:
             for source, ids in by_source.items():
                 cursor.execute(
-                    f"SELECT id, external_id FROM {table} WHERE source = %s AND external_id = ANY(%s)",  # noqa: S608
+                    f"SELECT feedback_id, external_id FROM {KEY_TABLE} "  # noqa: S608
+                    f"WHERE source = %s AND external_id = ANY(%s)",
                     [source, ids],
                 )
                 for pk, external_id in cursor.fetchall():
@@ -416,13 +421,38 @@ def _insert_postgresql(
         cursor.execute(f"CREATE TEMP TABLE feedback_staging AS SELECT {column_sql} FROM {table} WITH NO DATA")  # noqa: S608
         with cursor.copy(f"COPY feedback_staging ({column_sql}) FROM STDIN") as copy:
             copy.write("".join(f"{line}\n" for line in lines))
-        cursor.execute(
-            f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM feedback_staging "  # noqa: S608
-            f"ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id"
-        )
-        inserted = {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
+        inserted = _insert_new_keys(cursor, table, column_sql)
         cursor.execute("DROP TABLE feedback_staging")
     return inserted
+
+
+#: How often the staging insert is retried when a concurrent writer stores one of its keys in between.
+STAGING_ATTEMPTS = 10
+
+
+def _insert_new_keys(cursor: Any, table: str, column_sql: str) -> dict[tuple[str, str], int]:
+    """Insert the staged rows whose keys are not stored yet (the first of a repeated key): {key: id}.
+
+    The partitioned table has no unique index for ON CONFLICT. A key another transaction stores between the
+    check and the insert fails the statement (the key table's unique index waits for that transaction, as ON
+    CONFLICT did): the savepoint undoes it, and the next try, seeing that key stored, leaves it out."""
+    select = ", ".join(f"s.{c}" for c in column_sql.split(", "))
+    for attempt in range(STAGING_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    f"INSERT INTO {table} ({column_sql}) "  # noqa: S608
+                    f"SELECT {select} FROM (SELECT DISTINCT ON (source, external_id) ctid AS position, * "
+                    f"FROM feedback_staging ORDER BY source, external_id, ctid) s WHERE NOT EXISTS (SELECT FROM "
+                    f"{KEY_TABLE} k WHERE k.source = s.source AND k.external_id = s.external_id) "
+                    # in the rows' own order, so that ids grow with it as they did
+                    f"ORDER BY s.position RETURNING id, source, external_id"
+                )
+                return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
+        except psycopg.errors.UniqueViolation:
+            if attempt == STAGING_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _ids_for(cursor: Any, table: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -485,5 +515,7 @@ class PlannerStatistics:
         with connection.cursor() as cursor:
             for table, columns in self.targets:
                 cursor.execute(f"ANALYZE {quote(table)} ({', '.join(quote(c) for c in columns)})")
+                if table == Feedback._meta.db_table:
+                    cursor.execute(f"ANALYZE {KEY_TABLE}")  # the import looks its keys up there
         self.known += self.added
         self.added = 0

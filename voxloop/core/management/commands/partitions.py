@@ -1,7 +1,8 @@
-"""`voxloop partitions`: the monthly partitions of the case timeline and the audit log on PostgreSQL.
+"""`voxloop partitions`: the monthly partitions of the case timeline, the audit log and feedback on PostgreSQL.
 
 Lists each partitioned log's months; --ensure creates the coming months (as the daily beat task does);
---drop-before DATE drops the months that ended on or before DATE, whole (--dry-run only counts).
+--drop-before DATE drops the months that ended on or before DATE, whole (--dry-run only counts), with what refers to
+their rows as the models' on_delete says (a month of feedback takes its analyses, tags and case links with it).
 """
 
 from datetime import date
@@ -13,7 +14,9 @@ from voxloop.core import partitions
 
 
 class Command(BaseCommand):
-    help = "List, create ahead or drop the monthly partitions of the case timeline and audit log (PostgreSQL)."
+    help = (
+        "List, create ahead or drop the monthly partitions of the case timeline, audit log and feedback (PostgreSQL)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ensure", action="store_true", help="create this month's and the next months' ones")
