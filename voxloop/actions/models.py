@@ -230,7 +230,7 @@ class NoticeStatus(models.TextChoices):
     FAILED = "failed", pgettext_lazy("fix notice", "Failed")
 
 
-NOTICE_CHANNEL_LABELS = {"email": _("e-mail"), "sms": _("SMS"), "im": _("chat app")}
+NOTICE_CHANNEL_LABELS = {"email": _("email"), "sms": _("SMS"), "im": _("chat app")}
 
 
 class FixNotice(models.Model):

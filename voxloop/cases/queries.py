@@ -458,7 +458,7 @@ REOPEN_REASONS = {
 REASON_LABELS: dict[str, Any] = {}
 # The channels notify sends to customers by (its DeliveryChannel), named on delivery notes.
 DELIVERY_CHANNEL_LABELS: dict[str, Any] = {
-    "email": gettext_lazy("e-mail"),
+    "email": gettext_lazy("email"),
     "sms": gettext_lazy("SMS"),
     "im": gettext_lazy("chat app"),
 }

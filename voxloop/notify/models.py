@@ -46,13 +46,13 @@ class DeliveryChannel(models.TextChoices):
     """How a message reaches its reader: e-mail (SMTP), or a text/chat-app message through the company's own
     HTTP gateway (``DeliveryGateway``; notify/gateway.py)."""
 
-    EMAIL = "email", _("e-mail")
+    EMAIL = "email", _("email")
     SMS = "sms", _("SMS")
     IM = "im", _("chat app")
 
 
 class NotSentReason(models.TextChoices):
-    NO_ADDRESS = "no_address", _("no address to send to")
+    NO_ADDRESS = "no_address", _("no email address")  # nor a phone or chat id for an enabled gateway
     OPTED_OUT = "opted_out", _("the customer opted out and did not write to us")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("the customer withdrew consent to notices")
 

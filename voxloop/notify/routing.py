@@ -6,7 +6,8 @@ The customer's own channel is the channel of the feedback they wrote to us most 
 action's scope): e-mail and web forms answer by e-mail; the hotline and SMS sources by SMS; WeChat, WeCom, the app
 and other chat sources by chat app (the ``im`` gateway). SMS and chat app need the customer's number or chat id
 and an enabled gateway (``DeliveryGateway``); otherwise the message falls back to e-mail when there is an
-address, else it is not sent (``NotSentReason.NO_ADDRESS``). Opt-out, consent and contact fatigue are checked by
+address, then to any other enabled channel the customer has an address for, else it is not sent
+(``NotSentReason.NO_ADDRESS``). Opt-out, consent and contact fatigue are checked by
 the caller exactly as for e-mail: routing only says where a message would go.
 """
 
@@ -63,19 +64,22 @@ def channel_label(channel: str) -> str:
 
 
 def route_customer(customer: Customer | None, latest: FeedbackContact | None, fallback_email: str = "") -> ReplyRoute:
-    """Where a message to this customer goes (see the module's docstring)."""
+    """Where a message to this customer goes (see the module's docstring): their own channel, else e-mail, else
+    another enabled channel they have an address for, else nowhere."""
+    enabled = enabled_channels()
+    addresses = {
+        DeliveryChannel.EMAIL: (customer.email if customer is not None else "")
+        or fallback_email
+        or (latest.email if latest else ""),
+        DeliveryChannel.SMS: (customer.phone if customer is not None else "") or (latest.phone if latest else ""),
+        DeliveryChannel.IM: im_id(customer),
+    }
     wanted = preferred_channel(latest)
-    if wanted != DeliveryChannel.EMAIL and wanted in enabled_channels():
-        if wanted == DeliveryChannel.SMS:
-            address = (customer.phone if customer is not None else "") or (latest.phone if latest else "")
-        else:
-            address = im_id(customer)
-        if address:
-            return ReplyRoute(wanted, channel_label(wanted), address)
-    email = (customer.email if customer is not None else "") or fallback_email or (latest.email if latest else "")
-    if email:
-        return ReplyRoute(DeliveryChannel.EMAIL, channel_label(DeliveryChannel.EMAIL), email)
-    return ReplyRoute(
-        "", "", "", gettext("The customer has no address we can send to, so nothing will be sent."),
-        reason_code=NotSentReason.NO_ADDRESS,
-    )  # fmt: skip
+    for channel in dict.fromkeys([wanted, DeliveryChannel.EMAIL, DeliveryChannel.SMS, DeliveryChannel.IM]):
+        if addresses[channel] and (channel == DeliveryChannel.EMAIL or channel in enabled):
+            return ReplyRoute(channel, channel_label(channel), addresses[channel])
+    if enabled:
+        reason = gettext("The customer has no e-mail address, phone number or chat id we can send to: nothing is sent.")
+    else:
+        reason = gettext("The customer has no email address, so the reply will not be sent.")
+    return ReplyRoute("", "", "", reason, reason_code=NotSentReason.NO_ADDRESS)

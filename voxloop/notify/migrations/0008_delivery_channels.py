@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='outgoingmessage',
             name='channel',
-            field=models.CharField(choices=[('email', 'e-mail'), ('sms', 'SMS'), ('im', 'chat app')], default='email', max_length=10, verbose_name='channel'),
+            field=models.CharField(choices=[('email', 'email'), ('sms', 'SMS'), ('im', 'chat app')], default='email', max_length=10, verbose_name='channel'),
         ),
         migrations.RunPython(existing_rows_are_email, migrations.RunPython.noop),
     ]
