@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from voxloop.accounts import privacy
@@ -148,8 +149,9 @@ def test_a_5xx_answer_is_retried_later_and_then_sent(gateways, agent, settings):
     case = case_from("hotline", "call-centre", phone=PHONE)
     gateways.answers = [(503, {"error": "provider down"})]
     add_reply(case, agent, "稍后回复")
+    outbox.process_case_events()
     now = timezone.now()
-    deliver(now)
+    send_due_messages(now)
     message = OutgoingMessage.objects.get(kind=MessageKind.CUSTOMER_REPLY)
     assert message.status == MessageStatus.PENDING and "503" in message.last_error
     assert message.next_attempt_at is not None and message.next_attempt_at >= now + timedelta(seconds=60)
@@ -233,6 +235,8 @@ def test_opt_out_holds_for_chat_apps_as_for_email(gateways, agent):
     # A WeChat post on social media is not the customer writing to us: an opted-out customer hears nothing.
     case = case_from("social", "wechat", handles={"wechat": "wx_lina"})
     Customer.objects.filter(pk=case.customer_id).update(opted_out=True)
+    case.refresh_from_db()
+    case.customer.refresh_from_db()
     assert not delivery.reply_route(case).will_send
     add_reply(case, agent, "hello")
     deliver()
@@ -338,3 +342,23 @@ def test_the_incident_reply_preview_counts_channels(gateways, manager, agent):
     sent = OutgoingMessage.objects.filter(kind=MessageKind.CUSTOMER_REPLY)
     assert sorted(sent.values_list("channel", "status")) == [("email", "not_sent"), ("email", "sent"), ("sms", "sent")]
     assert json.loads(gateways.requests[0]["body"])["to"] == PHONE
+
+
+# --- what the pages say before anything is sent ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Will be sent by SMS to"), ("zh-hans", "短信")])
+def test_the_reply_box_names_the_channel(gateways, agent, client, language, words):
+    case = case_from("hotline", "sms", phone=PHONE, email="li.na@example.com")
+    client.force_login(agent)
+    html = client.get(reverse("cases:detail", args=[case.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-route="sms"' in html and words in html
+    assert str(privacy.contact_for(PHONE, agent)) in html  # the number as the one masking rule shows it
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "1 by SMS"), ("zh-hans", "通过短信：1")])
+def test_the_notice_preview_counts_by_channel(gateways, closed_action, manager, client, language, words):
+    action, _people = closed_action
+    client.force_login(manager)
+    html = client.get(reverse("actions:notices", args=[action.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-channel="sms"' in html and words in html
