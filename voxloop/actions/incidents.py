@@ -12,6 +12,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,7 @@ from voxloop.alerts.models import AlertDimension
 from voxloop.cases import services as case_services
 from voxloop.cases.delivery import reply_route
 from voxloop.cases.guards import CaseError
-from voxloop.cases.models import ACTIVE_STATUSES
+from voxloop.cases.models import ACTIVE_STATUSES, Case
 from voxloop.cases.tracking import customer_language
 
 CLOSED = (ActionStatus.CLOSED_EFFECTIVE, ActionStatus.CLOSED_NOT_EFFECTIVE)
@@ -61,7 +62,7 @@ def set_public_note(actor: User, action: ImprovementAction, note: str, note_en: 
     return action
 
 
-def _open_linked_cases(action: ImprovementAction):  # noqa: ANN202 - a QuerySet of Case
+def _open_linked_cases(action: ImprovementAction) -> QuerySet[Case]:
     return action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).select_related("customer")
 
 

@@ -362,3 +362,13 @@ def test_the_notice_preview_counts_by_channel(gateways, closed_action, manager, 
     client.force_login(manager)
     html = client.get(reverse("actions:notices", args=[action.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert 'data-channel="sms"' in html and words in html
+
+
+def test_the_outgoing_message_log_names_the_channel(gateways, agent, client):
+    case = case_from("hotline", "sms", phone=PHONE)
+    add_reply(case, agent, "hello")
+    deliver()
+    admin = User.objects.create_user("root", password="x", role=Role.ADMIN)
+    client.force_login(admin)
+    html = client.get(reverse("outgoing_mail:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"SMS: {privacy.contact_for(PHONE, admin)}" in html
