@@ -67,7 +67,7 @@ def route_customer(customer: Customer | None, latest: FeedbackContact | None, fa
     """Where a message to this customer goes (see the module's docstring): their own channel, else e-mail, else
     another enabled channel they have an address for, else nowhere."""
     enabled = enabled_channels()
-    addresses = {
+    addresses: dict[str, str] = {
         DeliveryChannel.EMAIL: (customer.email if customer is not None else "")
         or fallback_email
         or (latest.email if latest else ""),
