@@ -520,6 +520,9 @@ def describe_event(
     elif kind in (EventKind.PUBLIC_REPLY, EventKind.INTERNAL_NOTE):
         public = kind == EventKind.PUBLIC_REPLY
         summary = gettext("Public reply to the customer") if public else gettext("Internal note")
+        channel = str(DELIVERY_CHANNEL_LABELS.get(str(p.get("channel") or ""), "")) if public else ""
+        if channel:
+            summary = gettext("Public reply to the customer, by %(channel)s") % {"channel": channel}
         return TimelineEntry(event, summary, str(p.get("text", "")), public)
     elif kind == EventKind.STATUS_CHANGED:
         summary = gettext("Status changed from %(old)s to %(new)s.") % {

@@ -133,6 +133,11 @@ def test_a_reply_to_an_sms_customer_reaches_the_gateway_signed(gateways, agent):
     assert request["headers"]["X-Gateway-Token"] == "t0k"
     assert verify_signature(SECRET, request["headers"][SIGNATURE_HEADER], request["body"])
     assert not verify_signature("another secret", request["headers"][SIGNATURE_HEADER], request["body"])
+    reply = CaseEvent.objects.get(case=case, kind=EventKind.PUBLIC_REPLY)
+    for language, summary in (("en", "Public reply to the customer, by SMS"), ("zh-hans", "通过短信")):
+        with translation.override(language):
+            entry = next(e for e in timeline(case, agent) if e.event.pk == reply.pk)
+        assert summary in entry.summary  # the timeline says which channel the reply went by
 
 
 def test_a_chat_app_customer_is_answered_in_the_chat_app(gateways, agent):
