@@ -55,14 +55,15 @@ class FixNoticeMessage:
     subject: str
     body: str
     notice_ref: str  # "fixnotice:<action id>:<customer id>": the outbox row's recipient, for the log
+    channel: str = "email"  # how it goes: "email", "sms", "im" (voxloop.cases.delivery.customer_route chose)
 
 
 class NoticeSendError(Exception):
     """The message could not be sent; the text says why (the mail server's words)."""
 
 
-# channel ("email") -> a sender that sends one message or raises NoticeSendError. notify registers the e-mail
-# sender in its AppConfig.ready (layers.md L2): actions sits below notify and never names it.
+# channel ("email", "sms", "im") -> a sender that sends one message or raises NoticeSendError. notify registers
+# its senders in its AppConfig.ready (layers.md L2): actions sits below notify and never names it.
 NoticeSender = Callable[[FixNoticeMessage], None]
 _notice_senders: dict[str, NoticeSender] = {}
 

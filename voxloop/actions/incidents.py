@@ -12,8 +12,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from voxloop.accounts.models import User
 from voxloop.accounts.permissions import Capability, require
@@ -23,11 +25,18 @@ from voxloop.actions.services import ActionError, ActionErrorCode, _announce, _e
 from voxloop.alerts.hooks import AlertRaised
 from voxloop.alerts.models import AlertDimension
 from voxloop.cases import services as case_services
+from voxloop.cases.delivery import reply_route
 from voxloop.cases.guards import CaseError
-from voxloop.cases.models import ACTIVE_STATUSES
+from voxloop.cases.models import ACTIVE_STATUSES, Case
 from voxloop.cases.tracking import customer_language
 
 CLOSED = (ActionStatus.CLOSED_EFFECTIVE, ActionStatus.CLOSED_NOT_EFFECTIVE)
+# Why a reply would reach nobody, short (notify's NotSentReason codes, as cases.delivery.ReplyRoute carries them).
+NOT_SENT_LABELS = {
+    "no_address": gettext_lazy("not sent: no address"),
+    "opted_out": gettext_lazy("not sent: opted out"),
+    "consent_withdrawn": gettext_lazy("not sent: withdrew consent"),
+}
 
 
 @dataclass
@@ -53,6 +62,25 @@ def set_public_note(actor: User, action: ImprovementAction, note: str, note_en: 
     return action
 
 
+def _open_linked_cases(action: ImprovementAction) -> QuerySet[Case]:
+    return action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).select_related("customer")
+
+
+def answer_routes(action: ImprovementAction) -> list[tuple[str, str, int]]:
+    """How the bulk reply would reach the customers of the linked open cases, counted by channel: (channel or "",
+    "SMS" / "not sent: no address" in the reader's language, how many); the same routing the reply itself takes
+    (voxloop.cases.delivery.reply_route)."""
+    counts: dict[tuple[str, str], int] = {}
+    for case in _open_linked_cases(action).order_by("pk"):
+        route = reply_route(case)
+        if route.will_send:
+            key = (route.channel, route.channel_label)
+        else:
+            key = ("", str(NOT_SENT_LABELS.get(route.reason_code, gettext_lazy("not sent"))))
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(((c, label, n) for (c, label), n in counts.items()), key=lambda t: (t[0] == "", -t[2], t[0]))
+
+
 def answer_linked_cases(actor: User, action: ImprovementAction, note: str = "") -> AnswerResult:
     """Reply to every linked open case with the action's public note, in the customer's language, and resolve it
     (root cause: the action's first topic). Managers do it: the cases may belong to many teams."""
@@ -68,8 +96,7 @@ def answer_linked_cases(actor: User, action: ImprovementAction, note: str = "") 
         )
     root_cause = action.topics[0]
     result = AnswerResult()
-    cases = action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).select_related("customer")
-    for case in cases.order_by("pk"):
+    for case in _open_linked_cases(action).order_by("pk"):
         # in the customer's language, by the rule their reply e-mail follows (the case's, the customer's, the
         # language they wrote in)
         note = action.note_for(customer_language(case) or settings.LANGUAGE_CODE)

@@ -230,6 +230,9 @@ class NoticeStatus(models.TextChoices):
     FAILED = "failed", pgettext_lazy("fix notice", "Failed")
 
 
+NOTICE_CHANNEL_LABELS = {"email": _("email"), "sms": _("SMS"), "im": _("chat app")}
+
+
 class FixNotice(models.Model):
     """One "you told us, we fixed it" message to one customer: the log of who was told, where, in which language
     and from which of their feedback items. At most one per action and customer."""
@@ -261,3 +264,8 @@ class FixNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} → {self.customer_id} ({self.status})"
+
+    @property
+    def channel_label(self) -> str:
+        """The channel it went by, in the reader's language (notify's delivery channels)."""
+        return str(NOTICE_CHANNEL_LABELS.get(self.channel, self.channel))

@@ -103,6 +103,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "collaborators": action.collaborators.all(), "cases": action.cases.all()[:20],
         "scope": queries.scope_labels(action, get_language() or ""),
         "open_cases": action.cases.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).count(),
+        "answer_routes": incidents.answer_routes(action) if may_work and has(user, Capability.MANAGE_CASES) else [],
         "may_answer_cases": may_work and has(user, Capability.MANAGE_CASES),
         "notices_sent": action.notices.filter(status="sent").count(),
     })  # fmt: skip

@@ -2,7 +2,12 @@
 
 The notify app (a higher layer) decides and sends; it registers its answer here in NotifyConfig.ready, so the
 case page can tell the agent the truth (channel, masked address, or why nothing will be sent) and preview the
-message without cases importing notify. Without a registered route the page says no message is sent."""
+message without cases importing notify. Without a registered route the page says no message is sent.
+
+``customer_route`` is the one routing rule for every message to a customer (case replies, the actions app's
+"we fixed it" notices and its incident replies): the channel of the feedback they wrote to us most recently, by
+e-mail, SMS or chat app, else e-mail, else nothing. notify registers it too (docs/cases.md, "Replies by
+channel")."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from django.utils.translation import gettext
 
 from voxloop.accounts.models import User
 from voxloop.cases.models import Case
+from voxloop.feedback.models import Customer
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class ReplyRoute:
     channel_label: str
     address: str  # unmasked: the page masks it per viewer
     not_sent_reason: str = ""  # in words, when channel is ""
+    reason_code: str = ""  # notify's NotSentReason value, when channel is ""
 
     @property
     def will_send(self) -> bool:
@@ -34,11 +41,24 @@ class ReplyPreview:
     language: str
 
 
+@dataclass(frozen=True)
+class FeedbackContact:
+    """What routing reads of the feedback a customer wrote to us most recently (in a case, or in an action's
+    scope): where it came from and the contact details it carried."""
+
+    channel: str  # voxloop.feedback.models.Channel
+    source: str  # e.g. "wechat", "sms", "app"
+    email: str = ""
+    phone: str = ""
+
+
 RouteFinder = Callable[[Case], ReplyRoute]
+CustomerRouter = Callable[[Customer | None, FeedbackContact | None, str], ReplyRoute]
 PreviewRenderer = Callable[[Case, User, str], ReplyPreview]
 
 _route: RouteFinder | None = None
 _preview: PreviewRenderer | None = None
+_router: CustomerRouter | None = None
 
 
 def register_reply_delivery(route: RouteFinder, preview: PreviewRenderer) -> None:
@@ -54,3 +74,16 @@ def reply_route(case: Case) -> ReplyRoute:
 
 def reply_preview(case: Case, author: User, text: str) -> ReplyPreview | None:
     return _preview(case, author, text) if _preview is not None else None
+
+
+def register_customer_router(router: CustomerRouter) -> None:
+    global _router
+    _router = router
+
+
+def customer_route(customer: Customer | None, latest: FeedbackContact | None, fallback_email: str = "") -> ReplyRoute:
+    """How a message to this customer would go now: ``latest`` is the feedback they wrote most recently on the
+    case or scope, ``fallback_email`` an address to use when the customer record has none."""
+    if _router is None:
+        return ReplyRoute("", "", "", gettext("This installation sends no messages to customers."))
+    return _router(customer, latest, fallback_email)

@@ -456,6 +456,12 @@ REOPEN_REASONS = {
 # Codes other stages record as an event's "reason" (a follow-up skipped, a message not sent), told in words. The
 # stage that owns the codes registers their labels in its AppConfig.ready (notify sits above cases).
 REASON_LABELS: dict[str, Any] = {}
+# The channels notify sends to customers by (its DeliveryChannel), named on delivery notes.
+DELIVERY_CHANNEL_LABELS: dict[str, Any] = {
+    "email": gettext_lazy("email"),
+    "sms": gettext_lazy("SMS"),
+    "im": gettext_lazy("chat app"),
+}
 
 
 def register_reason_labels(labels: Mapping[str, Any]) -> None:
@@ -514,6 +520,9 @@ def describe_event(
     elif kind in (EventKind.PUBLIC_REPLY, EventKind.INTERNAL_NOTE):
         public = kind == EventKind.PUBLIC_REPLY
         summary = gettext("Public reply to the customer") if public else gettext("Internal note")
+        channel = str(DELIVERY_CHANNEL_LABELS.get(str(p.get("channel") or ""), "")) if public else ""
+        if channel:
+            summary = gettext("Public reply to the customer, by %(channel)s") % {"channel": channel}
         return TimelineEntry(event, summary, str(p.get("text", "")), public)
     elif kind == EventKind.STATUS_CHANGED:
         summary = gettext("Status changed from %(old)s to %(new)s.") % {
@@ -587,11 +596,20 @@ def describe_event(
         summary = gettext("The customer was told the case is being handled.")
     elif kind == EventKind.NOTIFICATION:
         to = mask(str(p.get("to") or "")) or gettext("the recipient")
+        channel = str(DELIVERY_CHANNEL_LABELS.get(str(p.get("channel") or ""), ""))
         if p.get("delivery") == "failed":
-            summary = gettext("A message to %(to)s could not be delivered.") % {"to": to}
+            if channel:
+                summary = gettext("A message by %(channel)s to %(to)s could not be delivered.") % {
+                    "channel": channel, "to": to,
+                }  # fmt: skip
+            else:
+                summary = gettext("A message to %(to)s could not be delivered.") % {"to": to}
             return TimelineEntry(event, summary, _reason(p.get("reason")))
         if p.get("delivery") == "not_sent":
-            summary = gettext("A message to %(to)s was not sent.") % {"to": to}
+            if channel and p.get("to"):
+                summary = gettext("A message by %(channel)s to %(to)s was not sent.") % {"channel": channel, "to": to}
+            else:
+                summary = gettext("A message to %(to)s was not sent.") % {"to": to}
             return TimelineEntry(event, summary, _reason(p.get("reason")))
         if p.get("rule"):
             summary = gettext("Rule “%(rule)s” asks for attention.") % {"rule": p.get("rule")}

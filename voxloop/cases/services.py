@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.cases import followup, repeat
+from voxloop.cases.delivery import reply_route
 from voxloop.cases.events import record_event, record_events
 
 # CaseError and CaseErrorCode are re-exported: pages and tests catch them from here.
@@ -407,7 +408,11 @@ def add_reply(
             fields.append("status")
         schedule_next_check(case)
         case.save(update_fields=[*fields, "sla_next_check_at"])
-        return record_event(case, EventKind.PUBLIC_REPLY if public else EventKind.INTERNAL_NOTE, author, now, text=text)
+        if not public:
+            return record_event(case, EventKind.INTERNAL_NOTE, author, now, text=text)
+        # The channel the reply goes by (or "" when it reaches nobody), for the timeline: the same routing the
+        # sender applies to it moments later (cases.delivery.reply_route).
+        return record_event(case, EventKind.PUBLIC_REPLY, author, now, text=text, channel=reply_route(case).channel)
 
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {

@@ -18,7 +18,7 @@ from voxloop.accounts.models import AuditAction, User
 from voxloop.accounts.permissions import Capability, require
 from voxloop.accounts.privacy import contact_for, record_shown, text_for
 from voxloop.cases.checklist import SINK_BACKENDS
-from voxloop.notify.models import MessageKind, MessageStatus, NotSentReason, OutgoingMessage
+from voxloop.notify.models import DeliveryChannel, MessageKind, MessageStatus, NotSentReason, OutgoingMessage
 
 AUDIENCES = ("customer", "staff")
 PAGE_SIZE = 50
@@ -45,7 +45,11 @@ def _reason(message: OutgoingMessage) -> str:
 
 def _to(message: OutgoingMessage, viewer: object) -> str:
     if message.recipient == "customer":
-        return str(contact_for(message.to_email, viewer)) if message.to_email else ""
+        address = message.address or message.to_email
+        shown = str(contact_for(address, viewer)) if address else ""
+        if shown and message.channel != DeliveryChannel.EMAIL:  # "SMS: 138****00"
+            return f"{message.get_channel_display()}: {shown}"
+        return shown
     user = message.to_user
     name = (user.get_full_name() or user.username) if user is not None else ""
     return f"{name} <{message.to_email}>" if message.to_email and name else name or message.to_email
@@ -82,7 +86,11 @@ def outgoing_list(request: HttpRequest) -> HttpResponse:
     record_shown(
         request.user,
         OutgoingMessage,
-        [(m.pk, m.case.customer_id if m.case else None) for m in messages if m.recipient == "customer" and m.to_email],
+        [
+            (m.pk, m.case.customer_id if m.case else None)
+            for m in messages
+            if m.recipient == "customer" and (m.address or m.to_email)
+        ],
         request=request,
     )
     delivered, where = mail_server()
@@ -107,7 +115,7 @@ def outgoing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Capability.ADMINISTER)
     message = get_object_or_404(OutgoingMessage.objects.select_related("to_user", "case"), pk=pk)
     customer = message.recipient == "customer"
-    known = [message.to_email] if customer and message.to_email else []
+    known = [message.address or message.to_email] if customer and (message.address or message.to_email) else []
     if customer:
         record_access(
             cast(User, request.user),  # login_required: a signed-in user

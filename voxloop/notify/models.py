@@ -7,7 +7,10 @@ was said, to whom, and what became of it.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -39,8 +42,17 @@ class MessageStatus(models.TextChoices):
     NOT_SENT = "not_sent", _("Not sent")
 
 
+class DeliveryChannel(models.TextChoices):
+    """How a message reaches its reader: e-mail (SMTP), or a text/chat-app message through the company's own
+    HTTP gateway (``DeliveryGateway``; notify/gateway.py)."""
+
+    EMAIL = "email", _("email")
+    SMS = "sms", _("SMS")
+    IM = "im", _("chat app")
+
+
 class NotSentReason(models.TextChoices):
-    NO_ADDRESS = "no_address", _("no email address")
+    NO_ADDRESS = "no_address", _("no email address")  # nor a phone or chat id for an enabled gateway
     OPTED_OUT = "opted_out", _("the customer opted out and did not write to us")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("the customer withdrew consent to notices")
 
@@ -55,6 +67,12 @@ class OutgoingMessage(TimeStampedModel):
     recipient = models.CharField(_("recipient"), max_length=40)
     to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     to_email = models.CharField(_("to"), max_length=254, blank=True)
+    # The channel it goes by and the address there (an e-mail address, a phone number, a chat-app id); an e-mail
+    # message has the same address in to_email, which the mail code and older rows read.
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=DeliveryChannel.choices, default=DeliveryChannel.EMAIL
+    )
+    address = models.CharField(_("address"), max_length=254, blank=True)
     language = models.CharField(_("language"), max_length=10)
     subject = models.CharField(_("subject"), max_length=300)
     body = models.TextField(_("text"))
@@ -82,7 +100,43 @@ class OutgoingMessage(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} -> {self.to_email or self.recipient} ({self.status})"
+        return f"{self.kind} -> {self.address or self.to_email or self.recipient} ({self.status})"
+
+
+def new_gateway_secret() -> str:
+    return "gwsec_" + secrets.token_urlsafe(32)
+
+
+class DeliveryGateway(TimeStampedModel):
+    """Where SMS or chat-app messages are handed over: an HTTP endpoint on the company's own servers that talks to
+    the SMS provider or chat platform. One per channel, edited in the Django admin (docs/operations.md)."""
+
+    channel = models.CharField(
+        _("channel"), max_length=10, unique=True,
+        choices=[(DeliveryChannel.SMS, DeliveryChannel.SMS.label), (DeliveryChannel.IM, DeliveryChannel.IM.label)],
+    )  # fmt: skip
+    url = models.URLField(_("gateway URL"), max_length=2000)
+    secret = models.CharField(
+        _("signing secret"), max_length=100, default=new_gateway_secret,
+        help_text=_("Signs every request (X-VoxLoop-Signature, as for webhooks); the gateway checks it."),
+    )  # fmt: skip
+    token_header = models.CharField(
+        _("token header"), max_length=100, blank=True,
+        help_text=_("Optional: a header the gateway expects, e.g. Authorization."),
+    )  # fmt: skip
+    token = models.CharField(_("token"), max_length=500, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(
+        _("timeout (seconds)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        ordering = ["channel"]
+        verbose_name = _("SMS / chat-app gateway")
+        verbose_name_plural = _("SMS / chat-app gateways")
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.url}"
 
 
 class MessageAttachment(models.Model):

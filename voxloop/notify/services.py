@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voxloop.accounts.models import Role, User
 from voxloop.cases.compensation import may_approve
-from voxloop.cases.delivery import ReplyPreview, ReplyRoute
+from voxloop.cases.delivery import FeedbackContact, ReplyPreview, ReplyRoute
 from voxloop.cases.events import record_event
 from voxloop.cases.models import Case, CaseEvent, Clock, Compensation, EventKind
 from voxloop.cases.tracking import customer_language, normalise_language, tracking_url
@@ -48,7 +48,16 @@ from voxloop.core.kicks import on_commit_once
 from voxloop.core.work_queue import claim_row, due_rows
 from voxloop.feedback.hooks import ContactPurpose, blocked_customer_ids
 from voxloop.feedback.models import Channel, Feedback
-from voxloop.notify.models import MessageKind, MessageStatus, NotificationPreference, NotSentReason, OutgoingMessage
+from voxloop.notify.gateway import TRANSPORTS, GatewayError
+from voxloop.notify.models import (
+    DeliveryChannel,
+    MessageKind,
+    MessageStatus,
+    NotificationPreference,
+    NotSentReason,
+    OutgoingMessage,
+)
+from voxloop.notify.routing import route_customer
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +239,23 @@ def customer_address(case: Case) -> str:
     return latest or ""
 
 
+def case_contact(case: Case) -> FeedbackContact | None:
+    """The feedback the customer wrote to us most recently on this case: its channel decides the reply's."""
+    row = (
+        Feedback.objects.filter(case_links__case_id=case.pk)
+        .order_by("-received_at", "-id")
+        .values_list("channel", "source", "contact_email", "contact_phone")
+        .first()
+    )
+    return FeedbackContact(*row) if row else None
+
+
+def case_route(case: Case) -> ReplyRoute:
+    """The channel and address a message to this case's customer goes by (notify/routing.py)."""
+    customer = case.customer if case.customer_id else None
+    return route_customer(customer, case_contact(case), customer_address(case))
+
+
 def customer_wrote_to_us(case: Case) -> bool:
     return Feedback.objects.filter(case_links__case_id=case.pk, channel__in=CUSTOMER_WROTE_CHANNELS).exists()
 
@@ -245,14 +271,21 @@ class _DraftReply:
 
 def reply_route(case: Case) -> ReplyRoute:
     """Where a public reply on this case would go now, by the same rules ``_build`` applies when it is sent."""
-    address = customer_address(case)
-    if not address:
-        return ReplyRoute("", "", "", str(_("The customer has no email address, so the reply will not be sent.")))
+    route = case_route(case)
+    if not route.will_send:
+        return route
     if case.customer_id and case.customer and case.customer.opted_out and not customer_wrote_to_us(case):
         return ReplyRoute(
-            "", "", address, str(_("The customer opted out of contact and did not write to us: nothing is sent."))
-        )
-    return ReplyRoute("email", str(_("email")), address)
+            "", "", route.address,
+            str(_("The customer opted out of contact and did not write to us: nothing is sent.")),
+            reason_code=NotSentReason.OPTED_OUT,
+        )  # fmt: skip
+    if blocked_customer_ids([case.customer_id or 0], ContactPurpose.NOTICES):
+        return ReplyRoute(
+            "", "", route.address, str(_("The customer withdrew consent to notices: nothing is sent.")),
+            reason_code=NotSentReason.CONSENT_WITHDRAWN,
+        )  # fmt: skip
+    return route
 
 
 def reply_preview(case: Case, author: User, text: str) -> ReplyPreview:
@@ -330,11 +363,13 @@ def _build(event: CaseEvent, case: Case, item: Planned) -> OutgoingMessage:
     now = timezone.now()
     if item.recipient == CUSTOMER:
         language = customer_language(case) or normalise_language(settings.LANGUAGE_CODE) or "zh-hans"
-        to_email = customer_address(case)
+        route = case_route(case)  # the customer's own channel (notify/routing.py)
+        channel, address = route.channel or DeliveryChannel.EMAIL, route.address
     else:
         assert item.to_user is not None
         language = normalise_language(item.to_user.language) or normalise_language(settings.LANGUAGE_CODE) or "en"
-        to_email = item.to_user.email
+        channel, address = DeliveryChannel.EMAIL, item.to_user.email  # colleagues: e-mail (and the bell)
+    to_email = address if channel == DeliveryChannel.EMAIL else ""
     subject, body = _render(item.kind, language, _context(event, case, item))
     message = OutgoingMessage(
         kind=item.kind,
@@ -343,13 +378,15 @@ def _build(event: CaseEvent, case: Case, item: Planned) -> OutgoingMessage:
         recipient=item.recipient,
         to_user=item.to_user,
         to_email=to_email,
+        channel=channel,
+        address=address,
         language=language,
         subject=subject,
         body=body,
         next_attempt_at=now,
     )
     reason = ""
-    if not to_email:
+    if not address:
         reason = NotSentReason.NO_ADDRESS
     elif (
         item.recipient == CUSTOMER
@@ -372,7 +409,8 @@ def _timeline_note(case: Case, message: OutgoingMessage, delivery: str, reason: 
     """A NOTIFICATION on the case's timeline, so the agent sees a message that did not reach its reader."""
     record_event(
         case, EventKind.NOTIFICATION, None, timezone.now(), delivery=delivery, reason=reason,
-        message_id=message.pk, message_kind=message.kind, to=message.to_email, recipient=message.recipient,
+        message_id=message.pk, message_kind=message.kind, to=message.address or message.to_email,
+        recipient=message.recipient, channel=message.channel,
     )  # fmt: skip
 
 
@@ -388,6 +426,8 @@ def _kick_sender() -> None:
 
 def classify(exc: BaseException) -> tuple[bool, str]:
     """(permanent?, reason) for an exception raised while sending."""
+    if isinstance(exc, GatewayError):  # the SMS / chat-app gateway's answer (notify/gateway.py)
+        return exc.permanent, exc.reason
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         detail = "; ".join(
@@ -440,6 +480,40 @@ def send_due_messages(now: datetime | None = None, *, limit: int = 200, ids: Ite
 
 
 def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: SendRun) -> None:
+    transport = TRANSPORTS.get(message.channel)
+    try:
+        if transport is not None:
+            transport(message)  # SMS or chat app, through the company's gateway
+        else:
+            _email(message, connection).send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded on the row
+        permanent, reason = classify(exc)
+        if transport is None:
+            try:
+                connection.close()  # a broken session must not poison the next message
+            except Exception:  # noqa: BLE001
+                logger.debug("closing the mail connection failed", exc_info=True)
+        if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+            if not permanent:
+                reason = f"gave up after {message.attempts} attempts: {reason}"
+            _mark_failed(message, reason, now)
+            run.failed += 1
+        else:
+            OutgoingMessage.objects.filter(pk=message.pk).update(
+                last_error=reason[:2000], next_attempt_at=now + retry_delay(message.attempts), updated_at=now
+            )
+            run.retrying += 1
+            logger.warning("message %s to %s: %s; retrying", message.pk, message.address or message.to_email, reason)
+        _announce_outcome(message.pk)
+        return
+    OutgoingMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENT, sent_at=now, next_attempt_at=None, last_error="", updated_at=now
+    )
+    run.sent += 1
+    _announce_outcome(message.pk)
+
+
+def _email(message: OutgoingMessage, connection: Any) -> EmailMultiAlternatives:
     headers = {"Auto-Submitted": "auto-generated"} if message.kind in AUTOMATIC else {}
     if message.case_id and message.recipient == CUSTOMER:
         # Our own, stored Message-ID: the customer's reply names it in In-Reply-To and so finds its case.
@@ -456,32 +530,7 @@ def _send_one(message: OutgoingMessage, connection: Any, now: datetime, run: Sen
         email.attach_alternative(message.html_body, "text/html")
     for attachment in message.attachments.all():
         email.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
-    try:
-        email.send(fail_silently=False)
-    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded on the row
-        permanent, reason = classify(exc)
-        try:
-            connection.close()  # a broken session must not poison the next message
-        except Exception:  # noqa: BLE001
-            logger.debug("closing the mail connection failed", exc_info=True)
-        if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-            if not permanent:
-                reason = f"gave up after {message.attempts} attempts: {reason}"
-            _mark_failed(message, reason, now)
-            run.failed += 1
-        else:
-            OutgoingMessage.objects.filter(pk=message.pk).update(
-                last_error=reason[:2000], next_attempt_at=now + retry_delay(message.attempts), updated_at=now
-            )
-            run.retrying += 1
-            logger.warning("message %s to %s: %s; retrying", message.pk, message.to_email, reason)
-        _announce_outcome(message.pk)
-        return
-    OutgoingMessage.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENT, sent_at=now, next_attempt_at=None, last_error="", updated_at=now
-    )
-    run.sent += 1
-    _announce_outcome(message.pk)
+    return email
 
 
 # Who wants to hear how each attempt ended (voxloop.reports keeps its delivery log so): a peer or higher app

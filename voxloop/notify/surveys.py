@@ -12,7 +12,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from voxloop.actions.hooks import FixNoticeMessage, NoticeSendError
-from voxloop.notify.models import MessageKind, MessageStatus, OutgoingMessage
+from voxloop.notify.gateway import TRANSPORTS
+from voxloop.notify.models import DeliveryChannel, MessageKind, MessageStatus, OutgoingMessage
 from voxloop.notify.services import AUTOMATIC, classify
 from voxloop.surveys.delivery import SurveyEmail, SurveyMailError
 
@@ -36,11 +37,13 @@ def send_survey_email(mail: SurveyEmail) -> None:
 
 
 def send_fix_notice(mail: FixNoticeMessage) -> None:
-    """Store and send one "we fixed it" notice, once (the actions app logs the result per customer); raises
-    NoticeSendError, recorded on the row, when it fails."""
+    """Store and send one "we fixed it" notice, once, by the channel routing chose (e-mail, SMS or chat app); the
+    actions app logs the result per customer. Raises NoticeSendError, recorded on the row, when it fails."""
+    email = mail.channel == DeliveryChannel.EMAIL
     message = OutgoingMessage.objects.create(
-        kind=MessageKind.FIX_NOTICE, recipient=mail.notice_ref[:40], to_email=mail.to, language=mail.language,
-        subject=mail.subject[:300], body=mail.body, next_attempt_at=None, attempts=1,
+        kind=MessageKind.FIX_NOTICE, recipient=mail.notice_ref[:40], to_email=mail.to if email else "",
+        channel=mail.channel, address=mail.to, language=mail.language, subject=mail.subject[:300], body=mail.body,
+        next_attempt_at=None, attempts=1,
     )  # fmt: skip
     reason = _send_once(message)
     if reason is not None:
@@ -50,8 +53,12 @@ def send_fix_notice(mail: FixNoticeMessage) -> None:
 def _send_once(message: OutgoingMessage) -> str | None:
     """One attempt at a stored message, marked sent or failed on its row; returns the failure's reason, or None.
     The caller raises its own error, which its app records (on the invitation, on the notice)."""
+    transport = TRANSPORTS.get(message.channel)  # SMS or chat app: the company's gateway; else e-mail
     try:
-        _email(message).send(fail_silently=False)
+        if transport is not None:
+            transport(message)
+        else:
+            _email(message).send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and by the caller
         _permanent, reason = classify(exc)
         OutgoingMessage.objects.filter(pk=message.pk).update(
