@@ -156,7 +156,8 @@ def drain(limit: int | None = None) -> RefineResult:
     """One bounded batch of the work list (the periodic task); nothing when the lane is off."""
     if not enabled():
         return RefineResult()
-    return refine_feedback(work_list(limit or getattr(settings, "REFINE_BATCH", 200)))
+    batch: int = limit or int(getattr(settings, "REFINE_BATCH", 200))
+    return refine_feedback(work_list(batch))
 
 
 def progress(days: int | None = None) -> dict[str, int]:

@@ -70,7 +70,8 @@ def embed(texts: list[str]) -> np.ndarray:
     """L2-normalised 384-d "query: " embeddings of the texts' first MAX_CHARS characters."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    return np.asarray(_encoder().query([prepare(t) for t in texts]), dtype=np.float32).reshape(len(texts), -1)
+    vectors: np.ndarray = np.asarray(_encoder().query([prepare(t) for t in texts]), dtype=np.float32)
+    return vectors.reshape(len(texts), -1)
 
 
 def is_chinese(text: str) -> bool:
@@ -92,10 +93,11 @@ class RefineModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def head_proba(self, E: np.ndarray) -> np.ndarray:
-        z = E.astype(np.float64) @ self.coef.T + self.intercept
+        z: np.ndarray = E.astype(np.float64) @ self.coef.T + self.intercept
         z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        p: np.ndarray = np.exp(z)
+        out: np.ndarray = p / p.sum(axis=1, keepdims=True)
+        return out
 
     def combine(self, P: np.ndarray, fast: np.ndarray | None, chinese: np.ndarray) -> np.ndarray:
         """For Chinese rows with a fast-lane score: the polar split of P is re-weighted by the mean of the two

@@ -19,8 +19,10 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +53,7 @@ class Item:
     domain: str  # what a leave-one-domain-out fold leaves out
 
 
-def _overall(polarities) -> str | None:
+def _overall(polarities: Iterable[str | None]) -> str | None:
     # Both signs (or "conflict") is a mixed text: neutral, as a 3-star review. Only neutral aspects: neutral.
     found = {p for p in polarities if p}
     if "conflict" in found or {"positive", "negative"} <= found:
@@ -216,7 +218,7 @@ def fast_lane(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.array([r.sentiment_score for r in results], dtype=np.float64), [r.sentiment_label for r in results]
 
 
-def lodo(train: list[Item], test: list[Item], E_train: np.ndarray, E_test: np.ndarray) -> dict:
+def lodo(train: list[Item], test: list[Item], E_train: np.ndarray, E_test: np.ndarray) -> dict[str, Any]:
     """Leave one domain out: for every domain of the test sample, a head trained without it, tested on its
     test-split items. Binary accuracy (polar items, the sign of the score) and 3-class macro-F1 (all items).
 
@@ -241,7 +243,7 @@ def lodo(train: list[Item], test: list[Item], E_train: np.ndarray, E_test: np.nd
         model = refine.RefineModel(coef, intercept, ZH_NGRAM_WEIGHT, "fold")
         P_head = model.head_proba(E_test[rows])
         P_comb = model.score_embedded(E_test[rows], texts, fast)
-        row: dict = {"n": len(items), "zh": refine.is_chinese(texts[0])}
+        row: dict[str, Any] = {"n": len(items), "zh": refine.is_chinese(texts[0])}
         for name, score, pred in (
             ("fast", fast, [fast_labels_all[i] for i in rows]),
             ("head", P_head[:, 2] - P_head[:, 0], [refine.LABELS[i] for i in P_head.argmax(1)]),
@@ -258,7 +260,7 @@ def lodo(train: list[Item], test: list[Item], E_train: np.ndarray, E_test: np.nd
     return {"folds": folds, "overall": overall}
 
 
-def print_lodo(result: dict) -> None:
+def print_lodo(result: dict[str, Any]) -> None:
     print("leave one domain out (train without it, test on its test-split sample); binary acc / 3-class F1:")
     print(f"  {'domain':16} {'n':>5} | {'fast (shipped)':>14} | {'e5 head':>13} | {'refine':>13}")
     for domain, r in result["folds"].items():
