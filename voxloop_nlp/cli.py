@@ -1,6 +1,10 @@
 """`voxloop analyze INPUT.jsonl OUTPUT.jsonl` — the stable command-line contract of issue 3 — and
 `voxloop topics learn EXAMPLES.jsonl MODEL_DIR` / `voxloop analyze --topics MODEL_DIR …` (issue 16).
 
+Both lanes by default: the fast lane analyses each text, then the refine lane (`voxloop_nlp.refine`, ~20-60 items/s
+per core) re-judges its sentiment; `sentiment` is then the refined verdict and `refine` says what the fast lane
+said. `--fast` runs the fast lane alone (>= 1,000 items/s per core), as before.
+
 Each input line is `{"id": ..., "text": ...}`; each output line is the analysis (see `Analysis.to_dict`)
 with the `id`. `-` means stdin/stdout. Streams in chunks (bounded memory whatever the input size), keeps
 input order, and spreads chunks over `--workers N` processes. A bad line is reported on stderr with its
@@ -20,6 +24,7 @@ from typing import IO, Any
 
 CHUNK = 256
 _custom_topics = None  # a learnt taxonomy (`--topics`); set before workers fork, so they share it
+_refine_lane = False  # both lanes (the default) or `--fast`; set before workers fork
 
 
 def _parse(lines: list[tuple[int, str]], err: IO[str]) -> tuple[list[Any], list[str], int]:
@@ -54,10 +59,31 @@ def _analyze_chunk(payload: tuple[list[Any], list[str]]) -> list[str]:
 
     ids, texts = payload
     out = []
-    for id_, analysis in zip(ids, voxloop_nlp.analyze_batch(texts, topic_model=_custom_topics), strict=True):
-        row = {"id": id_, **analysis.to_dict()}
-        out.append(json.dumps(row, ensure_ascii=False))
+    rows = [analysis.to_dict() for analysis in voxloop_nlp.analyze_batch(texts, topic_model=_custom_topics)]
+    if _refine_lane and rows:
+        refined(texts, rows)
+    for id_, row in zip(ids, rows, strict=True):
+        out.append(json.dumps({"id": id_, **row}, ensure_ascii=False))
     return out
+
+
+def refined(texts: list[str], rows: list[dict[str, Any]]) -> None:
+    """The refine lane over the fast lane's results, in place: `sentiment` becomes the refine model's verdict;
+    `refine` keeps the fast lane's label and score, whether it changed, and the refine model's version."""
+    from voxloop_nlp import refine
+
+    model = refine.get_model()
+    fast = [float((r.get("sentiment") or {}).get("score") or 0.0) for r in rows]
+    for row, judgement in zip(rows, model.judge(texts, fast), strict=True):
+        before = row.get("sentiment") or {}
+        row["sentiment"] = {"label": judgement.label, "score": round(judgement.score, 4)}
+        row["refine"] = {
+            "fast_label": before.get("label", ""),
+            "fast_score": before.get("score"),
+            "changed": judgement.label != before.get("label"),
+            "margin": round(judgement.margin, 4),
+            "model_version": model.version,
+        }
 
 
 def _chunks(stream: IO[str]) -> Iterator[list[tuple[int, str]]]:
@@ -166,7 +192,7 @@ def topics_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    global _custom_topics
+    global _custom_topics, _refine_lane
     if argv and argv[0] == "topics":
         return topics_main(argv[1:])
     parser = argparse.ArgumentParser(prog="voxloop analyze", description=__doc__.split("\n\n")[0])
@@ -177,6 +203,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model-dir", default=None, help="use the models in this folder (default: the shipped ones)")
     parser.add_argument(
         "--topics", default=None, metavar="MODEL_DIR", help="topics from a taxonomy learnt with `voxloop topics learn`"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fast lane alone (n-grams, >= 1,000 items/s per core); by default the refine lane then re-judges"
+        " each text's sentiment with the slower e5-based model (~20-60 items/s per core)",
     )
     parser.add_argument(
         "--adapt",
@@ -210,6 +242,14 @@ def main(argv: list[str]) -> int:
             return 2
     if args.save_adapted and not args.adapt:
         parser.error("--save-adapted needs --adapt")
+    _refine_lane = not args.fast
+    if _refine_lane:
+        from voxloop_nlp import refine
+
+        if not refine.available():
+            print("voxloop analyze: the refine model is not installed (models/refine_head.*); use --fast",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     source: str | io.StringIO = args.input
     restore = None
     if args.adapt:
@@ -218,6 +258,7 @@ def main(argv: list[str]) -> int:
         return run(source, args.output, workers=args.workers)
     finally:
         _custom_topics = None
+        _refine_lane = False
         if restore is not None:
             from voxloop_nlp import models_store
 

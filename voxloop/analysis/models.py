@@ -53,10 +53,21 @@ class FeedbackAnalysis(models.Model):
     masked_text = models.TextField(blank=True)
     model_version = models.CharField(max_length=40, db_index=True)
     analysed_at = models.DateTimeField()
+    # The refine lane (voxloop.analysis.refine): how sure the fast lane was (|score|; the least sure are
+    # re-judged first), when the refine model re-judged the item and which version did, and the fast lane's
+    # label when the refine model changed it (blank when it agreed). A re-analysis writes a new row: unrefined.
+    fast_margin = models.FloatField(null=True, blank=True)
+    refined_at = models.DateTimeField(null=True, blank=True)
+    refine_version = models.CharField(max_length=40, blank=True, default="")
+    refined_from = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("analysis")
         verbose_name_plural = _("analyses")
+        indexes = [
+            # The refine lane's work list: unrefined rows, least sure first (the index shrinks as it drains).
+            models.Index(fields=["fast_margin"], condition=Q(refined_at__isnull=True), name="analysis_unrefined"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.feedback_id}: {self.sentiment} {self.model_version}"

@@ -72,6 +72,19 @@ def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
         "urgencies": Urgency.choices,
         "corrections": Correction.objects.filter(feedback=feedback).select_related("user")[:20],
         "corrected_fields": set(Correction.objects.filter(feedback=feedback).values_list("field", flat=True)),
+        "refined": _refined(analysis),
+    }
+
+
+def _refined(analysis: FeedbackAnalysis | None) -> dict[str, str] | None:
+    """The refine lane's change of the label, for the item page ("refined: negative → neutral (model X)")."""
+    if analysis is None or not analysis.refined_from:
+        return None
+    names = dict(Sentiment.choices)
+    return {
+        "old": str(names.get(analysis.refined_from, analysis.refined_from)),
+        "new": str(names.get(analysis.sentiment, analysis.sentiment)),
+        "version": analysis.refine_version,
     }
 
 
@@ -105,7 +118,24 @@ def models_page_context() -> dict[str, Any]:
         "jobs": AnalysisJob.objects.select_related("created_by")[:15],
         "max_limit": jobs.MAX_LIMIT_PER_DATASET,
         "active_nav": "models",
+        "refine": _refine_lane(),
     }
+
+
+def _refine_lane() -> dict[str, Any]:
+    """The refine lane's state for the models page: on or off (and why), its model and its progress."""
+    from django.conf import settings
+
+    from voxloop.analysis import refine
+
+    on = refine.enabled()
+    version = ""
+    if on:
+        from voxloop_nlp import refine as refine_model
+
+        version = refine_model.get_model().version
+    return {"enabled": on, "switched_off": not getattr(settings, "REFINE_ENABLED", True), "version": version,
+            "days": getattr(settings, "REFINE_DAYS", 30), **refine.progress()}  # fmt: skip
 
 
 def job_context(job: AnalysisJob) -> dict[str, Any]:

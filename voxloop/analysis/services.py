@@ -147,6 +147,7 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
                     masked_text=res.get("masked_text", ""),
                     model_version=res.get("model_version", ""),
                     analysed_at=now,
+                    fast_margin=_margin(sentiment.get("score")),
                 )
             )
             if (item.pk, CorrectionField.TOPICS) not in corrected:
@@ -180,6 +181,11 @@ def _store_results(items: Sequence[Feedback], results: Sequence[dict[str, Any]])
             batch_size=500,
         )
         analysis_replaced.announce(ids)
+
+
+def _margin(score: Any) -> float | None:
+    # The fast lane's score is 2·P(positive) − 1: its distance from 0 is how sure it was (refine-lane order).
+    return abs(float(score)) if isinstance(score, int | float) else None
 
 
 def aspect_of(topic: dict[str, Any], model_label: str, corrected_label: str | None) -> tuple[str, float | None]:

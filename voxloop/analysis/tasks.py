@@ -40,3 +40,12 @@ def adapt_fast_lane_task() -> None:
     from voxloop.analysis import jobs
 
     jobs.adapt_periodically()
+
+
+@shared_task
+def refine_drain_task() -> int:
+    """Periodic (REFINE_EVERY_SECONDS), on the refine queue: the refine lane re-judges one bounded batch of
+    recently analysed items, least certain first (voxloop.analysis.refine); returns how many it judged."""
+    from voxloop.analysis import refine
+
+    return refine.drain().judged

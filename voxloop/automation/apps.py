@@ -10,7 +10,9 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models can only be imported once the app registry is ready.
+        from voxloop.analysis.refine import sentiment_refined
         from voxloop.analysis.services import feedback_analysed
-        from voxloop.automation.services import apply_rules_after_analysis
+        from voxloop.automation.services import apply_rules_after_analysis, apply_rules_after_refine
 
         feedback_analysed.register(apply_rules_after_analysis)
+        sentiment_refined.register(apply_rules_after_refine)

@@ -167,3 +167,10 @@ def apply_rules_after_analysis(feedback_ids: list[int]) -> None:
     route, assign), unless AUTOMATION_ON_ANALYSIS is off. Safe on re-analysis: a rule never fires twice."""
     if getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
         apply_rules(feedback_ids)
+
+
+def apply_rules_after_refine(feedback_ids: list[int]) -> None:
+    """Subscribed to the refine lane (see apps.py): items whose sentiment it changed go through the rules again,
+    so a rule on the new label fires (a rule that already fired on an item never fires twice)."""
+    if getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
+        apply_rules(feedback_ids)

@@ -5,8 +5,12 @@ has its own consumer (voxloop.core.workers). voxloop/celery.py hands this table 
 """
 
 URGENT, DEFAULT, BULK = "urgent", "default", "bulk"
+#: The refine lane (a slower sentiment model re-judging analysed items, least certain first): its own queue, so its
+#: ~50 ms per item never delays the fast lane's analysis of new items, and its worker's memory (the encoder) is
+#: paid by one process only.
+REFINE = "refine"
 #: Consumed in this order of priority; `voxloop worker` without --queues starts one consumer for each.
-QUEUES = (URGENT, DEFAULT, BULK)
+QUEUES = (URGENT, DEFAULT, BULK, REFINE)
 #: Tasks queued before queues existed wait in Celery's own default queue; the default consumer drains it too.
 LEGACY_QUEUE = "celery"
 
@@ -52,4 +56,6 @@ TASK_QUEUES: dict[str, str] = {
     "voxloop.actions.tasks.measure_action_task": BULK,  # the same on demand
     "voxloop.reports.tasks.generate_report_task": BULK,  # a service-quality report: snapshot, PDF, workbook
     "voxloop.reports.tasks.generate_due_reports_task": BULK,  # daily, after the roll-ups: the scheduled reports
+    # refine: the refine lane's periodic drain (a bounded batch of the least certain unrefined items).
+    "voxloop.analysis.tasks.refine_drain_task": REFINE,
 }

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from voxloop.core.queues import BULK, DEFAULT, LEGACY_QUEUE, QUEUES, URGENT
+from voxloop.core.queues import BULK, DEFAULT, LEGACY_QUEUE, QUEUES, REFINE, URGENT
 
 
 class QueueNameError(ValueError):
@@ -37,7 +37,8 @@ def default_concurrency(queue: str, cpus: int | None = None) -> int:
     """Processes for one queue's consumer when --concurrency is not given (docs/operations.md, "Queues")."""
     cpus = cpus or os.cpu_count() or 2
     # Urgent tasks are short and must start at once: two slots, so one slow webhook does not hold the sweep.
-    return {URGENT: 2, DEFAULT: cpus, BULK: max(1, cpus // 2)}[queue]
+    # The refine lane: one process (each holds the ~100 MB encoder; the lane drains a bounded batch at a time).
+    return {URGENT: 2, DEFAULT: cpus, BULK: max(1, cpus // 2), REFINE: 1}[queue]
 
 
 def celery_worker_args(

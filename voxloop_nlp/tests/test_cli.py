@@ -63,3 +63,22 @@ def test_missing_input_file_is_a_clear_error(tmp_path, capsys):
 def test_workers_must_be_positive():
     with pytest.raises(SystemExit):
         main(["analyze", "-", "-", "--workers", "0"])
+
+
+def test_both_lanes_by_default_and_the_fast_lane_alone_with_fast(tmp_path):
+    src, both, fast = tmp_path / "in.jsonl", tmp_path / "both.jsonl", tmp_path / "fast.jsonl"
+    _write(src, [*LINES, {"id": 3, "text": "服务非常好，非常满意，下次还来"}])
+    assert main(["analyze", str(src), str(both)]) == 0
+    assert main(["analyze", "--fast", str(src), str(fast)]) == 0
+    refined = [json.loads(line) for line in both.read_text().splitlines()]
+    alone = [json.loads(line) for line in fast.read_text().splitlines()]
+    assert [r["sentiment"]["label"] for r in refined] == ["negative", "positive", "positive"]
+    # Both lanes: the refine verdict, with what the fast lane said beside it; --fast: the fast lane's output only.
+    for r, f in zip(refined, alone, strict=True):
+        assert r["refine"]["fast_label"] == f["sentiment"]["label"]
+        assert r["refine"]["model_version"]
+        assert r["refine"]["changed"] == (r["sentiment"]["label"] != f["sentiment"]["label"])
+        assert "refine" not in f
+        assert {k: v for k, v in r.items() if k not in ("sentiment", "refine")} == {
+            k: v for k, v in f.items() if k != "sentiment"
+        }

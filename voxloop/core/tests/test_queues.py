@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from voxloop.celery import app
-from voxloop.core.queues import BULK, DEFAULT, LEGACY_QUEUE, QUEUES, TASK_QUEUES, URGENT
+from voxloop.core.queues import BULK, DEFAULT, LEGACY_QUEUE, QUEUES, REFINE, TASK_QUEUES, URGENT
 from voxloop.core.workers import consumers, parse_queues
 
 
@@ -63,8 +63,9 @@ def test_worker_command_refuses_an_unknown_queue():
 
 def test_one_consumer_per_queue_with_beat_on_the_urgent_one():
     commands = consumers(QUEUES, beat=True, concurrency=None)
-    assert [c[c.index("--queues") + 1] for c in commands] == [URGENT, f"{DEFAULT},{LEGACY_QUEUE}", BULK]
-    assert ["--beat" in c for c in commands] == [True, False, False]
-    assert len({c[c.index("--hostname") + 1] for c in commands}) == 3  # distinct node names on one machine
+    assert [c[c.index("--queues") + 1] for c in commands] == [URGENT, f"{DEFAULT},{LEGACY_QUEUE}", BULK, REFINE]
+    assert ["--beat" in c for c in commands] == [True, False, False, False]
+    assert len({c[c.index("--hostname") + 1] for c in commands}) == 4  # distinct node names on one machine
+    assert commands[3][commands[3].index("--concurrency") + 1] == "1"  # one encoder in memory, not one per core
     embedded = consumers(QUEUES, beat=True, concurrency=1, solo=True)
     assert all(c[c.index("--pool") + 1] == "solo" for c in embedded)

@@ -38,13 +38,14 @@ class Command(BaseCommand):
                "--logger-class", "voxloop.core.logmask.AccessLogMasker"]  # fmt: skip
         children = [subprocess.Popen(web, env=env)]
         if settings.EMBEDDED_BROKER and not options["no_worker"]:
-            # One small consumer per queue (urgent with the scheduler, default, bulk), each running one task at a
+            # One small consumer per queue (urgent with the scheduler, default, bulk, refine), each running one task at a
             # time in its own process: a long import never holds the SLA sweep. Warnings only: the web server's
             # access log is what a person running `serve` watches.
             for worker in consumers(QUEUES, beat=True, concurrency=1, loglevel="WARNING", solo=True):
                 children.append(subprocess.Popen(worker, env=env))
             self.stdout.write(
-                "Background tasks: embedded workers (urgent, default, bulk) and scheduler started (no broker to install)."
+                "Background tasks: embedded workers (urgent, default, bulk, refine) and scheduler started"
+                " (no broker to install)."
             )
         elif not settings.EMBEDDED_BROKER:
             self.stdout.write("Background tasks: run `voxloop worker --beat` next to this server (broker configured).")

@@ -1,6 +1,6 @@
 """`voxloop worker`: Celery consumers for a Redis/RabbitMQ broker (scale out over machines).
 
-Without --queues it starts one consumer per queue (urgent, default, bulk) and watches them; with one queue
+Without --queues it starts one consumer per queue (urgent, default, bulk, refine) and watches them; with one queue
 it becomes that consumer (the process is replaced, so signals go straight to Celery).
 """
 
