@@ -8,7 +8,8 @@ Starts, on 127.0.0.1 only: gunicorn (voxloop.wsgi, 4 workers) and `voxloop worke
 and bulk consumers and the scheduler), against a fresh PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/vx_bench_load, dropped and created) and Redis (BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/14, emptied: broker and cache). It seeds feedback through the API, waits for its analysis,
-then runs the clients for the duration, each sending its next request THINK seconds after its last answer:
+warms the web workers with a few concurrent requests of each type (not counted), then runs the clients for the
+duration, each sending its next request THINK seconds after its last answer:
 
 * 25 post one feedback item each time (POST /api/feedback, a token with feedback:write);
 * 15 read the API (GET /api/feedback?limit=50, alternately the first page and the next one);
@@ -112,11 +113,13 @@ class Results:
                     self.samples.append(f"{kind}: {detail[:200]}")
 
 
-def poster(port: int, token: str, stop: float, think: float, results: Results, n: int, run: str) -> None:
+def poster(
+    port: int, token: str, stop: float, think: float, results: Results, n: int, run: str, once: bool = False
+) -> None:
     client = Client(port, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     rnd = random.Random(n)
     i = 0
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         i += 1
         body = json.dumps({"external_id": f"{run}-{n}-{i}", "text": rnd.choice(PHRASES), "channel": "api",
                            "customer_id": f"C{rnd.randrange(500):04d}"}, ensure_ascii=False).encode()  # fmt: skip
@@ -131,13 +134,15 @@ def poster(port: int, token: str, stop: float, think: float, results: Results, n
         except Exception as exc:  # noqa: BLE001 - counted as an error
             ok, detail = False, repr(exc)
         results.add("post", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
-def reader(port: int, token: str, stop: float, think: float, results: Results) -> None:
+def reader(port: int, token: str, stop: float, think: float, results: Results, once: bool = False) -> None:
     client = Client(port, {"Authorization": f"Bearer {token}"})
     cursor = ""
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         path = "/api/feedback?limit=50" + (f"&cursor={cursor}" if cursor else "")
         began = time.perf_counter()
         try:
@@ -148,12 +153,14 @@ def reader(port: int, token: str, stop: float, think: float, results: Results) -
         except Exception as exc:  # noqa: BLE001
             ok, detail = False, repr(exc)
         results.add("api_read", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
-def inbox(port: int, session: str, stop: float, think: float, results: Results) -> None:
+def inbox(port: int, session: str, stop: float, think: float, results: Results, once: bool = False) -> None:
     client = Client(port, {"Cookie": f"sessionid={session}"})
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         began = time.perf_counter()
         try:
             status, data = client.request("GET", "/feedback/")
@@ -162,6 +169,8 @@ def inbox(port: int, session: str, stop: float, think: float, results: Results) 
         except Exception as exc:  # noqa: BLE001
             ok, detail = False, repr(exc)
         results.add("inbox", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
@@ -220,7 +229,7 @@ class QueryCounter:
         self.count = 0
         self.ms: dict[str, float] = defaultdict(float)  # statement (its start) -> wall ms in all
 
-    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def __call__(self, execute, sql, params, many, context):
         self.count += 1
         began = time.perf_counter()
         try:
@@ -406,11 +415,29 @@ def main() -> None:
         t0 = time.monotonic()
         while Feedback.objects.exclude(analysis_status=AnalysisStatus.DONE).exists() and time.monotonic() - t0 < 300:
             time.sleep(1)
+        # Warm each web worker on each request type before the clock starts (first-use imports, compiled templates,
+        # connections), so the figures are the steady state the issue asks about, not the workers' start-up.
+        # Concurrent, so that every worker gets some (one at a time they would mostly go to the same idle one).
+        warm = Results()
+
+        def warm_up(n: int) -> None:
+            for k in range(3):
+                poster(port, write_token, 0, 0, warm, n, f"warm{k}-{run_id}", once=True)
+                reader(port, read_token, 0, 0, warm, once=True)
+                inbox(port, str(session.session_key), 0, 0, warm, once=True)
+
+        run_id = f"r{int(time.time())}"
+        warmers = [threading.Thread(target=warm_up, args=(n,)) for n in range(args.web_workers * 2)]
+        for thread in warmers:
+            thread.start()
+        for thread in warmers:
+            thread.join()
+        if sum(warm.errors.values()):
+            raise RuntimeError(f"warming up failed: {warm.samples}")
         print(f"seeded {seed:,} items, analysed in {time.monotonic() - t0:.0f}s; load for {seconds:.0f}s, "
               f"{POSTERS} posting, {READERS} reading the API, {INBOX} on the inbox, {args.think}s think time",
               flush=True)  # fmt: skip
         watch.start()
-        run_id = f"r{int(time.time())}"
         began_wall = time.time()
         stop = time.monotonic() + seconds
         threads = [threading.Thread(target=poster, args=(port, write_token, stop, args.think, results, n, run_id))
