@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/load.py            # 2 minutes of load
     .venv/bin/python benchmarks/load.py --quick    # 30 seconds
+    .venv/bin/python benchmarks/load.py --profile  # CPU ms and queries per request, each type alone
 
 Starts, on 127.0.0.1 only: gunicorn (voxloop.wsgi, 4 workers) and `voxloop worker --beat` (the urgent, default
 and bulk consumers and the scheduler), against a fresh PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/vx_bench_load, dropped and created) and Redis (BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/14, emptied: broker and cache). It seeds feedback through the API, waits for its analysis,
-then runs the clients for the duration, each sending its next request THINK seconds after its last answer:
+warms the web workers with a few concurrent requests of each type (not counted), then runs the clients for the
+duration, each sending its next request THINK seconds after its last answer:
 
 * 25 post one feedback item each time (POST /api/feedback, a token with feedback:write);
 * 15 read the API (GET /api/feedback?limit=50, alternately the first page and the next one);
@@ -31,6 +33,7 @@ import os
 import random
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,11 +113,13 @@ class Results:
                     self.samples.append(f"{kind}: {detail[:200]}")
 
 
-def poster(port: int, token: str, stop: float, think: float, results: Results, n: int, run: str) -> None:
+def poster(
+    port: int, token: str, stop: float, think: float, results: Results, n: int, run: str, once: bool = False
+) -> None:
     client = Client(port, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     rnd = random.Random(n)
     i = 0
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         i += 1
         body = json.dumps({"external_id": f"{run}-{n}-{i}", "text": rnd.choice(PHRASES), "channel": "api",
                            "customer_id": f"C{rnd.randrange(500):04d}"}, ensure_ascii=False).encode()  # fmt: skip
@@ -129,13 +134,15 @@ def poster(port: int, token: str, stop: float, think: float, results: Results, n
         except Exception as exc:  # noqa: BLE001 - counted as an error
             ok, detail = False, repr(exc)
         results.add("post", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
-def reader(port: int, token: str, stop: float, think: float, results: Results) -> None:
+def reader(port: int, token: str, stop: float, think: float, results: Results, once: bool = False) -> None:
     client = Client(port, {"Authorization": f"Bearer {token}"})
     cursor = ""
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         path = "/api/feedback?limit=50" + (f"&cursor={cursor}" if cursor else "")
         began = time.perf_counter()
         try:
@@ -146,12 +153,14 @@ def reader(port: int, token: str, stop: float, think: float, results: Results) -
         except Exception as exc:  # noqa: BLE001
             ok, detail = False, repr(exc)
         results.add("api_read", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
-def inbox(port: int, session: str, stop: float, think: float, results: Results) -> None:
+def inbox(port: int, session: str, stop: float, think: float, results: Results, once: bool = False) -> None:
     client = Client(port, {"Cookie": f"sessionid={session}"})
-    while time.monotonic() < stop:
+    while once or time.monotonic() < stop:
         began = time.perf_counter()
         try:
             status, data = client.request("GET", "/feedback/")
@@ -160,6 +169,8 @@ def inbox(port: int, session: str, stop: float, think: float, results: Results) 
         except Exception as exc:  # noqa: BLE001
             ok, detail = False, repr(exc)
         results.add("inbox", (time.perf_counter() - began) * 1000, ok, detail)
+        if once:
+            return
         time.sleep(think)
 
 
@@ -211,12 +222,124 @@ class SweepWatch(threading.Thread):
         return max(late), len([t for t in starts if t >= since])
 
 
+class QueryCounter:
+    """Counts the statements sent to the database (connection.execute_wrapper)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ms: dict[str, float] = defaultdict(float)  # statement (its start) -> wall ms in all
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms[sql[:160]] += (time.perf_counter() - began) * 1000
+
+
+def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> None:
+    """Each request type alone, in this process through Django's whole stack (middleware, templates): CPU ms of
+    the web process and statements per request. No other load, so the figures are the request's own cost."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    from voxloop.accounts.models import Role, User
+    from voxloop.analysis import services as analysis
+    from voxloop.api.models import Scope
+    from voxloop.api.services import create_api_token
+    from voxloop.feedback.models import Feedback
+
+    write_token = create_api_token("load: posters", [Scope.FEEDBACK_WRITE])[1]
+    read_token = create_api_token("load: readers", [Scope.FEEDBACK_READ])[1]
+    agent = User.objects.filter(username="load-agent").first() or User.objects.create_user(
+        "load-agent", password=secrets.token_urlsafe(12), role=Role.ADMIN
+    )
+    writer = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {write_token}", HTTP_HOST="127.0.0.1")
+    reader_client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {read_token}", HTTP_HOST="127.0.0.1")
+    browser = DjangoClient(HTTP_HOST="127.0.0.1")
+    browser.force_login(agent)
+    rnd = random.Random(1)
+    began = time.monotonic()
+    for start in range(Feedback.objects.filter(external_id__startswith="seed-").count() // 500 * 500, seed, 500):
+        items = [{"external_id": f"seed-{n}", "text": rnd.choice(PHRASES), "channel": rnd.choice(["api", "chat"]),
+                  "customer_id": f"C{rnd.randrange(500):04d}"} for n in range(start, min(seed, start + 500))]  # fmt: skip
+        answer = writer.post("/api/feedback/batch", {"items": items}, content_type="application/json")
+        if answer.status_code != 200:
+            raise RuntimeError(f"seeding failed: HTTP {answer.status_code} {answer.content[:300]!r}")
+    while not reuse and (ids := analysis.pending_feedback_ids()):  # reused: as the earlier run left it
+        analysis.analyze_feedback(ids)
+    print(f"seeded and analysed {seed:,} items in {time.monotonic() - began:.0f}s", flush=True)
+
+    cursor: list[str] = [""]
+    run = f"r{int(time.time())}"
+
+    def post(i: int) -> None:
+        body = {"external_id": f"profile-{run}-{i}", "text": rnd.choice(PHRASES), "channel": "api",
+                "customer_id": f"C{rnd.randrange(500):04d}"}  # fmt: skip
+        answer = writer.post("/api/feedback", body, content_type="application/json")
+        assert answer.status_code == 201, answer.content[:300]
+
+    def api_read(i: int) -> None:
+        path = "/api/feedback?limit=50" + (f"&cursor={cursor[0]}" if cursor[0] else "")
+        answer = reader_client.get(path)
+        assert answer.status_code == 200, answer.content[:300]
+        cursor[0] = "" if cursor[0] else (answer.json().get("next_cursor") or "")
+
+    def inbox_page(i: int) -> None:
+        answer = browser.get("/feedback/")
+        assert answer.status_code == 200 and b"<html" in answer.content[:2000].lower(), answer.status_code
+
+    figures: dict[str, tuple[float, float, float]] = {}
+    for kind, call in (("post", post), ("api_read", api_read), ("inbox", inbox_page)):
+        if kinds and kind not in kinds:
+            continue
+        for i in range(3):  # warm: first-use imports, compiled templates, connections
+            call(-1 - i + (0 if kind != "post" else -1000 * (i + 1)))
+        counter = QueryCounter()
+        cpu, wall = [], []
+        profiler = cProfile.Profile() if top else None
+        with connection.execute_wrapper(counter):
+            for i in range(rounds):
+                c0, w0 = time.process_time(), time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                call(i)
+                if profiler:
+                    profiler.disable()
+                cpu.append((time.process_time() - c0) * 1000)
+                wall.append((time.perf_counter() - w0) * 1000)
+        figures[kind] = (statistics.median(cpu), statistics.median(wall), counter.count / rounds)
+        print(f"{kind:9s} CPU {figures[kind][0]:6.1f} ms (median of {rounds}), wall {figures[kind][1]:6.1f} ms, "
+              f"{figures[kind][2]:.1f} statements per request", flush=True)  # fmt: skip
+        if profiler:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+            for sql, ms in sorted(counter.ms.items(), key=lambda kv: -kv[1])[:top]:
+                print(f"  {ms / rounds:7.1f} ms/request  {sql}")
+    nan = (float("nan"),) * 3
+    figures = {kind: figures.get(kind, nan) for kind in ("post", "api_read", "inbox")}
+    print(f"RESULT profile_post_cpu_ms={figures['post'][0]:.1f} profile_post_queries={figures['post'][2]:.1f} "
+          f"profile_api_read_cpu_ms={figures['api_read'][0]:.1f} profile_api_read_queries={figures['api_read'][2]:.1f} "
+          f"profile_inbox_cpu_ms={figures['inbox'][0]:.1f} profile_inbox_queries={figures['inbox'][2]:.1f} "
+          f"profile_seed={seed}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 s of load and fewer seeded items")
     parser.add_argument("--seconds", type=float, help="load duration (default 120; 30 with --quick)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds each client waits between requests")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--profile", action="store_true",
+                        help="no load: CPU ms and statements per request of each type, alone, in this process")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=50, help="requests of each type with --profile")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --profile: keep the database a previous --profile run seeded (faster reruns)")  # fmt: skip
+    parser.add_argument("--kinds", default="", help="with --profile: only these (comma-separated: post,api_read,inbox)")
+    parser.add_argument("--top", type=int, default=0, help="with --profile: print cProfile's top N functions")
     args = parser.parse_args()
     seconds = args.seconds or (30 if args.quick else 120)
     seed = 2_000 if args.quick else 20_000
@@ -235,14 +358,19 @@ def main() -> None:
     os.environ.update(env)
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
-    fresh_postgres(db_url)
+    reuse = args.profile and args.reuse
+    if not reuse:
+        redis.Redis.from_url(redis_url).flushdb()
+        fresh_postgres(db_url)
     voxloop = [sys.executable, "-m", "voxloop.cli"]
     subprocess.run([*voxloop, "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
 
     import django
 
     django.setup()
+    if args.profile:
+        profile(seed, args.rounds, args.top, reuse, args.kinds.split(",") if args.kinds else [])
+        return
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -287,11 +415,29 @@ def main() -> None:
         t0 = time.monotonic()
         while Feedback.objects.exclude(analysis_status=AnalysisStatus.DONE).exists() and time.monotonic() - t0 < 300:
             time.sleep(1)
+        # Warm each web worker on each request type before the clock starts (first-use imports, compiled templates,
+        # connections), so the figures are the steady state the issue asks about, not the workers' start-up.
+        # Concurrent, so that every worker gets some (one at a time they would mostly go to the same idle one).
+        warm = Results()
+
+        def warm_up(n: int) -> None:
+            for k in range(3):
+                poster(port, write_token, 0, 0, warm, n, f"warm{k}-{run_id}", once=True)
+                reader(port, read_token, 0, 0, warm, once=True)
+                inbox(port, str(session.session_key), 0, 0, warm, once=True)
+
+        run_id = f"r{int(time.time())}"
+        warmers = [threading.Thread(target=warm_up, args=(n,)) for n in range(args.web_workers * 2)]
+        for thread in warmers:
+            thread.start()
+        for thread in warmers:
+            thread.join()
+        if sum(warm.errors.values()):
+            raise RuntimeError(f"warming up failed: {warm.samples}")
         print(f"seeded {seed:,} items, analysed in {time.monotonic() - t0:.0f}s; load for {seconds:.0f}s, "
               f"{POSTERS} posting, {READERS} reading the API, {INBOX} on the inbox, {args.think}s think time",
               flush=True)  # fmt: skip
         watch.start()
-        run_id = f"r{int(time.time())}"
         began_wall = time.time()
         stop = time.monotonic() + seconds
         threads = [threading.Thread(target=poster, args=(port, write_token, stop, args.think, results, n, run_id))
