@@ -22,6 +22,8 @@ The last line is `RESULT key=value ...`.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import os
 import sys
 import time
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxloop.settings_test")
 
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/vx_bench_actions"
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # print where the effect computation spends its time
 TOPICS = ["delivery", "quality", "price", "service", "refund", "packaging", "app", "billing", "stock", "install"]
 
 
@@ -45,6 +49,26 @@ def simulate(runs: int) -> tuple[float, float, float]:
     power = simulate_verdicts(np.random.default_rng(20), runs, 0.25, days=120)["effective"]
     null = simulate_verdicts(np.random.default_rng(21), runs, 0.0, days=120)["effective"]
     return power, null, time.perf_counter() - started
+
+
+class SqlTimer:
+    """An execute wrapper counting the queries and the time spent in the database (with the driver)."""
+
+    def __init__(self) -> None:
+        self.queries, self.seconds = 0, 0.0
+        self.by_statement: dict[str, list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - started
+            self.queries += 1
+            self.seconds += spent
+            entry = self.by_statement.setdefault(sql[:90], [0, 0.0])
+            entry[0] += 1
+            entry[1] += spent
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -62,10 +86,85 @@ def database_part(items: int, days: int, actions: int) -> tuple[float, float, di
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})", flush=True)
     try:
         return _measure(items, days, actions, timezone)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _days_rows(rng: np.random.Generator, first, days: int, per_day: int, timezone):
+    """Per day: its items' arrival times, topics and whether each is a complaint (the same draws on both
+    databases)."""
+    tz = timezone.get_current_timezone()
+    for d in range(days):
+        day = first + timedelta(days=d)
+        topics = rng.integers(0, len(TOPICS), per_day)
+        complaint = rng.random(per_day) < 0.15
+        at = [timezone.make_aware(datetime.combine(day, dtime(8)) + timedelta(seconds=i * 20), tz)
+              for i in range(per_day)]  # fmt: skip
+        yield d, at, topics, complaint
+
+
+def _write_feedback(rng: np.random.Generator, first, days: int, per_day: int, timezone) -> int:
+    """The feedback items and their topic rows: bulk_create on SQLite; on PostgreSQL one COPY per table (ids
+    given here, the sequence moved past them after), so writing a million rows takes about a minute."""
+    from django.db import connection
+
+    from voxloop.analysis.models import FeedbackTopic
+    from voxloop.feedback.models import Feedback
+
+    if connection.vendor != "postgresql":
+        written = 0
+        for d, at, topics, complaint in _days_rows(rng, first, days, per_day, timezone):
+            rows = [
+                Feedback(channel="webform", source="bench", external_id=f"b{d}-{i}", text="…", received_at=at[i],
+                         kind="complaint" if complaint[i] else "praise",
+                         sentiment="negative" if complaint[i] else "positive")
+                for i in range(per_day)
+            ]  # fmt: skip
+            created = Feedback.objects.bulk_create(rows, batch_size=5000)
+            FeedbackTopic.objects.bulk_create(
+                [FeedbackTopic(feedback_id=f.pk, code=TOPICS[t], top_code=TOPICS[t])
+                 for f, t in zip(created, topics, strict=True)],
+                batch_size=5000,
+            )  # fmt: skip
+            written += len(created)
+        return written
+
+    def template_row(model, template, varying: set[str]) -> tuple[list[str], list]:
+        """Every concrete column but the varying ones, with the value the ORM would write for ``template``."""
+        fields = [f for f in model._meta.concrete_fields if f.attname not in varying]
+        return [f.column for f in fields], [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
+
+    feedback_varying = ["id", "external_id", "received_at", "kind", "sentiment"]
+    feedback_cols, feedback_fixed = template_row(
+        Feedback, Feedback(channel="webform", source="bench", external_id="", text="…", received_at=timezone.now()),
+        set(feedback_varying),
+    )  # fmt: skip
+    topic_varying = ["id", "feedback_id", "code", "top_code"]
+    topic_cols, topic_fixed = template_row(FeedbackTopic, FeedbackTopic(code="", top_code=""), set(topic_varying))
+    topic_varying.remove("id")  # the sequence gives the topic rows their ids
+    written = 0
+    codes: list[str] = []
+    with connection.cursor() as cursor:
+        raw = cursor.connection  # psycopg's own connection: one COPY at a time on it
+        with raw.cursor() as copying:
+            columns = ", ".join(feedback_varying + feedback_cols)
+            with copying.copy(f"COPY feedback_feedback ({columns}) FROM STDIN") as copy:
+                for d, at, topics, complaint in _days_rows(rng, first, days, per_day, timezone):
+                    for i in range(per_day):
+                        written += 1
+                        kind, sentiment = ("complaint", "negative") if complaint[i] else ("praise", "positive")
+                        copy.write_row([written, f"b{d}-{i}", at[i], kind, sentiment, *feedback_fixed])
+                        codes.append(TOPICS[topics[i]])
+            with copying.copy(f"COPY analysis_feedbacktopic ({', '.join(topic_varying + topic_cols)}) FROM STDIN") as copy:
+                for pk, code in enumerate(codes, start=1):
+                    copy.write_row([pk, code, code, *topic_fixed])
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('feedback_feedback', 'id'), (SELECT max(id) FROM feedback_feedback))"
+        )
+    return written
 
 
 def _measure(items: int, days: int, n_actions: int, timezone) -> tuple[float, float, dict[str, int]]:
@@ -75,36 +174,13 @@ def _measure(items: int, days: int, n_actions: int, timezone) -> tuple[float, fl
     from voxloop.accounts.models import Department, Role, User
     from voxloop.actions import services
     from voxloop.actions.models import ImprovementAction
-    from voxloop.analysis.models import FeedbackTopic
-    from voxloop.feedback.models import Feedback
 
     rng = np.random.default_rng(5)
     today = timezone.localdate()
-    tz = timezone.get_current_timezone()
     first = today - timedelta(days=days)
     per_day = max(1, items // days)
     started = time.perf_counter()
-    written = 0
-    for d in range(days):
-        day = first + timedelta(days=d)
-        topics = rng.integers(0, len(TOPICS), per_day)
-        complaint = rng.random(per_day) < 0.15
-        rows = [
-            Feedback(channel="webform", source="bench", external_id=f"b{d}-{i}", text="…",
-                     received_at=timezone.make_aware(datetime.combine(day, dtime(8)) + timedelta(seconds=i * 20), tz),
-                     kind="complaint" if complaint[i] else "praise",
-                     sentiment="negative" if complaint[i] else "positive")
-            for i in range(per_day)
-        ]  # fmt: skip
-        created = Feedback.objects.bulk_create(rows, batch_size=5000)
-        FeedbackTopic.objects.bulk_create(
-            [
-                FeedbackTopic(feedback_id=f.pk, code=TOPICS[t], top_code=TOPICS[t])
-                for f, t in zip(created, topics, strict=True)
-            ],
-            batch_size=5000,
-        )
-        written += len(created)
+    written = _write_feedback(rng, first, days, per_day, timezone)
     print(f"wrote {written:,} feedback items over {days} days in {time.perf_counter() - started:.1f} s", flush=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # fresh tables: give the planner their statistics, as autovacuum would
@@ -121,10 +197,23 @@ def _measure(items: int, days: int, n_actions: int, timezone) -> tuple[float, fl
         services.start_action(manager, action)
         services.implement_action(manager, action, today - timedelta(days=int(rng.integers(14, 121))))
     open_actions = list(ImprovementAction.objects.all())
+    sql = SqlTimer()
     started = time.perf_counter()
-    verdicts = services.measure_open_effects()
+    profiler = cProfile.Profile() if PROFILE else None
+    with connection.execute_wrapper(sql):
+        if profiler:
+            profiler.enable()
+        verdicts = services.measure_open_effects()
+        if profiler:
+            profiler.disable()
     compute_s = time.perf_counter() - started
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        for statement, (count, spent) in sorted(sql.by_statement.items(), key=lambda kv: -kv[1][1])[:15]:
+            print(f"  {count:5d} {spent:7.2f} s  {statement}")
     print(f"measured {len(open_actions)} actions in {compute_s:.1f} s: {verdicts}", flush=True)
+    print(f"  {sql.queries} queries ({sql.queries / max(len(open_actions), 1):.1f} per action), "
+          f"{sql.seconds:.1f} s in SQL, {compute_s - sql.seconds:.1f} s in Python", flush=True)  # fmt: skip
 
     client = Client()
     client.force_login(manager)
@@ -144,7 +233,18 @@ def _measure(items: int, days: int, n_actions: int, timezone) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--db", choices=["pg", "sqlite"], help="default: PostgreSQL when it answers, else SQLite")
     args = parser.parse_args()
+    from benchmarks._common import ensure_pg_database, pg_available
+
+    database = args.db or ("pg" if os.environ.get("VOXLOOP_TEST_DATABASE_URL") or pg_available() else "sqlite")
+    if database == "pg":
+        # settings_test reads this; Django creates (and drops after) the test database beside it
+        url = os.environ.get("VOXLOOP_TEST_DATABASE_URL") or os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG_URL)
+        ensure_pg_database(url)
+        os.environ["VOXLOOP_TEST_DATABASE_URL"] = url
+    else:
+        os.environ.pop("VOXLOOP_TEST_DATABASE_URL", None)
     runs, items, days, actions = (300, 20_000, 200, 50) if args.quick else (2000, 1_000_000, 730, 500)
     power, false_positive, sim_s = simulate(runs)
     print(
