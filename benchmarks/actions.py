@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
 import os
+import pstats
 import sys
 import time
 from datetime import datetime, timedelta
@@ -158,7 +158,9 @@ def _write_feedback(rng: np.random.Generator, first, days: int, per_day: int, ti
                         kind, sentiment = ("complaint", "negative") if complaint[i] else ("praise", "positive")
                         copy.write_row([written, f"b{d}-{i}", at[i], kind, sentiment, *feedback_fixed])
                         codes.append(TOPICS[topics[i]])
-            with copying.copy(f"COPY analysis_feedbacktopic ({', '.join(topic_varying + topic_cols)}) FROM STDIN") as copy:
+            with copying.copy(
+                f"COPY analysis_feedbacktopic ({', '.join(topic_varying + topic_cols)}) FROM STDIN"
+            ) as copy:
                 for pk, code in enumerate(codes, start=1):
                     copy.write_row([pk, code, code, *topic_fixed])
         cursor.execute(
