@@ -2,18 +2,25 @@
 the time to measure the effect of every open action, and the actions pages' server time.
 
     .venv/bin/python benchmarks/actions.py --quick     # 300 simulated series per arm; 20,000 feedback items
-                                                       # over 200 days, 50 actions (SQLite in memory)
+                                                       # over 200 days, 50 actions
     .venv/bin/python benchmarks/actions.py             # 2,000 series per arm; 1,000,000 items over 730 days,
                                                        # 500 actions
-    VOXLOOP_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/vx_bench_actions .venv/bin/python benchmarks/actions.py
+    .venv/bin/python benchmarks/actions.py --db sqlite # SQLite in memory instead of PostgreSQL
+    BENCH_PROFILE=1 .venv/bin/python benchmarks/actions.py --quick   # and where the computation spends its time
+
+Database: PostgreSQL when it answers (BENCH_DATABASE_URL or VOXLOOP_TEST_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/vx_bench_actions, with --quick vx_bench_actions_quick; Django creates and drops
+the test_ database beside it), else SQLite in memory; the run prints which one it used.
 
 Simulation (voxloop.stats.effects.synthetic_rate_series): a daily complaint rate of 12% of ~120 items a day with
 weekday volume, AR(1) noise (rho 0.5) partly shared with a control scope, binomial complaints; 90 days before the
 intervention and 30 after. Power = share of "effective" verdicts when the fix cut the rate by 25%; the false-
-positive rate = share of "effective" verdicts when nothing changed (nominal alpha / 2 = 2.5%).
+positive rate = share of "effective" verdicts when nothing changed (nominal alpha / 2 = 2.5%). Both are measured
+twice on the same series: with the shipped estimator and, as the named baseline (baseline_effect_*), with
+Newey-West lags after the pre-whitening as before (voxloop.stats.effects.PREWHITENED_LAGS).
 
-Database part: feedback items written with the ORM into the test database (settings_test: SQLite in memory, or
-PostgreSQL from VOXLOOP_TEST_DATABASE_URL), then actions on random topics implemented 14-120 days ago;
+Database part: feedback items written into the test database (bulk_create on SQLite; on PostgreSQL built by the
+server from arrays), then actions on random topics implemented 14-120 days ago;
 effect_compute_s is the wall time of measuring all of them once (what the daily task does at most);
 actions_page_p95_ms is the p95 over requests of the list (all tabs) and of detail pages with their chart.
 The last line is `RESULT key=value ...`.
