@@ -123,6 +123,9 @@ class OutcomeCache:
         self.has_responses = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=end).exists()
         # the actions whose "we fixed it" notices asked "is it fixed for you?": only theirs have answers to read
         self.asked_actions = confirmation.asked_action_ids()
+        # the measured reports of the run by scope and span (services.compute_effect): actions of one scope
+        # implemented on one day share theirs
+        self.reports: dict[tuple, dict[str, Any]] = {}
 
     def covers(self, first: date, last: date) -> bool:
         return self.first <= first and last <= self.last

@@ -6,6 +6,7 @@ notifications never see a change that was rolled back."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -419,6 +420,31 @@ def measurement_span(action: ImprovementAction, horizon_days: int, today: date) 
     return start, max(last, action.implemented_on - timedelta(days=1))
 
 
+def _series_report(
+    scope: outcomes.Scope, start: date, last: date, implemented_on: date, cache: outcomes.OutcomeCache | None
+) -> dict[str, Any]:
+    """The verdict and the outcomes of a scope over ``start``..``last`` with the intervention on
+    ``implemented_on``: everything a measurement keeps but the customers' answers."""
+    series = outcomes.outcome_series(scope, start, last, cache)
+    control_rate, control_n = series.control()
+    intervention = outcomes.BASELINE_DAYS
+    report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
+    result = report_dict(report, series, intervention)
+    # The customer-level outcomes (per 1,000 orders, repeats, NPS, CSAT) before and after the intervention date.
+    # the day series already counted the complaints of each window, anonymous ones included
+    split_complaints = (int(series.complaints[:intervention].sum()), int(series.complaints[intervention:].sum()))
+    customers_before, customers_after = outcomes.customer_outcomes_split(
+        scope, start, last, implemented_on, cache, complaints=split_complaints
+    )
+    before = {**customers_before, **outcomes.series_outcomes(series, 0, intervention)}
+    after: dict[str, Any] = {}
+    if customers_after is not None:
+        after = {**customers_after, **outcomes.series_outcomes(series, intervention, len(series.days))}
+    result["outcomes"] = outcomes.compare_outcomes(before, after)
+    result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
+    return result
+
+
 def compute_effect(
     action: ImprovementAction,
     horizon_days: int = ON_DEMAND,
@@ -433,23 +459,15 @@ def compute_effect(
     today = today or _today()
     start, last = measurement_span(action, horizon_days, today)
     scope = outcomes.Scope(action.topics, action.products, action.channels, action.segment)
-    series = outcomes.outcome_series(scope, start, last, cache)
-    control_rate, control_n = series.control()
-    intervention = outcomes.BASELINE_DAYS
-    report = judge(series.rate(), series.items, intervention, control_values=control_rate, control_weights=control_n)
-    result = report_dict(report, series, intervention)
-    # The customer-level outcomes (per 1,000 orders, repeats, NPS, CSAT) before and after the intervention date.
-    # the day series already counted the complaints of each window, anonymous ones included
-    split_complaints = (int(series.complaints[:intervention].sum()), int(series.complaints[intervention:].sum()))
-    customers_before, customers_after = outcomes.customer_outcomes_split(
-        scope, start, last, action.implemented_on, cache, complaints=split_complaints
-    )
-    before = {**customers_before, **outcomes.series_outcomes(series, 0, intervention)}
-    after: dict[str, Any] = {}
-    if customers_after is not None:
-        after = {**customers_after, **outcomes.series_outcomes(series, intervention, len(series.days))}
-    result["outcomes"] = outcomes.compare_outcomes(before, after)
-    result["orders_imported"] = bool(before.get("orders") or after.get("orders"))
+    # Actions of one scope implemented on one day read the same days: in a run, the first computes, the others
+    # take a copy (the answers below are each action's own).
+    key = (tuple(scope.topics), tuple(scope.products), tuple(scope.channels), scope.segment, start, last)
+    shared = cache.reports.get(key) if cache is not None else None
+    if shared is None:
+        shared = _series_report(scope, start, last, action.implemented_on, cache)
+        if cache is not None:
+            cache.reports[key] = shared
+    result = copy.deepcopy(shared)
     # the answers of customers told of the fix ("is it fixed for you?") may overrule an "effective" verdict
     asked = cache is None or action.pk in cache.asked_actions
     return confirmation.apply(result, confirmation.answers(action) if asked else confirmation.no_answers())

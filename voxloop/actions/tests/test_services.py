@@ -199,3 +199,54 @@ def test_a_shared_read_gives_the_same_series_as_the_scope_query(manager, agent, 
     for name in ("complaints", "items", "topic_items", "negatives", "total_items", "total_complaints"):
         assert list(getattr(shared, name)) == list(getattr(direct, name)), name
     assert direct.complaints.sum() > 0
+
+
+def _same(fast, alone, path: str = "report") -> None:
+    """Equal, floats within rounding: the shared read of a run may sum the same counts in another order."""
+    if isinstance(alone, dict):
+        assert isinstance(fast, dict) and fast.keys() == alone.keys(), path
+        for key in alone:
+            _same(fast[key], alone[key], f"{path}.{key}")
+    elif isinstance(alone, list):
+        assert isinstance(fast, list) and len(fast) == len(alone), path
+        for i, (f, a) in enumerate(zip(fast, alone, strict=True)):
+            _same(f, a, f"{path}[{i}]")
+    elif isinstance(alone, float):
+        assert fast == pytest.approx(alone, rel=1e-9, abs=1e-9), path
+    else:
+        assert fast == alone, path
+
+
+def test_measuring_every_open_action_at_once_matches_measuring_each_alone(manager, agent, department):
+    """The daily run reads the data once for all actions; each verdict and number is what the action's own
+    "measure now" finds on the same data, whatever the scope's shape."""
+    start = TODAY - timedelta(days=220)
+    seed_feedback(start, 220, per_day=12, rate_before=0.3, rate_after=0.15, change_on=TODAY - timedelta(days=60),
+                  seed=21)  # fmt: skip
+    seed_feedback(start, 220, per_day=8, rate_before=0.2, rate_after=0.2, change_on=TODAY, topic="price", seed=22,
+                  channel="email")  # fmt: skip
+    scopes = [
+        ({"topics": ["delivery"]}, 60),
+        ({"topics": ["delivery"]}, 60),  # the same scope and day as the one before
+        ({"topics": ["delivery"]}, 30),
+        ({"topics": ["price"]}, 45),
+        ({"topics": ["delivery", "price"]}, 60),
+        ({"topics": ["delivery"], "channels": ["webform"]}, 50),
+        ({"topics": ["price"], "channels": ["webform"]}, 50),  # nothing in scope: no data at all
+        ({"topics": []}, 70),
+        ({"topics": ["delivery"]}, 10),  # too early
+    ]
+    actions = []
+    for i, (scope, days_ago) in enumerate(scopes):
+        action = make(manager, department, agent, title=f"整改 {i}", **scope)
+        actions.append(implement(manager, agent, action, TODAY - timedelta(days=days_ago)))
+
+    counts = services.measure_open_effects(TODAY)
+
+    assert sum(counts.values()) == len(actions) and counts.get("effective", 0) >= 1
+    for action in actions:
+        action.refresh_from_db()
+        fast = EffectMeasurement.objects.get(action=action, horizon_days=services.ON_DEMAND).report
+        alone = services.compute_effect(action, today=TODAY)
+        assert fast["verdict"] == alone["verdict"], action.title
+        _same(fast, alone, action.title)
