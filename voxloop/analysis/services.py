@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.cache import cache
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysis, FeedbackTopic, Topic
@@ -299,16 +299,7 @@ def analyze_gathered(feedback_ids: Sequence[int]) -> int | None:
         others = Feedback.objects.filter(
             analysis_status=AnalysisStatus.PENDING, batch__isnull=True, pk__gte=min(ids)
         ).order_by("id").values_list("id", flat=True)[:COALESCE_GATHER]  # fmt: skip
-        gathered = sorted(set(ids) | set(others))
-        try:
-            return analyze_feedback(gathered)
-        except OperationalError as exc:
-            if "deadlock detected" not in str(exc):
-                raise
-            # The rules, linking these items to cases, met a case-event run locking the same cases in the other
-            # order, and PostgreSQL undid ours. Analysis is safe to repeat and a rule never fires twice: once more,
-            # so that a gathered run's rules are not lost (the catch-up task only looks at pending items).
-            return analyze_feedback(gathered)
+        return analyze_feedback(sorted(set(ids) | set(others)))
     finally:
         if cache.get(COALESCE_LOCK) == holder:
             cache.delete(COALESCE_LOCK)
