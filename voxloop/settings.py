@@ -339,6 +339,8 @@ if ADAPT_EVERY_HOURS > 0:
 # the slower e5-based model; REFINE_ENABLED=false turns it off (the fast lane's labels then stay as they are).
 REFINE_ENABLED = envbool("REFINE_ENABLED", True)
 REFINE_BATCH = envint("REFINE_BATCH", 200)
+# The drain waits while more than this many items wait for the fast lane (an import, an ingest burst).
+REFINE_YIELD_PENDING = envint("REFINE_YIELD_PENDING", 100)
 REFINE_DAYS = envint("REFINE_DAYS", 30)
 if REFINE_ENABLED:
     CELERY_BEAT_SCHEDULE["refine-drain"] = {

@@ -13,7 +13,7 @@ from django.utils import timezone
 from voxloop.analysis import refine
 from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.analysis.services import analysis_replaced
-from voxloop.feedback.models import Feedback
+from voxloop.feedback.models import AnalysisStatus, Feedback
 from voxloop.metrics import services
 from voxloop.metrics.models import DirtyDay, MetricDaily, Source
 from voxloop.metrics.tests.conftest import make_feedback, sh
@@ -113,3 +113,15 @@ def refine_version() -> str:
     from voxloop_nlp import refine as refine_model
 
     return refine_model.get_model().version
+
+
+def test_the_drain_waits_while_the_fast_lane_has_a_backlog(items, settings):
+    settings.REFINE_YIELD_PENDING = 2
+    waiting = [make_feedback(sh(12, 9), text="还没分析").pk for _ in range(3)]
+    Feedback.objects.filter(pk__in=waiting).update(analysis_status=AnalysisStatus.PENDING)
+
+    assert refine.drain().judged == 0
+    assert FeedbackAnalysis.objects.filter(refined_at__isnull=False).count() == 0
+
+    Feedback.objects.filter(pk__in=waiting).update(analysis_status=AnalysisStatus.DONE)
+    assert refine.drain().judged > 0
