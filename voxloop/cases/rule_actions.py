@@ -18,14 +18,12 @@ meets a CaseError is rolled back and redone one by one, so a failing item only r
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 
 from voxloop.accounts.models import Team, User
 from voxloop.automation.models import FeedbackTag, RuleFiring
@@ -141,21 +139,8 @@ def _fire_wave_or_one_by_one(
 ) -> None:
     part = RulesResult()
     try:
-        for attempt in range(DEADLOCK_TRIES):
-            try:
-                with transaction.atomic():
-                    _fire_wave(wave, rules, routing, part, now, history)
-                break
-            except OperationalError as exc:
-                # Another run (a case-event drain, a second analysis task) locked the same cases in the other
-                # order and PostgreSQL chose this wave to undo. Nothing of it was kept, so it is redone: else the
-                # analysed items would never meet their rules (catch-up only looks at items still pending).
-                if not _is_deadlock(exc) or attempt == DEADLOCK_TRIES - 1:
-                    raise
-                logger.info("rules: a batch of %s items met a deadlock and is redone", len(wave))
-                part = RulesResult()
-                routing.context = RoutingContext()
-                time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))  # apart from the run it met
+        with transaction.atomic():
+            _fire_wave(wave, rules, routing, part, now, history)
     except CaseError as exc:
         # E.g. no SLA policy for one severity: redo the wave item by item, so only the failing items fail.
         logger.info("rules: a batch of %s items is redone one by one: %s", len(wave), exc.message)
@@ -164,14 +149,6 @@ def _fire_wave_or_one_by_one(
         return
     result.add(part)
     result.errors.update(part.errors)
-
-
-DEADLOCK_TRIES = 4
-
-
-def _is_deadlock(exc: OperationalError) -> bool:
-    # psycopg names the SQLSTATE (40P01) on the error Django wraps; SQLite has no deadlocks of this kind.
-    return getattr(exc.__cause__, "sqlstate", None) == "40P01" or "deadlock detected" in str(exc)
 
 
 def _fire_wave(
