@@ -137,7 +137,7 @@ def test_inbox_explains_an_unknown_aspect_filter(client, analyst, analysed):
     response = client.get("/feedback/", {"aspect": "furious"})
     assert response.status_code == 200
     assert "The topic-sentiment filter was not understood" in response.content.decode()
-    assert len(response.context["items"]) == 3
+    assert len(response.context["rows"]) == 3
 
 
 def test_the_migration_copies_the_polarity_of_analyses_stored_before_it(db):
