@@ -154,7 +154,9 @@ def test_notice_preview_counts_previews_each_language_and_sends(browser, live_se
         page.goto(f"{live_server.url}/actions/{action.pk}/")
         page.click("#notices-link")
         page.wait_for_selector("#notice-preview")
-        assert page.locator("[data-count=recipients]").inner_text() == "2"
+        assert page.locator("[data-count=recipients] strong").inner_text() == "2"
+        # Both have an e-mail address and nothing else: the page says which channel the two notices take.
+        assert page.locator("#notice-channels").inner_text() == ("(2 by email)" if language == "en" else "(通过电子邮件：2)")
         assert page.locator("[data-count=opted_out]").inner_text() == "1"
         assert page.locator("[data-count=no_address]").inner_text() == "1"
         previews = page.locator(".notice-preview")
