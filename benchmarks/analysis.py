@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from voxloop_nlp import analyze_batch, models_store  # noqa: E402
+from voxloop_nlp.refine.train import overall_polarity  # noqa: E402
 from voxloop_nlp.training import train_sentiment as ts  # noqa: E402
 from voxloop_nlp.training.data import load_all, split, split_of  # noqa: E402
 
@@ -434,18 +435,6 @@ def topic_section(q: bool, data=None) -> dict[str, str]:
     return out
 
 
-def _overall_polarity(polarities) -> str | None:
-    """A text's 3-class label from its aspect polarities: both signs (or SemEval's "conflict") is mixed,
-    which counts as neutral, as a 3-star review does; only neutral aspects: neutral."""
-    found = {p for p in polarities if p}
-    if "conflict" in found or {"positive", "negative"} <= found:
-        return "neutral"
-    for label in ("positive", "negative", "neutral"):
-        if label in found:
-            return label
-    return None
-
-
 def three_class_section(q: bool, data=None) -> dict[str, str]:
     """3-class macro-F1 on texts whose neutral class includes *mixed* opinions (the 3-star review the
     sentiment training sets lack): cosmetics and car texts labelled from their aspect polarities (never
@@ -464,7 +453,7 @@ def three_class_section(q: bool, data=None) -> dict[str, str]:
         rows["cosmetics"] = [
             (_clean(r["text"]), lab)
             for r in csv.DictReader(fh)
-            if (lab := _overall_polarity(
+            if (lab := overall_polarity(
                 zh.get(quad.split(":")[1]) for quad in r["quads(category:polarity:aspect:opinion)"].split("|")
                 if quad.count(":") >= 2
             ))
@@ -475,13 +464,13 @@ def three_class_section(q: bool, data=None) -> dict[str, str]:
             (_clean(r["text"]), lab)
             for r in csv.DictReader(fh)
             if (
-                lab := _overall_polarity(num.get(p.partition(":")[2].strip()) for p in r["topic_sentiments"].split("|"))
+                lab := overall_polarity(num.get(p.partition(":")[2].strip()) for p in r["topic_sentiments"].split("|"))
             )
         ]
     by_sentence: dict[str, list[str]] = defaultdict(list)
     for r in json.loads((root / "semeval14_restaurant_acsa" / "acsa_train.json").read_text("utf-8")):
         by_sentence[r["sentence"].strip()].append(r["sentiment"])
-    rows["semeval"] = [(t, _overall_polarity(p)) for t, p in by_sentence.items() if split_of(t) == "test"]
+    rows["semeval"] = [(t, overall_polarity(p)) for t, p in by_sentence.items() if split_of(t) == "test"]
     rows["asap"] = [(e.text, e.label) for e in load_asap(root)]
     out = {}
     print()

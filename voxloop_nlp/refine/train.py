@@ -53,7 +53,7 @@ class Item:
     domain: str  # what a leave-one-domain-out fold leaves out
 
 
-def _overall(polarities: Iterable[str | None]) -> str | None:
+def overall_polarity(polarities: Iterable[str | None]) -> str | None:
     # Both signs (or "conflict") is a mixed text: neutral, as a 3-star review. Only neutral aspects: neutral.
     found = {p for p in polarities if p}
     if "conflict" in found or {"positive", "negative"} <= found:
@@ -70,7 +70,7 @@ def _cosmetics(root: Path) -> list[Item]:
     with open(root / "zh_ecom_cosmetics_aspects" / "cosmetics_aspects.csv", encoding="utf-8-sig") as fh:
         for r in csv.DictReader(fh):
             quads = r["quads(category:polarity:aspect:opinion)"].split("|")
-            lab = _overall(zh.get(q.split(":")[1]) for q in quads if q.count(":") >= 2)
+            lab = overall_polarity(zh.get(q.split(":")[1]) for q in quads if q.count(":") >= 2)
             if lab:
                 out.append(Item(_clean(r["text"]), lab, "cosmetics", "cosmetics"))
     return out
@@ -81,7 +81,7 @@ def _car(root: Path) -> list[Item]:
     out = []
     with open(root / "zh_car_topics_bdci2018" / "car_topics.csv", encoding="utf-8-sig") as fh:
         for r in csv.DictReader(fh):
-            lab = _overall(num.get(p.partition(":")[2].strip()) for p in r["topic_sentiments"].split("|"))
+            lab = overall_polarity(num.get(p.partition(":")[2].strip()) for p in r["topic_sentiments"].split("|"))
             if lab:
                 out.append(Item(_clean(r["text"]), lab, "car", "car"))
     return out
@@ -93,7 +93,7 @@ def _semeval(root: Path) -> list[Item]:
     for r in json.loads((root / "semeval14_restaurant_acsa" / "acsa_train.json").read_text("utf-8")):
         by_sentence[r["sentence"].strip()].append(r["sentiment"])
     return [Item(t, lab, "semeval14_restaurant", "restaurant_en") for t, p in by_sentence.items()
-            if (lab := _overall(p))]  # fmt: skip
+            if (lab := overall_polarity(p))]  # fmt: skip
 
 
 def _items(examples: list[Example], domain: str | None = None) -> list[Item]:
