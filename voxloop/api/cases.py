@@ -26,7 +26,7 @@ from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, PolicyDenied, has
 from voxloop.api import services as api_services
-from voxloop.api.auth import TokenAuth, TokenRequest
+from voxloop.api.auth import TokenAuth, TokenRequest, acting_user
 from voxloop.api.case_schemas import (
     CaseCreateIn,
     CaseDetailOut,
@@ -64,17 +64,13 @@ class ApiProblem(Exception):
 
 
 def _acting_user(request: HttpRequest) -> User:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    user = token.created_by
-    if user is None or not user.is_active:
-        raise HttpError(
-            403,
-            _(
-                "This token acts for no active user, so it cannot work on cases. Create one while signed in as "
-                "that user, or with `voxloop create_api_token --user NAME`."
-            ),
-        )
-    return user
+    return acting_user(
+        request,
+        _(
+            "This token acts for no active user, so it cannot work on cases. Create one while signed in as "
+            "that user, or with `voxloop create_api_token --user NAME`."
+        ),
+    )
 
 
 def _may_write(user: User) -> bool:
