@@ -23,9 +23,9 @@ from voxloop.accounts.permissions import Capability, require
 from voxloop.actions import queries, services
 from voxloop.actions.models import ActionOrigin, ActionStatus, ActionType, ImprovementAction
 from voxloop.actions.services import ActionError, ActionErrorCode
-from voxloop.api.auth import TokenAuth
+from voxloop.api.auth import TokenAuth, acting_user
 from voxloop.api.cursors import keyset_page
-from voxloop.api.models import ApiToken, Scope
+from voxloop.api.models import Scope
 from voxloop.api.schemas import ErrorOut
 
 router = Router(tags=["actions"])
@@ -109,11 +109,7 @@ class StatusIn(Schema):
 
 
 def _acting_user(request: HttpRequest) -> User:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    user = token.created_by
-    if user is None or not user.is_active:
-        raise HttpError(403, _("This token acts for no active user, so it cannot work on improvement actions."))
-    return user
+    return acting_user(request, _("This token acts for no active user, so it cannot work on improvement actions."))
 
 
 def _row(action: ImprovementAction, today: date) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.params.models import QueryModel
 
 from voxloop.accounts.permissions import PolicyDenied
-from voxloop.api import actions, cases, customers, feedback, metrics, reports
+from voxloop.api import actions, cases, compensations, customers, feedback, metrics, reports
 from voxloop.api.language import in_api_language, refuse_nul_in_query
 from voxloop.api.ratelimit import RateLimited
 
@@ -181,5 +181,6 @@ api.add_router("", feedback.router)
 api.add_router("", customers.router)
 api.add_router("", metrics.router)
 api.add_router("", cases.router)
+api.add_router("", compensations.router)
 api.add_router("", actions.router)
 api.add_router("", reports.router)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from voxloop.accounts.models import User
 from voxloop.api.models import ApiToken
 from voxloop.api.ratelimit import check_token_rate
 from voxloop.api.services import authenticate_token
@@ -34,3 +35,13 @@ class TokenAuth(HttpBearer):
             raise HttpError(403, _("This token lacks the scope “%(scope)s”.") % {"scope": self.scope})
         check_token_rate(api_token.pk)
         return api_token
+
+
+def acting_user(request: HttpRequest, refusal: str) -> User:
+    """The user a token acts for (who created it): routers that work as a person in the product use their
+    permissions. A token of no active user is refused with ``refusal``, which names what it cannot do."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    user = token.created_by
+    if user is None or not user.is_active:
+        raise HttpError(403, refusal)
+    return user

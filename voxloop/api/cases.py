@@ -26,7 +26,7 @@ from voxloop.accounts.audit import record_access
 from voxloop.accounts.models import Team, User
 from voxloop.accounts.permissions import DENIED_MESSAGES, Capability, PolicyDenied, has
 from voxloop.api import services as api_services
-from voxloop.api.auth import TokenAuth, TokenRequest
+from voxloop.api.auth import TokenAuth, TokenRequest, acting_user
 from voxloop.api.case_schemas import (
     CaseCreateIn,
     CaseDetailOut,
@@ -64,17 +64,13 @@ class ApiProblem(Exception):
 
 
 def _acting_user(request: HttpRequest) -> User:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    user = token.created_by
-    if user is None or not user.is_active:
-        raise HttpError(
-            403,
-            _(
-                "This token acts for no active user, so it cannot work on cases. Create one while signed in as "
-                "that user, or with `voxloop create_api_token --user NAME`."
-            ),
-        )
-    return user
+    return acting_user(
+        request,
+        _(
+            "This token acts for no active user, so it cannot work on cases. Create one while signed in as "
+            "that user, or with `voxloop create_api_token --user NAME`."
+        ),
+    )
 
 
 def _may_write(user: User) -> bool:
@@ -313,7 +309,8 @@ def create_case(request: TokenRequest, payload: CaseCreateIn):
     return Status(201, _detail(request, user, case.pk))
 
 
-def _visible_case_for_work(user: User, case_id: int) -> Case:
+def case_for_work(user: User, case_id: int) -> Case:
+    """The case, if this user can see it (else 404) and work on it (else 403): every write endpoint's first step."""
     case = queries.visible_cases(user).filter(pk=case_id).first()
     if case is None:
         raise HttpError(404, _("There is no case %(id)s that this token's user can see.") % {"id": case_id})
@@ -363,7 +360,7 @@ def update_case(request: HttpRequest, case_id: int, payload: CaseUpdateIn):
     """All changes in one request apply together or not at all. Order: severity, team, assignee, then status, so
     `{"assignee": "me", "status": "resolved", ...}` works in one call."""
     user = _acting_user(request)
-    case = _visible_case_for_work(user, case_id)
+    case = case_for_work(user, case_id)
     changes = payload.model_dump(exclude_none=True)
     if not changes:
         return Status(
@@ -431,7 +428,7 @@ def _apply_status(case: Case, user: User, payload: CaseUpdateIn) -> None:
 def comment(request: HttpRequest, case_id: int, payload: CommentIn):
     """A public reply stops the first-response clock (the first one is stored as first_responded_at)."""
     user = _acting_user(request)
-    case = _visible_case_for_work(user, case_id)
+    case = case_for_work(user, case_id)
     try:
         event = services.add_reply(case, user, payload.text, public=payload.public)
     except CaseError as exc:

@@ -20,9 +20,9 @@ from pydantic_core import PydanticCustomError
 
 from voxloop.accounts.models import Department, User
 from voxloop.accounts.permissions import Capability, require
-from voxloop.api.auth import TokenAuth
+from voxloop.api.auth import TokenAuth, acting_user
 from voxloop.api.cursors import keyset_page
-from voxloop.api.models import ApiToken, Scope
+from voxloop.api.models import Scope
 from voxloop.api.schemas import ErrorOut
 from voxloop.reports import queries, services
 from voxloop.reports.models import FileFormat, Report, ReportKind, ReportLanguage, ReportState
@@ -114,10 +114,7 @@ class GenerateIn(Schema):
 
 
 def _acting_user(request: HttpRequest) -> User:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    user = token.created_by
-    if user is None or not user.is_active:
-        raise HttpError(403, _("This token acts for no active user, so it cannot read reports."))
+    user = acting_user(request, _("This token acts for no active user, so it cannot read reports."))
     require(user, Capability.READ_METRICS)
     return user
 

@@ -26,9 +26,10 @@ from voxloop.core.annotations import create_action_link
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.pages import Chart, InsightPage, Table
 from voxloop.insights.root_causes import DOWN as GOOD
-from voxloop.insights.root_causes import FLAT, SumsKey
+from voxloop.insights.root_causes import FLAT
 from voxloop.insights.root_causes import UP as BAD
 from voxloop.metrics.drilldown import drill_responses, response_mentions
+from voxloop.metrics.expressions import SumsKey
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period, Totals, value_labels
 from voxloop.stats.drivers import Driver, ScoreSums, driver_impacts_from_sums

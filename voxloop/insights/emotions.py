@@ -18,16 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, FloatField, Func, Q, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models import Q, Sum
 
 from voxloop.analysis.queries import EMOTION_NAMES
 from voxloop.feedback.models import Feedback
 from voxloop.metrics.cells import EMOTION_WORD, NEED
 from voxloop.metrics.days import day_bounds
+from voxloop.metrics.expressions import SumsKey
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
 
@@ -139,40 +136,6 @@ def _term_rows(dimension: str, period: Period) -> Any:
     return MetricDaily.objects.filter(source=FEEDBACK, dimension=dimension, day__gte=period.start, day__lte=period.end)
 
 
-class JsonNumber(Func):
-    """A number stored under ``key`` in the ``sums`` JSON, NULL if absent; one JSON lookup per row (Django's
-    KT() cast costs two or three on SQLite, which matters over tens of thousands of rows)."""
-
-    output_field = FloatField()
-
-    def __init__(self, key: str) -> None:
-        super().__init__(F("sums"))
-        self.key = key
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> tuple[str, tuple[str | int, ...]]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"json_extract({sql}, %s)", (*params, '$."' + self.key.replace('"', "") + '"')
-
-    def as_postgresql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> tuple[str, tuple[str | int, ...]]:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(({sql}) ->> %s)::double precision", (*params, self.key)
-
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[str | int, ...]]:
-        return compiler.compile(Cast(KT(f"sums__{self.key}"), FloatField()))
-
-
 def top_terms(dimension: str, period: Period, limit: int = TOP_TERMS) -> list[tuple[str, int]]:
     """(value, items) of the ``limit`` most frequent values of a term dimension: SUM(n) GROUP BY value ORDER BY
     total DESC LIMIT in SQL (an index on (source, dimension, value, day, n) makes it an index-only scan)."""
@@ -184,7 +147,7 @@ def word_emotions(words: list[str], period: Period, names: list[str]) -> dict[st
     """word -> emotion -> items where the word was evidence of it, for the given words only (in SQL)."""
     if not words:
         return {}
-    sums = {f"e{i}": Sum(JsonNumber(f"emo:{name}")) for i, name in enumerate(names)}
+    sums = {f"e{i}": Sum(SumsKey(f"emo:{name}")) for i, name in enumerate(names)}
     out: dict[str, dict[str, int]] = {}
     for row in _term_rows(EMOTION_WORD, period).filter(value__in=words).values("value").annotate(**sums):
         out[row["value"]] = {name: int(row[f"e{i}"] or 0) for i, name in enumerate(names) if row[f"e{i}"]}

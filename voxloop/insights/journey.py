@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 from voxloop.insights.filters import InsightFilters
 from voxloop.insights.models import Touchpoint
 from voxloop.insights.pages import Chart, InsightPage, Table, feedback_url
-from voxloop.insights.root_causes import BAR, BAR_VITAL, SumsKey, topic_labels
+from voxloop.insights.root_causes import BAR, BAR_VITAL, topic_labels
+from voxloop.metrics.expressions import SumsKey
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
 

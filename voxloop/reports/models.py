@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -147,8 +148,13 @@ class ReportVariant(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # Two constraints, not one: NULLs are distinct in a unique index, so the whole-organisation copy
+        # (department NULL) needs its own partial index to be kept once.
         constraints = [
-            models.UniqueConstraint(fields=["report", "department", "see_contacts"], name="report_variant_once"),
+            models.UniqueConstraint(fields=["report", "department", "see_contacts"], name="report_variant_once",
+                                    condition=Q(department__isnull=False)),
+            models.UniqueConstraint(fields=["report", "see_contacts"], name="report_variant_org_once",
+                                    condition=Q(department__isnull=True)),
         ]  # fmt: skip
 
     def __str__(self) -> str:
@@ -167,8 +173,12 @@ class ReportFile(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # As for variants: the report's own file (variant NULL) needs a partial index of its own.
         constraints = [
-            models.UniqueConstraint(fields=["report", "variant", "format"], name="report_file_once"),
+            models.UniqueConstraint(fields=["report", "variant", "format"], name="report_file_once",
+                                    condition=Q(variant__isnull=False)),
+            models.UniqueConstraint(fields=["report", "format"], name="report_file_own_once",
+                                    condition=Q(variant__isnull=True)),
         ]  # fmt: skip
 
     def __str__(self) -> str:

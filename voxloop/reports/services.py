@@ -174,8 +174,11 @@ def generate_report(report_id: int, *, now: datetime | None = None) -> Report:
 
 
 def _store_file(report: Report, variant: ReportVariant | None, fmt: str, content: bytes) -> ReportFile:
-    ReportFile.objects.filter(report=report, variant=variant, format=fmt).delete()
-    return ReportFile.objects.create(report=report, variant=variant, format=fmt, content=content, size=len(content))
+    # One row per file (a constraint since reports 0002): a second render replaces the first, a concurrent one waits.
+    stored, _created = ReportFile.objects.update_or_create(
+        report=report, variant=variant, format=fmt, defaults={"content": content, "size": len(content)}
+    )
+    return stored
 
 
 def report_file(report: Report, fmt: str, variant: ReportVariant | None = None) -> bytes:

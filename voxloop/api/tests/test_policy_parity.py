@@ -11,7 +11,7 @@ from voxloop.accounts.permissions import Capability, PolicyDenied, has
 from voxloop.api.tests.test_cases_api import call, token_for
 from voxloop.cases import compensation
 from voxloop.cases import services as case_services
-from voxloop.cases.models import Case, CompensationStatus
+from voxloop.cases.models import Case, Compensation, CompensationStatus
 from voxloop.cases.tests import conftest as case_fixtures
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +173,27 @@ def test_opening_a_case_for_feedback_in_another_teams_case_does_not_reveal_that_
     # Someone who can open that case is told which one it is.
     admin_response = call(client, "post", "/api/cases", token_for(people["admin"]), {"feedback_ids": [item]})
     assert str(theirs.pk) in admin_response.json()["detail"].replace(str(item), "")
+
+
+@pytest.mark.parametrize("role", list(EXPECTED_CASE_MANAGEMENT))
+def test_compensation_approval_gets_the_same_answer_on_the_page_and_in_the_api(
+    client, make_feedback, staffed_team, people, role
+):
+    user = people[role]
+    case = case_services.open_case([make_feedback("要求退款")], team=staffed_team)
+    by_page = compensation.propose_compensation(case, people["zhang"], amount="800", reason="质量问题")
+    by_api = compensation.propose_compensation(case, people["zhang"], amount="800", reason="质量问题")
+    client.force_login(user)
+    page = client.post(reverse("cases:decide", args=[by_page.pk]), {"decision": "approve", "note": ""})
+    api = call(
+        client, "post", f"/api/cases/{case.pk}/compensations/{by_api.pk}/decision", token_for(user), {"approve": True}
+    )
+    assert page_answer(page) == api_answer(api) == EXPECTED_CASE_MANAGEMENT[role]
+    if api.status_code == 403:
+        assert api.json()["code"] == "not_allowed"
+    else:
+        assert api.json()["status"] == "approved" and api.json()["decided_by"] == user.get_username()
+    statuses = set(
+        Compensation.objects.filter(pk__in=[by_page.pk, by_api.pk]).values_list("status", flat=True)
+    )
+    assert statuses == {CompensationStatus.APPROVED if EXPECTED_CASE_MANAGEMENT[role] == ALLOWED else CompensationStatus.PENDING}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from pypdf import PdfReader
 
@@ -28,6 +29,7 @@ from voxloop.reports.models import (
     ReportLanguage,
     ReportSchedule,
     ReportState,
+    ReportVariant,
 )
 from voxloop.reports.periods import period_for
 from voxloop.reports.services import Recipients, ReportError, ReportErrorCode, ScheduleData, TextEdits
@@ -275,3 +277,18 @@ def test_a_failed_generation_is_kept_with_its_reason(admin):
     report = services.generate_report(report.pk)
     assert report.state == ReportState.FAILED and report.error
     assert OutgoingMessage.objects.filter(status=MessageStatus.PENDING).count() == 0
+
+
+def test_the_whole_organisation_copy_and_the_reports_own_files_are_kept_once(admin, period):
+    # NULL is distinct in a plain unique index: the organisation-wide copy (no department) and the report's own
+    # files (no variant) have partial constraints of their own.
+    report = generate(admin, period)
+    ReportVariant.objects.create(report=report, department=None, see_contacts=True, snapshot={})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReportVariant.objects.create(report=report, department=None, see_contacts=True, snapshot={})
+    own_pdfs = report.files.filter(variant__isnull=True, format=FileFormat.PDF)
+    assert own_pdfs.count() == 1
+    first = own_pdfs.get()
+    # A second render replaces the stored file in place rather than adding a second one.
+    services._store_file(report, None, FileFormat.PDF, b"%PDF-again")
+    assert own_pdfs.count() == 1 and bytes(own_pdfs.get().content) == b"%PDF-again" and own_pdfs.get().pk == first.pk

@@ -42,8 +42,10 @@ class Command(BaseCommand):
             )
         report = load_demo_reports()
         if report is not None:
-            self.stdout.write(f"Demo report: {report.title} ({report.get_state_display()}, "
-                              f"{report.deliveries.count()} deliveries in its log).")
+            self.stdout.write(
+                f"Demo report: {report.title} ({report.get_state_display()}, "
+                f"{report.deliveries.count()} deliveries in its log)."
+            )
         self.stdout.write(
             f"\nVoxLoop is at {settings.SITE_URL} — demo logins (password for all: {result.users[0][1]}):"
         )
