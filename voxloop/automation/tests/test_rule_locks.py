@@ -16,6 +16,7 @@ from voxloop.automation.services import apply_rules
 from voxloop.automation.tests.conftest import NOW
 from voxloop.cases.models import Case, CaseFeedback, CaseStatus
 from voxloop.cases.outbox import process_case_events
+from voxloop.feedback.models import Feedback
 
 CUSTOMERS = 20
 
@@ -49,12 +50,33 @@ def in_threads(*calls) -> list[object]:
     return results
 
 
-def drain_while(running: threading.Event) -> int:
-    """The outbox worker: drains case events in its own transactions while the waves run."""
-    done = 0
-    while running.is_set():
-        done += process_case_events()
-    return done + process_case_events()
+def in_threads_with_outbox(*calls) -> list[object]:
+    """``in_threads`` with an outbox worker beside the calls: it drains case events in its own transactions,
+    as ``process_case_events_task`` does, until they are all done."""
+    left = [len(calls)]
+    lock = threading.Lock()
+    running = threading.Event()
+    running.set()
+
+    def until_done(call):
+        def run() -> object:
+            try:
+                return call()
+            finally:
+                with lock:
+                    left[0] -= 1
+                    if not left[0]:
+                        running.clear()
+
+        return run
+
+    def outbox() -> int:
+        done = 0
+        while running.is_set():
+            done += process_case_events()
+        return done + process_case_events()
+
+    return in_threads(*[until_done(call) for call in calls], outbox)
 
 
 # Decided at collection, so on SQLite the transactional database is never set up for nothing.
@@ -76,7 +98,7 @@ def test_waves_joining_the_same_open_cases_and_the_outbox_never_deadlock(no_rule
     )
     customers = [f"L{n:02d}" for n in range(CUSTOMERS)]
     first = [make_item(customer=c, topics=["logistics.delay"]).pk for c in customers]
-    apply_rules(first, now=NOW)  # one open case per customer, their events still in the outbox
+    apply_rules(first, now=NOW)  # one open case per customer
     cases = dict(Case.objects.values_list("customer__external_id", "pk"))
     assert len(cases) == CUSTOMERS
     # Two workers' batches of follow-up complaints: ids in opposite customer orders, so item by item they
@@ -90,23 +112,8 @@ def test_waves_joining_the_same_open_cases_and_the_outbox_never_deadlock(no_rule
     ]
 
     for forward, backward in rounds:
-        running = threading.Event()
-        running.set()
-        waves_left = [2]
-        lock = threading.Lock()
-
-        def wave(ids: list[int], running: threading.Event = running, left: list[int] = waves_left) -> object:
-            try:
-                return apply_rules(ids, now=NOW)
-            finally:
-                with lock:
-                    left[0] -= 1
-                    if not left[0]:
-                        running.clear()
-
-        results = in_threads(
-            lambda f=forward: wave(f), lambda b=backward: wave(b), lambda running=running: drain_while(running)
-        )
+        waves = [lambda ids=ids: apply_rules(ids, now=NOW) for ids in (forward, backward)]
+        results = in_threads_with_outbox(*waves)
         assert not [r for r in results if isinstance(r, BaseException)], results
         assert not any(r.errors for r in results[:2]), results  # type: ignore[union-attr]
 
@@ -115,3 +122,4 @@ def test_waves_joining_the_same_open_cases_and_the_outbox_never_deadlock(no_rule
     assert set(Case.objects.values_list("status", flat=True)) <= {CaseStatus.NEW, CaseStatus.OPEN}
     linked = dict(CaseFeedback.objects.values_list("feedback_id", "case__customer__external_id"))
     assert len(linked) == CUSTOMERS * 5
+    assert linked == dict(Feedback.objects.values_list("pk", "customer__external_id"))
