@@ -46,6 +46,7 @@ from voxloop.automation.services import (
     Outcome,
     RulesResult,
     matching_rules,
+    rules_applied,
 )
 from voxloop.cases.events import record_event, record_events
 from voxloop.cases.followup import resolved_case_on_topic
@@ -111,6 +112,9 @@ def _fire_one_by_one(
         with transaction.atomic():
             chunk = due[start_commit : start_commit + COMMIT_EVERY]
             _lock_for(chunk)
+            # Settled with this commit, failing items too (their error is reported; the catch-up would only
+            # meet it again): only a run that dies leaves them due.
+            rules_applied(f.feedback_id for f in chunk)
             for facts in chunk:
                 item_result = RulesResult()
                 try:
@@ -175,6 +179,7 @@ def _fire_wave(
     ids = [facts.feedback_id for facts in wave]
     # The same lock as _fire's, taken for the whole wave in id order: a concurrent run waits, then sees the firings.
     list(Feedback.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    rules_applied(ids)  # settled if this wave commits; a wave that dies leaves them to the catch-up
     already: dict[int, set[int]] = {}
     for rule_id, feedback_id in RuleFiring.objects.filter(feedback_id__in=ids).values_list("rule_id", "feedback_id"):
         already.setdefault(feedback_id, set()).add(rule_id)
