@@ -3,7 +3,7 @@ worker) still gets its case from the beat task; an item whose rules ran is never
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import OperationalError
@@ -20,7 +20,7 @@ FIRE = "手机充电时起火了，差点烧到孩子，我要投诉到消协"
 PRAISE = "非常满意，服务很好，下次还来"
 
 
-def later() -> object:
+def later() -> datetime:
     """A moment past the catch-up's grace period (its own run had time to apply the rules)."""
     return timezone.now() + timedelta(minutes=3)
 
