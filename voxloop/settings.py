@@ -349,6 +349,12 @@ if REFINE_ENABLED:
     }
 # Analysed feedback then goes through the automation rules (cases, routing, assignment).
 AUTOMATION_ON_ANALYSIS = envbool("AUTOMATION_ON_ANALYSIS", True)
+# Catch-up: every RULES_CATCH_UP_SECONDS, up to 500 items analysed over 2 minutes ago whose rules never ran to the
+# end (the run died after the analysis committed, e.g. a database error) get their rules applied.
+CELERY_BEAT_SCHEDULE["apply-pending-rules"] = {
+    "task": "voxloop.automation.tasks.apply_pending_rules_task",
+    "schedule": float(envint("RULES_CATCH_UP_SECONDS", 60)),
+}
 
 # --- Imports: items received more than this many days before their import are history (voxloop.feedback.history):
 # analysed and counted, but they open no case and notify nobody. The importer can choose otherwise per import.

@@ -138,3 +138,24 @@ class FeedbackTag(models.Model):
 
     def __str__(self) -> str:
         return self.tag
+
+
+class RulesDue(models.Model):
+    """An analysed item whose rules have not been applied yet. Written in the analysis transaction (the
+    ``analysis_replaced`` hook), deleted in the transaction that applies its rules; so a rules run that dies
+    (a deadlock, a lost worker) after the analysis committed leaves the row, and the beat task
+    ``apply_pending_rules_task`` applies the item's rules later (``services.apply_pending_rules``)."""
+
+    # No database constraint: feedback is range-partitioned on PostgreSQL (feedback migration 0007), so its id
+    # alone cannot be referenced. Deleting feedback through the ORM still deletes the row (CASCADE).
+    feedback = models.OneToOneField(
+        "feedback.Feedback", primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    analysed_at = models.DateTimeField(_("analysed at"))
+
+    class Meta:
+        verbose_name = _("item due for the rules")
+        verbose_name_plural = _("items due for the rules")
+
+    def __str__(self) -> str:
+        return str(self.feedback_id)

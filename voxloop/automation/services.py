@@ -8,6 +8,11 @@ Automation decides, cases write (docs/architecture/layers.md, L3): this module p
 rule fires and hands them to the rule runner that voxloop.cases registers (``register_rule_runner``, in
 CasesConfig.ready; ``voxloop/cases/rule_actions.py``), which re-checks the firings under a lock and carries
 the plan out through the cases functions, in waves of up to WAVE items of distinct customers.
+
+No item is forgotten: the analysis transaction marks its items due for the rules (``RulesDue``, through the
+``analysis_replaced`` hook), and the transaction that applies an item's rules removes the mark. A rules run that
+dies after the analysis committed (a database error, a lost worker) leaves the marks, and the beat task
+``apply_pending_rules_task`` applies those items' rules a little later (``apply_pending_rules``).
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
-from voxloop.automation.models import AutomationRule, RuleFiring
+from voxloop.automation.models import AutomationRule, RuleFiring, RulesDue
 from voxloop.automation.rules import (
     Facts,
     Predicate,
@@ -39,6 +45,10 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 COMMIT_EVERY = 50  # items per transaction on the one-by-one path
 WAVE = 100  # items per transaction on the batch path
+# The catch-up leaves alone the items analysed in the last CATCH_UP_AFTER (their own run is applying their rules)
+# and takes at most CATCH_UP_BATCH items a run, so one run stays short however many are due.
+CATCH_UP_AFTER = timedelta(minutes=2)
+CATCH_UP_BATCH = 500
 
 
 class Outcome:
@@ -134,6 +144,7 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None, bat
     result = RulesResult()
     rules = _compiled_rules(result)
     if not rules:
+        rules_applied(ids)
         return result
     carry_out = _runner()(rules, result, now)
     for start in range(0, len(ids), CHUNK):
@@ -158,8 +169,58 @@ def apply_rules(feedback_ids: Iterable[int], *, now: datetime | None = None, bat
             facts = facts_for(item)
             if matching_rules(rules, facts, fired.get(feedback_id, set())):
                 due.append(facts)
+        # Settled now: nothing fires on them, or they are not (or no longer) analysed, in which case their next
+        # analysis marks them again. The runner settles the due items in the transactions that carry them out.
+        due_ids = {f.feedback_id for f in due}
+        rules_applied([i for i in chunk if i not in due_ids])
         carry_out(due, history, batch)
     return result
+
+
+def mark_rules_due(feedback_ids: list[int]) -> None:
+    """Subscribed to ``analysis_replaced`` (see apps.py), so it runs inside the analysis transaction: these
+    items are due for the rules until a committed rules run settles them (``rules_applied``)."""
+    if not feedback_ids or not getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
+        return
+    now = timezone.now()
+    RulesDue.objects.bulk_create(
+        [RulesDue(feedback_id=i, analysed_at=now) for i in feedback_ids], ignore_conflicts=True
+    )
+
+
+def rules_applied(feedback_ids: Iterable[int]) -> None:
+    """These items' rules were applied: called in the transaction that applied them (the rule runner calls it
+    for the items it carries out, under their row locks), so the mark goes only if that transaction commits."""
+    ids = list(feedback_ids)
+    if ids:
+        RulesDue.objects.filter(feedback_id__in=ids).delete()
+
+
+def apply_pending_rules(
+    *, now: datetime | None = None, older_than: timedelta = CATCH_UP_AFTER, limit: int = CATCH_UP_BATCH
+) -> RulesResult:
+    """The catch-up (beat, ``apply_pending_rules_task``): apply the rules to up to ``limit`` items analysed more
+    than ``older_than`` ago whose rules never ran to the end, oldest first. Items whose rules ran are never
+    taken (their mark is gone), and a rule never fires twice anyway. Nothing while AUTOMATION_ON_ANALYSIS is off."""
+    if not getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
+        return RulesResult()
+    now = now or timezone.now()
+    ids = list(
+        RulesDue.objects.filter(analysed_at__lt=now - older_than)
+        .order_by("analysed_at", "feedback_id")
+        .values_list("feedback_id", flat=True)[:limit]
+    )
+    if not ids:
+        return RulesResult()
+    logger.warning("rules: applying the rules to %s analysed item(s) whose rules never ran", len(ids))
+    try:
+        return apply_rules(ids)
+    except DatabaseError:
+        # The waves that committed are settled; the rest go to the back, so items that keep failing do not hold
+        # up the others, and are tried again on a later run.
+        RulesDue.objects.filter(feedback_id__in=ids).update(analysed_at=timezone.now())
+        logger.exception("rules: the catch-up of %s item(s) failed; they are tried again later", len(ids))
+        return RulesResult()
 
 
 def apply_rules_after_analysis(feedback_ids: list[int]) -> None:

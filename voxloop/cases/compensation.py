@@ -144,7 +144,7 @@ def propose_compensation(
     if not reason:
         raise CompensationError(CompensationErrorCode.REASON_REQUIRED, _("Give a reason for the compensation."))
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case.pk if isinstance(case, Case) else case)
+        case = Case.objects.select_for_update(no_key=True).get(pk=case.pk if isinstance(case, Case) else case)
         if case.merged_into_id or case.status == CaseStatus.CLOSED:
             raise CompensationError(
                 CompensationErrorCode.CASE_CLOSED,

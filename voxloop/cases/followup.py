@@ -260,7 +260,7 @@ def record_outcome(
     outcome = "satisfied" if satisfied else "dissatisfied"
     note = (note or "").strip()
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=pk)
+        case = Case.objects.select_for_update(no_key=True).get(pk=pk)
         follow_up = FollowUp.objects.filter(case=case, status__in=OPEN_FOLLOW_UP).order_by("-due_at", "-id").first()
         if follow_up is not None:
             follow_up.status = FollowUpStatus.DONE

@@ -38,9 +38,10 @@ class CaseError(Exception):
 
 
 def lock_case(case: Case | int) -> Case:
-    """The case row, locked for the rest of the caller's transaction."""
+    """The case row, locked for the rest of the caller's transaction (FOR NO KEY UPDATE on PostgreSQL: see
+    docs/architecture/cases.md, "Row locks")."""
     pk = case.pk if isinstance(case, Case) else case
-    return Case.objects.select_for_update().get(pk=pk)
+    return Case.objects.select_for_update(no_key=True).get(pk=pk)
 
 
 def require_active(case: Case) -> None:

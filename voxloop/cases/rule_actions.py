@@ -13,6 +13,16 @@ assignments through ``cases.services.open_cases``). Since every case lookup is p
 distinct customers cannot affect each other, so a wave decides exactly as one-by-one processing would. The
 rare items that join, reopen or are already in a case take the one-by-one path (``_fire``), and a wave that
 meets a CaseError is rolled back and redone one by one, so a failing item only rolls back itself.
+
+Row locks (docs/architecture/cases.md, "Row locks"): a wave, and each commit of the one-by-one path, locks its
+feedback items in id order first, then every existing case its items may join, reopen or raise (the
+customers' newest open and resolved cases on the items' topics, the cases they are linked to, followed through
+merges) in id order, and only then writes. Item by item, two workers' waves would take the same customers'
+cases in the order of their own item ids, which differs from worker to worker: under load that deadlocked,
+and the losing wave's items were left without their case. Case locks are FOR NO KEY UPDATE (``lock_case``),
+so the outbox, which writes rows pointing at cases (messages, notifications) and so takes FOR KEY SHARE on
+them, never waits for a rule wave, nor a wave for it. Cases opened after the locks were taken (by another
+worker) have higher ids than every locked one, so waiting for them keeps the order.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from voxloop.automation.services import (
     Outcome,
     RulesResult,
     matching_rules,
+    rules_applied,
 )
 from voxloop.cases.events import record_event, record_events
 from voxloop.cases.followup import resolved_case_on_topic
@@ -99,7 +110,12 @@ def _fire_one_by_one(
     for start_commit in range(0, len(due), COMMIT_EVERY):
         # A few items per commit (each in its own savepoint): one item's failure rolls back only that item.
         with transaction.atomic():
-            for facts in due[start_commit : start_commit + COMMIT_EVERY]:
+            chunk = due[start_commit : start_commit + COMMIT_EVERY]
+            _lock_for(chunk)
+            # Settled with this commit, failing items too (their error is reported; the catch-up would only
+            # meet it again): only a run that dies leaves them due.
+            rules_applied(f.feedback_id for f in chunk)
+            for facts in chunk:
                 item_result = RulesResult()
                 try:
                     _fire(facts, rules, routing, item_result, now, historical=facts.feedback_id in history)
@@ -163,6 +179,7 @@ def _fire_wave(
     ids = [facts.feedback_id for facts in wave]
     # The same lock as _fire's, taken for the whole wave in id order: a concurrent run waits, then sees the firings.
     list(Feedback.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    rules_applied(ids)  # settled if this wave commits; a wave that dies leaves them to the catch-up
     already: dict[int, set[int]] = {}
     for rule_id, feedback_id in RuleFiring.objects.filter(feedback_id__in=ids).values_list("rule_id", "feedback_id"):
         already.setdefault(feedback_id, set()).add(rule_id)
@@ -200,6 +217,10 @@ def _fire_wave(
     ]
     slow_ids = {f.feedback_id for f in slow}
     fast = [f for f in todo if f.feedback_id not in slow_ids]
+    # Every existing case the slow items may join, reopen or raise, locked now in id order (see the module doc).
+    _lock_cases(
+        [*with_open.values(), *with_resolved.values()], [f.feedback_id for f in slow if f.feedback_id in linked]
+    )
 
     tags: list[FeedbackTag] = []
     for facts in fast:
@@ -264,6 +285,36 @@ def _fire_wave(
             logger.warning("rules on feedback %s: %s", facts.feedback_id, exc.message)
             continue
         result.add(item_result)
+
+
+def _lock_for(items: list[Facts]) -> None:
+    """The one-by-one path's locks for a commit's items, in the waves' order: the items in id order, then every
+    existing case they may join, reopen or raise (their customers' newest open and resolved cases on their
+    topics, the cases they are linked to), in id order."""
+    ids = sorted(f.feedback_id for f in items)
+    list(Feedback.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    wanted = {f.customer_id: f.top_topics for f in items if f.customer_id is not None and f.top_topics}
+    found = newest_cases_on_topics(wanted, ACTIVE_STATUSES)
+    found_resolved = newest_cases_on_topics({c: t for c, t in wanted.items() if c not in found}, [CaseStatus.RESOLVED])
+    _lock_cases([*found.values(), *found_resolved.values()], ids)
+
+
+def _lock_cases(case_ids: Iterable[int], linked_feedback_ids: Iterable[int]) -> None:
+    """Lock these cases, and the cases these items are linked to (followed through merges), in id order: one
+    lock order for every writer of cases, so no two transactions wait for each other's cases (the module doc)."""
+    wanted = set(case_ids)
+    hop = set(CaseFeedback.objects.filter(feedback_id__in=list(linked_feedback_ids)).values_list("case_id", flat=True))
+    for _hop in range(10):  # as far as _case_for follows merges
+        hop -= wanted
+        if not hop:
+            break
+        wanted |= hop
+        hop = set(
+            Case.objects.filter(pk__in=hop, merged_into__isnull=False).values_list("merged_into_id", flat=True)
+        )  # fmt: skip
+    if wanted:
+        # FOR NO KEY UPDATE, like lock_case: rows that point at these cases (events, links) can still be written.
+        list(Case.objects.select_for_update(no_key=True).filter(pk__in=sorted(wanted)).order_by("pk").values_list("pk"))
 
 
 def _fire(

@@ -627,7 +627,7 @@ def merge_cases(
     with transaction.atomic():
         # Lock in id order so two merges (or a merge and a reply) never deadlock.
         locked = {
-            c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[target_id, *source_ids]).order_by("pk")
+            c.pk: c for c in Case.objects.select_for_update(no_key=True).filter(pk__in=[target_id, *source_ids]).order_by("pk")
         }
         missing = [i for i in [target_id, *source_ids] if i not in locked]
         if missing:

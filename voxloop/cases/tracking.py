@@ -231,7 +231,7 @@ def add_customer_message(
     submission_id = "".join(c for c in (submission_id or "") if c.isalnum() or c in "-_")[:64] or uuid.uuid4().hex
     pk = case.pk if isinstance(case, Case) else int(case)
     with transaction.atomic():
-        case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=pk)
+        case = Case.objects.select_for_update(of=("self",), no_key=True).select_related("customer").get(pk=pk)
         item = prepare_feedback(
             {
                 "text": clean,

@@ -26,6 +26,7 @@ TASK_QUEUES: dict[str, str] = {
     # default: the live path of one item (ingest hand-off, analysis, rules) and the daily-cadence sweeps.
     "voxloop.analysis.tasks.analyze_feedback_task": DEFAULT,
     "voxloop.analysis.tasks.analyze_pending_task": DEFAULT,
+    "voxloop.automation.tasks.apply_pending_rules_task": DEFAULT,  # rules of analysed items whose run died
     "voxloop.channels.email.tasks.poll_mailbox_task": DEFAULT,
     "voxloop.channels.email.tasks.poll_all_mailboxes_task": DEFAULT,
     "voxloop.cases.tasks.follow_up_sweep_task": DEFAULT,
