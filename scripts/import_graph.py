@@ -23,8 +23,8 @@ comment says why) when one of these holds:
 1. a `#` comment is on one of the import statement's own lines;
 2. the line directly above the statement is a comment-only line below the function's `def` line (no blank
    line between; a comment of several lines ends on that line);
-3. the statement belongs to a run of import statements on consecutive lines (no blank line or other
-   statement between them) whose first statement is explained by 1 or 2: one comment covers the run;
+3. the statement belongs to a run of import statements of one function with nothing but blank lines
+   between them (isort's groups), whose first statement is explained by 1 or 2: one comment covers the run;
 4. it is in the `ready` method of a class deriving from `AppConfig`, and that body has a comment-only line
    below the `def` line and above its first import: one comment covers all of `ready`'s registration imports.
 A comment above the `def` line, on a `try:` line above the import, or separated from it by a blank line or
@@ -176,6 +176,7 @@ class _Collector(ast.NodeVisitor):
     def __init__(self, module: str, path: str, is_package: bool, text: str = "") -> None:
         self.module, self.path, self.is_package = module, path, is_package
         self.comments, self.comment_only = comment_lines(text)
+        self.blank = {i for i, line in enumerate(text.splitlines(), start=1) if not line.strip()}
         self.scopes: list[ast.AST] = []  # enclosing classes and functions, innermost last
         # Per function: the last line of each import statement seen in it (to find runs of imports) and
         # whether its `ready` comment covers every import (rule 4).
@@ -222,9 +223,14 @@ class _Collector(ast.NodeVisitor):
             self.ready_covered[id(func)] = ready
         if ready:
             return True
-        first = node  # rules 1 to 3: walk up the run of imports on consecutive lines to its first statement
-        while first.lineno - 1 in ends:
-            first = ends[first.lineno - 1]
+        first = node  # rules 1 to 3: walk up the run of imports (blank lines between them) to its first statement
+        while True:
+            above = first.lineno - 1
+            while above in self.blank:
+                above -= 1
+            if above not in ends:
+                break
+            first = ends[above]
         for stmt in (node, first):
             if any(line in self.comments for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)):
                 return True
