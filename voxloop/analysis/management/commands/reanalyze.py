@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from voxloop.analysis import jobs
+from voxloop.analysis.dispatch import queue_analysis
 
 
 class Command(BaseCommand):
@@ -17,8 +18,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["background"]:
-            from voxloop.analysis.dispatch import queue_analysis
-
             ids, _version = jobs.reanalyze_ids(all_items=options["all"])
             jobs.mark_pending(ids)
             queue_analysis(ids)

@@ -1,9 +1,11 @@
 """`voxloop retrain`: retrain the sentiment (and topic) model with people's corrections, switch only if not worse."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from voxloop.analysis import jobs, services
+from voxloop_nlp.training import RETRAIN_STEPS, RetrainError, worse_sets
 
 STEP_NAMES = {
     "load": "loading data",
@@ -16,8 +18,6 @@ STEP_NAMES = {
 
 
 def _worse(report) -> list[str]:
-    from voxloop_nlp.training import worse_sets
-
     return worse_sets(report.old_metrics, report.new_metrics)
 
 
@@ -38,8 +38,6 @@ class Command(BaseCommand):
         parser.add_argument("--reanalyze", action="store_true", help="after a switch, re-analyse stored feedback")
 
     def handle(self, *args, **options):
-        from voxloop_nlp.training import RETRAIN_STEPS, RetrainError
-
         n_sentiment = len(services.training_corrections("sentiment"))
         n_topics = len([1 for _, codes in services.training_corrections("topics") if codes])
         self.stdout.write(f"Retraining with {n_sentiment} sentiment and {n_topics} topic corrections")
@@ -68,8 +66,6 @@ class Command(BaseCommand):
         if outcome.switched:
             self.stdout.write(f"Switched to {report.new_version}.")
             if options["reanalyze"]:
-                from django.core.management import call_command
-
                 call_command("reanalyze", "--background")
         elif not report.not_worse:
             worse = ", ".join(_worse(report))
