@@ -151,7 +151,7 @@ def topic_choices(language: str | None = None) -> list[tuple[str, str]]:
     choices = []
     order = {t.code: t.sort_order for t in topics}
 
-    def place(topic: Topic) -> tuple:  # the taxonomy's order, each sub-topic right after its parent
+    def place(topic: Topic) -> tuple[int, str, int, int, str]:  # taxonomy order, each sub-topic right after its parent
         top = topic.code.split(".")[0]
         return (order.get(top, topic.sort_order), top, topic.code.count("."), topic.sort_order, topic.code)
 

@@ -109,7 +109,7 @@ def refine_feedback(feedback_ids: Sequence[int], *, chunk: int = CHUNK) -> Refin
     return result
 
 
-def _store(verdicts: dict, version: str) -> list[tuple[int, str, str]]:
+def _store(verdicts: dict[int, tuple[datetime, refine_model.Judgement]], version: str) -> list[tuple[int, str, str]]:
     now = timezone.now()
     with transaction.atomic():
         # Only rows still unrefined and not replaced by a re-analysis meanwhile (that one starts over, unrefined).
