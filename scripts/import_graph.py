@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/import_graph.py            # summary and every finding
     .venv/bin/python scripts/import_graph.py --top 15   # more of the largest modules
+    .venv/bin/python scripts/import_graph.py --list     # only the unexplained in-function imports, path:line
 
 It parses the files with `ast` and executes none of them, so it runs without Django settings or a
 database. The layer order is read from docs/architecture/layers.md (the ```layers block), so the doc,
@@ -11,19 +12,35 @@ Reported:
 - upward imports: a module of one layer importing a module of a higher layer, with file:line;
 - import circles between apps: every elementary cycle in the app-to-app graph;
 - imports made inside function bodies: count, and per 1,000 lines;
+- those of them that give no reason (`unexplained_in_function_imports`, listed by `--list`);
 - the largest modules by line count.
 
 Tests (`tests/` folders, `conftest.py`) are left out of every figure: a test may compose several apps.
 Migrations are counted like any other code.
+
+An import inside a function is *explained* (the project's rule: imports at the top of the file unless a
+comment says why) when one of these holds:
+1. a `#` comment is on one of the import statement's own lines;
+2. the line directly above the statement is a comment-only line below the function's `def` line (no blank
+   line between; a comment of several lines ends on that line);
+3. the statement belongs to a run of import statements of one function with nothing but blank lines
+   between them (isort's groups), whose first statement is explained by 1 or 2: one comment covers the run;
+4. it is in the `ready` method of a class deriving from `AppConfig`, and that body has a comment-only line
+   below the `def` line and above its first import: one comment covers all of `ready`'s registration imports.
+A comment above the `def` line, on a `try:` line above the import, or separated from it by a blank line or
+another statement does not count. Everything else is *unexplained*: move it to the top of the file, or say
+why it cannot be there.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import io
 import os
 import re
 import sys
+import tokenize
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +61,7 @@ class Import:
     path: str  # file, relative to the repository root
     line: int
     in_function: bool
+    explained: bool = True  # for an in-function import: a reason comment goes with it (module docstring)
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,11 @@ class Report:
             if imp.in_function:
                 seen.setdefault((imp.path, imp.line), imp)
         return list(seen.values())
+
+    @property
+    def unexplained(self) -> list[Import]:
+        """The in-function import statements with no reason comment (rules in the module docstring)."""
+        return [imp for imp in self.in_function if not imp.explained]
 
     @property
     def total_lines(self) -> int:
@@ -130,31 +153,104 @@ def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def comment_lines(text: str) -> tuple[set[int], set[int]]:
+    """The lines that hold a `#` comment, and those of them that hold nothing else."""
+    anywhere: set[int] = set()
+    alone: set[int] = set()
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.COMMENT:
+            anywhere.add(tok.start[0])
+            if not tok.line[: tok.start[1]].strip():
+                alone.add(tok.start[0])
+    return anywhere, alone
+
+
+def _is_app_config(node: ast.AST) -> bool:
+    return isinstance(node, ast.ClassDef) and any(
+        (isinstance(b, ast.Name) and b.id == "AppConfig") or (isinstance(b, ast.Attribute) and b.attr == "AppConfig")
+        for b in node.bases
+    )
+
+
 class _Collector(ast.NodeVisitor):
-    def __init__(self, module: str, path: str, is_package: bool) -> None:
+    def __init__(self, module: str, path: str, is_package: bool, text: str = "") -> None:
         self.module, self.path, self.is_package = module, path, is_package
-        self.depth = 0
+        self.comments, self.comment_only = comment_lines(text)
+        self.blank = {i for i, line in enumerate(text.splitlines(), start=1) if not line.strip()}
+        self.scopes: list[ast.AST] = []  # enclosing classes and functions, innermost last
+        # Per function: the last line of each import statement seen in it (to find runs of imports) and
+        # whether its `ready` comment covers every import (rule 4).
+        self.import_ends: dict[int, dict[int, ast.stmt]] = defaultdict(dict)
+        self.ready_covered: dict[int, bool] = {}
         self.found: list[Import] = []
 
-    def _function(self, node: ast.AST) -> None:
-        self.depth += 1
-        self.generic_visit(node)
-        self.depth -= 1
+    @property
+    def depth(self) -> int:
+        return sum(1 for s in self.scopes if not isinstance(s, ast.ClassDef))
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # noqa: N815 - ast visitor names
+    def _scope(self, node: ast.AST) -> None:
+        self.scopes.append(node)
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _scope  # noqa: N815 - ast visitor names
+
+    def _function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for scope in reversed(self.scopes):
+            if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+                return scope
+            if not isinstance(scope, ast.Lambda):
+                return None
+        return None
+
+    def _explained(self, node: ast.Import | ast.ImportFrom) -> bool:
+        func = self._function()
+        if func is None:
+            return True
+        end = node.end_lineno or node.lineno
+        ends = self.import_ends[id(func)]
+        ends[end] = node
+        ready = self.ready_covered.get(id(func))
+        if ready is None:
+            # Rule 4 is decided at the function's first import: a comment line between `def` and it.
+            parent = self.scopes[-2] if len(self.scopes) > 1 and self.scopes[-1] is func else None
+            ready = (
+                func.name == "ready"
+                and parent is not None
+                and _is_app_config(parent)
+                and any(func.lineno < line < node.lineno for line in self.comment_only)
+            )
+            self.ready_covered[id(func)] = ready
+        if ready:
+            return True
+        first = node  # rules 1 to 3: walk up the run of imports (blank lines between them) to its first statement
+        while True:
+            above = first.lineno - 1
+            while above in self.blank:
+                above -= 1
+            if above not in ends:
+                break
+            first = ends[above]
+        for stmt in (node, first):
+            if any(line in self.comments for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)):
+                return True
+        above = first.lineno - 1
+        return above > func.lineno and above in self.comment_only
 
     def visit_Import(self, node: ast.Import) -> None:  # noqa: N802 - ast visitor name
+        explained = self._explained(node)
         for alias in node.names:
-            self._add(alias.name, node.lineno)
+            self._add(alias.name, node.lineno, explained)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802 - ast visitor name
         base = _resolve(node, self.module, self.is_package)
+        explained = self._explained(node)
         for alias in node.names:
             # `from voxloop.cases import services` imports a module; keep the deepest dotted name we can.
-            self._add(f"{base}.{alias.name}" if alias.name != "*" else base, node.lineno)
+            self._add(f"{base}.{alias.name}" if alias.name != "*" else base, node.lineno, explained)
 
-    def _add(self, target: str, line: int) -> None:
-        self.found.append(Import(self.module, target, self.path, line, self.depth > 0))
+    def _add(self, target: str, line: int, explained: bool) -> None:
+        self.found.append(Import(self.module, target, self.path, line, self.depth > 0, explained))
 
 
 def collect(root: Path = ROOT) -> tuple[list[Import], dict[str, int]]:
@@ -164,7 +260,7 @@ def collect(root: Path = ROOT) -> tuple[list[Import], dict[str, int]]:
         rel = path.relative_to(root).as_posix()
         text = path.read_text(encoding="utf-8")
         lines[rel] = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        collector = _Collector(module_name(path, root), rel, path.name == "__init__.py")
+        collector = _Collector(module_name(path, root), rel, path.name == "__init__.py", text)
         collector.visit(ast.parse(text, filename=rel))
         imports.extend(collector.found)
     return imports, lines
@@ -242,7 +338,7 @@ def print_report(report: Report, top: int, all_circles: bool = False, out=sys.st
         f"RESULT upward_imports={len(report.upward)} app_circles={len(report.circles)} "
         f"mutual_app_pairs={len(report.mutual)} peer_circles={len(report.peer_circles)} "
         f"in_function_imports={len(infn)} per_1000_lines={1000 * len(infn) / max(total, 1):.1f} "
-        f"lines={total} modules={len(report.lines)}",
+        f"unexplained_in_function_imports={len(report.unexplained)} lines={total} modules={len(report.lines)}",
         file=out,
     )
     print("\nlayers (bottom first):", file=out)
@@ -267,19 +363,42 @@ def print_report(report: Report, top: int, all_circles: bool = False, out=sys.st
     print(f"\nimports inside function bodies ({len(infn)}), by file:", file=out)
     for path, count in sorted(per_file.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {count:4d}  {path}", file=out)
+    print(f"\nof them with no reason comment ({len(report.unexplained)}; rules: --help):", file=out)
+    print_unexplained(report, out, indent="  ")
     print(f"\nlargest modules (top {top}):", file=out)
     for path, count in sorted(report.lines.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
         print(f"  {count:5d}  {path}", file=out)
 
 
+def print_unexplained(report: Report, out=sys.stdout, indent: str = "") -> None:
+    """One line per unexplained in-function import: path:line, then what it imports."""
+    targets: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for imp in report.imports:
+        if imp.in_function and not imp.explained:
+            targets[(imp.path, imp.line)].append(imp.target)
+    for (path, line), names in sorted(targets.items()):
+        print(f"{indent}{path}:{line}  {', '.join(names)}", file=out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[-1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--top", type=int, default=10, help="how many of the largest modules to list")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     parser.add_argument("--all-circles", action="store_true", help="list every elementary cycle between apps")
+    parser.add_argument(
+        "--list", action="store_true", help="print only the in-function imports with no reason comment, as path:line"
+    )
     args = parser.parse_args(argv)
     try:
-        print_report(analyse(args.root.resolve()), args.top, args.all_circles)
+        report = analyse(args.root.resolve())
+        if args.list:
+            print_unexplained(report)
+        else:
+            print_report(report, args.top, args.all_circles)
     except BrokenPipeError:
         # Piped into `head`: the reader has what it wanted. Point stdout at /dev/null so the interpreter's
         # final flush does not raise again.

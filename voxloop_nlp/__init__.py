@@ -32,6 +32,7 @@ _pipeline: Pipeline | None = None
 def _get_pipeline() -> Pipeline:
     global _pipeline
     if _pipeline is None:
+        # imported here: `import voxloop_nlp` stays light; the components load on first use
         from voxloop_nlp.registry import Pipeline
 
         _pipeline = Pipeline(DEFAULT_PIPELINE)
@@ -40,6 +41,7 @@ def _get_pipeline() -> Pipeline:
 
 def load_models(path: str | os.PathLike[str]) -> str:
     """Switch this process to the models in `path`; returns the new model version."""
+    # imported here: models_store loads numpy and scipy; `import voxloop_nlp` stays light
     from voxloop_nlp import models_store
 
     return models_store.activate(path).version
@@ -48,6 +50,7 @@ def load_models(path: str | os.PathLike[str]) -> str:
 def __getattr__(name: str) -> Any:
     # MODEL_VERSION follows the active models (VOXLOOP_MODEL_DIR / load_models), loaded lazily.
     if name == "MODEL_VERSION":
+        # imported here: models_store loads numpy and scipy; `import voxloop_nlp` stays light
         from voxloop_nlp import models_store
 
         return models_store.active().version
@@ -59,6 +62,7 @@ def analyze_batch(
 ) -> list[Analysis]:
     """Analyse texts. `topic_model`: a customer's own taxonomy learnt with `voxloop_nlp.learn` (its codes
     replace the default taxonomy's topics)."""
+    # imported here: models_store loads numpy and scipy; `import voxloop_nlp` stays light
     from voxloop_nlp import models_store
 
     version = models_store.active().version

@@ -23,19 +23,21 @@ on an installation's own unlabelled feedback (`voxloop.analysis.jobs.adapt_insta
 from __future__ import annotations
 
 import copy
+import shutil
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voxloop_nlp import models_store
 from voxloop_nlp.sentiment_model import SentimentModel
-
-if TYPE_CHECKING:  # for the annotation only: the functions import the training package where they use it
-    from voxloop_nlp.training.state import TrainingState
+from voxloop_nlp.training import STATE_ARTIFACT, _state_dir, worse_sets
+from voxloop_nlp.training import state as state_mod
+from voxloop_nlp.training.data import Example
+from voxloop_nlp.training.state import TrainingState
+from voxloop_nlp.training.train_sentiment import evaluate, prepare, score_texts
 
 CONFIDENT = 0.8  # |calibrated score|: P(positive) >= 0.9 or <= 0.1
 MAX_RATIO = 1.0  # at most this many of one class per one of the other
@@ -88,7 +90,6 @@ def pseudo_labels(
     model: SentimentModel, texts: Sequence[str], *, confident: float = CONFIDENT, max_ratio: float = MAX_RATIO
 ) -> tuple[list[str], np.ndarray]:
     """The texts the model is sure about and its labels for them (1 positive, 0 negative), balanced."""
-    from voxloop_nlp.training.train_sentiment import score_texts
 
     seen: set[str] = set()
     unique = []
@@ -129,8 +130,6 @@ def refit_on(
     prior: float = PRIOR,
 ) -> SentimentModel:
     """The model refitted on pseudo-labelled texts with the training state's anchors (see state.refit)."""
-    from voxloop_nlp.training import state as state_mod
-    from voxloop_nlp.training.train_sentiment import prepare
 
     X = prepare(list(texts), model.feature_set)
     coef, intercept = state_mod.refit(model, state, X, y, weight=weight, prior=prior)
@@ -148,9 +147,6 @@ def adapt(
 ) -> AdaptReport:
     """Self-train the fast lane on ``texts`` (unlabelled); the adapted model only if not worse. ``corrections``
     ((text, label) pairs a person gave) are a further held-out set the adapted model must not lose on."""
-    from voxloop_nlp.training import _state_dir, worse_sets
-    from voxloop_nlp.training.state import TrainingState
-    from voxloop_nlp.training.train_sentiment import evaluate
 
     base = base or models_store.active()
     model = base.sentiment
@@ -165,8 +161,6 @@ def adapt(
     report.old_metrics, report.new_metrics = state.evaluate(model), state.evaluate(adapted)
     held_out = [(t, lab) for t, lab in corrections if lab in ("positive", "negative") and t and t.strip()]
     if held_out:
-        from voxloop_nlp.training.data import Example
-
         examples = [Example(t, lab, "corrections") for t, lab in held_out]
         report.old_metrics.update(evaluate(model, examples))
         report.new_metrics.update(evaluate(adapted, examples))
@@ -193,9 +187,6 @@ def with_sentiment(base: models_store.ModelSet, sentiment: SentimentModel) -> mo
 def save(base: models_store.ModelSet, sentiment: SentimentModel, out_dir: str | Path) -> Path:
     """Write an adapted model folder that `load_models` / VOXLOOP_MODEL_DIR can use: the adapted sentiment
     model plus what the base folder holds that a later retrain or adaptation needs."""
-    import shutil
-
-    from voxloop_nlp.training import STATE_ARTIFACT
 
     out = Path(out_dir)
     sentiment.save(out)

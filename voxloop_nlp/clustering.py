@@ -84,6 +84,7 @@ def _terms(text: str) -> list[str]:
 
 
 def _features(texts: list[str], dimensions: int, sample: np.ndarray, seed: int) -> np.ndarray:
+    # imported here: scikit-learn takes about 2 s to import; only a clustering run pays for it
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.preprocessing import normalize
@@ -112,6 +113,7 @@ def _kmeans(k: int, seed: int, n_init: int = 4) -> Any:
 def _choose_k(
     vectors: np.ndarray, max_k: int, min_size: int, silhouette_sample: int, seed: int
 ) -> tuple[int, dict[int, float]]:
+    # imported here: scikit-learn takes about 2 s to import; only a clustering run pays for it
     from sklearn.metrics import silhouette_score
 
     rng = np.random.default_rng(seed)

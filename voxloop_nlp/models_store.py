@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voxloop_nlp.sentiment_model import SentimentModel
+from voxloop_nlp.topic_classifier import TopicClassifier
 from voxloop_nlp.topic_model import ARTIFACT as TOPIC_MODEL
 from voxloop_nlp.topic_model import TopicModel
 
@@ -49,8 +50,6 @@ def default_dir() -> Path:
 
 
 def load_dir(path: str | os.PathLike[str]) -> ModelSet:
-    from voxloop_nlp.topic_classifier import TopicClassifier
-
     directory = Path(path)
     if not (directory / "sentiment.json").exists():
         raise FileNotFoundError(f"No VoxLoop model in {directory} (sentiment.json is missing).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from voxloop_nlp.components import load_builtin
 from voxloop_nlp.doc import FeedbackDoc
 
 ComponentFn = Callable[[FeedbackDoc], FeedbackDoc]
@@ -43,8 +44,6 @@ def component(
 
 class Pipeline:
     def __init__(self, names: Sequence[str]):
-        from voxloop_nlp.components import load_builtin
-
         load_builtin()
 
         available: set[str] = set()

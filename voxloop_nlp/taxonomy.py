@@ -6,13 +6,14 @@ and passes it back with `Taxonomy.from_dicts(...)`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from voxloop_nlp.cues import CueMatcher
+from voxloop_nlp.cues import CueMatcher
 
 TOP_LEVEL_CODES = (
     "quality", "attitude", "speed", "logistics", "price", "refund",
@@ -99,15 +100,10 @@ class Taxonomy:
 
     @cached_property
     def matcher(self) -> CueMatcher:
-        from voxloop_nlp.cues import CueMatcher
-
         return CueMatcher(self.phrase_index)
 
     @cached_property
     def fingerprint(self) -> str:
-        import hashlib
-        import json
-
         blob = json.dumps(self.to_dicts(), sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha1(blob, usedforsecurity=False).hexdigest()[:12]
 

@@ -16,12 +16,16 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from voxloop_nlp.components.normalize import normalize_text
+from voxloop_nlp.components.segment import tokenize
+
 N_FEATURES = 2**16
 MIN_POSITIVES = 3
 
 
 @lru_cache(maxsize=1)
 def _vectorizers() -> Any:
+    # imported here: scikit-learn takes about 2 s to import; analysis without a topic classifier never loads it
     from sklearn.feature_extraction.text import HashingVectorizer
 
     char = HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=N_FEATURES, lowercase=False)
@@ -58,10 +62,8 @@ class TopicClassifier:
     def train(
         cls, examples: Sequence[tuple[str, Sequence[str]]], *, taxonomy: Any, C: float = 4.0
     ) -> TopicClassifier | None:
+        # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
         from sklearn.linear_model import LogisticRegression
-
-        from voxloop_nlp.components.normalize import normalize_text
-        from voxloop_nlp.components.segment import tokenize
 
         rows: list[tuple[str, set[str]]] = []
         for text, codes in examples:

@@ -141,6 +141,7 @@ def fit(
     min_positives: int = 1,
 ) -> TopicModel:
     """One-vs-rest logistic regression (scikit-learn's liblinear: training only, never at run time)."""
+    # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
     from sklearn.linear_model import LogisticRegression
 
     X = featurize(lowers, token_lists)

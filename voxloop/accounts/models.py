@@ -81,12 +81,14 @@ class User(AbstractUser):
     # because that module imports Role from this one).
     @property
     def may_see_personal_data(self) -> bool:
+        # imported here: permissions imports Role from this module
         from voxloop.accounts.permissions import may_see_personal_data
 
         return may_see_personal_data(self)
 
     @property
     def may_manage(self) -> bool:
+        # imported here: permissions imports Role from this module
         from voxloop.accounts.permissions import may_manage_cases
 
         return may_manage_cases(self)

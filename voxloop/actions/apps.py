@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,8 +10,7 @@ class ActionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.urls import reverse
-
+        # Imported here: models can only be imported once the app registry is ready.
         from voxloop.actions.incidents import reopen_on_alert
         from voxloop.actions.queries import action_annotations, create_link, responsibilities
         from voxloop.alerts.hooks import register_alert_announcer

@@ -3,6 +3,8 @@ effects (docs/actions.md). A measurement is kept as a row, so a verdict can be r
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -128,7 +130,7 @@ class ImprovementAction(TimeStampedModel):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def is_overdue(self, today) -> bool:
+    def is_overdue(self, today: date) -> bool:
         return self.status in DUE_STATUSES and self.due_date < today
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -270,7 +271,7 @@ def remeasure_answered(today: date | None = None) -> int:
     return len(pending)
 
 
-def reopen_on_answers(action: ImprovementAction, answers: dict) -> bool:
+def reopen_on_answers(action: ImprovementAction, answers: dict[str, Any]) -> bool:
     """Most customers told of the fix say it is not: the action closed as effective goes back to in progress
     (a fix that did not hold, like one early warning catches), its history records the answers, and its owner
     is told. Returns whether it reopened (False: someone moved it meanwhile)."""

@@ -76,7 +76,7 @@ def _scoped(qs: QuerySet[Feedback], scope: Scope) -> QuerySet[Feedback]:
     return qs
 
 
-def _per_day(qs: QuerySet[Feedback], **aggregates) -> dict[date, Mapping[str, Any]]:
+def _per_day(qs: QuerySet[Feedback], **aggregates: Any) -> dict[date, Mapping[str, Any]]:
     rows = (
         qs.annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
@@ -125,7 +125,7 @@ class OutcomeCache:
         self.asked_actions = confirmation.asked_action_ids()
         # the measured reports of the run by scope and span (services.compute_effect): actions of one scope
         # implemented on one day share theirs
-        self.reports: dict[tuple, dict[str, Any]] = {}
+        self.reports: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def covers(self, first: date, last: date) -> bool:
         return self.first <= first and last <= self.last
@@ -188,7 +188,7 @@ def outcome_series(scope: Scope, first: date, last: date, cache: OutcomeCache | 
     )
 
 
-def _share(successes: float, n: float, scale: float = 1.0) -> dict:
+def _share(successes: float, n: float, scale: float = 1.0) -> dict[str, Any]:
     if n <= 0:
         return {"value": None, "low": None, "high": None, "n": 0}
     low, high = wilson_interval(int(successes), int(n))
@@ -204,7 +204,7 @@ def _about(scope: Scope, start: datetime, end: datetime) -> QuerySet[Feedback]:
     return qs
 
 
-def _poisson_per(count: int, exposure: int) -> dict:
+def _poisson_per(count: int, exposure: int) -> dict[str, Any]:
     """A count per 1,000 of an exposure (orders) with its exact 95% Poisson interval: complaints are not a share
     of orders (one order may bring two), so Wilson does not fit."""
     if exposure <= 0:
@@ -221,7 +221,7 @@ _EMPTY = {"value": None, "low": None, "high": None, "n": 0}
 def _window_figures(
     first: date, last: date, complaints: int, known: int, complainers: int, customers: int, orders: int,
     scores: Mapping[str, int],
-) -> dict:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     score = nps(scores["promoters"], scores["passives"], scores["detractors"])
     # CSAT's share only needs n and the top-2 count; the sums feed a mean this page does not show.
     satisfaction = csat(scores["csat_n"], 0.0, 0.0, scores["csat_top2"])
@@ -244,7 +244,7 @@ def _window_figures(
 def customer_outcomes_split(
     scope: Scope, first: date, last: date, split: date | None = None, cache: OutcomeCache | None = None,
     complaints: tuple[int, int] | None = None,
-) -> tuple[dict, dict | None]:  # fmt: skip
+) -> tuple[dict[str, Any], dict[str, Any] | None]:  # fmt: skip
     """The outcome metrics that follow customers rather than days, over ``first``..``split - 1`` and
     ``split``..``last`` (the windows before and after an intervention; no ``split``: one window, and None after):
 
@@ -313,7 +313,7 @@ def customer_outcomes_split(
             key, metric = name.split("_", 1)
             scores[key][metric] = int(value or 0)
 
-    def figures(key: str, lo: date, hi: date) -> dict:
+    def figures(key: str, lo: date, hi: date) -> dict[str, Any]:
         return _window_figures(
             lo, hi, int(counted[f"{key}_n"]), int(counted[f"{key}_known"]), int(counted[f"{key}_complainers"]),
             int(counted[f"{key}_customers"]), int(order_counts[key] or 0), scores[key],
@@ -324,7 +324,7 @@ def customer_outcomes_split(
     return figures("b", first, split - timedelta(days=1)), figures("a", split, last)
 
 
-def customer_outcomes(scope: Scope, first: date, last: date) -> dict:
+def customer_outcomes(scope: Scope, first: date, last: date) -> dict[str, Any]:
     """The customer-level outcome metrics over one window (the baseline's); see customer_outcomes_split."""
     return customer_outcomes_split(scope, first, last)[0]
 
@@ -346,7 +346,7 @@ def _half_width_se(metric: Mapping[str, Any]) -> float | None:
     return (float(metric["high"]) - float(metric["low"])) / (2 * Z95)
 
 
-def compare_outcomes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict]:
+def compare_outcomes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Before and after for each outcome metric, with the difference and its 95% interval (normal, from the two
     intervals' widths). ``better`` is True when the interval lies wholly on the good side, False when wholly on
     the bad side, None when it crosses zero or a side has no data; small n is shown by the caller, never hidden."""
@@ -366,7 +366,7 @@ def compare_outcomes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
     return rows
 
 
-def baseline(scope: Scope, before: date) -> dict:
+def baseline(scope: Scope, before: date) -> dict[str, Any]:
     """The outcome metrics over the ``BASELINE_DAYS`` days before ``before`` (the day of creation), with n and
     95% intervals: frozen on the action, so later data changes never move the starting point."""
     first = before - timedelta(days=BASELINE_DAYS)
@@ -381,7 +381,7 @@ def baseline(scope: Scope, before: date) -> dict:
     }
 
 
-def series_outcomes(series: OutcomeSeries, start: int, stop: int) -> dict:
+def series_outcomes(series: OutcomeSeries, start: int, stop: int) -> dict[str, Any]:
     """The day-series metrics over days ``start``..``stop - 1`` of a series, with n and Wilson intervals."""
     complaints, items = float(series.complaints[start:stop].sum()), float(series.items[start:stop].sum())
     return {

@@ -42,7 +42,7 @@ from voxloop.actions.models import (
 from voxloop.actions.queries import ANNOTATIONS_CACHE_KEY
 from voxloop.cases.models import Case
 from voxloop.feedback.models import Channel, Feedback
-from voxloop.stats.effects import EffectReport, judge
+from voxloop.stats.effects import EffectReport, Estimate, judge
 
 HORIZONS = (14, 30, 60, 90)  # days after "implemented on" when the effect is measured on its own
 ON_DEMAND = 0
@@ -136,7 +136,9 @@ def _require_approve(user: User, action: ImprovementAction) -> None:
 # --- creating ---------------------------------------------------------------------------------------------------
 
 
-def _clean_scope(topics: Iterable[str], products: Iterable[Any], channels: Iterable[str]) -> tuple[list, list, list]:
+def _clean_scope(
+    topics: Iterable[str], products: Iterable[Any], channels: Iterable[str]
+) -> tuple[list[str], list[str], list[str]]:
     topic_list = sorted({str(t).strip() for t in topics if str(t).strip()})
     product_list = sorted({str(p).strip() for p in products if str(p).strip()})
     bad = [p for p in product_list if not p.isdigit()]
@@ -356,7 +358,7 @@ def _clean_list(values: Iterable[float | None]) -> list[float | None]:
     return [None if v is None or not math.isfinite(v) else round(float(v), 4) for v in values]
 
 
-def _estimate_dict(est) -> dict[str, float] | None:
+def _estimate_dict(est: Estimate | None) -> dict[str, float] | None:
     if est is None:
         return None
     return {"value": est.value, "se": est.se, "low": est.ci_low, "high": est.ci_high, "p": est.p_value}

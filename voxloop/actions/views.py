@@ -7,6 +7,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -47,7 +48,7 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _may_view(user) -> None:
+def _may_view(user: User | AnonymousUser) -> None:
     if not (has(user, Capability.READ_METRICS) or has(user, Capability.PROPOSE_ACTIONS)):
         require(user, Capability.READ_METRICS)
 

@@ -34,6 +34,7 @@ from voxloop.analysis.models import EmergingCluster, EmergingRun, FeedbackTopic,
 from voxloop.analysis.services import ANALYSIS_CHUNK, customer_words, seed_default_taxonomy
 from voxloop.analysis.tasks import analyze_feedback_task, find_emerging_topics_task
 from voxloop.feedback.models import AnalysisStatus, Feedback
+from voxloop_nlp import clustering
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -172,8 +173,6 @@ def execute_run(run_id: int, progress: Progress = _noop) -> EmergingRun | None:
 
 
 def _cluster_and_store(run: EmergingRun, report: Progress) -> None:
-    from voxloop_nlp.clustering import cluster_texts
-
     assert run.window_start and run.window_end and run.recent_since
     report("load", 0, 3)
     items = uncovered_feedback(run.window_start, run.window_end, threshold=run.threshold, limit=run.max_items)
@@ -182,7 +181,7 @@ def _cluster_and_store(run: EmergingRun, report: Progress) -> None:
         report("done", 3, 3)  # nothing to cluster is a finished run with no clusters, not a failure
         return
     report("cluster", 1, 3)
-    result = cluster_texts(items.texts, timestamps=items.received, recent_since=run.recent_since, seed=0)
+    result = clustering.cluster_texts(items.texts, timestamps=items.received, recent_since=run.recent_since, seed=0)
     report("save", 2, 3)
     members: dict[int, list[int]] = {c.label: [] for c in result.clusters}
     for position, label in enumerate(result.labels.tolist()):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,8 @@ from voxloop.analysis.model_switch import ensure_active_model, models_dir, switc
 from voxloop.analysis.models import AnalysisJob
 from voxloop.analysis.tasks import run_job_task
 from voxloop.feedback.models import AnalysisStatus, Feedback
+from voxloop_nlp import adapt, models_store
+from voxloop_nlp.training import retrain
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -81,8 +84,6 @@ def run_retrain(
 ) -> RetrainOutcome:
     """Train with the stored corrections; switch the product to the new model only if it is not worse
     (and this is not a dry run). Raises `voxloop_nlp.training.RetrainError` for bad data or input."""
-    from voxloop_nlp import models_store
-    from voxloop_nlp.training import retrain
 
     ensure_active_model()
     corrections = services.training_corrections("sentiment")
@@ -140,9 +141,6 @@ def run_adapt(*, days: int | None = None, max_items: int | None = None, progress
     `voxloop_nlp.adapt`), and switch to it only if it is not worse by more than 0.5 point on any shipped
     evaluation set nor on the people's sentiment corrections (held out: the adaptation never sees their
     labels). The adapted model is written under the data folder like a retrained one."""
-    from django.conf import settings
-
-    from voxloop_nlp import adapt, models_store
 
     days = days or settings.ADAPT_DAYS
     max_items = max_items or settings.ADAPT_MAX_ITEMS

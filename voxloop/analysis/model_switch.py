@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from voxloop_nlp import models_store
+
 
 def models_dir() -> Path:
     path = Path(settings.DATA_DIR) / "models"
@@ -28,8 +30,6 @@ def active_model_dir() -> Path | None:
 
 
 def switch_to(directory: Path) -> None:
-    from voxloop_nlp import models_store
-
     models_store.activate(directory)
     tmp = pointer().with_suffix(".tmp")
     tmp.write_text(str(directory.resolve()), encoding="utf-8")
@@ -38,7 +38,6 @@ def switch_to(directory: Path) -> None:
 
 def ensure_active_model() -> str:
     """Load the switched-to model if this process still runs another one; returns the version in use."""
-    from voxloop_nlp import models_store
 
     wanted = active_model_dir()
     current = models_store.active()

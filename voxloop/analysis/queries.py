@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from voxloop.analysis import jobs
+from voxloop.analysis import jobs, refine
 from voxloop.analysis.model_switch import ensure_active_model
 from voxloop.analysis.models import AnalysisJob, Correction, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.feedback.models import Feedback, Kind, Sentiment, Urgency
+from voxloop_nlp import models_store
+from voxloop_nlp import refine as refine_model
 
 NAV_LABEL = _("Analysis models")  # the main menu entry (core's navigation), in this app's catalog
 
@@ -101,7 +104,6 @@ STEP_NAMES = {
 
 def models_page_context() -> dict[str, Any]:
     """The model in use, its test figures, what retraining would use, and the recent jobs."""
-    from voxloop_nlp import models_store
 
     version = ensure_active_model()
     meta = models_store.active().sentiment.meta
@@ -124,15 +126,10 @@ def models_page_context() -> dict[str, Any]:
 
 def _refine_lane() -> dict[str, Any]:
     """The refine lane's state for the models page: on or off (and why), its model and its progress."""
-    from django.conf import settings
-
-    from voxloop.analysis import refine
 
     on = refine.enabled()
     version = ""
     if on:
-        from voxloop_nlp import refine as refine_model
-
         version = refine_model.get_model().version
     return {"enabled": on, "switched_off": not getattr(settings, "REFINE_ENABLED", True), "version": version,
             "days": getattr(settings, "REFINE_DAYS", 30), **refine.progress()}  # fmt: skip
@@ -154,7 +151,7 @@ def topic_choices(language: str | None = None) -> list[tuple[str, str]]:
     choices = []
     order = {t.code: t.sort_order for t in topics}
 
-    def place(topic: Topic) -> tuple:  # the taxonomy's order, each sub-topic right after its parent
+    def place(topic: Topic) -> tuple[int, str, int, int, str]:  # taxonomy order, each sub-topic right after its parent
         top = topic.code.split(".")[0]
         return (order.get(top, topic.sort_order), top, topic.code.count("."), topic.sort_order, topic.code)
 

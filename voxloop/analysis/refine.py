@@ -33,6 +33,7 @@ from voxloop.analysis.services import (
 )
 from voxloop.core.hooks import Hook
 from voxloop.feedback.models import AnalysisStatus, Feedback
+from voxloop_nlp import refine as refine_model
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,6 @@ def work_list(limit: int, *, days: int | None = None, now: datetime | None = Non
 
 def refine_feedback(feedback_ids: Sequence[int], *, chunk: int = CHUNK) -> RefineResult:
     """Re-judge these items' stored sentiment with the refine model; safe to repeat (refined items are skipped)."""
-    from voxloop_nlp import refine as refine_model
 
     model = refine_model.get_model()
     result = RefineResult()
@@ -109,7 +109,7 @@ def refine_feedback(feedback_ids: Sequence[int], *, chunk: int = CHUNK) -> Refin
     return result
 
 
-def _store(verdicts: dict, version: str) -> list[tuple[int, str, str]]:
+def _store(verdicts: dict[int, tuple[datetime, refine_model.Judgement]], version: str) -> list[tuple[int, str, str]]:
     now = timezone.now()
     with transaction.atomic():
         # Only rows still unrefined and not replaced by a re-analysis meanwhile (that one starts over, unrefined).

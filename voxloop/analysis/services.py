@@ -12,6 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+import voxloop_nlp
+from voxloop.analysis import model_switch
 from voxloop.analysis.models import Correction, CorrectionField, FeedbackAnalysis, FeedbackTopic, Topic
 from voxloop.core.hooks import Hook
 from voxloop.feedback.models import AnalysisStatus, Channel, Feedback, Kind, Sentiment, Urgency
@@ -94,12 +96,10 @@ def customer_words(channel: str, title: str, text: str) -> str:
 
 def analyze_feedback(feedback_ids: Iterable[int]) -> int:
     """Analyse these items and store the results; returns how many were analysed. Safe to repeat."""
-    import voxloop_nlp
-    from voxloop.analysis.model_switch import ensure_active_model
 
     ids = list(feedback_ids)
     done = 0
-    ensure_active_model()
+    model_switch.ensure_active_model()
     taxonomy = current_taxonomy()
     for start in range(0, len(ids), ANALYSIS_CHUNK):
         chunk = ids[start : start + ANALYSIS_CHUNK]

@@ -253,6 +253,7 @@ def record_outcome(
 ) -> Case:
     """Store how the follow-up went. Not satisfied: the case reopens (resolved or closed alike) with a fresh
     resolution clock. Works without a follow-up row too (e.g. the customer answered before it was due)."""
+    # imported here: services imports this module
     from voxloop.cases.services import reopen_case
 
     now = now or timezone.now()

@@ -123,6 +123,7 @@ def save_macro(
 def tracking_url(case: Case) -> str:
     """The customer's tracking link, absolute (it goes into mail); built by the tracking module, the page's owner."""
     try:
+        # imported here: without the tracking module the variable renders empty (the except below)
         from voxloop.cases.tracking import tracking_url as build
     except ImportError:  # tracking pages not installed: the variable renders empty rather than a wrong link
         return ""

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import opencc
 from django.apps import apps as django_apps
 from django.db import transaction
 from django.utils import timezone
@@ -69,8 +70,6 @@ class DemoResult:
 
 
 def _to_traditional() -> Callable[[str], str]:
-    import opencc
-
     converter = opencc.OpenCC("s2twp")
     return converter.convert
 

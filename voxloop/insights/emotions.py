@@ -27,6 +27,7 @@ from voxloop.metrics.days import day_bounds
 from voxloop.metrics.expressions import SumsKey
 from voxloop.metrics.models import MetricDaily, Source
 from voxloop.metrics.queries import Cut, Period
+from voxloop_nlp.components.emotions import EMOTION_CUES
 
 TOP_TERMS = 50  # rows in the words and needs tables
 CHART_TERMS = 20  # bars in their charts
@@ -156,7 +157,6 @@ def word_emotions(words: list[str], period: Period, names: list[str]) -> dict[st
 
 def lexicon_words(emotion: str) -> list[str]:
     """The analysis's cue words for an emotion (the evidence words it can report), lower-cased."""
-    from voxloop_nlp.components.emotions import EMOTION_CUES
 
     return sorted({w.strip().lower() for w in EMOTION_CUES.get(emotion, ())})
 

@@ -9,6 +9,7 @@ class MetricsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here: models can only be imported once the app registry is ready.
         from voxloop.analysis.services import analysis_replaced, analysis_replacing
         from voxloop.metrics import deltas
 

@@ -17,6 +17,10 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from voxloop.accounts.models import Team, User
+from voxloop.analysis.models import Topic
+from voxloop.cases.models import ACTIVE_STATUSES, Case
+from voxloop.feedback.models import AnalysedLanguage, Channel, CustomerSegment, Product
 from voxloop.metrics import cuts
 from voxloop.metrics.cells import SOURCE_DIMENSIONS
 from voxloop.metrics.days import day_bounds
@@ -384,31 +388,19 @@ def value_labels(dimension: str, values: Iterable[str], language: str = "") -> d
     values = [v for v in values if v]
     labels: dict[str, str] = {}
     if dimension == "channel":
-        from voxloop.feedback.models import Channel
-
         choices: dict[str, Any] = dict(Channel.choices)
         labels = {v: str(choices.get(v, v)) for v in values}
     elif dimension == "product":
-        from voxloop.feedback.models import Product
-
         labels = {str(p.pk): p.display_name(language) for p in Product.objects.filter(pk__in=_ints(values))}
     elif dimension == "team":
-        from voxloop.accounts.models import Team
-
         labels = {str(t.pk): (t.name_en if language.startswith("en") and t.name_en else t.name)
                   for t in Team.objects.filter(pk__in=_ints(values))}  # fmt: skip
     elif dimension == "agent":
-        from voxloop.accounts.models import User
-
         labels = {str(u.pk): u.get_full_name() or u.username for u in User.objects.filter(pk__in=_ints(values))}
     elif dimension in {"segment", "language"}:
-        from voxloop.feedback.models import AnalysedLanguage, CustomerSegment
-
         choices = dict((CustomerSegment if dimension == "segment" else AnalysedLanguage).choices)
         labels = {v: str(choices.get(v, v)) for v in values}
     elif dimension == "topic":
-        from voxloop.analysis.models import Topic
-
         labels = {t.code: (t.name_en if language.startswith("en") else t.name_zh) or t.code
                   for t in Topic.objects.filter(code__in=values)}  # fmt: skip
     return {v: labels.get(v, v) for v in values} | {"": str(_("(none)"))}
@@ -522,7 +514,6 @@ def _open_load(dimension: str) -> dict[str, int]:
     """Cases open right now per agent or team (a live count over the open cases, via their indexes)."""
     if dimension not in {"agent", "team"}:
         return {}
-    from voxloop.cases.models import ACTIVE_STATUSES, Case
 
     column = "assignee_id" if dimension == "agent" else "team_id"
     counts = (

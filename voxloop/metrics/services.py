@@ -106,6 +106,7 @@ def mark_dirty(source: str, days: Iterable[date]) -> int:
 
 
 def _schedule_refresh() -> None:
+    # imported here: tasks imports this module
     from voxloop.metrics.tasks import refresh_rollups_task
 
     try:

@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here: models can only be imported once the app registry is ready.
         from voxloop.notify.services import register_outcome_handler
         from voxloop.reports.services import record_outcome
 

@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from voxloop.accounts import privacy
@@ -334,8 +335,6 @@ def narrative(problems: dict[str, Any]) -> str:
 
 
 def _chinese() -> bool:
-    from django.utils.translation import get_language
-
     return (get_language() or "").startswith("zh")
 
 

@@ -411,6 +411,7 @@ def _queue_deliveries(report: Report, planned: Sequence[Planned], *, test: bool)
 
 
 def _queue_delivery(report_id: int) -> None:
+    # imported here: tasks imports this module
     from voxloop.reports.tasks import deliver_report_task
 
     deliver_report_task.delay(report_id)

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
+from voxloop_nlp.components.segment import _jieba
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 
@@ -28,8 +29,6 @@ ZH_STOP = frozenset(
 
 @lru_cache(maxsize=1)
 def _frequencies() -> tuple[dict[str, int], float]:
-    from voxloop_nlp.components.segment import _jieba
-
     tokenizer = _jieba()
     return tokenizer.FREQ, math.log(tokenizer.total)
 

@@ -10,6 +10,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+import opencc
+
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 
@@ -23,8 +25,6 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 
 @lru_cache(maxsize=1)
 def _t2s() -> Any:
-    import opencc
-
     return opencc.OpenCC("t2s")
 
 

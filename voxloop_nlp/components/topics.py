@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from voxloop_nlp import clauses, learn, models_store, sentiment_rules, topic_classifier
+from voxloop_nlp.components.sentiment import fast_scores
 from voxloop_nlp.doc import FeedbackDoc
 from voxloop_nlp.registry import component
 from voxloop_nlp.taxonomy import Taxonomy, default_taxonomy
@@ -186,8 +187,6 @@ def _aspect_clauses(
 
 
 def _score_clauses(items: list[tuple[str, tuple[str, ...]]]) -> dict[str, float]:
-    from voxloop_nlp.components.sentiment import fast_scores
-
     if not items:
         return {}
     model = models_store.active().sentiment

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+import voxloop_nlp
 from voxloop_nlp import refine
 from voxloop_nlp.training.data import (
     Example,
@@ -37,6 +38,7 @@ from voxloop_nlp.training.data import (
     load_uci,
     split_of,
 )
+from voxloop_nlp.training.train_sentiment import _macro_f1
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = ROOT / "benchmarks" / "out" / "refine_cache"
@@ -187,6 +189,7 @@ class EmbeddingCache:
 def fit_head(E: np.ndarray, labels: list[str], sources: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, each (source, label) group weighted to the same total: no source's size
     and no class's frequency decides the prior (neutral, rarer in the data, is a real class)."""
+    # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
     from sklearn.linear_model import LogisticRegression
 
     groups: dict[tuple[str, str], int] = defaultdict(int)
@@ -212,7 +215,6 @@ def _binary_acc(gold: list[str], score: np.ndarray) -> tuple[int, int]:
 
 def fast_lane(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """The shipped fast lane's scores and labels (the whole pipeline's, as users see them)."""
-    import voxloop_nlp
 
     results = voxloop_nlp.analyze_batch(texts)
     return np.array([r.sentiment_score for r in results], dtype=np.float64), [r.sentiment_label for r in results]
@@ -226,7 +228,6 @@ def lodo(train: list[Item], test: list[Item], E_train: np.ndarray, E_test: np.nd
     is not left out: its figure is an upper bound of its cross-domain accuracy); "refine" is the head combined
     with those shipped fast-lane scores for Chinese, as in the product. Refitting the n-gram model per fold
     (benchmarks/analysis.py `loco` does, on online_shopping categories) was too slow for this shared machine."""
-    from voxloop_nlp.training.train_sentiment import _macro_f1
 
     fast_all, fast_labels_all = fast_lane([it.text for it in test])
     folds = {}

@@ -9,6 +9,8 @@ corrections. Given `data_dir` (a developer's copy of the datasets) it trains fro
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -16,6 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from voxloop_nlp import models_store
+from voxloop_nlp.taxonomy import default_taxonomy
+from voxloop_nlp.topic_classifier import TopicClassifier
 from voxloop_nlp.training.data import Example, data_dir, load_all, split, split_of
 
 STATE_ARTIFACT = "training_state.npz"  # `state.ARTIFACT`; state.py imports numpy/scipy: loaded when used
@@ -94,9 +101,7 @@ def retrain(
     the caller's decision, normally only when `report.not_worse`. `progress(step, done, total)` is called
     as each of `RETRAIN_STEPS` starts (done = steps finished so far) and once more at the end.
     """
-    from voxloop_nlp import models_store
-    from voxloop_nlp.taxonomy import default_taxonomy
-    from voxloop_nlp.topic_classifier import TopicClassifier
+    # imported here: train_sentiment imports this package (through training.data), a circle at the top
     from voxloop_nlp.training import train_sentiment
 
     bad = [(i, lab) for i, (_, lab) in enumerate(corrections, start=1) if lab not in SENTIMENT_LABELS]
@@ -171,7 +176,6 @@ def retrain(
 
 def _state_dir(old: Any) -> Path:
     """The current model's training state, else the package's (a model written before states existed)."""
-    from voxloop_nlp import models_store
 
     for directory in (old.directory, models_store.PACKAGE_MODEL_DIR):
         if (directory / STATE_ARTIFACT).exists():
@@ -181,10 +185,8 @@ def _state_dir(old: Any) -> Path:
 
 def _refit_from_state(old: Any, corr_train: Any, corr_test: Any, new_version: str, step: Any) -> Any:
     """The current sentiment model refitted on the shipped state + corrections; both judged per set."""
-    import copy
 
-    import numpy as np
-
+    # imported here: train_sentiment and state import this package (through training.data), a circle at the top
     from voxloop_nlp.training import train_sentiment
     from voxloop_nlp.training.state import TrainingState, refit
 
@@ -219,7 +221,6 @@ def _resolve_data_dir(path: str | os.PathLike[str] | None) -> Path:
 
 def _limit(examples: list[Example], n: int) -> list[Example]:
     """Deterministic subsample: the first n per (dataset, label) in a hash order."""
-    import hashlib
 
     keyed = sorted(examples, key=lambda e: hashlib.md5(e.text.encode(), usedforsecurity=False).hexdigest())
     seen: dict[tuple[str, str], int] = {}

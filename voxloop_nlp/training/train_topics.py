@@ -12,6 +12,7 @@ import argparse
 import random
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,11 @@ from typing import Any
 
 import numpy as np
 
+import voxloop_nlp
 from voxloop_nlp.components.normalize import normalize_text
 from voxloop_nlp.components.segment import tokenize
+from voxloop_nlp.components.topics import combine
+from voxloop_nlp.learn import learn
 from voxloop_nlp.taxonomy import TOP_LEVEL_CODES, Taxonomy, default_taxonomy
 from voxloop_nlp.topic_model import TopicModel, fit
 from voxloop_nlp.training.topic_data import (
@@ -83,7 +87,6 @@ def train_model(examples: Sequence[TopicExample], taxonomy: Taxonomy | None = No
 
 def predict_top(model: TopicModel, texts: Sequence[str], taxonomy: Taxonomy | None = None) -> list[set[str]]:
     """Top-level codes the pipeline's topic step gives (phrases + this model + the coverage fallback)."""
-    from voxloop_nlp.components.topics import combine
 
     taxonomy = taxonomy or default_taxonomy()
     lowers, tokens = _prep(texts)
@@ -114,7 +117,6 @@ def evaluate(model: TopicModel, examples: Sequence[TopicExample]) -> dict[str, f
 def aspect_accuracy(examples: Sequence[TopicExample]) -> dict[str, float]:
     """Polarity of each gold (topic, polarity) pair, judged by the pipeline's per-topic sentiment where
     the pipeline found the topic (`found` says how often), 3 classes (positive/neutral/negative)."""
-    import voxloop_nlp
 
     pairs = [(e, code, pol) for e in examples for code, pol in e.polarity.items() if pol]
     texts = sorted({e.text for e, _, _ in pairs})
@@ -139,9 +141,6 @@ def fewshot_accuracy(
 ) -> float:
     """Top-1 accuracy of a taxonomy learnt (`learn.learn`) from k examples per class (None: the whole train
     split), on the test split; single-label texts only. The set's own categories are the codes."""
-    import tempfile
-
-    from voxloop_nlp.learn import learn
 
     single = [e for e in examples if len(set(e.raw)) == 1 or e.dataset == "bitext"]
     train, test = split_topic(single)

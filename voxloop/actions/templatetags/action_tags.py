@@ -28,14 +28,14 @@ def warning_text(code: str) -> str:
 
 
 @register.filter
-def num(value, digits: int = 1) -> str:
+def num(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "–"
     return f"{float(value):.{int(digits)}f}"
 
 
 @register.filter
-def pct(value) -> str:
+def pct(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{float(value) * 100:.0f}%"

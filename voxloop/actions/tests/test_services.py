@@ -225,7 +225,7 @@ def test_measuring_every_open_action_at_once_matches_measuring_each_alone(manage
                   seed=21)  # fmt: skip
     seed_feedback(start, 220, per_day=8, rate_before=0.2, rate_after=0.2, change_on=TODAY, topic="price", seed=22,
                   channel="email")  # fmt: skip
-    scopes = [
+    scopes: list[tuple[dict[str, list[str]], int]] = [
         ({"topics": ["delivery"]}, 60),
         ({"topics": ["delivery"]}, 60),  # the same scope and day as the one before
         ({"topics": ["delivery"]}, 30),

@@ -4,6 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
+    # imported here: a later change to voxloop_nlp.taxonomy must not break loading the migration graph
     from voxloop_nlp.taxonomy import default_taxonomy
 
     Topic = apps.get_model("analysis", "Topic")

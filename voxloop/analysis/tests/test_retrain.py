@@ -44,8 +44,9 @@ def test_retrain_uses_corrections_and_switches_only_when_not_worse(agent, capsys
         assert active_model_dir() is None
     else:
         assert "Switched to" in out
-        assert active_model_dir() is not None
-        assert models_store.active().directory.resolve() == active_model_dir().resolve()
+        model_dir = active_model_dir()
+        assert model_dir is not None
+        assert models_store.active().directory.resolve() == model_dir.resolve()
 
 
 @pytest.mark.slow

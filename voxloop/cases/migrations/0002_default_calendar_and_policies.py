@@ -16,6 +16,7 @@ LEVELS = [(1, "team_lead", 0), (2, "department_manager", 4 * 60), (3, "named_use
 
 
 def create_defaults(apps, schema_editor):
+    # imported here: a later change to cases.holidays must not break loading the migration graph
     from voxloop.cases.holidays import library_holiday_rows
 
     BusinessCalendar = apps.get_model("cases", "BusinessCalendar")

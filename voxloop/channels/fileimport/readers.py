@@ -19,6 +19,7 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext_noop
+from openpyxl import load_workbook
 
 from voxloop.core.messages import LocalizedError
 
@@ -484,7 +485,6 @@ def _iter_xlsx(path: Path) -> Iterator[SourceRow]:
             "not_xlsx", gettext_noop("This file is not a real Excel .xlsx workbook (it may be renamed CSV or HTML).")
         )
     check_xlsx_expansion(path)
-    from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)

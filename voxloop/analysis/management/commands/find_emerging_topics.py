@@ -1,6 +1,8 @@
 """`voxloop find_emerging_topics`: cluster the feedback the taxonomy covers poorly (see analysis/emerging.py)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from voxloop.analysis import emerging
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         "the result shows on /insights/emerging/."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=emerging.DEFAULT_DAYS, help="window in days (default 90)")
         parser.add_argument(
             "--threshold", type=float, default=emerging.DEFAULT_THRESHOLD,
@@ -24,7 +26,7 @@ class Command(BaseCommand):
             "--max-items", type=int, default=emerging.DEFAULT_MAX_ITEMS, help="newest items at most (default 50000)"
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         with tqdm(total=3, unit="step", desc="emerging topics") as bar:
 
             def progress(step: str, done: int, total: int) -> None:

@@ -1,24 +1,25 @@
 """`voxloop reanalyze`: recompute stored analysis, e.g. after `voxloop retrain` switched models."""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from voxloop.analysis import jobs
+from voxloop.analysis.dispatch import queue_analysis
 
 
 class Command(BaseCommand):
     help = "Re-analyse feedback whose stored analysis comes from another model version (or all with --all)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all", action="store_true", help="re-analyse every item, whatever its version")
         parser.add_argument(
             "--background", action="store_true", help="queue Celery tasks instead of working in this process"
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["background"]:
-            from voxloop.analysis.dispatch import queue_analysis
-
             ids, _version = jobs.reanalyze_ids(all_items=options["all"])
             jobs.mark_pending(ids)
             queue_analysis(ids)

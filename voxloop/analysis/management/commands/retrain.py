@@ -1,9 +1,13 @@
 """`voxloop retrain`: retrain the sentiment (and topic) model with people's corrections, switch only if not worse."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from voxloop.analysis import jobs, services
+from voxloop_nlp.training import RETRAIN_STEPS, RetrainError, RetrainReport, worse_sets
 
 STEP_NAMES = {
     "load": "loading data",
@@ -15,16 +19,14 @@ STEP_NAMES = {
 }
 
 
-def _worse(report) -> list[str]:
-    from voxloop_nlp.training import worse_sets
-
+def _worse(report: RetrainReport) -> list[str]:
     return worse_sets(report.old_metrics, report.new_metrics)
 
 
 class Command(BaseCommand):
     help = "Retrain with users' corrections, evaluate on a held-out split, and switch if the new model is not worse."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--data-dir",
             default="",
@@ -37,9 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="train and evaluate, but do not switch")
         parser.add_argument("--reanalyze", action="store_true", help="after a switch, re-analyse stored feedback")
 
-    def handle(self, *args, **options):
-        from voxloop_nlp.training import RETRAIN_STEPS, RetrainError
-
+    def handle(self, *args: Any, **options: Any) -> None:
         n_sentiment = len(services.training_corrections("sentiment"))
         n_topics = len([1 for _, codes in services.training_corrections("topics") if codes])
         self.stdout.write(f"Retraining with {n_sentiment} sentiment and {n_topics} topic corrections")
@@ -68,8 +68,6 @@ class Command(BaseCommand):
         if outcome.switched:
             self.stdout.write(f"Switched to {report.new_version}.")
             if options["reanalyze"]:
-                from django.core.management import call_command
-
                 call_command("reanalyze", "--background")
         elif not report.not_worse:
             worse = ", ".join(_worse(report))
