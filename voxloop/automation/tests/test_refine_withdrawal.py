@@ -195,6 +195,22 @@ def test_reopening_a_withdrawn_case_makes_it_a_case_again(make_item, negative_ru
     assert case.status == CaseStatus.REOPENED and case.withdrawn_at is None and case.closed_at is None
 
 
+@override_settings(AUTOMATION_ON_ANALYSIS=True)
+def test_a_withdrawn_case_makes_no_later_complaint_a_repeat(make_item, negative_rule):
+    item = negative(make_item, topics=["logistics.delay"])
+    apply_rules([item.pk])
+    refine.refine_feedback([item.pk])
+    assert case_of(item).withdrawn_at is not None
+
+    complaint = make_item("快递三天了还没到，非常失望", sentiment="negative", topics=["logistics.delay"])
+    apply_rules([complaint.pk])
+
+    case = case_of(complaint)
+    assert case != case_of(item) and case.status == CaseStatus.NEW
+    assert case.repeat_of is None
+    assert not CaseEvent.objects.filter(case=case, kind=EventKind.REPEAT).exists()
+
+
 def cases_rollup() -> dict[tuple, tuple[int, dict]]:
     return {(r.day, r.dimension, r.value): (r.n, r.sums) for r in MetricDaily.objects.filter(source=Source.CASES)}
 
