@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from voxloop.accounts.models import Role, Team, User
 from voxloop.analysis import refine
 from voxloop.analysis.models import FeedbackAnalysis
+from voxloop.api.services import create_api_token
 from voxloop.automation.models import AutomationRule, RuleFiring
 from voxloop.automation.services import apply_rules, review_cases_after_refine
 from voxloop.cases import services as cases
@@ -209,6 +210,24 @@ def test_a_withdrawn_case_makes_no_later_complaint_a_repeat(make_item, negative_
     assert case != case_of(item) and case.status == CaseStatus.NEW
     assert case.repeat_of is None
     assert not CaseEvent.objects.filter(case=case, kind=EventKind.REPEAT).exists()
+
+
+@override_settings(AUTOMATION_ON_ANALYSIS=True)
+def test_the_api_shows_the_withdrawal(client, make_item, negative_rule):
+    item = negative(make_item)
+    apply_rules([item.pk])
+    refine.refine_feedback([item.pk])
+    case = case_of(item)
+    admin = User.objects.create_user("an-admin", password="x", role=Role.ADMIN)
+    token = create_api_token("withdrawal", ["cases:read"], created_by_id=admin.pk)[1]
+
+    body = client.get(f"/api/cases/{case.pk}", headers={"Authorization": f"Bearer {token}"}).json()
+
+    assert body["status"] == "closed"
+    assert body["withdrawn_at"] is not None and body["withdrawn_at"] == body["closed_at"]
+    withdrawal = next(e for e in body["events"] if e["kind"] == "withdrawn")
+    assert withdrawal["actor"] is None
+    assert (withdrawal["payload"]["from"], withdrawal["payload"]["to"]) == ("negative", "positive")
 
 
 def cases_rollup() -> dict[tuple, tuple[int, dict]]:
