@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from voxloop.accounts.models import Role, Team, User
 from voxloop.analysis import refine
 from voxloop.analysis.models import FeedbackAnalysis
+from voxloop.analysis.services import correct_feedback
 from voxloop.api.services import create_api_token
 from voxloop.automation.models import AutomationRule, RuleFiring
 from voxloop.automation.services import apply_rules, review_cases_after_refine
@@ -164,21 +165,44 @@ def test_a_worked_case_stays_and_its_timeline_says_the_label_changed(make_item, 
     assert CaseEvent.objects.filter(case=case, kind=EventKind.LABEL_CORRECTED).count() == 1
 
 
-@override_settings(AUTOMATION_ON_ANALYSIS=True)
-def test_a_case_another_rule_still_opens_stays_untouched(make_item, negative_rule):
-    AutomationRule.objects.create(
+@pytest.fixture
+def complaint_rule(negative_rule) -> AutomationRule:
+    return AutomationRule.objects.create(
         name="投诉开单", order=20, conditions=[{"field": "kind", "op": "eq", "value": "complaint"}],
         actions=[{"type": "open_case", "severity": "normal"}],
     )  # fmt: skip
-    item = negative(make_item)  # the fast lane also called it a complaint, and the refine lane judges only sentiment
+
+
+@override_settings(AUTOMATION_ON_ANALYSIS=True)
+def test_a_case_a_rule_on_the_kind_opened_goes_when_the_kind_follows_the_label(make_item, complaint_rule):
+    item = negative(make_item)  # the fast lane also called it a complaint (on its negative label)
     apply_rules([item.pk])
     case = case_of(item)
+    assert set(RuleFiring.objects.filter(feedback=item).values_list("case_id", flat=True)) == {case.pk}
+
+    refine.refine_feedback([item.pk])
+
+    # The kind is judged again with the refined label: praise, so the rule on the kind no longer holds either.
+    item.refresh_from_db()
+    assert (item.sentiment, item.kind) == ("positive", "praise")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED and case.withdrawn_at is not None
+
+
+@override_settings(AUTOMATION_ON_ANALYSIS=True)
+def test_a_case_another_rule_still_opens_stays_untouched(make_item, complaint_rule, agent):
+    item = negative(make_item)
+    apply_rules([item.pk])
+    case = case_of(item)
+    correct_feedback(item, "kind", "complaint", user=agent)  # a person says it is a complaint: that stands
     before = kinds(case)
 
     refine.refine_feedback([item.pk])
 
+    item.refresh_from_db()
+    assert (item.sentiment, item.kind) == ("positive", "complaint")
+    assert FeedbackAnalysis.objects.get(feedback=item).kind == "praise"  # the model's own verdict, kept apart
     case.refresh_from_db()
-    assert Feedback.objects.get(pk=item.pk).sentiment == "positive"
     assert case.status == CaseStatus.NEW and case.withdrawn_at is None
     assert kinds(case) == before
 
