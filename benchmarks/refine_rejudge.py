@@ -1,10 +1,9 @@
 """The added cost of judging the kind and urgency again where the refine lane changes a label.
 
 On test-split texts of 10-200 characters from ../shared/datasets (voxloop_nlp/training/data.py; from a worktree
-set VOXLOOP_DATASETS): the fast lane
-(`analyze_batch`), the refine model's judgement (`refine.get_model().judge`, with the fast scores), and
-`rejudge_batch` with the refine labels put in for the items whose label the refine model changed, all on one
-process, in batches of 50 (the refine lane's chunk). Prints ms per item of each, the share of items changed and
+set VOXLOOP_DATASETS): the fast lane (`analyze_batch`), the refine model's judgement (`refine.get_model().judge`,
+with the fast scores), and `rejudge_batch` with the refine labels put in for the items whose label the refine model
+changed, all on one process, in batches of 50 (the refine lane's chunk). Prints ms per item of each, the share of items changed and
 the added cost per judged item (share × rejudge ms); how many changed items got another kind or urgency.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/refine_rejudge.py [--n 300]
