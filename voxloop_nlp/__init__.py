@@ -93,7 +93,7 @@ def rejudge_batch(texts: Sequence[str], sentiments: Sequence[tuple[str, float]])
     says the given (label, score): a second opinion on the sentiment (the refine lane's) substituted for the
     pipeline's own. The steps before the sentiment run as usual (`kind` reads the text's core and its needs),
     the emotions, needs, kind and urgency after it; topics, keywords and masking are not run."""
-    from voxloop_nlp.registry import Pipeline
+    from voxloop_nlp.registry import Pipeline  # as in _get_pipeline: importing the package stays light
 
     global _rejudge_pipeline
     if len(texts) != len(sentiments):

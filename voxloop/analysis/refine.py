@@ -21,13 +21,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+import voxloop_nlp
 from voxloop.analysis.models import CorrectionField, FeedbackAnalysis, FeedbackTopic
 from voxloop.analysis.services import (
     _latest_corrections,
@@ -37,6 +38,9 @@ from voxloop.analysis.services import (
 )
 from voxloop.core.hooks import Hook
 from voxloop.feedback.models import AnalysisStatus, Feedback
+
+if TYPE_CHECKING:
+    from voxloop_nlp.refine import Judgement
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class Verdict:
     again with the new label (`rejudge`)."""
 
     analysed_at: datetime
-    judgement: Any
+    judgement: Judgement
     kind: str = ""
     urgency: str = ""
     urgency_reasons: tuple[str, ...] = ()
@@ -69,8 +73,6 @@ class Verdict:
 
 def rejudge(texts: Sequence[str], sentiments: Sequence[tuple[str, float]]) -> list[tuple[str, str, list[str]]]:
     """The fast lane's kind and urgency of these texts with the refine lane's (label, score) for its own."""
-    import voxloop_nlp
-
     return voxloop_nlp.rejudge_batch(texts, sentiments)
 
 
