@@ -1,13 +1,19 @@
 """Where the refine lane changes an item's label, its kind and urgency are judged again with the new label, in the
 same transaction; what a person set stays (docs/analysis.md, "The refine lane")."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 
 from voxloop.analysis import refine
 from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.analysis.services import analyze_feedback, correct_feedback
+from voxloop.cases.tests.test_sweep import _in_threads
 from voxloop.feedback.ingest import ingest_feedback, prepare_feedback
 from voxloop.feedback.models import Feedback
+from voxloop_nlp import refine as refine_model
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +69,29 @@ def test_a_persons_label_keeps_the_items_kind_and_urgency(agent):
     assert (item.sentiment, item.kind, item.urgency) == ("negative", "complaint", "important")
     analysis = FeedbackAnalysis.objects.get(feedback=item)  # the model's own verdict is stored apart
     assert (analysis.sentiment, analysis.kind, analysis.urgency) == ("positive", "praise", "normal")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_kind_a_person_sets_while_the_lane_writes_stays(agent):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locking between connections is tested on PostgreSQL (VOXLOOP_TEST_DATABASE_URL)")
+    item = misread()
+    refine.rejudge([PRAISE], [("positive", 0.9)])  # the models loaded before the race, not during it
+    refine_model.get_model()
+    written = threading.Event()
+
+    def person():
+        with transaction.atomic():
+            correct_feedback(Feedback.objects.get(pk=item.pk), "kind", "question", user=agent)
+            written.set()
+            time.sleep(1.0)  # the lane writes its chunk before the correction commits
+        return "corrected"
+
+    def lane():
+        written.wait(5)
+        return refine.refine_feedback([item.pk]).changed
+
+    assert _in_threads(person, lane) == ["corrected", [(item.pk, "negative", "positive")]]
+    item.refresh_from_db()
+    assert (item.sentiment, item.kind, item.urgency) == ("positive", "question", "normal")
