@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from voxloop_nlp.taxonomy import Taxonomy
     from voxloop_nlp.topic_model import TopicModel
 
-__all__ = ["DEFAULT_PIPELINE", "Analysis", "FeedbackDoc", "analyze", "analyze_batch", "load_models", "MODEL_VERSION"]
+__all__ = [
+    "DEFAULT_PIPELINE", "Analysis", "FeedbackDoc", "analyze", "analyze_batch", "load_models", "MODEL_VERSION",
+    "rejudge_batch",
+]  # fmt: skip
 
 DEFAULT_PIPELINE = (
     "normalize", "language", "segment", "sentiment", "emotions", "topics",
@@ -82,3 +85,35 @@ def analyze_batch(
 
 def analyze(text: str, *, taxonomy: Taxonomy | None = None, topic_model: TopicModel | None = None) -> Analysis:
     return analyze_batch([text], taxonomy=taxonomy, topic_model=topic_model)[0]
+
+
+# The steps that `kind` and `urgency` read, up to and after the sentiment step (`rejudge_batch`).
+_REJUDGE_PIPELINE = ("normalize", "language", "segment", "sentiment", "emotions", "needs", "kind", "urgency")
+_rejudge_pipeline: Pipeline | None = None
+
+
+def rejudge_batch(texts: Sequence[str], sentiments: Sequence[tuple[str, float]]) -> list[tuple[str, str, list[str]]]:
+    """(kind, urgency level, urgency reasons) of each text as the pipeline judges them when its sentiment step
+    says the given (label, score): a second opinion on the sentiment (the refine lane's) substituted for the
+    pipeline's own. The steps before the sentiment run as usual (`kind` reads the text's core and its needs),
+    the emotions, needs, kind and urgency after it; topics, keywords and masking are not run."""
+    from voxloop_nlp.registry import Pipeline  # as in _get_pipeline: importing the package stays light
+
+    global _rejudge_pipeline
+    if len(texts) != len(sentiments):
+        raise ValueError("rejudge_batch needs one (label, score) per text.")
+    if _rejudge_pipeline is None:
+        _rejudge_pipeline = Pipeline(_REJUDGE_PIPELINE)
+    docs = [FeedbackDoc(text=text[:MAX_TEXT_CHARS]) for text in texts]
+    for step in _rejudge_pipeline.steps:
+        if step.name == "emotions":
+            for doc, (label, score) in zip(docs, sentiments, strict=True):
+                if label != doc.sentiment_label:
+                    # Why the pipeline called the text neutral ("mixed") no longer applies to another label.
+                    doc.extras.pop("neutral_because", None)
+                doc.sentiment_label, doc.sentiment_score = label, round(float(score), 4)
+        if step.batch is not None:
+            step.batch(docs)
+        else:
+            docs = [step.func(d) for d in docs]
+    return [(d.kind, d.urgency_level, list(d.urgency_reasons)) for d in docs]

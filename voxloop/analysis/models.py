@@ -60,6 +60,10 @@ class FeedbackAnalysis(models.Model):
     refined_at = models.DateTimeField(null=True, blank=True)
     refine_version = models.CharField(max_length=40, blank=True, default="")
     refined_from = models.CharField(max_length=10, blank=True, default="")
+    # Where the refine lane changed the label, the kind and urgency are judged again with the new label: the fast
+    # lane's kind and urgency when that changed them (blank when they stayed).
+    refined_kind_from = models.CharField(max_length=20, blank=True, default="")
+    refined_urgency_from = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("analysis")

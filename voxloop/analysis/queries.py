@@ -80,15 +80,24 @@ def panel_context(feedback: Feedback, user: Any) -> dict[str, Any]:
 
 
 def _refined(analysis: FeedbackAnalysis | None) -> dict[str, str] | None:
-    """The refine lane's change of the label, for the item page ("refined: negative → neutral (model X)")."""
+    """The refine lane's change of the label, for the item page ("refined: negative → neutral (model X)"), and of
+    the kind and urgency judged again with it, where they changed ("kind_old"/"kind_new", "urgency_old"/...)."""
     if analysis is None or not analysis.refined_from:
         return None
     names = dict(Sentiment.choices)
-    return {
+    out = {
         "old": str(names.get(analysis.refined_from, analysis.refined_from)),
         "new": str(names.get(analysis.sentiment, analysis.sentiment)),
         "version": analysis.refine_version,
     }
+    for field, was, now, choices in (
+        ("kind", analysis.refined_kind_from, analysis.kind, Kind.choices),
+        ("urgency", analysis.refined_urgency_from, analysis.urgency, Urgency.choices),
+    ):
+        if was:
+            labels = dict(choices)
+            out[f"{field}_old"], out[f"{field}_new"] = str(labels.get(was, was)), str(labels.get(now, now))
+    return out
 
 
 STEP_NAMES = {

@@ -40,6 +40,11 @@ class CaseOut(Schema):
     waiting_on_customer_since: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    withdrawn_at: datetime | None = Field(
+        None,
+        description="Set when the case was withdrawn: a rule opened it on a negative label that the refine lane "
+        "corrected before anyone worked on it (closed_at is the same moment).",
+    )
     root_cause: str
     resolution: str
     reopen_count: int

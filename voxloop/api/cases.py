@@ -122,6 +122,7 @@ def _case_row(case: Case, user: User, *, detail: bool = False) -> dict[str, Any]
         "waiting_on_customer_since": case.paused_since,
         "resolved_at": case.resolved_at,
         "closed_at": case.closed_at,
+        "withdrawn_at": case.withdrawn_at,
         "root_cause": case.root_cause,
         "resolution": privacy.text_for(case.resolution, user),
         "reopen_count": case.reopen_count,

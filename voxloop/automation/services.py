@@ -27,9 +27,11 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from voxloop.analysis.models import FeedbackAnalysis
 from voxloop.automation.models import AutomationRule, RuleFiring, RulesDue
 from voxloop.automation.rules import (
     Facts,
+    Plan,
     Predicate,
     RuleValidationError,
     compile_conditions,
@@ -38,7 +40,7 @@ from voxloop.automation.rules import (
     validate_actions,
 )
 from voxloop.feedback.history import historical_feedback_ids
-from voxloop.feedback.models import AnalysisStatus
+from voxloop.feedback.models import AnalysisStatus, Sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +234,102 @@ def apply_rules_after_analysis(feedback_ids: list[int]) -> None:
 
 def apply_rules_after_refine(feedback_ids: list[int]) -> None:
     """Subscribed to the refine lane (see apps.py): items whose sentiment it changed go through the rules again,
-    so a rule on the new label fires (a rule that already fired on an item never fires twice)."""
+    so a rule on the new label fires (a rule that already fired on an item never fires twice); then the cases the
+    rules put an item in whose label is no longer negative are reviewed (``review_cases_after_refine``)."""
     if getattr(settings, "AUTOMATION_ON_ANALYSIS", True):
         apply_rules(feedback_ids)
+        review_cases_after_refine(feedback_ids)
+
+
+# --- a corrected label: the cases the rules opened on the old one ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelCorrection:
+    """The refine lane turned an item's label from negative to ``new_label``, and no rule would put the item in a
+    case now: the case a rule put it in (``case_id``) stands on a label that no longer holds. The cases app
+    decides from the case's own history whether it can be withdrawn (nobody worked on it) or only noted."""
+
+    case_id: int
+    feedback_id: int
+    old_label: str
+    new_label: str
+    model: str  # the refine model's version
+
+
+# (corrections, now) -> anything (ignored); voxloop.cases registers it (the withdrawal is a case write, L3).
+CorrectionHandler = Callable[[list[LabelCorrection], datetime], object]
+_correction_handlers: list[CorrectionHandler] = []
+
+
+def register_correction_handler(handler: CorrectionHandler) -> None:
+    """Called in CasesConfig.ready: the cases app withdraws or notes the cases a corrected label leaves without
+    a reason."""
+    _correction_handlers[:] = [handler]
+
+
+def _rule_opens_case(rule: CompiledRule) -> bool:
+    plan = Plan()
+    plan.add(rule.actions, rule.pk, rule.name)
+    return bool(plan.severity)
+
+
+def corrections_after_refine(feedback_ids: Iterable[int]) -> list[LabelCorrection]:
+    """The cases to review after the refine lane changed these items' labels: items it turned from negative to
+    positive or neutral (and that a person has not labelled negative since), that a rule put in a case, and on
+    whose current facts no rule opens a case any more: neither an enabled rule (in order, as ``apply_rules``
+    judges) nor any rule that fired on the item with a case, even if it was switched off since."""
+    ids = sorted({int(i) for i in feedback_ids})
+    refined = {
+        fid: (old, model)
+        for fid, old, model in FeedbackAnalysis.objects.filter(
+            feedback_id__in=ids, refined_from=Sentiment.NEGATIVE
+        ).values_list("feedback_id", "refined_from", "refine_version")
+    }
+    if not refined:
+        return []
+    firings: dict[int, list[tuple[int, int]]] = {}
+    for fid, rule_id, case_id in (
+        RuleFiring.objects.filter(feedback_id__in=list(refined), case__isnull=False)
+        .order_by("id")
+        .values_list("feedback_id", "rule_id", "case_id")
+    ):
+        firings.setdefault(fid, []).append((rule_id, case_id))
+    if not firings:
+        return []
+    result = RulesResult()
+    enabled = _compiled_rules(result)
+    known = {rule.pk: rule for rule in enabled}
+    fired_ids = {rule_id for pairs in firings.values() for rule_id, _case in pairs} - set(known)
+    for rule in AutomationRule.objects.filter(pk__in=fired_ids):
+        try:
+            known[rule.pk] = CompiledRule(
+                rule.pk, rule.name, rule.stop_processing, compile_conditions(rule.conditions),
+                validate_actions(rule.actions),
+            )  # fmt: skip
+        except RuleValidationError:
+            continue  # a rule that cannot be judged cannot be said to hold: it keeps its case
+    corrections: list[LabelCorrection] = []
+    for item in facts_queryset(list(firings)):
+        facts = facts_for(item)
+        if facts.sentiment in ("", Sentiment.NEGATIVE):
+            continue  # a person labelled it negative (their correction wins), or it has no label
+        if any(_rule_opens_case(rule) for rule in matching_rules(enabled, facts, set())):
+            continue  # an enabled rule opens a case on the item as it is now: the case stands
+        opened_by = {rule_id for rule_id, _case in firings[item.pk]}
+        if any(rule_id not in known or (known[rule_id].predicate(facts) and _rule_opens_case(known[rule_id]))
+               for rule_id in opened_by):  # fmt: skip
+            continue
+        old, model = refined[item.pk]
+        for case_id in dict.fromkeys(case_id for _rule, case_id in firings[item.pk]):
+            corrections.append(LabelCorrection(case_id, item.pk, old, facts.sentiment, model))
+    return corrections
+
+
+def review_cases_after_refine(feedback_ids: Iterable[int], *, now: datetime | None = None) -> list[LabelCorrection]:
+    """Hand the cases a corrected label leaves without a reason to the cases app, which withdraws those nobody
+    worked on and notes the correction on the others. Safe to repeat: the cases app does each once."""
+    corrections = corrections_after_refine(feedback_ids)
+    if corrections and _correction_handlers:
+        _correction_handlers[0](corrections, now or timezone.now())
+    return corrections

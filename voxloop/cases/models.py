@@ -53,6 +53,10 @@ class EventKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up")
     REPEAT = "repeat", _("Repeat complaint")
     CLOSED = "closed", _("Closed")
+    # The refine lane corrected the label a rule opened the case on: closed unworked (cases/withdrawal.py).
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    # The same correction on a case somebody already works on: a note for the agent, nothing else changes.
+    LABEL_CORRECTED = "label_corrected", _("Label corrected")
 
 
 class Clock(models.TextChoices):
@@ -228,6 +232,9 @@ class Case(TimeStampedModel):
     first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Set with closed_at when the case was withdrawn (opened on a label the refine lane corrected, never worked):
+    # the metrics leave it out like a merged duplicate; a reopening clears it (cases/withdrawal.py).
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
     paused_business_seconds = models.BigIntegerField(_("paused business time (s)"), default=0)
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)

@@ -33,6 +33,7 @@ from voxloop.cases.models import (
     FollowUpStatus,
     Severity,
 )
+from voxloop.feedback.models import Sentiment
 
 
 def open_cases_by_agent(agent_ids: list[int]) -> list[tuple[int, str, int]]:
@@ -666,9 +667,45 @@ def describe_event(
             summary = gettext("Repeat complaint: the customer had case %(case)s on the same topic.") % {"case": earlier}
     elif kind == EventKind.CLOSED:
         summary = gettext("Closed.")
+    elif kind == EventKind.WITHDRAWN:
+        summary = gettext("Withdrawn: after review the sentiment is no longer negative.")
+        detail = gettext(
+            "The refine lane relabelled feedback #%(item)s from %(old)s to %(new)s (model %(model)s) and no rule "
+            "opens a case on it now. Nobody had worked on this case, so it was closed; the customer was not told."
+        ) % _correction_values(p)
+        return TimelineEntry(event, summary, detail)
+    elif kind == EventKind.LABEL_CORRECTED:
+        summary = gettext("Sentiment corrected after review: feedback #%(item)s is now %(new)s (was %(old)s).") % (
+            _correction_values(p)
+        )
+        return TimelineEntry(event, summary, str(KEPT_LABELS.get(str(p.get("kept") or ""), "")))
     else:
         summary = str(event.get_kind_display())
     return TimelineEntry(event, summary)
+
+
+# Why a case whose label was corrected stays as it is (cases/withdrawal.py, the LABEL_CORRECTED event's "kept").
+KEPT_LABELS: dict[str, Any] = {
+    "worked": gettext_lazy(
+        "The rule that opened this case no longer applies, but the case has been worked on, so it stays open: "
+        "check whether it is still needed."
+    ),
+    "several_items": gettext_lazy("The case holds other feedback too, so it stays as it is."),
+    "merged": gettext_lazy("Other cases were merged with this one, so it stays as it is."),
+    "not_opened_for_item": gettext_lazy("This case was not opened for this item alone, so it stays as it is."),
+    "status": gettext_lazy("The case is no longer new or open, so it stays as it is."),
+}
+
+
+def _correction_values(p: Mapping[str, Any]) -> dict[str, str]:
+    def label(value: object) -> str:
+        try:
+            return str(Sentiment(str(value)).label)
+        except ValueError:
+            return str(value or "—")
+
+    return {"item": str(p.get("feedback_id") or "—"), "old": label(p.get("from")), "new": label(p.get("to")),
+            "model": str(p.get("model") or "—")}  # fmt: skip
 
 
 def _compensation_status(value: Any) -> str:

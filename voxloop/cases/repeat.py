@@ -3,6 +3,8 @@
 A case's topics are the top-level topics (FeedbackTopic.top_code) of its feedback items, the same granularity
 the automation rules use to join an open case. "Within the window" means the earlier case was opened, resolved
 or closed in the window: a case opened 40 days ago and resolved last week still makes today's complaint a repeat.
+A withdrawn case (opened on a label the refine lane corrected, never worked: cases/withdrawal.py) was no complaint:
+it makes nothing a repeat and is not counted.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def earlier_case_on_topic(case: Case, topics: set[str], now: datetime) -> Case |
     start = now - timedelta(days=window_days())
     # The customer's cases first (index case_customer_recent), then which of them share a topic.
     candidates = list(
-        Case.objects.filter(customer_id=case.customer_id, merged_into__isnull=True)
+        Case.objects.filter(customer_id=case.customer_id, merged_into__isnull=True, withdrawn_at__isnull=True)
         .exclude(pk=case.pk)
         .filter(Q(created_at__gte=start) | Q(resolved_at__gte=start) | Q(closed_at__gte=start))
         .order_by("-created_at", "-id")
@@ -74,7 +76,9 @@ def flag_repeats(cases: list[Case], now: datetime) -> None:
     start = now - timedelta(days=window_days())
     new_ids = {c.pk for c in new}
     older = list(
-        Case.objects.filter(customer_id__in={c.customer_id for c in new}, merged_into__isnull=True)
+        Case.objects.filter(
+            customer_id__in={c.customer_id for c in new}, merged_into__isnull=True, withdrawn_at__isnull=True
+        )
         .exclude(pk__in=new_ids)
         .filter(Q(created_at__gte=start) | Q(resolved_at__gte=start) | Q(closed_at__gte=start))
         .values_list("pk", "customer_id", "created_at", "number")
@@ -103,9 +107,12 @@ def flag_repeats(cases: list[Case], now: datetime) -> None:
 
 
 def repeat_rate(start: datetime, end: datetime, topic: str | None = None) -> tuple[int, int]:
-    """(repeat cases, all cases) among the cases opened in [start, end), merged duplicates left out.
+    """(repeat cases, all cases) among the cases opened in [start, end), merged duplicates and withdrawn cases left
+    out.
     ``topic`` narrows both counts to cases with feedback on that topic (a code, or a prefix such as "logistics")."""
-    cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True)
+    cases = Case.objects.filter(
+        created_at__gte=start, created_at__lt=end, merged_into__isnull=True, withdrawn_at__isnull=True
+    )
     if topic:
         topic = topic.strip()
         on_topic = CaseFeedback.objects.filter(

@@ -513,6 +513,7 @@ def reopen_case(case: Case | int, actor: User | None, *, reason: str = "", now: 
         case.reopen_count += 1
         case.resolved_at = None
         case.closed_at = None
+        case.withdrawn_at = None  # a withdrawn case somebody reopens is a complaint again: the metrics count it
         case.escalation_level = 0
         case.next_escalation_at = None
         case.auto_close_at = None

@@ -45,7 +45,9 @@ def drill_cases(period: Period, cut: Cut, kpi: str = "", root_cause: str = "") -
     """The cases counted in a case KPI for this period and cut (merged duplicates left out, as in the roll-ups).
     ``root_cause``: only the resolved cases with that root-cause code (what the roll-ups' ``rc:<code>`` count)."""
     start, end = period.bounds()
-    cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True)
+    cases = Case.objects.filter(
+        created_at__gte=start, created_at__lt=end, merged_into__isnull=True, withdrawn_at__isnull=True
+    )
     cases = cases.filter(_case_population(kpi))
     if root_cause:
         cases = cases.filter(root_cause=root_cause, resolved_at__isnull=False)

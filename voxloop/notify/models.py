@@ -55,6 +55,7 @@ class NotSentReason(models.TextChoices):
     NO_ADDRESS = "no_address", _("no email address")  # nor a phone or chat id for an enabled gateway
     OPTED_OUT = "opted_out", _("the customer opted out and did not write to us")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("the customer withdrew consent to notices")
+    CASE_WITHDRAWN = "case_withdrawn", _("the case was withdrawn: its feedback is not negative after review")
 
 
 class OutgoingMessage(TimeStampedModel):

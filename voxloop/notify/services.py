@@ -304,6 +304,9 @@ def wants_email(user: User) -> bool:
 
 def handle_case_event(event: CaseEvent) -> None:
     """Store the messages this event calls for. Runs in the outbox transaction: no network I/O here."""
+    if event.kind == EventKind.WITHDRAWN:
+        hold_customer_messages(event)
+        return
     if event.kind not in EMAIL_EVENT_KINDS:
         return
     case = (
@@ -343,6 +346,27 @@ def handle_case_event(event: CaseEvent) -> None:
             _timeline_note(case, message, "not_sent", message.last_error)
     if queued:
         on_commit_once(_kick_sender)
+
+
+def hold_customer_messages(event: CaseEvent) -> int:
+    """A withdrawn case (voxloop/cases/withdrawal.py) was opened on a label the refine lane corrected: what still
+    waits to go to its customer (the automatic acknowledgement, when sending was slow) is not sent, and the
+    timeline says so. A message already sent stays sent; nothing new is written to the customer."""
+    now = timezone.now()
+    held = list(OutgoingMessage.objects.filter(case_id=event.case_id, recipient=CUSTOMER, status=MessageStatus.PENDING))
+    count = 0
+    for message in held:
+        updated = OutgoingMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(
+            status=MessageStatus.NOT_SENT,
+            last_error=NotSentReason.CASE_WITHDRAWN,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        if updated:
+            count += 1
+            message.last_error = NotSentReason.CASE_WITHDRAWN
+            _timeline_note(event.case, message, "not_sent", message.last_error)
+    return count
 
 
 EMAIL_EVENT_KINDS = {

@@ -69,7 +69,8 @@ class CalendarLookup:
 
 
 def compute_cases(first: date, last: date, calendars: CalendarLookup | None = None) -> RangeAccumulator:
-    """Cases opened on ``day`` (merged duplicates excluded: they live on in the case they were merged into).
+    """Cases opened on ``day`` (merged duplicates excluded: they live on in the case they were merged into;
+    withdrawn cases too: opened on a label the refine lane corrected, never worked, not a complaint).
 
     Per case: first response and resolution times (wall-clock, and business time on the case's SLA calendar
     minus the time spent waiting on the customer); resolved; first-contact resolution (resolved with at most
@@ -78,7 +79,9 @@ def compute_cases(first: date, last: date, calendars: CalendarLookup | None = No
     start, end = range_bounds(first, last)
     accs = RangeAccumulator(Source.CASES, first, last)
     cases = list(
-        Case.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True).values(
+        Case.objects.filter(
+            created_at__gte=start, created_at__lt=end, merged_into__isnull=True, withdrawn_at__isnull=True
+        ).values(
             "id", "created_at", "first_responded_at", "resolved_at", "status", "reopen_count", "team_id",
             "assignee_id", "customer__segment", "sla_policy_id", "sla_policy__calendar_id",
             "first_response_breached", "resolution_breached", "paused_business_seconds", "repeat_of_id",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from voxloop.analysis import refine
 from voxloop.analysis.models import FeedbackAnalysis
-from voxloop.analysis.services import analysis_replaced
+from voxloop.analysis.services import analysis_replaced, correct_feedback
 from voxloop.feedback.models import AnalysisStatus, Feedback
 from voxloop.metrics import services
 from voxloop.metrics.models import DirtyDay, MetricDaily, Source
@@ -106,6 +106,23 @@ def test_a_persons_correction_keeps_the_item_label(items, people):
     target.refresh_from_db()
     assert target.sentiment == "neutral"  # corrections win
     assert FeedbackAnalysis.objects.get(feedback=target).sentiment == "positive"  # the model's verdict is stored
+    assert_same(stored(), recomputed())
+
+
+def test_the_kind_follows_the_refined_label_in_the_rollups(items, people):
+    kept = Feedback.objects.get(pk=items["praise"][0])
+    correct_feedback(kept, "kind", "complaint", user=people["assignee"])  # a person's kind stands
+    services.rebuild()
+    assert counted("complaints") == 5
+
+    refine.refine_feedback(refine.work_list(10))
+
+    kinds = dict(Feedback.objects.filter(pk__in=items["praise"]).values_list("pk", "kind"))
+    assert kinds == {kept.pk: "complaint", items["praise"][1]: "praise", items["praise"][2]: "praise"}
+    assert set(Feedback.objects.filter(pk__in=items["complaints"]).values_list("kind", flat=True)) == {"complaint"}
+    # By the delta, at once: the two complaints the fast lane got right and the one a person kept.
+    assert counted("complaints") == 3
+    assert not DirtyDay.objects.exists()
     assert_same(stored(), recomputed())
 
 
