@@ -148,3 +148,12 @@ def test_inbox_filters_by_topic_and_its_children_through_the_analysis_topics(age
     text = page.content.decode()
     assert "a week late" in text and "never came" in text and "was rude" not in text
     assert ("logistics", "Logistics and delivery") in page.context["topics"]  # the seeded taxonomy's name
+
+
+def test_inbox_shows_when_an_item_came_in_in_the_site_time_zone(agent_client, settings):
+    # Received at 10:00 in Shanghai (TIME_ZONE), stored as 02:00 UTC: the list says 10:00, as the item's page does.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    add("几点到的", received_at="2025-03-05 10:00")
+    page = agent_client.get(reverse("feedback:inbox")).content.decode()
+    assert '<td class="nowrap">2025-03-05 10:00</td>' in page
+    assert "2025-03-05 02:00" not in page
