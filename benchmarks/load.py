@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -255,13 +256,19 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
 
     write_token = create_api_token("load: posters", [Scope.FEEDBACK_WRITE])[1]
     read_token = create_api_token("load: readers", [Scope.FEEDBACK_READ])[1]
-    agent = User.objects.filter(username="load-agent").first() or User.objects.create_user(
-        "load-agent", password=secrets.token_urlsafe(12), role=Role.ADMIN
-    )
     writer = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {write_token}", HTTP_HOST="127.0.0.1")
     reader_client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {read_token}", HTTP_HOST="127.0.0.1")
-    browser = DjangoClient(HTTP_HOST="127.0.0.1")
-    browser.force_login(agent)
+    # The load's inbox user is an administrator ("load-agent"); the inbox is also timed as the other roles that
+    # use it: a manager and an agent (unmasked, audited) and an analyst (masked, not audited).
+    browsers: dict[str, DjangoClient] = {}
+    for kind, username, role in (("inbox", "load-agent", Role.ADMIN), ("inbox_manager", "load-manager", Role.MANAGER),
+                                 ("inbox_agent", "load-agent2", Role.AGENT),
+                                 ("inbox_analyst", "load-analyst", Role.ANALYST)):  # fmt: skip
+        user = User.objects.filter(username=username).first() or User.objects.create_user(
+            username, password=secrets.token_urlsafe(12), role=role
+        )
+        browsers[kind] = DjangoClient(HTTP_HOST="127.0.0.1")
+        browsers[kind].force_login(user)
     rnd = random.Random(1)
     began = time.monotonic()
     for start in range(Feedback.objects.filter(external_id__startswith="seed-").count() // 500 * 500, seed, 500):
@@ -289,13 +296,17 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
         assert answer.status_code == 200, answer.content[:300]
         cursor[0] = "" if cursor[0] else (answer.json().get("next_cursor") or "")
 
-    def inbox_page(i: int) -> None:
-        answer = browser.get("/feedback/")
-        assert answer.status_code == 200 and b"<html" in answer.content[:2000].lower(), answer.status_code
+    def inbox_page(browser: DjangoClient) -> Callable[[int], None]:
+        def call(i: int) -> None:
+            answer = browser.get("/feedback/")
+            assert answer.status_code == 200 and b"<html" in answer.content[:2000].lower(), answer.status_code
 
-    figures: dict[str, tuple[float, float, float]] = {}
-    for kind, call in (("post", post), ("api_read", api_read), ("inbox", inbox_page)):
-        if kinds and kind not in kinds:
+        return call
+
+    figures: dict[str, tuple[float, float, float, float, float]] = {}
+    calls = [("post", post), ("api_read", api_read)] + [(k, inbox_page(b)) for k, b in browsers.items()]
+    for kind, call in calls:
+        if (kinds and kind not in kinds) or (not kinds and kind in ("inbox_analyst",)):
             continue
         for i in range(3):  # warm: first-use imports, compiled templates, connections
             call(-1 - i + (0 if kind != "post" else -1000 * (i + 1)))
@@ -312,19 +323,28 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
                     profiler.disable()
                 cpu.append((time.process_time() - c0) * 1000)
                 wall.append((time.perf_counter() - w0) * 1000)
-        figures[kind] = (statistics.median(cpu), statistics.median(wall), counter.count / rounds)
-        print(f"{kind:9s} CPU {figures[kind][0]:6.1f} ms (median of {rounds}), wall {figures[kind][1]:6.1f} ms, "
+        figures[kind] = (statistics.median(cpu), statistics.median(wall), counter.count / rounds,
+                         percentile(cpu, 95), percentile(wall, 95))  # fmt: skip
+        print(f"{kind:13s} CPU {figures[kind][0]:6.1f} ms (median of {rounds}; p95 {figures[kind][3]:6.1f}), "
+              f"wall {figures[kind][1]:6.1f} ms (p95 {figures[kind][4]:6.1f}), "
               f"{figures[kind][2]:.1f} statements per request", flush=True)  # fmt: skip
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
             for sql, ms in sorted(counter.ms.items(), key=lambda kv: -kv[1])[:top]:
                 print(f"  {ms / rounds:7.1f} ms/request  {sql}")
-    nan = (float("nan"),) * 3
-    figures = {kind: figures.get(kind, nan) for kind in ("post", "api_read", "inbox")}
+    nan = (float("nan"),) * 5
+    figures = {kind: figures.get(kind, nan) for kind, _call in calls}
+    extra = " ".join(
+        f"profile_{kind}_cpu_ms={figures[kind][0]:.1f} profile_{kind}_wall_p95_ms={figures[kind][4]:.1f}"
+        for kind in browsers
+        if kind != "inbox" and figures[kind][0] == figures[kind][0]  # measured (not NaN)
+    )
     print(f"RESULT profile_post_cpu_ms={figures['post'][0]:.1f} profile_post_queries={figures['post'][2]:.1f} "
           f"profile_api_read_cpu_ms={figures['api_read'][0]:.1f} profile_api_read_queries={figures['api_read'][2]:.1f} "
           f"profile_inbox_cpu_ms={figures['inbox'][0]:.1f} profile_inbox_queries={figures['inbox'][2]:.1f} "
-          f"profile_seed={seed}")  # fmt: skip
+          f"profile_post_wall_p95_ms={figures['post'][4]:.1f} profile_api_read_wall_p95_ms={figures['api_read'][4]:.1f} "
+          f"profile_inbox_wall_p95_ms={figures['inbox'][4]:.1f} {extra} profile_seed={seed} "
+          f"load_avg={os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -338,7 +358,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50, help="requests of each type with --profile")
     parser.add_argument("--reuse", action="store_true",
                         help="with --profile: keep the database a previous --profile run seeded (faster reruns)")  # fmt: skip
-    parser.add_argument("--kinds", default="", help="with --profile: only these (comma-separated: post,api_read,inbox)")
+    parser.add_argument("--kinds", default="", help="with --profile: only these (comma-separated: post,api_read,inbox,"
+                        "inbox_manager,inbox_agent,inbox_analyst; default all but inbox_analyst)")  # fmt: skip
     parser.add_argument("--top", type=int, default=0, help="with --profile: print cProfile's top N functions")
     args = parser.parse_args()
     seconds = args.seconds or (30 if args.quick else 120)
