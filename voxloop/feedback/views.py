@@ -103,12 +103,15 @@ def _inbox_rows(items: list[Feedback], user: User, topic_names: dict[str, str]) 
     detail_url, customer_url = _id_url("feedback:detail"), _id_url("feedback:customer")
     channels, sentiments = _labels(Channel.choices), _labels(Sentiment.choices)
     kinds, urgencies = _labels(Kind.choices), _labels(Urgency.choices)
+    # The checkbox's label as {% blocktrans %} gave it, translated once for the page instead of once a row.
+    select_label = _("Select feedback #%(id)s")
     rows = []
     for f in items:
         known = [] if unmasked else privacy.known_values(f)
         urgent = f.urgency and f.urgency != "normal"
         row: dict[str, Any] = {
             "pk": f.pk,
+            "select_label": select_label % {"id": f.pk},
             "received": _local_minute(f.received_at),
             "channel": channels.get(f.channel, f.channel),
             "url": detail_url(f.pk),
