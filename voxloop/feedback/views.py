@@ -122,7 +122,7 @@ def _inbox_rows(items: list[Feedback], user: User, topic_names: dict[str, str]) 
             "kind_label": kinds.get(f.kind, f.kind) if f.kind else "",
             "urgency": f.urgency if urgent else "",
             "urgency_label": urgencies.get(f.urgency, f.urgency) if urgent else "",
-            "topics": [topic_names.get(t.code) or t.code for t in f.topic_links.all()],
+            "topics": [topic_names.get(code) or code for code in f.topic_codes],  # type: ignore[attr-defined]
             "pending": f.analysis_status == "pending",
             "snippet": getattr(f, "snippet", ""),
             "title_snippet": getattr(f, "title_snippet", ""),
