@@ -157,3 +157,27 @@ def test_inbox_shows_when_an_item_came_in_in_the_site_time_zone(agent_client, se
     page = agent_client.get(reverse("feedback:inbox")).content.decode()
     assert '<td class="nowrap">2025-03-05 10:00</td>' in page
     assert "2025-03-05 02:00" not in page
+
+
+def test_inbox_asks_the_database_as_often_for_fifty_rows_as_for_two(agent_client):
+    # Each row shows its customer, product and topics: read for the whole page at once, never row by row.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_items(numbers):
+        for i in numbers:
+            item = add(f"第{i}条反馈", phone=f"1380013{i:04d}", product_name=f"产品{i}")
+            FeedbackTopic.objects.create(feedback=item, code="logistics.slow", top_code="logistics")
+
+    def statements():
+        with CaptureQueriesContext(connection) as captured:
+            page = agent_client.get(reverse("feedback:inbox")).content.decode()
+        return len(captured), page
+
+    add_items(range(2))
+    few, page = statements()
+    assert page.count('class="inbox-row"') == 2
+    add_items(range(2, 50))
+    many, page = statements()
+    assert page.count('class="inbox-row"') == 50 and "产品49" in page
+    assert many == few
