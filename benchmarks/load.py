@@ -22,7 +22,9 @@ measured from beat's schedule: each start of the sweep is recorded by the worker
 note_periodic_start) with the time beat queued it; a run's lateness is its start minus that, and a missing run
 counts from when it was due (previous start + period). With --quick the sweep runs every 15 s (SLA_SWEEP_SECONDS),
 so that the short run sees it several times. An error is any answer other than the expected status, or
-no answer within 30 s. The last line is `RESULT key=value ...`.
+no answer within 30 s. It also tells the CPU seconds the web server, the worker, PostgreSQL, the clients and every
+other process on the host used during the load (from /proc): on a shared host the wall times measure the
+neighbours too. The last line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -222,6 +224,59 @@ class SweepWatch(threading.Thread):
             due = started
         late.append(max(0.0, until - due - self.period))
         return max(late), len([t for t in starts if t >= since])
+
+
+class CpuWatch(threading.Thread):
+    """CPU seconds used during the load by the web server, the worker, PostgreSQL, these clients and everything
+    else on the host, read from /proc every second (a process that ends between two reads loses its last second).
+    On a shared host the wall times measure the neighbours too; this says how much."""
+
+    def __init__(self, web_pgid: int, worker_pgid: int) -> None:
+        super().__init__(daemon=True)
+        self.groups = {web_pgid: "web", worker_pgid: "worker"}
+        self.seen: dict[tuple[str, str], list] = {}  # (pid, start time) -> [class, first reading, last reading]
+        self.stopped = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def classify(self, pid: str, fields: list[str]) -> str:
+        if int(pid) == os.getpid():
+            return "clients"
+        if int(fields[2]) in self.groups:  # the process group gunicorn or the worker started
+            return self.groups[int(fields[2])]
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                return "postgres" if fh.read().startswith(b"postgres") else "other"
+        except OSError:
+            return "other"
+
+    def read(self) -> None:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+            key = (pid, fields[19])  # a pid reused by a new process is another process
+            if key not in self.seen:
+                self.seen[key] = [self.classify(pid, fields), seconds, seconds]
+            self.seen[key][2] = seconds
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.read()
+            self.stopped.wait(1.0)
+
+    def totals(self) -> dict[str, float]:
+        self.stopped.set()
+        self.join()
+        self.read()
+        found = dict.fromkeys(("web", "worker", "postgres", "clients", "other"), 0.0)
+        for kind, first, last in self.seen.values():
+            found[kind] += last - first
+        return found
 
 
 class QueryCounter:
@@ -473,6 +528,9 @@ def main() -> None:
               f"{POSTERS} posting, {READERS} reading the API, {INBOX} on the inbox, {args.think}s think time",
               flush=True)  # fmt: skip
         watch.start()
+        cpu_watch = CpuWatch(web.pid, worker.pid) if os.path.isdir("/proc") else None
+        if cpu_watch:
+            cpu_watch.start()
         began_wall = time.time()
         stop = time.monotonic() + seconds
         threads = [threading.Thread(target=poster, args=(port, write_token, stop, args.think, results, n, run_id))
@@ -487,6 +545,7 @@ def main() -> None:
             thread.join()
         ended_wall = time.time()
         load = os.getloadavg()[0]
+        cpu = cpu_watch.totals() if cpu_watch else {}
         # Every accepted item stored and analysed within 60 s of the end?
         accepted = list(results.accepted)
         deadline = time.monotonic() + 60
@@ -521,13 +580,17 @@ def main() -> None:
         print(f"  error: {sample}")
     print(f"accepted {len(accepted):,} items; {unprocessed} not analysed {drained_s:.0f}s after the end")
     print(f"SLA sweep: {sweeps} run(s) during the load, at most {late:.1f}s late against beat's schedule")
+    if cpu:
+        print(f"CPU seconds during the {seconds:.0f}s of load ({os.cpu_count()} cores, {seconds * (os.cpu_count() or 1):.0f} "
+              "available): " + ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.items()))  # fmt: skip
     print(f"load average at the end of the run: {load:.1f} on {os.cpu_count()} cores (wall times include waiting "
           f"for a CPU; logs in {tmp})")  # fmt: skip
     print(f"RESULT load_errors={errors} load_post_p95_ms={p95.get('post', float('nan')):.0f} "
           f"load_inbox_p95_ms={p95.get('inbox', float('nan')):.0f} load_sweep_max_late_s={late:.1f} "
           f"load_unprocessed_after_60s={unprocessed} load_api_read_p95_ms={p95.get('api_read', float('nan')):.0f} "
           f"load_requests={sum(len(v) for v in results.times.values())} load_seconds={seconds:.0f} "
-          f"load_avg={load:.1f}")  # fmt: skip
+          f"load_avg={load:.1f} load_cpu_web_s={cpu.get('web', float('nan')):.1f} "
+          f"load_cpu_other_s={cpu.get('other', float('nan')):.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":
