@@ -231,9 +231,10 @@ class CpuWatch(threading.Thread):
     else on the host, read from /proc every second (a process that ends between two reads loses its last second).
     On a shared host the wall times measure the neighbours too; this says how much."""
 
-    def __init__(self, web_pgid: int, worker_pgid: int) -> None:
+    def __init__(self, web_pgid: int, worker_pgid: int, database: str) -> None:
         super().__init__(daemon=True)
         self.groups = {web_pgid: "web", worker_pgid: "worker"}
+        self.backend = f" {database} ".encode()  # a server process of the bench database (not of others')
         self.seen: dict[tuple[str, str], list] = {}  # (pid, start time) -> [class, first reading, last reading]
         self.stopped = threading.Event()
         self.tick = os.sysconf("SC_CLK_TCK")
@@ -245,9 +246,11 @@ class CpuWatch(threading.Thread):
             return self.groups[int(fields[2])]
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                return "postgres" if fh.read().startswith(b"postgres") else "other"
+                command = fh.read()
         except OSError:
             return "other"
+        # "postgres: 15/main: postgres vx_bench_load 127.0.0.1(5432) idle": user, then database
+        return "postgres" if command.startswith(b"postgres:") and self.backend in command else "other"
 
     def read(self) -> None:
         for pid in os.listdir("/proc"):
@@ -528,7 +531,7 @@ def main() -> None:
               f"{POSTERS} posting, {READERS} reading the API, {INBOX} on the inbox, {args.think}s think time",
               flush=True)  # fmt: skip
         watch.start()
-        cpu_watch = CpuWatch(web.pid, worker.pid) if os.path.isdir("/proc") else None
+        cpu_watch = CpuWatch(web.pid, worker.pid, urlsplit(db_url).path.lstrip("/")) if os.path.isdir("/proc") else None
         if cpu_watch:
             cpu_watch.start()
         began_wall = time.time()
