@@ -8,7 +8,8 @@ Starts, on 127.0.0.1 only: gunicorn (voxloop.wsgi, 4 workers) and `voxloop worke
 and bulk consumers and the scheduler), against a fresh PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/vx_bench_load, dropped and created) and Redis (BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/14, emptied: broker and cache). It seeds feedback through the API, waits for its analysis,
-warms the web workers with a few concurrent requests of each type (not counted), then runs the clients for the
+runs ANALYZE (the bench host's PostgreSQL has autovacuum off; production's would have analysed the tables), warms
+the web workers with a few concurrent requests of each type (not counted), then runs the clients for the
 duration, each sending its next request THINK seconds after its last answer:
 
 * 25 post one feedback item each time (POST /api/feedback, a token with feedback:write);
@@ -21,7 +22,9 @@ measured from beat's schedule: each start of the sweep is recorded by the worker
 note_periodic_start) with the time beat queued it; a run's lateness is its start minus that, and a missing run
 counts from when it was due (previous start + period). With --quick the sweep runs every 15 s (SLA_SWEEP_SECONDS),
 so that the short run sees it several times. An error is any answer other than the expected status, or
-no answer within 30 s. The last line is `RESULT key=value ...`.
+no answer within 30 s. It also tells the CPU seconds the web server, the worker, PostgreSQL, the clients and every
+other process on the host used during the load (from /proc): on a shared host the wall times measure the
+neighbours too. The last line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -222,6 +226,62 @@ class SweepWatch(threading.Thread):
         return max(late), len([t for t in starts if t >= since])
 
 
+class CpuWatch(threading.Thread):
+    """CPU seconds used during the load by the web server, the worker, PostgreSQL, these clients and everything
+    else on the host, read from /proc every second (a process that ends between two reads loses its last second).
+    On a shared host the wall times measure the neighbours too; this says how much."""
+
+    def __init__(self, web_pgid: int, worker_pgid: int, database: str) -> None:
+        super().__init__(daemon=True)
+        self.groups = {web_pgid: "web", worker_pgid: "worker"}
+        self.backend = f" {database} ".encode()  # a server process of the bench database (not of others')
+        self.seen: dict[tuple[str, str], list] = {}  # (pid, start time) -> [class, first reading, last reading]
+        self.stopped = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def classify(self, pid: str, fields: list[str]) -> str:
+        if int(pid) == os.getpid():
+            return "clients"
+        if int(fields[2]) in self.groups:  # the process group gunicorn or the worker started
+            return self.groups[int(fields[2])]
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                command = fh.read()
+        except OSError:
+            return "other"
+        # "postgres: 15/main: postgres vx_bench_load 127.0.0.1(5432) idle": user, then database
+        return "postgres" if command.startswith(b"postgres:") and self.backend in command else "other"
+
+    def read(self) -> None:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+            key = (pid, fields[19])  # a pid reused by a new process is another process
+            if key not in self.seen:
+                self.seen[key] = [self.classify(pid, fields), seconds, seconds]
+            self.seen[key][2] = seconds
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.read()
+            self.stopped.wait(1.0)
+
+    def totals(self) -> dict[str, float]:
+        self.stopped.set()
+        self.join()
+        self.read()
+        found = dict.fromkeys(("web", "worker", "postgres", "clients", "other"), 0.0)
+        for kind, first, last in self.seen.values():
+            found[kind] += last - first
+        return found
+
+
 class QueryCounter:
     """Counts the statements sent to the database (connection.execute_wrapper)."""
 
@@ -236,6 +296,17 @@ class QueryCounter:
             return execute(sql, params, many, context)
         finally:
             self.ms[sql[:160]] += (time.perf_counter() - began) * 1000
+
+
+def analyze_tables() -> None:
+    """Planner statistics for the freshly seeded tables. PostgreSQL on the bench host runs with autovacuum off, so
+    without this the tables never get any: the inbox's topic lookup for its fifty rows then scanned all of
+    analysis_feedbacktopic (13 to 40 ms of the database's CPU per page at 20,000 items) where a server with
+    autovacuum on, as in production, reads the index. Run once after seeding, before the clock starts."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> None:
@@ -255,13 +326,19 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
 
     write_token = create_api_token("load: posters", [Scope.FEEDBACK_WRITE])[1]
     read_token = create_api_token("load: readers", [Scope.FEEDBACK_READ])[1]
-    agent = User.objects.filter(username="load-agent").first() or User.objects.create_user(
-        "load-agent", password=secrets.token_urlsafe(12), role=Role.ADMIN
-    )
     writer = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {write_token}", HTTP_HOST="127.0.0.1")
     reader_client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {read_token}", HTTP_HOST="127.0.0.1")
-    browser = DjangoClient(HTTP_HOST="127.0.0.1")
-    browser.force_login(agent)
+    # The load's inbox user is an administrator ("load-agent"); the inbox is also timed as the other roles that
+    # use it: a manager and an agent (unmasked, audited) and an analyst (masked, not audited).
+    browsers: dict[str, DjangoClient] = {}
+    for kind, username, role in (("inbox", "load-agent", Role.ADMIN), ("inbox_manager", "load-manager", Role.MANAGER),
+                                 ("inbox_agent", "load-agent2", Role.AGENT),
+                                 ("inbox_analyst", "load-analyst", Role.ANALYST)):  # fmt: skip
+        user = User.objects.filter(username=username).first() or User.objects.create_user(
+            username, password=secrets.token_urlsafe(12), role=role
+        )
+        browsers[kind] = DjangoClient(HTTP_HOST="127.0.0.1")
+        browsers[kind].force_login(user)
     rnd = random.Random(1)
     began = time.monotonic()
     for start in range(Feedback.objects.filter(external_id__startswith="seed-").count() // 500 * 500, seed, 500):
@@ -272,6 +349,7 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
             raise RuntimeError(f"seeding failed: HTTP {answer.status_code} {answer.content[:300]!r}")
     while not reuse and (ids := analysis.pending_feedback_ids()):  # reused: as the earlier run left it
         analysis.analyze_feedback(ids)
+    analyze_tables()
     print(f"seeded and analysed {seed:,} items in {time.monotonic() - began:.0f}s", flush=True)
 
     cursor: list[str] = [""]
@@ -289,13 +367,17 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
         assert answer.status_code == 200, answer.content[:300]
         cursor[0] = "" if cursor[0] else (answer.json().get("next_cursor") or "")
 
-    def inbox_page(i: int) -> None:
-        answer = browser.get("/feedback/")
-        assert answer.status_code == 200 and b"<html" in answer.content[:2000].lower(), answer.status_code
+    def inbox_page(browser: DjangoClient) -> Callable[[int], None]:
+        def call(i: int) -> None:
+            answer = browser.get("/feedback/")
+            assert answer.status_code == 200 and b"<html" in answer.content[:2000].lower(), answer.status_code
 
-    figures: dict[str, tuple[float, float, float]] = {}
-    for kind, call in (("post", post), ("api_read", api_read), ("inbox", inbox_page)):
-        if kinds and kind not in kinds:
+        return call
+
+    figures: dict[str, tuple[float, float, float, float, float]] = {}
+    calls = [("post", post), ("api_read", api_read)] + [(k, inbox_page(b)) for k, b in browsers.items()]
+    for kind, call in calls:
+        if (kinds and kind not in kinds) or (not kinds and kind in ("inbox_analyst",)):
             continue
         for i in range(3):  # warm: first-use imports, compiled templates, connections
             call(-1 - i + (0 if kind != "post" else -1000 * (i + 1)))
@@ -312,19 +394,28 @@ def profile(seed: int, rounds: int, top: int, reuse: bool, kinds: list[str]) -> 
                     profiler.disable()
                 cpu.append((time.process_time() - c0) * 1000)
                 wall.append((time.perf_counter() - w0) * 1000)
-        figures[kind] = (statistics.median(cpu), statistics.median(wall), counter.count / rounds)
-        print(f"{kind:9s} CPU {figures[kind][0]:6.1f} ms (median of {rounds}), wall {figures[kind][1]:6.1f} ms, "
+        figures[kind] = (statistics.median(cpu), statistics.median(wall), counter.count / rounds,
+                         percentile(cpu, 95), percentile(wall, 95))  # fmt: skip
+        print(f"{kind:13s} CPU {figures[kind][0]:6.1f} ms (median of {rounds}; p95 {figures[kind][3]:6.1f}), "
+              f"wall {figures[kind][1]:6.1f} ms (p95 {figures[kind][4]:6.1f}), "
               f"{figures[kind][2]:.1f} statements per request", flush=True)  # fmt: skip
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
             for sql, ms in sorted(counter.ms.items(), key=lambda kv: -kv[1])[:top]:
                 print(f"  {ms / rounds:7.1f} ms/request  {sql}")
-    nan = (float("nan"),) * 3
-    figures = {kind: figures.get(kind, nan) for kind in ("post", "api_read", "inbox")}
+    nan = (float("nan"),) * 5
+    figures = {kind: figures.get(kind, nan) for kind, _call in calls}
+    extra = " ".join(
+        f"profile_{kind}_cpu_ms={figures[kind][0]:.1f} profile_{kind}_wall_p95_ms={figures[kind][4]:.1f}"
+        for kind in browsers
+        if kind != "inbox" and figures[kind][0] == figures[kind][0]  # measured (not NaN)
+    )
     print(f"RESULT profile_post_cpu_ms={figures['post'][0]:.1f} profile_post_queries={figures['post'][2]:.1f} "
           f"profile_api_read_cpu_ms={figures['api_read'][0]:.1f} profile_api_read_queries={figures['api_read'][2]:.1f} "
           f"profile_inbox_cpu_ms={figures['inbox'][0]:.1f} profile_inbox_queries={figures['inbox'][2]:.1f} "
-          f"profile_seed={seed}")  # fmt: skip
+          f"profile_post_wall_p95_ms={figures['post'][4]:.1f} profile_api_read_wall_p95_ms={figures['api_read'][4]:.1f} "
+          f"profile_inbox_wall_p95_ms={figures['inbox'][4]:.1f} {extra} profile_seed={seed} "
+          f"load_avg={os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -338,7 +429,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50, help="requests of each type with --profile")
     parser.add_argument("--reuse", action="store_true",
                         help="with --profile: keep the database a previous --profile run seeded (faster reruns)")  # fmt: skip
-    parser.add_argument("--kinds", default="", help="with --profile: only these (comma-separated: post,api_read,inbox)")
+    parser.add_argument("--kinds", default="", help="with --profile: only these (comma-separated: post,api_read,inbox,"
+                        "inbox_manager,inbox_agent,inbox_analyst; default all but inbox_analyst)")  # fmt: skip
     parser.add_argument("--top", type=int, default=0, help="with --profile: print cProfile's top N functions")
     args = parser.parse_args()
     seconds = args.seconds or (30 if args.quick else 120)
@@ -415,6 +507,7 @@ def main() -> None:
         t0 = time.monotonic()
         while Feedback.objects.exclude(analysis_status=AnalysisStatus.DONE).exists() and time.monotonic() - t0 < 300:
             time.sleep(1)
+        analyze_tables()
         # Warm each web worker on each request type before the clock starts (first-use imports, compiled templates,
         # connections), so the figures are the steady state the issue asks about, not the workers' start-up.
         # Concurrent, so that every worker gets some (one at a time they would mostly go to the same idle one).
@@ -438,6 +531,9 @@ def main() -> None:
               f"{POSTERS} posting, {READERS} reading the API, {INBOX} on the inbox, {args.think}s think time",
               flush=True)  # fmt: skip
         watch.start()
+        cpu_watch = CpuWatch(web.pid, worker.pid, urlsplit(db_url).path.lstrip("/")) if os.path.isdir("/proc") else None
+        if cpu_watch:
+            cpu_watch.start()
         began_wall = time.time()
         stop = time.monotonic() + seconds
         threads = [threading.Thread(target=poster, args=(port, write_token, stop, args.think, results, n, run_id))
@@ -452,6 +548,7 @@ def main() -> None:
             thread.join()
         ended_wall = time.time()
         load = os.getloadavg()[0]
+        cpu = cpu_watch.totals() if cpu_watch else {}
         # Every accepted item stored and analysed within 60 s of the end?
         accepted = list(results.accepted)
         deadline = time.monotonic() + 60
@@ -486,13 +583,17 @@ def main() -> None:
         print(f"  error: {sample}")
     print(f"accepted {len(accepted):,} items; {unprocessed} not analysed {drained_s:.0f}s after the end")
     print(f"SLA sweep: {sweeps} run(s) during the load, at most {late:.1f}s late against beat's schedule")
+    if cpu:
+        print(f"CPU seconds during the {seconds:.0f}s of load ({os.cpu_count()} cores, {seconds * (os.cpu_count() or 1):.0f} "
+              "available): " + ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.items()))  # fmt: skip
     print(f"load average at the end of the run: {load:.1f} on {os.cpu_count()} cores (wall times include waiting "
           f"for a CPU; logs in {tmp})")  # fmt: skip
     print(f"RESULT load_errors={errors} load_post_p95_ms={p95.get('post', float('nan')):.0f} "
           f"load_inbox_p95_ms={p95.get('inbox', float('nan')):.0f} load_sweep_max_late_s={late:.1f} "
           f"load_unprocessed_after_60s={unprocessed} load_api_read_p95_ms={p95.get('api_read', float('nan')):.0f} "
           f"load_requests={sum(len(v) for v in results.times.values())} load_seconds={seconds:.0f} "
-          f"load_avg={load:.1f}")  # fmt: skip
+          f"load_avg={load:.1f} load_cpu_web_s={cpu.get('web', float('nan')):.1f} "
+          f"load_cpu_other_s={cpu.get('other', float('nan')):.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -172,8 +172,18 @@ def inbox_page(filters: InboxFilters, before: str = "") -> tuple[list[Feedback],
 
 
 def _first_page(items: QuerySet[Feedback]) -> list[Feedback]:
-    items = items.select_related("customer", "product").prefetch_related("topic_links")
-    return list(items.order_by("-received_at", "-id")[: PAGE_SIZE + 1])
+    page = list(items.select_related("customer", "product").order_by("-received_at", "-id")[: PAGE_SIZE + 1])
+    # Each row's topic codes (``topic_codes``, for the page only), in one query of two columns: prefetching
+    # topic_links built a model instance per topic and a manager per row, 1.6 ms of the page's CPU.
+    links = Feedback.topic_links.field.model  # the analysis app's model: feedback sits below it and never imports it
+    codes: dict[int, list[str]] = {}
+    for feedback_id, code in links._default_manager.filter(feedback_id__in=[f.pk for f in page]).values_list(
+        "feedback_id", "code"
+    ):
+        codes.setdefault(feedback_id, []).append(code)
+    for f in page:
+        f.topic_codes = codes.get(f.pk, [])  # type: ignore[attr-defined]  # read by the inbox rows only
+    return page
 
 
 def customer_history(feedback: Feedback, limit: int = 20) -> list[Feedback]:

@@ -148,3 +148,36 @@ def test_inbox_filters_by_topic_and_its_children_through_the_analysis_topics(age
     text = page.content.decode()
     assert "a week late" in text and "never came" in text and "was rude" not in text
     assert ("logistics", "Logistics and delivery") in page.context["topics"]  # the seeded taxonomy's name
+
+
+def test_inbox_shows_when_an_item_came_in_in_the_site_time_zone(agent_client, settings):
+    # Received at 10:00 in Shanghai (TIME_ZONE), stored as 02:00 UTC: the list says 10:00, as the item's page does.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    add("几点到的", received_at="2025-03-05 10:00")
+    page = agent_client.get(reverse("feedback:inbox")).content.decode()
+    assert '<td class="nowrap">2025-03-05 10:00</td>' in page
+    assert "2025-03-05 02:00" not in page
+
+
+def test_inbox_asks_the_database_as_often_for_fifty_rows_as_for_two(agent_client):
+    # Each row shows its customer, product and topics: read for the whole page at once, never row by row.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_items(numbers):
+        for i in numbers:
+            item = add(f"第{i}条反馈", phone=f"1380013{i:04d}", product_name=f"产品{i}")
+            FeedbackTopic.objects.create(feedback=item, code="logistics.slow", top_code="logistics")
+
+    def statements():
+        with CaptureQueriesContext(connection) as captured:
+            page = agent_client.get(reverse("feedback:inbox")).content.decode()
+        return len(captured), page
+
+    add_items(range(2))
+    few, page = statements()
+    assert page.count('class="inbox-row"') == 2
+    add_items(range(2, 50))
+    many, page = statements()
+    assert page.count('class="inbox-row"') == 50 and "产品49" in page
+    assert many == few
