@@ -1,11 +1,24 @@
-from celery import shared_task
+from celery import Task, shared_task
 
 from voxloop.analysis import refine, services
 
+# Seconds before a few items' task looks again while another worker gathers: the load benchmark's items were
+# all analysed well within its 60 s with this, each retry costing one indexed lookup.
+GATHER_RETRY_SECONDS = 0.5
 
-@shared_task(acks_late=True)  # type: ignore[untyped-decorator]  # celery ships no types
-def analyze_feedback_task(feedback_ids: list[int]) -> int:
-    return services.analyze_feedback(feedback_ids)
+
+@shared_task(bind=True, acks_late=True, max_retries=None)  # type: ignore[untyped-decorator]  # celery ships no types
+def analyze_feedback_task(self: Task, feedback_ids: list[int]) -> int:
+    """A batch's items are analysed as sent; a few single items (an API POST, a form) are gathered with the other
+    single items waiting after them, one gathering run at a time (services.analyze_gathered)."""
+    if len(feedback_ids) > services.COALESCE_MAX:
+        return services.analyze_feedback(feedback_ids)
+    done = services.analyze_gathered(feedback_ids)
+    if done is None:
+        if self.request.is_eager:  # run inline (tests, CELERY_TASK_ALWAYS_EAGER): no later to wait for
+            return services.analyze_feedback(feedback_ids)
+        raise self.retry(countdown=GATHER_RETRY_SECONDS)
+    return done
 
 
 @shared_task  # type: ignore[untyped-decorator]  # celery ships no types
