@@ -325,6 +325,7 @@ def test_a_snapshot_missing_whole_sections_still_renders():
     assert render_xlsx({"language": "en"}) and render_email({"language": "en"})[0]
 
 
+@pytest.mark.slow
 def test_a_huge_snapshot_still_renders():
     snapshot = load("zh")
     rows = copy.deepcopy(snapshot["problems"]["pareto"])
