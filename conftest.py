@@ -183,9 +183,38 @@ def _put_xdist_groups_back(config: pytest.Config, items: list[pytest.Item]) -> N
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
+def _slow_tests_first(items: list[pytest.Item]) -> None:
+    """Start the tests marked `slow` first within each of pytest-django's blocks (database tests, transactional
+    tests, tests without a database), never moving a test into another block: a transactional test empties the
+    tables the migrations filled, which is why pytest-django runs those after the others.
+
+    `--dist loadgroup` hands the tests out in collection order; a test of several minutes that comes last (the
+    page sweep in tests/, the model training in voxloop_nlp/) keeps one worker busy long after the other has run
+    out of work. Started early in its block, the short tests fill in around it.
+    """
+    blocks = [_django_block(item) for item in items]
+    if blocks != sorted(blocks):  # not the order pytest-django left: leave it as it is
+        return
+    slow_last = {id(item): item.get_closest_marker("slow") is None for item in items}
+    items.sort(key=lambda item: (_django_block(item), slow_last[id(item)]))
+
+
+def _django_block(item: pytest.Item) -> int:
+    """The order number pytest-django sorted by (its pytest_collection_modifyitems): 0 database, 1 transactional,
+    2 no database. The suite has no Django TestCase classes, so markers and fixtures decide."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+                                     or (marker.args and marker.args[0])))  # fmt: skip
+    if transactional or {"transactional_db", "live_server"} & fixtures:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _database_tests_only(config, items)
+    _slow_tests_first(items)
     _put_xdist_groups_back(config, items)
 
 

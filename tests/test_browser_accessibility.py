@@ -62,6 +62,7 @@ def _restore_shipped_data() -> None:
         importlib.import_module("voxloop.surveys.migrations.0003_survey_recovery_rule").create_rule(apps, None)
 
 
+@pytest.mark.slow
 def test_customer_and_agent_pages_have_no_serious_accessibility_violations(browser, live_server):
     assert AXE.exists(), "run `npm install` (axe-core is in package.json)"
     # An earlier transactional test may have flushed what the data migrations ship (taxonomy, SLA policies,

@@ -28,7 +28,7 @@ from django.test import Client
 
 from voxloop.accounts.models import User
 
-pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.xdist_group("demo-sweep")]
+pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.xdist_group("demo-sweep"), pytest.mark.slow]
 
 ROLES = ["admin", "manager", "agent", "analyst"]
 LANGUAGES = ["zh-hans", "en"]

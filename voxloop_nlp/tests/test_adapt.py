@@ -14,6 +14,7 @@ from voxloop_nlp import adapt, models_store
 from voxloop_nlp.cli import main
 from voxloop_nlp.training.train_sentiment import score_texts
 
+pytestmark = pytest.mark.slow
 PRAISE = ["酸奶口感很好，孩子很喜欢", "牛奶新鲜，味道香浓，好喝", "包装完好，日期很新，满意", "奶味很足，口感顺滑，推荐",
           "价格实惠，味道不错，会回购", "送货快，牛奶很好喝"]  # fmt: skip
 COMPLAINTS = ["牛奶有股怪味，喝了拉肚子", "包装破损，漏了好几盒，差评", "日期不新鲜，快过期了，失望",

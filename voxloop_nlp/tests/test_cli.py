@@ -38,6 +38,7 @@ def test_bad_lines_are_reported_with_line_numbers_and_the_rest_goes_on(tmp_path,
     assert [json.loads(x)["id"] for x in dst.read_text().splitlines()] == [1, "b"]
 
 
+@pytest.mark.slow
 def test_stdin_stdout_with_two_workers_keeps_order(tmp_path):
     rows = [{"id": i, "text": f"第{i}次买了，质量很好" if i % 2 else f"order {i} arrived broken"} for i in range(600)]
     payload = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"

@@ -20,6 +20,7 @@ def restore_models():
     models_store._active = before
 
 
+@pytest.mark.slow
 def test_retrain_writes_a_model_and_compares_it(tmp_path, restore_models, monkeypatch):
     # A real install has no datasets: retrain refits on the training state shipped in the package.
     monkeypatch.setenv("VOXLOOP_DATASETS", str(tmp_path / "no-datasets-here"))
@@ -68,6 +69,7 @@ def test_not_worse_compares_each_set_separately():
     assert worse_sets(old, new) == []
 
 
+@pytest.mark.slow
 def test_retrain_without_datasets_learns_corrections_and_refuses_a_worse_model(tmp_path, restore_models, monkeypatch):
     monkeypatch.setenv("VOXLOOP_DATASETS", str(tmp_path / "absent"))
     praise = ["质量很好，非常满意", "物流很快，包装完好，好评", "Great product, works perfectly", "客服态度很好，谢谢"]
@@ -102,6 +104,7 @@ def test_load_models_from_missing_dir_fails_clearly(tmp_path):
         voxloop_nlp.load_models(tmp_path)
 
 
+@pytest.mark.slow
 def test_topic_classifier_learns_from_corrections(tmp_path, restore_models):
     import shutil
 

@@ -52,6 +52,7 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path):
     assert "VoxLoop is serving" not in out.stdout
 
 
+@pytest.mark.slow
 def test_the_wsgi_application_refuses_the_public_key_but_the_demo_and_debug_may_use_it(tmp_path):
     refused = _python("import voxloop.wsgi", _env(tmp_path))
     assert refused.returncode != 0

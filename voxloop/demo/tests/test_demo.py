@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 DEMO = ["admin", "manager", "agent", "agent2", "agent3", "analyst"]
 
 
+@pytest.mark.slow
 def test_demo_data_is_varied_realistic_and_idempotent(capsys):
     call_command("load_demo", "--items", "400", verbosity=0)
     out = capsys.readouterr().out

@@ -11,6 +11,7 @@ from voxloop.feedback.models import Product
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_demo_actions_cover_every_status_and_their_charts_show_why():
     ensure_users()
     for code, name, name_en, category in P.PRODUCTS:

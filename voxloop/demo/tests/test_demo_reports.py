@@ -10,6 +10,7 @@ from voxloop.reports.tests.fixtures import last_month, seed_complaints
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_last_months_report_is_sent_with_its_log_and_a_schedule():
     ensure_users()
     seed_complaints(last_month(), per_day=1)

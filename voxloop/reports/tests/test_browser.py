@@ -135,6 +135,7 @@ def test_preview_edit_approve_send_on_a_phone(browser, live_server, people, draf
     assert set(Report.objects.get(pk=report.pk).deliveries.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
 
+@pytest.mark.slow
 def test_generate_now_follows_the_progress(browser, live_server, people):
     admin = people[0]
     seed_complaints(last_month(), per_day=1)

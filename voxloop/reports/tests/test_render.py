@@ -24,6 +24,9 @@ from voxloop.reports.render.workbook import sheet_title
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITE = "https://voc.example.com"
+# One worker runs the module, so the module-scoped PDFs below are rendered once each (split over the xdist workers
+# and interleaved with other modules, the English one was rendered twice in a run).
+pytestmark = pytest.mark.xdist_group("reports-render")
 ZH_SECTIONS = ("服务质量现状", "存在的问题及原因分析", "改进建议", "附录")
 EN_SECTIONS = ("Service quality status", "Problems and their causes", "Improvement suggestions", "Appendix")
 
@@ -325,6 +328,7 @@ def test_a_snapshot_missing_whole_sections_still_renders():
     assert render_xlsx({"language": "en"}) and render_email({"language": "en"})[0]
 
 
+@pytest.mark.slow
 def test_a_huge_snapshot_still_renders():
     snapshot = load("zh")
     rows = copy.deepcopy(snapshot["problems"]["pareto"])

@@ -77,6 +77,7 @@ def deliver(report: Report) -> None:
     send_due_messages()
 
 
+@pytest.mark.slow
 def test_generate_edit_approve_send_and_the_archive_stays_as_sent(admin, period):
     report = generate(admin, period)
     assert report.state == ReportState.DRAFT and report.progress == 100
@@ -144,6 +145,7 @@ def test_refusals_name_the_rule(admin, analyst, period):
         services.edit_report(draft, admin, TextEdits(suggestions={"nope": "x"}))
 
 
+@pytest.mark.slow
 def test_each_recipient_gets_their_scope_and_masking(admin, analyst, period):
     after_sales, after_sales_manager = department_with_manager("售后服务部", "max-manager")
     _empty_department, idle_manager = department_with_manager("展厅", "ida-manager")
