@@ -6,10 +6,11 @@ ships (read from the installed package, never copied here); what we trained — 
 is a small head on its "query: " embedding (`models/refine_head.{json,npz}`, built by
 `python -m voxloop_nlp.refine.train`):
 
-- a 3-class logistic regression (negative / neutral / positive: neutral is a real class, learnt from
-  3-star reviews, mixed and neutral aspect-labelled texts) on the embedding;
-- for Chinese text its polar log-odds are averaged with the fast lane's n-gram log-odds (the issue's
-  "combined with the n-gram model's"; the weight is a fixed prior, not tuned on a test set);
+- a 3-class head (negative / neutral / positive: neutral is a real class, learnt from 3-star reviews, mixed and
+  neutral aspect-labelled texts) on the embedding: a logistic regression or one small ReLU layer, whichever
+  leave-one-domain-out on the training side chose (the artifact's `head` says which);
+- for Chinese text its polar log-odds are mixed with the fast lane's n-gram log-odds (the issue's "combined with
+  the n-gram model's"; the weight chosen leave-one-domain-out on the training side, never on a test set);
 - for English text the head replaces the fast lane's sentence-encoder head (USE) altogether.
 
 The base is frozen: fine-tuning its top layers is the next step (cost measured in shared/NLP_ASSETS.md).
@@ -85,19 +86,51 @@ def fast_logodds(fast_scores: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class RefineModel:
-    coef: np.ndarray  # (3, 384)
+class Head:
+    """The trained part: logits = coef · h + intercept, where h is the embedding or, with a hidden layer,
+    relu(hidden_coef · embedding + hidden_intercept)."""
+
+    coef: np.ndarray  # (3, 384) or (3, hidden)
     intercept: np.ndarray  # (3,)
+    hidden_coef: np.ndarray | None = None  # (hidden, 384)
+    hidden_intercept: np.ndarray | None = None  # (hidden,)
+
+    def proba(self, E: np.ndarray) -> np.ndarray:
+        h = E.astype(np.float64)
+        if self.hidden_coef is not None and self.hidden_intercept is not None:
+            h = np.maximum(h @ self.hidden_coef.T + self.hidden_intercept, 0.0)
+        z: np.ndarray = h @ self.coef.T + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        p: np.ndarray = np.exp(z)
+        out: np.ndarray = p / p.sum(axis=1, keepdims=True)
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"coef": self.coef.astype(np.float32), "intercept": self.intercept.astype(np.float32)}
+        if self.hidden_coef is not None and self.hidden_intercept is not None:
+            out["hidden_coef"] = self.hidden_coef.astype(np.float32)
+            out["hidden_intercept"] = self.hidden_intercept.astype(np.float32)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Any) -> Head:
+        def get(name: str) -> np.ndarray | None:
+            return arrays[name].astype(np.float64) if name in arrays else None
+
+        coef, intercept = get("coef"), get("intercept")
+        assert coef is not None and intercept is not None
+        return cls(coef, intercept, get("hidden_coef"), get("hidden_intercept"))
+
+
+@dataclass
+class RefineModel:
+    head: Head
     zh_ngram_weight: float  # weight of the fast lane's log-odds for Chinese text (head gets 1 − it)
     version: str
     meta: dict[str, Any] = field(default_factory=dict)
 
     def head_proba(self, E: np.ndarray) -> np.ndarray:
-        z: np.ndarray = E.astype(np.float64) @ self.coef.T + self.intercept
-        z -= z.max(axis=1, keepdims=True)
-        p: np.ndarray = np.exp(z)
-        out: np.ndarray = p / p.sum(axis=1, keepdims=True)
-        return out
+        return self.head.proba(E)
 
     def combine(self, P: np.ndarray, fast: np.ndarray | None, chinese: np.ndarray) -> np.ndarray:
         """For Chinese rows with a fast-lane score: the polar split of P is re-weighted by the mean of the two
@@ -131,8 +164,7 @@ class RefineModel:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(directory / f"{HEAD_FILE}.npz", coef=self.coef.astype(np.float32),
-                            intercept=self.intercept.astype(np.float32))  # fmt: skip
+        np.savez_compressed(directory / f"{HEAD_FILE}.npz", allow_pickle=False, **self.head.arrays())
         card = {"version": self.version, "zh_ngram_weight": self.zh_ngram_weight, "labels": list(LABELS), **self.meta}
         (directory / f"{HEAD_FILE}.json").write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
@@ -141,9 +173,9 @@ class RefineModel:
         directory = directory or models_dir()
         card = json.loads((directory / f"{HEAD_FILE}.json").read_text("utf-8"))
         with np.load(directory / f"{HEAD_FILE}.npz") as arrays:
-            coef, intercept = arrays["coef"].astype(np.float64), arrays["intercept"].astype(np.float64)
+            head = Head.from_arrays(arrays)
         meta = {k: v for k, v in card.items() if k not in ("version", "zh_ngram_weight", "labels")}
-        return cls(coef, intercept, float(card["zh_ngram_weight"]), str(card["version"]), meta)
+        return cls(head, float(card["zh_ngram_weight"]), str(card["version"]), meta)
 
 
 @dataclass(frozen=True)
