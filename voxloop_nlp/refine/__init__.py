@@ -30,6 +30,9 @@ import numpy as np
 
 LABELS = ("negative", "neutral", "positive")
 MAX_CHARS = 256  # a review's opening says what it thinks; the encoder's cost grows with length
+# Texts per call into the encoder: its working buffers grow with the tokens of a call (256 texts: ~+150 MB of
+# peak memory), while its speed per text is the same from 16 on.
+EMBED_BATCH = 16
 HEAD_FILE = "refine_head"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LOCK = threading.Lock()
@@ -71,8 +74,11 @@ def embed(texts: list[str]) -> np.ndarray:
     """L2-normalised 384-d "query: " embeddings of the texts' first MAX_CHARS characters."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    vectors: np.ndarray = np.asarray(_encoder().query([prepare(t) for t in texts]), dtype=np.float32)
-    return vectors.reshape(len(texts), -1)
+    encoder = _encoder()
+    prepared = [prepare(t) for t in texts]
+    parts = [np.asarray(encoder.query(prepared[i : i + EMBED_BATCH]), dtype=np.float32).reshape(-1, 384)
+             for i in range(0, len(prepared), EMBED_BATCH)]  # fmt: skip
+    return np.concatenate(parts)
 
 
 def is_chinese(text: str) -> bool:
