@@ -330,7 +330,7 @@ def refine_section(q: bool, test_by_ds, speed_texts, data=None) -> dict[str, str
         texts = [e.text for e in items]
         fast = analyze_batch(texts)
         fast_scores = [a.sentiment_score for a in fast]
-        P = model.score(texts, fast_scores)
+        P = model.score(texts, fast_scores, [a.sentiment_label for a in fast])  # as the product calls it
         gold = [e.label for e in items]
         polar = [i for i, g in enumerate(gold) if g != "neutral"]
         fast_acc = np.mean([(fast_scores[i] >= 0) == (gold[i] == "positive") for i in polar])

@@ -11,7 +11,11 @@ is a small head on its "query: " embedding (`models/refine_head.{json,npz}`, bui
   leave-one-domain-out on the training side chose (the artifact's `head` says which);
 - for Chinese text its polar log-odds are mixed with the fast lane's n-gram log-odds (the issue's "combined with
   the n-gram model's"; the weight chosen leave-one-domain-out on the training side, never on a test set);
-- for English text the head replaces the fast lane's sentence-encoder head (USE) altogether.
+- for English text the head replaces the fast lane's sentence-encoder head (USE) altogether;
+- neutral stays a real class across the two lanes: where the fast lane's own label is neutral, the refine verdict
+  stays neutral unless the refine lane's probability of its polar verdict exceeds `neutral_keep` (τ, chosen
+  leave-one-domain-out on the training side with the rest; see `keep_neutral`). Where the fast lane said positive
+  or negative, the refine lane decides alone (neutral included, when its own neutral probability wins).
 
 The base is frozen: fine-tuning its top layers is the next step (cost measured in shared/NLP_ASSETS.md).
 """
@@ -128,12 +132,31 @@ class Head:
         return cls(coef, intercept, get("hidden_coef"), get("hidden_intercept"))
 
 
+def keep_neutral(P: np.ndarray, fast_labels: Any, tau: float | None) -> np.ndarray:
+    """Rows whose fast-lane label is neutral keep a neutral verdict unless the refine lane's probability of its
+    polar verdict (max of P(negative), P(positive)) exceeds `tau`: their neutral probability is raised to just
+    above that polar one (then all renormalised), so the verdict is neutral, the score keeps its sign and the
+    margin says how narrow it was. `tau` None or no labels: P as it is."""
+    if tau is None or fast_labels is None:
+        return P
+    neutral = np.array([label == "neutral" for label in fast_labels], dtype=bool)
+    polar = np.maximum(P[:, 0], P[:, 2])
+    rows = np.flatnonzero(neutral & (polar <= tau) & (P[:, 1] < polar))
+    if not rows.size:
+        return P
+    P = P.copy()
+    P[rows, 1] = polar[rows] * (1 + 1e-6)
+    out: np.ndarray = P / P.sum(axis=1, keepdims=True)
+    return out
+
+
 @dataclass
 class RefineModel:
     head: Head
     zh_ngram_weight: float  # weight of the fast lane's log-odds for Chinese text (head gets 1 − it)
     version: str
     meta: dict[str, Any] = field(default_factory=dict)
+    neutral_keep: float | None = None  # τ: a fast-lane neutral turns polar only above this probability
 
     def head_proba(self, E: np.ndarray) -> np.ndarray:
         return self.head.proba(E)
@@ -154,24 +177,29 @@ class RefineModel:
         P[rows, 0] = (1 - neu) * (1 - p_pos)
         return P
 
-    def score_embedded(self, E: np.ndarray, texts: list[str], fast_scores: Any = None) -> np.ndarray:
+    def score_embedded(
+        self, E: np.ndarray, texts: list[str], fast_scores: Any = None, fast_labels: Any = None
+    ) -> np.ndarray:
         chinese = np.array([is_chinese(t) for t in texts], dtype=bool)
         fast = None if fast_scores is None else np.asarray(fast_scores, dtype=np.float64)
-        return self.combine(self.head_proba(E), fast, chinese)
+        return keep_neutral(self.combine(self.head_proba(E), fast, chinese), fast_labels, self.neutral_keep)
 
-    def score(self, texts: list[str], fast_scores: Any = None) -> np.ndarray:
+    def score(self, texts: list[str], fast_scores: Any = None, fast_labels: Any = None) -> np.ndarray:
         """(n, 3) probabilities of negative / neutral / positive. `fast_scores`: the fast lane's scores of
-        the same texts (in [-1, 1]); without them Chinese text is judged by the head alone."""
-        return self.score_embedded(embed(list(texts)), list(texts), fast_scores)
+        the same texts (in [-1, 1]); without them Chinese text is judged by the head alone. `fast_labels`: the
+        fast lane's labels of the same texts; with them a fast-lane neutral stays neutral unless the refine
+        lane is surer than `neutral_keep` of a polar verdict (without them: the refine lane alone)."""
+        return self.score_embedded(embed(list(texts)), list(texts), fast_scores, fast_labels)
 
-    def judge(self, texts: list[str], fast_scores: Any = None) -> list[Judgement]:
-        P = self.score(texts, fast_scores)
+    def judge(self, texts: list[str], fast_scores: Any = None, fast_labels: Any = None) -> list[Judgement]:
+        P = self.score(texts, fast_scores, fast_labels)
         return [Judgement.from_proba(p) for p in P]
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / f"{HEAD_FILE}.npz", allow_pickle=False, **self.head.arrays())
-        card = {"version": self.version, "zh_ngram_weight": self.zh_ngram_weight, "labels": list(LABELS), **self.meta}
+        card = {"version": self.version, "zh_ngram_weight": self.zh_ngram_weight, "neutral_keep": self.neutral_keep,
+                "labels": list(LABELS), **self.meta}  # fmt: skip
         (directory / f"{HEAD_FILE}.json").write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
     @classmethod
@@ -180,8 +208,10 @@ class RefineModel:
         card = json.loads((directory / f"{HEAD_FILE}.json").read_text("utf-8"))
         with np.load(directory / f"{HEAD_FILE}.npz") as arrays:
             head = Head.from_arrays(arrays)
-        meta = {k: v for k, v in card.items() if k not in ("version", "zh_ngram_weight", "labels")}
-        return cls(head, float(card["zh_ngram_weight"]), str(card["version"]), meta)
+        meta = {k: v for k, v in card.items() if k not in ("version", "zh_ngram_weight", "neutral_keep", "labels")}
+        tau = card.get("neutral_keep")
+        return cls(head, float(card["zh_ngram_weight"]), str(card["version"]), meta,
+                   None if tau is None else float(tau))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -214,5 +244,5 @@ def get_model() -> RefineModel:
         return _MODEL
 
 
-def score(texts: list[str], fast_scores: Any = None) -> np.ndarray:
-    return get_model().score(texts, fast_scores)
+def score(texts: list[str], fast_scores: Any = None, fast_labels: Any = None) -> np.ndarray:
+    return get_model().score(texts, fast_scores, fast_labels)
