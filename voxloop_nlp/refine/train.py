@@ -9,8 +9,8 @@ benchmarks/out/refine_cache; never committed), trains on the train split only (t
 `voxloop_nlp.training.data`) and writes `refine_head.{json,npz}` (head weights and the figures) to `--out`
 (default: the package's models folder). The data's terms are listed in models/MODEL_CARD.md.
 
-What is chosen (the head's form and C, the bias of its neutral logit, the weight of the fast lane for Chinese)
-is chosen by leave-one-domain-out on the train split alone (`select`); the test-split sample is read only to
+What is chosen (the head's form and C, the bias of its neutral logit, the weight of the fast lane for Chinese,
+and τ, the probability of a polar verdict above which the refine lane overrules a fast-lane neutral) is chosen by leave-one-domain-out on the train split alone (`select`); the test-split sample is read only to
 report the chosen model's leave-one-domain-out figures (`lodo`), never to choose.
 """
 
@@ -56,6 +56,8 @@ GRID_HEADS: tuple[tuple[int, float], ...] = ((0, 0.5), (0, 1.0), (0, 2.5))
 GRID_HEADS_MLP: tuple[tuple[int, float], ...] = ((64, 1.0), (64, 3.0), (128, 1.0))
 GRID_BIAS = (-1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 GRID_ZH_WEIGHT = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8)
+# τ (refine.keep_neutral): None never keeps a fast-lane neutral, 1.0 always keeps it.
+GRID_TAU: tuple[float | None, ...] = (None, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 # The domains whose texts the shipped fast lane never trained on: only on their folds are its scores out of
 # domain like the head's, so only they can weigh the two (elsewhere its in-sample scores would win unfairly).
 FAST_UNSEEN = ("car", "cosmetics")
@@ -287,9 +289,9 @@ def lodo(
         head = fit_head(E_train[keep], [it.label for it in kept], [it.source for it in kept], params["C"],
                         params["hidden"], params["neutral_bias"])  # fmt: skip
         fast = fast_all[rows]
-        model = refine.RefineModel(head, params["zh_ngram_weight"], "fold")
+        model = refine.RefineModel(head, params["zh_ngram_weight"], "fold", neutral_keep=params.get("neutral_keep"))
         P_head = model.head_proba(E_test[rows])
-        P_comb = model.score_embedded(E_test[rows], texts, fast)
+        P_comb = model.score_embedded(E_test[rows], texts, fast, [fast_labels_all[i] for i in rows])
         row: dict[str, Any] = {"n": len(items), "zh": refine.is_chinese(texts[0])}
         for name, score, pred in (
             ("fast", fast, [fast_labels_all[i] for i in rows]),
@@ -314,13 +316,21 @@ def _with_bias(P: np.ndarray, bias: float) -> np.ndarray:
     return out
 
 
-def select(train: list[Item], E: np.ndarray, fast: np.ndarray, heads: tuple[tuple[int, float], ...]) -> dict[str, Any]:
+def select(
+    train: list[Item],
+    E: np.ndarray,
+    fast: np.ndarray,
+    heads: tuple[tuple[int, float], ...],
+    fast_labels: list[str] | None = None,
+) -> dict[str, Any]:
     """Leave one domain out on the training side only (no test-split text is read): for every head in `heads`
-    and every domain, a head trained without the domain judges the domain's train-split items. The neutral bias
-    and the Chinese weight are then scored on those held-out probabilities. The objective: the mean over
-    domains of the accuracy on polar items plus the mean over the domains with
-    neutral items of the 3-class macro-F1, halved, where a polar text counts as right only when the verdict (the
-    most probable class) is its label. The Chinese weight counts only on FAST_UNSEEN folds."""
+    and every domain, a head trained without the domain judges the domain's train-split items. The neutral bias,
+    the Chinese weight and τ (the neutral keep, with the fast lane's labels `fast_labels`) are then scored on
+    those held-out probabilities. The objective: (mean over the held-out domains of the verdict accuracy on
+    polar items + mean over the held-out domains with neutral items of the 3-class macro-F1) / 2, where a polar
+    text counts as right only when the verdict (the most probable class) is its label. The Chinese weight counts
+    only on FAST_UNSEEN folds; τ on every fold (the shipped fast lane's labels: in-sample outside FAST_UNSEEN,
+    so there its neutral labels are, if anything, better than on new text)."""
     from voxloop_nlp.training.train_sentiment import _macro_f1
 
     domains = sorted({it.domain for it in train})
@@ -339,7 +349,7 @@ def select(train: list[Item], E: np.ndarray, fast: np.ndarray, heads: tuple[tupl
             held[d] = head.proba(E[~keep])
         for bias in GRID_BIAS:
             for w in GRID_ZH_WEIGHT if any(d in FAST_UNSEEN for d in domains) else (0.0,):
-                accs, f1s = {}, {}
+                combined: dict[str, np.ndarray] = {}
                 for d in domains:
                     rows = np.flatnonzero(dom == d)
                     P = _with_bias(held[d], bias)
@@ -347,28 +357,44 @@ def select(train: list[Item], E: np.ndarray, fast: np.ndarray, heads: tuple[tupl
                         P = refine.RefineModel(refine.Head(np.zeros((3, 1)), np.zeros(3)), w, "fold").combine(
                             P, fast[rows], chinese[rows]
                         )
-                    gold = [labels[i] for i in rows]
-                    pred = [refine.LABELS[i] for i in P.argmax(1)]
-                    # Polar texts judged right by the verdict itself: a neutral verdict on a positive or negative
-                    # text is a miss (the sign of the score alone would let neutral spread over clear opinions).
-                    polar = [(g, p) for g, p in zip(gold, pred, strict=True) if g != "neutral"]
-                    accs[d] = sum(g == p for g, p in polar) / max(len(polar), 1)
-                    if "neutral" in gold:
-                        f1s[d] = _macro_f1(gold, pred, refine.LABELS)
-                acc, f1 = float(np.mean(list(accs.values()))), float(np.mean(list(f1s.values())))
-                row: dict[str, Any] = {"hidden": hidden, "C": c, "neutral_bias": bias, "zh_ngram_weight": w, "acc": acc, "f1_3": f1,
-                       "objective": (acc + f1) / 2, "f1_3_folds": f1s, "acc_folds": accs}  # fmt: skip
-                table.append(row)
-                if not best or row["objective"] > best["objective"]:
-                    best = row
+                    combined[d] = P
+                for tau in GRID_TAU if fast_labels is not None else (None,):
+                    accs, f1s = {}, {}
+                    for d in domains:
+                        rows = np.flatnonzero(dom == d)
+                        P = refine.keep_neutral(combined[d], None if fast_labels is None else
+                                                [fast_labels[i] for i in rows], tau)  # fmt: skip
+                        gold = [labels[i] for i in rows]
+                        pred = [refine.LABELS[i] for i in P.argmax(1)]
+                        # Polar texts judged right by the verdict itself: a neutral verdict on a positive or
+                        # negative text is a miss (the sign of the score alone would let neutral spread over clear
+                        # opinions).
+                        polar = [(g, p) for g, p in zip(gold, pred, strict=True) if g != "neutral"]
+                        accs[d] = sum(g == p for g, p in polar) / max(len(polar), 1)
+                        if "neutral" in gold:
+                            f1s[d] = _macro_f1(gold, pred, refine.LABELS)
+                    acc, f1 = float(np.mean(list(accs.values()))), float(np.mean(list(f1s.values())))
+                    row: dict[str, Any] = {"hidden": hidden, "C": c, "neutral_bias": bias, "zh_ngram_weight": w,
+                           "neutral_keep": tau, "acc": acc, "f1_3": f1, "objective": (acc + f1) / 2,
+                           "f1_3_folds": f1s, "acc_folds": accs}  # fmt: skip
+                    table.append(row)
+                    if not best or row["objective"] > best["objective"]:
+                        best = row
         top = max((r for r in table if r["hidden"] == hidden and r["C"] == c), key=lambda r: r["objective"])
         print(f"  head hidden={hidden} C={c}: best objective {100 * top['objective']:.2f} (acc {100 * top['acc']:.2f}"
-              f", F1-3 {100 * top['f1_3']:.2f}, bias {top['neutral_bias']}, zh w {top['zh_ngram_weight']}) "
+              f", F1-3 {100 * top['f1_3']:.2f}, bias {top['neutral_bias']}, zh w {top['zh_ngram_weight']}, "
+              f"tau {top['neutral_keep']}) "
               f"[{time.perf_counter() - t0:.0f}s]", file=sys.stderr, flush=True)  # fmt: skip
-    summary = [{k: r[k] for k in ("hidden", "C", "neutral_bias", "zh_ngram_weight", "acc", "f1_3", "objective")}
+    keys = ("hidden", "C", "neutral_bias", "zh_ngram_weight", "neutral_keep")
+    summary = [{k: r[k] for k in (*keys, "acc", "f1_3", "objective")}
                for r in sorted(table, key=lambda r: -r["objective"])[:10]]  # fmt: skip
-    return {"chosen": {k: best[k] for k in ("hidden", "C", "neutral_bias", "zh_ngram_weight")}, "best": best,
-            "top10": summary, "n_train": len(train), "domains": domains}  # fmt: skip
+    # The trade-off over τ, everything else as chosen; and over the neutral bias, τ as chosen.
+    curve = [{k: r[k] for k in ("neutral_keep", "acc", "f1_3", "objective", "f1_3_folds")} for r in table
+             if all(r[k] == best[k] for k in keys if k != "neutral_keep")]  # fmt: skip
+    bias_curve = [{k: r[k] for k in ("neutral_bias", "acc", "f1_3", "objective")} for r in table
+                  if all(r[k] == best[k] for k in keys if k != "neutral_bias")]  # fmt: skip
+    return {"chosen": {k: best[k] for k in keys}, "best": best, "top10": summary, "tau_curve": curve,
+            "bias_curve": bias_curve, "n_train": len(train), "domains": domains}  # fmt: skip
 
 
 def print_lodo(result: dict[str, Any]) -> None:
@@ -441,15 +467,15 @@ def main(argv: list[str] | None = None) -> int:
         test = [it for it in test if EmbeddingCache.key(it.text) in cache.vectors]
         print(f"cached only: train {len(train)} test {len(test)}", file=sys.stderr)
     E_train, E_test = embeddings(args.cache, train, test)
-    params: dict[str, Any] = {"hidden": 0, "C": C, "neutral_bias": 0.0, "zh_ngram_weight": ZH_NGRAM_WEIGHT}
+    params: dict[str, Any] = {"hidden": 0, "C": C, "neutral_bias": 0.0, "zh_ngram_weight": ZH_NGRAM_WEIGHT,
+                              "neutral_keep": None}  # fmt: skip
     selection = None
     if not args.no_select:
         print("choosing the head leave-one-domain-out on the training side:", file=sys.stderr)
-        fast_train = np.zeros(len(train))
-        unseen = [i for i, it in enumerate(train) if it.domain in FAST_UNSEEN]
-        fast_train[unseen] = fast_lane([train[i].text for i in unseen])[0]
+        # Scores only where the fast lane never trained (FAST_UNSEEN weighs them there alone); labels of all.
+        fast_train, fast_train_labels = fast_lane([it.text for it in train])
         heads = GRID_HEADS + (GRID_HEADS_MLP if args.mlp else ())
-        selection = select(train, E_train, fast_train, heads)
+        selection = select(train, E_train, fast_train, heads, fast_train_labels)
         params = dict(selection["chosen"])
         print(f"chosen: {params}", file=sys.stderr)
     result = lodo(train, test, E_train, E_test, params)
@@ -469,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         "selection_folds": {k: (selection or {}).get("best", {}).get(k) for k in ("acc_folds", "f1_3_folds")},
         "lodo": result,
     }
-    model = refine.RefineModel(head, params["zh_ngram_weight"], version, meta)
+    model = refine.RefineModel(head, params["zh_ngram_weight"], version, meta, params["neutral_keep"])
     if not args.no_write:
         out = Path(args.out) if args.out else refine.models_dir()
         model.save(out)
