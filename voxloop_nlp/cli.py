@@ -78,7 +78,8 @@ def refined(texts: list[str], rows: list[dict[str, Any]]) -> None:
 
     model = refine.get_model()
     fast = [float((r.get("sentiment") or {}).get("score") or 0.0) for r in rows]
-    for row, judgement in zip(rows, model.judge(texts, fast), strict=True):
+    fast_labels = [str((r.get("sentiment") or {}).get("label") or "") for r in rows]
+    for row, judgement in zip(rows, model.judge(texts, fast, fast_labels), strict=True):
         before = row.get("sentiment") or {}
         row["sentiment"] = {"label": judgement.label, "score": round(judgement.score, 4)}
         row["refine"] = {

@@ -120,7 +120,8 @@ def refine_feedback(feedback_ids: Sequence[int], *, chunk: int = CHUNK) -> Refin
             continue
         texts = [customer_words(a.feedback.channel, a.feedback.title, a.feedback.text) for a in rows]
         fast = [a.sentiment_score if a.sentiment_score is not None else 0.0 for a in rows]
-        judgements = model.judge(texts, fast)  # the slow part, outside the transaction
+        # The fast lane's label too: a neutral it gave stays neutral unless the refine lane is sure of a polar one.
+        judgements = model.judge(texts, fast, [a.sentiment for a in rows])  # the slow part, outside the transaction
         verdicts = {a.pk: Verdict(a.analysed_at, j) for a, j in zip(rows, judgements, strict=True)}
         # Where the label changes, the kind and urgency that read it are judged again, outside the transaction too.
         moved = [i for i, (a, j) in enumerate(zip(rows, judgements, strict=True)) if j.label != a.sentiment]
