@@ -154,11 +154,9 @@ def propose(request: HttpRequest, case_id: int, payload: CompensationIn):
 )
 def decide(request: HttpRequest, case_id: int, compensation_id: int, payload: DecisionIn):
     user = _user(request)
-    comp = (
-        Compensation.objects.filter(case__in=queries.visible_cases(user), case_id=case_id, pk=compensation_id)
-        .select_related("case")
-        .first()
-    )
+    # The case first, by its own key: an id beyond the column's range then finds nothing instead of failing.
+    case = queries.visible_cases(user).filter(pk=case_id).first()
+    comp = None if case is None else case.compensations.select_related("case").filter(pk=compensation_id).first()
     if comp is None:
         raise HttpError(
             404,

@@ -122,3 +122,20 @@ def test_a_retried_proposal_with_the_same_idempotency_key_is_made_once(client, c
     second = client.post(url(case), data=body, content_type="application/json", headers=headers)
     assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
     assert Compensation.objects.filter(case=case).count() == 1
+
+
+def test_ids_beyond_the_database_range_are_not_found(client, case, team_agents, manager):
+    # Schemathesis sent a case id of -1.5e23: on SQLite the related-id lookup raised OverflowError, a 500.
+    wang, _zhang = team_agents
+    comp = call(client, "post", url(case), token_for(wang), {"amount": "900", "reason": "质量问题"}).json()
+    huge = -155373635029072567336960
+    token = token_for(manager)
+    assert call(client, "post", f"/api/cases/{huge}/compensations/{comp['id']}/decision", token,
+                {"approve": False, "note": "x"}).status_code == 404  # fmt: skip
+    assert call(client, "post", f"/api/cases/{case.pk}/compensations/{huge}/decision", token,
+                {"approve": False, "note": "x"}).status_code == 404  # fmt: skip
+    assert call(client, "get", f"/api/cases/{huge}/compensations", token).status_code == 404
+    assert (
+        call(client, "post", f"/api/cases/{huge}/compensations", token, {"amount": "1", "reason": "x"}).status_code
+        == 404
+    )
