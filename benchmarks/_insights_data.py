@@ -290,9 +290,9 @@ def generate(cursor: Any, dialect: Dialect, n_feedback: int, policy_id: int, sur
          FROM bench_item b JOIN feedback_feedback f ON f.source = 'bench' AND f.external_id = CAST(b.i AS text)""")
     q("""INSERT INTO analysis_feedbackanalysis (feedback_id, language, normalized_text, sentiment, sentiment_score,
           emotions, topics, needs, keywords, kind, urgency, urgency_reasons, masked_text, model_version,
-          analysed_at)
+          analysed_at, refine_version, refined_from, refined_kind_from, refined_urgency_from)
           SELECT x.fid, t.language, t.normalized, t.sentiment, t.score, t.emotions, t.topics, t.needs, t.keywords,
-                 t.kind, t.urgency, t.reasons, t.masked, t.model_version, x.received_at
+                 t.kind, t.urgency, t.reasons, t.masked, t.model_version, x.received_at, '', '', '', ''
           FROM bench_fid x JOIN bench_tpl t ON t.k = x.k ORDER BY x.fid""")
     # No aspect polarity (sentiment ""): each topic counts by its item's label, as rows stored before aspects do.
     q("""INSERT INTO analysis_feedbacktopic (feedback_id, code, top_code, confidence, origin, sentiment)
